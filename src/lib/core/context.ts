@@ -1,0 +1,174 @@
+/** The working state of one reconciliation, shared by the people, group and membership steps. */
+import { fnv1a, recordVersion } from './digest';
+import { groupFieldSpecs, personFieldSpecs, type FieldSpec } from './fields';
+import type { LifecycleContext } from './lifecycle';
+import type {
+  BaselineEntry,
+  Conflict,
+  ConflictReason,
+  FieldValues,
+  Group,
+  LinkConfig,
+  Person,
+  RecordKind,
+  RecordRef,
+  Resolution,
+  Side,
+  Situation
+} from './model';
+import type { FieldConflict } from './diff';
+import type { TargetRef } from './ops';
+import { PlanBuilder, type DraftEntry, type OpDraft } from './plan';
+import type { PreparedResolutions } from './resolutions';
+import type { SideIndex } from './side-index';
+
+/** Why a pair stands as it does, beyond its situation, for the preview. */
+export const PAIR_NOTES = [
+  'first-sync',
+  'name-collision',
+  'adopt',
+  'ignored',
+  'restore',
+  'anonymize',
+  'recreate',
+  'staged',
+  'resolved'
+] as const;
+export type PairNote = (typeof PAIR_NOTES)[number];
+
+export interface PairView {
+  kind: RecordKind;
+  a?: string;
+  b?: string;
+  situation: Situation;
+  /** Fields that differ (and will be written, unless in conflict). */
+  fields?: string[];
+  /** The side(s) the plan writes to for this pair. */
+  to?: Side | 'both';
+  conflictId?: string;
+  note?: PairNote;
+}
+
+/** How a person (or group) on one side is reached on the other, and the key its memberships use. */
+export interface PersonLink {
+  key: string;
+  a?: TargetRef;
+  b?: TargetRef;
+  /** In conflict: its memberships wait, and their baseline is carried over as it was. */
+  deferred?: boolean;
+}
+
+/** A conflict's id: the same while the same records conflict for the same reason. */
+export function conflictId(reason: ConflictReason, kind: RecordKind, records: readonly { side: Side; id: string }[]): string {
+  const ids = records.map((r) => `${r.side}=${r.id}`).sort().join(',');
+  return `${reason}:${kind}:${fnv1a(ids)}${fnv1a(ids, 7)}`;
+}
+
+/** A matched group pair, held until its memberships are diffed: both decide its situation. */
+export interface GroupPairWork {
+  a: Group;
+  b: Group;
+  entry?: BaselineEntry;
+  conflictId: string;
+  resolution?: Resolution;
+  fieldConflicts: FieldConflict[];
+  changed: string[];
+  merged?: FieldValues;
+  fieldOps: OpDraft[];
+  opKeys: string[];
+  note?: PairNote;
+}
+
+/** A group this plan creates on side `to`, to be filled with the source group's members. */
+export interface CreatedGroup {
+  source: Group;
+  from: Side;
+  key: string;
+  draft: DraftEntry;
+}
+
+export class ReconcileContext {
+  readonly groupPairs: GroupPairWork[] = [];
+  readonly createdGroups: CreatedGroup[] = [];
+  /** Provisioning: communities each source person leaves and joins (by source person id). */
+  readonly communityMoves = new Map<string, { from: Set<string>; to: Set<string> }>();
+  readonly builder: PlanBuilder;
+  readonly views: PairView[] = [];
+  readonly conflicts: Conflict[] = [];
+  readonly drafts: DraftEntry[] = [];
+  readonly personSpecs: FieldSpec<Person>[];
+  readonly groupSpecs: FieldSpec<Group>[];
+  readonly provision: boolean;
+  /** Person id on a side to its membership key and refs on both sides (absent: not synced). */
+  readonly personLinks: Record<Side, Map<string, PersonLink>> = { a: new Map(), b: new Map() };
+  /** Group id on a side to its refs on both sides. */
+  readonly groupLinks: Record<Side, Map<string, PersonLink>> = { a: new Map(), b: new Map() };
+  /** Views by removal op key, so safety can mark staged pairs. */
+  readonly viewByOp = new Map<string, PairView>();
+  /** Target records provisioning leaves alone because no link created or adopted them. */
+  readonly untouched = { person: 0, group: 0 };
+
+  constructor(
+    readonly link: LinkConfig,
+    readonly sides: Record<Side, SideIndex>,
+    readonly resolutions: PreparedResolutions,
+    readonly lifecycle: LifecycleContext,
+    readonly baseline: readonly BaselineEntry[]
+  ) {
+    this.builder = new PlanBuilder(link.id);
+    this.personSpecs = personFieldSpecs(link);
+    this.groupSpecs = groupFieldSpecs(link);
+    this.provision = link.mode === 'provision';
+  }
+
+  ref(side: Side, kind: RecordKind, record: Person | Group): RecordRef {
+    return { side, kind, id: record.id, version: recordVersion(record) };
+  }
+
+  conflict(kind: RecordKind, reason: ConflictReason, records: RecordRef[], extra: Partial<Conflict> = {}): Conflict {
+    const conflict: Conflict = { id: conflictId(reason, kind, records), kind, reason, records, ...extra };
+    this.conflicts.push(conflict);
+    return conflict;
+  }
+
+  groupPair(a: Group, b: Group, entry: BaselineEntry | undefined, conflictId: string, resolution: Resolution | undefined): GroupPairWork {
+    const work: GroupPairWork = { a, b, entry, conflictId, resolution, fieldConflicts: [], changed: [], fieldOps: [], opKeys: [] };
+    this.groupPairs.push(work);
+    this.linkGroup({ a: a.id, b: b.id }, { a: idRef(a.id), b: idRef(b.id) });
+    return work;
+  }
+
+  communityMove(personId: string, dir: 'from' | 'to', community: string): void {
+    let move = this.communityMoves.get(personId);
+    if (!move) this.communityMoves.set(personId, (move = { from: new Set(), to: new Set() }));
+    move[dir].add(community);
+  }
+
+  baselineOf(kind: RecordKind): BaselineEntry[] {
+    return this.baseline.filter((e) => e.kind === kind);
+  }
+
+  /** Links a person across the sides; `key` ids are the pair's, refs only where a record is writable. */
+  linkPerson(ids: { a?: string; b?: string }, refs: { a?: TargetRef; b?: TargetRef }, deferred = false): PersonLink {
+    const link: PersonLink = { key: `${ids.a ?? ''}|${ids.b ?? ''}`, a: refs.a, b: refs.b, deferred };
+    if (ids.a) this.personLinks.a.set(ids.a, link);
+    if (ids.b) this.personLinks.b.set(ids.b, link);
+    return link;
+  }
+
+  linkGroup(ids: { a?: string; b?: string }, refs: { a?: TargetRef; b?: TargetRef }): PersonLink {
+    const link: PersonLink = { key: `${ids.a ?? ''}|${ids.b ?? ''}`, a: refs.a, b: refs.b };
+    if (ids.a) this.groupLinks.a.set(ids.a, link);
+    if (ids.b) this.groupLinks.b.set(ids.b, link);
+    return link;
+  }
+
+  view(v: PairView): PairView {
+    this.views.push(v);
+    return v;
+  }
+}
+
+export const idRef = (id: string): TargetRef => ({ id });
+export const createdRef = (opKey: string): TargetRef => ({ createdBy: opKey });
+export const refId = (ref: TargetRef | undefined): string | undefined => (ref && 'id' in ref ? ref.id : undefined);

@@ -1,0 +1,115 @@
+/**
+ * The plan: ordered operations with stable idempotency keys, plus what the baseline becomes once
+ * they succeed. Building it is pure; applying it is the runner's job.
+ */
+import { canonicalJson, fnv1a } from './digest';
+import type { BaselineEntry, BaselineMember, FieldValues, Lifecycle, Origin, RecordKind, Role, Side } from './model';
+import { isRemoval, opKind, type Op, type OpType, type TargetRef } from './ops';
+
+/** A baseline member whose ids may still be waiting for a create in this plan. */
+export interface DraftMember {
+  a: TargetRef;
+  b: TargetRef;
+  role: Role;
+  /** The operation that makes it true; if it does not succeed, `previous` stays. */
+  opKey?: string;
+  previous?: BaselineMember;
+}
+
+/** What a baseline entry becomes after the plan runs. */
+export interface DraftEntry {
+  kind: RecordKind;
+  a: TargetRef;
+  b: TargetRef;
+  origin: Origin;
+  fields: FieldValues;
+  members?: DraftMember[];
+  lifecycle?: Lifecycle;
+  /** Operations on the pair's own fields and existence; if any fails, `previous` stays. */
+  opKeys: string[];
+  previous?: BaselineEntry;
+  /** True when nothing about the entry changes (the common case: carried over as is). */
+  unchanged?: boolean;
+  /** The pair ends once its operations succeed (a group or person deleted for good). */
+  retire?: boolean;
+}
+
+export interface PlanCounts {
+  total: number;
+  staged: number;
+  byType: Partial<Record<OpType, number>>;
+  bySide: Record<Side, number>;
+}
+
+export interface Plan {
+  linkId: string;
+  versions: { a: string; b: string };
+  ops: Op[];
+  counts: PlanCounts;
+  /** The baseline after a fully successful run (see commitBaseline for partial ones). */
+  next: DraftEntry[];
+}
+
+/** Operations without their key: the builder derives it from what the operation does. */
+export type OpDraft = Op extends infer O ? (O extends Op ? Omit<O, 'key'> : never) : never;
+
+export class PlanBuilder {
+  readonly ops: Op[] = [];
+  private readonly keys = new Set<string>();
+
+  constructor(private readonly linkId: string) {}
+
+  /**
+   * Adds an operation. Its key is a digest of the link and everything the operation does, so
+   * planning the same change twice yields the same key and the runner never applies it twice.
+   */
+  add(draft: OpDraft): string {
+    const { stage: _stage, staged: _staged, ...identity } = draft as Op;
+    let key = `${draft.type}:${draft.side}:${fnv1a(this.linkId + canonicalJson(identity))}`;
+    for (let n = 2; this.keys.has(key); n++) key = `${key.split('#')[0]}#${n}`;
+    this.keys.add(key);
+    this.ops.push({ ...draft, key } as Op);
+    return key;
+  }
+
+  /** Operations in run order: by stage, then in the order they were planned. */
+  ordered(): Op[] {
+    return this.ops.map((op, i) => ({ op, i })).sort((x, y) => x.op.stage - y.op.stage || x.i - y.i).map((x) => x.op);
+  }
+}
+
+export function countOps(ops: readonly Op[]): PlanCounts {
+  const counts: PlanCounts = { total: ops.length, staged: 0, byType: {}, bySide: { a: 0, b: 0 } };
+  for (const op of ops) {
+    counts.byType[op.type] = (counts.byType[op.type] ?? 0) + 1;
+    counts.bySide[op.side]++;
+    if (op.staged) counts.staged++;
+  }
+  return counts;
+}
+
+/** Removals per side and kind, for the safety limits. */
+export function removalsBy(ops: readonly Op[]): Map<string, Op[]> {
+  const out = new Map<string, Op[]>();
+  for (const op of ops) {
+    if (!isRemoval(op)) continue;
+    const k = `${op.side}:${opKind(op)}`;
+    const list = out.get(k);
+    if (list) list.push(op);
+    else out.set(k, [op]);
+  }
+  return out;
+}
+
+/** A baseline entry that this plan leaves exactly as it is. */
+export const carryEntry = (entry: BaselineEntry): DraftEntry => ({
+  kind: entry.kind,
+  a: { id: entry.a },
+  b: { id: entry.b },
+  origin: entry.origin,
+  fields: entry.fields,
+  lifecycle: entry.lifecycle,
+  opKeys: [],
+  previous: entry,
+  unchanged: true
+});

@@ -1,0 +1,80 @@
+/**
+ * Reconciliation: both snapshots and the baseline in, every pair's situation, the conflicts that
+ * need a person, and the plan out. Pure: the browser's preview and the edge's run are the same call.
+ */
+import { ReconcileContext, type PairView } from './context';
+import { settleGroups } from './memberships';
+import type { Baseline, Conflict, LinkConfig, RecordKind, Resolution, Situation, Snapshot } from './model';
+import { SITUATIONS } from './model';
+import { reconcileGroups } from './groups';
+import { reconcilePeople } from './people';
+import { countOps, type Plan } from './plan';
+import { prepareResolutions, type StaleResolution } from './resolutions';
+import { applyLimits, assertUsable } from './safety';
+import { indexSnapshot } from './side-index';
+
+export interface ReconcileInput {
+  link: LinkConfig;
+  a: Snapshot;
+  b: Snapshot;
+  baseline: Baseline;
+  resolutions?: readonly Resolution[];
+  /** Epoch milliseconds: the clock, passed in. */
+  now: number;
+}
+
+export type SituationCounts = Record<RecordKind, Record<Situation, number>>;
+
+export interface Reconciliation {
+  linkId: string;
+  versions: { a: string; b: string };
+  pairs: PairView[];
+  conflicts: Conflict[];
+  /** Resolutions whose records changed since they were made: for another look, not applied. */
+  stale: StaleResolution[];
+  /** Conflict ids whose resolution took effect. */
+  applied: string[];
+  plan: Plan;
+  counts: SituationCounts;
+  /** Conflicts that need a person before sync can be enabled. */
+  requiresAction: number;
+  /** Provisioning: target records no link created or adopted, which sync leaves alone. */
+  untouched: { person: number; group: number };
+}
+
+const emptyCounts = (): SituationCounts => ({
+  person: Object.fromEntries(SITUATIONS.map((s) => [s, 0])) as Record<Situation, number>,
+  group: Object.fromEntries(SITUATIONS.map((s) => [s, 0])) as Record<Situation, number>
+});
+
+export function reconcile(input: ReconcileInput): Reconciliation {
+  const { link, a, b, baseline, now } = input;
+  assertUsable(link, a, b, baseline);
+  const sides = { a: indexSnapshot(a), b: indexSnapshot(b) };
+  const resolutions = prepareResolutions(input.resolutions ?? [], sides);
+  const ctx = new ReconcileContext(link, sides, resolutions, { now, retentionDays: link.retentionDays, timeZone: link.schedule.timeZone }, baseline.entries);
+
+  // People first, so groups can be filled with the people this plan creates.
+  if (link.kinds.includes('person')) reconcilePeople(ctx);
+  if (link.kinds.includes('group')) {
+    reconcileGroups(ctx);
+    settleGroups(ctx);
+  }
+  applyLimits(ctx);
+
+  const ops = ctx.builder.ordered();
+  const counts = emptyCounts();
+  for (const v of ctx.views) counts[v.kind][v.situation]++;
+  return {
+    linkId: link.id,
+    versions: { a: a.version, b: b.version },
+    pairs: ctx.views,
+    conflicts: ctx.conflicts,
+    stale: resolutions.stale,
+    applied: [...resolutions.applied],
+    plan: { linkId: link.id, versions: { a: a.version, b: b.version }, ops, counts: countOps(ops), next: ctx.drafts },
+    counts,
+    requiresAction: ctx.conflicts.length,
+    untouched: ctx.untouched
+  };
+}
