@@ -1,0 +1,25 @@
+import adapter from '@sveltejs/adapter-static';
+import { vitePreprocess } from '@sveltejs/vite-plugin-svelte';
+
+/** @type {import('@sveltejs/kit').Config} */
+const config = {
+	preprocess: vitePreprocess(),
+	kit: {
+		// A static PWA: `wrangler dev` (and Workers Static Assets when deployed) serves build/,
+		// falling back to the SPA shell for any route that was not prerendered.
+		adapter: adapter({ pages: 'build', assets: 'build', fallback: 'index.html', strict: true }),
+		// The page registers the service worker itself through workbox-window (src/lib/sw.ts),
+		// so a later screen can drive the "update available" flow.
+		serviceWorker: { register: false },
+		typescript: {
+			// The edge and its tests run on workerd with their own types (worker/tsconfig.json,
+			// tests/worker/tsconfig.json); keep them out of the DOM-typed app project.
+			config(tsconfig) {
+				tsconfig.exclude = [...(tsconfig.exclude ?? []), '../worker/**', '../tests/worker/**/*.test.ts'];
+				return tsconfig;
+			}
+		}
+	}
+};
+
+export default config;

@@ -1,0 +1,47 @@
+import { sveltekit } from '@sveltejs/kit/vite';
+import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+	plugins: [sveltekit()],
+	// The reconcile Web Worker is bundled as an ES module (new Worker(url, { type: 'module' })).
+	worker: { format: 'es' },
+	test: {
+		// Three projects, run one at a time by the npm scripts (2 cores here).
+		projects: [
+			{
+				// Pure core, connectors, db: plain Node. Inherits the SvelteKit plugin ($lib, runes).
+				extends: true,
+				test: {
+					name: 'core',
+					environment: 'node',
+					include: ['tests/**/*.test.ts'],
+					exclude: ['tests/worker/**', 'tests/e2e/**', '**/node_modules/**']
+				}
+			},
+			{
+				// The edge, inside workerd via Miniflare, configured from wrangler.toml.
+				// Not extending the root: the SvelteKit plugin has no business in the Workers runtime.
+				plugins: [cloudflareTest({ wrangler: { configPath: './wrangler.toml' } })],
+				resolve: { alias: { $lib: new URL('./src/lib', import.meta.url).pathname } },
+				test: {
+					name: 'worker',
+					include: ['tests/worker/**/*.test.ts'],
+					globalSetup: ['tests/worker/global-setup.ts']
+				}
+			},
+			{
+				// The built PWA served by a real `wrangler dev`, driven in Chromium.
+				test: {
+					name: 'browser',
+					environment: 'node',
+					include: ['tests/e2e/**/*.test.ts'],
+					globalSetup: ['tests/e2e/global-setup.ts'],
+					testTimeout: 60_000,
+					hookTimeout: 90_000,
+					fileParallelism: false
+				}
+			}
+		]
+	}
+});
