@@ -6,7 +6,9 @@ const config = {
 	preprocess: vitePreprocess(),
 	kit: {
 		// A static PWA: `wrangler dev` (and Workers Static Assets when deployed) serves build/,
-		// falling back to the SPA shell for any route that was not prerendered.
+		// falling back to the SPA shell for any route that was not prerendered. Static Assets'
+		// SPA mode serves /index.html, so the fallback is index.html; the build's "Overwriting
+		// build/index.html with fallback page" notice is expected (with ssr = false both are the shell).
 		adapter: adapter({ pages: 'build', assets: 'build', fallback: 'index.html', strict: true }),
 		// The page registers the service worker itself through workbox-window (src/lib/sw.ts),
 		// so a later screen can drive the "update available" flow.

@@ -6,6 +6,8 @@ export default defineConfig({
 	plugins: [sveltekit()],
 	// The reconcile Web Worker is bundled as an ES module (new Worker(url, { type: 'module' })).
 	worker: { format: 'es' },
+	// `npm run dev` (Vite, hot reload) next to `npm start` (wrangler on :8787) for the API.
+	server: { proxy: { '/api': 'http://127.0.0.1:8787' } },
 	test: {
 		// Three projects, run one at a time by the npm scripts (2 cores here).
 		projects: [
