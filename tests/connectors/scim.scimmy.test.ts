@@ -1,0 +1,183 @@
+/**
+ * The SCIM connector against SCIMMY (a full SCIM 2.0 implementation): the shared suite, plus
+ * what only this server has: the Rostersync extensions (buildings, custom attributes, kinds,
+ * manager roles), sort and bulk, a case-sensitive filter, and a store we can change mid-read.
+ */
+import { describe, expect, it } from 'vitest';
+import { startScimmy, SCIMMY_GROUP_EXT, SCIMMY_USER_EXT, type ScimmyPeer } from '../support/scim-scimmy';
+import { connectorError, countingFetch, describeScimServer, unique } from '../support/scim-suite';
+import { ops, resolve } from '../support/scim-ops';
+import { eq, type FetchLike } from '../../worker/connectors/scim';
+
+const server = describeScimServer({ name: 'scimmy', start: () => startScimmy(), buildings: true, groupExtension: true });
+const peer = () => server.peer() as ScimmyPeer;
+
+describe('SCIM connector against SCIMMY: what this server has', () => {
+	it('discovers its capabilities from /ServiceProviderConfig, /ResourceTypes and /Schemas', async () => {
+		const c = server.connector();
+		expect(c.capabilities().groups).toBe(false); // nothing assumed before discovery
+		expect(await c.discover()).toEqual({
+			write: true,
+			groups: true,
+			roles: true,
+			groupKinds: true,
+			filter: true,
+			softRemove: true,
+			personFields: ['displayName', 'givenName', 'familyName', 'email', 'phone', 'memberType', 'active', 'employeeNumber', 'buildings'],
+			customFields: ['costCode', 'seniority']
+		});
+		expect(c.features).toEqual({ patch: true, bulk: true, sort: true, etag: false, filter: true, filterMaxResults: 200 });
+	});
+
+	it('keeps manager roles in the Rostersync Group extension: add, demote, promote, remove', async () => {
+		const c = server.connector();
+		const [a, b] = [await server.createPerson({}, c), await server.createPerson({}, c)];
+		const { id: groupId } = await c.apply(ops.createGroup({ name: unique('Wardens'), externalId: unique('w'), kind: 'message-group' }), resolve);
+		await Promise.all([c.apply(ops.addMembership(groupId!, a, 'manager'), resolve), c.apply(ops.addMembership(groupId!, b, 'manager'), resolve)]);
+		const roles = async () =>
+			(await c.read()).memberships
+				.filter((m) => m.groupId === groupId)
+				.map((m) => `${m.personId === a ? 'a' : 'b'}:${m.role}`)
+				.sort();
+		// Both concurrent promotions survive: managers are written under a per-group lock.
+		expect(await roles()).toEqual(['a:manager', 'b:manager']);
+		await c.apply(ops.setRole(groupId!, b, 'member'), resolve);
+		expect(await roles()).toEqual(['a:manager', 'b:member']);
+		await c.apply(ops.removeMembership(groupId!, a, 'manager'), resolve);
+		expect(await roles()).toEqual(['b:member']);
+		// SCIMMY drops a multi-valued attribute once it is empty.
+		expect(peer().groups.get(groupId!)?.[SCIMMY_GROUP_EXT]).toEqual({ kind: 'message-group' });
+	});
+
+	it('updates kinds, buildings and custom fields through the extension, typed as the schema says', async () => {
+		const c = server.connector({ fieldMap: { department: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department' } });
+		const id = await server.createPerson({ buildings: ['b1'], custom: { costCode: 'CC-1', seniority: '3', department: 'Ops' } }, c);
+		expect(peer().users.get(id)?.[SCIMMY_USER_EXT]).toEqual({ buildings: ['b1'], costCode: 'CC-1', seniority: 3 });
+		await c.apply(ops.updatePerson(id, { buildings: 'b2\nb3', 'custom:seniority': '12', 'custom:costCode': null, 'custom:department': 'Fire' }), resolve);
+		const person = (await c.read()).people.find((p) => p.id === id);
+		expect(person?.buildings).toEqual(['b2', 'b3']);
+		expect(person?.custom).toEqual({ seniority: '12', department: 'Fire' });
+
+		const { id: groupId } = await c.apply(ops.createGroup({ name: unique('Teams'), kind: 'community' }), resolve);
+		await c.apply(ops.updateGroup(groupId!, { kind: 'function' }), resolve);
+		expect((await c.read()).groups.find((g) => g.id === groupId)?.kind).toBe('function');
+	});
+
+	it('refuses a custom value the schema cannot take before sending it, naming the field', async () => {
+		const error = await connectorError(server.connector().apply(ops.updatePerson('any-id', { 'custom:seniority': 'senior' }), resolve));
+		expect(error).toMatchObject({ code: 'invalid', recordId: 'any-id', field: `${SCIMMY_USER_EXT}:seniority` });
+		const unknown = await connectorError(server.connector().apply(ops.updatePerson('any-id', { 'custom:shoeSize': '44' }), resolve));
+		expect(unknown).toMatchObject({ code: 'unsupported', field: 'custom:shoeSize' });
+	});
+
+	it.each([
+		{
+			case: '400 invalidValue from a server rule',
+			run: () => server.connector().apply(ops.createPerson({ externalId: unique('e'), displayName: 'E', email: `${unique('e')}@example.org`, employeeNumber: 'A-17' }), resolve),
+			expected: { code: 'invalid', status: 400, scimType: 'invalidValue', field: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber', recordKind: 'person' }
+		},
+		{
+			case: '400 invalidFilter on a malformed filter',
+			run: () => server.connector().findPeople('userName xx "a"'),
+			expected: { code: 'invalid', status: 400, scimType: 'invalidFilter', field: 'userName' }
+		},
+		{
+			case: '404 on a PATCH of a group that is gone',
+			run: () => server.connector().apply(ops.updateGroup('gone-group', { name: 'New name' }), resolve),
+			expected: { code: 'not-found', status: 404, recordKind: 'group', recordId: 'gone-group', field: 'displayName' }
+		}
+	])('$case becomes a ConnectorError naming the record and field', async ({ run, expected }) => {
+		expect(await connectorError(run())).toMatchObject({ system: 'scimmy-system', ...expected });
+	});
+
+	it('filters case-sensitively, yet still finds the holder of a userName taken in another case', async () => {
+		const c = server.connector();
+		const handle = unique('Case');
+		const holder = await server.createPerson({ email: `${handle}@Example.org` }, c);
+		expect(await c.findPeople(eq('userName', `${handle}@example.org`))).toEqual([]);
+		const error = await connectorError(c.apply(ops.createPerson({ externalId: unique('x'), displayName: 'X', email: `${handle.toLowerCase()}@example.org` }), resolve));
+		expect(error).toMatchObject({ code: 'conflict', existingId: undefined });
+		// Same case: found.
+		const again = await connectorError(c.apply(ops.createPerson({ externalId: unique('y'), displayName: 'Y', email: `${handle}@Example.org` }), resolve));
+		expect(again.existingId).toBe(holder);
+	});
+
+	it('re-reads when the directory changes while it is paged', async () => {
+		const counts = new Map<string, number>();
+		let injected = false;
+		const racing: FetchLike = async (input, init) => {
+			const response = await fetch(input, init);
+			// Right after the first page, somebody adds a user.
+			if (!injected && init.method === 'GET' && input.includes('/Users?') && input.includes('startIndex=1&')) {
+				injected = true;
+				const handle = unique('late');
+				await fetch(`${peer().url}/Users`, {
+					method: 'POST',
+					headers: { authorization: `Bearer ${peer().token}`, 'content-type': 'application/scim+json' },
+					body: JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: `${handle}@example.org`, externalId: handle })
+				});
+			}
+			return response;
+		};
+		for (let i = 0; i < 5; i++) await server.createPerson();
+		const snapshot = await server.connector({ pageSize: 3, fetch: countingFetch(counts, racing) }).read();
+		expect(injected).toBe(true);
+		expect(snapshot.people.map((p) => p.id).sort()).toEqual([...peer().users.keys()].sort());
+		// The first pass saw totalResults move and was thrown away.
+		expect(counts.get('GET /Users')).toBeGreaterThan(Math.ceil(peer().users.size / 3));
+	});
+
+	it('falls back to GET + PUT on a server that announces no PATCH', async () => {
+		const methods: string[] = [];
+		const noPatch: FetchLike = async (input, init) => {
+			methods.push(init.method ?? 'GET');
+			if (init.method === 'PATCH') return new Response('{"status":"501","detail":"no PATCH here"}', { status: 501 });
+			const response = await fetch(input, init);
+			if (!input.endsWith('/ServiceProviderConfig')) return response;
+			const config = await response.json();
+			return Response.json({ ...config, patch: { supported: false } });
+		};
+		const c = server.connector({ fetch: noPatch });
+		const [a, b] = [await server.createPerson({ phone: '+1 555 0199' }, c), await server.createPerson({}, c)];
+		const { id: groupId } = await c.apply(ops.createGroup({ name: unique('Put'), kind: 'community' }), resolve);
+		await Promise.all([
+			c.apply(ops.updatePerson(a, { displayName: 'Put Person', phone: null, buildings: 'x' }), resolve),
+			c.apply(ops.addMembership(groupId!, a, 'manager'), resolve),
+			c.apply(ops.addMembership(groupId!, b), resolve)
+		]);
+		await c.apply(ops.removeMembership(groupId!, b), resolve);
+		await c.apply(ops.removePerson(b, true), resolve);
+
+		const snapshot = await c.read();
+		const person = snapshot.people.find((p) => p.id === a);
+		expect(person).toMatchObject({ displayName: 'Put Person', buildings: ['x'] });
+		expect(person?.phone).toBeUndefined();
+		expect(snapshot.people.find((p) => p.id === b)?.active).toBe(false);
+		expect(snapshot.memberships.filter((m) => m.groupId === groupId)).toEqual([{ groupId, personId: a, role: 'manager' }]);
+		expect(methods).not.toContain('PATCH');
+		expect(methods).toContain('PUT');
+	});
+
+	it('rejects a snapshot with invalid payloads, naming every bad record and field', async () => {
+		const id = await server.createPerson();
+		const groupId = (await server.connector().apply(ops.createGroup({ name: unique('Bad'), kind: 'group' }), resolve)).id!;
+		const corrupting: FetchLike = async (input, init) => {
+			const response = await fetch(input, init);
+			if (init.method !== 'GET' || !/\/(Users|Groups)\?/.test(input)) return response;
+			const body = await response.json();
+			for (const r of body.Resources) {
+				if (r.id === id) r.active = 'yes';
+				if (r.id === groupId) r[SCIMMY_GROUP_EXT] = { kind: 'team' };
+			}
+			return new Response(JSON.stringify(body), { status: 200, headers: { 'content-type': 'application/scim+json' } });
+		};
+		const error = await connectorError(server.connector({ fetch: corrupting }).read());
+		expect(error.code).toBe('invalid');
+		expect(error.issues).toEqual([
+			{ record: id, field: 'active', message: expect.stringContaining('boolean') },
+			{ record: groupId, field: `${SCIMMY_GROUP_EXT}:kind`, message: expect.stringContaining('must be one of') }
+		]);
+		expect(error.message).toContain(`system scimmy-system`);
+		expect(error.message).toContain(id);
+	});
+});

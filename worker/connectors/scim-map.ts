@@ -1,0 +1,441 @@
+/**
+ * Person <-> SCIM User and Group <-> SCIM Group, for one server's profile (which extensions it
+ * has, how custom fields map). Pure functions: the client in scim.ts does the talking.
+ *
+ *   Person            SCIM User
+ *   id, externalId    id, externalId
+ *   displayName       displayName (read falls back to name.formatted, given + family, userName)
+ *   givenName ...     name.givenName, name.familyName
+ *   email             emails: the primary (else work, else first) value; written as the one primary work email
+ *   phone             phoneNumbers: same rule
+ *   memberType        userType ("staff" / "student"; other values read as none)
+ *   employeeNumber    enterprise extension employeeNumber
+ *   buildings         Rostersync User extension `buildings` (multi-valued)
+ *   custom[name]      the field map's attribute path, else the Rostersync extension attribute `name`
+ *   active            active (absent reads as true)
+ *   (userName)        set on create: email, else employeeNumber, else externalId; then left alone
+ *
+ *   Group: displayName <-> name, externalId, Rostersync Group extension `kind` and `managers`
+ *   (person ids); memberships from members[].value, role manager when also listed in managers.
+ */
+import type { FieldValue, FieldValues, Group, GroupKind, Person, PersonField } from '$lib/core/model';
+import {
+	CORE_GROUP,
+	CORE_USER,
+	ENTERPRISE_USER,
+	RostersyncGroupExt,
+	RostersyncUserExt,
+	ScimGroup,
+	ScimUser,
+	check
+} from './scim-schema';
+import { digest } from './digest';
+
+/** What the client learned about one server, as the mapping needs it. */
+export interface ScimProfile {
+	/** The enterprise User extension is available (employeeNumber). */
+	enterprise: boolean;
+	/** The Rostersync User extension id this server uses, if any. */
+	userExt?: string;
+	/** Attributes the Rostersync User extension declares on this server (buildings, custom ones). */
+	userExtAttributes: string[];
+	/** The Rostersync Group extension id this server uses, if any (kind, managers). */
+	groupExt?: string;
+	/** Custom field name -> SCIM attribute path (`title`, `name.middleName`, `urn:...:User:department`). */
+	fieldMap: Record<string, string>;
+	/** SCIM attribute types by lower-cased full path (`urn:...:User:seniority` -> integer), from /Schemas. */
+	attributeTypes: Record<string, string>;
+	/** The kind of a group on a server that stores none. */
+	defaultGroupKind: GroupKind;
+}
+
+export interface MapIssue {
+	field: string;
+	message: string;
+}
+
+/** A field the server cannot store, or a value it cannot take. */
+export class MappingError extends Error {
+	constructor(
+		readonly field: string,
+		message: string,
+		readonly unsupported: boolean
+	) {
+		super(message);
+		this.name = 'MappingError';
+	}
+}
+
+/** A SCIM attribute path split into its schema (undefined: the core schema) and its segments. */
+export interface AttributePath {
+	schema?: string;
+	segments: string[];
+}
+
+export function parsePath(path: string): AttributePath {
+	if (path.toLowerCase().startsWith('urn:')) {
+		const at = path.lastIndexOf(':');
+		return { schema: path.slice(0, at), segments: path.slice(at + 1).split('.') };
+	}
+	return { segments: path.split('.') };
+}
+
+const fullPath = (p: AttributePath, resourceSchema: string) =>
+	`${p.schema ?? resourceSchema}:${p.segments.join('.')}`.toLowerCase();
+
+function getAt(resource: Record<string, unknown>, p: AttributePath): unknown {
+	let cur: unknown = p.schema ? resource[p.schema] : resource;
+	for (const segment of p.segments) {
+		if (cur === null || typeof cur !== 'object' || Array.isArray(cur)) return undefined;
+		cur = (cur as Record<string, unknown>)[segment];
+	}
+	return cur;
+}
+
+function setAt(resource: Record<string, unknown>, p: AttributePath, value: unknown): void {
+	let cur = resource;
+	const keys = p.schema ? [p.schema, ...p.segments] : p.segments;
+	for (const key of keys.slice(0, -1)) {
+		const next = cur[key];
+		if (next === null || typeof next !== 'object' || Array.isArray(next)) cur[key] = {};
+		cur = cur[key] as Record<string, unknown>;
+	}
+	cur[keys[keys.length - 1]] = value;
+}
+
+/** The value a multi-valued attribute presents: the primary one, else the work one, else the first. */
+function pick(list: readonly { value: string; type?: string | null; primary?: boolean | null }[] | null | undefined): string | undefined {
+	if (!list || list.length === 0) return undefined;
+	const chosen = list.find((x) => x.primary === true) ?? list.find((x) => x.type?.toLowerCase() === 'work') ?? list[0];
+	return chosen.value || undefined;
+}
+
+const nonEmpty = (s: string | null | undefined): string | undefined => (s == null || s.trim() === '' ? undefined : s);
+const uniqueSorted = (list: readonly string[]) => [...new Set(list)].sort();
+
+/** Where custom field `name` lives on this server, or undefined if nowhere. */
+export function customPath(profile: ScimProfile, name: string): string | undefined {
+	if (profile.fieldMap[name]) return profile.fieldMap[name];
+	if (profile.userExt && name !== 'buildings' && profile.userExtAttributes.includes(name)) return `${profile.userExt}:${name}`;
+	return undefined;
+}
+
+/** Custom field names this server can store. */
+export function customFieldNames(profile: ScimProfile): string[] {
+	const mapped = new Set(Object.values(profile.fieldMap).map((p) => p.toLowerCase()));
+	const fromExt = profile.userExt
+		? profile.userExtAttributes.filter((a) => a !== 'buildings' && !mapped.has(`${profile.userExt}:${a}`.toLowerCase()))
+		: [];
+	return uniqueSorted([...Object.keys(profile.fieldMap), ...fromExt]);
+}
+
+/** Standard person fields this server can store. */
+export function personFieldsOf(profile: ScimProfile): PersonField[] {
+	const fields: PersonField[] = ['displayName', 'givenName', 'familyName', 'email', 'phone', 'memberType', 'active'];
+	if (profile.enterprise) fields.push('employeeNumber');
+	if (profile.userExt && profile.userExtAttributes.includes('buildings')) fields.push('buildings');
+	return fields;
+}
+
+function scalar(value: unknown): string | undefined | MapIssue {
+	if (value === undefined || value === null || value === '') return undefined;
+	if (typeof value === 'string') return value;
+	if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+	return { field: '', message: 'must be a single value (string, number or boolean)' };
+}
+
+/** A SCIM User as a Person, or every problem with it. */
+export function userToPerson(raw: unknown, profile: ScimProfile): { person: Person } | { issues: MapIssue[] } {
+	const checked = check(ScimUser, raw);
+	if (!checked.ok) return { issues: checked.issues };
+	const u = checked.value;
+	const resource = raw as Record<string, unknown>;
+	const issues: MapIssue[] = [];
+
+	let extension: Record<string, unknown> = {};
+	if (profile.userExt && resource[profile.userExt] != null) {
+		const ext = check(RostersyncUserExt, resource[profile.userExt]);
+		if (!ext.ok) issues.push(...ext.issues.map((i) => ({ field: `${profile.userExt}:${i.field}`, message: i.message })));
+		else extension = ext.value;
+	}
+
+	const givenName = nonEmpty(u.name?.givenName);
+	const familyName = nonEmpty(u.name?.familyName);
+	const person: Person = {
+		id: u.id,
+		displayName:
+			nonEmpty(u.displayName) ??
+			nonEmpty(u.name?.formatted) ??
+			nonEmpty([givenName, familyName].filter(Boolean).join(' ')) ??
+			u.userName,
+		active: u.active ?? true
+	};
+	const externalId = nonEmpty(u.externalId);
+	if (externalId) person.externalId = externalId;
+	if (givenName) person.givenName = givenName;
+	if (familyName) person.familyName = familyName;
+	const email = pick(u.emails);
+	if (email) person.email = email;
+	const phone = pick(u.phoneNumbers);
+	if (phone) person.phone = phone;
+	const employeeNumber = nonEmpty(u[ENTERPRISE_USER]?.employeeNumber);
+	if (employeeNumber) person.employeeNumber = employeeNumber;
+	const userType = u.userType?.toLowerCase();
+	if (userType === 'staff' || userType === 'student') person.memberType = userType;
+
+	const buildings = extension.buildings;
+	if (Array.isArray(buildings) && buildings.length > 0) person.buildings = uniqueSorted(buildings);
+	else if (buildings != null && !Array.isArray(buildings))
+		issues.push({ field: `${profile.userExt}:buildings`, message: 'must be a list of strings' });
+
+	const custom: Record<string, string> = {};
+	for (const name of customFieldNames(profile)) {
+		const path = customPath(profile, name);
+		if (!path) continue;
+		const value = scalar(getAt(resource, parsePath(path)));
+		if (typeof value === 'object') issues.push({ field: path, message: value.message });
+		else if (value !== undefined) custom[name] = value;
+	}
+	if (Object.keys(custom).length > 0) person.custom = custom;
+
+	return issues.length > 0 ? { issues } : { person };
+}
+
+export interface MappedGroup {
+	group: Group;
+	/** Person ids listed as members (users only; nested groups are not followed). */
+	members: string[];
+	/** Person ids listed as managers in the Rostersync Group extension. */
+	managers: string[];
+}
+
+/** A SCIM Group as a Group plus its member and manager ids, or every problem with it. */
+export function scimToGroup(raw: unknown, profile: ScimProfile): MappedGroup | { issues: MapIssue[] } {
+	const checked = check(ScimGroup, raw);
+	if (!checked.ok) return { issues: checked.issues };
+	const g = checked.value;
+	let kind: GroupKind = profile.defaultGroupKind;
+	let managers: string[] = [];
+	const ext = profile.groupExt ? (raw as Record<string, unknown>)[profile.groupExt] : undefined;
+	if (profile.groupExt && ext != null) {
+		const parsed = check(RostersyncGroupExt, ext);
+		if (!parsed.ok) return { issues: parsed.issues.map((i) => ({ field: `${profile.groupExt}:${i.field}`, message: i.message })) };
+		kind = parsed.value.kind ?? kind;
+		managers = uniqueSorted(parsed.value.managers ?? []);
+	}
+	const group: Group = { id: g.id, name: g.displayName, kind };
+	const externalId = nonEmpty(g.externalId);
+	if (externalId) group.externalId = externalId;
+	// SCIMMY keeps a member twice when it is added twice; the membership is one.
+	const members = uniqueSorted((g.members ?? []).filter((m) => !m.type || m.type.toLowerCase() === 'user').map((m) => m.value));
+	return { group, members, managers };
+}
+
+/** The userName a new person gets: email, else employee number, else externalId. */
+export function userNameFor(record: Omit<Person, 'id'>): string | undefined {
+	return nonEmpty(record.email) ?? nonEmpty(record.employeeNumber) ?? nonEmpty(record.externalId);
+}
+
+/** Converts a custom value to the attribute's declared type (integer, decimal, boolean). */
+function typed(profile: ScimProfile, path: string, resourceSchema: string, value: string): unknown {
+	const type = profile.attributeTypes[fullPath(parsePath(path), resourceSchema)];
+	if (type === 'integer') {
+		if (!/^-?\d+$/.test(value.trim())) throw new MappingError(path, `"${value}" is not an integer`, false);
+		return Number(value.trim());
+	}
+	if (type === 'decimal') {
+		const n = Number(value.trim());
+		if (value.trim() === '' || Number.isNaN(n)) throw new MappingError(path, `"${value}" is not a number`, false);
+		return n;
+	}
+	if (type === 'boolean') {
+		const t = value.trim().toLowerCase();
+		if (t !== 'true' && t !== 'false') throw new MappingError(path, `"${value}" is not true or false`, false);
+		return t === 'true';
+	}
+	return value;
+}
+
+const workValue = (value: string) => [{ value, type: 'work', primary: true }];
+
+/**
+ * The POST body for a new person. Fields this server cannot store are left out (its
+ * capabilities say so, and the core compares only what both sides store).
+ */
+export function personToUser(record: Omit<Person, 'id'>, profile: ScimProfile): Record<string, unknown> {
+	const userName = userNameFor(record);
+	if (!userName) throw new MappingError('userName', 'needs an email, an employee number or an externalId', false);
+	const body: Record<string, unknown> = { schemas: [CORE_USER], userName, active: record.active };
+	if (record.externalId) body.externalId = record.externalId;
+	if (record.displayName) body.displayName = record.displayName;
+	const name: Record<string, string> = {};
+	if (record.givenName) name.givenName = record.givenName;
+	if (record.familyName) name.familyName = record.familyName;
+	if (Object.keys(name).length > 0) body.name = name;
+	if (record.email) body.emails = workValue(record.email);
+	if (record.phone) body.phoneNumbers = workValue(record.phone);
+	if (record.memberType) body.userType = record.memberType;
+	if (record.employeeNumber && profile.enterprise) body[ENTERPRISE_USER] = { employeeNumber: record.employeeNumber };
+	if (record.buildings?.length && profile.userExt && profile.userExtAttributes.includes('buildings'))
+		setAt(body, { schema: profile.userExt, segments: ['buildings'] }, uniqueSorted(record.buildings));
+	for (const [field, value] of Object.entries(record.custom ?? {})) {
+		const path = customPath(profile, field);
+		if (path && value !== '') setAt(body, parsePath(path), typed(profile, path, CORE_USER, value));
+	}
+	declareSchemas(body);
+	return body;
+}
+
+/** Lists in `schemas` every extension the body carries (servers reject undeclared ones). */
+function declareSchemas(body: Record<string, unknown>): void {
+	const schemas = body.schemas as string[];
+	for (const key of Object.keys(body)) if (key.toLowerCase().startsWith('urn:') && !schemas.includes(key)) schemas.push(key);
+}
+
+export interface PatchOperation {
+	op: 'add' | 'replace' | 'remove';
+	path: string;
+	value?: unknown;
+}
+
+const set = (path: string, value: FieldValue, toValue: (v: string) => unknown = (v) => v): PatchOperation =>
+	value === null ? { op: 'remove', path } : { op: 'replace', path, value: toValue(value) };
+
+/**
+ * PATCH operations (RFC 7644 §3.5.2) for changed person fields, keyed as the core keys them
+ * (`displayName`, `buildings`, `custom:<name>`...). A field this server cannot store throws.
+ */
+export function personPatch(values: FieldValues, profile: ScimProfile): PatchOperation[] {
+	const ops: PatchOperation[] = [];
+	for (const [key, value] of Object.entries(values)) {
+		if (key.startsWith('custom:')) {
+			const name = key.slice(7);
+			const path = customPath(profile, name);
+			if (!path) throw new MappingError(key, `no SCIM attribute for custom field "${name}" (add it to the field map)`, true);
+			ops.push(set(path, value, (v) => typed(profile, path, CORE_USER, v)));
+			continue;
+		}
+		switch (key) {
+			case 'displayName':
+			case 'externalId':
+				ops.push(set(key, value));
+				break;
+			case 'givenName':
+			case 'familyName':
+				ops.push(set(`name.${key}`, value));
+				break;
+			case 'email':
+				ops.push(set('emails', value, workValue));
+				break;
+			case 'phone':
+				ops.push(set('phoneNumbers', value, workValue));
+				break;
+			case 'memberType':
+				ops.push(set('userType', value));
+				break;
+			case 'active':
+				ops.push({ op: 'replace', path: 'active', value: value !== 'false' });
+				break;
+			case 'employeeNumber':
+				if (!profile.enterprise) throw new MappingError(key, 'this server has no enterprise User extension', true);
+				ops.push(set(`${ENTERPRISE_USER}:employeeNumber`, value));
+				break;
+			case 'buildings':
+				if (!profile.userExt || !profile.userExtAttributes.includes('buildings'))
+					throw new MappingError(key, 'this server has no Rostersync User extension with buildings', true);
+				ops.push(set(`${profile.userExt}:buildings`, value, (v) => uniqueSorted(v.split('\n').filter(Boolean))));
+				break;
+			default:
+				throw new MappingError(key, `unknown person field "${key}"`, false);
+		}
+	}
+	return ops;
+}
+
+/**
+ * The placeholder that replaces a user name or email on anonymization: a valid address under a
+ * reserved domain (RFC 2606), unique per record, lower-case because some servers (Better Auth)
+ * lower-case email addresses.
+ */
+export const anonymousAddress = (id: string) => `anon-${digest(id)}@anonymized.invalid`;
+
+/**
+ * Anonymization: the core's replacement values, plus the identifiers the core does not model
+ * (userName). A null email becomes the placeholder address: servers that require an email
+ * (Better Auth) would refuse to remove it.
+ */
+export function anonymizePatch(id: string, values: FieldValues, profile: ScimProfile): PatchOperation[] {
+	const placeholder = anonymousAddress(id);
+	const withEmail: FieldValues = { ...values, email: values.email ?? placeholder };
+	return [{ op: 'replace', path: 'userName', value: placeholder }, ...personPatch(withEmail, profile)];
+}
+
+/** The POST body for a new group. The kind is kept only where the server has the extension. */
+export function groupToScim(record: Omit<Group, 'id'>, profile: ScimProfile): Record<string, unknown> {
+	const body: Record<string, unknown> = { schemas: [CORE_GROUP], displayName: record.name };
+	if (record.externalId) body.externalId = record.externalId;
+	if (profile.groupExt) body[profile.groupExt] = { kind: record.kind };
+	declareSchemas(body);
+	return body;
+}
+
+/** PATCH operations for changed group fields (`name`, `externalId`, `kind`). */
+export function groupPatch(values: FieldValues, profile: ScimProfile): PatchOperation[] {
+	return Object.entries(values).map(([key, value]) => {
+		if (key === 'name') {
+			if (value === null) throw new MappingError('displayName', 'a group needs a name', false);
+			return set('displayName', value);
+		}
+		if (key === 'externalId') return set('externalId', value);
+		if (key === 'kind') {
+			if (!profile.groupExt) throw new MappingError(key, 'this server has no Rostersync Group extension', true);
+			return set(`${profile.groupExt}:kind`, value);
+		}
+		throw new MappingError(key, `unknown group field "${key}"`, false);
+	});
+}
+
+function removeAt(resource: Record<string, unknown>, p: AttributePath): void {
+	const keys = p.schema ? [p.schema, ...p.segments] : p.segments;
+	let cur: unknown = resource;
+	for (const key of keys.slice(0, -1)) {
+		if (cur === null || typeof cur !== 'object') return;
+		cur = (cur as Record<string, unknown>)[key];
+	}
+	if (cur !== null && typeof cur === 'object') delete (cur as Record<string, unknown>)[keys[keys.length - 1]];
+}
+
+const MEMBER_PATH = /^members\[value eq ("(?:\\.|[^"\\])*")\]$/;
+
+/**
+ * Applies the client's own PATCH operations to a resource, for servers without PATCH: the
+ * result is PUT back. Only what this client sends is understood: attribute paths (core,
+ * `urn:...:attr`), `members` adds, and `members[value eq "id"]` removals.
+ */
+export function applyPatchLocally(resource: Record<string, unknown>, operations: PatchOperation[]): Record<string, unknown> {
+	const doc = structuredClone(resource);
+	delete doc.meta;
+	const schemas = Array.isArray(doc.schemas) ? (doc.schemas as string[]) : [];
+	doc.schemas = schemas;
+	for (const o of operations) {
+		const member = MEMBER_PATH.exec(o.path);
+		const members = () => (Array.isArray(doc.members) ? (doc.members as { value: string }[]) : []);
+		if (member && o.op === 'remove') {
+			const id = JSON.parse(member[1]) as string;
+			doc.members = members().filter((m) => m.value !== id);
+		} else if (o.path === 'members' && o.op === 'add') {
+			const list = members();
+			for (const m of o.value as { value: string }[]) if (!list.some((x) => x.value === m.value)) list.push(m);
+			doc.members = list;
+		} else {
+			const path = parsePath(o.path);
+			if (o.op === 'remove') removeAt(doc, path);
+			else {
+				setAt(doc, path, o.value);
+				if (path.schema && !schemas.includes(path.schema)) schemas.push(path.schema);
+			}
+		}
+	}
+	return doc;
+}
+

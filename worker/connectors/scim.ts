@@ -1,0 +1,757 @@
+/**
+ * A SCIM 2.0 client (RFC 7643 resources, RFC 7644 protocol) for Users and Groups.
+ *
+ * - Discovery: /ServiceProviderConfig, /ResourceTypes and /Schemas say what the server supports;
+ *   each may be missing (404), and the client then assumes the least (no filter, no extensions).
+ * - Reads page with startIndex/count, pages in parallel under the request semaphore, and re-read
+ *   when the directory changed while it was read (totalResults moved, records shifted pages).
+ *   Every resource is validated; a read with bad records throws one error listing all of them.
+ * - Writes: POST, PATCH (Operations), DELETE. Removal deactivates (`active=false`) or deletes.
+ *   Group managers live in the Rostersync Group extension and are read-modified-written under a
+ *   per-group lock; members are added and removed with PATCH (`members[value eq "id"]`).
+ * - 429/503 are retried (Retry-After, else backoff with full jitter; see retry.ts); every
+ *   failure becomes a ConnectorError naming the system, the record and the field.
+ */
+import type { GenericSchema, InferOutput } from 'valibot';
+import type { Group, GroupKind, Membership, Person, RemoveMode, Snapshot } from '$lib/core/model';
+import type { Op, TargetRef } from '$lib/core/ops';
+import type { Capabilities, ApplyResult, Connector, ConnectorErrorInit, Issue } from './types';
+import { ConnectorError, isEdgeDelivered } from './types';
+import { Semaphore } from './semaphore';
+import { DEFAULT_RETRY, NetworkError, realClock, sendWithRetry, type Clock, type RetryPolicy } from './retry';
+import { snapshotVersion } from './digest';
+import {
+	CORE_GROUP,
+	CORE_USER,
+	ENTERPRISE_USER,
+	ListResponse,
+	PATCH_OP,
+	ROSTERSYNC_GROUP,
+	ROSTERSYNC_USER,
+	ResourceType,
+	SchemaResource,
+	ScimErrorBody,
+	ServiceProviderConfig,
+	check
+} from './scim-schema';
+import {
+	MappingError,
+	anonymizePatch,
+	applyPatchLocally,
+	customFieldNames,
+	groupPatch,
+	groupToScim,
+	personFieldsOf,
+	personPatch,
+	personToUser,
+	scimToGroup,
+	userToPerson,
+	type MappedGroup,
+	type PatchOperation,
+	type ScimProfile
+} from './scim-map';
+
+/** A fetch: the global one, or a Durable Object stub's for the built-in sandbox (no network hop). */
+export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
+
+export interface ScimOptions {
+	/** Id of the System: every error names it. */
+	systemId: string;
+	/** The SCIM base URL, e.g. https://idp.example/scim/v2 */
+	baseUrl: string;
+	/** Bearer token. */
+	token: string;
+	fetch?: FetchLike;
+	/** Custom field name -> SCIM attribute path, e.g. `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department`. */
+	fieldMap?: Record<string, string>;
+	/** Requests in flight at once (default 4). */
+	concurrency?: number;
+	/** Resources asked for per page (default 100; servers may send fewer). */
+	pageSize?: number;
+	/** How a soft removal reaches this system (default deactivate). */
+	removeMode?: RemoveMode;
+	/** The kind groups read as when the server stores none (default `group`). */
+	defaultGroupKind?: GroupKind;
+	clock?: Clock;
+	retry?: Partial<RetryPolicy>;
+}
+
+/** What /ServiceProviderConfig said (undefined: the server did not say). */
+export interface ScimFeatures {
+	patch?: boolean;
+	bulk?: boolean;
+	sort?: boolean;
+	etag?: boolean;
+	filter?: boolean;
+	filterMaxResults?: number;
+}
+
+interface Discovery {
+	profile: ScimProfile;
+	caps: Capabilities;
+	features: ScimFeatures;
+	usersPath: string;
+	groupsPath: string;
+}
+
+/** Quotes a value for a SCIM filter (RFC 7644 §3.4.2.2: a JSON string). */
+export const eq = (attribute: string, value: string): string => `${attribute} eq ${JSON.stringify(value)}`;
+
+/** Reads are retried this many times in all when the directory changes while it is read. */
+const READ_ATTEMPTS = 3;
+
+const CONSERVATIVE: Capabilities = {
+	write: true,
+	groups: false,
+	roles: false,
+	groupKinds: false,
+	filter: false,
+	softRemove: true,
+	personFields: ['displayName', 'givenName', 'familyName', 'email', 'phone', 'memberType', 'active'],
+	customFields: []
+};
+
+interface RequestContext {
+	recordKind?: 'person' | 'group';
+	recordId?: string;
+	/** Attribute paths the request carries: a server error naming one of them names the field. */
+	fields?: string[];
+	/** The field when the server names none (a uniqueness conflict on create: userName). */
+	defaultField?: string;
+}
+
+interface RequestInitScim {
+	query?: Record<string, string | number>;
+	body?: unknown;
+	signal?: AbortSignal;
+	context?: RequestContext;
+}
+
+type ListedPage = { total: number; resources: unknown[] };
+
+export class ScimConnector implements Connector {
+	readonly kind = 'scim' as const;
+	readonly #opts: Required<Pick<ScimOptions, 'systemId' | 'token' | 'pageSize' | 'removeMode' | 'defaultGroupKind'>> & {
+		baseUrl: string;
+		fieldMap: Record<string, string>;
+	};
+	readonly #fetch: FetchLike;
+	readonly #clock: Clock;
+	readonly #retry: RetryPolicy;
+	/** Bounds the requests in flight to this system, whoever sends them. */
+	readonly #requests: Semaphore;
+	#discovery?: Promise<Discovery>;
+	#caps: Capabilities = CONSERVATIVE;
+	#features: ScimFeatures = {};
+	readonly #locks = new Map<string, Promise<unknown>>();
+
+	constructor(options: ScimOptions) {
+		this.#opts = {
+			systemId: options.systemId,
+			baseUrl: options.baseUrl.replace(/\/+$/, ''),
+			token: options.token,
+			fieldMap: options.fieldMap ?? {},
+			pageSize: options.pageSize ?? 100,
+			removeMode: options.removeMode ?? 'deactivate',
+			defaultGroupKind: options.defaultGroupKind ?? 'group'
+		};
+		this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+		this.#clock = options.clock ?? realClock;
+		this.#retry = { ...DEFAULT_RETRY, ...options.retry };
+		this.#requests = new Semaphore(options.concurrency ?? 4);
+	}
+
+	capabilities(): Capabilities {
+		return this.#caps;
+	}
+
+	/** The protocol features the server announced (after discover). */
+	get features(): ScimFeatures {
+		return this.#features;
+	}
+
+	discover(signal?: AbortSignal): Promise<Capabilities> {
+		this.#discovery ??= this.#discover(signal).catch((e) => {
+			this.#discovery = undefined; // a failed discovery is tried again next time
+			throw e;
+		});
+		return this.#discovery.then((d) => d.caps);
+	}
+
+	async read(signal?: AbortSignal): Promise<Snapshot> {
+		await this.discover(signal);
+		const d = await this.#discovery!;
+		for (let attempt = 1; ; attempt++) {
+			const sequential = attempt > 1;
+			const [users, groups] = await Promise.all([
+				this.#listAll(d.usersPath, 'person', sequential, signal),
+				d.caps.groups ? this.#listAll(d.groupsPath, 'group', sequential, signal) : Promise.resolve({ stable: true, resources: [] })
+			]);
+			if (!users.stable || !groups.stable) {
+				if (attempt < READ_ATTEMPTS) continue;
+				throw this.#error({ code: 'http', retryable: true, detail: `the directory kept changing while it was read (${READ_ATTEMPTS} attempts)` });
+			}
+
+			const issues: Issue[] = [];
+			const people: Person[] = [];
+			users.resources.forEach((raw, i) => {
+				const mapped = userToPerson(raw, d.profile);
+				if ('person' in mapped) people.push(mapped.person);
+				else issues.push(...mapped.issues.map((x) => ({ record: recordLabel(raw, i), field: x.field, message: x.message })));
+			});
+			const mappedGroups: MappedGroup[] = [];
+			groups.resources.forEach((raw, i) => {
+				const mapped = scimToGroup(raw, d.profile);
+				if ('group' in mapped) mappedGroups.push(mapped);
+				else issues.push(...mapped.issues.map((x) => ({ record: recordLabel(raw, i), field: x.field, message: x.message })));
+			});
+			if (issues.length > 0) {
+				const first = issues[0];
+				throw this.#error({
+					code: 'invalid',
+					recordId: first.record,
+					field: first.field,
+					detail: `invalid SCIM payload: ${issues.map((x) => `${x.record} ${x.field}: ${x.message}`).join('; ')}`,
+					issues
+				});
+			}
+
+			const personIds = new Set(people.map((p) => p.id));
+			const memberships: Membership[] = [];
+			let dangling = false;
+			for (const { group, members, managers } of mappedGroups) {
+				const managerSet = new Set(managers);
+				for (const personId of new Set([...members, ...managers])) {
+					// A member created or deleted between the Users and the Groups pages.
+					if (!personIds.has(personId)) {
+						dangling = true;
+						continue;
+					}
+					memberships.push({ groupId: group.id, personId, role: managerSet.has(personId) ? 'manager' : 'member' });
+				}
+			}
+			if (dangling && attempt < READ_ATTEMPTS) continue;
+
+			const records = {
+				people: people.sort((a, b) => cmp(a.id, b.id)),
+				groups: mappedGroups.map((m) => m.group).sort((a, b) => cmp(a.id, b.id)),
+				memberships
+			};
+			return {
+				system: this.#opts.systemId,
+				takenAt: new Date(this.#clock.now()).toISOString(),
+				version: snapshotVersion(records),
+				...records
+			};
+		}
+	}
+
+	/** People matching a SCIM filter (the server's filter; see `eq`). */
+	async findPeople(filter: string, signal?: AbortSignal): Promise<Person[]> {
+		const d = await this.#discovered(signal);
+		const { resources } = await this.#listAll(d.usersPath, 'person', true, signal, filter);
+		return resources.flatMap((raw, i) => {
+			const mapped = userToPerson(raw, d.profile);
+			if ('person' in mapped) return [mapped.person];
+			throw this.#error({ code: 'invalid', recordKind: 'person', recordId: recordLabel(raw, i), field: mapped.issues[0].field, detail: mapped.issues[0].message });
+		});
+	}
+
+	/** Groups matching a SCIM filter. */
+	async findGroups(filter: string, signal?: AbortSignal): Promise<Group[]> {
+		const d = await this.#discovered(signal);
+		const { resources } = await this.#listAll(d.groupsPath, 'group', true, signal, filter);
+		return resources.flatMap((raw, i) => {
+			const mapped = scimToGroup(raw, d.profile);
+			if ('group' in mapped) return [mapped.group];
+			throw this.#error({ code: 'invalid', recordKind: 'group', recordId: recordLabel(raw, i), field: mapped.issues[0].field, detail: mapped.issues[0].message });
+		});
+	}
+
+	async apply(op: Op, resolve: (ref: TargetRef) => string): Promise<ApplyResult> {
+		if (isEdgeDelivered(op)) return {};
+		const d = await this.#discovered();
+		try {
+			return await this.#apply(op, resolve, d);
+		} catch (e) {
+			if (e instanceof MappingError) {
+				throw this.#error({
+					code: e.unsupported ? 'unsupported' : 'invalid',
+					recordKind: op.type.endsWith('group') ? 'group' : 'person',
+					recordId: opRecord(op, resolve),
+					field: e.field,
+					detail: e.message
+				});
+			}
+			throw e;
+		}
+	}
+
+	async #apply(op: Op, resolve: (ref: TargetRef) => string, d: Discovery): Promise<ApplyResult> {
+		const { profile } = d;
+		switch (op.type) {
+			case 'create-person': {
+				const body = personToUser(op.record, profile);
+				const context: RequestContext = {
+					recordKind: 'person',
+					recordId: op.record.externalId ?? (body.userName as string),
+					fields: payloadFields(body),
+					defaultField: 'userName'
+				};
+				try {
+					const created = await this.#request('POST', d.usersPath, { body, context });
+					return { id: createdId(created) ?? this.#missingId(context) };
+				} catch (e) {
+					if (!(e instanceof ConnectorError) || e.code !== 'conflict') throw e;
+					const existing = await this.#findExisting(d, 'person', [
+						['userName', body.userName as string],
+						['externalId', op.record.externalId]
+					]);
+					// Our own earlier create whose answer was lost: the same person, by its shared identifier.
+					if (existing && op.record.externalId && existing.externalId === op.record.externalId) return { id: existing.id };
+					throw new ConnectorError({ ...e.toJSON(), existingId: existing?.id });
+				}
+			}
+			case 'create-group': {
+				if (!d.caps.groups) throw this.#error({ code: 'unsupported', recordKind: 'group', recordId: op.record.externalId ?? op.record.name, detail: 'this server has no Groups' });
+				const body = groupToScim(op.record, profile);
+				const context: RequestContext = { recordKind: 'group', recordId: op.record.externalId ?? op.record.name, fields: payloadFields(body), defaultField: 'displayName' };
+				try {
+					const created = await this.#request('POST', d.groupsPath, { body, context });
+					return { id: createdId(created) ?? this.#missingId(context) };
+				} catch (e) {
+					if (!(e instanceof ConnectorError) || e.code !== 'conflict') throw e;
+					const existing = await this.#findExisting(d, 'group', [
+						['externalId', op.record.externalId],
+						['displayName', op.record.name]
+					]);
+					if (existing && op.record.externalId && existing.externalId === op.record.externalId) return { id: existing.id };
+					throw new ConnectorError({ ...e.toJSON(), existingId: existing?.id });
+				}
+			}
+			case 'update-person':
+				await this.#patch(d.usersPath, resolve(op.target), 'person', personPatch(op.values, profile));
+				return {};
+			case 'update-group':
+				await this.#patch(d.groupsPath, resolve(op.target), 'group', groupPatch(op.values, profile));
+				return {};
+			case 'adopt-person':
+			case 'adopt-group': {
+				// Sync takes the record over as it is; the edge records the provenance. It must exist.
+				const kind = op.type === 'adopt-person' ? 'person' : 'group';
+				const id = resolve(op.target);
+				await this.#request('GET', `${kind === 'person' ? d.usersPath : d.groupsPath}/${encodeURIComponent(id)}`, {
+					query: { attributes: 'id' },
+					context: { recordKind: kind, recordId: id }
+				});
+				return { id };
+			}
+			case 'remove-person': {
+				const id = resolve(op.target);
+				if (op.soft && this.#opts.removeMode === 'deactivate') {
+					if (!d.caps.softRemove) throw this.#error({ code: 'unsupported', recordKind: 'person', recordId: id, field: 'active', detail: 'this server cannot deactivate users' });
+					await this.#patch(d.usersPath, id, 'person', [{ op: 'replace', path: 'active', value: false }]);
+				} else await this.#delete(d.usersPath, id, 'person');
+				return {};
+			}
+			case 'restore-person':
+				await this.#patch(d.usersPath, resolve(op.target), 'person', [{ op: 'replace', path: 'active', value: true }]);
+				return {};
+			case 'anonymize-person': {
+				const id = resolve(op.target);
+				await this.#patch(d.usersPath, id, 'person', anonymizePatch(id, op.values, profile));
+				return {};
+			}
+			case 'remove-group':
+				await this.#delete(d.groupsPath, resolve(op.target), 'group');
+				return {};
+			case 'add-membership':
+			case 'set-role':
+			case 'remove-membership':
+				await this.#membership(d, op, resolve(op.group), resolve(op.person));
+				return {};
+			default:
+				return {};
+		}
+	}
+
+	async #membership(d: Discovery, op: Extract<Op, { type: 'add-membership' | 'set-role' | 'remove-membership' }>, groupId: string, personId: string): Promise<void> {
+		const path = `${d.groupsPath}/${encodeURIComponent(groupId)}`;
+		const context: RequestContext = { recordKind: 'group', recordId: groupId, fields: ['members'] };
+		const wantsManager = op.type !== 'remove-membership' && op.role === 'manager';
+		const touchesManagers = wantsManager || op.type === 'set-role' || (op.type === 'remove-membership' && op.before === 'manager');
+		const memberOps: PatchOperation[] =
+			op.type === 'add-membership'
+				? [{ op: 'add', path: 'members', value: [{ value: personId }] }]
+				: op.type === 'remove-membership'
+					? [{ op: 'remove', path: `members[value eq ${JSON.stringify(personId)}]` }]
+					: [];
+		if (!touchesManagers) return void (await this.#patchAt(path, memberOps, context));
+		const ext = d.profile.groupExt;
+		if (!ext) {
+			if (wantsManager) throw this.#error({ code: 'unsupported', recordKind: 'group', recordId: groupId, field: 'role', detail: 'this server stores no manager role (no Rostersync Group extension)' });
+			return void (await this.#patchAt(path, memberOps, context));
+		}
+		// Managers are a plain list: read, change, write back, one writer per group at a time.
+		await this.#withLock(path, async () => {
+			const group = (await this.#request('GET', path, { context })) as Record<string, unknown>;
+			const current = new Set(((group?.[ext] as { managers?: unknown } | undefined)?.managers as string[] | undefined) ?? []);
+			if (wantsManager) current.add(personId);
+			else current.delete(personId);
+			const managers = [...current].sort();
+			await this.#patchAt(path, [...memberOps, { op: 'replace', path: `${ext}:managers`, value: managers }], { ...context, fields: ['members', `${ext}:managers`] }, true);
+		});
+	}
+
+	/** Runs read-modify-write tasks on one record one after the other (keyed by its path). */
+	async #withLock<T>(key: string, task: () => Promise<T>): Promise<T> {
+		const previous = this.#locks.get(key) ?? Promise.resolve();
+		const run = previous.catch(() => {}).then(task);
+		this.#locks.set(key, run);
+		try {
+			return await run;
+		} finally {
+			if (this.#locks.get(key) === run) this.#locks.delete(key);
+		}
+	}
+
+	async #patch(collection: string, id: string, kind: 'person' | 'group', operations: PatchOperation[]): Promise<void> {
+		if (operations.length === 0) return;
+		await this.#patchAt(`${collection}/${encodeURIComponent(id)}`, operations, { recordKind: kind, recordId: id, fields: operations.map((o) => o.path) });
+	}
+
+	/** `locked`: the caller already holds this record's lock. */
+	async #patchAt(path: string, operations: PatchOperation[], context: RequestContext, locked = false): Promise<void> {
+		if (operations.length === 0) return;
+		if (this.#features.patch === false) {
+			const replace = () => this.#replaceAt(path, operations, context);
+			return locked ? replace() : this.#withLock(path, replace);
+		}
+		try {
+			await this.#request('PATCH', path, { body: { schemas: [PATCH_OP], Operations: operations }, context });
+		} catch (e) {
+			// Removing what is already gone (a retried removal) is done, not failed.
+			if (e instanceof ConnectorError && e.scimType === 'noTarget' && operations.every((o) => o.op === 'remove')) return;
+			throw e;
+		}
+	}
+
+	/** For servers without PATCH: read, change, PUT back (under the record's lock). */
+	async #replaceAt(path: string, operations: PatchOperation[], context: RequestContext): Promise<void> {
+		const current = await this.#request('GET', path, { context });
+		if (current === null || typeof current !== 'object') throw this.#error({ ...contextOf(context), code: 'invalid', detail: `GET ${path}: no resource in the answer` });
+		await this.#request('PUT', path, { body: applyPatchLocally(current as Record<string, unknown>, operations), context });
+	}
+
+	async #delete(collection: string, id: string, kind: 'person' | 'group'): Promise<void> {
+		try {
+			await this.#request('DELETE', `${collection}/${encodeURIComponent(id)}`, { context: { recordKind: kind, recordId: id } });
+		} catch (e) {
+			// Already deleted (a retried removal): the intended state holds.
+			if (e instanceof ConnectorError && e.code === 'not-found') return;
+			throw e;
+		}
+	}
+
+	/** The record holding one of these unique values, by filter when the server filters, else by a scan. */
+	async #findExisting(d: Discovery, kind: 'person' | 'group', keys: [attribute: string, value: string | undefined][]): Promise<{ id: string; externalId?: string } | undefined> {
+		const wanted = keys.filter((k): k is [string, string] => !!k[1]);
+		const same = (a: string | undefined, b: string) => a !== undefined && a.toLowerCase() === b.toLowerCase();
+		const matches = (r: { id: string; externalId?: string; userName?: string; name?: string }) =>
+			wanted.some(([attr, value]) =>
+				attr === 'externalId' ? r.externalId === value : attr === 'userName' ? same(r.userName, value) : same(r.name, value)
+			);
+		try {
+			if (d.caps.filter) {
+				for (const [attr, value] of wanted) {
+					// Filters are case-sensitive on some servers (SCIMMY): try the value as given, then lower-cased.
+					for (const v of new Set([value, value.toLowerCase()])) {
+						const found = await this.#lookup(d, kind, eq(attr, v));
+						const hit = found.find(matches);
+						if (hit) return hit;
+					}
+				}
+				return undefined;
+			}
+			return (await this.#lookup(d, kind)).find(matches);
+		} catch (e) {
+			if (e instanceof ConnectorError) return undefined; // the conflict itself is the error to report
+			throw e;
+		}
+	}
+
+	async #lookup(d: Discovery, kind: 'person' | 'group', filter?: string) {
+		const { resources } = await this.#listAll(kind === 'person' ? d.usersPath : d.groupsPath, kind, true, undefined, filter);
+		return resources.flatMap((raw) => {
+			const r = raw as { id?: unknown; externalId?: unknown; userName?: unknown; displayName?: unknown };
+			if (typeof r.id !== 'string') return [];
+			return [{ id: r.id, externalId: typeof r.externalId === 'string' ? r.externalId : undefined, userName: typeof r.userName === 'string' ? r.userName : undefined, name: typeof r.displayName === 'string' ? r.displayName : undefined }];
+		});
+	}
+
+	/**
+	 * Every resource of a collection. `stable` is false when the directory changed during the
+	 * read (totalResults moved, or records shifted so ids repeat or go missing): read again.
+	 * Pages after the first go out in parallel unless `sequential` (then each page starts where
+	 * the previous one ended, whatever page size the server chose).
+	 */
+	async #listAll(collection: string, kind: 'person' | 'group', sequential: boolean, signal?: AbortSignal, filter?: string): Promise<{ stable: boolean; resources: unknown[] }> {
+		const count = this.#opts.pageSize;
+		const page = (startIndex: number) => this.#page(collection, kind, { startIndex, count, ...(filter ? { filter } : {}) }, signal);
+		const first = await page(1);
+		const total = first.total;
+		const pages: ListedPage[] = [first];
+		let stable = true;
+		if (sequential) {
+			let received = first.resources.length;
+			while (received < total) {
+				const next = await page(received + 1);
+				pages.push(next);
+				if (next.total !== total) stable = false;
+				if (next.resources.length === 0) break;
+				received += next.resources.length;
+			}
+		} else if (first.resources.length > 0) {
+			const step = first.resources.length;
+			const starts: number[] = [];
+			for (let s = 1 + step; s <= total; s += step) starts.push(s);
+			pages.push(...(await Promise.all(starts.map(page))));
+			if (pages.some((p) => p.total !== total)) stable = false;
+		}
+		const byId = new Map<string, unknown>();
+		const invalid: unknown[] = [];
+		for (const p of pages)
+			for (const raw of p.resources) {
+				const id = (raw as { id?: unknown } | null)?.id;
+				if (typeof id === 'string' && id !== '') byId.set(id, raw);
+				else invalid.push(raw); // kept so validation names it
+			}
+		if (byId.size + invalid.length !== total) stable = false;
+		return { stable, resources: [...byId.values(), ...invalid] };
+	}
+
+	async #page(collection: string, kind: 'person' | 'group', query: Record<string, string | number>, signal?: AbortSignal): Promise<ListedPage> {
+		const body = await this.#request('GET', collection, { query, signal, context: { recordKind: kind, fields: query.filter ? [String(query.filter).split(' ')[0]] : [] } });
+		const list = check(ListResponse, body);
+		if (!list.ok) {
+			throw this.#error({ code: 'invalid', field: list.issues[0].field, detail: `invalid ListResponse from ${collection}: ${list.issues.map((i) => `${i.field}: ${i.message}`).join('; ')}` });
+		}
+		return { total: list.value.totalResults, resources: list.value.Resources ?? [] };
+	}
+
+	async #discovered(signal?: AbortSignal): Promise<Discovery> {
+		await this.discover(signal);
+		return this.#discovery!;
+	}
+
+	async #discover(signal?: AbortSignal): Promise<Discovery> {
+		// One after the other: discovery runs once, and a failure leaves no request behind.
+		const spcRaw = await this.#optional('/ServiceProviderConfig', signal);
+		const typesRaw = await this.#optional('/ResourceTypes', signal);
+		const schemasRaw = await this.#optional('/Schemas', signal);
+		const spc = spcRaw === undefined ? undefined : check(ServiceProviderConfig, spcRaw);
+		const features: ScimFeatures = spc?.ok
+			? {
+					patch: spc.value.patch?.supported ?? undefined,
+					bulk: spc.value.bulk?.supported ?? undefined,
+					sort: spc.value.sort?.supported ?? undefined,
+					etag: spc.value.etag?.supported ?? undefined,
+					filter: spc.value.filter?.supported ?? undefined,
+					filterMaxResults: spc.value.filter?.maxResults ?? undefined
+				}
+			: {};
+
+		const types = listOf(typesRaw, ResourceType);
+		const schemas = listOf(schemasRaw, SchemaResource);
+		const userType = types?.find((t) => t.schema === CORE_USER);
+		const groupType = types?.find((t) => t.schema === CORE_GROUP);
+		const extensionsOf = (t: typeof userType) => (t?.schemaExtensions ?? []).map((e) => e.schema);
+		const schemaIds = new Set(schemas?.map((s) => s.id) ?? []);
+		const listed = (id: string, type: typeof userType) => (types ? extensionsOf(type).includes(id) : schemaIds.has(id));
+
+		const usersPath = userType?.endpoint ?? '/Users';
+		let groups: boolean;
+		let groupsPath = groupType?.endpoint ?? '/Groups';
+		if (types) groups = groupType !== undefined;
+		else {
+			// No /ResourceTypes: ask the collection itself.
+			groups = (await this.#optional('/Groups', signal, { count: 1 })) !== undefined;
+			groupsPath = '/Groups';
+		}
+
+		const userExt = ROSTERSYNC_USER.find((id) => listed(id, userType));
+		const groupExt = groups ? ROSTERSYNC_GROUP.find((id) => listed(id, groupType)) : undefined;
+		const attributeTypes: Record<string, string> = {};
+		for (const s of schemas ?? []) for (const a of s.attributes ?? []) if (a.type) attributeTypes[`${s.id}:${a.name}`.toLowerCase()] = a.type;
+		const userExtSchema = schemas?.find((s) => s.id === userExt);
+		const coreUser = schemas?.find((s) => s.id === CORE_USER);
+		const profile: ScimProfile = {
+			// Unknown (no discovery) is taken as present: servers ignore an extension they lack.
+			enterprise: types || schemas ? listed(ENTERPRISE_USER, userType) : true,
+			userExt,
+			userExtAttributes: userExt ? (userExtSchema?.attributes?.map((a) => a.name) ?? ['buildings']) : [],
+			groupExt,
+			fieldMap: this.#opts.fieldMap,
+			attributeTypes,
+			defaultGroupKind: this.#opts.defaultGroupKind
+		};
+		const caps: Capabilities = {
+			write: true,
+			groups,
+			roles: groupExt !== undefined,
+			groupKinds: groupExt !== undefined,
+			filter: features.filter ?? false,
+			softRemove: coreUser?.attributes ? coreUser.attributes.some((a) => a.name === 'active') : true,
+			personFields: personFieldsOf(profile),
+			customFields: customFieldNames(profile)
+		};
+		this.#caps = caps;
+		this.#features = features;
+		return { profile, caps, features, usersPath, groupsPath };
+	}
+
+	/** A discovery GET: undefined when the server does not have it; auth and network errors throw. */
+	async #optional(path: string, signal?: AbortSignal, query?: Record<string, string | number>): Promise<unknown> {
+		try {
+			return await this.#request('GET', path, { signal, query });
+		} catch (e) {
+			if (e instanceof ConnectorError && (e.code === 'not-found' || e.code === 'invalid' || e.code === 'unsupported' || (e.code === 'http' && !e.retryable)))
+				return undefined;
+			throw e;
+		}
+	}
+
+	/** One request with retries, under the request semaphore. Returns the JSON body (undefined when empty). */
+	async #request(method: string, path: string, init: RequestInitScim = {}): Promise<unknown> {
+		const { query, body, signal, context = {} } = init;
+		let url = `${this.#opts.baseUrl}${path}`;
+		if (query && Object.keys(query).length > 0) url += `?${new URLSearchParams(Object.entries(query).map(([k, v]): [string, string] => [k, String(v)]))}`;
+		const headers: Record<string, string> = { authorization: `Bearer ${this.#opts.token}`, accept: 'application/scim+json, application/json' };
+		if (body !== undefined) headers['content-type'] = 'application/scim+json';
+		const payload = body === undefined ? undefined : JSON.stringify(body);
+
+		const response = await this.#requests.run(async () => {
+			try {
+				return await sendWithRetry(() => this.#fetch(url, { method, headers, body: payload, signal }), { clock: this.#clock, policy: this.#retry, signal });
+			} catch (e) {
+				if (e instanceof NetworkError) throw this.#error({ ...contextOf(context), code: 'unreachable', retryable: true, detail: `${method} ${path}: ${e.message}` });
+				throw e;
+			}
+		});
+		const text = await response.text();
+		if (response.ok) {
+			if (text.trim() === '') return undefined;
+			try {
+				return JSON.parse(text);
+			} catch {
+				throw this.#error({ ...contextOf(context), code: 'invalid', status: response.status, detail: `${method} ${path}: the answer is not JSON` });
+			}
+		}
+		throw this.#httpError(method, path, response, text, context);
+	}
+
+	#httpError(method: string, path: string, response: Response, text: string, context: RequestContext): ConnectorError {
+		let parsed: unknown;
+		try {
+			parsed = JSON.parse(text);
+		} catch {
+			parsed = undefined;
+		}
+		const scim = check(ScimErrorBody, parsed);
+		const detail = (scim.ok && scim.value.detail) || text.slice(0, 200) || response.statusText || 'no detail';
+		const scimType = (scim.ok && scim.value.scimType) || undefined;
+		const status = response.status;
+		const code =
+			status === 401 || status === 403
+				? 'auth'
+				: status === 404
+					? 'not-found'
+					: status === 409
+						? 'conflict'
+						: status === 400
+							? 'invalid'
+							: status === 501
+								? 'unsupported'
+								: 'http';
+		const field = status === 401 || status === 403 ? undefined : (namedField(detail, context.fields ?? []) ?? (status === 409 ? context.defaultField : undefined));
+		return this.#error({
+			...contextOf(context),
+			code,
+			field,
+			status,
+			scimType,
+			retryable: status === 429 || status === 503 || status >= 500,
+			detail: `${method} ${path}: ${detail}`
+		});
+	}
+
+	#missingId(context: RequestContext): never {
+		throw this.#error({ ...contextOf(context), code: 'invalid', field: 'id', detail: 'the server created the record but answered without its id' });
+	}
+
+	#error(init: Omit<ConnectorErrorInit, 'system'>): ConnectorError {
+		return new ConnectorError({ system: this.#opts.systemId, ...init });
+	}
+}
+
+const contextOf = (c: RequestContext) => ({ recordKind: c.recordKind, recordId: c.recordId });
+
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+function listOf<S extends GenericSchema>(raw: unknown, schema: S): InferOutput<S>[] | undefined {
+	if (raw === undefined) return undefined;
+	const list = check(ListResponse, raw);
+	// Some servers answer /Schemas and /ResourceTypes with a bare array.
+	const items = list.ok ? (list.value.Resources ?? []) : Array.isArray(raw) ? raw : undefined;
+	if (!items) return undefined;
+	return items.flatMap((item) => {
+		const one = check(schema, item);
+		return one.ok ? [one.value] : [];
+	});
+}
+
+/** How a record is named in errors: its id, else its position in the answer. */
+function recordLabel(raw: unknown, index: number): string {
+	const id = (raw as { id?: unknown } | null)?.id;
+	return typeof id === 'string' && id !== '' ? id : `#${index + 1}`;
+}
+
+function createdId(body: unknown): string | undefined {
+	const id = (body as { id?: unknown } | undefined)?.id;
+	return typeof id === 'string' && id !== '' ? id : undefined;
+}
+
+/** Attribute paths of a POST body: top-level attributes and each extension's attributes. */
+function payloadFields(body: Record<string, unknown>): string[] {
+	return Object.entries(body).flatMap(([key, value]) =>
+		key.toLowerCase().startsWith('urn:') && value && typeof value === 'object'
+			? Object.keys(value).map((attr) => `${key}:${attr}`)
+			: key === 'schemas'
+				? []
+				: [key]
+	);
+}
+
+/** The field a server's error text names, among those the request carried (longest name first). */
+export function namedField(detail: string, fields: string[]): string | undefined {
+	const text = detail.toLowerCase();
+	const leaf = (f: string) => f.split(/[:.[\]]/).filter(Boolean).pop()?.toLowerCase() ?? f.toLowerCase();
+	const byLength = [...new Set(fields)].sort((a, b) => leaf(b).length - leaf(a).length);
+	const found = byLength.find((f) => new RegExp(`(^|[^a-z0-9])${escapeRegExp(leaf(f))}([^a-z0-9]|$)`).test(text));
+	if (found) return found;
+	return fields.length === 1 ? fields[0] : undefined;
+}
+
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** The record an operation concerns, for error messages (never throws). */
+function opRecord(op: Op, resolve: (ref: TargetRef) => string): string | undefined {
+	try {
+		if ('target' in op) return resolve(op.target);
+		if ('group' in op) return resolve(op.group);
+		if ('record' in op) return op.record.externalId ?? ('name' in op.record ? op.record.name : op.record.displayName);
+	} catch {
+		return undefined;
+	}
+	return undefined;
+}
