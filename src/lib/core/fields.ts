@@ -60,7 +60,8 @@ export function setPersonField(p: Person, localKey: string, value: FieldValue): 
     const custom = { ...(p.custom ?? {}) };
     if (value === null) delete custom[localKey.slice(7)];
     else custom[localKey.slice(7)] = value;
-    p.custom = custom;
+    if (Object.keys(custom).length > 0) p.custom = custom;
+    else delete p.custom;
     return;
   }
   switch (localKey as PersonField) {

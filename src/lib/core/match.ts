@@ -90,8 +90,11 @@ export function match<R extends Keyed>(input: MatchInput<R>): MatchResult<R> {
     usedA.add(f.a);
     usedB.add(f.b);
   }
-  for (const id of input.excluded.a) usedA.add(id);
-  for (const id of input.excluded.b) usedB.add(id);
+  // Taken out of matching by a person: they stand alone (created on the other side, or ignored).
+  const aloneA = [...input.excluded.a].filter((id) => !usedA.has(id)).map((id) => input.a.get(id)).filter((r): r is R => !!r);
+  const aloneB = [...input.excluded.b].filter((id) => !usedB.has(id)).map((id) => input.b.get(id)).filter((r): r is R => !!r);
+  for (const r of aloneA) usedA.add(r.id);
+  for (const r of aloneB) usedB.add(r.id);
 
   let restA = [...input.a.values()].filter((r) => !usedA.has(r.id));
   let restB = [...input.b.values()].filter((r) => !usedB.has(r.id));
@@ -132,5 +135,5 @@ export function match<R extends Keyed>(input: MatchInput<R>): MatchResult<R> {
     restB = restB.filter((r) => !taken.has(r));
   }
 
-  return { pairs, broken, onlyA: restA, onlyB: restB, ambiguous, collisions };
+  return { pairs, broken, onlyA: [...restA, ...aloneA], onlyB: [...restB, ...aloneB], ambiguous, collisions };
 }
