@@ -91,7 +91,8 @@ export function describeScimServer(traits: ServerTraits): ScimServerHarness {
 
 	const personIn = (snapshot: Snapshot, id: string) => snapshot.people.find((p) => p.id === id);
 	const membershipsOf = (snapshot: Snapshot, groupId: string) =>
-		snapshot.memberships.filter((m) => m.groupId === groupId).sort((a, b) => a.personId.localeCompare(b.personId));
+		// Code-unit order, as Array#sort() orders the expected ids (localeCompare orders case differently).
+		snapshot.memberships.filter((m) => m.groupId === groupId).sort((a, b) => (a.personId < b.personId ? -1 : a.personId > b.personId ? 1 : 0));
 
 	describe(`SCIM connector against ${traits.name}`, () => {
 		it('creates people and groups, then reads them back as they were written', async () => {
