@@ -14,12 +14,8 @@ export function commitBaseline(plan: Plan, outcomes: ReadonlyMap<string, OpOutco
     const o = outcomes.get(ref.createdBy);
     return o?.status === 'done' ? o.id : undefined;
   };
-  const entries: BaselineEntry[] = [];
+  const entries: BaselineEntry[] = [...plan.keep];
   for (const draft of plan.next) {
-    if (draft.unchanged) {
-      if (draft.previous) entries.push(draft.previous);
-      continue;
-    }
     const a = resolve(draft.a);
     const b = resolve(draft.b);
     if (!draft.opKeys.every(done) || a === undefined || b === undefined) {
@@ -32,6 +28,10 @@ export function commitBaseline(plan: Plan, outcomes: ReadonlyMap<string, OpOutco
     if (draft.kind === 'group') {
       const members: BaselineMember[] = [];
       for (const m of draft.members ?? []) {
+        if (Array.isArray(m)) {
+          members.push(m);
+          continue;
+        }
         const ma = resolve(m.a);
         const mb = resolve(m.b);
         if ((m.opKey && !done(m.opKey)) || ma === undefined || mb === undefined) {

@@ -51,12 +51,41 @@ export interface PairView {
 
 /** How a person (or group) on one side is reached on the other, and the key its memberships use. */
 export interface PersonLink {
-  key: string;
-  a?: TargetRef;
-  b?: TargetRef;
+  /** The pair's ids (absent on a side where the record is still to be created). */
+  aId?: string;
+  bId?: string;
+  /** The create operation that makes the record on a side. */
+  aNew?: string;
+  bNew?: string;
+  /** The record is gone on a side: nothing can be written there. */
+  aGone?: boolean;
+  bGone?: boolean;
   /** In conflict: its memberships wait, and their baseline is carried over as it was. */
   deferred?: boolean;
+  /** Scratch mark for the membership pass: which group last visited this person. */
+  mark: number;
 }
+
+export type LinkOptions = Pick<PersonLink, 'aNew' | 'bNew' | 'aGone' | 'bGone' | 'deferred'>;
+
+/** Where a linked person can be written on a side: its id, the create that makes it, or nowhere. */
+export function refOn(link: PersonLink, side: Side): TargetRef | undefined {
+  const created = side === 'a' ? link.aNew : link.bNew;
+  if (created) return { createdBy: created };
+  if (side === 'a' ? link.aGone : link.bGone) return undefined;
+  const id = side === 'a' ? link.aId : link.bId;
+  return id === undefined ? undefined : { id };
+}
+
+/** The id of a matched pair's both-changed conflict. */
+export const pairConflictId = (kind: RecordKind, a: string, b: string): string =>
+  conflictId('both-changed', kind, [
+    { side: 'a', id: a },
+    { side: 'b', id: b }
+  ]);
+
+/** A membership's key in conflicts: the pair's ids. */
+export const linkKey = (link: Pick<PersonLink, 'aId' | 'bId'>): string => `${link.aId ?? ''}|${link.bId ?? ''}`;
 
 /** A conflict's id: the same while the same records conflict for the same reason. */
 export function conflictId(reason: ConflictReason, kind: RecordKind, records: readonly { side: Side; id: string }[]): string {
@@ -96,15 +125,16 @@ export class ReconcileContext {
   readonly views: PairView[] = [];
   readonly conflicts: Conflict[] = [];
   readonly drafts: DraftEntry[] = [];
+  readonly kept: BaselineEntry[] = [];
   readonly personSpecs: FieldSpec<Person>[];
   readonly groupSpecs: FieldSpec<Group>[];
   readonly provision: boolean;
   /** Person id on a side to its membership key and refs on both sides (absent: not synced). */
   readonly personLinks: Record<Side, Map<string, PersonLink>> = { a: new Map(), b: new Map() };
-  /** Group id on a side to its refs on both sides. */
-  readonly groupLinks: Record<Side, Map<string, PersonLink>> = { a: new Map(), b: new Map() };
   /** Views by removal op key, so safety can mark staged pairs. */
   readonly viewByOp = new Map<string, PairView>();
+  /** Incremented per group pair by the membership pass (see PersonLink.mark). */
+  markSerial = 0;
   /** Target records provisioning leaves alone because no link created or adopted them. */
   readonly untouched = { person: 0, group: 0 };
 
@@ -134,7 +164,6 @@ export class ReconcileContext {
   groupPair(a: Group, b: Group, entry: BaselineEntry | undefined, conflictId: string, resolution: Resolution | undefined): GroupPairWork {
     const work: GroupPairWork = { a, b, entry, conflictId, resolution, fieldConflicts: [], changed: [], fieldOps: [], opKeys: [] };
     this.groupPairs.push(work);
-    this.linkGroup({ a: a.id, b: b.id }, { a: idRef(a.id), b: idRef(b.id) });
     return work;
   }
 
@@ -148,19 +177,22 @@ export class ReconcileContext {
     return this.baseline.filter((e) => e.kind === kind);
   }
 
-  /** Links a person across the sides; `key` ids are the pair's, refs only where a record is writable. */
-  linkPerson(ids: { a?: string; b?: string }, refs: { a?: TargetRef; b?: TargetRef }, deferred = false): PersonLink {
-    const link: PersonLink = { key: `${ids.a ?? ''}|${ids.b ?? ''}`, a: refs.a, b: refs.b, deferred };
+  /** Links a person across the sides under the pair's ids. */
+  linkPerson(ids: { a?: string; b?: string }, options?: LinkOptions): PersonLink {
+    const link: PersonLink = { aId: ids.a, bId: ids.b, mark: 0, ...options };
     if (ids.a) this.personLinks.a.set(ids.a, link);
     if (ids.b) this.personLinks.b.set(ids.b, link);
     return link;
   }
 
-  linkGroup(ids: { a?: string; b?: string }, refs: { a?: TargetRef; b?: TargetRef }): PersonLink {
-    const link: PersonLink = { key: `${ids.a ?? ''}|${ids.b ?? ''}`, a: refs.a, b: refs.b };
-    if (ids.a) this.groupLinks.a.set(ids.a, link);
-    if (ids.b) this.groupLinks.b.set(ids.b, link);
-    return link;
+  /** A baseline entry this plan leaves exactly as it is. */
+  keep(entry: BaselineEntry): void {
+    this.kept.push(entry);
+  }
+
+  /** The resolution for a pair's both-changed conflict; nothing is computed when there are none. */
+  resolutionFor(kind: RecordKind, a: string, b: string): Resolution | undefined {
+    return this.resolutions.byConflict.size > 0 ? this.resolutions.byConflict.get(pairConflictId(kind, a, b)) : undefined;
   }
 
   view(v: PairView): PairView {

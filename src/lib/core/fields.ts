@@ -28,8 +28,11 @@ export const DEFAULT_PERSON_FIELDS: PersonField[] = [
 const text = (v: string | undefined): FieldValue => (v === undefined || v === '' ? null : v);
 
 /** Lists (buildings) compare as sets: sorted, deduplicated, one string. */
-export const joinList = (list: readonly string[] | undefined): FieldValue =>
-  list && list.length > 0 ? [...new Set(list)].sort().join('\n') : null;
+export function joinList(list: readonly string[] | undefined): FieldValue {
+  if (!list || list.length === 0) return null;
+  if (list.length === 1) return list[0];
+  return [...new Set(list)].sort().join('\n');
+}
 export const splitList = (value: FieldValue): string[] => (value ? value.split('\n') : []);
 
 /** Reads a person's field by its local key (standard name, or `custom:<name>`). */

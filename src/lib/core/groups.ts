@@ -2,7 +2,7 @@
  * Groups: matched by identifier (two-way links may also match by name). Provisioning matches by
  * identifier only, never changes an existing group, and removes groups gone from the source.
  */
-import { conflictId, createdRef, idRef, type PairNote, type ReconcileContext } from './context';
+import { conflictId, createdRef, idRef, pairConflictId, type PairNote, type ReconcileContext } from './context';
 import { diffRecord } from './diff';
 import { readValues, toLocal } from './fields';
 import { match, type MatchPass } from './match';
@@ -10,7 +10,6 @@ import type { BaselineEntry, Group, Side } from './model';
 import { otherSide } from './model';
 import { normalize, ruleFor } from './normalize';
 import { STAGE } from './ops';
-import { carryEntry } from './plan';
 import { chosenSide } from './resolutions';
 import { membersOf } from './side-index';
 
@@ -32,7 +31,6 @@ function planCreate(ctx: ReconcileContext, source: Group, from: Side, note?: Pai
   if (source.externalId) record.externalId = source.externalId;
   const key = ctx.builder.add({ type: 'create-group', side: to, stage: STAGE.groups, record });
   const refs = from === 'a' ? { a: idRef(source.id), b: createdRef(key) } : { a: createdRef(key), b: idRef(source.id) };
-  ctx.linkGroup({ [from]: source.id }, refs);
   const draft = { kind: 'group' as const, ...refs, origin: 'created' as const, fields: readValues(source, ctx.groupSpecs, from), members: [], opKeys: [key] };
   ctx.drafts.push(draft);
   ctx.createdGroups.push({ source, from, key, draft });
@@ -80,8 +78,8 @@ export function reconcileGroups(ctx: ReconcileContext): void {
       opKeys.push(ctx.builder.add({ type: 'adopt-group', side: 'b', stage: STAGE.groups, target: idRef(b.id) }));
       note = 'adopt';
     }
-    const id = conflictId('both-changed', 'group', [{ side: 'a', id: a.id }, { side: 'b', id: b.id }]);
-    const resolution = resolutions.byConflict.get(id);
+    const resolution = ctx.resolutionFor('group', a.id, b.id);
+    const id = pairConflictId('group', a.id, b.id);
     const diff = diffRecord(ctx.groupSpecs, a, b, entry?.fields, (f) => link.authority.fields[f] ?? link.authority.default, (f) => chosenSide(resolution, f));
     const pair = ctx.groupPair(a, b, entry, id, resolution);
     if (diff) {
@@ -118,7 +116,7 @@ export function reconcileGroups(ctx: ReconcileContext): void {
         if (!choice) {
           ctx.conflict('group', 'changed-vs-removed', records, { removedSide: otherSide(side) });
           ctx.view({ kind: 'group', [side]: survivor.id, situation: 'conflict', conflictId: id });
-          ctx.drafts.push(carryEntry(entry));
+          ctx.keep(entry);
           continue;
         }
         resolutions.applied.add(id);

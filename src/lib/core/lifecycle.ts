@@ -14,6 +14,14 @@ export interface LifecycleContext {
   timeZone: string;
 }
 
+/** When a removal made now ends its retention; the same for every removal of one run. */
+const purgeMemo = new WeakMap<LifecycleContext, string>();
+function purgeAfter(ctx: LifecycleContext): string {
+  let at = purgeMemo.get(ctx);
+  if (at === undefined) purgeMemo.set(ctx, (at = new Date(addLocalDays(ctx.now, ctx.retentionDays, ctx.timeZone)).toISOString()));
+  return at;
+}
+
 export const ACTIVE: Lifecycle = { state: 'active' };
 
 /**
@@ -30,7 +38,7 @@ export function lifecycleStep(current: Lifecycle | undefined, present: boolean, 
         next: {
           state: 'removed',
           removedAt: new Date(ctx.now).toISOString(),
-          purgeAfter: new Date(addLocalDays(ctx.now, ctx.retentionDays, ctx.timeZone)).toISOString()
+          purgeAfter: purgeAfter(ctx)
         }
       };
     case 'removed':

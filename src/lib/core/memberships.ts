@@ -1,147 +1,165 @@
 /**
  * Memberships, diffed per group pair as sets with roles, then each group pair settled: its name
  * and its members decide together whether it is in sync, updated, or in conflict.
+ *
+ * The pass walks the baseline's members first (nearly all of them, in a steady state), marking
+ * each person as seen for this group, and only then the members the baseline did not know.
+ * Marks on the person links replace per-group sets: no allocation for members that did not change.
  */
-import { createdRef, refId, type GroupPairWork, type PersonLink, type ReconcileContext } from './context';
+import { createdRef, linkKey, refOn, type GroupPairWork, type PersonLink, type ReconcileContext } from './context';
 import { mergeMember, type FieldConflict } from './diff';
 import type { BaselineMember, Role, Side } from './model';
 import { otherSide } from './model';
 import { STAGE, type TargetRef } from './ops';
-import { carryEntry, type DraftMember, type OpDraft } from './plan';
+import type { DraftMember, OpDraft } from './plan';
 import { chosenSide } from './resolutions';
 import { membersOf } from './side-index';
 
 interface MemberWork {
   ops: { draft: OpDraft; member?: DraftMember }[];
-  /** Members whose baseline changes (null: dropped). */
-  changes: Map<string, DraftMember | null>;
+  /** Members whose baseline changes (null: dropped from it). */
+  changes: Map<PersonLink, DraftMember | null>;
+  /** Baseline members whose people are no longer paired the same way: dropped. */
+  stale: number;
+  /** The live link of each baseline member, in order (undefined: stale). */
+  links: (PersonLink | undefined)[];
   conflicts: FieldConflict[];
 }
 
-const baseIndex = (members: readonly BaselineMember[] | undefined): Map<string, BaselineMember> => {
-  const out = new Map<string, BaselineMember>();
-  for (const m of members ?? []) out.set(`${m[0]}|${m[1]}`, m);
-  return out;
-};
+const newWork = (): MemberWork => ({ ops: [], changes: new Map(), stale: 0, conflicts: [], links: [] });
 
-function writeMember(
-  work: MemberWork,
-  side: Side,
-  group: TargetRef,
-  person: TargetRef | undefined,
-  now: Role | undefined,
-  want: Role | undefined
-): OpDraft | undefined {
-  if (!person || now === want) return undefined;
-  const draft: OpDraft =
-    want === undefined
-      ? { type: 'remove-membership', side, stage: STAGE.membershipRemovals, group, person, before: now! }
-      : now === undefined
-        ? { type: 'add-membership', side, stage: STAGE.memberships, group, person, role: want }
-        : { type: 'set-role', side, stage: STAGE.memberships, group, person, role: want, before: now };
-  return draft;
+/** The live link of a baseline member, if its two people are still paired with each other. */
+function linkOf(ctx: ReconcileContext, m: BaselineMember): PersonLink | undefined {
+  const link = ctx.personLinks.a.get(m[0]);
+  return link && link.bId === m[1] ? link : undefined;
+}
+
+function memberOp(side: Side, group: TargetRef, person: TargetRef, now: Role | undefined, want: Role | undefined): OpDraft {
+  if (want === undefined) return { type: 'remove-membership', side, stage: STAGE.membershipRemovals, group, person, before: now! };
+  if (now === undefined) return { type: 'add-membership', side, stage: STAGE.memberships, group, person, role: want };
+  return { type: 'set-role', side, stage: STAGE.memberships, group, person, role: want, before: now };
+}
+
+function draftMember(link: PersonLink, role: Role, previous?: BaselineMember): DraftMember | undefined {
+  const a = refOn(link, 'a');
+  const b = refOn(link, 'b');
+  return a && b ? { a, b, role, previous } : undefined;
 }
 
 /** Two-way: three-way merge of each member against the baseline. */
 function diffTwoWay(ctx: ReconcileContext, pair: GroupPairWork): MemberWork {
-  const work: MemberWork = { ops: [], changes: new Map(), conflicts: [] };
+  const work = newWork();
   const aMembers = membersOf(ctx.sides.a, pair.a.id);
   const bMembers = membersOf(ctx.sides.b, pair.b.id);
-  const base = baseIndex(pair.entry?.members);
-  const seen = new Set<string>();
   const authority = ctx.link.authority.fields.members ?? ctx.link.authority.default;
   const groupRef = { a: { id: pair.a.id }, b: { id: pair.b.id } };
+  const serial = ++ctx.markSerial;
+  let seenA = 0;
+  let seenB = 0;
 
-  const consider = (link: PersonLink, ra: Role | undefined, rb: Role | undefined) => {
-    seen.add(link.key);
-    const previous = base.get(link.key);
-    if (link.deferred) return;
-    const field = `member:${link.key}`;
-    const m = mergeMember(ra, rb, previous?.[2], authority, chosenSide(pair.resolution, field));
+  const consider = (link: PersonLink, ra: Role | undefined, rb: Role | undefined, previous?: BaselineMember) => {
+    const field = `member:${linkKey(link)}`;
+    const m = mergeMember(ra, rb, previous?.[2], authority, pair.resolution ? chosenSide(pair.resolution, field) : undefined);
     if (m.kind === 'conflict') {
       work.conflicts.push({ field, base: previous?.[2] ?? null, a: ra ?? null, b: rb ?? null });
       return;
     }
     if (m.kind === 'same') {
-      if (m.value === previous?.[2]) return;
-      work.changes.set(link.key, m.value && link.a && link.b ? { a: link.a, b: link.b, role: m.value, previous } : null);
+      if (m.value !== previous?.[2]) work.changes.set(link, m.value ? (draftMember(link, m.value, previous) ?? null) : null);
       return;
     }
     const to = otherSide(m.from);
-    const draft = writeMember(work, to, groupRef[to], link[to], to === 'a' ? ra : rb, m.value);
-    if (!draft) {
-      // The person is not writable there (removed on that side): the baseline keeps what it had.
-      return;
-    }
-    const member = m.value && link.a && link.b ? { a: link.a, b: link.b, role: m.value, previous } : undefined;
-    work.ops.push({ draft, member });
-    work.changes.set(link.key, member ?? null);
+    const person = refOn(link, to);
+    // Not writable there (its record is gone on that side): the baseline keeps what it had.
+    if (!person) return;
+    const member = m.value ? draftMember(link, m.value, previous) : undefined;
+    work.ops.push({ draft: memberOp(to, groupRef[to], person, to === 'a' ? ra : rb, m.value), member });
+    work.changes.set(link, member ?? null);
   };
 
-  for (const [pa, ra] of aMembers) {
-    const link = ctx.personLinks.a.get(pa);
-    if (!link) continue;
-    const pb = refId(link.b);
-    consider(link, ra, pb === undefined ? undefined : bMembers.get(pb));
-  }
-  for (const [pb, rb] of bMembers) {
-    const link = ctx.personLinks.b.get(pb);
-    if (!link || seen.has(link.key)) continue;
-    const pa = refId(link.a);
-    consider(link, pa === undefined ? undefined : aMembers.get(pa), rb);
-  }
-  if (base.size > seen.size) {
-    for (const [key, m] of base) {
-      if (seen.has(key)) continue;
-      const link = ctx.personLinks.a.get(m[0]) ?? ctx.personLinks.b.get(m[1]);
-      if (link?.deferred) continue;
-      // Gone from both sides since the baseline: nothing to write, the baseline forgets it.
-      work.changes.set(key, null);
+  for (const m of pair.entry?.members ?? []) {
+    const link = linkOf(ctx, m);
+    work.links.push(link);
+    if (!link) {
+      work.stale++;
+      continue;
     }
+    link.mark = serial;
+    const ra = aMembers.get(m[0]);
+    const rb = bMembers.get(m[1]);
+    if (ra !== undefined) seenA++;
+    if (rb !== undefined) seenB++;
+    if (link.deferred || (ra === m[2] && rb === m[2])) continue;
+    consider(link, ra, rb, m);
+  }
+  // forEach, not for-of: no [key, value] pair allocated per member.
+  if (seenA < aMembers.size) {
+    aMembers.forEach((ra, pa) => {
+      const link = ctx.personLinks.a.get(pa);
+      if (!link || link.mark === serial) return;
+      link.mark = serial;
+      const rb = link.bId === undefined ? undefined : bMembers.get(link.bId);
+      if (rb !== undefined) seenB++;
+      if (!link.deferred) consider(link, ra, rb);
+    });
+  }
+  if (seenB < bMembers.size) {
+    bMembers.forEach((rb, pb) => {
+      const link = ctx.personLinks.b.get(pb);
+      if (!link || link.mark === serial) return;
+      link.mark = serial;
+      if (!link.deferred) consider(link, link.aId === undefined ? undefined : aMembers.get(link.aId), rb);
+    });
   }
   return work;
 }
 
 /** Provisioning: the source's members, written to the target; only sync's own memberships are removed. */
-function diffProvision(ctx: ReconcileContext, source: string, target: TargetRef, owned: readonly BaselineMember[] | undefined, community?: string): MemberWork {
-  const work: MemberWork = { ops: [], changes: new Map(), conflicts: [] };
-  const sourceMembers = membersOf(ctx.sides.a, source);
-  const targetId = refId(target);
-  const targetMembers = targetId === undefined ? new Map<string, Role>() : membersOf(ctx.sides.b, targetId);
-  const base = baseIndex(owned);
-  const seen = new Set<string>();
-  for (const [pa, role] of sourceMembers) {
-    const link = ctx.personLinks.a.get(pa);
-    if (!link?.b) continue;
-    seen.add(link.key);
-    if (community) ctx.communityMove(pa, 'to', community);
-    if (link.deferred) continue;
-    const previous = base.get(link.key);
-    const pb = refId(link.b);
-    const now = pb === undefined ? undefined : targetMembers.get(pb);
-    if (now === role) {
-      if (previous && previous[2] !== role) work.changes.set(link.key, { a: link.a!, b: link.b, role, previous });
+function diffProvision(ctx: ReconcileContext, sourceId: string, target: TargetRef, owned: readonly BaselineMember[] | undefined, community?: string): MemberWork {
+  const work = newWork();
+  const sourceMembers = membersOf(ctx.sides.a, sourceId);
+  const targetMembers = 'id' in target ? membersOf(ctx.sides.b, target.id) : new Map<string, Role>();
+  const serial = ++ctx.markSerial;
+  let seen = 0;
+  for (const m of owned ?? []) {
+    const link = linkOf(ctx, m);
+    work.links.push(link);
+    if (!link) {
+      work.stale++;
       continue;
     }
-    // A manual membership with another role is the target's own business.
-    if (now !== undefined && !previous) continue;
-    const draft = writeMember(work, 'b', target, link.b, now, role)!;
-    const member = { a: link.a!, b: link.b, role, previous };
-    work.ops.push({ draft, member });
-    work.changes.set(link.key, member);
-  }
-  for (const [key, m] of base) {
-    if (seen.has(key)) continue;
+    link.mark = serial;
+    const want = sourceMembers.get(m[0]);
+    const now = targetMembers.get(m[1]);
     if (community) ctx.communityMove(m[0], 'from', community);
-    const link = ctx.personLinks.b.get(m[1]);
-    if (link?.deferred) continue;
-    const now = targetId === undefined ? undefined : targetMembers.get(m[1]);
-    if (now === undefined) {
-      work.changes.set(key, null);
+    if (want !== undefined) {
+      seen++;
+      if (community) ctx.communityMove(m[0], 'to', community);
+    }
+    if (link.deferred) continue;
+    if (want === now) {
+      if (want !== m[2]) work.changes.set(link, want ? (draftMember(link, want, m) ?? null) : null);
       continue;
     }
-    work.ops.push({ draft: writeMember(work, 'b', target, { id: m[1] }, now, undefined)! });
-    work.changes.set(key, null);
+    const member = want ? draftMember(link, want, m) : undefined;
+    work.ops.push({ draft: memberOp('b', target, refOn(link, 'b') ?? { id: m[1] }, now, want), member });
+    work.changes.set(link, member ?? null);
+  }
+  if (seen < sourceMembers.size) {
+    for (const [pa, want] of sourceMembers) {
+      const link = ctx.personLinks.a.get(pa);
+      const person = link && refOn(link, 'b');
+      if (!link || !person || link.mark === serial) continue;
+      link.mark = serial;
+      if (community) ctx.communityMove(pa, 'to', community);
+      if (link.deferred) continue;
+      const now = link.bId === undefined ? undefined : targetMembers.get(link.bId);
+      // Already there on its own (any role): a manual membership, which stays the target's business.
+      if (now !== undefined) continue;
+      const member = draftMember(link, want);
+      work.ops.push({ draft: memberOp('b', target, person, undefined, want), member });
+      work.changes.set(link, member ?? null);
+    }
   }
   return work;
 }
@@ -156,21 +174,21 @@ function emit(ctx: ReconcileContext, work: MemberWork): string[] {
   return keys;
 }
 
-function mergedMembers(base: readonly BaselineMember[] | undefined, changes: Map<string, DraftMember | null>): DraftMember[] {
-  const out: DraftMember[] = [];
-  for (const m of base ?? []) {
-    const key = `${m[0]}|${m[1]}`;
-    if (changes.has(key)) continue;
-    out.push({ a: { id: m[0] }, b: { id: m[1] }, role: m[2], previous: m });
-  }
-  for (const change of changes.values()) if (change) out.push(change);
+/** The group's members after the plan: the baseline's, with this plan's changes. */
+function mergedMembers(base: readonly BaselineMember[] | undefined, work: MemberWork): (DraftMember | BaselineMember)[] {
+  const out: (DraftMember | BaselineMember)[] = [];
+  base?.forEach((m, i) => {
+    const link = work.links[i];
+    if (link && !work.changes.has(link)) out.push(m);
+  });
+  for (const change of work.changes.values()) if (change) out.push(change);
   return out;
 }
 
 function settlePair(ctx: ReconcileContext, pair: GroupPairWork, syncMembers: boolean): void {
   const { a, b, entry } = pair;
-  const work: MemberWork = !syncMembers
-    ? { ops: [], changes: new Map(), conflicts: [] }
+  const work = !syncMembers
+    ? newWork()
     : ctx.provision
       ? diffProvision(ctx, a.id, { id: b.id }, entry?.members, a.kind === 'community' ? a.name : undefined)
       : diffTwoWay(ctx, pair);
@@ -178,7 +196,7 @@ function settlePair(ctx: ReconcileContext, pair: GroupPairWork, syncMembers: boo
   if (conflicts.length > 0) {
     ctx.conflict('group', 'both-changed', [ctx.ref('a', 'group', a), ctx.ref('b', 'group', b)], { fields: conflicts });
     ctx.view({ kind: 'group', a: a.id, b: b.id, situation: 'conflict', fields: conflicts.map((c) => c.field), conflictId: pair.conflictId });
-    if (entry) ctx.drafts.push(carryEntry(entry));
+    if (entry) ctx.keep(entry);
     return;
   }
   if (pair.resolution) ctx.resolutions.applied.add(pair.conflictId);
@@ -195,30 +213,28 @@ function settlePair(ctx: ReconcileContext, pair: GroupPairWork, syncMembers: boo
     to: toSides.size === 2 ? 'both' : toSides.size === 1 ? [...toSides][0] : undefined,
     note: pair.resolution ? 'resolved' : pair.note
   });
-  if (entry && opKeys.length === 0 && work.changes.size === 0 && !pair.merged) {
-    ctx.drafts.push(carryEntry(entry));
-    return;
-  }
+  if (entry && opKeys.length === 0 && work.changes.size === 0 && work.stale === 0 && !pair.merged) return ctx.keep(entry);
   ctx.drafts.push({
     kind: 'group',
     a: { id: a.id },
     b: { id: b.id },
     origin: entry?.origin ?? (ctx.provision ? 'adopted' : 'matched'),
     fields: pair.merged ?? entry?.fields ?? {},
-    members: mergedMembers(entry?.members, work.changes),
+    members: mergedMembers(entry?.members, work),
     opKeys,
     previous: entry
   });
 }
 
 /** Fills a group this plan creates with the members its source group has. */
-function fillCreated(ctx: ReconcileContext, from: Side, sourceId: string, key: string, members: DraftMember[]): void {
+function fillCreated(ctx: ReconcileContext, from: Side, sourceId: string, key: string, members: (DraftMember | BaselineMember)[]): void {
   const to = otherSide(from);
   for (const [personId, role] of membersOf(ctx.sides[from], sourceId)) {
     const link = ctx.personLinks[from].get(personId);
-    if (!link || link.deferred || !link[to] || !link.a || !link.b) continue;
-    const opKey = ctx.builder.add({ type: 'add-membership', side: to, stage: STAGE.memberships, group: createdRef(key), person: link[to]!, role });
-    members.push({ a: link.a, b: link.b, role, opKey });
+    const member = link && !link.deferred ? draftMember(link, role) : undefined;
+    if (!member) continue;
+    member.opKey = ctx.builder.add({ type: 'add-membership', side: to, stage: STAGE.memberships, group: createdRef(key), person: member[to], role });
+    members.push(member);
   }
 }
 
@@ -227,11 +243,12 @@ function planTransfers(ctx: ReconcileContext): void {
   for (const [personId, move] of ctx.communityMoves) {
     if (move.from.size === 0) continue;
     const link = ctx.personLinks.a.get(personId);
-    if (!link?.b || !ctx.sides.a.people.has(personId)) continue;
+    const person = link && refOn(link, 'b');
+    if (!person || !ctx.sides.a.people.has(personId)) continue;
     const from = [...move.from].filter((c) => !move.to.has(c)).sort();
     const to = [...move.to].filter((c) => !move.from.has(c)).sort();
     if (from.length === 0 && to.length === 0) continue;
-    ctx.builder.add({ type: 'notify-transfer', side: 'b', stage: STAGE.notices, person: link.b, from, to });
+    ctx.builder.add({ type: 'notify-transfer', side: 'b', stage: STAGE.notices, person, from, to });
   }
 }
 
@@ -240,11 +257,11 @@ export function settleGroups(ctx: ReconcileContext): void {
   for (const pair of ctx.groupPairs) settlePair(ctx, pair, syncMembers);
   if (!syncMembers) return;
   for (const created of ctx.createdGroups) {
-    const members: DraftMember[] = [];
+    const members: (DraftMember | BaselineMember)[] = [];
     if (ctx.provision) {
       const work = diffProvision(ctx, created.source.id, createdRef(created.key), undefined, created.source.kind === 'community' ? created.source.name : undefined);
       emit(ctx, work);
-      members.push(...mergedMembers(undefined, work.changes));
+      members.push(...mergedMembers(undefined, work));
     } else {
       fillCreated(ctx, created.from, created.source.id, created.key, members);
     }

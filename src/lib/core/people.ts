@@ -1,5 +1,5 @@
 /** People: match, diff, and plan creates, updates, removals and the removal lifecycle. */
-import { conflictId, createdRef, idRef, type PairNote, type ReconcileContext } from './context';
+import { conflictId, createdRef, idRef, pairConflictId, type PairNote, type ReconcileContext } from './context';
 import { diffRecord } from './diff';
 import { readValues, setPersonField, toLocal } from './fields';
 import { anonymizedValues, lifecycleStep } from './lifecycle';
@@ -8,9 +8,8 @@ import type { BaselineEntry, FieldValues, LinkConfig, MatchField, Person, Side }
 import { otherSide } from './model';
 import { normalize, ruleFor } from './normalize';
 import { STAGE } from './ops';
-import { carryEntry } from './plan';
 import { chosenSide } from './resolutions';
-import { groupsOfPerson } from './side-index';
+import { groupsOfPerson, indexGroupsOf } from './side-index';
 
 /** Reads the link's match field on a side, normalized (custom fields through the field map). */
 export function matchFieldReader(link: Pick<LinkConfig, 'fieldMap'>, field: MatchField): (p: Person, side: Side) => string {
@@ -45,7 +44,7 @@ function planCreate(ctx: ReconcileContext, source: Person, from: Side, note?: Pa
   const to = otherSide(from);
   const key = ctx.builder.add({ type: 'create-person', side: to, stage: STAGE.people, record: personFor(ctx, source, from, to) });
   const refs = from === 'a' ? { a: idRef(source.id), b: createdRef(key) } : { a: createdRef(key), b: idRef(source.id) };
-  ctx.linkPerson({ [from]: source.id }, refs);
+  ctx.linkPerson({ [from]: source.id }, from === 'a' ? { bNew: key } : { aNew: key });
   ctx.drafts.push({ kind: 'person', ...refs, origin: 'created', fields: readValues(source, ctx.personSpecs, from), opKeys: [key] });
   ctx.view({ kind: 'person', [from]: source.id, situation: 'create', to, note });
   if (ctx.provision && note !== 'recreate') ctx.builder.add({ type: 'invite', side: to, stage: STAGE.notices, person: createdRef(key) });
@@ -57,7 +56,7 @@ function planRemoval(ctx: ReconcileContext, entry: BaselineEntry, survivor: Pers
   const target = idRef(survivor.id);
   const draft = { kind: 'person' as const, a: idRef(entry.a), b: idRef(entry.b), origin: entry.origin, fields: entry.fields, previous: entry };
   if (step.action === null) {
-    ctx.drafts.push(carryEntry(entry));
+    ctx.keep(entry);
     return;
   }
   if (step.action === 'anonymize') {
@@ -103,8 +102,7 @@ function reconcilePair(ctx: ReconcileContext, a: Person, b: Person, entry: Basel
     opKeys.push(ctx.builder.add({ type: 'adopt-person', side: 'b', stage: STAGE.people, target: idRef(b.id) }));
     note = 'adopt';
   }
-  const id = conflictId('both-changed', 'person', [{ side: 'a', id: a.id }, { side: 'b', id: b.id }]);
-  const resolution = resolutions.byConflict.get(id);
+  const resolution = ctx.resolutionFor('person', a.id, b.id);
   const diff = diffRecord(
     ctx.personSpecs,
     a,
@@ -115,14 +113,14 @@ function reconcilePair(ctx: ReconcileContext, a: Person, b: Person, entry: Basel
   );
   if (diff && diff.conflicts.length > 0) {
     ctx.conflict('person', 'both-changed', [ctx.ref('a', 'person', a), ctx.ref('b', 'person', b)], { fields: diff.conflicts });
-    ctx.view({ kind: 'person', a: a.id, b: b.id, situation: 'conflict', fields: diff.changed, conflictId: id });
-    ctx.linkPerson({ a: a.id, b: b.id }, { a: idRef(a.id), b: idRef(b.id) }, true);
-    if (entry) ctx.drafts.push(carryEntry(entry));
+    ctx.view({ kind: 'person', a: a.id, b: b.id, situation: 'conflict', fields: diff.changed, conflictId: pairConflictId('person', a.id, b.id) });
+    ctx.linkPerson({ a: a.id, b: b.id }, { deferred: true });
+    if (entry) ctx.keep(entry);
     return;
   }
-  ctx.linkPerson({ a: a.id, b: b.id }, { a: idRef(a.id), b: idRef(b.id) });
+  ctx.linkPerson({ a: a.id, b: b.id });
   if (resolution && diff) {
-    resolutions.applied.add(id);
+    resolutions.applied.add(pairConflictId('person', a.id, b.id));
     note = 'resolved';
   }
   if (diff) {
@@ -140,10 +138,7 @@ function reconcilePair(ctx: ReconcileContext, a: Person, b: Person, entry: Basel
     to: toA && toB ? 'both' : toA ? 'a' : toB ? 'b' : undefined,
     note
   });
-  if (!diff && opKeys.length === 0 && entry) {
-    ctx.drafts.push(carryEntry(entry));
-    return;
-  }
+  if (!diff && opKeys.length === 0 && entry) return ctx.keep(entry);
   ctx.drafts.push({
     kind: 'person',
     a: idRef(a.id),
@@ -160,7 +155,7 @@ function reconcileBroken(ctx: ReconcileContext, entry: BaselineEntry, a: Person 
   if (!a && !b) return;
   if (ctx.provision) {
     if (b) {
-      ctx.linkPerson({ a: entry.a, b: b.id }, { b: idRef(b.id) });
+      ctx.linkPerson({ a: entry.a, b: b.id }, { aGone: true });
       planRemoval(ctx, entry, b, 'b');
     } else if (a) {
       // Source is the truth: a synced account deleted by hand on the target comes back.
@@ -170,7 +165,8 @@ function reconcileBroken(ctx: ReconcileContext, entry: BaselineEntry, a: Person 
   }
   const survivor = (a ?? b)!;
   const side: Side = a ? 'a' : 'b';
-  ctx.linkPerson({ a: entry.a, b: entry.b }, { [side]: idRef(survivor.id) });
+  const gone = side === 'a' ? { bGone: true } : { aGone: true };
+  ctx.linkPerson({ a: entry.a, b: entry.b }, gone);
   if (entry.lifecycle && entry.lifecycle.state !== 'active') {
     planRemoval(ctx, entry, survivor, side);
     return;
@@ -182,8 +178,8 @@ function reconcileBroken(ctx: ReconcileContext, entry: BaselineEntry, a: Person 
     if (!choice) {
       ctx.conflict('person', 'changed-vs-removed', records, { removedSide: otherSide(side) });
       ctx.view({ kind: 'person', [side]: survivor.id, situation: 'conflict', conflictId: id });
-      ctx.linkPerson({ a: entry.a, b: entry.b }, { [side]: idRef(survivor.id) }, true);
-      ctx.drafts.push(carryEntry(entry));
+      ctx.linkPerson({ a: entry.a, b: entry.b }, { ...gone, deferred: true });
+      ctx.keep(entry);
       return;
     }
     ctx.resolutions.applied.add(id);
@@ -210,6 +206,13 @@ export function reconcilePeople(ctx: ReconcileContext): void {
   });
 
   for (const { a, b, entry } of m.pairs) reconcilePair(ctx, a, b, entry);
+  const survivors = { a: new Set<string>(), b: new Set<string>() };
+  for (const { a, b } of m.broken) {
+    if (a) survivors.a.add(a.id);
+    if (b) survivors.b.add(b.id);
+  }
+  indexGroupsOf(sides.a, survivors.a);
+  indexGroupsOf(sides.b, survivors.b);
   for (const { entry, a, b } of m.broken) reconcileBroken(ctx, entry, a, b);
 
   for (const group of m.ambiguous) {

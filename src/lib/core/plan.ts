@@ -23,13 +23,12 @@ export interface DraftEntry {
   b: TargetRef;
   origin: Origin;
   fields: FieldValues;
-  members?: DraftMember[];
+  /** Baseline members this plan does not touch stay as they are. */
+  members?: (DraftMember | BaselineMember)[];
   lifecycle?: Lifecycle;
   /** Operations on the pair's own fields and existence; if any fails, `previous` stays. */
   opKeys: string[];
   previous?: BaselineEntry;
-  /** True when nothing about the entry changes (the common case: carried over as is). */
-  unchanged?: boolean;
   /** The pair ends once its operations succeed (a group or person deleted for good). */
   retire?: boolean;
 }
@@ -46,7 +45,9 @@ export interface Plan {
   versions: { a: string; b: string };
   ops: Op[];
   counts: PlanCounts;
-  /** The baseline after a fully successful run (see commitBaseline for partial ones). */
+  /** Baseline entries the plan leaves as they are (the steady-state majority). */
+  keep: BaselineEntry[];
+  /** Entries the plan changes, as they are after a fully successful run (see commitBaseline). */
   next: DraftEntry[];
 }
 
@@ -64,8 +65,7 @@ export class PlanBuilder {
    * planning the same change twice yields the same key and the runner never applies it twice.
    */
   add(draft: OpDraft): string {
-    const { stage: _stage, staged: _staged, ...identity } = draft as Op;
-    let key = `${draft.type}:${draft.side}:${fnv1a(this.linkId + canonicalJson(identity))}`;
+    let key = `${draft.type}:${draft.side}:${fnv1a(this.linkId + identityOf(draft))}`;
     for (let n = 2; this.keys.has(key); n++) key = `${key.split('#')[0]}#${n}`;
     this.keys.add(key);
     this.ops.push({ ...draft, key } as Op);
@@ -75,6 +75,40 @@ export class PlanBuilder {
   /** Operations in run order: by stage, then in the order they were planned. */
   ordered(): Op[] {
     return this.ops.map((op, i) => ({ op, i })).sort((x, y) => x.op.stage - y.op.stage || x.i - y.i).map((x) => x.op);
+  }
+}
+
+const refText = (ref: TargetRef): string => ('id' in ref ? ref.id : `+${ref.createdBy}`);
+
+/**
+ * What makes an operation the operation it is: its target and the values it writes. Before-values
+ * are not part of it: the same change is the same change whatever was there before.
+ */
+function identityOf(op: OpDraft): string {
+  switch (op.type) {
+    case 'create-group':
+    case 'create-person':
+      return canonicalJson(op.record) + (op.restoreId ?? '');
+    case 'update-group':
+    case 'update-person':
+    case 'anonymize-person':
+      return refText(op.target) + canonicalJson(op.values);
+    case 'remove-person':
+      return refText(op.target) + (op.soft ? ':soft' : ':hard');
+    case 'remove-group':
+    case 'adopt-person':
+    case 'adopt-group':
+    case 'restore-person':
+      return refText(op.target);
+    case 'add-membership':
+    case 'set-role':
+      return `${refText(op.group)}/${refText(op.person)}/${op.role}`;
+    case 'remove-membership':
+      return `${refText(op.group)}/${refText(op.person)}`;
+    case 'invite':
+      return refText(op.person);
+    case 'notify-transfer':
+      return `${refText(op.person)}:${op.from.join(',')}>${op.to.join(',')}`;
   }
 }
 
@@ -101,15 +135,3 @@ export function removalsBy(ops: readonly Op[]): Map<string, Op[]> {
   return out;
 }
 
-/** A baseline entry that this plan leaves exactly as it is. */
-export const carryEntry = (entry: BaselineEntry): DraftEntry => ({
-  kind: entry.kind,
-  a: { id: entry.a },
-  b: { id: entry.b },
-  origin: entry.origin,
-  fields: entry.fields,
-  lifecycle: entry.lifecycle,
-  opKeys: [],
-  previous: entry,
-  unchanged: true
-});

@@ -72,7 +72,7 @@ export function reconcile(input: ReconcileInput): Reconciliation {
     conflicts: ctx.conflicts,
     stale: resolutions.stale,
     applied: [...resolutions.applied],
-    plan: { linkId: link.id, versions: { a: a.version, b: b.version }, ops, counts: countOps(ops), next: ctx.drafts },
+    plan: { linkId: link.id, versions: { a: a.version, b: b.version }, ops, counts: countOps(ops), keep: ctx.kept, next: ctx.drafts },
     counts,
     requiresAction: ctx.conflicts.length,
     untouched: ctx.untouched

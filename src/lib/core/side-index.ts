@@ -7,7 +7,7 @@ export interface SideIndex {
   /** Group id to its members (person id to role). */
   members: Map<string, Map<string, Role>>;
   membershipCount: number;
-  /** Person id to its groups; built on first use (removals and transfers need it). */
+  /** Person id to its groups, for the people indexGroupsOf was asked about. */
   byPerson?: Map<string, { groupId: string; role: Role }[]>;
 }
 
@@ -28,17 +28,25 @@ export function indexSnapshot(snapshot: Snapshot): SideIndex {
 const NO_MEMBERS: ReadonlyMap<string, Role> = new Map();
 export const membersOf = (index: SideIndex, groupId: string): ReadonlyMap<string, Role> => index.members.get(groupId) ?? NO_MEMBERS;
 
-/** Groups a person belongs to on one side. */
+/**
+ * Indexes the groups of just these people (those about to be removed need their memberships
+ * journaled); indexing everyone would cost a record per membership for nothing.
+ */
+export function indexGroupsOf(index: SideIndex, personIds: ReadonlySet<string>): void {
+  const byPerson = (index.byPerson ??= new Map());
+  if (personIds.size === 0) return;
+  index.members.forEach((list, groupId) => {
+    list.forEach((role, pid) => {
+      if (!personIds.has(pid)) return;
+      const groups = byPerson.get(pid);
+      if (groups) groups.push({ groupId, role });
+      else byPerson.set(pid, [{ groupId, role }]);
+    });
+  });
+}
+
+/** Groups a person belongs to on one side (after indexGroupsOf for that person). */
 export function groupsOfPerson(index: SideIndex, personId: string): { groupId: string; role: Role }[] {
-  if (!index.byPerson) {
-    index.byPerson = new Map();
-    for (const [groupId, list] of index.members) {
-      for (const [pid, role] of list) {
-        const groups = index.byPerson.get(pid);
-        if (groups) groups.push({ groupId, role });
-        else index.byPerson.set(pid, [{ groupId, role }]);
-      }
-    }
-  }
+  if (!index.byPerson) throw new Error('groupsOfPerson before indexGroupsOf');
   return index.byPerson.get(personId) ?? [];
 }

@@ -1,0 +1,16 @@
+/**
+ * `npm run bench`: every benchmark case, one JSON line each. Run with `--expose-gc` (the npm
+ * script does) so heap figures start from a collected heap.
+ */
+import { coreCases } from './core';
+import type { BenchLine } from './measure';
+
+const only = process.argv[2];
+const emit = (line: BenchLine) => console.log(JSON.stringify(line));
+
+const suites: Record<string, (emit: (l: BenchLine) => void) => Promise<void>> = { core: coreCases };
+
+for (const [name, suite] of Object.entries(suites)) {
+  if (only && only !== name) continue;
+  await suite(emit);
+}
