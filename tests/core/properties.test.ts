@@ -126,7 +126,13 @@ describe('properties', () => {
         const { baseline: next, outcomes } = await applyPlan(r.plan, dirs.a, dirs.b);
         expect([...outcomes.values()].filter((o) => o.status !== 'done')).toEqual([]);
         baseline = next;
-        const again = tryReconcile(link, dirs.a.snapshot(), dirs.b.snapshot(), baseline)!;
+        const again = tryReconcile(link, dirs.a.snapshot(), dirs.b.snapshot(), baseline);
+        // The plan may legitimately leave a side with nobody (its last person removed while a
+        // conflict keeps another pair): the core then refuses to read that emptiness as removals.
+        if (!again) {
+          expect([dirs.a.people.size, dirs.b.people.size]).toContain(0);
+          return;
+        }
         expect(again.plan.ops.map((o) => o.type)).toEqual([]);
         if (round === 0) edit(dirs, edits);
       }
