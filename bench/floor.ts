@@ -13,10 +13,15 @@ export function floor({ a, b, baseline }: Drifted): number {
   for (const p of b.people) peopleB.set(p.id, p);
   const index = (ms: typeof a.memberships) => {
     const out = new Map<string, Map<string, Role>>();
+    let last: string | undefined;
+    let g: Map<string, Role> | undefined;
     for (const m of ms) {
-      let g = out.get(m.groupId);
-      if (!g) out.set(m.groupId, (g = new Map()));
-      g.set(m.personId, m.role);
+      if (m.groupId !== last) {
+        last = m.groupId;
+        g = out.get(m.groupId);
+        if (!g) out.set(m.groupId, (g = new Map()));
+      }
+      g!.set(m.personId, m.role);
     }
     return out;
   };

@@ -106,9 +106,11 @@ export function drifted(spec: SizeSpec): Drifted {
       m.role = m.role === 'member' ? 'manager' : 'member';
     }
   }
+  // Listed group by group, as systems return them (SCIM lists a group's members with the group).
   const live = (people: Person[], ms: Membership[]) => {
     const ids = new Set(people.map((p) => p.id));
-    return ms.filter((m) => ids.has(m.personId));
+    const byGroup = (m: Membership) => Number(m.groupId.slice(2));
+    return ms.filter((m) => ids.has(m.personId)).sort((x, y) => byGroup(x) - byGroup(y));
   };
   const snapshot = (system: string, people: Person[], groups: Group[], memberships: Membership[]): Snapshot => ({ system, takenAt: new Date(0).toISOString(), version: `${system}-${spec.seed}`, people, groups, memberships });
   return {

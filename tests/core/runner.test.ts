@@ -1,6 +1,6 @@
 /** The runner: one failure does not stop a run, dependants are skipped, and a cut run resumes exactly. */
 import { describe, expect, test } from 'vitest';
-import { Directory, reconcile, runPlan, tally, type Op, type OpOutcome } from '../../src/lib/core';
+import { Directory, reconcile, runPlan, tally, type Op, type OpOutcome, type TargetRef } from '../../src/lib/core';
 import { baseline, group, member, NOW, person, twoWay } from '../support/factories';
 
 function plan() {
@@ -38,12 +38,12 @@ describe('runPlan', () => {
       const { a, b, r } = plan();
       const outcomes = new Map<string, OpOutcome>();
       const applied: string[] = [];
-      const apply = async (dir: Directory, op: Op, res: Parameters<Directory['apply']>[1]) => {
+      const apply = async (dir: Directory, op: Op, res: (ref: TargetRef) => string) => {
         applied.push(op.key);
         return dir.apply(op, res);
       };
       let calls = 0;
-      const deps = { apply: { a: (op: Op, res: never) => apply(a, op, res), b: (op: Op, res: never) => apply(b, op, res) } };
+      const deps = { apply: { a: (op: Op, res: (ref: TargetRef) => string) => apply(a, op, res), b: (op: Op, res: (ref: TargetRef) => string) => apply(b, op, res) } };
       const complete = await runPlan(r.plan.ops, outcomes, { ...deps, shouldYield: () => calls++ >= cut });
       expect(complete).toBe(cut >= 7);
       expect(await runPlan(r.plan.ops, outcomes, deps)).toBe(true);
@@ -63,7 +63,7 @@ describe('runPlan', () => {
     const { a, b, r } = plan();
     const order: number[] = [];
     const outcomes = new Map<string, OpOutcome>();
-    const slow = (dir: Directory) => async (op: Op, res: never) => {
+    const slow = (dir: Directory) => async (op: Op, res: (ref: TargetRef) => string) => {
       await new Promise((ok) => setTimeout(ok, op.stage === 1 ? 5 : 0));
       order.push(op.stage);
       return dir.apply(op, res);

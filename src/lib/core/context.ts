@@ -179,7 +179,17 @@ export class ReconcileContext {
 
   /** Links a person across the sides under the pair's ids. */
   linkPerson(ids: { a?: string; b?: string }, options?: LinkOptions): PersonLink {
-    const link: PersonLink = { aId: ids.a, bId: ids.b, mark: 0, ...options };
+    // One fixed shape for every link: the membership pass reads them in its hottest loop.
+    const link: PersonLink = {
+      aId: ids.a,
+      bId: ids.b,
+      aNew: options?.aNew,
+      bNew: options?.bNew,
+      aGone: options?.aGone,
+      bGone: options?.bGone,
+      deferred: options?.deferred,
+      mark: 0
+    };
     if (ids.a) this.personLinks.a.set(ids.a, link);
     if (ids.b) this.personLinks.b.set(ids.b, link);
     return link;

@@ -96,8 +96,10 @@ export function match<R extends Keyed>(input: MatchInput<R>): MatchResult<R> {
   for (const r of aloneA) usedA.add(r.id);
   for (const r of aloneB) usedB.add(r.id);
 
-  let restA = [...input.a.values()].filter((r) => !usedA.has(r.id));
-  let restB = [...input.b.values()].filter((r) => !usedB.has(r.id));
+  let restA: R[] = [];
+  let restB: R[] = [];
+  input.a.forEach((r, id) => usedA.has(id) || restA.push(r));
+  input.b.forEach((r, id) => usedB.has(id) || restB.push(r));
 
   for (const pass of input.passes) {
     if (restA.length === 0 || restB.length === 0) break;

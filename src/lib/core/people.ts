@@ -91,15 +91,15 @@ function updateOps(ctx: ReconcileContext, a: Person, b: Person, toA: FieldValues
 
 function reconcilePair(ctx: ReconcileContext, a: Person, b: Person, entry: BaselineEntry | undefined): void {
   const { link, resolutions } = ctx;
-  const opKeys: string[] = [];
+  let opKeys: string[] | undefined;
   let note: PairNote | undefined;
   const removedOn = entry?.lifecycle?.state === 'removed' ? (entry.lifecycle.on ?? 'b') : undefined;
   if (removedOn) {
-    opKeys.push(ctx.builder.add({ type: 'restore-person', side: removedOn, stage: STAGE.people, target: idRef((removedOn === 'a' ? a : b).id) }));
+    (opKeys ??= []).push(ctx.builder.add({ type: 'restore-person', side: removedOn, stage: STAGE.people, target: idRef((removedOn === 'a' ? a : b).id) }));
     note = 'restore';
   }
   if (ctx.provision && !entry) {
-    opKeys.push(ctx.builder.add({ type: 'adopt-person', side: 'b', stage: STAGE.people, target: idRef(b.id) }));
+    (opKeys ??= []).push(ctx.builder.add({ type: 'adopt-person', side: 'b', stage: STAGE.people, target: idRef(b.id) }));
     note = 'adopt';
   }
   const resolution = ctx.resolutionFor('person', a.id, b.id);
@@ -124,7 +124,7 @@ function reconcilePair(ctx: ReconcileContext, a: Person, b: Person, entry: Basel
     note = 'resolved';
   }
   if (diff) {
-    opKeys.push(...updateOps(ctx, a, b, diff.toA, diff.toB));
+    opKeys = [...(opKeys ?? []), ...updateOps(ctx, a, b, diff.toA, diff.toB)];
     if (diff.firstSync && !note && !ctx.provision && diff.changed.length > 0) note = 'first-sync';
   }
   const toA = diff && Object.keys(diff.toA).length > 0;
@@ -133,19 +133,19 @@ function reconcilePair(ctx: ReconcileContext, a: Person, b: Person, entry: Basel
     kind: 'person',
     a: a.id,
     b: b.id,
-    situation: opKeys.length > 0 ? 'update' : 'in-sync',
+    situation: opKeys?.length ? 'update' : 'in-sync',
     fields: diff?.changed.length ? diff.changed : undefined,
     to: toA && toB ? 'both' : toA ? 'a' : toB ? 'b' : undefined,
     note
   });
-  if (!diff && opKeys.length === 0 && entry) return ctx.keep(entry);
+  if (!diff && !opKeys?.length && entry) return ctx.keep(entry);
   ctx.drafts.push({
     kind: 'person',
     a: idRef(a.id),
     b: idRef(b.id),
     origin: entry?.origin ?? (ctx.provision ? 'adopted' : 'matched'),
     fields: diff?.merged ?? entry?.fields ?? readValues(a, ctx.personSpecs, 'a'),
-    opKeys,
+    opKeys: opKeys ?? [],
     previous: entry
   });
 }

@@ -17,10 +17,16 @@ export function indexSnapshot(snapshot: Snapshot): SideIndex {
   const groups = new Map<string, Group>();
   for (const g of snapshot.groups) groups.set(g.id, g);
   const members = new Map<string, Map<string, Role>>();
+  // Systems list memberships group by group (SCIM Group.members): skip the lookup while the group repeats.
+  let lastGroup: string | undefined;
+  let list: Map<string, Role> | undefined;
   for (const m of snapshot.memberships) {
-    let list = members.get(m.groupId);
-    if (!list) members.set(m.groupId, (list = new Map()));
-    list.set(m.personId, m.role);
+    if (m.groupId !== lastGroup) {
+      lastGroup = m.groupId;
+      list = members.get(m.groupId);
+      if (!list) members.set(m.groupId, (list = new Map()));
+    }
+    list!.set(m.personId, m.role);
   }
   return { people, groups, members, membershipCount: snapshot.memberships.length };
 }
