@@ -78,6 +78,15 @@ describe('two-way people: conflicts', () => {
     expect(r.plan.ops[0]).toMatchObject({ side: 'b', values: { 'custom:badgeNo': 'X-1' } });
   });
 
+  test('normalization is configurable per match field', () => {
+    const a = { people: [person('a1', 'Ann', { employeeNumber: 'n-001' })] };
+    const b = { people: [person('b1', 'Ann', { employeeNumber: 'N 001' })] };
+    const exact = twoWay({ match: { person: 'employeeNumber', group: 'externalId' } });
+    expect(run(exact, a, b).pairs.filter((p) => p.a && p.b)).toHaveLength(0);
+    const loose = twoWay({ match: { person: 'employeeNumber', group: 'externalId' }, normalization: { employeeNumber: { caseFold: true, collapseSpace: true, digitsOnly: true } } });
+    expect(run(loose, a, b).pairs.filter((p) => p.a && p.b)).toHaveLength(1);
+  });
+
   test('normalization: Unicode composition, case and spaces do not split a match', () => {
     const composed = 'Jos\u00e9';
     const decomposed = 'Jose\u0301';

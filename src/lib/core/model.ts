@@ -128,6 +128,11 @@ export interface LinkConfig {
   systems: { a: string; b: string };
   kinds: RecordKind[];
   match: { person: MatchField; group: 'externalId' | 'name' };
+  /**
+   * How match keys are normalized, per match field (`email`, `custom:badge`…); fields not named
+   * use the built-in rules (see normalize.ts).
+   */
+  normalization: Record<string, { caseFold: boolean; collapseSpace: boolean; digitsOnly?: boolean }>;
   /** Standard person fields kept in sync (defaults to all of PERSON_FIELDS but `active`). */
   personFields: PersonField[];
   fieldMap: FieldMapping[];

@@ -12,21 +12,21 @@ import { chosenSide } from './resolutions';
 import { groupsOfPerson, indexGroupsOf } from './side-index';
 
 /** Reads the link's match field on a side, normalized (custom fields through the field map). */
-export function matchFieldReader(link: Pick<LinkConfig, 'fieldMap'>, field: MatchField): (p: Person, side: Side) => string {
+export function matchFieldReader(link: Pick<LinkConfig, 'fieldMap' | 'normalization'>, field: MatchField): (p: Person, side: Side) => string {
+  const rule = ruleFor(field, link.normalization);
   if (field.startsWith('custom:')) {
     const aName = field.slice('custom:'.length);
     const bName = link.fieldMap.find((m) => m.a === aName)?.b ?? aName;
-    const rule = ruleFor('custom');
     return (p, side) => normalize(p.custom?.[side === 'a' ? aName : bName], rule);
   }
-  const rule = ruleFor(field);
   const key = field as Exclude<MatchField, `custom:${string}`>;
   return (p) => normalize(p[key], rule);
 }
 
 /** Identifier first, then the link's chosen field. */
 export function personPasses(link: LinkConfig): MatchPass<Person>[] {
-  const byId: MatchPass<Person> = { name: 'externalId', key: (p) => normalize(p.externalId, ruleFor('externalId')) };
+  const idRule = ruleFor('externalId', link.normalization);
+  const byId: MatchPass<Person> = { name: 'externalId', key: (p) => normalize(p.externalId, idRule) };
   if (link.match.person === 'externalId') return [byId];
   return [byId, { name: link.match.person, key: matchFieldReader(link, link.match.person) }];
 }
