@@ -5,7 +5,7 @@
  * A field has one key in baselines and conflicts (custom fields: `custom:<name on side A>`) and a
  * local key per side in operations (`custom:<that side's name>`), which `setPersonField` reads.
  */
-import type { FieldValue, FieldValues, Group, LinkConfig, Person, PersonField, Side } from './model';
+import { PERSON_FIELDS, type FieldValue, type FieldValues, type Group, type LinkConfig, type Person, type PersonField, type Side } from './model';
 
 export interface FieldSpec<R> {
   key: string;
@@ -14,16 +14,7 @@ export interface FieldSpec<R> {
 }
 
 /** Fields synced by default: everything but `active`, which removal and restore own. */
-export const DEFAULT_PERSON_FIELDS: PersonField[] = [
-  'displayName',
-  'givenName',
-  'familyName',
-  'email',
-  'phone',
-  'employeeNumber',
-  'memberType',
-  'buildings'
-];
+export const DEFAULT_PERSON_FIELDS: PersonField[] = PERSON_FIELDS.filter((f) => f !== 'active');
 
 const text = (v: string | undefined): FieldValue => (v === undefined || v === '' ? null : v);
 

@@ -34,6 +34,18 @@ function linkOf(ctx: ReconcileContext, m: BaselineMember): PersonLink | undefine
   return link && link.bId === m[1] ? link : undefined;
 }
 
+/** A baseline member's live link, recorded for the merge and marked as seen for this group. */
+function visitBase(ctx: ReconcileContext, work: MemberWork, m: BaselineMember, serial: number): PersonLink | undefined {
+  const link = linkOf(ctx, m);
+  work.links.push(link);
+  if (!link) {
+    work.stale++;
+    return undefined;
+  }
+  link.mark = serial;
+  return link;
+}
+
 function memberOp(side: Side, group: TargetRef, person: TargetRef, now: Role | undefined, want: Role | undefined): OpDraft {
   if (want === undefined) return { type: 'remove-membership', side, stage: STAGE.membershipRemovals, group, person, before: now! };
   if (now === undefined) return { type: 'add-membership', side, stage: STAGE.memberships, group, person, role: want };
@@ -78,13 +90,8 @@ function diffTwoWay(ctx: ReconcileContext, pair: GroupPairWork): MemberWork {
   };
 
   for (const m of pair.entry?.members ?? []) {
-    const link = linkOf(ctx, m);
-    work.links.push(link);
-    if (!link) {
-      work.stale++;
-      continue;
-    }
-    link.mark = serial;
+    const link = visitBase(ctx, work, m, serial);
+    if (!link) continue;
     const ra = aMembers.get(m[0]);
     const rb = bMembers.get(m[1]);
     if (ra !== undefined) seenA++;
@@ -122,13 +129,8 @@ function diffProvision(ctx: ReconcileContext, sourceId: string, target: TargetRe
   const serial = ++ctx.markSerial;
   let seen = 0;
   for (const m of owned ?? []) {
-    const link = linkOf(ctx, m);
-    work.links.push(link);
-    if (!link) {
-      work.stale++;
-      continue;
-    }
-    link.mark = serial;
+    const link = visitBase(ctx, work, m, serial);
+    if (!link) continue;
     const want = sourceMembers.get(m[0]);
     const now = targetMembers.get(m[1]);
     if (community) ctx.communityMove(m[0], 'from', community);

@@ -18,6 +18,7 @@ import {
   type LinkConfig,
   type Resolution
 } from './model';
+import { DEFAULT_PERSON_FIELDS } from './fields';
 import { isTimeZone } from './time';
 
 const id = v.pipe(v.string(), v.trim(), v.minLength(1, 'must not be empty'), v.maxLength(256, 'is longer than 256 characters'));
@@ -119,7 +120,7 @@ export const LinkConfigSchema = v.object({
   kinds: v.optional(v.pipe(v.array(v.picklist(RECORD_KINDS)), v.minLength(1, 'must name at least one kind')), ['group', 'person']),
   match: v.optional(v.object({ person: v.optional(matchField, 'email'), group: v.optional(v.picklist(['externalId', 'name'] as const), 'externalId') }), { person: 'email', group: 'externalId' }),
   normalization: v.optional(v.record(v.string(), v.object({ caseFold: v.boolean(), collapseSpace: v.boolean(), digitsOnly: v.optional(v.boolean()) })), {}),
-  personFields: v.optional(v.array(v.picklist(PERSON_FIELDS)), ['displayName', 'givenName', 'familyName', 'email', 'phone', 'employeeNumber', 'memberType', 'buildings']),
+  personFields: v.optional(v.array(v.picklist(PERSON_FIELDS)), () => [...DEFAULT_PERSON_FIELDS]),
   fieldMap: v.optional(v.array(v.object({ a: id, b: id })), []),
   authority: v.optional(v.object({ default: v.optional(v.picklist(SIDES), 'a'), fields: v.optional(v.record(v.string(), v.picklist(SIDES)), {}) }), { default: 'a', fields: {} }),
   schedule: v.optional(
