@@ -1,18 +1,16 @@
 import type { Env } from './env';
-import { json, VERSION } from './http';
+import { handleApi } from './api/router';
 
 // The main module may export only handlers and Durable Object / entrypoint classes:
 // workerd refuses to start on any other export (e.g. a constant).
 export { LinkDO } from './link-do';
+export { AccountDO } from './account-do';
+export { SandboxDO } from './sandbox-do';
 
-async function fetch(request: Request, env: Env): Promise<Response> {
+async function fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
 	const url = new URL(request.url);
-	if (url.pathname === '/api' || url.pathname.startsWith('/api/')) {
-		if (url.pathname === '/api/health' && (request.method === 'GET' || request.method === 'HEAD')) {
-			return json({ ok: true, service: 'rostersync', version: VERSION });
-		}
-		return json({ ok: false, error: 'not-found', path: url.pathname }, 404);
-	}
+	// The JSON API: routes, authentication and roles in worker/api/router.ts.
+	if (url.pathname === '/api' || url.pathname.startsWith('/api/')) return handleApi(request, env, ctx);
 	// Everything else is the PWA; Static Assets answers unknown paths with the SPA shell.
 	return env.ASSETS.fetch(request);
 }
