@@ -1,0 +1,247 @@
+/**
+ * What the reconcile Web Worker does, exposed through comlink (reconcile.worker.ts is only the
+ * expose line, so this module stays importable by Node tests). The worker fetches and parses the
+ * large answers (snapshots, plans), writes them to IndexedDB and reconciles: the page only ever
+ * receives counts and the rows on screen, so its main thread never blocks on 100k records.
+ *
+ * Which plan is shown: the edge's reconciliation is the truth whenever it is fresh. While
+ * resolutions wait in the outbox (typed offline, or not yet reconciled by the edge), the worker
+ * re-reconciles locally with the core's own `reconcile`: the stored snapshots, the baseline the
+ * edge's plan was computed against (recovered from that plan), and the edge's accepted resolutions
+ * overlaid with the outbox. That local preview stands in front of the edge's plan until the next
+ * Reload, so a resolution's effect shows at once, online or not.
+ */
+import { reconcile, type Person, type Group, type LinkConfig, type PlanCounts, type Resolution, type SituationCounts, type StaleResolution, type Snapshot, type RecordKind, PERSON_FIELDS } from '$lib/core';
+import { ApiError, createApi, type Auth } from '$lib/api/client';
+import type { LinkView } from '$lib/api/types';
+import {
+  currentPlan,
+  getDb,
+  loadSnapshot,
+  markStale,
+  recall,
+  remember,
+  saveAcceptedResolutions,
+  saveEdgePlan,
+  saveLocalPlan,
+  saveSnapshot,
+  snapshotMeta,
+  type PlanSource,
+  type RostersyncDb
+} from '$lib/db';
+import './errors';
+import { indexRecords, ReviewModel, type PairDetail, type ReviewFilter, type ReviewRow } from './review';
+
+export interface SnapshotInfo {
+  system: string;
+  takenAt: string;
+  version: string;
+  people: number;
+  groups: number;
+  memberships: number;
+}
+
+export interface ReviewSummary {
+  linkId: string;
+  source: PlanSource;
+  at: string;
+  versions: { a: string; b: string };
+  counts: SituationCounts;
+  requiresAction: number;
+  planCounts: PlanCounts;
+  stale: StaleResolution[];
+  applied: string[];
+  untouched: { person: number; group: number };
+  snapshots: { a?: SnapshotInfo; b?: SnapshotInfo };
+  /** Rows in the list (pairs plus staged-deletion rows). */
+  rows: number;
+}
+
+/** Fields a system's people carry: standard ones present in its snapshot, and custom field names. */
+export interface SystemFields {
+  system: string;
+  takenAt: string;
+  people: number;
+  standard: string[];
+  custom: string[];
+}
+
+export const linkCacheKey = (linkId: string) => `link:${linkId}`;
+
+let database: RostersyncDb | undefined;
+const db = () => (database ??= getDb());
+const models = new Map<string, { at: string; source: PlanSource; model: ReviewModel }>();
+
+/** Tests point the worker's functions at their own database (fake-indexeddb). */
+export function useDatabase(next: RostersyncDb): void {
+  database = next;
+  models.clear();
+}
+
+async function model(linkId: string): Promise<ReviewModel | undefined> {
+  const stored = await currentPlan(db(), linkId);
+  if (!stored) return undefined;
+  const cached = models.get(linkId);
+  if (cached && cached.at === stored.at && cached.source === stored.source) return cached.model;
+  const [a, b] = await Promise.all([loadSnapshot(db(), linkId, 'a'), loadSnapshot(db(), linkId, 'b')]);
+  const m = new ReviewModel(stored.reconciliation, indexRecords(a), indexRecords(b));
+  models.set(linkId, { at: stored.at, source: stored.source, model: m });
+  return m;
+}
+
+async function info(linkId: string, side: 'a' | 'b'): Promise<SnapshotInfo | undefined> {
+  const meta = await snapshotMeta(db(), linkId, side);
+  if (!meta) return undefined;
+  return { system: meta.system, takenAt: meta.takenAt, version: meta.version, people: meta.peopleCount, groups: meta.groups.length, memberships: meta.memberships.length };
+}
+
+async function storeSnapshots(linkId: string, snaps: { a: Snapshot; b: Snapshot }): Promise<void> {
+  // One side at a time: each is one IndexedDB transaction.
+  await saveSnapshot(db(), linkId, 'a', snaps.a);
+  await saveSnapshot(db(), linkId, 'b', snaps.b);
+}
+
+async function pendingResolutions(linkId: string): Promise<Resolution[]> {
+  const accepted = await db().resolutions.where('linkId').equals(linkId).toArray();
+  const outbox = await db().outbox.where('linkId').equals(linkId).toArray();
+  const byConflict = new Map<string, Resolution>();
+  for (const r of accepted) byConflict.set(r.conflictId, r.resolution);
+  for (const e of outbox) if (e.state === 'pending') byConflict.set(e.conflictId, e.resolution);
+  return [...byConflict.values()];
+}
+
+export const api = {
+  /**
+   * Reload: the edge reconciles from fresh snapshots and its stored resolutions; this browser
+   * keeps that plan, both snapshots and the accepted resolutions. Pending outbox entries are
+   * previewed on top. Send the outbox first so the edge reconciles with them.
+   */
+  async reload(linkId: string, auth: Auth): Promise<ReviewSummary> {
+    const edge = createApi({ auth: () => auth });
+    const reconciliation = await edge.reconcile(linkId);
+    const [snapshots, resolutions, link] = await Promise.all([edge.snapshots(linkId), edge.resolutions(linkId), edge.link(linkId)]);
+    await remember(db(), linkCacheKey(linkId), link);
+    await storeSnapshots(linkId, snapshots);
+    await saveAcceptedResolutions(db(), linkId, resolutions);
+    await saveEdgePlan(db(), reconciliation);
+    return (await api.previewIfPending(linkId)) ?? (await api.summary(linkId))!;
+  },
+
+  /**
+   * First open: the edge's current plan without recomputing it (viewers may not reconcile).
+   * Returns undefined when the link has no plan yet.
+   */
+  async pull(linkId: string, auth: Auth): Promise<ReviewSummary | undefined> {
+    const edge = createApi({ auth: () => auth });
+    let reconciliation;
+    try {
+      reconciliation = await edge.plan(linkId);
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 404) return undefined;
+      throw e;
+    }
+    const [snapshots, resolutions, link] = await Promise.all([edge.snapshots(linkId), edge.resolutions(linkId), edge.link(linkId)]);
+    await remember(db(), linkCacheKey(linkId), link);
+    await storeSnapshots(linkId, snapshots);
+    await saveAcceptedResolutions(db(), linkId, resolutions);
+    await saveEdgePlan(db(), reconciliation);
+    return (await api.previewIfPending(linkId)) ?? (await api.summary(linkId))!;
+  },
+
+  /** Re-reconciles locally when resolutions wait in the outbox; otherwise shows the edge's plan. */
+  async previewIfPending(linkId: string): Promise<ReviewSummary | undefined> {
+    const pending = await db().outbox.where('linkId').equals(linkId).filter((e) => e.state === 'pending').count();
+    if (pending > 0) return api.preview(linkId);
+    await db().plans.delete([linkId, 'local']);
+    return api.summary(linkId);
+  },
+
+  /** The core's reconcile over what this browser stored: works offline. */
+  async preview(linkId: string): Promise<ReviewSummary | undefined> {
+    const link = (await recall<LinkView>(db(), linkCacheKey(linkId)))?.value.config as LinkConfig | undefined;
+    const [a, b] = await Promise.all([loadSnapshot(db(), linkId, 'a'), loadSnapshot(db(), linkId, 'b')]);
+    if (!link || !a || !b) return api.summary(linkId);
+    const baseline = { linkId, entries: (await db().baselines.get(linkId))?.entries ?? [] };
+    const reconciliation = reconcile({ link, a, b, baseline, resolutions: await pendingResolutions(linkId), now: Date.now() });
+    await saveLocalPlan(db(), reconciliation);
+    await markStale(db(), linkId, reconciliation.stale);
+    return api.summary(linkId);
+  },
+
+  async summary(linkId: string): Promise<ReviewSummary | undefined> {
+    const stored = await currentPlan(db(), linkId);
+    if (!stored) return undefined;
+    const r = stored.reconciliation;
+    const m = await model(linkId);
+    return {
+      linkId,
+      source: stored.source,
+      at: stored.at,
+      versions: r.versions,
+      counts: r.counts,
+      requiresAction: r.requiresAction,
+      planCounts: r.plan.counts,
+      stale: r.stale,
+      applied: r.applied,
+      untouched: r.untouched,
+      snapshots: { a: await info(linkId, 'a'), b: await info(linkId, 'b') },
+      rows: m?.rows.length ?? 0
+    };
+  },
+
+  /** Filters the list; returns how many rows match. */
+  async query(linkId: string, filter: ReviewFilter): Promise<number> {
+    return (await model(linkId))?.query(filter) ?? 0;
+  },
+
+  async rows(linkId: string, start: number, count: number): Promise<ReviewRow[]> {
+    return (await model(linkId))?.slice(start, count) ?? [];
+  },
+
+  async detail(linkId: string, i: number): Promise<PairDetail | undefined> {
+    return (await model(linkId))?.detail(i);
+  },
+
+  async rowOfConflict(linkId: string, conflictId: string): Promise<number | undefined> {
+    return (await model(linkId))?.rowOfConflict(conflictId);
+  },
+
+  async search(linkId: string, side: 'a' | 'b', kind: RecordKind, text: string): Promise<(Person | Group)[]> {
+    return (await model(linkId))?.search(side, kind, text) ?? [];
+  },
+
+  /** Reads a system's snapshot through the edge and lists the person fields it carries. */
+  async systemFields(systemId: string, auth: Auth): Promise<SystemFields> {
+    const snapshot = await createApi({ auth: () => auth }).systemSnapshot(systemId);
+    return fieldsOf(snapshot);
+  },
+
+  /** Saves a snapshot through the app's own store (the benchmark measures this path). */
+  async saveSnapshot(linkId: string, side: 'a' | 'b', snapshot: Snapshot): Promise<void> {
+    await saveSnapshot(db(), linkId, side, snapshot);
+  }
+};
+
+export type ReconcileApi = typeof api;
+
+/** Standard person fields present in a snapshot (matchable ones first) and its custom field names. */
+export function fieldsOf(snapshot: Snapshot): SystemFields {
+  const standard = new Set<string>();
+  const custom = new Set<string>();
+  for (const p of snapshot.people) {
+    if (p.externalId) standard.add('externalId');
+    for (const f of PERSON_FIELDS) {
+      const v = p[f];
+      if (v !== undefined && v !== '' && !(Array.isArray(v) && v.length === 0)) standard.add(f);
+    }
+    if (p.custom) for (const k of Object.keys(p.custom)) custom.add(k);
+  }
+  const order = ['externalId', ...PERSON_FIELDS];
+  return {
+    system: snapshot.system,
+    takenAt: snapshot.takenAt,
+    people: snapshot.people.length,
+    standard: order.filter((f) => standard.has(f)),
+    custom: [...custom].sort()
+  };
+}

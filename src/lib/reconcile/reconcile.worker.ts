@@ -1,0 +1,3 @@
+import * as Comlink from 'comlink';
+import { api } from './api';
+Comlink.expose(api);
