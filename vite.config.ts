@@ -24,7 +24,22 @@ export default defineConfig({
 			{
 				// The edge, inside workerd via Miniflare, configured from wrangler.toml.
 				// Not extending the root: the SvelteKit plugin has no business in the Workers runtime.
-				plugins: [cloudflareTest({ wrangler: { configPath: './wrangler.toml' } })],
+				plugins: [
+					cloudflareTest({
+						wrangler: { configPath: './wrangler.toml' },
+						// Fixed test values: a clean clone has no .dev.vars, and a local one must not leak in.
+						miniflare: {
+							bindings: {
+								CREDENTIALS_KEY: 'dGVzdC1vbmx5LWNyZWRlbnRpYWxzLWtleS0zMi1ieXQ=',
+								LOCAL_BOOTSTRAP: '',
+								ACCESS_TEAM_DOMAIN: '',
+								ACCESS_AUD: '',
+								ACCESS_ROLES: '',
+								ACCESS_DEFAULT_ROLE: ''
+							}
+						}
+					})
+				],
 				resolve: { alias: { $lib: new URL('./src/lib', import.meta.url).pathname } },
 				test: {
 					name: 'worker',

@@ -4,6 +4,6 @@ declare namespace Cloudflare {
 	interface Env extends WorkerEnv {}
 	interface GlobalProps {
 		mainModule: typeof import('./index');
-		durableNamespaces: 'LinkDO';
+		durableNamespaces: 'LinkDO' | 'AccountDO' | 'SandboxDO';
 	}
 }

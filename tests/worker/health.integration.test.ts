@@ -13,6 +13,6 @@ describe('GET /api/health', () => {
 	it('answers other /api/ paths with a JSON 404, not the SPA shell', async () => {
 		const res = await exports.default.fetch('http://rostersync.test/api/nope');
 		expect(res.status).toBe(404);
-		expect(await res.json()).toMatchObject({ ok: false, error: 'not-found' });
+		expect(await res.json()).toMatchObject({ error: 'not-found', path: '/api/nope' });
 	});
 });

@@ -1,0 +1,323 @@
+import { DurableObject } from 'cloudflare:workers';
+import type { ConnectorKind } from '$lib/core/model';
+import type { CsvColumns } from './connectors/csv';
+import type { Env } from './env';
+import type { AccountRole } from './auth/roles';
+import { randomToken, sha256Hex } from './crypto';
+
+/** The one AccountDO instance of this deployment. */
+export const ACCOUNT_NAME = 'account';
+
+/** The account's Durable Object stub (one instance, named "account"). */
+export const account = (env: Pick<Env, 'ACCOUNT'>): DurableObjectStub<AccountDO> => env.ACCOUNT.getByName(ACCOUNT_NAME);
+
+export interface TokenView {
+	id: string;
+	name: string;
+	role: AccountRole;
+	createdAt: string;
+	lastUsedAt?: string;
+	revokedAt?: string;
+}
+
+/** A token as issued: the plaintext is returned this once and never stored. */
+export interface IssuedToken {
+	id: string;
+	name: string;
+	role: AccountRole;
+	createdAt: string;
+	token: string;
+}
+
+export interface SnapshotSummary {
+	takenAt: string;
+	version: string;
+	people: number;
+	groups: number;
+	memberships: number;
+}
+
+/** A system as the API shows it: never its credentials. */
+export interface SystemView {
+	id: string;
+	name: string;
+	connector: ConnectorKind;
+	baseUrl: string;
+	region: string;
+	createdAt: string;
+	hasCredentials: boolean;
+	lastSnapshot?: SnapshotSummary;
+}
+
+/** What a system is created with; `credentials` is already sealed (see worker/crypto.ts). */
+export interface NewSystemRecord {
+	id: string;
+	name: string;
+	connector: ConnectorKind;
+	baseUrl: string;
+	region: string;
+	/** Custom field name -> SCIM attribute path (scim and sandbox systems). */
+	fieldMap?: Record<string, string>;
+	sealedCredentials?: string;
+}
+
+export interface SystemPatch {
+	name?: string;
+	baseUrl?: string;
+	region?: string;
+	fieldMap?: Record<string, string>;
+	/** A new sealed value; null removes the credentials. */
+	sealedCredentials?: string | null;
+}
+
+/** Everything connect.ts needs to build a system's connector (server side only). */
+export interface SystemConnection {
+	system: SystemView;
+	fieldMap: Record<string, string>;
+	sealedCredentials?: string;
+	/** csv systems: the stored upload, if any. */
+	csv?: { text: string; columns: CsvColumns };
+}
+
+export interface LinkIndexEntry {
+	id: string;
+	a: string;
+	b: string;
+}
+
+export type DeleteSystemResult = { status: 'deleted' } | { status: 'not-found' } | { status: 'in-use'; links: string[] };
+
+type Row = Record<string, string | number | null>;
+
+/** Text stored per row of an upload: well under SQLite's 2 MB per value, even in UTF-8. */
+const CSV_PART_CHARS = 512 * 1024;
+/** lastUsedAt is written at most this often per token. */
+const LAST_USED_RESOLUTION_MS = 60_000;
+
+/**
+ * The account: bearer tokens (as SHA-256 digests), connected systems (credentials sealed by the
+ * caller; this object never sees a key or a plaintext credential), uploaded CSV exports, and the
+ * index of links (so the API can list them and the cron can fan out to each LinkDO).
+ *
+ * Tables are created with IF NOT EXISTS: a new column or table is added the same way, never by
+ * editing an existing statement.
+ */
+export class AccountDO extends DurableObject<Env> {
+	constructor(ctx: DurableObjectState, env: Env) {
+		super(ctx, env);
+		ctx.blockConcurrencyWhile(async () => {
+			const sql = this.ctx.storage.sql;
+			sql.exec(`CREATE TABLE IF NOT EXISTS tokens (
+				id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, hash TEXT NOT NULL UNIQUE,
+				created_at TEXT NOT NULL, last_used_at TEXT, revoked_at TEXT)`);
+			sql.exec(`CREATE TABLE IF NOT EXISTS systems (
+				id TEXT PRIMARY KEY, name TEXT NOT NULL, connector TEXT NOT NULL, base_url TEXT NOT NULL,
+				region TEXT NOT NULL, created_at TEXT NOT NULL, credentials TEXT, field_map TEXT,
+				last_snapshot TEXT, csv_columns TEXT)`);
+			sql.exec(`CREATE TABLE IF NOT EXISTS csv_parts (
+				system_id TEXT NOT NULL, part INTEGER NOT NULL, text TEXT NOT NULL, PRIMARY KEY (system_id, part))`);
+			sql.exec(`CREATE TABLE IF NOT EXISTS links (id TEXT PRIMARY KEY, a TEXT NOT NULL, b TEXT NOT NULL, created_at TEXT NOT NULL)`);
+		});
+	}
+
+	private rows(query: string, ...bindings: unknown[]): Row[] {
+		return this.ctx.storage.sql.exec<Row>(query, ...bindings).toArray();
+	}
+
+	// ---- tokens -------------------------------------------------------------------------------
+
+	/** Issues a token: 32 random bytes (base64url), stored as its SHA-256 digest only. */
+	async issueToken(input: { name: string; role: AccountRole }): Promise<IssuedToken> {
+		const token = randomToken(32);
+		const issued: IssuedToken = { id: `tok_${randomToken(9)}`, name: input.name, role: input.role, createdAt: new Date().toISOString(), token };
+		this.ctx.storage.sql.exec(
+			'INSERT INTO tokens (id, name, role, hash, created_at) VALUES (?, ?, ?, ?, ?)',
+			issued.id,
+			issued.name,
+			issued.role,
+			await sha256Hex(token),
+			issued.createdAt
+		);
+		return issued;
+	}
+
+	/**
+	 * The first owner token, for the local first start: null while an active owner token exists.
+	 * One call checks and creates, so two racing first starts cannot both get one.
+	 */
+	async bootstrapOwner(): Promise<IssuedToken | null> {
+		if (await this.hasOwner()) return null;
+		return this.issueToken({ name: 'local owner', role: 'owner' });
+	}
+
+	/** True when a token with the owner role is active. */
+	async hasOwner(): Promise<boolean> {
+		return this.rows("SELECT 1 FROM tokens WHERE role = 'owner' AND revoked_at IS NULL LIMIT 1").length > 0;
+	}
+
+	async listTokens(): Promise<TokenView[]> {
+		return this.rows('SELECT * FROM tokens ORDER BY created_at, id').map(tokenView);
+	}
+
+	/**
+	 * Revokes a token (revoking twice keeps the first time). The last active owner token is kept
+	 * unless `allowLastOwner` (another way in exists, e.g. Cloudflare Access): an account without
+	 * an owner could never issue a token again.
+	 */
+	async revokeToken(id: string, allowLastOwner = false): Promise<'revoked' | 'not-found' | 'last-owner'> {
+		const found = this.rows('SELECT role, revoked_at FROM tokens WHERE id = ?', id)[0];
+		if (!found) return 'not-found';
+		if (found.revoked_at !== null) return 'revoked';
+		if (found.role === 'owner' && !allowLastOwner) {
+			const owners = this.rows("SELECT COUNT(*) AS n FROM tokens WHERE role = 'owner' AND revoked_at IS NULL")[0];
+			if (Number(owners.n) <= 1) return 'last-owner';
+		}
+		this.ctx.storage.sql.exec('UPDATE tokens SET revoked_at = ? WHERE id = ?', new Date().toISOString(), id);
+		return 'revoked';
+	}
+
+	/** The active token with this SHA-256 digest (and marks it used), or null. */
+	async authenticateToken(hash: string, now: string): Promise<{ id: string; name: string; role: AccountRole } | null> {
+		const row = this.rows('SELECT id, name, role, last_used_at FROM tokens WHERE hash = ? AND revoked_at IS NULL', hash)[0];
+		if (!row) return null;
+		const last = row.last_used_at === null ? 0 : Date.parse(String(row.last_used_at));
+		if (Date.parse(now) - last >= LAST_USED_RESOLUTION_MS) this.ctx.storage.sql.exec('UPDATE tokens SET last_used_at = ? WHERE id = ?', now, row.id);
+		return { id: String(row.id), name: String(row.name), role: row.role as AccountRole };
+	}
+
+	// ---- systems ------------------------------------------------------------------------------
+
+	/** Creates a system; null when the id is taken. */
+	async createSystem(input: NewSystemRecord): Promise<SystemView | null> {
+		if (this.rows('SELECT 1 FROM systems WHERE id = ?', input.id).length > 0) return null;
+		this.ctx.storage.sql.exec(
+			'INSERT INTO systems (id, name, connector, base_url, region, created_at, credentials, field_map) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+			input.id,
+			input.name,
+			input.connector,
+			input.baseUrl,
+			input.region,
+			new Date().toISOString(),
+			input.sealedCredentials ?? null,
+			input.fieldMap && Object.keys(input.fieldMap).length > 0 ? JSON.stringify(input.fieldMap) : null
+		);
+		return this.getSystem(input.id);
+	}
+
+	async getSystem(id: string): Promise<SystemView | null> {
+		const row = this.rows('SELECT * FROM systems WHERE id = ?', id)[0];
+		return row ? systemView(row) : null;
+	}
+
+	async listSystems(): Promise<SystemView[]> {
+		return this.rows('SELECT * FROM systems ORDER BY created_at, id').map(systemView);
+	}
+
+	async updateSystem(id: string, patch: SystemPatch): Promise<SystemView | null> {
+		const row = this.rows('SELECT * FROM systems WHERE id = ?', id)[0];
+		if (!row) return null;
+		const sets: string[] = [];
+		const values: unknown[] = [];
+		const set = (column: string, value: unknown) => {
+			sets.push(`${column} = ?`);
+			values.push(value);
+		};
+		if (patch.name !== undefined) set('name', patch.name);
+		if (patch.baseUrl !== undefined) set('base_url', patch.baseUrl);
+		if (patch.region !== undefined) set('region', patch.region);
+		if (patch.fieldMap !== undefined) set('field_map', Object.keys(patch.fieldMap).length > 0 ? JSON.stringify(patch.fieldMap) : null);
+		if (patch.sealedCredentials !== undefined) set('credentials', patch.sealedCredentials);
+		if (sets.length > 0) this.ctx.storage.sql.exec(`UPDATE systems SET ${sets.join(', ')} WHERE id = ?`, ...values, id);
+		return this.getSystem(id);
+	}
+
+	/** Deletes a system and its upload; refused while a link uses it. */
+	async deleteSystem(id: string): Promise<DeleteSystemResult> {
+		if (this.rows('SELECT 1 FROM systems WHERE id = ?', id).length === 0) return { status: 'not-found' };
+		const links = this.rows('SELECT id FROM links WHERE a = ? OR b = ? ORDER BY id', id, id).map((r) => String(r.id));
+		if (links.length > 0) return { status: 'in-use', links };
+		this.ctx.storage.transactionSync(() => {
+			this.ctx.storage.sql.exec('DELETE FROM csv_parts WHERE system_id = ?', id);
+			this.ctx.storage.sql.exec('DELETE FROM systems WHERE id = ?', id);
+		});
+		return { status: 'deleted' };
+	}
+
+	/** The system, its sealed credentials and its upload: for connect.ts only, never for a response. */
+	async getConnection(id: string): Promise<SystemConnection | null> {
+		const row = this.rows('SELECT * FROM systems WHERE id = ?', id)[0];
+		if (!row) return null;
+		const connection: SystemConnection = {
+			system: systemView(row),
+			fieldMap: row.field_map ? JSON.parse(String(row.field_map)) : {}
+		};
+		if (row.credentials !== null) connection.sealedCredentials = String(row.credentials);
+		if (row.csv_columns !== null) {
+			const parts = this.rows('SELECT text FROM csv_parts WHERE system_id = ? ORDER BY part', id);
+			connection.csv = { text: parts.map((p) => String(p.text)).join(''), columns: JSON.parse(String(row.csv_columns)) };
+		}
+		return connection;
+	}
+
+	/** Stores a validated CSV upload (in parts) with its column map; its summary becomes the last snapshot. */
+	async putCsv(id: string, text: string, columns: CsvColumns, summary: SnapshotSummary): Promise<boolean> {
+		if (this.rows('SELECT 1 FROM systems WHERE id = ?', id).length === 0) return false;
+		this.ctx.storage.transactionSync(() => {
+			const sql = this.ctx.storage.sql;
+			sql.exec('DELETE FROM csv_parts WHERE system_id = ?', id);
+			for (let at = 0, part = 0; at < text.length; at += CSV_PART_CHARS, part++) {
+				sql.exec('INSERT INTO csv_parts (system_id, part, text) VALUES (?, ?, ?)', id, part, text.slice(at, at + CSV_PART_CHARS));
+			}
+			sql.exec('UPDATE systems SET csv_columns = ?, last_snapshot = ? WHERE id = ?', JSON.stringify(columns), JSON.stringify(summary), id);
+		});
+		return true;
+	}
+
+	/** Records the counts and version of a snapshot just read (shown as `lastSnapshot`). */
+	async recordSnapshot(id: string, summary: SnapshotSummary): Promise<void> {
+		this.ctx.storage.sql.exec('UPDATE systems SET last_snapshot = ? WHERE id = ?', JSON.stringify(summary), id);
+	}
+
+	// ---- links index --------------------------------------------------------------------------
+
+	/** Records a link between systems `a` and `b` (the LinkDO holds everything else). Idempotent. */
+	async addLink(id: string, systems: { a: string; b: string }): Promise<void> {
+		this.ctx.storage.sql.exec(
+			'INSERT INTO links (id, a, b, created_at) VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET a = excluded.a, b = excluded.b',
+			id,
+			systems.a,
+			systems.b,
+			new Date().toISOString()
+		);
+	}
+
+	async removeLink(id: string): Promise<void> {
+		this.ctx.storage.sql.exec('DELETE FROM links WHERE id = ?', id);
+	}
+
+	/** Every link, oldest first. */
+	async listLinks(): Promise<LinkIndexEntry[]> {
+		return this.rows('SELECT id, a, b FROM links ORDER BY created_at, id').map((r) => ({ id: String(r.id), a: String(r.a), b: String(r.b) }));
+	}
+}
+
+function tokenView(row: Row): TokenView {
+	const view: TokenView = { id: String(row.id), name: String(row.name), role: row.role as AccountRole, createdAt: String(row.created_at) };
+	if (row.last_used_at !== null) view.lastUsedAt = String(row.last_used_at);
+	if (row.revoked_at !== null) view.revokedAt = String(row.revoked_at);
+	return view;
+}
+
+function systemView(row: Row): SystemView {
+	const view: SystemView = {
+		id: String(row.id),
+		name: String(row.name),
+		connector: row.connector as ConnectorKind,
+		baseUrl: String(row.base_url),
+		region: String(row.region),
+		createdAt: String(row.created_at),
+		hasCredentials: row.credentials !== null
+	};
+	if (row.last_snapshot !== null) view.lastSnapshot = JSON.parse(String(row.last_snapshot));
+	return view;
+}

@@ -1,0 +1,172 @@
+/**
+ * Cloudflare Access: every request behind Access carries a `Cf-Access-Jwt-Assertion` header, an
+ * RS256 JWT signed by the team's keys (JWKS at `https://<team>/cdn-cgi/access/certs`). It is
+ * verified with WebCrypto (signature, aud, iss, exp, nbf) and its email mapped to a role.
+ */
+import { base64urlDecode } from '../crypto';
+import { isAccountRole, type AccountRole } from './roles';
+
+export interface AccessConfig {
+	/** `https://<team>.cloudflareaccess.com`, no trailing slash: also the expected `iss`. */
+	issuer: string;
+	/** The application's AUD tag. */
+	audience: string;
+	/** email (lower-cased) -> role */
+	roles: Record<string, AccountRole>;
+	/** Role of anyone else; null refuses them. */
+	defaultRole: AccountRole | null;
+}
+
+/** Why an assertion was refused. Messages name the check, never the token. */
+export class AccessError extends Error {
+	constructor(
+		message: string,
+		/** 401: not a valid identity; 403: valid, but no role here. */
+		readonly status: 401 | 403 = 401
+	) {
+		super(message);
+		this.name = 'AccessError';
+	}
+}
+
+export interface AccessIdentity {
+	subject: string;
+	role: AccountRole;
+}
+
+export interface AccessDeps {
+	fetch: (url: string) => Promise<Response>;
+	/** Epoch milliseconds. */
+	now: () => number;
+}
+
+const defaultDeps: AccessDeps = { fetch: (url) => globalThis.fetch(url), now: () => Date.now() };
+
+/** Seconds of clock skew tolerated on exp and nbf. */
+const LEEWAY_SECONDS = 60;
+/** How long fetched keys are reused. */
+const JWKS_TTL_MS = 10 * 60 * 1000;
+
+/**
+ * Reads the Access settings from the environment: undefined when Access is not configured
+ * (ACCESS_TEAM_DOMAIN or ACCESS_AUD unset). A malformed ACCESS_ROLES throws: better no access
+ * than the wrong roles.
+ */
+export function accessConfig(env: { ACCESS_TEAM_DOMAIN?: string; ACCESS_AUD?: string; ACCESS_ROLES?: string; ACCESS_DEFAULT_ROLE?: string }): AccessConfig | undefined {
+	const team = env.ACCESS_TEAM_DOMAIN?.trim();
+	const audience = env.ACCESS_AUD?.trim();
+	if (!team || !audience) return undefined;
+	const host = team.replace(/^https?:\/\//, '').replace(/\/+$/, '');
+	const roles: Record<string, AccountRole> = {};
+	if (env.ACCESS_ROLES?.trim()) {
+		let parsed: unknown;
+		try {
+			parsed = JSON.parse(env.ACCESS_ROLES);
+		} catch {
+			throw new AccessError('ACCESS_ROLES is not valid JSON', 401);
+		}
+		if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new AccessError('ACCESS_ROLES must be a JSON object of email to role', 401);
+		for (const [email, role] of Object.entries(parsed)) {
+			if (!isAccountRole(role)) throw new AccessError(`ACCESS_ROLES gives "${email}" an unknown role`, 401);
+			roles[email.trim().toLowerCase()] = role;
+		}
+	}
+	const fallback = env.ACCESS_DEFAULT_ROLE?.trim().toLowerCase() || 'viewer';
+	if (fallback !== 'none' && !isAccountRole(fallback)) throw new AccessError('ACCESS_DEFAULT_ROLE must be owner, reviewer, viewer or none', 401);
+	return { issuer: `https://${host}`, audience, roles, defaultRole: fallback === 'none' ? null : fallback };
+}
+
+interface Jwk {
+	kid?: string;
+	kty: string;
+	n?: string;
+	e?: string;
+	alg?: string;
+}
+
+const jwksCache = new Map<string, { at: number; keys: Map<string, Promise<CryptoKey>> }>();
+
+async function fetchKeys(url: string, deps: AccessDeps): Promise<Map<string, Promise<CryptoKey>>> {
+	let response: Response;
+	try {
+		response = await deps.fetch(url);
+	} catch {
+		throw new AccessError('the Access signing keys could not be fetched', 401);
+	}
+	if (!response.ok) throw new AccessError(`the Access signing keys could not be fetched (${response.status})`, 401);
+	const body = (await response.json().catch(() => undefined)) as { keys?: Jwk[] } | undefined;
+	const keys = new Map<string, Promise<CryptoKey>>();
+	for (const jwk of body?.keys ?? []) {
+		if (jwk.kty !== 'RSA' || !jwk.kid || !jwk.n || !jwk.e) continue;
+		const { kid, kty, n, e } = jwk;
+		const imported = crypto.subtle.importKey('jwk', { kty, n, e, alg: 'RS256', ext: true }, { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, false, ['verify']);
+		imported.catch(() => {});
+		keys.set(kid, imported);
+	}
+	return keys;
+}
+
+/** The key `kid` from the team's JWKS; refetched once when unknown (keys rotate). */
+async function keyFor(issuer: string, kid: string, deps: AccessDeps): Promise<CryptoKey> {
+	const url = `${issuer}/cdn-cgi/access/certs`;
+	let cached = jwksCache.get(url);
+	if (!cached || deps.now() - cached.at > JWKS_TTL_MS || !cached.keys.has(kid)) {
+		cached = { at: deps.now(), keys: await fetchKeys(url, deps) };
+		jwksCache.set(url, cached);
+	}
+	const key = cached.keys.get(kid);
+	if (!key) throw new AccessError('the assertion is signed with an unknown key', 401);
+	return key;
+}
+
+/** Forgets fetched keys (tests; a key rotation is handled by the refetch on an unknown kid). */
+export function clearAccessKeys(): void {
+	jwksCache.clear();
+}
+
+function decodePart(part: string, what: string): Record<string, unknown> {
+	try {
+		const value = JSON.parse(new TextDecoder().decode(base64urlDecode(part)));
+		if (value && typeof value === 'object' && !Array.isArray(value)) return value;
+	} catch {
+		// fall through
+	}
+	throw new AccessError(`the assertion's ${what} is not valid`, 401);
+}
+
+/** Verifies an Access assertion and maps it to an identity with a role. */
+export async function verifyAccessJwt(token: string, config: AccessConfig, deps: AccessDeps = defaultDeps): Promise<AccessIdentity> {
+	const parts = token.split('.');
+	if (parts.length !== 3) throw new AccessError('the assertion is not a JWT', 401);
+	const [headerPart, payloadPart, signaturePart] = parts;
+	const header = decodePart(headerPart, 'header');
+	if (header.alg !== 'RS256') throw new AccessError('the assertion is not signed with RS256', 401);
+	if (typeof header.kid !== 'string' || header.kid === '') throw new AccessError('the assertion names no key', 401);
+	const key = await keyFor(config.issuer, header.kid, deps);
+	let signature: Uint8Array;
+	try {
+		signature = base64urlDecode(signaturePart);
+	} catch {
+		throw new AccessError('the assertion signature is not valid', 401);
+	}
+	const signed = new TextEncoder().encode(`${headerPart}.${payloadPart}`);
+	const valid = await crypto.subtle.verify('RSASSA-PKCS1-v1_5', key, signature, signed);
+	if (!valid) throw new AccessError('the assertion signature does not verify', 401);
+
+	const claims = decodePart(payloadPart, 'payload');
+	const now = Math.floor(deps.now() / 1000);
+	const audiences = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
+	if (!audiences.includes(config.audience)) throw new AccessError('the assertion is for another application (aud)', 401);
+	if (claims.iss !== config.issuer) throw new AccessError('the assertion comes from another issuer (iss)', 401);
+	if (typeof claims.exp !== 'number') throw new AccessError('the assertion has no expiry (exp)', 401);
+	if (claims.exp + LEEWAY_SECONDS <= now) throw new AccessError('the assertion has expired (exp)', 401);
+	if (typeof claims.nbf === 'number' && claims.nbf - LEEWAY_SECONDS > now) throw new AccessError('the assertion is not valid yet (nbf)', 401);
+
+	// People have an email; Access service tokens have a common_name instead.
+	const email = typeof claims.email === 'string' && claims.email ? claims.email.trim().toLowerCase() : undefined;
+	const subject = email ?? (typeof claims.common_name === 'string' && claims.common_name ? claims.common_name : undefined);
+	if (!subject) throw new AccessError('the assertion names no email or service token', 401);
+	const role = config.roles[subject.toLowerCase()] ?? config.defaultRole;
+	if (!role) throw new AccessError(`${subject} has no role in this account`, 403);
+	return { subject, role };
+}

@@ -1,0 +1,649 @@
+import { DurableObject } from 'cloudflare:workers';
+import { Directory } from '$lib/core/directory';
+import type { Group, Membership, Person, Role, Snapshot } from '$lib/core/model';
+import { STAGE, type Op } from '$lib/core/ops';
+import type { Env } from './env';
+import { sha256Hex, timingSafeEqual } from './crypto';
+import { ScimSyntaxError, matches, parseFilter, simpleEquality, type Filter } from './sandbox/scim-filter';
+import { PatchError, applyPatch } from './sandbox/scim-patch';
+import {
+	DEFAULT_COUNT,
+	ERROR_SCHEMA,
+	GROUP_SCHEMAS,
+	MAX_RESULTS,
+	USER_SCHEMAS,
+	listResponse,
+	project,
+	readGroup,
+	readUser,
+	renderGroup,
+	renderUser,
+	resourceTypes,
+	sandboxProfile,
+	schemas,
+	serviceProviderConfig,
+	type ResourceMeta
+} from './sandbox/scim-resources';
+import type { ScimProfile } from './connectors/scim-map';
+
+/** Header the public route sets so `meta.location` shows the URL external clients use. */
+export const PUBLIC_BASE_HEADER = 'x-rostersync-scim-base';
+
+/** Who may call a sandbox: the connector's own token, and one token an owner issued for external clients. */
+export const SANDBOX_TOKEN_KINDS = ['internal', 'external'] as const;
+export type SandboxTokenKind = (typeof SANDBOX_TOKEN_KINDS)[number];
+
+export interface SandboxSetup {
+	systemId: string;
+	/** Custom attributes of the Rostersync User extension (e.g. `rank`), shown in /Schemas. */
+	customAttributes: string[];
+	/** SHA-256 of the token the connector sends (the system's sealed credentials hold the token). */
+	internalTokenHash: string;
+}
+
+/** Records to seed a sandbox with; a person's userName defaults to its email, else its id. */
+export interface SandboxRecords {
+	people: (Person & { userName?: string })[];
+	groups: Group[];
+	memberships: Membership[];
+}
+
+export interface SandboxInfo {
+	systemId: string;
+	customAttributes: string[];
+	people: number;
+	groups: number;
+	memberships: number;
+	tokens: SandboxTokenKind[];
+}
+
+/** A SCIM error response (RFC 7644 §3.12). */
+class ScimError extends Error {
+	constructor(
+		readonly status: number,
+		message: string,
+		readonly scimType?: string
+	) {
+		super(message);
+	}
+}
+
+const SCIM_HEADERS = { 'content-type': 'application/scim+json; charset=utf-8', 'cache-control': 'no-store' };
+
+function scimJson(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
+	return new Response(JSON.stringify(body), { status, headers: { ...SCIM_HEADERS, ...headers } });
+}
+
+function scimError(e: ScimError): Response {
+	const body: Record<string, unknown> = { schemas: [ERROR_SCHEMA], status: String(e.status), detail: e.message };
+	if (e.scimType) body.scimType = e.scimType;
+	const headers: Record<string, string> = e.status === 401 ? { 'www-authenticate': 'Bearer realm="rostersync-sandbox"' } : {};
+	return scimJson(body, e.status, headers);
+}
+
+type Row = Record<string, string | number | null>;
+type Json = Record<string, unknown>;
+
+const byCodeUnit = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
+const now = () => new Date().toISOString();
+
+/**
+ * One built-in directory, answering SCIM 2.0 for Users and Groups. The records live in the core's
+ * in-memory Directory (which enforces what real systems enforce: records exist before they are
+ * changed, memberships need both ends) and are written through, row by row, to SQLite, from which
+ * a fresh instance loads them. Reached by the connector through the stub's fetch, and by external
+ * SCIM clients through /api/sandbox/:systemId/scim/v2/.
+ */
+export class SandboxDO extends DurableObject<Env> {
+	private dir = new Directory('sandbox');
+	private userNames = new Map<string, string>();
+	private byUserName = new Map<string, string>();
+	private meta = new Map<string, ResourceMeta>();
+	private tokens = new Map<SandboxTokenKind, string>();
+	private systemId = '';
+	private customAttributes: string[] = [];
+	private profile: ScimProfile = sandboxProfile([]);
+	private sorted: { people?: string[]; groups?: string[] } = {};
+
+	constructor(ctx: DurableObjectState, env: Env) {
+		super(ctx, env);
+		ctx.blockConcurrencyWhile(async () => {
+			const sql = this.ctx.storage.sql;
+			sql.exec('CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
+			sql.exec('CREATE TABLE IF NOT EXISTS tokens (kind TEXT PRIMARY KEY, hash TEXT NOT NULL, created_at TEXT NOT NULL)');
+			sql.exec(`CREATE TABLE IF NOT EXISTS scim_users (
+				id TEXT PRIMARY KEY, user_name TEXT NOT NULL, user_name_key TEXT NOT NULL UNIQUE,
+				record TEXT NOT NULL, created TEXT NOT NULL, modified TEXT NOT NULL)`);
+			sql.exec('CREATE TABLE IF NOT EXISTS scim_groups (id TEXT PRIMARY KEY, record TEXT NOT NULL, created TEXT NOT NULL, modified TEXT NOT NULL)');
+			sql.exec(`CREATE TABLE IF NOT EXISTS scim_members (
+				group_id TEXT NOT NULL, person_id TEXT NOT NULL, role TEXT NOT NULL, PRIMARY KEY (group_id, person_id))`);
+			sql.exec('CREATE INDEX IF NOT EXISTS scim_members_person ON scim_members (person_id)');
+			this.load();
+		});
+	}
+
+	private rows(query: string, ...bindings: unknown[]): Row[] {
+		return this.ctx.storage.sql.exec<Row>(query, ...bindings).toArray();
+	}
+
+	/** Reads everything from SQLite into memory. */
+	private load(): void {
+		const settings = new Map(this.rows('SELECT key, value FROM settings').map((r) => [String(r.key), String(r.value)]));
+		this.systemId = settings.get('systemId') ?? '';
+		this.customAttributes = JSON.parse(settings.get('customAttributes') ?? '[]');
+		this.profile = sandboxProfile(this.customAttributes);
+		this.tokens = new Map(this.rows('SELECT kind, hash FROM tokens').map((r) => [r.kind as SandboxTokenKind, String(r.hash)]));
+		this.userNames.clear();
+		this.byUserName.clear();
+		this.meta.clear();
+		const people: Person[] = [];
+		for (const r of this.ctx.storage.sql.exec<Row>('SELECT id, user_name, user_name_key, record, created, modified FROM scim_users')) {
+			const id = String(r.id);
+			people.push(JSON.parse(String(r.record)));
+			this.userNames.set(id, String(r.user_name));
+			this.byUserName.set(String(r.user_name_key), id);
+			this.meta.set(`u:${id}`, { created: String(r.created), lastModified: String(r.modified) });
+		}
+		const groups: Group[] = [];
+		for (const r of this.ctx.storage.sql.exec<Row>('SELECT id, record, created, modified FROM scim_groups')) {
+			groups.push(JSON.parse(String(r.record)));
+			this.meta.set(`g:${r.id}`, { created: String(r.created), lastModified: String(r.modified) });
+		}
+		const memberships = this.rows('SELECT group_id, person_id, role FROM scim_members').map((r) => ({ groupId: String(r.group_id), personId: String(r.person_id), role: r.role as Role }));
+		this.dir = new Directory(this.systemId || 'sandbox', { people, groups, memberships });
+		this.sorted = {};
+	}
+
+	/** Runs `write` (memory and SQLite) in one transaction; on failure memory is reloaded from SQLite. */
+	private mutate<T>(write: () => T): T {
+		try {
+			return this.ctx.storage.transactionSync(write);
+		} catch (e) {
+			this.load();
+			throw e;
+		}
+	}
+
+	// ---- persistence (write-through) ---------------------------------------------------------
+
+	private putUser(p: Person, userName: string, created?: string): void {
+		const id = p.id;
+		const previous = this.userNames.get(id);
+		if (previous !== undefined) this.byUserName.delete(previous.toLowerCase());
+		const meta = { created: created ?? this.meta.get(`u:${id}`)?.created ?? now(), lastModified: now() };
+		this.ctx.storage.sql.exec(
+			`INSERT INTO scim_users (id, user_name, user_name_key, record, created, modified) VALUES (?, ?, ?, ?, ?, ?)
+			 ON CONFLICT(id) DO UPDATE SET user_name = excluded.user_name, user_name_key = excluded.user_name_key, record = excluded.record, modified = excluded.modified`,
+			id,
+			userName,
+			userName.toLowerCase(),
+			JSON.stringify(p),
+			meta.created,
+			meta.lastModified
+		);
+		this.userNames.set(id, userName);
+		this.byUserName.set(userName.toLowerCase(), id);
+		this.meta.set(`u:${id}`, meta);
+	}
+
+	private dropUser(id: string): void {
+		this.ctx.storage.sql.exec('DELETE FROM scim_users WHERE id = ?', id);
+		this.ctx.storage.sql.exec('DELETE FROM scim_members WHERE person_id = ?', id);
+		const userName = this.userNames.get(id);
+		if (userName !== undefined) this.byUserName.delete(userName.toLowerCase());
+		this.userNames.delete(id);
+		this.meta.delete(`u:${id}`);
+	}
+
+	private putGroup(g: Group, created?: string): void {
+		const meta = { created: created ?? this.meta.get(`g:${g.id}`)?.created ?? now(), lastModified: now() };
+		this.ctx.storage.sql.exec(
+			`INSERT INTO scim_groups (id, record, created, modified) VALUES (?, ?, ?, ?)
+			 ON CONFLICT(id) DO UPDATE SET record = excluded.record, modified = excluded.modified`,
+			g.id,
+			JSON.stringify(g),
+			meta.created,
+			meta.lastModified
+		);
+		this.meta.set(`g:${g.id}`, meta);
+	}
+
+	private dropGroup(id: string): void {
+		this.ctx.storage.sql.exec('DELETE FROM scim_groups WHERE id = ?', id);
+		this.ctx.storage.sql.exec('DELETE FROM scim_members WHERE group_id = ?', id);
+		this.meta.delete(`g:${id}`);
+	}
+
+	/** Brings a group's members to `wanted` through the Directory, writing only what changed. */
+	private setMembers(groupId: string, wanted: ReadonlyMap<string, Role>): void {
+		const current = new Map(this.dir.members.get(groupId) ?? []);
+		const sql = this.ctx.storage.sql;
+		for (const [personId, role] of current) {
+			if (wanted.has(personId)) continue;
+			this.dir.apply({ key: 'scim', side: 'a', stage: STAGE.membershipRemovals, type: 'remove-membership', group: { id: groupId }, person: { id: personId }, before: role });
+			sql.exec('DELETE FROM scim_members WHERE group_id = ? AND person_id = ?', groupId, personId);
+		}
+		for (const [personId, role] of wanted) {
+			const before = current.get(personId);
+			if (before === role) continue;
+			this.dir.apply(
+				before === undefined
+					? { key: 'scim', side: 'a', stage: STAGE.memberships, type: 'add-membership', group: { id: groupId }, person: { id: personId }, role }
+					: { key: 'scim', side: 'a', stage: STAGE.memberships, type: 'set-role', group: { id: groupId }, person: { id: personId }, role, before }
+			);
+			sql.exec(
+				'INSERT INTO scim_members (group_id, person_id, role) VALUES (?, ?, ?) ON CONFLICT(group_id, person_id) DO UPDATE SET role = excluded.role',
+				groupId,
+				personId,
+				role
+			);
+		}
+	}
+
+	private sortedIds(kind: 'people' | 'groups'): string[] {
+		return (this.sorted[kind] ??= [...(kind === 'people' ? this.dir.people.keys() : this.dir.groups.keys())].sort(byCodeUnit));
+	}
+
+	// ---- RPC ----------------------------------------------------------------------------------
+
+	/** Names the sandbox, declares its custom attributes, and sets the connector's token digest. */
+	async setup(init: SandboxSetup): Promise<void> {
+		this.mutate(() => {
+			const sql = this.ctx.storage.sql;
+			sql.exec('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value', 'systemId', init.systemId);
+			sql.exec('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value', 'customAttributes', JSON.stringify(init.customAttributes));
+			sql.exec('INSERT INTO tokens (kind, hash, created_at) VALUES (?, ?, ?) ON CONFLICT(kind) DO UPDATE SET hash = excluded.hash, created_at = excluded.created_at', 'internal', init.internalTokenHash, now());
+		});
+		this.load();
+	}
+
+	/** Replaces the token external SCIM clients use (its SHA-256 digest; the plaintext was shown once). */
+	async setExternalToken(hash: string): Promise<void> {
+		this.ctx.storage.sql.exec('INSERT INTO tokens (kind, hash, created_at) VALUES (?, ?, ?) ON CONFLICT(kind) DO UPDATE SET hash = excluded.hash, created_at = excluded.created_at', 'external', hash, now());
+		this.tokens.set('external', hash);
+	}
+
+	/** Loads records into an empty sandbox; false (and nothing written) when it already holds records. */
+	async seed(records: SandboxRecords): Promise<boolean> {
+		if (this.dir.people.size > 0 || this.dir.groups.size > 0) return false;
+		this.mutate(() => {
+			for (const { userName, ...person } of records.people) {
+				this.dir.apply({ key: 'seed', side: 'a', stage: STAGE.people, type: 'create-person', record: person, restoreId: person.id });
+				this.putUser(person, userName ?? person.email ?? person.id);
+			}
+			for (const group of records.groups) {
+				this.dir.apply({ key: 'seed', side: 'a', stage: STAGE.groups, type: 'create-group', record: group, restoreId: group.id });
+				this.putGroup(group);
+			}
+			const byGroup = new Map<string, Map<string, Role>>();
+			for (const m of records.memberships) {
+				let list = byGroup.get(m.groupId);
+				if (!list) byGroup.set(m.groupId, (list = new Map()));
+				list.set(m.personId, m.role);
+			}
+			for (const [groupId, members] of byGroup) this.setMembers(groupId, members);
+		});
+		this.sorted = {};
+		return true;
+	}
+
+	/**
+	 * Applies core operations (the demo's drift, tests' set-ups) as the directory's own edits.
+	 * Each operation stands alone: one that fails is reported and the others still apply.
+	 */
+	async applyOps(ops: Op[]): Promise<{ applied: number; failed: { key: string; error: string }[] }> {
+		const failed: { key: string; error: string }[] = [];
+		let applied = 0;
+		for (const op of ops) {
+			try {
+				this.mutate(() => this.applyOp(op));
+				applied++;
+			} catch (e) {
+				failed.push({ key: op.key, error: e instanceof Error ? e.message : String(e) });
+			}
+		}
+		this.sorted = {};
+		return { applied, failed };
+	}
+
+	private applyOp(op: Op): void {
+		const resolve = (ref: { id: string } | { createdBy: string }) => ('id' in ref ? ref.id : ref.createdBy);
+		switch (op.type) {
+			case 'create-person': {
+				const { id } = this.dir.apply(op, resolve);
+				const person = this.dir.people.get(id!)!;
+				const userName = person.email ?? person.employeeNumber ?? person.externalId ?? id!;
+				if (this.byUserName.has(userName.toLowerCase())) throw new Error(`userName "${userName}" is taken`);
+				this.putUser(person, userName);
+				return;
+			}
+			case 'create-group': {
+				const { id } = this.dir.apply(op, resolve);
+				this.putGroup(this.dir.groups.get(id!)!);
+				return;
+			}
+			case 'remove-person':
+				this.dir.apply(op, resolve);
+				if (op.soft) this.putUser(this.dir.people.get(resolve(op.target))!, this.userNames.get(resolve(op.target))!);
+				else this.dropUser(resolve(op.target));
+				return;
+			case 'remove-group':
+				this.dir.apply(op, resolve);
+				this.dropGroup(resolve(op.target));
+				return;
+			case 'update-group':
+				this.dir.apply(op, resolve);
+				this.putGroup(this.dir.groups.get(resolve(op.target))!);
+				return;
+			case 'add-membership':
+			case 'set-role':
+			case 'remove-membership': {
+				const groupId = resolve(op.group);
+				const wanted = new Map(this.dir.members.get(groupId) ?? []);
+				if (op.type === 'remove-membership') wanted.delete(resolve(op.person));
+				else wanted.set(resolve(op.person), op.role);
+				if (!this.dir.people.has(resolve(op.person))) throw new Error(`no person "${resolve(op.person)}"`);
+				if (!this.dir.groups.has(groupId)) throw new Error(`no group "${groupId}"`);
+				this.setMembers(groupId, wanted);
+				this.putGroup(this.dir.groups.get(groupId)!);
+				return;
+			}
+			case 'invite':
+			case 'notify-transfer':
+				return;
+			default: {
+				// update-person, restore-person, anonymize-person, adopt-*: the Directory's rules, then the row.
+				this.dir.apply(op, resolve);
+				const id = resolve(op.target);
+				this.putUser(this.dir.people.get(id)!, this.userNames.get(id)!);
+			}
+		}
+	}
+
+	/** Every record, as the core sees a system. */
+	async snapshot(): Promise<Snapshot> {
+		return this.dir.snapshot(now());
+	}
+
+	async info(): Promise<SandboxInfo> {
+		let memberships = 0;
+		for (const list of this.dir.members.values()) memberships += list.size;
+		return {
+			systemId: this.systemId,
+			customAttributes: [...this.customAttributes],
+			people: this.dir.people.size,
+			groups: this.dir.groups.size,
+			memberships,
+			tokens: [...this.tokens.keys()].sort()
+		};
+	}
+
+	/** Deletes every record, setting and token (the system was deleted). */
+	async wipe(): Promise<void> {
+		this.mutate(() => {
+			for (const table of ['settings', 'tokens', 'scim_users', 'scim_groups', 'scim_members']) this.ctx.storage.sql.exec(`DELETE FROM ${table}`);
+		});
+		this.load();
+	}
+
+	// ---- SCIM over fetch ----------------------------------------------------------------------
+
+	async fetch(request: Request): Promise<Response> {
+		try {
+			await this.authorize(request);
+			return await this.route(request);
+		} catch (e) {
+			if (e instanceof ScimError) return scimError(e);
+			if (e instanceof PatchError) return scimError(new ScimError(400, e.message, e.scimType));
+			if (e instanceof ScimSyntaxError) return scimError(new ScimError(400, e.message, 'invalidFilter'));
+			console.error(JSON.stringify({ event: 'sandbox-error', name: e instanceof Error ? e.name : typeof e }));
+			return scimError(new ScimError(500, 'the sandbox failed to answer'));
+		}
+	}
+
+	private async authorize(request: Request): Promise<void> {
+		const header = request.headers.get('authorization') ?? '';
+		const match = /^Bearer\s+(\S{1,512})\s*$/i.exec(header);
+		if (!match) throw new ScimError(401, 'send "Authorization: Bearer <sandbox token>"');
+		const hash = await sha256Hex(match[1]);
+		let ok = false;
+		for (const known of this.tokens.values()) if (timingSafeEqual(known, hash)) ok = true;
+		if (!ok) throw new ScimError(401, 'the sandbox token is not valid');
+	}
+
+	private async route(request: Request): Promise<Response> {
+		const url = new URL(request.url);
+		const base = request.headers.get(PUBLIC_BASE_HEADER) ?? `${url.origin}${url.pathname.replace(/(\/scim\/v2).*$/, '$1')}`;
+		const path = url.pathname.replace(/^.*?\/scim\/v2/, '').replace(/\/+$/, '') || '/';
+		const segments = path.split('/').filter(Boolean).map(decodeURIComponent);
+		const method = request.method.toUpperCase();
+		const [collection, id, extra] = segments;
+		const params = url.searchParams;
+
+		if (method === 'GET' && segments.length === 1 && collection === 'ServiceProviderConfig') return scimJson(serviceProviderConfig(base));
+		if (method === 'GET' && collection === 'ResourceTypes' && segments.length <= 2) {
+			const all = resourceTypes(base);
+			if (id === undefined) return scimJson(listResponse(all, all.length, 1));
+			const one = all.find((t) => t.id === id);
+			if (!one) throw new ScimError(404, `no resource type "${id}"`);
+			return scimJson(one);
+		}
+		if (method === 'GET' && collection === 'Schemas' && segments.length <= 2) {
+			const all = schemas(base, this.customAttributes);
+			if (id === undefined) return scimJson(listResponse(all, all.length, 1));
+			const one = all.find((s) => s.id === id);
+			if (!one) throw new ScimError(404, `no schema "${id}"`);
+			return scimJson(one);
+		}
+		if (collection === 'Bulk' || collection === 'Me') throw new ScimError(501, `/${collection} is not supported by the sandbox`);
+		if (collection !== 'Users' && collection !== 'Groups') throw new ScimError(404, `no endpoint "${path}"`);
+		const kind = collection === 'Users' ? 'user' : 'group';
+		const listing = { attributes: splitParam(params.get('attributes')), excluded: splitParam(params.get('excludedAttributes')) };
+
+		if (id === '.search' && segments.length === 2 && method === 'POST') {
+			const body = await readBody(request);
+			return this.list(kind, base, {
+				filter: typeof body.filter === 'string' ? body.filter : undefined,
+				startIndex: Number(body.startIndex ?? 1),
+				count: Number(body.count ?? DEFAULT_COUNT),
+				attributes: Array.isArray(body.attributes) ? body.attributes.map(String) : undefined,
+				excluded: Array.isArray(body.excludedAttributes) ? body.excludedAttributes.map(String) : undefined
+			});
+		}
+		if (extra !== undefined) throw new ScimError(404, `no endpoint "${path}"`);
+		if (id === undefined) {
+			if (method === 'GET') {
+				return this.list(kind, base, {
+					filter: params.get('filter') ?? undefined,
+					startIndex: Number(params.get('startIndex') ?? 1),
+					count: Number(params.get('count') ?? DEFAULT_COUNT),
+					...listing
+				});
+			}
+			if (method === 'POST') return kind === 'user' ? this.createUser(await readBody(request), base) : this.createGroup(await readBody(request), base);
+			throw new ScimError(405, `${method} is not allowed on /${collection}`);
+		}
+		switch (method) {
+			case 'GET':
+				return scimJson(project(this.render(kind, id, base), listing.attributes, listing.excluded));
+			case 'PUT':
+				return kind === 'user' ? this.replaceUser(id, await readBody(request), base) : this.replaceGroup(id, await readBody(request), base, false);
+			case 'PATCH':
+				return this.patch(kind, id, await readBody(request), base);
+			case 'DELETE':
+				if (kind === 'user') {
+					if (!this.dir.people.has(id)) throw new ScimError(404, `no User "${id}"`);
+					this.mutate(() => {
+						this.dir.apply({ key: 'scim', side: 'a', stage: STAGE.peopleRemovals, type: 'remove-person', target: { id }, soft: false, before: this.dir.people.get(id)!, beforeMembers: [] });
+						this.dropUser(id);
+					});
+					this.sorted.people = undefined;
+				} else {
+					if (!this.dir.groups.has(id)) throw new ScimError(404, `no Group "${id}"`);
+					this.mutate(() => {
+						this.dir.apply({ key: 'scim', side: 'a', stage: STAGE.groupRemovals, type: 'remove-group', target: { id }, before: this.dir.groups.get(id)!, beforeMembers: [] });
+						this.dropGroup(id);
+					});
+					this.sorted.groups = undefined;
+				}
+				return new Response(null, { status: 204 });
+			default:
+				throw new ScimError(405, `${method} is not allowed on a ${kind === 'user' ? 'User' : 'Group'}`);
+		}
+	}
+
+	private render(kind: 'user' | 'group', id: string, base: string): Json {
+		if (kind === 'user') {
+			const p = this.dir.people.get(id);
+			if (!p) throw new ScimError(404, `no User "${id}"`);
+			return renderUser(p, this.userNames.get(id)!, this.meta.get(`u:${id}`)!, base);
+		}
+		const g = this.dir.groups.get(id);
+		if (!g) throw new ScimError(404, `no Group "${id}"`);
+		return renderGroup(g, this.dir.members.get(id), (pid) => this.dir.people.get(pid)?.displayName, this.meta.get(`g:${id}`)!, base);
+	}
+
+	private list(kind: 'user' | 'group', base: string, q: { filter?: string; startIndex: number; count: number; attributes?: string[]; excluded?: string[] }): Response {
+		if (!Number.isFinite(q.startIndex) || !Number.isFinite(q.count)) throw new ScimError(400, 'startIndex and count must be numbers', 'invalidValue');
+		const startIndex = Math.max(1, Math.floor(q.startIndex));
+		const count = Math.min(MAX_RESULTS, Math.max(0, Math.floor(q.count)));
+		let filter: Filter | undefined;
+		if (q.filter !== undefined && q.filter.trim() !== '') {
+			try {
+				filter = parseFilter(q.filter);
+			} catch (e) {
+				throw new ScimError(400, `filter "${q.filter}": ${e instanceof Error ? e.message : 'cannot be parsed'}`, 'invalidFilter');
+			}
+		}
+		const core = kind === 'user' ? USER_SCHEMAS.core : GROUP_SCHEMAS.core;
+		let ids = this.sortedIds(kind === 'user' ? 'people' : 'groups');
+		let rendered: Map<string, Json> | undefined;
+		if (filter) {
+			const eq = simpleEquality(filter);
+			if (eq && eq.attr === 'id') ids = ids.includes(eq.value) ? [eq.value] : [];
+			else if (eq && eq.attr === 'username' && kind === 'user') {
+				const hit = this.byUserName.get(eq.value.toLowerCase());
+				ids = hit ? [hit] : [];
+			} else {
+				rendered = new Map();
+				const kept: string[] = [];
+				for (const id of ids) {
+					const resource = this.render(kind, id, base);
+					if (matches(resource, filter, core)) {
+						kept.push(id);
+						rendered.set(id, resource);
+					}
+				}
+				ids = kept;
+			}
+		}
+		const page = ids.slice(startIndex - 1, startIndex - 1 + count);
+		const resources = page.map((id) => project(rendered?.get(id) ?? this.render(kind, id, base), q.attributes, q.excluded));
+		return scimJson(listResponse(resources, ids.length, startIndex));
+	}
+
+	private checkSchemas(body: Json, core: string): void {
+		if (body.schemas === undefined) return;
+		if (!Array.isArray(body.schemas) || !body.schemas.includes(core)) throw new ScimError(400, `schemas must include "${core}"`, 'invalidSyntax');
+	}
+
+	private readUserOrThrow(body: Json, id: string): { person: Person; userName: string } {
+		const read = readUser(body, id, this.profile);
+		if ('issues' in read) throw new ScimError(400, read.issues.map((i) => `${i.field}: ${i.message}`).join('; '), 'invalidValue');
+		const holder = this.byUserName.get(read.userName.toLowerCase());
+		if (holder !== undefined && holder !== id) throw new ScimError(409, `userName "${read.userName}" is already taken`, 'uniqueness');
+		return read;
+	}
+
+	private createUser(body: Json, base: string): Response {
+		this.checkSchemas(body, USER_SCHEMAS.core[0]);
+		const id = crypto.randomUUID();
+		const { person, userName } = this.readUserOrThrow(body, id);
+		const { id: _drop, ...record } = person;
+		this.mutate(() => {
+			this.dir.apply({ key: 'scim', side: 'a', stage: STAGE.people, type: 'create-person', record, restoreId: id });
+			this.putUser(person, userName);
+		});
+		this.sorted.people = undefined;
+		const resource = this.render('user', id, base);
+		return scimJson(resource, 201, { location: String((resource.meta as Json).location) });
+	}
+
+	private replaceUser(id: string, body: Json, base: string): Response {
+		if (!this.dir.people.has(id)) throw new ScimError(404, `no User "${id}"`);
+		this.checkSchemas(body, USER_SCHEMAS.core[0]);
+		const { person, userName } = this.readUserOrThrow(body, id);
+		this.mutate(() => {
+			this.dir.people.set(id, person);
+			this.putUser(person, userName);
+		});
+		return scimJson(this.render('user', id, base));
+	}
+
+	private readGroupOrThrow(body: Json, id: string): { group: Group; members: Map<string, Role> } {
+		const read = readGroup(body, id, this.profile);
+		if ('issues' in read) throw new ScimError(400, read.issues.map((i) => `${i.field}: ${i.message}`).join('; '), 'invalidValue');
+		const missing = [...read.members.keys()].filter((pid) => !this.dir.people.has(pid));
+		if (missing.length > 0) throw new ScimError(400, `members: no User ${missing.slice(0, 5).map((m) => `"${m}"`).join(', ')}${missing.length > 5 ? ', …' : ''}`, 'invalidValue');
+		return read;
+	}
+
+	private createGroup(body: Json, base: string): Response {
+		this.checkSchemas(body, GROUP_SCHEMAS.core[0]);
+		const id = crypto.randomUUID();
+		const { group, members } = this.readGroupOrThrow(body, id);
+		const { id: _drop, ...record } = group;
+		this.mutate(() => {
+			this.dir.apply({ key: 'scim', side: 'a', stage: STAGE.groups, type: 'create-group', record, restoreId: id });
+			this.putGroup(group);
+			this.setMembers(id, members);
+		});
+		this.sorted.groups = undefined;
+		const resource = this.render('group', id, base);
+		return scimJson(resource, 201, { location: String((resource.meta as Json).location) });
+	}
+
+	private replaceGroup(id: string, body: Json, base: string, quiet: boolean): Response {
+		if (!this.dir.groups.has(id)) throw new ScimError(404, `no Group "${id}"`);
+		this.checkSchemas(body, GROUP_SCHEMAS.core[0]);
+		const { group, members } = this.readGroupOrThrow(body, id);
+		this.mutate(() => {
+			this.dir.groups.set(id, group);
+			this.putGroup(group);
+			this.setMembers(id, members);
+		});
+		// A PATCH answers 204: a large group's whole member list is not sent back for one change.
+		return quiet ? new Response(null, { status: 204 }) : scimJson(this.render('group', id, base));
+	}
+
+	private patch(kind: 'user' | 'group', id: string, body: Json, base: string): Response {
+		const current = this.render(kind, id, base);
+		if (body.schemas !== undefined && !(Array.isArray(body.schemas) && body.schemas.includes('urn:ietf:params:scim:api:messages:2.0:PatchOp'))) {
+			throw new ScimError(400, 'schemas must include "urn:ietf:params:scim:api:messages:2.0:PatchOp"', 'invalidSyntax');
+		}
+		const schemaSet = kind === 'user' ? USER_SCHEMAS : GROUP_SCHEMAS;
+		const patched = applyPatch(current, body.Operations ?? body.operations, schemaSet.core, schemaSet.extensions);
+		if (kind === 'user') return this.replaceUser(id, patched, base);
+		return this.replaceGroup(id, patched, base, true);
+	}
+}
+
+function splitParam(value: string | null): string[] | undefined {
+	if (!value) return undefined;
+	return value
+		.split(',')
+		.map((s) => s.trim())
+		.filter(Boolean);
+}
+
+async function readBody(request: Request): Promise<Json> {
+	const text = await request.text();
+	let body: unknown;
+	try {
+		body = JSON.parse(text);
+	} catch {
+		throw new ScimError(400, 'the body is not JSON', 'invalidSyntax');
+	}
+	if (!body || typeof body !== 'object' || Array.isArray(body)) throw new ScimError(400, 'the body must be a JSON object', 'invalidSyntax');
+	return body as Json;
+}
