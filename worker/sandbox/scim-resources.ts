@@ -104,16 +104,18 @@ export function readUser(body: Json, id: string, profile: ScimProfile): { person
 	return { person: mapped.person, userName };
 }
 
-/** A Group body as a Group and its members with roles (managers listed in the extension). */
+/** A Group body as a Group and its members with roles (managers listed in the extension, among the members). */
 export function readGroup(body: Json, id: string, profile: ScimProfile): { group: Group; members: Map<string, Role> } | { issues: ResourceIssue[] } {
 	const raw: Json = { ...body, id };
 	const nested = Array.isArray(raw.members) && raw.members.some((m) => typeof (m as Json)?.type === 'string' && String((m as Json).type).toLowerCase() === 'group');
 	if (nested) return { issues: [{ field: 'members', message: 'nested groups are not supported: members must be Users' }] };
 	const mapped = scimToGroup(raw, profile);
 	if ('issues' in mapped) return { issues: mapped.issues };
+	// `members` is the membership; a manager is a member also listed in `managers` (one who is not a
+	// member any more is dropped from managers, so removing a member removes the manager too).
 	const members = new Map<string, Role>();
 	for (const personId of mapped.members) members.set(personId, 'member');
-	for (const personId of mapped.managers) members.set(personId, 'manager');
+	for (const personId of mapped.managers) if (members.has(personId)) members.set(personId, 'manager');
 	return { group: mapped.group, members };
 }
 

@@ -20,7 +20,8 @@
  *                    (→ Operations Center); groups on one side only (ST-08, MG-HAZMAT, MG-DIVE,
  *                    FN-MED, the courses)
  *   ambiguous-match  two Team Manager accounts with one email (a duplicate account), and two
- *                    Operations Center people sharing the duty officers' mailbox
+ *                    Operations Center people sharing the duty officers' mailbox, which one
+ *                    Team Manager person also uses
  *   name-collision   "Logistics": the same name on both sides with different identifiers
  *
  * "both-changed" and "changed-vs-removed" need a baseline: they can only appear once sync has
@@ -249,7 +250,7 @@ export function seedOps(): SandboxRecords {
 		memberships.push(member(`ops-g-${RANK_FUNCTION[p.custom!.rank as Member['rank']].toLowerCase()}`, p.id));
 		if (m.driver) memberships.push(member('ops-g-fn-drv', p.id));
 		memberships.push(member('ops-g-mg-all', p.id));
-		if (m.i % 15 === 0) memberships.push(member('ops-g-mg-duty', p.id, m.i % 30 === 0 ? 'manager' : 'member'));
+		if (m.i % 15 === 0 && m.i < 180) memberships.push(member('ops-g-mg-duty', p.id, m.i % 30 === 0 ? 'manager' : 'member'));
 		if (m.i % 11 === 0) memberships.push(member('ops-g-mg-hazmat', p.id));
 		if (m.i % 13 === 0) memberships.push(member('ops-g-mg-dive', p.id));
 		if (m.i % 17 === 0) memberships.push(member('ops-g-logistics', p.id));
@@ -278,6 +279,8 @@ export function seedTeam(): SandboxRecords {
 	for (const m of everyone.filter((x) => IN_TEAM(x.i))) {
 		const p = basePerson(m, teamPersonId(m.i), 'grade', false);
 		STALE_IN_TEAM[m.i]?.(p);
+		// The first duty officer uses the shared mailbox here too: two candidates on one side.
+		if (m.i === SHARED_MAILBOX_PEOPLE[0]) p.email = SHARED_MAILBOX;
 		people.push(p);
 		if (m.i >= 220) {
 			// Trainees only Team Manager knows: courses, no station yet.
@@ -292,6 +295,7 @@ export function seedTeam(): SandboxRecords {
 		// Team Manager missed two drivers: the first reconcile adds them.
 		if (m.driver && m.i !== 9 && m.i !== 16) memberships.push(member('team-g-fn-drv', p.id));
 		memberships.push(member('team-g-mg-all', p.id));
+		// The duty officers are the same on both sides: an in-sync group.
 		if (m.i % 15 === 0) memberships.push(member('team-g-mg-duty', p.id, m.i % 30 === 0 ? 'manager' : 'member'));
 		if (m.i % 19 === 0) memberships.push(member('team-g-logistics', p.id));
 		if (m.i % 4 === 0) memberships.push(member('team-g-crs-ba', p.id));

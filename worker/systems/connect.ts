@@ -38,6 +38,7 @@ export async function connectorFor(env: Env, systemId: string, options: ConnectO
 	if (!connection) throw new ApiError('not-found', `There is no system "${systemId}".`);
 	const { system, fieldMap } = connection;
 	let inner: Connector;
+	let secret: string | undefined;
 	switch (system.connector) {
 		case 'csv': {
 			if (!connection.csv) throw new ConnectorError({ code: 'invalid', system: system.id, detail: 'no export has been uploaded yet (PUT /api/systems/:id/csv): an empty source is never read as "everyone left"' });
@@ -48,6 +49,7 @@ export async function connectorFor(env: Env, systemId: string, options: ConnectO
 		case 'sandbox': {
 			if (!connection.sealedCredentials) throw new ConnectorError({ code: 'auth', system: system.id, detail: 'no credentials are stored for this system' });
 			const { token } = await openCredentials(env, system.id, connection.sealedCredentials);
+			secret = token;
 			const common = { systemId: system.id, token, fieldMap, removeMode: options.removeMode, defaultGroupKind: options.defaultGroupKind };
 			if (system.connector === 'scim') {
 				inner = new ScimConnector({ ...common, baseUrl: system.baseUrl });
@@ -60,7 +62,25 @@ export async function connectorFor(env: Env, systemId: string, options: ConnectO
 		default:
 			throw new ApiError('invalid', `System "${system.id}" has an unknown connector.`);
 	}
-	return new RecordingConnector(env, system, inner);
+	return new RecordingConnector(env, system, inner, secret);
+}
+
+/**
+ * A ConnectorError without the system's token in it. A misbehaving server may echo the request's
+ * Authorization header in an error body, which the client quotes as detail: that copy goes.
+ */
+function scrubbed(e: unknown, secret: string | undefined): unknown {
+	if (!secret || !(e instanceof ConnectorError)) return e;
+	const hide = (text: string | undefined) => (text === undefined ? undefined : text.split(secret).join('[redacted]'));
+	const json = e.toJSON();
+	if (!JSON.stringify(json).includes(secret)) return e;
+	return new ConnectorError({
+		...json,
+		detail: hide(json.detail)!,
+		recordId: hide(json.recordId),
+		field: hide(json.field),
+		issues: json.issues?.map((i) => ({ ...i, message: hide(i.message)!, record: hide(i.record), field: hide(i.field) }))
+	});
 }
 
 /** Delegates to a connector and records each snapshot it reads on the system. */
@@ -70,13 +90,22 @@ class RecordingConnector implements Connector {
 		private readonly env: Env,
 		private readonly system: SystemView,
 		/** The connector doing the work (a ScimConnector or CsvConnector). */
-		readonly inner: Connector
+		readonly inner: Connector,
+		private readonly secret: string | undefined
 	) {
 		this.kind = inner.kind;
 	}
 
+	private async guard<T>(work: Promise<T>): Promise<T> {
+		try {
+			return await work;
+		} catch (e) {
+			throw scrubbed(e, this.secret);
+		}
+	}
+
 	discover(signal?: AbortSignal): Promise<Capabilities> {
-		return this.inner.discover(signal);
+		return this.guard(this.inner.discover(signal));
 	}
 
 	capabilities(): Capabilities {
@@ -84,7 +113,7 @@ class RecordingConnector implements Connector {
 	}
 
 	async read(signal?: AbortSignal): Promise<Snapshot> {
-		const snapshot = await this.inner.read(signal);
+		const snapshot = await this.guard(this.inner.read(signal));
 		await account(this.env).recordSnapshot(this.system.id, {
 			takenAt: snapshot.takenAt,
 			version: snapshot.version,
@@ -96,6 +125,6 @@ class RecordingConnector implements Connector {
 	}
 
 	apply(op: Op, resolve: (ref: TargetRef) => string): Promise<ApplyResult> {
-		return this.inner.apply(op, resolve);
+		return this.guard(this.inner.apply(op, resolve));
 	}
 }
