@@ -15,9 +15,17 @@ const config = {
 		serviceWorker: { register: false },
 		typescript: {
 			// The edge and its tests run on workerd with their own types (worker/tsconfig.json,
-			// tests/worker/tsconfig.json); keep them out of the DOM-typed app project.
+			// tests/worker/tsconfig.json); keep them out of the DOM-typed app project. So are the
+			// workerd-only test helpers (they import cloudflare:workers); tsc checks them through
+			// the worker tests that import them.
 			config(tsconfig) {
-				tsconfig.exclude = [...(tsconfig.exclude ?? []), '../worker/**', '../tests/worker/**/*.test.ts'];
+				tsconfig.exclude = [
+					...(tsconfig.exclude ?? []),
+					'../worker/**',
+					'../tests/worker/**/*.test.ts',
+					'../tests/worker/support.ts',
+					'../tests/support/links.ts'
+				];
 				return tsconfig;
 			}
 		}

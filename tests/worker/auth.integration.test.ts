@@ -23,7 +23,8 @@ describe('every route but the public ones needs a credential', () => {
 
 	it.each(protectedRoutes.map((r) => [`${r.method} ${r.path}`, r] as const))('%s: 401 without, with a malformed and with an unknown token', async (_, route) => {
 		const method = route.method === 'ANY' ? 'GET' : route.method;
-		for (const headers of [{}, { authorization: 'Basic dXNlcjpwYXNz' }, { authorization: 'Bearer not-a-token' }, { authorization: 'Bearer' }]) {
+		const variants: Record<string, string>[] = [{}, { authorization: 'Basic dXNlcjpwYXNz' }, { authorization: 'Bearer not-a-token' }, { authorization: 'Bearer' }];
+		for (const headers of variants) {
 			const res = await api(pathOf(route), { method, headers });
 			const body = await expectJson(res, 401);
 			expect(body).toMatchObject({ error: 'unauthorized', message: expect.any(String) });

@@ -120,7 +120,7 @@ describe('writing through the SCIM connector', () => {
 			[
 				{ groupId: group, personId: id, role: 'member' },
 				{ groupId: group, personId: other, role: 'manager' }
-			].sort((x, y) => (x.personId < y.personId ? -1 : 1))
+			].sort((x, y) => (x.personId! < y.personId! ? -1 : 1))
 		);
 
 		await c.apply(ops.updatePerson(id!, { displayName: 'Ada King', phone: null, memberType: 'student', buildings: 'west' }), resolve);

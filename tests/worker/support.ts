@@ -37,5 +37,5 @@ export async function expectJson<T = any>(response: Response | Promise<Response>
 	const res = await response;
 	const text = await res.text();
 	if (res.status !== status) throw new Error(`expected ${status}, got ${res.status}: ${text}`);
-	return text ? JSON.parse(text) : undefined;
+	return (text ? JSON.parse(text) : undefined) as T;
 }
