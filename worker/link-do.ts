@@ -1,55 +1,472 @@
 import { DurableObject } from 'cloudflare:workers';
+import {
+	countOps,
+	parseLinkConfig,
+	parseResolutions,
+	planUndo,
+	ValidationError,
+	type LinkConfig,
+	type Resolution,
+	type StaleResolution
+} from '$lib/core';
 import type { Env } from './env';
+import type { Connector } from './connectors/types';
+import { connectorFor } from './systems/connect';
+import { applySlice, finishApplied, prepare, type EngineDeps, type SliceLimits } from './runs/engine';
+import { readBoth, reconcileSnapshots, requiresAction, SourceError, storeCurrentPlan, thresholdDecision } from './runs/planning';
+import { computeNextAlarm, nightlyDue, nightlyOn } from './runs/schedule';
+import { LinkStore, type Notice, type PlanMeta } from './runs/store';
+import { ok, refuse, type LinkView, type Result, type RunDetails, type RunProgress, type RunSummary, type StagedDeletes, type StartedBy } from './runs/types';
+
+/** What the link's Durable Object takes from outside: the clock, the systems, the slice sizes. */
+export interface LinkDeps {
+	now(): number;
+	/** The connector of one of the link's systems. */
+	connector(systemId: string, config: LinkConfig): Promise<Connector>;
+	slice: SliceLimits;
+	/** Operations in flight at once (each connector also bounds its own requests). */
+	concurrency: number;
+	/** A slice that throws is retried this many times (with backoff) before the run fails. */
+	maxAttempts: number;
+}
+
+/** The run in progress, kept in meta so a fresh instance continues it. */
+interface ActiveRun {
+	id: string;
+	dryRun: boolean;
+	undoOf?: string;
+}
+
+/** If an invocation dies mid-slice, the alarm set at its start brings the run back this much later. */
+const WATCHDOG_MS = 30_000;
+
+const iso = (ms: number) => new Date(ms).toISOString();
 
 /**
- * One Durable Object per link. It serializes the link's runs and keeps the link's state in its
- * own SQLite storage. For now it holds only a key/value `config` table; baseline, runs, journal
- * and alarms come with the edge issue.
+ * One Durable Object per link (named by the link id). It keeps the link's state in its SQLite
+ * storage (worker/runs/store.ts): configuration, baseline, snapshot versions, the current plan,
+ * resolutions, staged deletes, runs with every operation's outcome, the journal undo reads, and
+ * the outbox of notices. It serializes runs (one at a time) and applies them in slices continued
+ * by its alarm, which it shares with the nightly schedule. Pure logic is the core's; this class
+ * wires storage and connectors into it.
  */
 export class LinkDO extends DurableObject<Env> {
-	private config = new Map<string, string>();
+	/** Replaceable by tests (a fake clock, a failing connector, smaller slices). */
+	deps: LinkDeps;
+	private readonly store: LinkStore;
+	private config?: LinkConfig;
+	/** The alarm work in progress in this instance, so two alarm calls never overlap. */
+	private busy?: Promise<void>;
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
-		// No request is delivered until the schema exists and the config is in memory.
+		this.deps = {
+			now: () => Date.now(),
+			connector: (systemId, config) => connectorFor(env, systemId, { removeMode: config.removeMode }),
+			slice: { ops: 1000, ms: 10_000 },
+			concurrency: 8,
+			maxAttempts: 5
+		};
+		this.store = new LinkStore(ctx.storage, '');
+		// No request is delivered until the tables exist and the configuration is in memory.
 		ctx.blockConcurrencyWhile(async () => {
-			this.ctx.storage.sql.exec(
-				'CREATE TABLE IF NOT EXISTS config (key TEXT PRIMARY KEY, value TEXT)'
-			);
-			for (const row of this.ctx.storage.sql.exec<{ key: string; value: string }>(
-				'SELECT key, value FROM config'
-			)) {
-				this.config.set(row.key, row.value);
-			}
+			this.store.migrate();
+			this.load();
 		});
 	}
 
-	/** The link's configuration entries, values as JSON-decoded. */
-	async getConfig(): Promise<Record<string, unknown>> {
-		const out: Record<string, unknown> = {};
-		for (const [key, value] of this.config) out[key] = JSON.parse(value);
-		return out;
+	private load(): void {
+		this.config = this.store.config();
+		this.store.linkId = this.config?.id ?? '';
 	}
 
-	/** Merges `patch` into the configuration; a key set to `undefined` is removed. */
-	async setConfig(patch: Record<string, unknown>): Promise<Record<string, unknown>> {
-		this.ctx.storage.transactionSync(() => {
-			for (const [key, value] of Object.entries(patch)) {
-				if (value === undefined) {
-					this.ctx.storage.sql.exec('DELETE FROM config WHERE key = ?', key);
+	private get active(): ActiveRun | undefined {
+		return this.store.getMeta<ActiveRun>('activeRun');
+	}
+
+	// ---- the link -----------------------------------------------------------------------------
+
+	/** Stores a new link's configuration (validated by the core). Refused if this link exists. */
+	async create(input: unknown): Promise<Result<LinkView>> {
+		if (this.config) return refuse('conflict', `Link "${this.config.id}" already exists.`);
+		let config: LinkConfig;
+		try {
+			config = parseLinkConfig(input);
+		} catch (e) {
+			return invalid(e);
+		}
+		this.store.setMeta('config', config);
+		this.load();
+		await this.arm();
+		return ok(this.view());
+	}
+
+	/** The link with its status, or null when there is no such link. */
+	async get(): Promise<LinkView | null> {
+		return this.config ? this.view() : null;
+	}
+
+	/** Changes the configuration; `id` and `systems` are fixed, `mode` only before the first sync. */
+	async update(patch: Record<string, unknown>): Promise<Result<LinkView>> {
+		const current = this.config;
+		if (!current) return notFound();
+		const issues: { field: string; message: string }[] = [];
+		if ('id' in patch && patch.id !== current.id) issues.push({ field: 'id', message: 'cannot be changed' });
+		if ('systems' in patch && JSON.stringify(patch.systems) !== JSON.stringify(current.systems)) issues.push({ field: 'systems', message: 'cannot be changed: create another link' });
+		if ('enabled' in patch && patch.enabled !== current.enabled) issues.push({ field: 'enabled', message: 'is changed through /enable and /disable' });
+		if ('mode' in patch && patch.mode !== current.mode && this.store.baselineSize() > 0) issues.push({ field: 'mode', message: 'cannot be changed once records were synced' });
+		if (issues.length > 0) return refuse('invalid', `Invalid link change: ${issues.map((i) => `${i.field} ${i.message}`).join('; ')}`, { issues });
+		let config: LinkConfig;
+		try {
+			config = parseLinkConfig({ ...current, ...patch, id: current.id, systems: current.systems, enabled: current.enabled });
+		} catch (e) {
+			return invalid(e);
+		}
+		this.store.setMeta('config', config);
+		this.load();
+		// A new hour or time zone moves the nightly run.
+		if (JSON.stringify(config.schedule) !== JSON.stringify(current.schedule)) this.store.setMeta('nextRunAt', undefined);
+		await this.arm();
+		return ok(this.view());
+	}
+
+	/** Deletes the link's state and alarm. Refused while a run is in progress. */
+	async destroy(): Promise<Result<null>> {
+		if (!this.config) return notFound();
+		const active = this.active;
+		if (active) return refuse('conflict', `Run ${active.id} is in progress; delete the link when it has finished.`, { running: active.id });
+		await this.ctx.storage.deleteAlarm();
+		await this.ctx.storage.deleteAll();
+		this.store.migrate();
+		this.load();
+		return ok(null);
+	}
+
+	private view(): LinkView {
+		const config = this.config!;
+		const active = this.active;
+		const last = this.store.lastRun();
+		const plan = this.store.planMeta();
+		const nextRunAt = this.store.getMeta<number>('nextRunAt');
+		return {
+			config,
+			status: {
+				enabled: config.enabled,
+				...(active ? { running: active.id } : {}),
+				...(last ? { lastRun: last } : {}),
+				...(nextRunAt !== undefined && nightlyOn(config) ? { nextRunAt: iso(nextRunAt) } : {}),
+				...(plan ? { requiresAction: requiresAction(this.store, plan) } : {}),
+				staged: plan?.staged ?? 0
+			}
+		};
+	}
+
+	// ---- reconciling --------------------------------------------------------------------------
+
+	private engine(config: LinkConfig): EngineDeps {
+		const { deps } = this;
+		return {
+			store: this.store,
+			config,
+			now: () => deps.now(),
+			connector: (systemId) => deps.connector(systemId, config),
+			slice: deps.slice,
+			concurrency: deps.concurrency
+		};
+	}
+
+	/** Keeps the versions of snapshots read through the API (GET /links/:id/snapshots). */
+	async noteVersions(versions: { a: string; b: string }): Promise<void> {
+		if (this.config) this.store.setMeta('versions', versions);
+	}
+
+	/** The snapshots' versions last seen. */
+	async versions(): Promise<{ a: string; b: string } | null> {
+		return this.store.getMeta<{ a: string; b: string }>('versions') ?? null;
+	}
+
+	/** Reads both systems, reconciles with the stored resolutions and keeps it as the current plan. */
+	async reconcile(): Promise<Result<PlanMeta>> {
+		const config = this.config;
+		if (!config) return notFound();
+		const deps = this.engine(config);
+		try {
+			const rec = reconcileSnapshots(deps, await readBoth(deps));
+			return ok(storeCurrentPlan(deps, rec));
+		} catch (e) {
+			return sourceFailed(e);
+		}
+	}
+
+	/** The current plan as JSON text (a Reconciliation), or null before the first reconcile. */
+	async plan(): Promise<ReadableStream<Uint8Array> | null> {
+		return this.store.planText() ?? null;
+	}
+
+	async resolutions(): Promise<Resolution[]> {
+		return this.store.resolutions();
+	}
+
+	/**
+	 * Re-checks a batch of resolutions against fresh snapshots with the core and stores those still
+	 * valid; a stale one (its records changed since the person saw them) comes back, not stored.
+	 */
+	async resolve(input: unknown, by: string): Promise<Result<{ accepted: string[]; stale: StaleResolution[] }>> {
+		const config = this.config;
+		if (!config) return notFound();
+		let incoming: Resolution[];
+		try {
+			incoming = parseResolutions(input);
+		} catch (e) {
+			return invalid(e);
+		}
+		const at = iso(this.deps.now());
+		// The authenticated caller made them, whatever the body says; `at` keeps when (offline).
+		incoming = [...new Map(incoming.map((r) => [r.conflictId, { ...r, by, at: r.at ?? at }])).values()];
+		const ids = new Set(incoming.map((r) => r.conflictId));
+		const deps = this.engine(config);
+		let stale: StaleResolution[];
+		try {
+			const rec = reconcileSnapshots(deps, await readBoth(deps), [...this.store.resolutions().filter((r) => !ids.has(r.conflictId)), ...incoming]);
+			const mine = new Set<Resolution>(incoming);
+			stale = rec.stale.filter((s) => mine.has(s.resolution));
+		} catch (e) {
+			return sourceFailed(e);
+		}
+		const staleIds = new Set(stale.map((s) => s.resolution));
+		const accepted = incoming.filter((r) => !staleIds.has(r));
+		const now = this.deps.now();
+		this.store.transaction(() => {
+			for (const r of accepted) this.store.putResolution(r, now);
+		});
+		return ok({ accepted: accepted.map((r) => r.conflictId), stale });
+	}
+
+	/** Turns sync on after a fresh reconciliation finds nothing requiring action. */
+	async enable(): Promise<Result<LinkView>> {
+		const config = this.config;
+		if (!config) return notFound();
+		if (config.enabled) return ok(this.view());
+		const deps = this.engine(config);
+		let meta: PlanMeta;
+		try {
+			meta = storeCurrentPlan(deps, reconcileSnapshots(deps, await readBoth(deps)));
+		} catch (e) {
+			return sourceFailed(e);
+		}
+		const pending = requiresAction(this.store, meta);
+		if (pending > 0) {
+			return refuse('requires-action', `${pending} conflict${pending === 1 ? '' : 's'} require${pending === 1 ? 's' : ''} action before sync can be enabled.`, { requiresAction: pending });
+		}
+		this.store.setMeta('config', { ...config, enabled: true });
+		this.load();
+		await this.arm();
+		return ok(this.view());
+	}
+
+	async disable(): Promise<Result<LinkView>> {
+		const config = this.config;
+		if (!config) return notFound();
+		this.store.setMeta('config', { ...config, enabled: false });
+		this.load();
+		await this.arm();
+		return ok(this.view());
+	}
+
+	/** The current plan's staged removals per threshold conflict, with the owner's decision. */
+	async staged(): Promise<StagedDeletes[] | null> {
+		if (!this.config) return null;
+		return this.store.staged().map((s) => {
+			const decision = thresholdDecision(this.store, s.conflictId);
+			return decision ? { ...s, decision } : s;
+		});
+	}
+
+	/**
+	 * Approves staged removals (an `approve-deletes` resolution for that threshold conflict: the next
+	 * run applies them) or rejects them (kept staged, not proposed again until the set changes).
+	 */
+	async decideStaged(conflictId: string, decision: 'approve' | 'reject', by: string): Promise<Result<LinkView>> {
+		if (!this.config) return notFound();
+		const plan = this.store.planMeta();
+		if (!plan?.thresholds.includes(conflictId)) return refuse('not-found', `The current plan has no staged deletes "${conflictId}".`);
+		const resolution: Resolution = { conflictId, choice: decision === 'approve' ? 'approve-deletes' : 'ignore', against: [], by, at: iso(this.deps.now()) };
+		this.store.putResolution(resolution, this.deps.now());
+		return ok(this.view());
+	}
+
+	// ---- runs ---------------------------------------------------------------------------------
+
+	/** Starts a run (202): single-flight per link. A real run needs sync enabled. */
+	async startRun(input: { dryRun: boolean; startedBy: StartedBy }): Promise<Result<RunSummary>> {
+		const config = this.config;
+		if (!config) return notFound();
+		const running = this.active;
+		if (running) return refuse('conflict', `Run ${running.id} of this link is in progress.`, { running: running.id });
+		if (!input.dryRun && !config.enabled) return refuse('conflict', 'Sync is not enabled for this link: enable it first (or start a dry run).');
+		return ok(await this.begin(input.dryRun, input.startedBy));
+	}
+
+	private async begin(dryRun: boolean, startedBy: StartedBy): Promise<RunSummary> {
+		const id = crypto.randomUUID();
+		this.store.transaction(() => {
+			this.store.insertRun({ id, dryRun, startedBy, startedAt: this.deps.now(), phase: 'prepare' });
+			this.store.setMeta('activeRun', { id, dryRun } satisfies ActiveRun);
+		});
+		await this.arm();
+		return this.store.run(id)!;
+	}
+
+	async runs(limit = 30): Promise<RunSummary[]> {
+		return this.store.runs(Math.max(1, Math.min(limit, 500)));
+	}
+
+	/** A run with a page of its operations and their outcomes, or null. */
+	async run(runId: string, offset = 0, limit = 500): Promise<RunDetails | null> {
+		const summary = this.store.run(runId);
+		if (!summary) return null;
+		const o = Math.max(0, offset);
+		const l = Math.max(1, Math.min(limit, 5000));
+		return { ...summary, ops: this.store.journalPage(runId, o, l), offset: o, limit: l };
+	}
+
+	async progress(runId: string): Promise<RunProgress | null> {
+		const summary = this.store.run(runId);
+		return summary ? { status: summary.status, tally: summary.tally } : null;
+	}
+
+	/** The notices (emails to send) the runs recorded: the outbox a mail binding would drain. */
+	async notices(runId?: string): Promise<Notice[]> {
+		return this.store.notices(runId);
+	}
+
+	/**
+	 * Undoes a run: the core's planUndo turns its successful operations (with their journaled
+	 * before-values) into a new run, which also restores the baseline the run changed. Only the
+	 * link's latest completed run can be undone, once.
+	 */
+	async undo(runId: string, by: string): Promise<Result<RunSummary>> {
+		const config = this.config;
+		if (!config) return notFound();
+		const run = this.store.run(runId);
+		if (!run) return refuse('not-found', `Link ${config.id} has no run "${runId}".`);
+		const running = this.active;
+		if (running) return refuse('conflict', `Run ${running.id} of this link is in progress.`, { running: running.id });
+		if (run.dryRun) return refuse('conflict', 'A dry run changed nothing: there is nothing to undo.');
+		if (run.undoneBy) return refuse('conflict', `Run ${runId} was already undone by run ${run.undoneBy}.`, { undoneBy: run.undoneBy });
+		if (run.undoOf) return refuse('conflict', `Run ${runId} is itself an undo; run the link again instead.`);
+		if (run.status !== 'done') return refuse('conflict', `Run ${runId} did not complete (${run.status}); nothing of it is undone.`);
+		const latest = this.store.latestCompletedRealRun();
+		if (latest && latest.id !== runId) return refuse('conflict', `Only the latest run can be undone (run ${latest.id} came after this one).`, { latest: latest.id });
+		const { ops, outcomes } = this.store.doneOps(runId);
+		if (ops.length === 0) return refuse('conflict', `Run ${runId} changed nothing: there is nothing to undo.`);
+		const undo = planUndo(config.id, ops, outcomes);
+		const id = crypto.randomUUID();
+		this.store.transaction(() => {
+			this.store.insertRun({ id, dryRun: false, startedBy: { kind: 'undo', subject: by }, startedAt: this.deps.now(), phase: 'apply', undoOf: runId });
+			this.store.planRun(id, undo.ops, [], countOps(undo.ops), 'apply', undo.irreversible);
+			this.store.markUndone(runId, id);
+			this.store.setMeta('activeRun', { id, dryRun: false, undoOf: runId } satisfies ActiveRun);
+		});
+		await this.arm();
+		return ok(this.store.run(id)!);
+	}
+
+	// ---- the alarm: runs in slices, and the nightly schedule ------------------------------------
+
+	/**
+	 * Makes sure the alarm is set (the hourly cron calls this for every link): while a run is in
+	 * progress it continues the run, otherwise it rings for the next nightly run. `now` is the
+	 * cron's scheduled time. Returns the alarm (epoch ms) or null when none is needed.
+	 */
+	async ensureAlarm(now = this.deps.now()): Promise<number | null> {
+		if (!this.config) return null;
+		const current = await this.ctx.storage.getAlarm();
+		if (current !== null) return current;
+		return this.arm(now);
+	}
+
+	/** Sets the one alarm from the stored state. */
+	private async arm(now = this.deps.now()): Promise<number | null> {
+		const config = this.config;
+		if (!config) {
+			await this.ctx.storage.deleteAlarm();
+			return null;
+		}
+		const next = computeNextAlarm({ running: this.active !== undefined, config, nextRunAt: this.store.getMeta<number>('nextRunAt') }, now);
+		this.store.setMeta('nextRunAt', next.nextRunAt);
+		// A run continues as soon as possible, whatever clock the schedule is computed with.
+		const at = this.active ? Date.now() : next.alarm;
+		if (at === null) await this.ctx.storage.deleteAlarm();
+		else await this.ctx.storage.setAlarm(at);
+		return at;
+	}
+
+	async alarm(): Promise<void> {
+		// A second alarm call while one is working (a test helper, an overlapping retry) waits for it.
+		if (this.busy) return this.busy;
+		this.busy = this.tick().finally(() => (this.busy = undefined));
+		return this.busy;
+	}
+
+	private async tick(): Promise<void> {
+		const config = this.config;
+		if (!config) return;
+		const now = this.deps.now();
+		let active = this.active;
+		if (!active && config.enabled && nightlyDue({ running: false, config, nextRunAt: this.store.getMeta<number>('nextRunAt') }, now)) {
+			const run = await this.begin(false, { kind: 'schedule' });
+			active = { id: run.id, dryRun: false };
+		}
+		if (active) {
+			// If this invocation dies mid-slice, this brings the run back; the end of the tick resets it.
+			await this.ctx.storage.setAlarm(Date.now() + WATCHDOG_MS);
+			try {
+				await this.advance(config, active);
+				this.store.setMeta(`attempts:${active.id}`, undefined);
+			} catch (e) {
+				const attempts = (this.store.getMeta<number>(`attempts:${active.id}`) ?? 0) + 1;
+				console.error(JSON.stringify({ event: 'run-slice-failed', link: config.id, run: active.id, attempts, error: e instanceof Error ? e.message : String(e) }));
+				if (attempts >= this.deps.maxAttempts) {
+					this.store.transaction(() => {
+						this.store.finishRun(active!.id, 'failed', this.deps.now(), { code: 'internal', message: `The run stopped after ${attempts} failed attempts: ${e instanceof Error ? e.message : String(e)}` });
+						this.store.setMeta('activeRun', undefined);
+						this.store.setMeta(`attempts:${active!.id}`, undefined);
+					});
 				} else {
-					this.ctx.storage.sql.exec(
-						'INSERT INTO config (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
-						key,
-						JSON.stringify(value)
-					);
+					this.store.setMeta(`attempts:${active.id}`, attempts);
+					await this.ctx.storage.setAlarm(Date.now() + 1000 * 2 ** attempts);
+					return;
 				}
 			}
-		});
-		for (const [key, value] of Object.entries(patch)) {
-			if (value === undefined) this.config.delete(key);
-			else this.config.set(key, JSON.stringify(value));
 		}
-		return this.getConfig();
+		await this.arm();
 	}
+
+	/** One step of the active run: prepare, one apply slice, or the commit (then it is finished). */
+	private async advance(config: LinkConfig, active: ActiveRun): Promise<void> {
+		const deps = this.engine(config);
+		const phase = this.store.phase(active.id);
+		let finished = phase === undefined || phase === 'finished';
+		if (phase === 'prepare') {
+			finished = (await prepare(deps, active.id, active.dryRun)) === 'finished';
+		} else if (phase === 'apply') {
+			if ((await applySlice(deps, active.id)) === 'finished') finished = finishApplied(deps, active.id, active.undoOf) === 'finished';
+		} else if (phase === 'commit') {
+			finished = finishApplied(deps, active.id, active.undoOf) === 'finished';
+		}
+		if (finished) this.store.setMeta('activeRun', undefined);
+	}
+}
+
+const notFound = <T>(): Result<T> => refuse('not-found', 'There is no such link.');
+
+function invalid<T>(e: unknown): Result<T> {
+	if (e instanceof ValidationError) return refuse('invalid', e.message, { issues: e.issues.map((i) => ({ record: i.record, field: i.field, message: i.message })) });
+	throw e;
+}
+
+function sourceFailed<T>(e: unknown): Result<T> {
+	if (e instanceof SourceError) return refuse(e.detail.code === 'invalid' ? 'invalid' : 'source-failed', e.detail.message, e.detail.system ? { system: e.detail.system } : undefined);
+	throw e;
 }

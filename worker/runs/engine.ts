@@ -1,0 +1,229 @@
+/**
+ * A run, phase by phase, each phase small enough for one alarm invocation:
+ *
+ *   prepare  read both systems, reconcile (core), store the plan's operations in the journal and
+ *            the baseline drafts; a source that cannot be read fails the run before any write
+ *   apply    one slice: the next pending operations through the core's runPlan, every outcome
+ *            persisted before the next write goes out, until N operations or M ms
+ *   commit   the core's commitBaseline over the drafts, a chunk per transaction (undo runs:
+ *            the undone run's baseline changes reverted instead)
+ *
+ * Crash safety: an operation is marked started before it is applied (the Durable Object's output
+ * gate holds the request until that write is durable) and its outcome is written when it settles.
+ * On resume, a started operation without outcome is looked for in the target first when applying
+ * it twice could duplicate it (see recovery.ts); everything else is idempotent.
+ */
+import {
+	commitBaseline,
+	refsOf,
+	resolver,
+	runPlan,
+	type BaselineEntry,
+	type DraftEntry,
+	type LinkConfig,
+	type Op,
+	type OpOutcome,
+	type Side,
+	type Snapshot,
+	type TargetRef
+} from '$lib/core';
+import type { Connector } from '../connectors/types';
+import { isEdgeDelivered } from '../connectors/types';
+import { readBoth, reconcileSnapshots, SourceError, storeCurrentPlan } from './planning';
+import { needsCheck, recoveredOutcome } from './recovery';
+import type { LinkStore, Notice } from './store';
+import type { RunError } from './types';
+
+export interface SliceLimits {
+	/** Operations started per slice. */
+	ops: number;
+	/** Wall-clock milliseconds per slice. */
+	ms: number;
+}
+
+export interface EngineDeps {
+	store: LinkStore;
+	config: LinkConfig;
+	now(): number;
+	connector(systemId: string): Promise<Connector>;
+	slice: SliceLimits;
+	/** Operations in flight at once within a stage. */
+	concurrency: number;
+	/** Baseline drafts committed per transaction. */
+	commitChunk?: number;
+}
+
+/** What a phase left to do: more of the same (or the next phase), or nothing. */
+export type Step = 'continue' | 'finished';
+
+const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+/** Reads, reconciles and stores the plan of a run. Failures end the run with nothing written. */
+export async function prepare(deps: EngineDeps, runId: string, dryRun: boolean): Promise<Step> {
+	const { store } = deps;
+	let ops: Op[];
+	let drafts: DraftEntry[];
+	try {
+		const snaps = await readBoth(deps);
+		const rec = reconcileSnapshots(deps, snaps);
+		storeCurrentPlan(deps, rec);
+		ops = rec.plan.ops;
+		drafts = rec.plan.next;
+		store.planRun(runId, ops, dryRun ? [] : drafts, rec.plan.counts, dryRun ? 'finished' : 'apply');
+	} catch (e) {
+		const error: RunError = e instanceof SourceError ? e.detail : { code: 'internal', message: message(e) };
+		store.finishRun(runId, 'failed', deps.now(), error);
+		return 'finished';
+	}
+	if (dryRun) {
+		store.finishRun(runId, 'done', deps.now());
+		return 'finished';
+	}
+	return 'continue';
+}
+
+/** Applies the next slice of a run's operations. 'finished' when none is left to apply. */
+export async function applySlice(deps: EngineDeps, runId: string): Promise<Step> {
+	const { store, config } = deps;
+	const startedAt = deps.now();
+	const rows = store.pending(runId, deps.slice.ops);
+	if (rows.length === 0) return 'finished';
+
+	const ops = rows.map((r) => r.op);
+	const created = ops.flatMap((op) => refsOf(op)).flatMap((ref) => ('createdBy' in ref ? [ref.createdBy] : []));
+	const outcomes = store.outcomes(runId, created);
+	const resolve = resolver(outcomes);
+
+	const connectors = new Map<Side, Promise<Connector>>();
+	const connectorOf = (side: Side) => {
+		let c = connectors.get(side);
+		if (!c) {
+			c = deps.connector(config.systems[side]);
+			// A failed look-up is tried again by the next operation.
+			c.catch(() => connectors.delete(side));
+			connectors.set(side, c);
+		}
+		return c;
+	};
+
+	// Operations cut off by a crash: settle those whose effect is already in the target.
+	const cutOff = rows.filter((r) => r.started && needsCheck(r.op));
+	if (cutOff.length > 0) {
+		const targets = new Map<Side, Snapshot>();
+		for (const { op } of cutOff) {
+			if (!targets.has(op.side)) targets.set(op.side, await (await connectorOf(op.side)).read());
+			const outcome = recoveredOutcome(op, targets.get(op.side)!, resolve);
+			if (!outcome) continue;
+			outcomes.set(op.key, outcome);
+			store.recordOutcome(runId, outcome);
+		}
+	}
+
+	let started = 0;
+	const applier = (side: Side) => async (op: Op, res: (ref: TargetRef) => string) => {
+		started++;
+		// Notices go to the outbox with their outcome (one transaction): nothing to send here.
+		if (isEdgeDelivered(op)) return {};
+		store.markStarted(runId, op.key);
+		return (await connectorOf(side)).apply(op, res);
+	};
+
+	await runPlan(ops, outcomes, {
+		apply: { a: applier('a'), b: applier('b') },
+		concurrency: deps.concurrency,
+		onOutcome: (outcome, op) => store.recordOutcome(runId, outcome, outcome.status === 'done' ? noticeFor(deps, runId, op, resolve) : undefined),
+		shouldYield: () => started >= deps.slice.ops || deps.now() - startedAt >= deps.slice.ms
+	});
+	return store.pending(runId, 1).length > 0 ? 'continue' : 'finished';
+}
+
+/** The outbox row for a notice operation that succeeded. */
+function noticeFor(deps: EngineDeps, runId: string, op: Op, resolve: (ref: TargetRef) => string): Notice | undefined {
+	if (op.type !== 'invite' && op.type !== 'notify-transfer') return undefined;
+	const person = resolve(op.person);
+	const payload: Record<string, unknown> = {};
+	if (op.type === 'notify-transfer') Object.assign(payload, { from: op.from, to: op.to });
+	// The invitation goes to the person this run created: its name and address are in the create.
+	const creator = 'createdBy' in op.person ? deps.store.op(runId, op.person.createdBy) : undefined;
+	if (creator?.type === 'create-person') Object.assign(payload, { displayName: creator.record.displayName, email: creator.record.email });
+	return { runId, key: op.key, type: op.type, system: deps.config.systems[op.side], person, payload, createdAt: deps.now() };
+}
+
+/** Every key a draft's commit looks at: its operations and the creates its ids may wait for. */
+function keysOf(draft: DraftEntry): string[] {
+	const keys = [...draft.opKeys];
+	const ref = (r: TargetRef) => {
+		if ('createdBy' in r) keys.push(r.createdBy);
+	};
+	ref(draft.a);
+	ref(draft.b);
+	for (const m of draft.members ?? []) {
+		if (Array.isArray(m)) continue;
+		if (m.opKey) keys.push(m.opKey);
+		ref(m.a);
+		ref(m.b);
+	}
+	return keys;
+}
+
+/**
+ * Commits the next chunk of a run's baseline drafts with the core's commitBaseline: each pair
+ * whose operations all succeeded takes its new values; the others keep what they had. A chunk and
+ * the cursor that says it is done are written in one transaction, so a crash repeats nothing.
+ */
+export function commitSlice(deps: EngineDeps, runId: string): Step {
+	const { store } = deps;
+	const cursorKey = `commit:${runId}`;
+	const after = store.getMeta<number>(cursorKey) ?? -1;
+	const chunk = store.drafts(runId, after, deps.commitChunk ?? 2000);
+	if (chunk.length === 0) return 'finished';
+	const drafts = chunk.map((c) => c.draft);
+	const outcomes = store.outcomes(runId, drafts.flatMap(keysOf));
+	const committed = commitBaseline({ linkId: deps.config.id, versions: { a: '', b: '' }, ops: [], counts: { total: 0, staged: 0, byType: {}, bySide: { a: 0, b: 0 } }, keep: [], next: drafts }, outcomes);
+	const previous = new Set<BaselineEntry>();
+	for (const d of drafts) if (d.previous) previous.add(d.previous);
+	const kept = new Set(committed.entries.filter((e) => previous.has(e)));
+	store.transaction(() => {
+		for (const p of previous) {
+			if (kept.has(p)) continue;
+			store.deleteBaseline(p);
+			store.journalBaseline(runId, 'del', p);
+		}
+		for (const e of committed.entries) {
+			if (previous.has(e)) continue;
+			store.insertBaseline(e);
+			store.journalBaseline(runId, 'ins', e);
+		}
+		store.setMeta(cursorKey, chunk[chunk.length - 1].seq);
+	});
+	return 'continue';
+}
+
+/** Reverts the baseline changes of an undone run (newest first). Call inside a transaction. */
+function revertBaseline(store: LinkStore, undoneRunId: string): void {
+	for (const { action, entry } of store.baselineChanges(undoneRunId)) {
+		if (action === 'ins') store.deleteBaseline(entry);
+		else store.insertBaseline(entry);
+	}
+}
+
+/** Ends a run that applied its operations: commits, then records it as done. */
+export function finishApplied(deps: EngineDeps, runId: string, undoOf: string | undefined): Step {
+	const { store } = deps;
+	if (undoOf) {
+		// The revert and the end of the run in one transaction: a crash between them cannot revert twice.
+		store.transaction(() => {
+			revertBaseline(store, undoOf);
+			store.finishRun(runId, 'done', deps.now());
+		});
+		return 'finished';
+	}
+	{
+		store.setPhase(runId, 'commit');
+		if (commitSlice(deps, runId) === 'continue') return 'continue';
+		store.dropDrafts(runId);
+		store.setMeta(`commit:${runId}`, undefined);
+	}
+	store.finishRun(runId, 'done', deps.now());
+	return 'finished';
+}
