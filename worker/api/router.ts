@@ -14,6 +14,7 @@ import { ApiError, errorResponse } from './errors';
 import { tokenRoutes } from './tokens';
 import { systemRoutes } from './systems';
 import { sandboxRoutes } from './sandbox';
+import { linkRoutes } from './links';
 
 export interface RouteContext {
 	request: Request;
@@ -44,7 +45,7 @@ const healthRoutes: Route[] = [
 ];
 
 /** Every API route. The link engine's routes (worker/api/links.ts) join here. */
-export const API_ROUTES: Route[] = [...healthRoutes, ...tokenRoutes, ...systemRoutes, ...sandboxRoutes];
+export const API_ROUTES: Route[] = [...healthRoutes, ...tokenRoutes, ...systemRoutes, ...sandboxRoutes, ...linkRoutes];
 
 const PUBLIC_CALLER: Caller = { subject: 'anonymous', role: 'viewer', via: 'token' };
 
