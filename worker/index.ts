@@ -1,5 +1,6 @@
 import type { Env } from './env';
 import { handleApi } from './api/router';
+import { fanOut } from './runs/fan-out';
 
 // The main module may export only handlers and Durable Object / entrypoint classes:
 // workerd refuses to start on any other export (e.g. a constant).
@@ -15,16 +16,18 @@ async function fetch(request: Request, env: Env, ctx: ExecutionContext): Promise
 	return env.ASSETS.fetch(request);
 }
 
-async function scheduled(controller: ScheduledController, _env: Env, _ctx: ExecutionContext): Promise<void> {
-	// The cron only fans out to links; each LinkDO decides whether its own 02:00 is due.
-	// Listing links and re-arming their alarms comes with the edge issue; until then there is
-	// nothing to fan out to, and the log says so.
+async function scheduled(controller: ScheduledController, env: Env, _ctx: ExecutionContext): Promise<void> {
+	// The cron only fans out: it re-arms any link whose alarm is missing. Each LinkDO decides from
+	// its own time zone when its 02:00 run is due (worker/runs/schedule.ts).
+	const result = await fanOut(env, controller.scheduledTime);
 	console.log(
 		JSON.stringify({
 			event: 'scheduled',
 			cron: controller.cron,
 			at: new Date(controller.scheduledTime).toISOString(),
-			fannedOutTo: 0
+			fannedOutTo: result.links,
+			armed: result.armed,
+			failed: result.failed
 		})
 	);
 }
