@@ -20,12 +20,19 @@ export interface SnapshotMeta extends Omit<Snapshot, 'people'> {
 export const PLAN_SOURCES = ['edge', 'local'] as const;
 export type PlanSource = (typeof PLAN_SOURCES)[number];
 
+/**
+ * A reconciliation as the review needs it: pairs, conflicts, counts. The plan's operations and
+ * its baseline drafts are left out (the baseline is stored on its own), which keeps a 100k-person
+ * plan small enough to write and read back quickly.
+ */
+export type ReviewPlan = Omit<Reconciliation, 'plan'> & { plan: Pick<Reconciliation['plan'], 'linkId' | 'versions' | 'counts'> };
+
 export interface StoredPlan {
   linkId: string;
   source: PlanSource;
   /** ISO instant it was computed (edge) or previewed (local). */
   at: string;
-  reconciliation: Reconciliation;
+  reconciliation: ReviewPlan;
 }
 
 export interface StoredBaseline {

@@ -25,9 +25,9 @@ import {
   saveEdgePlan,
   saveLocalPlan,
   saveSnapshot,
-  snapshotMeta,
   type PlanSource,
-  type RostersyncDb
+  type RostersyncDb,
+  type StoredPlan
 } from '$lib/db';
 import './errors';
 import { indexRecords, ReviewModel, type PairDetail, type ReviewFilter, type ReviewRow } from './review';
@@ -70,7 +70,7 @@ export const linkCacheKey = (linkId: string) => `link:${linkId}`;
 
 let database: RostersyncDb | undefined;
 const db = () => (database ??= getDb());
-const models = new Map<string, { at: string; source: PlanSource; model: ReviewModel }>();
+const models = new Map<string, { at: string; source: PlanSource; model: ReviewModel; snapshots: { a?: SnapshotInfo; b?: SnapshotInfo } }>();
 
 /** Tests point the worker's functions at their own database (fake-indexeddb). */
 export function useDatabase(next: RostersyncDb): void {
@@ -78,22 +78,33 @@ export function useDatabase(next: RostersyncDb): void {
   models.clear();
 }
 
-async function model(linkId: string): Promise<ReviewModel | undefined> {
-  const stored = await currentPlan(db(), linkId);
-  if (!stored) return undefined;
+/**
+ * The link's review model. This worker writes every plan it shows, so the one in memory is
+ * current; `verify` re-reads IndexedDB (on opening a review: another tab may have written since).
+ */
+async function model(linkId: string, verify = false): Promise<ReviewModel | undefined> {
   const cached = models.get(linkId);
+  if (cached && !verify) return cached.model;
+  const stored = await currentPlan(db(), linkId);
+  if (!stored) {
+    models.delete(linkId);
+    return undefined;
+  }
   if (cached && cached.at === stored.at && cached.source === stored.source) return cached.model;
   const [a, b] = await Promise.all([loadSnapshot(db(), linkId, 'a'), loadSnapshot(db(), linkId, 'b')]);
+  return keep(stored, a, b);
+}
+
+const infoOf = (s: Snapshot | undefined): SnapshotInfo | undefined =>
+  s && { system: s.system, takenAt: s.takenAt, version: s.version, people: s.people.length, groups: s.groups.length, memberships: s.memberships.length };
+
+/** Builds the review model from data already in memory (no read back from IndexedDB). */
+function keep(stored: StoredPlan, a: Snapshot | undefined, b: Snapshot | undefined): ReviewModel {
   const m = new ReviewModel(stored.reconciliation, indexRecords(a), indexRecords(b));
-  models.set(linkId, { at: stored.at, source: stored.source, model: m });
+  models.set(stored.linkId, { at: stored.at, source: stored.source, model: m, snapshots: { a: infoOf(a), b: infoOf(b) } });
   return m;
 }
 
-async function info(linkId: string, side: 'a' | 'b'): Promise<SnapshotInfo | undefined> {
-  const meta = await snapshotMeta(db(), linkId, side);
-  if (!meta) return undefined;
-  return { system: meta.system, takenAt: meta.takenAt, version: meta.version, people: meta.peopleCount, groups: meta.groups.length, memberships: meta.memberships.length };
-}
 
 async function storeSnapshots(linkId: string, snaps: { a: Snapshot; b: Snapshot }): Promise<void> {
   // One side at a time: each is one IndexedDB transaction.
@@ -123,8 +134,8 @@ export const api = {
     await remember(db(), linkCacheKey(linkId), link);
     await storeSnapshots(linkId, snapshots);
     await saveAcceptedResolutions(db(), linkId, resolutions);
-    await saveEdgePlan(db(), reconciliation);
-    return (await api.previewIfPending(linkId)) ?? (await api.summary(linkId))!;
+    keep(await saveEdgePlan(db(), reconciliation), snapshots.a, snapshots.b);
+    return (await api.previewIfPending(linkId, false)) ?? (await api.summary(linkId))!;
   },
 
   /**
@@ -144,16 +155,20 @@ export const api = {
     await remember(db(), linkCacheKey(linkId), link);
     await storeSnapshots(linkId, snapshots);
     await saveAcceptedResolutions(db(), linkId, resolutions);
-    await saveEdgePlan(db(), reconciliation);
-    return (await api.previewIfPending(linkId)) ?? (await api.summary(linkId))!;
+    keep(await saveEdgePlan(db(), reconciliation), snapshots.a, snapshots.b);
+    return (await api.previewIfPending(linkId, false)) ?? (await api.summary(linkId))!;
   },
 
   /** Re-reconciles locally when resolutions wait in the outbox; otherwise shows the edge's plan. */
-  async previewIfPending(linkId: string): Promise<ReviewSummary | undefined> {
+  async previewIfPending(linkId: string, verify = true): Promise<ReviewSummary | undefined> {
     const pending = await db().outbox.where('linkId').equals(linkId).filter((e) => e.state === 'pending').count();
     if (pending > 0) return api.preview(linkId);
-    await db().plans.delete([linkId, 'local']);
-    return api.summary(linkId);
+    if (models.get(linkId)?.source === 'local' || (await db().plans.get([linkId, 'local']))) {
+      await db().plans.delete([linkId, 'local']);
+      models.delete(linkId);
+      verify = true;
+    }
+    return api.summary(linkId, verify);
   },
 
   /** The core's reconcile over what this browser stored: works offline. */
@@ -163,20 +178,20 @@ export const api = {
     if (!link || !a || !b) return api.summary(linkId);
     const baseline = { linkId, entries: (await db().baselines.get(linkId))?.entries ?? [] };
     const reconciliation = reconcile({ link, a, b, baseline, resolutions: await pendingResolutions(linkId), now: Date.now() });
-    await saveLocalPlan(db(), reconciliation);
+    keep(await saveLocalPlan(db(), reconciliation), a, b);
     await markStale(db(), linkId, reconciliation.stale);
     return api.summary(linkId);
   },
 
-  async summary(linkId: string): Promise<ReviewSummary | undefined> {
-    const stored = await currentPlan(db(), linkId);
-    if (!stored) return undefined;
-    const r = stored.reconciliation;
-    const m = await model(linkId);
+  async summary(linkId: string, verify = false): Promise<ReviewSummary | undefined> {
+    const m = await model(linkId, verify);
+    const held = models.get(linkId);
+    if (!m || !held) return undefined;
+    const r = m.reconciliation;
     return {
       linkId,
-      source: stored.source,
-      at: stored.at,
+      source: held.source,
+      at: held.at,
       versions: r.versions,
       counts: r.counts,
       requiresAction: r.requiresAction,
@@ -184,8 +199,8 @@ export const api = {
       stale: r.stale,
       applied: r.applied,
       untouched: r.untouched,
-      snapshots: { a: await info(linkId, 'a'), b: await info(linkId, 'b') },
-      rows: m?.rows.length ?? 0
+      snapshots: held.snapshots,
+      rows: m.rows.length
     };
   },
 
