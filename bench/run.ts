@@ -3,12 +3,13 @@
  * script does) so heap figures start from a collected heap.
  */
 import { coreCases } from './core';
+import { browserCases } from './browser';
 import type { BenchLine } from './measure';
 
 const only = process.argv[2];
 const emit = (line: BenchLine) => console.log(JSON.stringify(line));
 
-const suites: Record<string, (emit: (l: BenchLine) => void) => Promise<void>> = { core: coreCases };
+const suites: Record<string, (emit: (l: BenchLine) => void) => Promise<void>> = { core: coreCases, browser: browserCases };
 
 for (const [name, suite] of Object.entries(suites)) {
   if (only && only !== name) continue;

@@ -1,0 +1,3 @@
+import * as Comlink from 'comlink';
+import { bench } from './bench-api';
+Comlink.expose(bench);
