@@ -11,7 +11,7 @@ import type { RunSummary } from '../../worker/runs/types';
 import { createSandbox } from '../../worker/sandbox/provision';
 import type { SandboxRecords } from '../../worker/sandbox-do';
 import { ORIGIN, api, expectJson, unique } from '../worker/support';
-import type { ScimmyTarget } from './scimmy-process';
+import type { ScimmyName, ScimmyTarget } from './scimmy-target';
 
 export type ScimResource = Record<string, any> & { id: string };
 export interface ScimState {
@@ -20,7 +20,7 @@ export interface ScimState {
 	log: string[];
 }
 
-export const scimmy = (name: 'flow' | 'crash' | 'undo'): ScimmyTarget => inject('scimmy')[name];
+export const scimmy = (name: ScimmyName): ScimmyTarget => inject('scimmy')[name];
 
 export async function scimState(target: ScimmyTarget): Promise<ScimState> {
 	return (await fetch(`${target.control}/state`)).json();

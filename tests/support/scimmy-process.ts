@@ -3,13 +3,9 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
-export interface ScimmyTarget {
-	/** SCIM base URL (…/scim/v2) and its bearer token. */
-	url: string;
-	token: string;
-	/** The control server: GET /state, POST /reset. */
-	control: string;
-}
+import type { ScimmyTarget } from './scimmy-target';
+
+export type { ScimmyTarget };
 
 export interface ScimmyProcess extends ScimmyTarget {
 	pid: number;

@@ -1,16 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import type { TestProject } from 'vitest/node';
-import { startScimmyProcess, type ScimmyTarget } from '../support/scimmy-process';
-
-/** SCIM targets for the link engine's tests: one SCIMMY process each (SCIMMY is a per-process singleton). */
-export const SCIMMY_TARGETS = ['flow', 'crash', 'undo'] as const;
-
-declare module 'vitest' {
-	export interface ProvidedContext {
-		/** Real SCIM 2.0 servers on 127.0.0.1, by name; each test file owns the ones it names. */
-		scimmy: Record<(typeof SCIMMY_TARGETS)[number], ScimmyTarget>;
-	}
-}
+import { startScimmyProcess } from '../support/scimmy-process';
+import { SCIMMY_TARGETS, type ScimmyName, type ScimmyTarget } from '../support/scimmy-target';
 
 /**
  * wrangler refuses a config whose `[assets] directory` does not exist, and the pool reads
@@ -22,14 +13,10 @@ declare module 'vitest' {
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
 	mkdirSync(new URL('../../build', import.meta.url), { recursive: true });
+	// One SCIMMY process per target: SCIMMY is a per-process singleton.
 	const started = await Promise.all(SCIMMY_TARGETS.map(() => startScimmyProcess()));
-	project.provide(
-		'scimmy',
-		Object.fromEntries(SCIMMY_TARGETS.map((name, i) => [name, { url: started[i].url, token: started[i].token, control: started[i].control }])) as Record<
-			(typeof SCIMMY_TARGETS)[number],
-			ScimmyTarget
-		>
-	);
+	const targets = Object.fromEntries(SCIMMY_TARGETS.map((name, i) => [name, { url: started[i].url, token: started[i].token, control: started[i].control }]));
+	project.provide('scimmy', targets as Record<ScimmyName, ScimmyTarget>);
 	return async () => {
 		await Promise.all(started.map((p) => p.stop()));
 	};
