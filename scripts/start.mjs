@@ -1,13 +1,21 @@
-// `npm start`: build the PWA, then serve it and the API from one `wrangler dev` process.
+// `npm start`: build the PWA, then serve it and the API from one `wrangler dev` process, and print
+// where it runs with the owner token.
 //   PORT=8787 (default) · extra arguments go to wrangler, e.g. `npm start -- --test-scheduled`
+//
+// First start: .dev.vars gets a random CREDENTIALS_KEY and LOCAL_BOOTSTRAP=1; once the Worker
+// answers, POST /api/bootstrap creates the owner token and the demo systems (only while no owner
+// exists). Tokens are stored hashed, so the plaintext is kept in .wrangler/owner-token (mode 600,
+// gitignored, next to the local state it belongs to) and printed again on later starts.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = (name) => `${root}node_modules/.bin/${name}`;
 const port = process.env.PORT ?? '8787';
+const origin = `http://127.0.0.1:${port}`;
+const tokenFile = `${root}.wrangler/owner-token`;
 
 ensureDevVars(`${root}.dev.vars`);
 
@@ -20,16 +28,73 @@ const wrangler = spawn(bin('wrangler'), ['dev', '--ip', '127.0.0.1', '--port', p
 	stdio: 'inherit',
 	env
 });
+let exited = false;
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => wrangler.kill(signal));
-wrangler.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+wrangler.on('exit', (code, signal) => {
+	exited = true;
+	process.exit(code ?? (signal ? 1 : 0));
+});
 
-/** Creates .dev.vars with a random CREDENTIALS_KEY, or adds the key if the file lacks one. */
+announce().catch((e) => console.error(`Rostersync: could not finish the first start: ${e instanceof Error ? e.message : e}`));
+
+/** Waits for the Worker, bootstraps on the first start, and prints the one line to know. */
+async function announce() {
+	await waitForHealth();
+	const token = await ownerToken();
+	if (token) console.log(`\nRostersync is running at ${origin} — owner token: ${token}\n`);
+	else console.log(`\nRostersync is running at ${origin} — no owner token is known here: an owner exists, but .wrangler/owner-token is missing or no longer valid. Delete .wrangler/state for a fresh start.\n`);
+}
+
+async function waitForHealth() {
+	const deadline = Date.now() + 120_000;
+	for (;;) {
+		if (exited) throw new Error('wrangler exited');
+		try {
+			const res = await fetch(`${origin}/api/health`);
+			if (res.ok) return;
+		} catch {
+			// not up yet
+		}
+		if (Date.now() > deadline) throw new Error(`${origin}/api/health did not answer within 120 s`);
+		await new Promise((resolve) => setTimeout(resolve, 250));
+	}
+}
+
+/** The owner token: a new one from the bootstrap on the first start, else the one kept locally. */
+async function ownerToken() {
+	const res = await fetch(`${origin}/api/bootstrap`, { method: 'POST' });
+	if (res.status === 201) {
+		const { token } = await res.json();
+		mkdirSync(`${root}.wrangler`, { recursive: true });
+		writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
+		chmodSync(tokenFile, 0o600);
+		return token;
+	}
+	if (res.status !== 409 && res.status !== 404) {
+		const body = await res.text();
+		throw new Error(`POST /api/bootstrap answered ${res.status}: ${body.slice(0, 300)}`);
+	}
+	// An owner exists already (409), or bootstrap is off (404): the token kept from the first start.
+	if (!existsSync(tokenFile)) return undefined;
+	const kept = readFileSync(tokenFile, 'utf8').trim();
+	const me = await fetch(`${origin}/api/me`, { headers: { authorization: `Bearer ${kept}` } });
+	return me.ok ? kept : undefined;
+}
+
+/** Creates .dev.vars with a random CREDENTIALS_KEY and LOCAL_BOOTSTRAP=1, or adds what it lacks. */
 function ensureDevVars(path) {
-	const current = existsSync(path) ? readFileSync(path, 'utf8') : '';
-	if (/^CREDENTIALS_KEY=\S+/m.test(current)) return;
-	const line = `CREDENTIALS_KEY=${randomBytes(32).toString('base64')}\n`;
-	const rest = current.replace(/^CREDENTIALS_KEY=.*\n?/m, '');
-	const header = current ? '' : '# Local secrets for wrangler dev. Never commit this file.\n';
-	writeFileSync(path, header + rest + (rest && !rest.endsWith('\n') ? '\n' : '') + line, { mode: 0o600 });
-	console.log(`Wrote a new CREDENTIALS_KEY to ${path}`);
+	let text = existsSync(path) ? readFileSync(path, 'utf8') : '# Local secrets for wrangler dev. Never commit this file.\n';
+	const added = [];
+	if (!/^CREDENTIALS_KEY=\S+/m.test(text)) {
+		text = text.replace(/^CREDENTIALS_KEY=.*\n?/m, '');
+		text += `${text && !text.endsWith('\n') ? '\n' : ''}CREDENTIALS_KEY=${randomBytes(32).toString('base64')}\n`;
+		added.push('CREDENTIALS_KEY');
+	}
+	if (!/^LOCAL_BOOTSTRAP=/m.test(text)) {
+		text += `${text && !text.endsWith('\n') ? '\n' : ''}LOCAL_BOOTSTRAP=1\n`;
+		added.push('LOCAL_BOOTSTRAP');
+	}
+	if (added.length === 0) return;
+	writeFileSync(path, text, { mode: 0o600 });
+	console.log(`Wrote ${added.join(' and ')} to ${path}`);
 }
