@@ -263,9 +263,13 @@ export class SandboxDO extends DurableObject<Env> {
 		this.tokens.set('external', hash);
 	}
 
-	/** Loads records into an empty sandbox; false (and nothing written) when it already holds records. */
-	async seed(records: SandboxRecords): Promise<boolean> {
-		if (this.dir.people.size > 0 || this.dir.groups.size > 0) return false;
+	/**
+	 * Loads records into an empty sandbox; false (and nothing written) when it already holds
+	 * records, unless `append` (large directories are loaded in several calls: RPC messages are
+	 * bounded). Appended memberships may name people and groups of earlier calls.
+	 */
+	async seed(records: SandboxRecords, options: { append?: boolean } = {}): Promise<boolean> {
+		if (!options.append && (this.dir.people.size > 0 || this.dir.groups.size > 0)) return false;
 		this.mutate(() => {
 			for (const { userName, ...person } of records.people) {
 				this.dir.apply({ key: 'seed', side: 'a', stage: STAGE.people, type: 'create-person', record: person, restoreId: person.id });
@@ -281,7 +285,7 @@ export class SandboxDO extends DurableObject<Env> {
 				if (!list) byGroup.set(m.groupId, (list = new Map()));
 				list.set(m.personId, m.role);
 			}
-			for (const [groupId, members] of byGroup) this.setMembers(groupId, members);
+			for (const [groupId, members] of byGroup) this.setMembers(groupId, new Map([...(this.dir.members.get(groupId) ?? []), ...members]));
 		});
 		this.sorted = {};
 		return true;
@@ -492,6 +496,49 @@ export class SandboxDO extends DurableObject<Env> {
 		}
 	}
 
+	/**
+	 * The members after a PATCH that only adds or removes members and sets managers (what the
+	 * connector sends for each membership), computed without rendering the group: a membership
+	 * change to a group of 100k people costs the change, not the group. Undefined for any other
+	 * PATCH (the general path handles it, with the same result).
+	 */
+	private memberPatch(id: string, operations: unknown): Map<string, Role> | undefined {
+		if (!this.dir.groups.has(id) || !Array.isArray(operations) || operations.length === 0) return undefined;
+		const members = new Map(this.dir.members.get(id) ?? []);
+		let managers: Set<string> | undefined;
+		const ids = (value: unknown): string[] | undefined =>
+			Array.isArray(value) && value.every((m) => m && typeof m === 'object' && typeof (m as Json).value === 'string' && (!(m as Json).type || String((m as Json).type).toLowerCase() === 'user'))
+				? value.map((m) => String((m as Json).value))
+				: undefined;
+		for (const raw of operations) {
+			if (!raw || typeof raw !== 'object') return undefined;
+			const { op, path, value } = raw as { op?: unknown; path?: unknown; value?: unknown };
+			const verb = String(op ?? '').toLowerCase();
+			if (typeof path !== 'string') return undefined;
+			const filter = MEMBER_FILTER.exec(path);
+			if (verb === 'add' && path.toLowerCase() === 'members') {
+				const added = ids(value);
+				if (!added) return undefined;
+				for (const pid of added) {
+					if (!this.dir.people.has(pid)) throw new ScimError(400, `members: no User "${pid}"`, 'invalidValue');
+					if (!members.has(pid)) members.set(pid, 'member');
+				}
+			} else if (verb === 'remove' && filter) {
+				members.delete(JSON.parse(filter[1]) as string);
+			} else if (verb === 'remove' && path.toLowerCase() === 'members' && value !== undefined) {
+				const removed = ids(value);
+				if (!removed) return undefined;
+				for (const pid of removed) members.delete(pid);
+			} else if (verb === 'replace' && path.toLowerCase() === `${GROUP_SCHEMAS.extensions[0]}:managers`.toLowerCase() && Array.isArray(value) && value.every((v) => typeof v === 'string')) {
+				managers = new Set(value as string[]);
+			} else {
+				return undefined;
+			}
+		}
+		if (managers) for (const [pid] of members) members.set(pid, managers.has(pid) ? 'manager' : 'member');
+		return members;
+	}
+
 	private render(kind: 'user' | 'group', id: string, base: string): Json {
 		if (kind === 'user') {
 			const p = this.dir.people.get(id);
@@ -617,16 +664,28 @@ export class SandboxDO extends DurableObject<Env> {
 	}
 
 	private patch(kind: 'user' | 'group', id: string, body: Json, base: string): Response {
-		const current = this.render(kind, id, base);
 		if (body.schemas !== undefined && !(Array.isArray(body.schemas) && body.schemas.includes('urn:ietf:params:scim:api:messages:2.0:PatchOp'))) {
 			throw new ScimError(400, 'schemas must include "urn:ietf:params:scim:api:messages:2.0:PatchOp"', 'invalidSyntax');
 		}
+		if (kind === 'group') {
+			const members = this.memberPatch(id, body.Operations ?? body.operations);
+			if (members) {
+				this.mutate(() => {
+					this.setMembers(id, members);
+					this.putGroup(this.dir.groups.get(id)!);
+				});
+				return new Response(null, { status: 204 });
+			}
+		}
+		const current = this.render(kind, id, base);
 		const schemaSet = kind === 'user' ? USER_SCHEMAS : GROUP_SCHEMAS;
 		const patched = applyPatch(current, body.Operations ?? body.operations, schemaSet.core, schemaSet.extensions);
 		if (kind === 'user') return this.replaceUser(id, patched, base);
 		return this.replaceGroup(id, patched, base, true);
 	}
 }
+
+const MEMBER_FILTER = /^members\[value eq ("(?:\\.|[^"\\])*")\]$/i;
 
 function splitParam(value: string | null): string[] | undefined {
 	if (!value) return undefined;

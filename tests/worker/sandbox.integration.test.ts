@@ -62,6 +62,21 @@ describe('a seeded sandbox, read through the SCIM connector', () => {
 		expect(managers.length).toBeGreaterThan(0);
 	});
 
+	it('loads a large directory in chunks (append), memberships across chunks', async () => {
+		const { id } = (await createSandbox(env, { id: unique('chunks'), name: 'Chunks', region: 'eu', origin: ORIGIN }))!;
+		const stub = env.SANDBOXES.getByName(id);
+		const person = (i: number) => ({ id: `c-${i}`, displayName: `C ${i}`, email: `c${i}@example.org`, active: true });
+		expect(await stub.seed({ people: [person(1)], groups: [{ id: 'g', name: 'G', kind: 'group' }], memberships: [{ groupId: 'g', personId: 'c-1', role: 'member' }] })).toBe(true);
+		expect(await stub.seed({ people: [person(2)], groups: [], memberships: [] })).toBe(false);
+		expect(await stub.seed({ people: [person(2)], groups: [], memberships: [{ groupId: 'g', personId: 'c-2', role: 'manager' }] }, { append: true })).toBe(true);
+		const snap = await stub.snapshot();
+		expect(snap.people.map((p) => p.id)).toEqual(['c-1', 'c-2']);
+		expect(snap.memberships).toEqual([
+			{ groupId: 'g', personId: 'c-1', role: 'member' },
+			{ groupId: 'g', personId: 'c-2', role: 'manager' }
+		]);
+	});
+
 	it('survives a restart: a fresh instance loads the same directory from SQLite', async () => {
 		const before = await (await connectorFor(env, OPS.id)).read();
 		await abortAllDurableObjects();
@@ -286,6 +301,12 @@ describe('the SCIM protocol, raw', () => {
 		expect(read.members).toEqual([]);
 		const unknown = await expectJson(patch([{ op: 'add', path: 'members', value: [{ value: 'ghost' }] }]), 400);
 		expect(unknown).toMatchObject({ scimType: 'invalidValue', detail: expect.stringContaining('ghost') });
+		// Anything else goes the general way (render, patch, validate): same rules.
+		expect((await patch([{ op: 'replace', path: 'displayName', value: 'Renamed group' }, { op: 'add', path: 'members', value: [{ value: b.id }] }])).status).toBe(204);
+		read = await expectJson(scim(`/Groups/${group.id}`), 200);
+		expect(read).toMatchObject({ displayName: 'Renamed group', members: [{ value: b.id }] });
+		expect((await patch([{ op: 'remove', path: 'members' }])).status).toBe(204);
+		expect((await expectJson(scim(`/Groups/${group.id}`), 200)).members).toEqual([]);
 		// Deleting a user takes it out of its groups.
 		await patch([{ op: 'add', path: 'members', value: [{ value: a.id }] }]);
 		await scim(`/Users/${a.id}`, { method: 'DELETE' });

@@ -26,18 +26,17 @@ export interface NewSandbox {
 }
 
 /**
- * Creates the sandbox system and its directory; null when the id is taken. The directory is set up
- * before the system is recorded, so a listed sandbox always answers.
+ * Creates the sandbox system and its directory; null when the id is taken. The system is recorded
+ * first (one atomic insert decides who creates it, so two racing first starts cannot set up one
+ * directory with two tokens), then its directory is set up and seeded; if that fails, the system
+ * is deleted again.
  */
 export async function createSandbox(env: Env, input: NewSandbox): Promise<SystemView | null> {
 	const store = account(env);
 	if (await store.getSystem(input.id)) return null;
 	const token = randomToken(32);
 	const sealedCredentials = await sealCredentials(env, input.id, { token });
-	const stub = sandboxStub(env, input.id);
-	await stub.setup({ systemId: input.id, customAttributes: input.customAttributes ?? [], internalTokenHash: await sha256Hex(token) });
-	if (input.records) await stub.seed(input.records);
-	return store.createSystem({
+	const created = await store.createSystem({
 		id: input.id,
 		name: input.name,
 		connector: 'sandbox',
@@ -45,6 +44,16 @@ export async function createSandbox(env: Env, input: NewSandbox): Promise<System
 		region: input.region,
 		sealedCredentials
 	});
+	if (!created) return null;
+	try {
+		const stub = sandboxStub(env, input.id);
+		await stub.setup({ systemId: input.id, customAttributes: input.customAttributes ?? [], internalTokenHash: await sha256Hex(token) });
+		if (input.records) await stub.seed(input.records);
+	} catch (e) {
+		await store.deleteSystem(input.id);
+		throw e;
+	}
+	return created;
 }
 
 /** What seeding the demo did: the systems created now (existing ones are left alone). */
