@@ -29,9 +29,21 @@ export interface PersistentBrowser {
  * installability behave as for a real visitor. Throws when Chromium is missing: browser tests
  * must fail, never skip.
  */
-export async function launchPersistentBrowser(
-	options: { viewport?: { width: number; height: number } } = {}
-): Promise<PersistentBrowser> {
+/** Viewports the PWA is tested at: a phone (Pixel 7) and a tablet, both by touch. */
+export const DEVICES = {
+	phone: { viewport: { width: 412, height: 915 }, deviceScaleFactor: 2.625, hasTouch: true, isMobile: true },
+	tablet: { viewport: { width: 1024, height: 1366 }, deviceScaleFactor: 2, hasTouch: true, isMobile: true }
+} as const;
+
+export interface DeviceOptions {
+	viewport?: { width: number; height: number };
+	deviceScaleFactor?: number;
+	hasTouch?: boolean;
+	isMobile?: boolean;
+	colorScheme?: 'light' | 'dark';
+}
+
+export async function launchPersistentBrowser(options: DeviceOptions = {}): Promise<PersistentBrowser> {
 	if (!existsSync(CHROMIUM_PATH)) {
 		throw new Error(
 			`Chromium not found at ${CHROMIUM_PATH}. Install it (apt-get install -y chromium) or set CHROMIUM_PATH; browser tests do not skip.`
@@ -42,7 +54,11 @@ export async function launchPersistentBrowser(
 		executablePath: CHROMIUM_PATH,
 		headless: true,
 		args: CHROMIUM_ARGS,
-		viewport: options.viewport ?? { width: 390, height: 844 }
+		viewport: options.viewport ?? { width: 390, height: 844 },
+		deviceScaleFactor: options.deviceScaleFactor,
+		hasTouch: options.hasTouch,
+		isMobile: options.isMobile,
+		colorScheme: options.colorScheme
 	});
 	return {
 		context,

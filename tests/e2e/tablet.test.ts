@@ -1,0 +1,82 @@
+/**
+ * Every screen on a tablet (1024×1366, touch), light and dark: screenshots, axe-core, touch
+ * targets. Uses its own provisioning link (HR export → Team Manager) so it stands alone.
+ */
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { DEVICES, launchPersistentBrowser, type PersistentBrowser } from '../support/browser';
+import { seriousViolations, shot, smallTargets } from '../support/pwa';
+
+const baseURL = inject('baseURL');
+const token = inject('ownerToken');
+
+describe('every screen on a tablet', () => {
+	let browser: PersistentBrowser;
+	let page: Page;
+	let linkId: string;
+	const findings: string[] = [];
+
+	async function screen(name: string) {
+		await page.waitForTimeout(150);
+		for (const scheme of ['light', 'dark'] as const) {
+			await page.emulateMedia({ colorScheme: scheme });
+			await shot(page, `tablet-${name}-${scheme}`, false);
+			for (const v of await seriousViolations(page)) findings.push(`${name} [${scheme}]: ${v}`);
+		}
+		await page.emulateMedia({ colorScheme: 'light' });
+		for (const t of await smallTargets(page)) findings.push(`${name}: small target ${t}`);
+	}
+
+	beforeAll(async () => {
+		const res = await fetch(`${baseURL}/api/links`, {
+			method: 'POST',
+			headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+			body: JSON.stringify({ name: 'HR → Team (tablet)', mode: 'provision', systems: { a: 'hr-export', b: 'sandbox-team' } })
+		});
+		expect(res.status).toBe(201);
+		linkId = ((await res.json()) as { config: { id: string } }).config.id;
+		browser = await launchPersistentBrowser(DEVICES.tablet);
+		page = browser.context.pages()[0] ?? (await browser.context.newPage());
+		await page.goto(baseURL);
+		await page.getByLabel('Access token').fill(token);
+		await page.getByRole('button', { name: 'Sign in' }).tap();
+		await page.getByRole('heading', { name: 'Links', level: 1 }).waitFor();
+	});
+	afterAll(async () => {
+		await browser?.close();
+	});
+
+	it('links, systems and the setup flow', async () => {
+		await page.getByRole('heading', { name: 'HR → Team (tablet)' }).waitFor();
+		await screen('links');
+		await page.getByRole('link', { name: 'Systems' }).tap();
+		await page.getByRole('heading', { name: 'HR export' }).waitFor();
+		await screen('systems');
+		await page.goto(`${baseURL}/links/new`);
+		await page.getByLabel('Link name').waitFor();
+		await screen('setup');
+	});
+
+	it('the review with a pair open beside the list', async () => {
+		await page.goto(`${baseURL}/links/${encodeURIComponent(linkId)}`);
+		await page.getByTestId('plan-source').waitFor({ timeout: 30_000 });
+		const first = page.getByRole('list', { name: 'Pairs' }).getByRole('button').first();
+		await first.tap();
+		await page.locator('article.detail').waitFor();
+		const list = await page.getByRole('list', { name: 'Pairs' }).boundingBox();
+		const detail = await page.locator('article.detail').boundingBox();
+		expect(detail!.x).toBeGreaterThan(list!.x + list!.width - 1); // side by side, not over
+		await screen('review');
+	});
+
+	it('runs: a dry run, its progress and result, the history chart', async () => {
+		await page.goto(`${baseURL}/links/${encodeURIComponent(linkId)}/runs`);
+		await page.getByRole('button', { name: 'Dry run' }).tap();
+		await expect.poll(() => page.getByTestId('run-status').textContent(), { timeout: 45_000 }).toBe('done');
+		await screen('run');
+		await page.getByRole('link', { name: '← Runs' }).tap();
+		await page.getByRole('img', { name: /Last \d+ runs/ }).waitFor();
+		await screen('runs');
+		expect(findings).toEqual([]);
+	});
+});
