@@ -86,10 +86,21 @@ describe('resolutions', () => {
     const first = run(twoWay(), { people: a }, { people: b });
     const conflict = first.conflicts[0];
     const r = run(twoWay(), { people: a }, { people: b }, { resolutions: [{ conflictId: conflict.id, choice: 'link', link: { a: 'a2', b: 'b1' }, against: conflict.records }] });
-    expect(r.conflicts).toEqual([]);
+    expect(r.applied).toEqual([conflict.id]);
     expect(r.pairs.find((p) => p.a === 'a2')).toMatchObject({ b: 'b1', situation: 'in-sync' });
-    // The other candidate has no partner left, so it is created on B.
-    expect(opLine(r)).toEqual(['create-person@b']);
+    // The other candidate's email is now held by the linked pair: creating it on B would duplicate
+    // that email, so it stays a conflict until someone says create new or ignore.
+    expect(opLine(r)).toEqual([]);
+    expect(r.conflicts).toEqual([expect.objectContaining({ reason: 'ambiguous-match' })]);
+    expect(r.conflicts[0].records.map((x) => `${x.side}:${x.id}`).sort()).toEqual(['a:a1', 'b:b1']);
+    const rest = r.conflicts[0];
+    const created = run(twoWay(), { people: a }, { people: b }, {
+      resolutions: [
+        { conflictId: conflict.id, choice: 'link', link: { a: 'a2', b: 'b1' }, against: conflict.records },
+        { conflictId: rest.id, choice: 'create-new', against: rest.records.filter((x) => x.side === 'a') }
+      ]
+    });
+    expect(opLine(created)).toEqual(['create-person@b']);
   });
 
   test.each([

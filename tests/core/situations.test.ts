@@ -63,6 +63,12 @@ describe('two-way people: conflicts', () => {
     expect(r.plan.ops).toEqual([]);
   });
 
+  test('a newcomer whose email a synced pair already holds is ambiguous, not a duplicate to create', () => {
+    const r = run(twoWay(), { people: [ann(), person('a2', 'Ann Again', { email: 'ann@x.org' })] }, { people: [annB()] }, { entries: [base] });
+    expect(opLine(r)).toEqual([]);
+    expect(r.conflicts.map((c) => [c.reason, c.records.map((x) => x.id).sort()])).toEqual([['ambiguous-match', ['a2', 'b1']]]);
+  });
+
   test('the identifier pass runs before the match field', () => {
     const r = run(twoWay(), { people: [ann({ externalId: 'E1' }), person('a2', 'Ann Other', { email: 'other@x.org', externalId: 'E2' })] }, {
       people: [annB({ externalId: 'E2', email: 'other@x.org' }), person('b2', 'Ann', { email: 'ann@x.org', externalId: 'E1' })]

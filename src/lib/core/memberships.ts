@@ -70,6 +70,11 @@ function diffTwoWay(ctx: ReconcileContext, pair: GroupPairWork): MemberWork {
   let seenB = 0;
 
   const consider = (link: PersonLink, ra: Role | undefined, rb: Role | undefined, previous?: BaselineMember) => {
+    // The person is being removed (gone on one side): its memberships go with it, no merge to make.
+    if (link.aGone || link.bGone) {
+      work.changes.set(link, null);
+      return;
+    }
     const field = `member:${linkKey(link)}`;
     const m = mergeMember(ra, rb, previous?.[2], authority, pair.resolution ? chosenSide(pair.resolution, field) : undefined);
     if (m.kind === 'conflict') {

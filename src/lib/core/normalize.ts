@@ -31,8 +31,17 @@ const NOT_DIGIT = /[^\d+]/g;
  * NFC, trimmed, optionally case-folded. JavaScript has no full case folding; upper- then
  * lower-casing covers the folds that matter for names (ß -> ss, final sigma).
  */
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
 export function normalize(value: string | null | undefined, rule: NormalizeRule = DEFAULT_RULE): string {
   if (value == null) return '';
+  // Printable ASCII is already NFC and folds by lower-casing alone: the common case, kept cheap.
+  if (PRINTABLE_ASCII.test(value)) {
+    let s = value.trim();
+    if (rule.digitsOnly) return s.replace(NOT_DIGIT, '');
+    if (rule.collapseSpace) s = s.replace(SPACE, ' ');
+    return rule.caseFold ? s.toLowerCase() : s;
+  }
   let s = value.normalize('NFC').trim();
   if (rule.digitsOnly) return s.replace(NOT_DIGIT, '');
   if (rule.collapseSpace) s = s.replace(SPACE, ' ');

@@ -3,8 +3,8 @@ import { conflictId, createdRef, idRef, pairConflictId, type PairNote, type Reco
 import { diffRecord } from './diff';
 import { readValues, setPersonField, toLocal } from './fields';
 import { anonymizedValues, lifecycleStep } from './lifecycle';
-import { match, type MatchPass } from './match';
-import type { BaselineEntry, FieldValues, LinkConfig, MatchField, Person, Side } from './model';
+import { match, type MatchPass, type Pair } from './match';
+import type { BaselineEntry, FieldValue, FieldValues, LinkConfig, MatchField, Person, Side } from './model';
 import { otherSide } from './model';
 import { normalize, ruleFor } from './normalize';
 import { STAGE } from './ops';
@@ -89,7 +89,7 @@ function updateOps(ctx: ReconcileContext, a: Person, b: Person, toA: FieldValues
   return keys;
 }
 
-function reconcilePair(ctx: ReconcileContext, a: Person, b: Person, entry: BaselineEntry | undefined): void {
+function reconcilePair(ctx: ReconcileContext, a: Person, b: Person, entry: BaselineEntry | undefined, writes: Map<Person, FieldValues>): void {
   const { link, resolutions } = ctx;
   let opKeys: string[] | undefined;
   let note: PairNote | undefined;
@@ -125,6 +125,8 @@ function reconcilePair(ctx: ReconcileContext, a: Person, b: Person, entry: Basel
   }
   if (diff) {
     opKeys = [...(opKeys ?? []), ...updateOps(ctx, a, b, diff.toA, diff.toB)];
+    if (Object.keys(diff.toA).length > 0) writes.set(a, diff.toA);
+    if (Object.keys(diff.toB).length > 0) writes.set(b, diff.toB);
     if (diff.firstSync && !note && !ctx.provision && diff.changed.length > 0) note = 'first-sync';
   }
   const toA = diff && Object.keys(diff.toA).length > 0;
@@ -192,6 +194,55 @@ function reconcileBroken(ctx: ReconcileContext, entry: BaselineEntry, a: Person 
   planRemoval(ctx, entry, survivor, side);
 }
 
+/**
+ * People about to be created whose match key a paired record on the other side holds (or will hold
+ * once this plan's updates land): creating them would duplicate that key there, so they are
+ * ambiguous instead, naming the holder. A person chooses create new (the key is then shared) or ignore.
+ */
+function heldKeys(
+  ctx: ReconcileContext,
+  pairs: readonly Pair<Person>[],
+  creatable: Record<Side, Person[]>,
+  writes: ReadonlyMap<Person, FieldValues>
+): { ambiguous: { via: string; a: Person[]; b: Person[] }[]; taken: Set<Person> } {
+  const ambiguous: { via: string; a: Person[]; b: Person[] }[] = [];
+  const taken = new Set<Person>();
+  if (pairs.length === 0) return { ambiguous, taken };
+  const passes = personPasses(ctx.link);
+  for (const pass of passes) {
+    const spec = ctx.personSpecs.find((s) => s.key === pass.name);
+    for (const side of ['a', 'b'] as const) {
+      const waiting = new Map<string, Person[]>();
+      for (const p of creatable[side]) {
+        const k = taken.has(p) ? '' : pass.key(p, side);
+        if (k !== '') waiting.set(k, [...(waiting.get(k) ?? []), p]);
+      }
+      if (waiting.size === 0) continue;
+      const other = otherSide(side);
+      const holders = new Map<string, Person[]>();
+      for (const pair of pairs) {
+        const holder = pair[other];
+        const written = spec && writes.get(holder);
+        const k = written && spec.key in written ? pass.key(withField(holder, spec.local[other], written[spec.key]), other) : pass.key(holder, other);
+        if (k === '' || !waiting.has(k)) continue;
+        holders.set(k, [...(holders.get(k) ?? []), holder]);
+      }
+      for (const [k, list] of holders) {
+        const mine = waiting.get(k)!;
+        ambiguous.push({ via: pass.name, a: side === 'a' ? mine : list, b: side === 'a' ? list : mine });
+        for (const p of mine) taken.add(p);
+      }
+    }
+  }
+  return { ambiguous, taken };
+}
+
+const withField = (p: Person, localKey: string, value: FieldValue): Person => {
+  const copy = { ...p };
+  setPersonField(copy, localKey, value);
+  return copy;
+};
+
 export function reconcilePeople(ctx: ReconcileContext): void {
   const { sides, link, resolutions } = ctx;
   const m = match<Person>({
@@ -205,7 +256,8 @@ export function reconcilePeople(ctx: ReconcileContext): void {
     retired: (e) => e.lifecycle?.state === 'anonymized'
   });
 
-  for (const { a, b, entry } of m.pairs) reconcilePair(ctx, a, b, entry);
+  const writes = new Map<Person, FieldValues>();
+  for (const { a, b, entry } of m.pairs) reconcilePair(ctx, a, b, entry, writes);
   const survivors = { a: new Set<string>(), b: new Set<string>() };
   for (const { a, b } of m.broken) {
     if (a) survivors.a.add(a.id);
@@ -215,6 +267,14 @@ export function reconcilePeople(ctx: ReconcileContext): void {
   indexGroupsOf(sides.b, survivors.b);
   for (const { entry, a, b } of m.broken) reconcileBroken(ctx, entry, a, b);
 
+  // Records a person already decided on (create new, ignore) are not second-guessed.
+  const creatable = {
+    a: m.onlyA.filter((p) => !resolutions.excluded.person.a.has(p.id)),
+    b: ctx.provision ? [] : m.onlyB.filter((p) => !resolutions.excluded.person.b.has(p.id))
+  };
+  const held = heldKeys(ctx, m.pairs, creatable, writes);
+  m.ambiguous.push(...held.ambiguous);
+
   for (const group of m.ambiguous) {
     const records = [...group.a.map((p) => ctx.ref('a', 'person', p)), ...group.b.map((p) => ctx.ref('b', 'person', p))];
     const conflict = ctx.conflict('person', 'ambiguous-match', records);
@@ -223,6 +283,7 @@ export function reconcilePeople(ctx: ReconcileContext): void {
 
   for (const [side, list] of [['a', m.onlyA], ['b', m.onlyB]] as const) {
     for (const p of list) {
+      if (held.taken.has(p)) continue;
       if (resolutions.ignored.person[side].has(p.id)) {
         ctx.view({ kind: 'person', [side]: p.id, situation: 'in-sync', note: 'ignored' });
         continue;
