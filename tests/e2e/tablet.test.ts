@@ -79,4 +79,28 @@ describe('every screen on a tablet', () => {
 		await screen('runs');
 		expect(findings).toEqual([]);
 	});
+
+	it('a viewer sees the review but neither setup nor answers', async () => {
+		const res = await fetch(`${baseURL}/api/tokens`, {
+			method: 'POST',
+			headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+			body: JSON.stringify({ name: 'tablet viewer', role: 'viewer' })
+		});
+		expect(res.status).toBe(201);
+		const viewer = ((await res.json()) as { token: string }).token;
+		await page.goto(baseURL);
+		await page.getByRole('button', { name: 'Sign out' }).tap();
+		await page.getByLabel('Access token').fill(viewer);
+		await page.getByRole('button', { name: 'Sign in' }).tap();
+		await page.getByRole('heading', { name: 'HR → Team (tablet)' }).waitFor();
+		expect(await page.getByRole('link', { name: 'Set up a link' }).count()).toBe(0);
+		await page.goto(`${baseURL}/links/${encodeURIComponent(linkId)}`);
+		await page.getByTestId('plan-source').waitFor({ timeout: 30_000 });
+		expect(await page.getByRole('button', { name: 'Reload' }).count()).toBe(0);
+		await page.getByLabel('Situation').selectOption('conflict');
+		await page.getByRole('list', { name: 'Pairs' }).getByRole('button').first().tap();
+		await page.locator('article.detail').getByText('Your role can look but not resolve').waitFor();
+		await screen('review-viewer');
+		expect(findings).toEqual([]);
+	});
 });
