@@ -162,8 +162,15 @@ describe('the whole flow, on a phone', () => {
 		expect(await page.locator('.ops li').count()).toBeGreaterThan(0);
 		expect(await page.getByRole('button', { name: 'Undo this run' }).count()).toBe(1);
 		await screen('run-done', false);
+		// An owner undoes it: a new run applies the inverse operations from the journal.
+		const firstRun = page.url();
+		await page.getByRole('button', { name: 'Undo this run' }).tap();
+		await page.waitForURL((url) => url.href !== firstRun);
+		await page.locator('.badge', { hasText: /^undo$/ }).waitFor();
+		await expect.poll(() => page.getByTestId('run-status').textContent(), { timeout: 45_000 }).not.toBe('running');
 		await page.getByRole('link', { name: '← Runs' }).tap();
-		await page.getByRole('img', { name: /Last 1 runs/ }).waitFor();
+		await page.getByRole('img', { name: /Last 2 runs/ }).waitFor();
+		expect(await page.getByText('undone').count()).toBeGreaterThan(0);
 		await screen('runs');
 	});
 
