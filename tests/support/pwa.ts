@@ -51,8 +51,9 @@ export async function smallTargets(page: Page): Promise<string[]> {
 			const style = getComputedStyle(el);
 			if (style.visibility === 'hidden' || el.closest('[hidden]')) continue;
 			// Checkboxes and radios count with their label (the label is the target).
-			const label = (el as HTMLInputElement).labels?.[0];
-			const box = label && (el.type === 'checkbox' || el.type === 'radio') ? label.getBoundingClientRect() : r;
+			const input = el as HTMLInputElement;
+			const label = input.labels?.[0];
+			const box = label && (input.type === 'checkbox' || input.type === 'radio') ? label.getBoundingClientRect() : r;
 			if (box.height < 43.5 || box.width < 43.5) out.push(`${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''} "${(el.textContent || el.getAttribute('aria-label') || '').trim().slice(0, 30)}" ${Math.round(box.width)}×${Math.round(box.height)}`);
 		}
 		return out;
