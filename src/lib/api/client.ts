@@ -6,6 +6,9 @@
 import type {
   ApiErrorBody,
   ApiIssue,
+  CsvColumns,
+  CsvCounts,
+  IssuedToken,
   LinkView,
   Me,
   NewLink,
@@ -17,8 +20,10 @@ import type {
   RunDetail,
   RunSummary,
   Snapshot,
+  Role,
   StagedDeletes,
-  SystemView
+  SystemView,
+  TokenView
 } from './types';
 import type { LinkConfig } from '$lib/core';
 
@@ -167,12 +172,17 @@ export function createApi(opts: ApiOptions) {
   return {
     health: () => call<{ ok: boolean; service: string; version: string }>('GET', '/health'),
     me: () => call<Me>('GET', '/me'),
+    tokens: () => call<TokenView[]>('GET', '/tokens'),
+    issueToken: (token: { name: string; role: Role }) => call<IssuedToken>('POST', '/tokens', token),
+    revokeToken: (id: string) => call<void>('DELETE', `/tokens/${q(id)}`),
 
     systems: () => call<SystemView[]>('GET', '/systems'),
     createSystem: (system: NewSystem) => call<SystemView>('POST', '/systems', system),
     updateSystem: (id: string, patch: Partial<NewSystem>) => call<SystemView>('PATCH', `/systems/${q(id)}`, patch),
     deleteSystem: (id: string) => call<void>('DELETE', `/systems/${q(id)}`),
     systemSnapshot: (id: string) => call<Snapshot>('GET', `/systems/${q(id)}/snapshot`),
+    /** A csv system's file, whole: refused with every bad row and column (400), or its counts. */
+    uploadCsv: (id: string, upload: { csv: string; columns: CsvColumns }) => call<CsvCounts>('PUT', `/systems/${q(id)}/csv`, upload),
 
     links: () => call<LinkView[]>('GET', '/links'),
     link: (id: string) => call<LinkView>('GET', `/links/${q(id)}`),

@@ -112,6 +112,54 @@ export interface ProgressEvent {
   tally: RunTally;
 }
 
+/**
+ * Which column of an uploaded CSV holds which field (column names as in the header row); the
+ * edge's `CsvColumns` (worker/connectors/csv.ts), restated here so the app imports nothing from
+ * the edge.
+ */
+export interface CsvColumns {
+  /** The identifier shared across systems. Required. */
+  externalId: string;
+  displayName?: string;
+  givenName?: string;
+  familyName?: string;
+  email?: string;
+  phone?: string;
+  employeeNumber?: string;
+  memberType?: string;
+  active?: string;
+  buildings?: string;
+  communities?: string;
+  functions?: string;
+  /** Custom field name -> column. */
+  custom?: Record<string, string>;
+}
+
+/** What an accepted upload holds (PUT /api/systems/:id/csv). */
+export interface CsvCounts {
+  people: number;
+  groups: number;
+  memberships: number;
+}
+
+/** A bearer token as listed (GET /api/tokens): never the token itself. */
+export interface TokenView {
+  id: string;
+  name: string;
+  role: Role;
+  createdAt: string;
+  lastUsedAt?: string;
+  revokedAt?: string;
+}
+
+/** A token just issued: the only time `token` is ever seen. */
+export interface IssuedToken {
+  id: string;
+  name: string;
+  role: Role;
+  token: string;
+}
+
 /** One problem the edge names in a 400 answer (validation or a CSV row). */
 export interface ApiIssue {
   record?: string;
