@@ -39,6 +39,8 @@ const FIELD_LABEL: Record<string, string> = {
   employeeNumber: 'Employee number',
   memberType: 'Member type',
   buildings: 'Buildings',
+  communities: 'Communities',
+  functions: 'Functions',
   active: 'Active',
   name: 'Name',
   kind: 'Kind'
