@@ -1,4 +1,5 @@
 /** Words for the core's names, as admins read them. */
+import type { Role } from '$lib/api/types';
 import type { Conflict, ConflictReason, OpType, PairNote, RecordKind, Situation } from '$lib/core';
 
 export const SITUATION_LABEL: Record<Situation, string> = {
@@ -101,3 +102,11 @@ export function explain(conflict: Conflict, names: { a: string; b: string }, mat
     }
   }
 }
+
+/** Roles in words, and what each may do (docs/api.md). */
+export const ROLE_LABEL: Record<Role, string> = { owner: 'Owner', reviewer: 'Reviewer', viewer: 'Viewer' };
+export const ROLE_POWERS: Record<Role, string> = {
+  owner: 'everything: connect systems, set up links, enable sync, manage access',
+  reviewer: 'read, resolve conflicts, start dry runs',
+  viewer: 'read only'
+};

@@ -96,11 +96,13 @@ export class Session {
     }
   }
 
-  signOut(): void {
+  /** Forgets the token; `reason` is shown on the sign-in screen (e.g. the token was revoked). */
+  signOut(reason?: string): void {
     write(TOKEN_KEY, undefined);
     write(ME_KEY, undefined);
     this.#token = undefined;
     this.#me = undefined;
+    this.#error = reason;
     this.#status = 'signed-out';
   }
 
