@@ -1,13 +1,14 @@
 /**
  * The whole flow on the built-in sandbox systems, on a phone (Pixel 7, touch), as a person does
- * it: sign in, connect a system, set up a link (Groups first, then Personnel), review, go offline,
- * resolve every conflict, reload the page offline, come back online and watch the outbox empty,
- * Reload, enable sync, run, follow the progress, see the result. Each screen gets a screenshot
- * (light and dark) and an axe-core check.
+ * it: sign in, connect a system, connect a CSV export and upload its file (a good one, then one
+ * with bad rows), set up a link (Groups first, then Personnel), review, go offline, resolve every
+ * conflict, reload the page offline, come back online and watch the outbox empty, Reload, enable
+ * sync, run, follow the progress, see the result; then hand a reviewer a token, and revoke it.
+ * Each screen gets a screenshot (light and dark) and an axe-core check.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { DEVICES, launchPersistentBrowser, type PersistentBrowser } from '../support/browser';
+import { DEVICES, NARROW_PHONE, launchPersistentBrowser, type PersistentBrowser } from '../support/browser';
 import { seriousViolations, shot, smallTargets } from '../support/pwa';
 
 const baseURL = inject('baseURL');
@@ -30,6 +31,9 @@ describe('the whole flow, on a phone', () => {
 		await page.emulateMedia({ colorScheme: 'light' });
 		for (const t of await smallTargets(page)) tinyTargets.push(`${name}: ${t}`);
 	}
+
+	/** The owner's API, for what the screen cannot show (a refused file changed nothing). */
+	const api = (path: string, bearer = token) => fetch(`${baseURL}/api${path}`, { headers: { authorization: `Bearer ${bearer}` } });
 
 	beforeAll(async () => {
 		browser = await launchPersistentBrowser(DEVICES.phone);
@@ -69,6 +73,60 @@ describe('the whole flow, on a phone', () => {
 		expect(await page.content()).not.toContain('s3cret-scim-token');
 		expect(await page.locator('main').textContent()).toContain('stored (never shown)');
 		await screen('systems');
+	});
+
+	it('connects a CSV export, straight into its upload: columns mapped, the file accepted, its counts shown', async () => {
+		await page.setViewportSize(NARROW_PHONE.viewport); // the new screens at 390 px too
+		await page.getByRole('button', { name: 'Connect a system' }).tap();
+		await page.getByLabel('Name').fill('Roster export');
+		await page.getByLabel('Connector').selectOption('csv');
+		await page.getByLabel(/Region/).fill('eu');
+		await page.getByRole('button', { name: 'Connect', exact: true }).tap();
+		const card = page.getByRole('article', { name: 'Roster export' });
+		await card.getByRole('heading', { name: 'Upload a CSV export' }).waitFor();
+		expect(await page.evaluate(() => document.activeElement?.getAttribute('type'))).toBe('file');
+		await card.getByLabel('CSV file').setInputFiles({ name: 'roster.csv', mimeType: 'text/csv', buffer: Buffer.from(GOOD_CSV) });
+		// Headers that name a field are chosen for it; the identifier is the owner's to pick.
+		await card.getByLabel(/^Email/).waitFor();
+		expect(await card.getByLabel(/^Email/).inputValue()).toBe('E-mail');
+		expect(await card.getByLabel(/^Given name/).inputValue()).toBe('Given name');
+		expect(await card.getByLabel(/^Identifier/).inputValue()).toBe('');
+		await card.getByLabel(/^Identifier/).selectOption('Staff no');
+		await card.getByRole('button', { name: 'Add a custom field' }).tap();
+		await card.getByLabel('Column', { exact: true }).selectOption('Grade');
+		expect(await card.getByLabel('Field name').inputValue()).toBe('grade');
+		expect(await card.getByTestId('unused-columns').count()).toBe(0);
+		await screen('csv-map');
+		await card.getByRole('button', { name: 'Upload', exact: true }).tap();
+		await expect.poll(() => card.getByTestId('csv-accepted').textContent()).toContain('3 people · 3 groups · 6 memberships');
+		await expect.poll(() => card.locator('dl').textContent()).toContain('3 people');
+		await screen('csv-accepted');
+	});
+
+	it('a file with bad rows is refused whole: each row and column is listed, and nothing changes', async () => {
+		const card = page.getByRole('article', { name: 'Roster export' });
+		const id = ((await (await api('/systems')).json()) as { id: string; name: string }[]).find((s) => s.name === 'Roster export')!.id;
+		const before = ((await (await api(`/systems/${id}`)).json()) as { lastSnapshot: { version: string } }).lastSnapshot.version;
+		await card.getByRole('button', { name: 'Upload a new file' }).tap();
+		await card.getByLabel('CSV file').setInputFiles({ name: 'roster-bad.csv', mimeType: 'text/csv', buffer: Buffer.from(BAD_CSV) });
+		expect(await card.getByLabel(/^Identifier/).inputValue()).toBe('externalId'); // named as the field
+		await card.getByRole('button', { name: 'Upload', exact: true }).tap();
+		await expect.poll(() => card.getByRole('alert').textContent()).toContain('The file was refused: 4 problems.');
+		const rows = await card.getByTestId('csv-issues').locator('tbody tr').evaluateAll((trs) =>
+			trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent!.trim()).join(' | '))
+		);
+		expect(rows).toEqual([
+			'3 | email | "not-an-address" is not an email address',
+			'4 | externalId | identifier "P1" is also on row 2',
+			'5 | memberType | "teacher" is neither staff nor student',
+			'6 | — | expected 5 columns, found 3'
+		]);
+		await screen('csv-refused');
+		const after = ((await (await api(`/systems/${id}`)).json()) as { lastSnapshot: { version: string; people: number } }).lastSnapshot;
+		expect(after.version).toBe(before);
+		expect(await card.locator('dl').textContent()).toContain('3 people');
+		await card.getByRole('button', { name: 'Cancel' }).tap();
+		await page.setViewportSize(DEVICES.phone.viewport);
 	});
 
 	it('sets up a link: systems and mode, Groups, then Personnel, then schedule and limits', async () => {
@@ -174,6 +232,68 @@ describe('the whole flow, on a phone', () => {
 		await screen('runs');
 	});
 
+	it('an owner issues a reviewer token; on another phone the reviewer sees no setup; revoked, it is refused', async () => {
+		await page.setViewportSize(NARROW_PHONE.viewport);
+		await browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: baseURL });
+		await page.getByRole('link', { name: 'Access' }).tap();
+		await page.getByRole('heading', { name: 'Access', level: 1 }).waitFor();
+		await page.getByRole('heading', { name: 'local owner' }).waitFor();
+		await screen('access');
+		await page.getByLabel(/^Name/).fill('Rita (phone)');
+		await page.getByLabel(/^Role/).selectOption('reviewer');
+		await page.getByRole('button', { name: 'Issue token' }).tap();
+		const shown = page.getByTestId('issued-token');
+		await shown.waitFor();
+		expect(await page.getByRole('region', { name: /New reviewer token/ }).textContent()).toContain("you won't see it again");
+		const reviewer = (await shown.textContent())!.trim();
+		await page.getByRole('button', { name: 'Copy token' }).tap();
+		await expect.poll(() => page.getByRole('status').filter({ hasText: 'Copied' }).count()).toBe(1);
+		expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(reviewer);
+		await page.getByRole('heading', { name: 'Rita (phone)', exact: true }).waitFor();
+		await screen('access-issued');
+		await page.getByRole('button', { name: 'Done, hide it' }).tap();
+		expect(await page.content()).not.toContain(reviewer);
+
+		// The reviewer, on a phone of their own (a fresh profile): no setup, no access, no uploads.
+		const other = await launchPersistentBrowser(NARROW_PHONE);
+		try {
+			const rita = other.context.pages()[0] ?? (await other.context.newPage());
+			await rita.goto(baseURL);
+			await rita.getByLabel('Access token').fill(reviewer);
+			await rita.getByRole('button', { name: 'Sign in' }).tap();
+			await rita.getByRole('heading', { name: 'Operations ⇄ Team' }).waitFor();
+			expect(await rita.getByRole('navigation', { name: 'Main' }).textContent()).toContain('Rita (phone) · reviewer');
+			expect(await rita.getByRole('link', { name: 'Set up a link' }).count()).toBe(0);
+			expect(await rita.getByRole('link', { name: 'Access' }).count()).toBe(0);
+			await rita.getByRole('link', { name: 'Systems' }).tap();
+			await rita.getByRole('heading', { name: 'Roster export' }).waitFor();
+			expect(await rita.getByRole('button', { name: 'Connect a system' }).count()).toBe(0);
+			expect(await rita.getByRole('button', { name: /^Upload/ }).count()).toBe(0);
+			await rita.goto(`${baseURL}/access`);
+			await rita.getByText('Only an owner manages access.').waitFor();
+		} finally {
+			await other.close();
+		}
+
+		// Revoked (after a confirmation), the token opens nothing any more.
+		await page.getByRole('button', { name: 'Revoke Rita (phone)' }).tap();
+		await page.getByRole('button', { name: 'Yes, revoke it' }).tap();
+		const rita = page.getByRole('article', { name: 'Rita (phone)', exact: true });
+		await expect.poll(() => rita.locator('dl').textContent()).toContain('revoked');
+		expect(await rita.locator('dl').textContent()).not.toContain('never'); // it was used
+		expect((await api('/me', reviewer)).status).toBe(401);
+
+		// The last owner token stays: the edge says why.
+		await page.getByRole('button', { name: 'Revoke local owner' }).tap();
+		await screen('access-confirm');
+		await page.getByRole('button', { name: 'Yes, revoke it' }).tap();
+		const owner = page.getByRole('article', { name: 'local owner', exact: true });
+		await expect.poll(() => owner.getByRole('alert').textContent()).toContain('last active owner token');
+		expect((await api('/me')).status).toBe(200);
+		await screen('access-last-owner');
+		await page.setViewportSize(DEVICES.phone.viewport);
+	});
+
 	it('is installable, and every screen is accessible and touch-sized', async () => {
 		const cdp = await browser.context.newCDPSession(page);
 		await expect
@@ -183,6 +303,24 @@ describe('the whole flow, on a phone', () => {
 		expect(tinyTargets).toEqual([]);
 	});
 });
+
+/** A good export: headers as people write them (Staff no is the identifier; Grade a custom field). */
+const GOOD_CSV = [
+	'Staff no,Given name,Family name,E-mail,Member type,Communities,Functions,Grade',
+	'R1,Ada,Berg,ada.berg@example.org,staff,North Station [ST-N];Training [ST-T],Driver [FN-D],A',
+	'R2,Bo,Dahl,bo.dahl@example.org,staff,ST-N,FN-D,B',
+	'R3,Cy,Eng,cy.eng@example.org,student,ST-T,,C'
+].join('\n');
+
+/** An export with four bad rows, headers named as the fields (so each is chosen by itself). */
+const BAD_CSV = [
+	'externalId,displayName,email,memberType,communities',
+	'P1,Dee Fox,dee@example.org,staff,ST-N',
+	'P2,Eli Gul,not-an-address,staff,ST-N',
+	'P1,Fay Holm,fay@example.org,staff,ST-N',
+	'P4,Gus Ito,gus@example.org,teacher,ST-N',
+	'P5,Hal Juul,hal@example.org'
+].join('\n');
 
 /**
  * Opens the first conflict in the list and answers it: a same-named group is linked to its

@@ -8,6 +8,8 @@ import { DEVICES, launchPersistentBrowser, type PersistentBrowser } from '../sup
 import { seriousViolations, shot, smallTargets } from '../support/pwa';
 
 const baseURL = inject('baseURL');
+/** The seeded HR export's header row (worker/sandbox/seed.ts). */
+const HR_HEADER = 'Employee ID,First name,Last name,Email,Mobile,Member type,Buildings,Communities,Functions,Grade\n';
 const token = inject('ownerToken');
 
 describe('every screen on a tablet', () => {
@@ -52,6 +54,17 @@ describe('every screen on a tablet', () => {
 		await page.getByRole('link', { name: 'Systems' }).tap();
 		await page.getByRole('heading', { name: 'HR export' }).waitFor();
 		await screen('systems');
+		// The upload form takes the whole row; nothing is sent here (the phone flow uploads).
+		const hr = page.getByRole('article', { name: 'HR export' });
+		await hr.getByRole('button', { name: 'Upload a new file' }).tap();
+		await hr.getByLabel('CSV file').setInputFiles({ name: 'hr.csv', mimeType: 'text/csv', buffer: Buffer.from(HR_HEADER) });
+		await hr.getByLabel(/^Identifier/).selectOption('Employee ID');
+		expect((await hr.boundingBox())!.width).toBeGreaterThan(900);
+		await screen('systems-upload');
+		await hr.getByRole('button', { name: 'Cancel' }).tap();
+		await page.getByRole('link', { name: 'Access' }).tap();
+		await page.getByRole('heading', { name: 'local owner' }).waitFor();
+		await screen('access');
 		await page.goto(`${baseURL}/links/new`);
 		await page.getByLabel('Link name').waitFor();
 		await screen('setup');

@@ -35,6 +35,9 @@ export const DEVICES = {
 	tablet: { viewport: { width: 1024, height: 1366 }, deviceScaleFactor: 2, hasTouch: true, isMobile: true }
 } as const;
 
+/** The narrowest phone the screens are made for (390 CSS px, e.g. an iPhone 14), by touch. */
+export const NARROW_PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 3, hasTouch: true, isMobile: true } as const;
+
 export interface DeviceOptions {
 	viewport?: { width: number; height: number };
 	deviceScaleFactor?: number;
