@@ -53,6 +53,9 @@ export interface EngineDeps {
 	commitChunk?: number;
 }
 
+/** Operations marked started per write (see applySlice). */
+const MARK_AHEAD = 64;
+
 /** What a phase left to do: more of the same (or the next phase), or nothing. */
 export type Step = 'continue' | 'finished';
 
@@ -64,8 +67,8 @@ export async function prepare(deps: EngineDeps, runId: string, dryRun: boolean):
 	let ops: Op[];
 	let drafts: DraftEntry[];
 	try {
-		const snaps = await readBoth(deps);
-		const rec = reconcileSnapshots(deps, snaps);
+		// No local keeps the snapshots: once reconciled they can be collected while the plan is stored.
+		const rec = reconcileSnapshots(deps, await readBoth(deps));
 		storeCurrentPlan(deps, rec);
 		ops = rec.plan.ops;
 		drafts = rec.plan.next;
@@ -119,12 +122,29 @@ export async function applySlice(deps: EngineDeps, runId: string): Promise<Step>
 		}
 	}
 
+	// Operations are marked started a batch ahead, in one write: the output gate then holds one
+	// batch's first request for that write instead of every request for its own (a started op
+	// that was never applied is only checked once more on resume, which is harmless).
+	const position = new Map(ops.map((op, i) => [op.key, i]));
+	const marked = new Set<string>();
+	const markAhead = (from: number) => {
+		const keys: string[] = [];
+		for (let i = from; i < ops.length && keys.length < MARK_AHEAD; i++) {
+			const op = ops[i];
+			if (!marked.has(op.key) && !op.staged && !isEdgeDelivered(op) && !outcomes.has(op.key)) keys.push(op.key);
+		}
+		store.markStarted(runId, keys);
+		for (const k of keys) marked.add(k);
+	};
+
 	let started = 0;
+	const attempted = new Set<string>();
 	const applier = (side: Side) => async (op: Op, res: (ref: TargetRef) => string) => {
 		started++;
 		// Notices go to the outbox with their outcome (one transaction): nothing to send here.
 		if (isEdgeDelivered(op)) return {};
-		store.markStarted(runId, op.key);
+		if (!marked.has(op.key)) markAhead(position.get(op.key)!);
+		attempted.add(op.key);
 		return (await connectorOf(side)).apply(op, res);
 	};
 
@@ -134,6 +154,8 @@ export async function applySlice(deps: EngineDeps, runId: string): Promise<Step>
 		onOutcome: (outcome, op) => store.recordOutcome(runId, outcome, outcome.status === 'done' ? noticeFor(deps, runId, op, resolve) : undefined),
 		shouldYield: () => started >= deps.slice.ops || deps.now() - startedAt >= deps.slice.ms
 	});
+	// The slice ended on its own: what was marked ahead but never sent is not cut off.
+	store.unmarkStarted(runId, [...marked].filter((key) => !attempted.has(key)));
 	return store.pending(runId, 1).length > 0 ? 'continue' : 'finished';
 }
 

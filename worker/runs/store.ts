@@ -438,8 +438,20 @@ export class LinkStore {
 		return row ? JSON.parse(row.op) : undefined;
 	}
 
-	markStarted(runId: string, key: string): void {
-		this.sql.exec('UPDATE journal SET started = 1 WHERE run_id = ? AND key = ?', runId, key);
+	/** Marks operations as started (about to be applied), in one transaction. */
+	markStarted(runId: string, keys: readonly string[]): void {
+		if (keys.length === 0) return;
+		this.transaction(() => {
+			for (const key of keys) this.sql.exec('UPDATE journal SET started = 1 WHERE run_id = ? AND key = ?', runId, key);
+		});
+	}
+
+	/** Clears the started mark of operations that were marked ahead but never sent. */
+	unmarkStarted(runId: string, keys: readonly string[]): void {
+		if (keys.length === 0) return;
+		this.transaction(() => {
+			for (const key of keys) this.sql.exec('UPDATE journal SET started = 0 WHERE run_id = ? AND key = ? AND status IS NULL', runId, key);
+		});
 	}
 
 	/** Records an outcome and counts it, atomically (with the notice it delivers, if any). */
