@@ -4,12 +4,13 @@
  */
 import { coreCases } from './core';
 import { browserCases } from './browser';
+import { edgeCases } from './edge';
 import type { BenchLine } from './measure';
 
 const only = process.argv[2];
 const emit = (line: BenchLine) => console.log(JSON.stringify(line));
 
-const suites: Record<string, (emit: (l: BenchLine) => void) => Promise<void>> = { core: coreCases, browser: browserCases };
+const suites: Record<string, (emit: (l: BenchLine) => void) => Promise<void>> = { core: coreCases, browser: browserCases, edge: (emit) => edgeCases(emit) };
 
 for (const [name, suite] of Object.entries(suites)) {
   if (only && only !== name) continue;

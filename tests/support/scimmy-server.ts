@@ -6,6 +6,7 @@
  * The control server (not SCIM) lets a test look at what the target holds and start over:
  *   GET  /state   { users, groups, log }   (the store as SCIMMY keeps it, and "METHOD path" lines)
  *   POST /reset   empties the store and the log
+ *   GET  /cpu     the server process's CPU time so far ({ user, system } in µs)
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -18,6 +19,8 @@ const control = createServer((req, res) => {
 		res.writeHead(status, { 'content-type': 'application/json' });
 		res.end(JSON.stringify(body));
 	};
+	// CPU time the server used so far (µs): tells whether the target itself is the bottleneck.
+	if (req.method === 'GET' && req.url === '/cpu') return send(200, process.cpuUsage());
 	if (req.method === 'GET' && req.url === '/state') return send(200, { users: [...peer.users.values()], groups: [...peer.groups.values()], log: peer.log });
 	if (req.method === 'POST' && req.url === '/reset') {
 		peer.users.clear();

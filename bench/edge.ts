@@ -1,0 +1,484 @@
+/**
+ * Edge cases: the link engine inside workerd, against a sandbox source and a SCIMMY target on
+ * 127.0.0.1. The Worker is bundled by wrangler exactly as for a deploy (`wrangler deploy
+ * --dry-run`) and run by Miniflare (workerd) from this process, which also lets the bench fill
+ * the sandboxes through their Durable Object's `seed` RPC instead of 100k SCIM requests. workerd
+ * is stopped at the end (dispose, then its process id is killed if it is still there).
+ *
+ * - edge-run: a full provisioning run of 10k people, 500 groups and 30k memberships from a
+ *   sandbox to SCIMMY, through the API. `opsPerSec` is the run's SCIM writes (invitations are
+ *   outbox rows, not SCIM calls) over the run's whole duration (reading both systems,
+ *   reconciling, every slice with its journal writes, committing the baseline).
+ *   `limitOpsPerSec` is the same SCIM calls (the same connector code and payloads, in the same
+ *   stage order) made by a plain Node loop at the same concurrency (the connector's 4 requests in
+ *   flight) against the same SCIMMY, emptied: the target's own limit. `ratio` = the two.
+ * - edge-dry-run: a dry run of a 100k-person two-way link between two sandboxes holding the same
+ *   people (5k groups, 300k memberships each side, 3% of people drifted): the first
+ *   reconciliation before enabling, every person matched. `ms` is the run's duration. `peakMB`
+ *   is how far the workerd process's peak resident memory (VmHWM, reset through
+ *   /proc/<pid>/clear_refs just before the run) rose above its resident memory before the run.
+ *   workerd runs every Durable Object of the Worker in one process, so this includes the two
+ *   sandbox directories serving the reads: an upper bound of what the link's isolate needed.
+ *
+ * `npm run bench edge` runs these alone. Figures are printed, never asserted.
+ */
+import { spawnSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Log, LogLevel, Miniflare } from 'miniflare';
+import { resolver, type Group, type Membership, type Op, type OpOutcome, type Person } from '../src/lib/core';
+import { ScimConnector } from '../worker/connectors/scim';
+import { groupToScim, personToUser, type ScimProfile } from '../worker/connectors/scim-map';
+import { mapLimit } from '../worker/connectors/semaphore';
+import { startScimmyProcess, type ScimmyProcess } from '../tests/support/scimmy-process';
+import { freePort } from '../tests/support/wrangler-dev';
+import type { BenchLine } from './measure';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+/** Requests in flight to one system: the SCIM connector's default, which the edge uses too. */
+const CONCURRENCY = 4;
+
+interface Edge {
+	url: string;
+	mf: Miniflare;
+	/** The V8 inspector of workerd (for the isolate's heap). */
+	inspectorPort: number;
+	/** workerd's process id (for its memory, and to make sure it is gone at the end). */
+	pid: number;
+	stop(): Promise<void>;
+}
+
+/** Bundles the Worker with wrangler (as `wrangler deploy` would) and starts it in workerd. */
+async function startEdge(): Promise<Edge> {
+	const outdir = join(ROOT, 'bench/out/edge-bundle');
+	rmSync(outdir, { recursive: true, force: true });
+	const built = spawnSync(join(ROOT, 'node_modules/.bin/wrangler'), ['deploy', '--dry-run', '--outdir', outdir], {
+		cwd: ROOT,
+		encoding: 'utf8',
+		env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false', CI: '1' }
+	});
+	if (built.status !== 0) throw new Error(`wrangler could not bundle the Worker: ${built.stderr}${built.stdout}`);
+	const compatibilityDate = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(readFileSync(join(ROOT, 'wrangler.toml'), 'utf8'))![1];
+	const before = new Set(workerdChildren());
+	const inspectorPort = await freePort();
+	const mf = new Miniflare({
+		inspectorPort,
+		modules: true,
+		modulesRoot: outdir,
+		scriptPath: join(outdir, 'index.js'),
+		compatibilityDate,
+		// The bindings of wrangler.toml (the PWA's assets are not needed by the API).
+		durableObjects: {
+			LINKS: { className: 'LinkDO', useSQLite: true },
+			ACCOUNT: { className: 'AccountDO', useSQLite: true },
+			SANDBOXES: { className: 'SandboxDO', useSQLite: true }
+		},
+		bindings: { CREDENTIALS_KEY: randomBytes(32).toString('base64'), LOCAL_BOOTSTRAP: '1' },
+		host: '127.0.0.1',
+		port: 0,
+		// No request to Cloudflare for the `cf` object (there is no internet here).
+		cf: false,
+		// EDGE_DEBUG=1 shows the Worker's own log lines and workerd's errors.
+		log: new Log(process.env.EDGE_DEBUG ? LogLevel.DEBUG : LogLevel.WARN)
+	});
+	const url = (await mf.ready).origin;
+	const pid = workerdChildren().find((p) => !before.has(p));
+	if (pid === undefined) throw new Error('no workerd process found');
+	return {
+		url,
+		mf,
+		inspectorPort,
+		pid,
+		stop: async () => {
+			await mf.dispose();
+			try {
+				process.kill(pid, 'SIGKILL');
+			} catch {
+				// already gone
+			}
+		}
+	};
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Minimal CDP client over a WebSocket (RFC 6455 text frames, client frames masked). */
+async function cdp(wsUrl: string) {
+	const url = new URL(wsUrl);
+	const socket = connect(Number(url.port), url.hostname);
+	await new Promise<void>((r) => socket.once('connect', () => r()));
+	const key = randomBytes(16).toString('base64');
+	socket.write(`GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+	let buffer = Buffer.alloc(0);
+	let upgraded = false;
+	const pending = new Map<number, (v: any) => void>();
+	socket.on('data', (chunk) => {
+		buffer = Buffer.concat([buffer, chunk]);
+		if (!upgraded) {
+			const end = buffer.indexOf('\r\n\r\n');
+			if (end < 0) return;
+			upgraded = true;
+			buffer = buffer.subarray(end + 4);
+		}
+		for (;;) {
+			if (buffer.length < 2) return;
+			let len = buffer[1] & 0x7f;
+			let offset = 2;
+			if (len === 126) { if (buffer.length < 4) return; len = buffer.readUInt16BE(2); offset = 4; }
+			else if (len === 127) { if (buffer.length < 10) return; len = Number(buffer.readBigUInt64BE(2)); offset = 10; }
+			if (buffer.length < offset + len) return;
+			const opcode = buffer[0] & 0x0f;
+			const payload = buffer.subarray(offset, offset + len);
+			buffer = buffer.subarray(offset + len);
+			if (opcode === 1) {
+				const msg = JSON.parse(payload.toString());
+				if (msg.id !== undefined) pending.get(msg.id)?.(msg);
+			}
+		}
+	});
+	let id = 0;
+	const send = (method: string, params: object = {}) =>
+		new Promise<any>((resolve) => {
+			const n = ++id;
+			pending.set(n, resolve);
+			const data = Buffer.from(JSON.stringify({ id: n, method, params }));
+			const mask = randomBytes(4);
+			const head = data.length < 126 ? Buffer.from([0x81, 0x80 | data.length]) : Buffer.from([0x81, 0x80 | 126, data.length >> 8, data.length & 0xff]);
+			const masked = Buffer.from(data.map((b, i) => b ^ mask[i % 4]));
+			socket.write(Buffer.concat([head, mask, masked]));
+		});
+	return { send, close: () => socket.destroy() };
+}
+
+/**
+ * Samples the Worker isolate's V8 heap (Runtime.getHeapUsage over the inspector) as fast as the
+ * isolate answers; V8 answers between and during tasks (an interrupt), so long synchronous work
+ * is sampled too. `stop()` gives the largest used size seen.
+ */
+async function heapSampler(inspectorPort: number) {
+	const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json()) as { webSocketDebuggerUrl: string }[];
+	const target = targets.find((t) => t.webSocketDebuggerUrl.includes('core:user:'));
+	if (!target) throw new Error('the Worker is not among the inspector targets');
+	const client = await cdp(target.webSocketDebuggerUrl);
+	const used = async () => {
+		const answer = await Promise.race([client.send('Runtime.getHeapUsage'), sleep(10_000).then(() => undefined)]);
+		if (!answer) throw new Error('the inspector did not answer Runtime.getHeapUsage');
+		return answer.result.usedSize as number;
+	};
+	// (workerd does not answer HeapProfiler.collectGarbage: the baseline is the heap as it is.)
+	const baseline = await used();
+	let max = baseline;
+	let samples = 0;
+	let running = true;
+	const t0 = Date.now();
+	const series: string[] = [];
+	const loop = (async () => {
+		while (running) {
+			const u = await used();
+			max = Math.max(max, u);
+			samples++;
+			if (process.env.EDGE_DEBUG) series.push(`${Date.now() - t0}:${Math.round(u / 1048576)}`);
+			await sleep(5);
+		}
+	})();
+	return {
+		baseline,
+		stop: async () => {
+			running = false;
+			await loop;
+			client.close();
+			if (process.env.EDGE_DEBUG) console.error(series.join(' '));
+			return { baseline, max, samples };
+		}
+	};
+}
+
+/** workerd processes started by this process. */
+function workerdChildren(): number[] {
+	const out: number[] = [];
+	for (const entry of readdirSync('/proc')) {
+		if (!/^\d+$/.test(entry)) continue;
+		try {
+			const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+			const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+			const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+			if (ppid === process.pid && comm.startsWith('workerd')) out.push(Number(entry));
+		} catch {
+			// exited meanwhile
+		}
+	}
+	return out;
+}
+
+/** VmRSS and VmHWM of a process, in bytes. */
+function memory(pid: number): { rss: number; hwm: number } {
+	const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+	const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)![1]) * 1024;
+	return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
+}
+
+class Api {
+	constructor(
+		readonly origin: string,
+		private token = ''
+	) {}
+
+	authorize(token: string) {
+		this.token = token;
+	}
+
+	async call<T = any>(method: string, path: string, body?: unknown, expected = [200, 201, 202]): Promise<T> {
+		let res: Response | undefined;
+		for (let attempt = 1; !res; attempt++) {
+			try {
+				res = await fetch(`${this.origin}${path}`, {
+					method,
+					headers: { authorization: `Bearer ${this.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+					body: body === undefined ? undefined : JSON.stringify(body)
+				});
+			} catch (e) {
+				// A kept-alive connection the server closed while this process was busy: once more.
+				if (attempt < 2) continue;
+				throw new Error(`${method} ${path}: ${e instanceof Error ? `${e.message} (${String(e.cause)})` : e}`);
+			}
+		}
+		const text = await res.text();
+		if (!expected.includes(res.status)) throw new Error(`${method} ${path}: ${res.status} ${text.slice(0, 500)}`);
+		return (text ? JSON.parse(text) : undefined) as T;
+	}
+}
+
+/** `n` people in `groups` communities, `perPerson` memberships each (the first member of a group manages it). */
+function directory(n: number, groups: number, perPerson: number): { people: Person[]; groups: Group[]; memberships: Membership[] } {
+	const people: Person[] = Array.from({ length: n }, (_, i) => ({
+		id: `p${i}`,
+		externalId: `E${i}`,
+		displayName: `Person ${i}`,
+		givenName: 'Person',
+		familyName: String(i),
+		email: `person.${i}@example.org`,
+		employeeNumber: String(100_000 + i),
+		active: true
+	}));
+	const list: Group[] = Array.from({ length: groups }, (_, j) => ({ id: `g${j}`, externalId: `G${j}`, name: `Community ${j}`, kind: 'community' }));
+	const memberships: Membership[] = [];
+	const managed = new Set<string>();
+	for (let i = 0; i < n; i++) {
+		for (let k = 0; k < perPerson; k++) {
+			const g = list[(i * perPerson + k) % groups];
+			const role = managed.has(g.id) ? 'member' : 'manager';
+			managed.add(g.id);
+			memberships.push({ groupId: g.id, personId: people[i].id, role });
+		}
+	}
+	return { people, groups: list, memberships };
+}
+
+/** Fills an empty sandbox system through its Durable Object's `seed` RPC, in bounded messages. */
+async function seedSandbox(edge: Edge, systemId: string, records: ReturnType<typeof directory>): Promise<void> {
+	const ns = await edge.mf.getDurableObjectNamespace('SANDBOXES');
+	const stub = ns.get(ns.idFromName(systemId)) as unknown as { seed(r: Partial<typeof records>, o: { append: boolean }): Promise<boolean> };
+	const parts: Partial<typeof records>[] = [{ groups: records.groups }];
+	for (let i = 0; i < records.people.length; i += 10_000) parts.push({ people: records.people.slice(i, i + 10_000) });
+	for (let i = 0; i < records.memberships.length; i += 30_000) parts.push({ memberships: records.memberships.slice(i, i + 30_000) });
+	for (const [i, part] of parts.entries()) {
+		if (!(await stub.seed({ people: [], groups: [], memberships: [], ...part }, { append: i > 0 }))) throw new Error(`sandbox ${systemId} was not empty`);
+	}
+}
+
+/** What a plain SCIM server without Rostersync's extensions looks like to the connector. */
+const PLAIN_PROFILE: ScimProfile = { enterprise: true, userExtAttributes: [], fieldMap: {}, attributeTypes: {}, defaultGroupKind: 'community' };
+
+/**
+ * A read-only SCIM directory served from pre-rendered resources, outside workerd: for the 100k
+ * dry run, so that workerd's memory is the link's own (a sandbox keeps its directory in the same
+ * isolate). It answers what the connector reads: /Users and /Groups pages; discovery is 404 (the
+ * connector then assumes a plain server).
+ */
+async function staticScim(records: ReturnType<typeof directory>, token: string): Promise<{ url: string; close(): Promise<void> }> {
+	const users = records.people.map(({ id, ...p }) => JSON.stringify({ ...personToUser(p, PLAIN_PROFILE), id }));
+	const members = new Map<string, string[]>();
+	for (const m of records.memberships) {
+		let list = members.get(m.groupId);
+		if (!list) members.set(m.groupId, (list = []));
+		list.push(m.personId);
+	}
+	const groups = records.groups.map(({ id, ...g }) => JSON.stringify({ ...groupToScim(g, PLAIN_PROFILE), id, members: (members.get(id) ?? []).map((value) => ({ value })) }));
+	const server = createServer((req, res) => {
+		const url = new URL(req.url ?? '/', 'http://x');
+		const send = (status: number, body: string) => {
+			res.writeHead(status, { 'content-type': 'application/scim+json' });
+			res.end(body);
+		};
+		if (req.headers.authorization !== `Bearer ${token}`) return send(401, JSON.stringify({ schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: '401', detail: 'bad token' }));
+		const list = url.pathname === '/scim/v2/Users' ? users : url.pathname === '/scim/v2/Groups' ? groups : undefined;
+		if (!list || req.method !== 'GET') return send(404, JSON.stringify({ schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: '404', detail: 'not here' }));
+		const start = Math.max(1, Number(url.searchParams.get('startIndex') ?? 1));
+		const count = Math.max(0, Number(url.searchParams.get('count') ?? 100));
+		const page = list.slice(start - 1, start - 1 + count);
+		send(200, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:ListResponse"],"totalResults":${list.length},"startIndex":${start},"itemsPerPage":${page.length},"Resources":[${page.join(',')}]}`);
+	});
+	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+	return {
+		url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/scim/v2`,
+		close: () =>
+			new Promise<void>((resolve) => {
+				server.closeAllConnections();
+				server.close(() => resolve());
+			})
+	};
+}
+
+/** The same directory with `fraction` of the people changed (another phone number). */
+function drift(records: ReturnType<typeof directory>, fraction: number): ReturnType<typeof directory> {
+	const every = Math.round(1 / fraction);
+	return { ...records, people: records.people.map((p, i) => (i % every === 0 ? { ...p, phone: `+31 6 ${10_000_000 + i}` } : p)) };
+}
+
+async function runToEnd(api: Api, linkId: string, dryRun: boolean): Promise<{ id: string; durationMs: number; status: string; tally: Record<string, number>; counts: { total: number; byType: Record<string, number> } }> {
+	const started = await api.call('POST', `/api/links/${linkId}/runs`, { dryRun });
+	for (;;) {
+		const run = await api.call('GET', `/api/links/${linkId}/runs/${started.id}?limit=1`);
+		if (run.status !== 'running') {
+			if (run.status !== 'done') throw new Error(`run ${run.id} ${run.status}: ${JSON.stringify(run.error)}`);
+			return run;
+		}
+		await sleep(200);
+	}
+}
+
+/** Every operation of a run, with its outcome, page by page. */
+async function journal(api: Api, linkId: string, runId: string, total: number): Promise<{ op: Op; outcome?: OpOutcome }[]> {
+	const out: { op: Op; outcome?: OpOutcome }[] = [];
+	for (let offset = 0; offset < total; offset += 5000) out.push(...(await api.call('GET', `/api/links/${linkId}/runs/${runId}?offset=${offset}&limit=5000`)).ops);
+	return out;
+}
+
+/** The same SCIM calls as the edge run, by a plain loop: stage by stage, CONCURRENCY in flight. */
+async function plainLoop(target: ScimmyProcess, ops: Op[]): Promise<{ ms: number; ops: number }> {
+	const scim = new ScimConnector({ systemId: 'loop', baseUrl: target.url, token: target.token, concurrency: CONCURRENCY });
+	await scim.discover();
+	const outcomes = new Map<string, OpOutcome>();
+	const resolve = resolver(outcomes);
+	const writes = ops.filter((op) => op.type !== 'invite' && op.type !== 'notify-transfer');
+	const start = performance.now();
+	for (const stage of [...new Set(writes.map((op) => op.stage))].sort((x, y) => x - y)) {
+		await mapLimit(
+			writes.filter((op) => op.stage === stage),
+			CONCURRENCY,
+			async (op) => {
+				const { id } = await scim.apply(op, resolve);
+				outcomes.set(op.key, { key: op.key, status: 'done', ...(id ? { id } : {}) });
+			}
+		);
+	}
+	return { ms: performance.now() - start, ops: writes.length };
+}
+
+/** `sizes` only for trying the bench quickly at a smaller scale; `npm run bench` uses the defaults. */
+export async function edgeCases(emit: (line: BenchLine) => void, sizes = { run: 10_000, dry: 100_000 }): Promise<void> {
+	const target = await startScimmyProcess();
+	const edge = await startEdge();
+	try {
+		const api = new Api(edge.url);
+		const boot = await api.call<{ token: string }>('POST', '/api/bootstrap');
+		api.authorize(boot.token);
+		// The dry run first, in a fresh isolate: its heap figures are then its own.
+		const dry = await edgeDryRun(edge, api, sizes.dry);
+		emit(await edgeRun(edge, api, target, sizes.run));
+		emit(dry);
+	} finally {
+		await edge.stop();
+		await target.stop();
+	}
+}
+
+/** 10k people, 500 groups, 30k memberships: sandbox -> SCIMMY, then the same SCIM calls by a plain loop. */
+async function edgeRun(edge: Edge, api: Api, target: ScimmyProcess, people: number): Promise<BenchLine> {
+	const source = await api.call('POST', '/api/systems', { name: 'Bench source', connector: 'sandbox', region: 'eu' });
+	await seedSandbox(edge, source.id, directory(people, Math.ceil(people / 20), 3));
+	const sink = await api.call('POST', '/api/systems', { name: 'Bench SCIMMY', connector: 'scim', baseUrl: target.url, region: 'eu', credentials: { token: target.token } });
+	const noLimits = { count: 1_000_000, percent: 100 };
+	const link = await api.call('POST', '/api/links', {
+		name: 'Bench run',
+		mode: 'provision',
+		systems: { a: source.id, b: sink.id },
+		match: { person: 'externalId', group: 'externalId' },
+		limits: { person: noLimits, group: noLimits, membership: noLimits }
+	});
+	await api.call('POST', `/api/links/${link.config.id}/enable`);
+	const cpu = () => fetch(`${target.control}/cpu`).then((r) => r.json() as Promise<{ user: number; system: number }>);
+	const cpu0 = await cpu();
+	const run = await runToEnd(api, link.config.id, false);
+	const cpu1 = await cpu();
+	if (run.tally.done !== run.counts.total) throw new Error(`the edge run did not apply everything: ${JSON.stringify(run.tally)}`);
+	const ops = (await journal(api, link.config.id, run.id, run.counts.total)).map((o) => o.op);
+	const writes = ops.filter((op) => op.type !== 'invite' && op.type !== 'notify-transfer').length;
+	const opsPerSec = writes / (run.durationMs / 1000);
+
+	if (process.env.EDGE_DEBUG) {
+		const log: string[] = (await (await fetch(`${target.control}/state`)).json()).log;
+		const kinds = new Map<string, number>();
+		for (const l of log) { const k = l.replace(/\/[0-9a-f-]{36}/g, '/:id').replace(/\?.*$/, '?…'); kinds.set(k, (kinds.get(k) ?? 0) + 1); }
+		console.error([...kinds]);
+	}
+	await fetch(`${target.control}/reset`, { method: 'POST' });
+	const cpu2 = await cpu();
+	const loop = await plainLoop(target, ops);
+	const cpu3 = await cpu();
+	const limitOpsPerSec = loop.ops / (loop.ms / 1000);
+	const busy = (a: typeof cpu0, b: typeof cpu0, ms: number) => Math.round(((b.user + b.system - a.user - a.system) / 1000 / ms) * 100) / 100;
+	return {
+		case: 'edge-run',
+		people,
+		opsPerSec: Math.round(opsPerSec),
+		limitOpsPerSec: Math.round(limitOpsPerSec),
+		ratio: Math.round((opsPerSec / limitOpsPerSec) * 100) / 100,
+		writes,
+		ms: run.durationMs,
+		loopMs: Math.round(loop.ms),
+		// Share of one core the target used: near 1 means the target was the limit.
+		targetBusy: busy(cpu0, cpu1, run.durationMs),
+		targetBusyLoop: busy(cpu2, cpu3, loop.ms)
+	};
+}
+
+/** 100k people on both sides of a two-way link, 3% drifted: the first reconciliation, as a dry run. */
+async function edgeDryRun(edge: Edge, api: Api, people: number): Promise<BenchLine> {
+	const records = directory(people, Math.ceil(people / 20), 3);
+	const token = randomBytes(16).toString('hex');
+	const [sa, sb] = await Promise.all([staticScim(records, token), staticScim(drift(records, 0.03), token)]);
+	try {
+		const system = (name: string, url: string) => api.call('POST', '/api/systems', { name, connector: 'scim', baseUrl: url, region: 'eu', credentials: { token } });
+		const a = await system('Bench 100k A', sa.url);
+		const b = await system('Bench 100k B', sb.url);
+		const link = await api.call('POST', '/api/links', { name: 'Bench dry run', mode: 'two-way', systems: { a: a.id, b: b.id }, match: { person: 'email', group: 'externalId' } });
+		await sleep(1000);
+		const heap = await heapSampler(edge.inspectorPort);
+		const before = memory(edge.pid);
+		writeFileSync(`/proc/${edge.pid}/clear_refs`, '5');
+		const dry = await runToEnd(api, link.config.id, true);
+		const after = memory(edge.pid);
+		const sampled = await heap.stop();
+		const mb = (bytes: number) => Math.round(bytes / 1048576);
+		return {
+			case: 'edge-dry-run',
+			people,
+			ms: dry.durationMs,
+			// The isolate's V8 heap in use at its highest during the run (what the 128 MB limit counts).
+			peakMB: mb(sampled.max),
+			heapBeforeMB: mb(sampled.baseline),
+			// workerd's resident memory rise: V8 grows its heap lazily when memory is plentiful, and
+			// SQLite's page cache is in it too, so this is an upper bound.
+			rssPeakMB: mb(after.hwm - before.rss),
+			ops: dry.counts.total,
+			heapSamples: sampled.samples
+		};
+	} finally {
+		await Promise.all([sa.close(), sb.close()]);
+	}
+}
