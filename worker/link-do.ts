@@ -155,7 +155,8 @@ export class LinkDO extends DurableObject<Env> {
 				...(active ? { running: active.id } : {}),
 				...(last ? { lastRun: last } : {}),
 				...(nextRunAt !== undefined && nightlyOn(config) ? { nextRunAt: iso(nextRunAt) } : {}),
-				...(plan ? { requiresAction: requiresAction(this.store, plan) } : {}),
+				// 0 until the first reconcile (enabling always reconciles afresh before it says yes).
+				requiresAction: plan ? requiresAction(this.store, plan) : 0,
 				staged: plan?.staged ?? 0
 			}
 		};

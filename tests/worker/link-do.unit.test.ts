@@ -115,7 +115,7 @@ describe('LinkDO', () => {
 		const bad = await stub.create({ ...config, schedule: { timeZone: 'Mars/Olympus', hour: 2, enabled: true } });
 		expect(bad).toMatchObject({ ok: false, refusal: { code: 'invalid', extra: { issues: [{ field: 'schedule.timeZone' }] } } });
 		const created = await stub.create(config);
-		expect(created).toMatchObject({ ok: true, value: { config: { id: 'link-unit', retentionDays: 30, enabled: false }, status: { enabled: false, staged: 0 } } });
+		expect(created).toMatchObject({ ok: true, value: { config: { id: 'link-unit', retentionDays: 30, enabled: false }, status: { enabled: false, staged: 0, requiresAction: 0 } } });
 		expect(await stub.create(config)).toMatchObject({ ok: false, refusal: { code: 'conflict' } });
 	});
 

@@ -70,7 +70,7 @@ describe('a provisioning link, sandbox to SCIMMY', () => {
 			201
 		);
 		linkId = view.config.id;
-		expect(view).toMatchObject({ config: { mode: 'provision', enabled: false, retentionDays: 30 }, status: { enabled: false, staged: 0 } });
+		expect(view).toMatchObject({ config: { mode: 'provision', enabled: false, retentionDays: 30 }, status: { enabled: false, staged: 0, requiresAction: 0 } });
 		expect((await env.ACCOUNT.getByName('account').listLinks()).map((l) => l.id)).toContain(linkId);
 		const list = await expectJson<LinkView[]>(api('/api/links', { token: viewer }), 200);
 		expect(list.map((l) => l.config.id)).toContain(linkId);

@@ -65,8 +65,8 @@ export interface LinkStatus {
 	lastRun?: RunSummary;
 	/** ISO instant of the next nightly run, when one is scheduled. */
 	nextRunAt?: string;
-	/** Conflicts of the current plan still needing a person (undefined before the first reconcile). */
-	requiresAction?: number;
+	/** Conflicts of the current plan still needing a person (0 before the first reconcile). */
+	requiresAction: number;
 	/** Removals of the current plan held back by the safety limits. */
 	staged: number;
 }
