@@ -36,6 +36,8 @@ const { port } = control.address() as AddressInfo;
 console.log(JSON.stringify({ url: peer.url, token: peer.token, control: `http://127.0.0.1:${port}` }));
 
 const stop = async () => {
+	// Exit even if a connection is slow to close.
+	setTimeout(() => process.exit(0), 2000).unref();
 	control.closeAllConnections();
 	control.close();
 	await peer.close();
@@ -43,3 +45,8 @@ const stop = async () => {
 };
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
+// Never outlive the process that started it (a test run or a bench that was killed).
+const parent = process.ppid;
+setInterval(() => {
+	if (process.ppid !== parent) void stop();
+}, 1000).unref();
