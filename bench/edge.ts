@@ -12,14 +12,18 @@
  *   `limitOpsPerSec` is the same SCIM calls (the same connector code and payloads, in the same
  *   stage order) made by a plain Node loop at the same concurrency (the connector's 4 requests in
  *   flight) against the same SCIMMY, emptied: the target's own limit. `ratio` = the two.
- * - edge-dry-run: a dry run of a 100k-person two-way link between two sandboxes holding the same
- *   people (5k groups, 300k memberships each side, 3% of people drifted): the first
- *   reconciliation before enabling, every person matched. `ms` is the run's duration. `peakMB`
- *   is how far the workerd process's peak resident memory (VmHWM, reset through
- *   /proc/<pid>/clear_refs just before the run) rose above its resident memory before the run.
- *   workerd runs every Durable Object of the Worker in one process, so this includes the two
- *   sandbox directories serving the reads: an upper bound of what the link's isolate needed.
+ * - edge-dry-run: a dry run of a 100k-person two-way link between two directories holding the
+ *   same people (5k groups, 300k memberships each side, 3% of people drifted): the first
+ *   reconciliation before enabling, every person matched. Both directories are served read-only
+ *   from this process (a plain SCIM server, below), not by sandboxes: a sandbox keeps its
+ *   directory in the Worker's own isolate, which would then count it. It runs first, in a fresh
+ *   isolate. `ms` is the run's duration. `peakMB` is the Worker isolate's V8 heap in use at its
+ *   highest during the run (Runtime.getHeapUsage over the V8 inspector, sampled every few ms,
+ *   also during long synchronous work): what the 128 MB limit counts. `rssPeakMB` is how far
+ *   workerd's peak resident memory (VmHWM, reset through /proc/<pid>/clear_refs) rose: an upper
+ *   bound, since V8 grows its heap lazily when memory is plentiful and SQLite's cache is in it.
  *
+ * EDGE_DEBUG=1 prints workerd's log, the target's request counts and the heap samples.
  * `npm run bench edge` runs these alone. Figures are printed, never asserted.
  */
 import { spawnSync } from 'node:child_process';
