@@ -4,6 +4,7 @@ import type { CsvColumns } from './connectors/csv';
 import type { Env } from './env';
 import type { AccountRole } from './auth/roles';
 import { randomToken, sha256Hex } from './crypto';
+import type { SnapshotSummary, SystemView } from '$lib/api/types';
 
 /** The one AccountDO instance of this deployment. */
 export const ACCOUNT_NAME = 'account';
@@ -29,25 +30,8 @@ export interface IssuedToken {
 	token: string;
 }
 
-export interface SnapshotSummary {
-	takenAt: string;
-	version: string;
-	people: number;
-	groups: number;
-	memberships: number;
-}
-
-/** A system as the API shows it: never its credentials. */
-export interface SystemView {
-	id: string;
-	name: string;
-	connector: ConnectorKind;
-	baseUrl: string;
-	region: string;
-	createdAt: string;
-	hasCredentials: boolean;
-	lastSnapshot?: SnapshotSummary;
-}
+// The API's shapes are the browser client's: one definition, so the two cannot drift apart.
+export type { SnapshotSummary, SystemView };
 
 /** What a system is created with; `credentials` is already sealed (see worker/crypto.ts). */
 export interface NewSystemRecord {
