@@ -67,7 +67,8 @@ export interface RunSummary {
   durationMs?: number;
   counts: PlanCounts;
   tally: RunTally;
-  error?: string;
+  /** Why a run failed (`source-failed`: a system could not be read or was empty; nothing was written). */
+  error?: { code: string; message: string; system?: string };
   undoOf?: string;
   undoneBy?: string;
 }
