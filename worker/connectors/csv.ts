@@ -16,27 +16,9 @@ import type { Group, GroupKind, Membership, Person, PersonField, Snapshot } from
 import type { ApplyResult, Capabilities, Connector, Issue } from './types';
 import { ConnectorError } from './types';
 import { snapshotVersion } from './digest';
+import { CSV_COLUMN_FIELDS, type CsvColumns } from '$lib/api/csv-columns';
 
-/** Which column holds which field (column names as in the header). */
-export interface CsvColumns {
-	/** The identifier shared across systems; also the person's id in the snapshot. Required. */
-	externalId: string;
-	displayName?: string;
-	givenName?: string;
-	familyName?: string;
-	email?: string;
-	phone?: string;
-	employeeNumber?: string;
-	/** `staff` or `student`. */
-	memberType?: string;
-	/** true/false, yes/no, 1/0, active/inactive; empty or unmapped is active. */
-	active?: string;
-	buildings?: string;
-	communities?: string;
-	functions?: string;
-	/** Custom field name -> column. */
-	custom?: Record<string, string>;
-}
+export type { CsvColumns };
 
 export interface CsvOptions {
 	systemId: string;
@@ -55,19 +37,7 @@ const FALSE = new Set(['false', 'no', 'n', '0', 'inactive']);
 const LISTED_ISSUES = 25;
 
 type SingleField = Exclude<keyof CsvColumns, 'custom' | 'externalId'>;
-const SINGLE_FIELDS: SingleField[] = [
-	'displayName',
-	'givenName',
-	'familyName',
-	'email',
-	'phone',
-	'employeeNumber',
-	'memberType',
-	'active',
-	'buildings',
-	'communities',
-	'functions'
-];
+const SINGLE_FIELDS = CSV_COLUMN_FIELDS.filter((f): f is SingleField => f !== 'externalId');
 
 export class CsvConnector implements Connector {
 	readonly kind = 'csv' as const;

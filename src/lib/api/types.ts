@@ -113,28 +113,7 @@ export interface ProgressEvent {
   tally: RunTally;
 }
 
-/**
- * Which column of an uploaded CSV holds which field (column names as in the header row); the
- * edge's `CsvColumns` (worker/connectors/csv.ts), restated here so the app imports nothing from
- * the edge.
- */
-export interface CsvColumns {
-  /** The identifier shared across systems. Required. */
-  externalId: string;
-  displayName?: string;
-  givenName?: string;
-  familyName?: string;
-  email?: string;
-  phone?: string;
-  employeeNumber?: string;
-  memberType?: string;
-  active?: string;
-  buildings?: string;
-  communities?: string;
-  functions?: string;
-  /** Custom field name -> column. */
-  custom?: Record<string, string>;
-}
+export type { CsvColumns } from './csv-columns';
 
 /** What an accepted upload holds (PUT /api/systems/:id/csv). */
 export interface CsvCounts {

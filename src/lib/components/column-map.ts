@@ -4,23 +4,10 @@
  * of PUT /api/systems/:id/csv. The edge checks everything again and names each bad row and column.
  */
 import Papa from 'papaparse';
-import type { CsvColumns } from '$lib/api/types';
+import { CSV_COLUMN_FIELDS, type CsvColumns } from '$lib/api/csv-columns';
 
 /** The ColumnMap's fields with one column each, in the order the form shows them. */
-export const COLUMN_FIELDS = [
-  'externalId',
-  'displayName',
-  'givenName',
-  'familyName',
-  'email',
-  'phone',
-  'employeeNumber',
-  'memberType',
-  'active',
-  'buildings',
-  'communities',
-  'functions'
-] as const satisfies readonly Exclude<keyof CsvColumns, 'custom'>[];
+export const COLUMN_FIELDS = CSV_COLUMN_FIELDS;
 export type ColumnField = (typeof COLUMN_FIELDS)[number];
 
 /** What a field's column should hold, in a few words (the edge's rules, worker/connectors/csv.ts). */
