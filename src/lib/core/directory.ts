@@ -3,7 +3,7 @@
  * stand-in for a real system. It enforces what real systems enforce (records exist before they
  * are changed, unique ids) so a plan that works here is a plan that can work there.
  */
-import { digest64, canonicalJson } from './digest';
+import { snapshotVersion } from './snapshot';
 import { setGroupField, setPersonField } from './fields';
 import type { Group, Person, Role, Snapshot } from './model';
 import type { Op, TargetRef } from './ops';
@@ -151,7 +151,7 @@ export class Directory {
       for (const [personId, role] of [...list].sort((x, y) => (x[0] < y[0] ? -1 : 1))) memberships.push({ groupId: g.id, personId, role });
     }
     const snap = { system: this.system, takenAt, version: '', people, groups, memberships };
-    snap.version = digest64(canonicalJson({ people, groups, memberships }));
+    snap.version = snapshotVersion(snap);
     return snap;
   }
 }

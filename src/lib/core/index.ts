@@ -21,6 +21,7 @@ export { planUndo, type UndoPlan } from './undo';
 export { Directory, DirectoryError, type Notice } from './directory';
 export { planRule, planRuleOff, commitRuleJournal, ruleWants, RULE_SCOPES, type Rule, type RuleJournal, type RulePlan, type RuleScope } from './rules';
 export { parseSnapshot, snapshotVersion } from './snapshot';
+export { VersionAccumulator } from './version';
 export {
   parseLinkConfig,
   parseResolutions,

@@ -3,8 +3,8 @@
  * normalized (NFC, trimmed, emails lower-cased), and versioned. A snapshot with any bad record is
  * refused whole, with every problem named, so nothing is ever applied from half a directory.
  */
-import { canonicalJson, digest64 } from './digest';
 import type { Group, Membership, Person, Snapshot } from './model';
+import { VersionAccumulator } from './version';
 import { GroupSchema, MembershipSchema, PersonSchema, ValidationError, validateRecords, type InputIssue } from './schema';
 
 const clean = (s: string) => s.normalize('NFC').trim();
@@ -36,15 +36,11 @@ const describe = (kind: string, list: string) => (raw: unknown, i: number) => {
 
 /** A digest of every record: equal content, equal version, whatever the order. */
 export function snapshotVersion(s: Pick<Snapshot, 'people' | 'groups' | 'memberships'>): string {
-  const byId = <T extends { id: string }>(x: T, y: T) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0);
-  const key = (m: Membership) => `${m.groupId}\u0000${m.personId}`;
-  return digest64(
-    canonicalJson({
-      people: [...s.people].sort(byId),
-      groups: [...s.groups].sort(byId),
-      memberships: [...s.memberships].sort((x, y) => (key(x) < key(y) ? -1 : 1))
-    })
-  );
+  const v = new VersionAccumulator();
+  for (const p of s.people) v.person(p);
+  for (const g of s.groups) v.group(g);
+  for (const m of s.memberships) v.membership(m);
+  return v.value();
 }
 
 export function parseSnapshot(input: { people?: unknown; groups?: unknown; memberships?: unknown }, system: string, takenAt: string): Snapshot {
