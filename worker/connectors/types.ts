@@ -3,7 +3,7 @@
  * Connectors are plain TypeScript (no `cloudflare:*` imports) so they run in Node tests and in
  * workerd alike; only the edge uses them, because only the edge holds credentials.
  */
-import type { ConnectorKind, PersonField, RecordKind, Snapshot } from '$lib/core/model';
+import type { ConnectorKind, Group, Membership, Person, PersonField, RecordKind, Snapshot } from '$lib/core/model';
 import type { Op, OpType, TargetRef } from '$lib/core/ops';
 
 /** What a system supports, as discovered; the core plans only what the target can take. */
@@ -136,6 +136,15 @@ export interface ApplyResult {
 export const EDGE_DELIVERED: readonly OpType[] = ['invite', 'notify-transfer'];
 export const isEdgeDelivered = (op: Op): boolean => EDGE_DELIVERED.includes(op.type);
 
+/** Where a scan writes the records it reads (see Connector.scan). */
+export interface SnapshotSink {
+	/** Forget everything written so far: the read starts over. */
+	restart(): void;
+	people(list: Person[]): void;
+	/** Groups with their memberships (every membership names a person already written). */
+	groups(list: Group[], memberships: Membership[]): void;
+}
+
 export interface Connector {
 	readonly kind: ConnectorKind;
 	/**
@@ -147,6 +156,13 @@ export interface Connector {
 	capabilities(): Capabilities;
 	/** Every record, validated. Throws ConnectorError; never returns a partial snapshot. */
 	read(signal?: AbortSignal): Promise<Snapshot>;
+	/**
+	 * Every record, validated, handed to `sink` page by page as it is read, so a large directory
+	 * never has to be in memory at once. When the read has to start over (the directory changed
+	 * while it was read), `sink.restart()` is called first. A read that throws may have written
+	 * part of the directory: the caller discards it. Connectors without it are read whole.
+	 */
+	scan?(sink: SnapshotSink, signal?: AbortSignal): Promise<{ takenAt: string }>;
 	/**
 	 * Applies one operation. `resolve` turns a TargetRef into this system's id (records created
 	 * earlier in the same plan). A failure throws a ConnectorError for this operation only; the
