@@ -5,7 +5,8 @@
  *   each may be missing (404), and the client then assumes the least (no filter, no extensions).
  * - Reads page with startIndex/count, pages in parallel under the request semaphore, and re-read
  *   when the directory changed while it was read (totalResults moved, records shifted pages).
- *   Every resource is validated; a read with bad records throws one error listing all of them.
+ *   Each page is mapped and handed on as it arrives (`scan`), so a large directory is never held
+ *   as raw SCIM. Every resource is validated; a read with bad records throws one error listing all of them.
  * - Writes: POST, PATCH (Operations), DELETE. Removal deactivates (`active=false`) or deletes.
  *   Group managers live in the Rostersync Group extension and are read-modified-written under a
  *   per-group lock; members are added and removed with PATCH (`members[value eq "id"]`).
@@ -15,7 +16,7 @@
 import type { GenericSchema, InferOutput } from 'valibot';
 import type { Group, GroupKind, Membership, Person, RemoveMode, Snapshot } from '$lib/core/model';
 import type { Op, TargetRef } from '$lib/core/ops';
-import type { Capabilities, ApplyResult, Connector, ConnectorErrorInit, Issue } from './types';
+import type { Capabilities, ApplyResult, Connector, ConnectorErrorInit, Issue, SnapshotSink } from './types';
 import { ConnectorError, isEdgeDelivered } from './types';
 import { Semaphore } from './semaphore';
 import { DEFAULT_RETRY, NetworkError, realClock, sendWithRetry, type Clock, type RetryPolicy } from './retry';
@@ -46,7 +47,6 @@ import {
 	personToUser,
 	scimToGroup,
 	userToPerson,
-	type MappedGroup,
 	type PatchOperation,
 	type ScimProfile
 } from './scim-map';
@@ -129,6 +129,16 @@ interface RequestInitScim {
 
 type ListedPage = { total: number; resources: unknown[] };
 
+/** A validation problem found during a scan; records without an id are labelled once the read ends. */
+interface PendingIssue {
+	kind: 'person' | 'group';
+	id?: string;
+	/** Where the record was listed (1-based), to report issues in listing order whatever order pages came in. */
+	position: number;
+	field: string;
+	message: string;
+}
+
 export class ScimConnector implements Connector {
 	readonly kind = 'scim' as const;
 	readonly #opts: Required<Pick<ScimOptions, 'systemId' | 'token' | 'pageSize' | 'removeMode' | 'defaultGroupKind'>> & {
@@ -179,77 +189,148 @@ export class ScimConnector implements Connector {
 	}
 
 	async read(signal?: AbortSignal): Promise<Snapshot> {
-		await this.discover(signal);
-		const d = await this.#discovery!;
-		for (let attempt = 1; ; attempt++) {
-			const sequential = attempt > 1;
-			const [users, groups] = await Promise.all([
-				this.#listAll(d.usersPath, 'person', sequential, signal),
-				d.caps.groups ? this.#listAll(d.groupsPath, 'group', sequential, signal) : Promise.resolve({ stable: true, resources: [] })
-			]);
-			if (!users.stable || !groups.stable) {
-				if (attempt < READ_ATTEMPTS) continue;
-				throw this.#error({ code: 'http', retryable: true, detail: `the directory kept changing while it was read (${READ_ATTEMPTS} attempts)` });
-			}
-
-			const issues: Issue[] = [];
-			const people: Person[] = [];
-			users.resources.forEach((raw, i) => {
-				const mapped = userToPerson(raw, d.profile);
-				if ('person' in mapped) people.push(mapped.person);
-				else issues.push(...mapped.issues.map((x) => ({ record: recordLabel(raw, i), field: x.field, message: x.message })));
-			});
-			const mappedGroups: MappedGroup[] = [];
-			groups.resources.forEach((raw, i) => {
-				const mapped = scimToGroup(raw, d.profile);
-				if ('group' in mapped) mappedGroups.push(mapped);
-				else issues.push(...mapped.issues.map((x) => ({ record: recordLabel(raw, i), field: x.field, message: x.message })));
-			});
-			if (issues.length > 0) {
-				const first = issues[0];
-				throw this.#error({
-					code: 'invalid',
-					recordId: first.record,
-					field: first.field,
-					detail: `invalid SCIM payload: ${issues.map((x) => `${x.record} ${x.field}: ${x.message}`).join('; ')}`,
-					issues
-				});
-			}
-
-			const personIds = new Set(people.map((p) => p.id));
-			const memberships: Membership[] = [];
-			let dangling = false;
-			for (const { group, members, managers } of mappedGroups) {
-				const managerSet = new Set(managers);
-				for (const personId of new Set([...members, ...managers])) {
-					// A member created or deleted between the Users and the Groups pages.
-					if (!personIds.has(personId)) {
-						dangling = true;
-						continue;
-					}
-					memberships.push({ groupId: group.id, personId, role: managerSet.has(personId) ? 'manager' : 'member' });
+		const people: Person[] = [];
+		const groups: Group[] = [];
+		const memberships: Membership[] = [];
+		const { takenAt } = await this.scan(
+			{
+				restart() {
+					people.length = 0;
+					groups.length = 0;
+					memberships.length = 0;
+				},
+				// A loop, not push(...list): a server may send pages too large to spread as arguments.
+				people(list) {
+					for (const p of list) people.push(p);
+				},
+				groups(list, ms) {
+					for (const g of list) groups.push(g);
+					for (const m of ms) memberships.push(m);
 				}
-			}
-			if (dangling && attempt < READ_ATTEMPTS) continue;
+			},
+			signal
+		);
+		const records = {
+			people: people.sort((a, b) => cmp(a.id, b.id)),
+			groups: groups.sort((a, b) => cmp(a.id, b.id)),
+			// Pages arrive in any order: sorted, the same directory reads as the same snapshot.
+			memberships: memberships.sort((a, b) => cmp(a.groupId, b.groupId) || cmp(a.personId, b.personId))
+		};
+		return { system: this.#opts.systemId, takenAt, version: snapshotVersion(records), ...records };
+	}
 
-			const records = {
-				people: people.sort((a, b) => cmp(a.id, b.id)),
-				groups: mappedGroups.map((m) => m.group).sort((a, b) => cmp(a.id, b.id)),
-				memberships
+	async scan(sink: SnapshotSink, signal?: AbortSignal): Promise<{ takenAt: string }> {
+		const d = await this.#discovered(signal);
+		for (let attempt = 1; ; attempt++) {
+			if (attempt > 1) sink.restart();
+			const sequential = attempt > 1;
+			const issues: PendingIssue[] = [];
+			const noteIssues = (kind: 'person' | 'group', raw: unknown, position: number, found: { field: string; message: string }[]) => {
+				const id = resourceId(raw);
+				for (const x of found) issues.push({ kind, id, position, field: x.field, message: x.message });
 			};
-			return {
-				system: this.#opts.systemId,
-				takenAt: new Date(this.#clock.now()).toISOString(),
-				version: snapshotVersion(records),
-				...records
-			};
+			// Once a record is bad the read throws or starts over: nothing more is worth writing, and
+			// a membership may then name a person that was not written.
+			const writing = () => issues.length === 0;
+
+			// Users first: a group page's memberships are checked against every person read.
+			const users = await this.#eachPage(
+				d.usersPath,
+				'person',
+				sequential,
+				(resources, start) => {
+					const people: Person[] = [];
+					resources.forEach((raw, i) => {
+						const mapped = userToPerson(raw, d.profile);
+						if ('person' in mapped) people.push(mapped.person);
+						else noteIssues('person', raw, start + i, mapped.issues);
+					});
+					if (writing() && people.length > 0) sink.people(people);
+				},
+				signal
+			);
+			if (!users.stable) {
+				if (attempt < READ_ATTEMPTS) continue;
+				throw this.#unsettled();
+			}
+
+			let dangling = false;
+			const groups = d.caps.groups
+				? await this.#eachPage(
+						d.groupsPath,
+						'group',
+						sequential,
+						(resources, start) => {
+							const list: Group[] = [];
+							const memberships: Membership[] = [];
+							resources.forEach((raw, i) => {
+								const mapped = scimToGroup(raw, d.profile);
+								if (!('group' in mapped)) return noteIssues('group', raw, start + i, mapped.issues);
+								const { group, members, managers } = mapped;
+								list.push(group);
+								const managerSet = new Set(managers);
+								for (const personId of new Set([...members, ...managers])) {
+									// A member created or deleted between the Users and the Groups pages.
+									if (!users.ids.has(personId)) {
+										dangling = true;
+										continue;
+									}
+									memberships.push({ groupId: group.id, personId, role: managerSet.has(personId) ? 'manager' : 'member' });
+								}
+							});
+							if (writing() && list.length > 0) sink.groups(list, memberships);
+						},
+						signal
+					)
+				: { stable: true, ids: new Set<string>() };
+			if (!groups.stable) {
+				if (attempt < READ_ATTEMPTS) continue;
+				throw this.#unsettled();
+			}
+
+			if (issues.length > 0) throw this.#invalidRead(issues, { person: users.ids.size, group: groups.ids.size });
+			// The last attempt keeps the read and leaves the dangling memberships out (never written).
+			if (dangling && attempt < READ_ATTEMPTS) continue;
+			return { takenAt: new Date(this.#clock.now()).toISOString() };
 		}
+	}
+
+	#unsettled(): ConnectorError {
+		return this.#error({ code: 'http', retryable: true, detail: `the directory kept changing while it was read (${READ_ATTEMPTS} attempts)` });
+	}
+
+	/**
+	 * One error for every bad record of a read, in listing order, Users first. A record without an
+	 * id is named by its place after the records with one (`#n`), as when the read was collected whole.
+	 */
+	#invalidRead(pending: PendingIssue[], withId: Record<'person' | 'group', number>): ConnectorError {
+		const rank = (x: PendingIssue) => (x.kind === 'person' ? 0 : 2) + (x.id === undefined ? 1 : 0);
+		pending.sort((a, b) => rank(a) - rank(b) || a.position - b.position);
+		const labels = new Map<string, string>();
+		const idless = { person: 0, group: 0 };
+		const issues: Issue[] = pending.map((x) => {
+			let record = x.id;
+			if (record === undefined) {
+				const key = `${x.kind} ${x.position}`;
+				record = labels.get(key) ?? `#${withId[x.kind] + ++idless[x.kind]}`;
+				labels.set(key, record);
+			}
+			return { record, field: x.field, message: x.message };
+		});
+		const first = issues[0];
+		return this.#error({
+			code: 'invalid',
+			recordId: first.record,
+			field: first.field,
+			detail: `invalid SCIM payload: ${issues.map((x) => `${x.record} ${x.field}: ${x.message}`).join('; ')}`,
+			issues
+		});
 	}
 
 	/** People matching a SCIM filter (the server's filter; see `eq`). */
 	async findPeople(filter: string, signal?: AbortSignal): Promise<Person[]> {
 		const d = await this.#discovered(signal);
-		const { resources } = await this.#listAll(d.usersPath, 'person', true, signal, filter);
+		const resources = await this.#collect(d.usersPath, 'person', signal, filter);
 		return resources.flatMap((raw, i) => {
 			const mapped = userToPerson(raw, d.profile);
 			if ('person' in mapped) return [mapped.person];
@@ -260,7 +341,7 @@ export class ScimConnector implements Connector {
 	/** Groups matching a SCIM filter. */
 	async findGroups(filter: string, signal?: AbortSignal): Promise<Group[]> {
 		const d = await this.#discovered(signal);
-		const { resources } = await this.#listAll(d.groupsPath, 'group', true, signal, filter);
+		const resources = await this.#collect(d.groupsPath, 'group', signal, filter);
 		return resources.flatMap((raw, i) => {
 			const mapped = scimToGroup(raw, d.profile);
 			if ('group' in mapped) return [mapped.group];
@@ -481,7 +562,7 @@ export class ScimConnector implements Connector {
 	}
 
 	async #lookup(d: Discovery, kind: 'person' | 'group', filter?: string) {
-		const { resources } = await this.#listAll(kind === 'person' ? d.usersPath : d.groupsPath, kind, true, undefined, filter);
+		const resources = await this.#collect(kind === 'person' ? d.usersPath : d.groupsPath, kind, undefined, filter);
 		return resources.flatMap((raw) => {
 			const r = raw as { id?: unknown; externalId?: unknown; userName?: unknown; displayName?: unknown };
 			if (typeof r.id !== 'string') return [];
@@ -490,24 +571,52 @@ export class ScimConnector implements Connector {
 	}
 
 	/**
-	 * Every resource of a collection. `stable` is false when the directory changed during the
-	 * read (totalResults moved, or records shifted so ids repeat or go missing): read again.
+	 * Every resource of a collection, handed to `onPage` page by page as each arrives (repeats of an
+	 * id already handed over left out; `start` is the page's 1-based startIndex), so no page is
+	 * kept once handled. `stable` is false when the directory changed during the read (totalResults
+	 * moved, or records shifted so ids repeat or go missing): read again. `ids` holds every id seen.
 	 * Pages after the first go out in parallel unless `sequential` (then each page starts where
 	 * the previous one ended, whatever page size the server chose).
 	 */
-	async #listAll(collection: string, kind: 'person' | 'group', sequential: boolean, signal?: AbortSignal, filter?: string): Promise<{ stable: boolean; resources: unknown[] }> {
+	async #eachPage(
+		collection: string,
+		kind: 'person' | 'group',
+		sequential: boolean,
+		onPage: (resources: unknown[], start: number) => void,
+		signal?: AbortSignal,
+		filter?: string
+	): Promise<{ stable: boolean; ids: Set<string> }> {
 		const count = this.#opts.pageSize;
 		const page = (startIndex: number) => this.#page(collection, kind, { startIndex, count, ...(filter ? { filter } : {}) }, signal);
+		const ids = new Set<string>();
+		let idless = 0;
+		let stable = true;
+		// A page that lands after another one failed is dropped: the caller has its error already.
+		let failed = false;
 		const first = await page(1);
 		const total = first.total;
-		const pages: ListedPage[] = [first];
-		let stable = true;
+		const take = (p: ListedPage, start: number) => {
+			if (failed) return;
+			if (p.total !== total) stable = false;
+			const fresh: unknown[] = [];
+			for (const raw of p.resources) {
+				const id = resourceId(raw);
+				if (id === undefined) {
+					idless++;
+					fresh.push(raw); // kept so validation names it
+				} else if (!ids.has(id)) {
+					ids.add(id);
+					fresh.push(raw);
+				}
+			}
+			onPage(fresh, start);
+		};
+		take(first, 1);
 		if (sequential) {
 			let received = first.resources.length;
 			while (received < total) {
 				const next = await page(received + 1);
-				pages.push(next);
-				if (next.total !== total) stable = false;
+				take(next, received + 1);
 				if (next.resources.length === 0) break;
 				received += next.resources.length;
 			}
@@ -515,19 +624,32 @@ export class ScimConnector implements Connector {
 			const step = first.resources.length;
 			const starts: number[] = [];
 			for (let s = 1 + step; s <= total; s += step) starts.push(s);
-			pages.push(...(await Promise.all(starts.map(page))));
-			if (pages.some((p) => p.total !== total)) stable = false;
-		}
-		const byId = new Map<string, unknown>();
-		const invalid: unknown[] = [];
-		for (const p of pages)
-			for (const raw of p.resources) {
-				const id = (raw as { id?: unknown } | null)?.id;
-				if (typeof id === 'string' && id !== '') byId.set(id, raw);
-				else invalid.push(raw); // kept so validation names it
+			try {
+				await Promise.all(starts.map(async (s) => take(await page(s), s)));
+			} catch (e) {
+				failed = true;
+				throw e;
 			}
-		if (byId.size + invalid.length !== total) stable = false;
-		return { stable, resources: [...byId.values(), ...invalid] };
+		}
+		if (ids.size + idless !== total) stable = false;
+		return { stable, ids };
+	}
+
+	/** Every resource of a collection at once, for look-ups (a filter keeps them few): records with an id first. */
+	async #collect(collection: string, kind: 'person' | 'group', signal?: AbortSignal, filter?: string): Promise<unknown[]> {
+		const withId: unknown[] = [];
+		const without: unknown[] = [];
+		await this.#eachPage(
+			collection,
+			kind,
+			true,
+			(resources) => {
+				for (const raw of resources) (resourceId(raw) === undefined ? without : withId).push(raw);
+			},
+			signal,
+			filter
+		);
+		return [...withId, ...without];
 	}
 
 	async #page(collection: string, kind: 'person' | 'group', query: Record<string, string | number>, signal?: AbortSignal): Promise<ListedPage> {
@@ -710,10 +832,15 @@ function listOf<S extends GenericSchema>(raw: unknown, schema: S): InferOutput<S
 	});
 }
 
+/** A resource's id, when it has a usable one. */
+function resourceId(raw: unknown): string | undefined {
+	const id = (raw as { id?: unknown } | null)?.id;
+	return typeof id === 'string' && id !== '' ? id : undefined;
+}
+
 /** How a record is named in errors: its id, else its position in the answer. */
 function recordLabel(raw: unknown, index: number): string {
-	const id = (raw as { id?: unknown } | null)?.id;
-	return typeof id === 'string' && id !== '' ? id : `#${index + 1}`;
+	return resourceId(raw) ?? `#${index + 1}`;
 }
 
 function createdId(body: unknown): string | undefined {
