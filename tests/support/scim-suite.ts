@@ -8,8 +8,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import type { Person, Snapshot } from '$lib/core/model';
-import { ConnectorError } from '../../worker/connectors/types';
+import type { Group, Membership, Person, Snapshot } from '$lib/core/model';
+import { snapshotVersion } from '$lib/core';
+import { ConnectorError, type SnapshotSink } from '../../worker/connectors/types';
 import { ScimConnector, eq, type FetchLike, type ScimOptions } from '../../worker/connectors/scim';
 import type { Clock } from '../../worker/connectors/retry';
 import { anonymousAddress } from '../../worker/connectors/scim-map';
@@ -49,6 +50,51 @@ export function countingFetch(counts: Map<string, number>, inner: FetchLike = (u
 		counts.set(key, (counts.get(key) ?? 0) + 1);
 		return inner(input, init);
 	};
+}
+
+const byId = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+const byMembership = (a: Membership, b: Membership) => byId({ id: `${a.groupId}\u0000${a.personId}` }, { id: `${b.groupId}\u0000${b.personId}` });
+
+/**
+ * A SnapshotSink that keeps what it is given, as a caller of `scan` would, and how it was used:
+ * the calls in order, and any membership naming a person not written before it (never allowed).
+ */
+export class RecordingSink implements SnapshotSink {
+	readonly calls: ('restart' | 'people' | 'groups')[] = [];
+	readonly orphans: Membership[] = [];
+	records = { people: [] as Person[], groups: [] as Group[], memberships: [] as Membership[] };
+	#written = new Set<string>();
+
+	restart(): void {
+		this.calls.push('restart');
+		this.records = { people: [], groups: [], memberships: [] };
+		this.#written.clear();
+	}
+
+	people(list: Person[]): void {
+		this.calls.push('people');
+		for (const p of list) {
+			this.records.people.push(p);
+			this.#written.add(p.id);
+		}
+	}
+
+	groups(list: Group[], memberships: Membership[]): void {
+		this.calls.push('groups');
+		this.records.groups.push(...list);
+		this.records.memberships.push(...memberships);
+		this.orphans.push(...memberships.filter((m) => !this.#written.has(m.personId)));
+	}
+
+	/** What was kept, ordered as `read()` orders a snapshot, with its version. */
+	snapshot(): Pick<Snapshot, 'people' | 'groups' | 'memberships' | 'version'> {
+		const records = {
+			people: [...this.records.people].sort(byId),
+			groups: [...this.records.groups].sort(byId),
+			memberships: [...this.records.memberships].sort(byMembership)
+		};
+		return { ...records, version: snapshotVersion(records) };
+	}
 }
 
 export interface ScimServerHarness {
@@ -213,6 +259,26 @@ export function describeScimServer(traits: ServerTraits): ScimServerHarness {
 			expect(new Set(ids).size).toBe(ids.length);
 			for (const id of created) expect(ids).toContain(id);
 			expect(counts.get('GET /Users')).toBe(Math.ceil(ids.length / 4));
+		});
+
+		it('scans page by page into a sink: the records read() returns, people written before groups', async () => {
+			const c = harness.connector({ pageSize: 3 });
+			const members = [await harness.createPerson({}, c), await harness.createPerson({}, c)];
+			for (let i = 0; i < 5; i++) await harness.createPerson({}, c);
+			const { id: groupId } = await c.apply(ops.createGroup({ name: unique('Scanned'), kind: 'group' }), resolve);
+			for (const id of members) await c.apply(ops.addMembership(groupId!, id), resolve);
+
+			const sink = new RecordingSink();
+			const { takenAt } = await c.scan(sink);
+			const read = await c.read();
+			expect(Date.parse(takenAt)).not.toBeNaN();
+			expect(sink.snapshot()).toEqual({ people: read.people, groups: read.groups, memberships: read.memberships, version: read.version });
+			expect(membershipsOf(read, groupId!)).toHaveLength(2);
+			// At least 7 people, 3 a page: several pages, each written on its own, and no start over.
+			expect(sink.calls.filter((call) => call === 'people').length).toBeGreaterThanOrEqual(3);
+			expect(sink.calls).not.toContain('restart');
+			expect(sink.calls.indexOf('groups')).toBeGreaterThan(sink.calls.lastIndexOf('people'));
+			expect(sink.orphans).toEqual([]);
 		});
 
 		it('finds a person by filter', async () => {
