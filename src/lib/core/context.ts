@@ -143,9 +143,10 @@ export class ReconcileContext {
     readonly sides: Record<Side, SideIndex>,
     readonly resolutions: PreparedResolutions,
     readonly lifecycle: LifecycleContext,
-    readonly baseline: readonly BaselineEntry[]
+    readonly baseline: readonly BaselineEntry[],
+    createdElsewhere?: Set<string>
   ) {
-    this.builder = new PlanBuilder(link.id);
+    this.builder = new PlanBuilder(link.id, createdElsewhere);
     this.personSpecs = personFieldSpecs(link);
     this.groupSpecs = groupFieldSpecs(link);
     this.provision = link.mode === 'provision';

@@ -2,7 +2,7 @@
  * Groups: matched by identifier (two-way links may also match by name). Provisioning matches by
  * identifier only, never changes an existing group, and removes groups gone from the source.
  */
-import { conflictId, createdRef, idRef, pairConflictId, type PairNote, type ReconcileContext } from './context';
+import { conflictId, createdRef, idRef, pairConflictId, type PairNote, type PairView, type ReconcileContext } from './context';
 import { diffRecord } from './diff';
 import { readValues, toLocal } from './fields';
 import { match, type MatchPass } from './match';
@@ -44,11 +44,13 @@ function planRemoval(ctx: ReconcileContext, entry: BaselineEntry, survivor: Grou
   }
   if (ctx.provision && ctx.link.groupRemoval[survivor.kind] === 'strip') {
     // Keep the group, take away only the memberships sync made; the group is no longer synced.
+    let view: PairView | undefined;
     for (const [aPerson, bPerson, role] of entry.members ?? []) {
       const personId = on === 'a' ? aPerson : bPerson;
       if (members.get(personId) === undefined) continue;
       const key = ctx.builder.add({ type: 'remove-membership', side: on, stage: STAGE.membershipRemovals, group: idRef(survivor.id), person: idRef(personId), before: role });
-      ctx.viewByOp.set(key, ctx.view({ kind: 'group', [on]: survivor.id, situation: 'remove', to: on }));
+      view ??= ctx.view({ kind: 'group', [on]: survivor.id, situation: 'remove', to: on });
+      ctx.viewByOp.set(key, view);
     }
     return;
   }

@@ -37,3 +37,6 @@ export {
 } from './schema';
 export { makeLink } from './link';
 export type { StaleResolution } from './resolutions';
+export { PartitionIndex, partCount } from './partition';
+export { PartMerger, CollectingSink, mergeGroupDraft, groupDraftKey, resolutionParts, indexPeople, cutPart, reconcileInParts, type PartInput, type PartSink, type MergedParts } from './parts';
+export { assertCounts, baselineHad, countsOf, type SideCounts } from './safety';

@@ -58,7 +58,15 @@ export class PlanBuilder {
   readonly ops: Op[] = [];
   private readonly keys = new Set<string>();
 
-  constructor(private readonly linkId: string) {}
+  constructor(
+    private readonly linkId: string,
+    /**
+     * Keys of people created by earlier parts of the same reconciliation (see parts.ts): two
+     * newcomers with equal records in two parts still get two keys. Other operations name their
+     * target, so they cannot meet across parts.
+     */
+    private readonly createdElsewhere?: Set<string>
+  ) {}
 
   /**
    * Adds an operation. Its key is a digest of the link and everything the operation does, so
@@ -66,8 +74,10 @@ export class PlanBuilder {
    */
   add(draft: OpDraft): string {
     let key = `${draft.type}:${draft.side}:${fnv1a(this.linkId + identityOf(draft))}`;
-    for (let n = 2; this.keys.has(key); n++) key = `${key.split('#')[0]}#${n}`;
+    const shared = draft.type === 'create-person' ? this.createdElsewhere : undefined;
+    for (let n = 2; this.keys.has(key) || shared?.has(key); n++) key = `${key.split('#')[0]}#${n}`;
     this.keys.add(key);
+    shared?.add(key);
     this.ops.push({ ...draft, key } as Op);
     return key;
   }

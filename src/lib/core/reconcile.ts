@@ -21,6 +21,11 @@ export interface ReconcileInput {
   resolutions?: readonly Resolution[];
   /** Epoch milliseconds: the clock, passed in. */
   now: number;
+  /**
+   * This is one part of a larger reconciliation (see parts.ts): the whole's checks and limits are
+   * the caller's, over every part; `createdElsewhere` holds the create keys of earlier parts.
+   */
+  part?: { createdElsewhere: Set<string> };
 }
 
 export type SituationCounts = Record<RecordKind, Record<Situation, number>>;
@@ -49,10 +54,11 @@ const emptyCounts = (): SituationCounts => ({
 
 export function reconcile(input: ReconcileInput): Reconciliation {
   const { link, a, b, baseline, now } = input;
-  assertUsable(link, a, b, baseline);
+  if (!input.part) assertUsable(link, a, b, baseline);
   const sides = { a: indexSnapshot(a), b: indexSnapshot(b) };
   const resolutions = prepareResolutions(input.resolutions ?? [], sides);
-  const ctx = new ReconcileContext(link, sides, resolutions, { now, retentionDays: link.retentionDays, timeZone: link.schedule.timeZone }, baseline.entries);
+  const lifecycle = { now, retentionDays: link.retentionDays, timeZone: link.schedule.timeZone };
+  const ctx = new ReconcileContext(link, sides, resolutions, lifecycle, baseline.entries, input.part?.createdElsewhere);
 
   // People first, so groups can be filled with the people this plan creates.
   if (link.kinds.includes('person')) reconcilePeople(ctx);
@@ -60,7 +66,7 @@ export function reconcile(input: ReconcileInput): Reconciliation {
     reconcileGroups(ctx);
     settleGroups(ctx);
   }
-  applyLimits(ctx);
+  if (!input.part) applyLimits(ctx);
 
   const ops = ctx.builder.ordered();
   const counts = emptyCounts();
