@@ -13,7 +13,7 @@ import type { Env } from './env';
 import type { Connector } from './connectors/types';
 import { connectorFor } from './systems/connect';
 import { applySlice, finishApplied, prepare, type EngineDeps, type SliceLimits } from './runs/engine';
-import { readBoth, reconcileSnapshots, requiresAction, SourceError, storeCurrentPlan, thresholdDecision } from './runs/planning';
+import { PEOPLE_PER_PART, planLink, requiresAction, SourceError, thresholdDecision } from './runs/planning';
 import { computeNextAlarm, nightlyDue, nightlyOn } from './runs/schedule';
 import { LinkStore, type Notice, type PlanMeta } from './runs/store';
 import { ok, refuse, type LinkView, type Result, type RunDetails, type RunProgress, type RunSummary, type StagedDeletes, type StartedBy } from './runs/types';
@@ -28,6 +28,8 @@ export interface LinkDeps {
 	concurrency: number;
 	/** A slice that throws is retried this many times (with backoff) before the run fails. */
 	maxAttempts: number;
+	/** People reconciled per part (see planning.ts): smaller parts, less memory, more work. */
+	peoplePerPart: number;
 }
 
 /** The run in progress, kept in meta so a fresh instance continues it. */
@@ -65,7 +67,8 @@ export class LinkDO extends DurableObject<Env> {
 			connector: (systemId, config) => connectorFor(env, systemId, { removeMode: config.removeMode }),
 			slice: { ops: 1000, ms: 10_000 },
 			concurrency: 8,
-			maxAttempts: 5
+			maxAttempts: 5,
+			peoplePerPart: PEOPLE_PER_PART
 		};
 		this.store = new LinkStore(ctx.storage, '');
 		// No request is delivered until the tables exist and the configuration is in memory.
@@ -172,7 +175,8 @@ export class LinkDO extends DurableObject<Env> {
 			now: () => deps.now(),
 			connector: (systemId) => deps.connector(systemId, config),
 			slice: deps.slice,
-			concurrency: deps.concurrency
+			concurrency: deps.concurrency,
+			peoplePerPart: deps.peoplePerPart
 		};
 	}
 
@@ -192,8 +196,7 @@ export class LinkDO extends DurableObject<Env> {
 		if (!config) return notFound();
 		const deps = this.engine(config);
 		try {
-			const rec = reconcileSnapshots(deps, await readBoth(deps));
-			return ok(storeCurrentPlan(deps, rec));
+			return ok((await planLink(deps)).meta);
 		} catch (e) {
 			return sourceFailed(e);
 		}
@@ -228,9 +231,10 @@ export class LinkDO extends DurableObject<Env> {
 		const deps = this.engine(config);
 		let stale: StaleResolution[];
 		try {
-			const rec = reconcileSnapshots(deps, await readBoth(deps), [...this.store.resolutions().filter((r) => !ids.has(r.conflictId)), ...incoming]);
-			const mine = new Set<Resolution>(incoming);
-			stale = rec.stale.filter((s) => mine.has(s.resolution));
+			// The plan made with them is the current plan: accepted ones are stored below, and stale
+			// ones never took effect in it.
+			const planned = await planLink(deps, [...this.store.resolutions().filter((r) => !ids.has(r.conflictId)), ...incoming]);
+			stale = planned.stale.filter((s) => ids.has(s.resolution.conflictId));
 		} catch (e) {
 			return sourceFailed(e);
 		}
@@ -251,7 +255,7 @@ export class LinkDO extends DurableObject<Env> {
 		const deps = this.engine(config);
 		let meta: PlanMeta;
 		try {
-			meta = storeCurrentPlan(deps, reconcileSnapshots(deps, await readBoth(deps)));
+			meta = (await planLink(deps)).meta;
 		} catch (e) {
 			return sourceFailed(e);
 		}

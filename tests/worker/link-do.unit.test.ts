@@ -137,7 +137,28 @@ describe('LinkDO', () => {
 				.toArray()
 				.map((r) => r.name);
 		});
-		expect(tables).toEqual(['baseline', 'baseline_journal', 'drafts', 'journal', 'meta', 'notices', 'plan_chunks', 'resolutions', 'runs', 'staged', 'staged_ops']);
+		expect(tables).toEqual([
+			'baseline',
+			'baseline_journal',
+			'baseline_parts',
+			'drafts',
+			'journal',
+			'meta',
+			'notices',
+			'plan_conflicts',
+			'plan_drafts',
+			'plan_fragments',
+			'plan_keep',
+			'plan_ops',
+			'plan_views',
+			'resolutions',
+			'runs',
+			'snap_groups',
+			'snap_members',
+			'snap_people',
+			'staged',
+			'staged_ops'
+		]);
 		await abortAllDurableObjects();
 		expect((await env.LINKS.getByName('link-unit').get())?.config.name).toBe('Renamed');
 	});

@@ -29,7 +29,7 @@ import {
 } from '$lib/core';
 import type { Connector } from '../connectors/types';
 import { isEdgeDelivered } from '../connectors/types';
-import { readBoth, reconcileSnapshots, SourceError, storeCurrentPlan } from './planning';
+import { planLink, SourceError } from './planning';
 import { needsCheck, recoveredOutcome } from './recovery';
 import type { LinkStore, Notice } from './store';
 import type { RunError } from './types';
@@ -51,6 +51,8 @@ export interface EngineDeps {
 	concurrency: number;
 	/** Baseline drafts committed per transaction. */
 	commitChunk?: number;
+	/** People reconciled per part (see planning.ts). */
+	peoplePerPart?: number;
 }
 
 /** Operations marked started per write (see applySlice). */
@@ -64,15 +66,9 @@ const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 /** Reads, reconciles and stores the plan of a run. Failures end the run with nothing written. */
 export async function prepare(deps: EngineDeps, runId: string, dryRun: boolean): Promise<Step> {
 	const { store } = deps;
-	let ops: Op[];
-	let drafts: DraftEntry[];
 	try {
-		// No local keeps the snapshots: once reconciled they can be collected while the plan is stored.
-		const rec = reconcileSnapshots(deps, await readBoth(deps));
-		storeCurrentPlan(deps, rec);
-		ops = rec.plan.ops;
-		drafts = rec.plan.next;
-		store.planRun(runId, ops, dryRun ? [] : drafts, rec.plan.counts, dryRun ? 'finished' : 'apply');
+		const { meta } = await planLink(deps);
+		store.planRunFromCurrent(runId, !dryRun, meta.counts, dryRun ? 'finished' : 'apply');
 	} catch (e) {
 		const error: RunError = e instanceof SourceError ? e.detail : { code: 'internal', message: message(e) };
 		store.finishRun(runId, 'failed', deps.now(), error);

@@ -1,13 +1,34 @@
 /**
  * Reading both systems and reconciling them with the stored baseline and resolutions: the one
- * path behind the reconcile route, enabling, re-checking resolutions and every run. The pure work
- * is the core's `reconcile`; this file only feeds it from storage and stores what it answers.
+ * path behind the reconcile route, enabling, re-checking resolutions and every run.
+ *
+ * Both snapshots are scanned page by page into the link's SQLite, then reconciled in parts (the
+ * core's parts.ts): each part's people, their memberships and every group are read back, reconciled
+ * with the core's own `reconcile`, and its answer is written to the plan's rows before the next
+ * part is read. So a 100k-person link fits the Worker's 128 MB.
  */
-import { conflictId, opKind, reconcile, ReconcileError, type LinkConfig, type Reconciliation, type Resolution, type Side, type Snapshot } from '$lib/core';
+import {
+	assertCounts,
+	PartitionIndex,
+	PartMerger,
+	partCount,
+	reconcile,
+	ReconcileError,
+	resolutionParts,
+	type LinkConfig,
+	type Resolution,
+	type Side,
+	type Snapshot,
+	type StaleResolution
+} from '$lib/core';
 import type { Connector } from '../connectors/types';
 import { ConnectorError } from '../connectors/types';
-import type { LinkStore, PlanMeta } from './store';
+import type { PlanMeta } from './plan-store';
+import type { LinkStore } from './store';
+import type { SideInfo } from './snapshots';
 import type { RunError, StagedDeletes } from './types';
+
+export { thresholdKind } from './plan-store';
 
 /** A system could not be read, or what it returned cannot be reconciled (an empty source). */
 export class SourceError extends Error {
@@ -25,73 +46,125 @@ export interface PlanningDeps {
 	config: LinkConfig;
 	connector(systemId: string): Promise<Connector>;
 	now(): number;
+	/** People per part (default PEOPLE_PER_PART). */
+	peoplePerPart?: number;
 }
+
+/**
+ * About 5,000 people per part keeps a part's records, indexes and answer to a few MB, while the
+ * parts' fixed cost (every group, read again per part) stays small next to the people.
+ */
+export const PEOPLE_PER_PART = 5000;
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
-/** Both snapshots, read at once. Any failure is a SourceError naming the system. */
-export async function readBoth(deps: Pick<PlanningDeps, 'config' | 'connector'>): Promise<Record<Side, Snapshot>> {
-	const read = async (side: Side): Promise<Snapshot> => {
+/** Rows written per transaction when a connector can only read whole (a CSV export). */
+const WHOLE_READ_SLICE = 5000;
+
+/** Both systems, scanned into the link's SQLite at once. Any failure is a SourceError naming the system. */
+async function scanBoth(deps: PlanningDeps, index: PartitionIndex): Promise<Record<Side, SideInfo>> {
+	const scan = async (side: Side): Promise<SideInfo> => {
 		const system = deps.config.systems[side];
 		try {
 			const connector = await deps.connector(system);
-			return await connector.read();
+			const writer = deps.store.snapshots.writer(side, system, index);
+			if (connector.scan) return writer.finish((await connector.scan(writer)).takenAt);
+			const snap: Snapshot = await connector.read();
+			for (let i = 0; i < snap.people.length; i += WHOLE_READ_SLICE) writer.people(snap.people.slice(i, i + WHOLE_READ_SLICE));
+			writer.groups(snap.groups, []);
+			for (let i = 0; i < snap.memberships.length; i += WHOLE_READ_SLICE) writer.groups([], snap.memberships.slice(i, i + WHOLE_READ_SLICE));
+			return writer.finish(snap.takenAt);
 		} catch (e) {
 			const what = e instanceof ConnectorError ? `${e.code}: ${e.message}` : message(e);
 			throw new SourceError({ code: 'source-failed', system, message: `System ${system} could not be read (${what}); nothing was written.` }, { cause: e });
 		}
 	};
-	const [a, b] = await Promise.all([read('a'), read('b')]);
+	const [a, b] = await Promise.all([scan('a'), scan('b')]);
 	return { a, b };
 }
 
-/** The core's reconciliation of two fresh snapshots; an empty side is a SourceError. */
-export function reconcileSnapshots(deps: PlanningDeps, snaps: Record<Side, Snapshot>, resolutions: readonly Resolution[] = deps.store.resolutions()): Reconciliation {
+const asSourceError = (deps: PlanningDeps, e: unknown): unknown => {
+	if (!(e instanceof ReconcileError)) return e;
+	const system = e.code === 'empty-source' ? deps.config.systems.a : undefined;
+	return new SourceError({ code: e.code === 'invalid-input' ? 'invalid' : 'source-failed', message: e.message, ...(system ? { system } : {}) }, { cause: e });
+};
+
+export interface PlannedLink {
+	meta: PlanMeta;
+	/** Resolutions whose records changed since they were made (not applied). */
+	stale: StaleResolution[];
+}
+
+/**
+ * Reads both systems, reconciles them part by part with the baseline and `resolutions`, and
+ * stores the answer as the link's current plan. An unreadable or empty side is a SourceError,
+ * thrown before anything of the plan is written.
+ */
+export async function planLink(deps: PlanningDeps, resolutions: readonly Resolution[] = deps.store.resolutions()): Promise<PlannedLink> {
+	const { store, config } = deps;
+	const index = new PartitionIndex(config);
+	const info = await scanBoth(deps, index);
 	try {
-		return reconcile({ link: deps.config, a: snaps.a, b: snaps.b, baseline: { linkId: deps.config.id, entries: deps.store.baselineEntries() }, resolutions, now: deps.now() });
+		assertCounts(config, info, store.baselineHad());
 	} catch (e) {
-		if (e instanceof ReconcileError) {
-			const system = e.code === 'empty-source' ? deps.config.systems.a : undefined;
-			throw new SourceError({ code: e.code === 'invalid-input' ? 'invalid' : 'source-failed', message: e.message, ...(system ? { system } : {}) }, { cause: e });
-		}
+		throw asSourceError(deps, e);
+	}
+	for (const { a, b } of store.personPairs()) index.pair(a, b);
+	for (const r of resolutions) if (r.link) index.pair(r.link.a, r.link.b);
+
+	const count = partCount(Math.max(info.a.people, info.b.people), deps.peoplePerPart ?? PEOPLE_PER_PART);
+	store.snapshots.assignParts('a', (id) => index.partOf('a', id, count));
+	store.snapshots.assignParts('b', (id) => index.partOf('b', id, count));
+	store.assignBaselineParts((a) => index.partOf('a', a, count));
+
+	store.plan.begin();
+	try {
+		return planParts(deps, resolutions, index, info, count);
+	} catch (e) {
+		// Half a plan is no plan: the link shows none until the next reconciliation.
+		store.plan.forget();
 		throw e;
 	}
 }
 
-const THRESHOLD_KINDS = ['person', 'group', 'membership'] as const;
-
-/** Which kind of removals a threshold conflict holds back (its id says it; see the core's applyLimits). */
-export function thresholdKind(id: string, side: Side): StagedDeletes['kind'] | undefined {
-	return THRESHOLD_KINDS.find((k) => id.startsWith(`${conflictId('threshold', k === 'membership' ? 'group' : k, [{ side, id: k }])}:`));
-}
-
-/** The staged removals of a reconciliation, per threshold conflict. */
-export function stagedOf(rec: Reconciliation): Omit<StagedDeletes, 'decision'>[] {
-	const out: Omit<StagedDeletes, 'decision'>[] = [];
-	for (const c of rec.conflicts) {
-		if (c.reason !== 'threshold' || !c.staged || !c.removedSide) continue;
-		const side = c.removedSide;
-		const kind = thresholdKind(c.id, side);
-		if (!kind) continue;
-		const ops = rec.plan.ops.filter((op) => op.staged && op.side === side && opKind(op) === kind);
-		out.push({ conflictId: c.id, kind, side, count: c.staged.count, total: c.staged.total, limit: c.staged.limit, ops });
+function planParts(deps: PlanningDeps, resolutions: readonly Resolution[], index: PartitionIndex, info: Record<Side, SideInfo>, count: number): PlannedLink {
+	const { store, config } = deps;
+	const memberPart = (m: Parameters<PartitionIndex['memberPart']>[0]) => index.memberPart(m, count);
+	const merger = new PartMerger(config, resolutions, info, store.plan);
+	const groups = { a: store.snapshots.groups('a'), b: store.snapshots.groups('b') };
+	const snapshot = (side: Side, part: number): Snapshot => ({
+		system: info[side].system,
+		takenAt: info[side].takenAt,
+		version: info[side].version,
+		people: store.snapshots.people(side, part),
+		groups: groups[side],
+		memberships: store.snapshots.memberships(side, part)
+	});
+	const createdElsewhere = new Set<string>();
+	for (let part = 0; part < count; part++) {
+		const mine = resolutions.filter((r) => {
+			const parts = resolutionParts(r, index, count);
+			return parts === 'all' || parts.includes(part);
+		});
+		let rec;
+		try {
+			rec = reconcile({
+				link: config,
+				a: snapshot('a', part),
+				b: snapshot('b', part),
+				baseline: { linkId: config.id, entries: store.baselineOfPart(part, memberPart) },
+				resolutions: mine,
+				now: deps.now(),
+				part: { createdElsewhere }
+			});
+		} catch (e) {
+			throw asSourceError(deps, e);
+		}
+		store.transaction(() => merger.add(part, rec));
 	}
-	return out;
-}
-
-/** Stores a reconciliation as the link's current plan, with the snapshots' versions. */
-export function storeCurrentPlan(deps: PlanningDeps, rec: Reconciliation): PlanMeta {
-	const meta: PlanMeta = {
-		versions: rec.versions,
-		computedAt: deps.now(),
-		requiresAction: rec.requiresAction,
-		staged: rec.plan.counts.staged,
-		counts: rec.plan.counts,
-		thresholds: rec.conflicts.filter((c) => c.reason === 'threshold').map((c) => c.id)
-	};
-	deps.store.putPlan(rec, meta, stagedOf(rec));
-	deps.store.setMeta('versions', rec.versions);
-	return meta;
+	const merged = store.transaction(() => merger.finish());
+	const meta = store.plan.finish(merged, memberPart, deps.now());
+	return { meta, stale: merged.stale };
 }
 
 /**

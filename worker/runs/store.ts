@@ -4,8 +4,10 @@
  * in one value: a 100k-person link has 100k+ baseline entries and a run as many operations, and a
  * SQLite value is capped at 2 MB. Reads that could be large are paged or streamed.
  */
+export type { PlanMeta } from './plan-store';
 import type {
 	BaselineEntry,
+	BaselineMember,
 	Conflict,
 	DraftEntry,
 	LinkConfig,
@@ -17,7 +19,8 @@ import type {
 	Resolution,
 	RunTally
 } from '$lib/core';
-import { chunked, jsonParts } from './json-chunks';
+import { PLAN_SCHEMA, PlanStore, type PlanMeta } from './plan-store';
+import { SNAPSHOT_SCHEMA, SnapshotStore } from './snapshots';
 import type { RunError, RunPhase, RunStatus, RunSummary, StagedDeletes, StartedBy } from './types';
 
 /** The tables, created on every start (IF NOT EXISTS): add columns and tables, never rename. */
@@ -26,11 +29,12 @@ const SCHEMA = [
 	`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
 	`CREATE TABLE IF NOT EXISTS baseline (kind TEXT NOT NULL, a TEXT NOT NULL, b TEXT NOT NULL, entry TEXT NOT NULL)`,
 	`CREATE INDEX IF NOT EXISTS baseline_pair ON baseline (kind, a, b)`,
+	// Which part each person entry of the baseline went to in the latest reconciliation.
+	`CREATE TABLE IF NOT EXISTS baseline_parts (rid INTEGER PRIMARY KEY, part INTEGER NOT NULL)`,
+	`CREATE INDEX IF NOT EXISTS baseline_parts_part ON baseline_parts (part)`,
+	// Plans before parts were one JSON text in pieces.
+	`DROP TABLE IF EXISTS plan_chunks`,
 	`CREATE TABLE IF NOT EXISTS resolutions (conflict_id TEXT PRIMARY KEY, resolution TEXT NOT NULL, stored_at INTEGER NOT NULL)`,
-	// The current plan (a Reconciliation) as JSON text in pieces, and its staged removals in rows.
-	`CREATE TABLE IF NOT EXISTS plan_chunks (seq INTEGER PRIMARY KEY, part TEXT NOT NULL)`,
-	`CREATE TABLE IF NOT EXISTS staged (conflict_id TEXT PRIMARY KEY, kind TEXT NOT NULL, side TEXT NOT NULL, count INTEGER NOT NULL, total INTEGER NOT NULL, lim TEXT NOT NULL)`,
-	`CREATE TABLE IF NOT EXISTS staged_ops (conflict_id TEXT NOT NULL, seq INTEGER NOT NULL, op TEXT NOT NULL, PRIMARY KEY (conflict_id, seq))`,
 	`CREATE TABLE IF NOT EXISTS runs (
 		seq INTEGER PRIMARY KEY AUTOINCREMENT,
 		id TEXT NOT NULL UNIQUE,
@@ -83,17 +87,6 @@ const SCHEMA = [
 		PRIMARY KEY (run_id, key)
 	)`
 ];
-
-/** The summary of the current plan kept next to its chunks (the LinkView needs only this). */
-export interface PlanMeta {
-	versions: { a: string; b: string };
-	computedAt: number;
-	requiresAction: number;
-	staged: number;
-	counts: PlanCounts;
-	/** Threshold conflict ids of the plan: their decision (approve/reject) settles them at once. */
-	thresholds: string[];
-}
 
 export interface Notice {
 	runId: string;
@@ -151,11 +144,23 @@ export interface NewRun {
 }
 
 export class LinkStore {
+	readonly snapshots: SnapshotStore;
+	readonly plan: PlanStore;
+
 	constructor(
 		private readonly storage: DurableObjectStorage,
 		/** The link's id (set once its configuration is known): runs name it. */
 		public linkId: string
-	) {}
+	) {
+		const transaction = <T>(fn: () => T): T => this.transaction(fn);
+		this.snapshots = new SnapshotStore(storage.sql, transaction);
+		this.plan = new PlanStore(
+			storage.sql,
+			transaction,
+			(key) => this.getMeta(key),
+			(key, value) => this.setMeta(key, value)
+		);
+	}
 
 	private get sql(): SqlStorage {
 		return this.storage.sql;
@@ -163,7 +168,7 @@ export class LinkStore {
 
 	/** Creates the tables; called under blockConcurrencyWhile before anything else. */
 	migrate(): void {
-		for (const statement of SCHEMA) this.sql.exec(statement);
+		for (const statement of [...SCHEMA, ...SNAPSHOT_SCHEMA, ...PLAN_SCHEMA]) this.sql.exec(statement);
 	}
 
 	transaction<T>(fn: () => T): T {
@@ -196,6 +201,44 @@ export class LinkStore {
 
 	baselineSize(): number {
 		return this.sql.exec<{ n: number }>('SELECT count(*) AS n FROM baseline').one().n;
+	}
+
+	/** The person pairs of the baseline, by id only (for the partition index). */
+	*personPairs(): Generator<{ a: string; b: string }> {
+		for (const row of this.sql.exec<{ a: string; b: string }>("SELECT a, b FROM baseline WHERE kind = 'person'")) yield row;
+	}
+
+	/** Which kinds the baseline says were synced (see the core's baselineHad). */
+	baselineHad(): Record<'person' | 'group', boolean> {
+		const had = { person: false, group: false };
+		const rows = this.sql.exec<{ kind: 'person' | 'group' }>(
+			"SELECT DISTINCT kind FROM baseline WHERE coalesce(json_extract(entry, '$.lifecycle.state'), 'active') = 'active'"
+		);
+		for (const row of rows) had[row.kind] = true;
+		return had;
+	}
+
+	/** Records the part of each person entry (`partOf` its id on side A). */
+	assignBaselineParts(partOf: (a: string) => number): void {
+		this.sql.exec('DELETE FROM baseline_parts');
+		const rows = this.sql.exec<{ rid: number; a: string }>("SELECT rowid AS rid, a FROM baseline WHERE kind = 'person'").toArray();
+		for (let i = 0; i < rows.length; i += 2000) {
+			this.transaction(() => {
+				for (const { rid, a } of rows.slice(i, i + 2000)) this.sql.exec('INSERT INTO baseline_parts (rid, part) VALUES (?, ?)', rid, partOf(a));
+			});
+		}
+	}
+
+	/** A part's baseline: its people's entries, and every group's with only the part's members. */
+	baselineOfPart(part: number, memberPart: (m: BaselineMember) => number): BaselineEntry[] {
+		const out: BaselineEntry[] = [];
+		for (const row of this.sql.exec<{ entry: string }>('SELECT b.entry FROM baseline b JOIN baseline_parts p ON p.rid = b.rowid WHERE p.part = ?', part)) out.push(JSON.parse(row.entry));
+		for (const row of this.sql.exec<{ entry: string }>("SELECT entry FROM baseline WHERE kind = 'group'")) {
+			const e = JSON.parse(row.entry) as BaselineEntry;
+			if (e.members) e.members = e.members.filter((m) => memberPart(m) === part);
+			out.push(e);
+		}
+		return out;
 	}
 
 	insertBaseline(entry: BaselineEntry): void {
@@ -243,59 +286,18 @@ export class LinkStore {
 		return row ? JSON.parse(row.resolution) : undefined;
 	}
 
-	// ---- the current plan -----------------------------------------------------------------
-
-	/** Replaces the current plan: its JSON in pieces, its summary, and its staged removals in rows. */
-	putPlan(rec: Reconciliation, meta: PlanMeta, staged: Omit<StagedDeletes, 'decision'>[]): void {
-		this.transaction(() => {
-			this.sql.exec('DELETE FROM plan_chunks');
-			let seq = 0;
-			for (const part of chunked(jsonParts(rec))) this.sql.exec('INSERT INTO plan_chunks (seq, part) VALUES (?, ?)', seq++, part);
-			this.sql.exec('DELETE FROM staged');
-			this.sql.exec('DELETE FROM staged_ops');
-			for (const s of staged) {
-				this.sql.exec('INSERT INTO staged (conflict_id, kind, side, count, total, lim) VALUES (?, ?, ?, ?, ?, ?)', s.conflictId, s.kind, s.side, s.count, s.total, JSON.stringify(s.limit));
-				s.ops.forEach((op, i) => this.sql.exec('INSERT INTO staged_ops (conflict_id, seq, op) VALUES (?, ?, ?)', s.conflictId, i, JSON.stringify(op)));
-			}
-			this.setMeta('plan', meta);
-		});
-	}
+	// ---- the current plan (rows: see plan-store.ts) ---------------------------------------
 
 	planMeta(): PlanMeta | undefined {
-		return this.getMeta<PlanMeta>('plan');
+		return this.plan.meta();
 	}
 
-	/** The current plan's JSON text, piece by piece (undefined before the first reconciliation). */
 	planText(): ReadableStream<Uint8Array> | undefined {
-		if (!this.planMeta()) return undefined;
-		const count = this.sql.exec<{ n: number }>('SELECT count(*) AS n FROM plan_chunks').one().n;
-		const encoder = new TextEncoder();
-		let seq = 0;
-		return new ReadableStream<Uint8Array>({
-			pull: (controller) => {
-				if (seq >= count) return controller.close();
-				const row = this.sql.exec<{ part: string }>('SELECT part FROM plan_chunks WHERE seq = ?', seq++).toArray()[0];
-				controller.enqueue(encoder.encode(row?.part ?? ''));
-			}
-		});
+		return this.plan.text();
 	}
 
 	staged(): Omit<StagedDeletes, 'decision'>[] {
-		return this.sql
-			.exec<{ conflict_id: string; kind: string; side: string; count: number; total: number; lim: string }>('SELECT conflict_id, kind, side, count, total, lim FROM staged ORDER BY conflict_id')
-			.toArray()
-			.map((r) => ({
-				conflictId: r.conflict_id,
-				kind: r.kind as StagedDeletes['kind'],
-				side: r.side as StagedDeletes['side'],
-				count: r.count,
-				total: r.total,
-				limit: JSON.parse(r.lim),
-				ops: this.sql
-					.exec<{ op: string }>('SELECT op FROM staged_ops WHERE conflict_id = ? ORDER BY seq', r.conflict_id)
-					.toArray()
-					.map((o) => JSON.parse(o.op) as Op)
-			}));
+		return this.plan.staged();
 	}
 
 	// ---- runs -----------------------------------------------------------------------------
@@ -330,6 +332,18 @@ export class LinkStore {
 				irreversible ? JSON.stringify(irreversible) : null,
 				runId
 			);
+		});
+	}
+
+	/** Stores the current plan's operations as a run's (and its drafts, for a real run) and moves it on. */
+	planRunFromCurrent(runId: string, withDrafts: boolean, counts: PlanCounts, phase: RunPhase): void {
+		this.transaction(() => {
+			this.sql.exec('DELETE FROM journal WHERE run_id = ?', runId);
+			this.sql.exec('DELETE FROM drafts WHERE run_id = ?', runId);
+			this.sql.exec('INSERT INTO journal (run_id, seq, key, op) SELECT ?, row_number() OVER (ORDER BY stage, part, seq) - 1, key, op FROM plan_ops', runId);
+			if (withDrafts) this.sql.exec('INSERT INTO drafts (run_id, seq, draft) SELECT ?, seq, draft FROM plan_drafts', runId);
+			const total = this.sql.exec<{ n: number }>('SELECT count(*) AS n FROM journal WHERE run_id = ?', runId).one().n;
+			this.sql.exec('UPDATE runs SET counts = ?, total = ?, phase = ? WHERE id = ?', JSON.stringify(counts), total, phase, runId);
 		});
 	}
 

@@ -1,0 +1,299 @@
+/**
+ * The link's current plan in rows: written part by part as the core reconciles (PlanSink), fixed
+ * up once the merge has seen every part (finish), and read back as a Reconciliation's JSON text,
+ * piece by piece (text). Nothing here holds a whole plan in memory.
+ */
+import {
+	conflictId,
+	groupDraftKey,
+	LIMIT_KINDS,
+	isRemoval,
+	isStagedRemoval,
+	mergeGroupDraft,
+	opKind,
+	type BaselineEntry,
+	type BaselineMember,
+	type Conflict,
+	type DraftEntry,
+	type MergedParts,
+	type Op,
+	type PairView,
+	type PartSink,
+	type PlanCounts,
+	type Reconciliation,
+	type Side,
+} from '$lib/core';
+import type { StagedDeletes } from './types';
+
+export const PLAN_SCHEMA = [
+	// `removal`: a person's removal view (`side\0id`), so staging can note it.
+	`CREATE TABLE IF NOT EXISTS plan_views (seq INTEGER PRIMARY KEY, removal TEXT, view TEXT NOT NULL)`,
+	`CREATE INDEX IF NOT EXISTS plan_views_removal ON plan_views (removal) WHERE removal IS NOT NULL`,
+	`CREATE TABLE IF NOT EXISTS plan_conflicts (seq INTEGER PRIMARY KEY, conflict TEXT NOT NULL)`,
+	// `part`: -1 for group operations (merged over the parts); `tag`: the group an op goes with.
+	`CREATE TABLE IF NOT EXISTS plan_ops (seq INTEGER PRIMARY KEY, key TEXT NOT NULL, stage INTEGER NOT NULL, part INTEGER NOT NULL, tag TEXT, staged INTEGER NOT NULL DEFAULT 0, op TEXT NOT NULL)`,
+	`CREATE INDEX IF NOT EXISTS plan_ops_key ON plan_ops (key)`,
+	`CREATE INDEX IF NOT EXISTS plan_ops_tag ON plan_ops (tag) WHERE tag IS NOT NULL`,
+	`CREATE INDEX IF NOT EXISTS plan_ops_order ON plan_ops (stage, part, seq)`,
+	// Drafts: what the baseline becomes; prev_* name the entry each one replaces.
+	`CREATE TABLE IF NOT EXISTS plan_drafts (seq INTEGER PRIMARY KEY, prev_kind TEXT, prev_a TEXT, prev_b TEXT, draft TEXT NOT NULL)`,
+	`CREATE INDEX IF NOT EXISTS plan_drafts_prev ON plan_drafts (prev_kind, prev_a, prev_b)`,
+	`CREATE TABLE IF NOT EXISTS plan_fragments (key TEXT NOT NULL, part INTEGER NOT NULL, draft TEXT NOT NULL, PRIMARY KEY (key, part))`,
+	// The baseline entries the plan leaves as they are, copied when the plan is made.
+	`CREATE TABLE IF NOT EXISTS plan_keep (seq INTEGER PRIMARY KEY, entry TEXT NOT NULL)`,
+	// Staged removals of the current plan, per threshold conflict.
+	`CREATE TABLE IF NOT EXISTS staged (conflict_id TEXT PRIMARY KEY, kind TEXT NOT NULL, side TEXT NOT NULL, count INTEGER NOT NULL, total INTEGER NOT NULL, lim TEXT NOT NULL)`,
+	`CREATE TABLE IF NOT EXISTS staged_ops (conflict_id TEXT NOT NULL, seq INTEGER NOT NULL, op TEXT NOT NULL, PRIMARY KEY (conflict_id, seq))`
+];
+
+const PLAN_TABLES = ['plan_views', 'plan_conflicts', 'plan_ops', 'plan_drafts', 'plan_fragments', 'plan_keep', 'staged', 'staged_ops'];
+
+/** The current plan's summary: the LinkView needs only this. */
+export interface PlanMeta {
+	versions: { a: string; b: string };
+	computedAt: number;
+	requiresAction: number;
+	staged: number;
+	counts: PlanCounts;
+	/** Threshold conflict ids of the plan: their decision (approve/reject) settles them at once. */
+	thresholds: string[];
+}
+
+/** The rest of a Reconciliation that is not in rows. */
+type PlanHead = Pick<Reconciliation, 'linkId' | 'versions' | 'stale' | 'applied' | 'counts' | 'requiresAction' | 'untouched'>;
+
+const removalKey = (v: PairView) => (v.kind === 'person' && v.situation === 'remove' && (v.to === 'a' || v.to === 'b') ? `${v.to}\u0000${v[v.to]}` : null);
+
+export class PlanStore implements PartSink {
+	constructor(
+		private readonly sql: SqlStorage,
+		private readonly transaction: <T>(fn: () => T) => T,
+		private readonly getMeta: <T>(key: string) => T | undefined,
+		private readonly setMeta: (key: string, value: unknown) => void
+	) {}
+
+	/** Empties the plan tables for a new plan. */
+	begin(): void {
+		this.transaction(() => {
+			for (const table of PLAN_TABLES) this.sql.exec(`DELETE FROM ${table}`);
+		});
+	}
+
+	/** Drops the current plan (a reconciliation that failed half-way). */
+	forget(): void {
+		this.begin();
+		this.setMeta('plan', undefined);
+		this.setMeta('plan-head', undefined);
+	}
+
+	// ---- PartSink: rows as the parts produce them ----------------------------------------------
+
+	view(v: PairView): void {
+		this.sql.exec('INSERT INTO plan_views (removal, view) VALUES (?, ?)', removalKey(v), JSON.stringify(v));
+	}
+
+	conflict(c: Conflict): void {
+		this.sql.exec('INSERT INTO plan_conflicts (conflict) VALUES (?)', JSON.stringify(c));
+	}
+
+	op(op: Op, part: number, group?: string): void {
+		this.sql.exec('INSERT INTO plan_ops (key, stage, part, tag, staged, op) VALUES (?, ?, ?, ?, ?, ?)', op.key, op.stage, part, group ?? null, op.staged ? 1 : 0, JSON.stringify(op));
+	}
+
+	draft(d: DraftEntry): void {
+		const p = d.previous;
+		this.sql.exec('INSERT INTO plan_drafts (prev_kind, prev_a, prev_b, draft) VALUES (?, ?, ?, ?)', p?.kind ?? null, p?.a ?? null, p?.b ?? null, JSON.stringify(d));
+	}
+
+	groupDraft(key: string, part: number, d: DraftEntry): void {
+		this.sql.exec('INSERT INTO plan_fragments (key, part, draft) VALUES (?, ?, ?)', key, part, JSON.stringify(d));
+	}
+
+	// ---- once every part is in ----------------------------------------------------------------
+
+	/**
+	 * Applies the merge's decisions to the rows: drops the operations of group pairs in conflict,
+	 * stages what the limits stage, merges each group pair's drafts, copies the entries the plan
+	 * keeps, and stores the staged removals and the plan's summary.
+	 */
+	finish(merged: MergedParts, memberPart: (m: BaselineMember) => number, computedAt: number): PlanMeta {
+		return this.transaction(() => {
+			for (const tag of merged.dropTags) this.sql.exec('DELETE FROM plan_ops WHERE tag = ?', tag);
+			for (const key of merged.staged) {
+				for (const row of this.sql.exec<{ seq: number; op: string }>('SELECT seq, op FROM plan_ops WHERE key = ? AND staged = 0', key).toArray()) {
+					this.sql.exec('UPDATE plan_ops SET staged = 1, op = ? WHERE seq = ?', JSON.stringify({ ...JSON.parse(row.op), staged: true }), row.seq);
+				}
+			}
+			for (const removal of merged.stagedPeople) {
+				for (const row of this.sql.exec<{ seq: number; view: string }>('SELECT seq, view FROM plan_views WHERE removal = ?', removal).toArray()) {
+					const v = JSON.parse(row.view) as PairView;
+					if (isStagedRemoval(v, merged.stagedPeople)) this.sql.exec('UPDATE plan_views SET view = ? WHERE seq = ?', JSON.stringify({ ...v, note: 'staged' }), row.seq);
+				}
+			}
+			for (const key of merged.groupDrafts.keys()) {
+				const fragments = this.sql
+					.exec<{ part: number; draft: string }>('SELECT part, draft FROM plan_fragments WHERE key = ? ORDER BY part', key)
+					.toArray()
+					.map((r) => ({ part: r.part, draft: JSON.parse(r.draft) as DraftEntry }));
+				if (fragments.length === 0 || groupDraftKey(fragments[0].draft) !== key) continue;
+				const previous = fragments[0].draft.previous;
+				const whole = previous ? this.baselineEntry(previous) : undefined;
+				this.draft(mergeGroupDraft(fragments, whole, memberPart));
+			}
+			this.sql.exec('DELETE FROM plan_fragments');
+			this.sql.exec(
+				`INSERT INTO plan_keep (entry) SELECT entry FROM baseline b WHERE NOT EXISTS
+				 (SELECT 1 FROM plan_drafts d WHERE d.prev_kind = b.kind AND d.prev_a = b.a AND d.prev_b = b.b)`
+			);
+			const staged = this.storeStaged(merged.thresholds);
+			const counts = this.counts();
+			const head: PlanHead = {
+				linkId: merged.linkId,
+				versions: merged.versions,
+				stale: merged.stale,
+				applied: merged.applied,
+				counts: merged.counts,
+				requiresAction: merged.requiresAction,
+				untouched: merged.untouched
+			};
+			const meta: PlanMeta = { versions: merged.versions, computedAt, requiresAction: merged.requiresAction, staged, counts, thresholds: merged.thresholds.map((c) => c.id) };
+			this.setMeta('plan-head', head);
+			this.setMeta('plan', meta);
+			this.setMeta('versions', merged.versions);
+			return meta;
+		});
+	}
+
+	private baselineEntry(e: Pick<BaselineEntry, 'kind' | 'a' | 'b'>): BaselineEntry | undefined {
+		const row = this.sql.exec<{ entry: string }>('SELECT entry FROM baseline WHERE kind = ? AND a = ? AND b = ?', e.kind, e.a, e.b).toArray()[0];
+		return row ? JSON.parse(row.entry) : undefined;
+	}
+
+	/** The staged removals per threshold conflict; returns how many operations are staged. */
+	private storeStaged(thresholds: readonly Conflict[]): number {
+		for (const c of thresholds) {
+			if (!c.staged || !c.removedSide) continue;
+			const kind = thresholdKind(c.id, c.removedSide);
+			if (!kind) continue;
+			let seq = 0;
+			for (const row of this.sql.exec<{ op: string }>('SELECT op FROM plan_ops WHERE staged = 1 ORDER BY stage, part, seq').toArray()) {
+				const op = JSON.parse(row.op) as Op;
+				if (op.side === c.removedSide && isRemoval(op) && opKind(op) === kind) this.sql.exec('INSERT INTO staged_ops (conflict_id, seq, op) VALUES (?, ?, ?)', c.id, seq++, row.op);
+			}
+			this.sql.exec('INSERT INTO staged (conflict_id, kind, side, count, total, lim) VALUES (?, ?, ?, ?, ?, ?)', c.id, kind, c.removedSide, c.staged.count, c.staged.total, JSON.stringify(c.staged.limit));
+		}
+		return this.sql.exec<{ n: number }>('SELECT count(*) AS n FROM plan_ops WHERE staged = 1').one().n;
+	}
+
+	/** Operation counts of the current plan, from its rows. */
+	private counts(): PlanCounts {
+		const counts: PlanCounts = { total: 0, staged: 0, byType: {}, bySide: { a: 0, b: 0 } };
+		for (const row of this.sql.exec<{ type: string; side: string; staged: number; n: number }>(
+			"SELECT json_extract(op, '$.type') AS type, json_extract(op, '$.side') AS side, staged, count(*) AS n FROM plan_ops GROUP BY 1, 2, 3"
+		)) {
+			counts.total += row.n;
+			if (row.staged) counts.staged += row.n;
+			const type = row.type as Op['type'];
+			counts.byType[type] = (counts.byType[type] ?? 0) + row.n;
+			counts.bySide[row.side as 'a' | 'b'] += row.n;
+		}
+		return counts;
+	}
+
+	// ---- reading it back ----------------------------------------------------------------------
+
+	meta(): PlanMeta | undefined {
+		return this.getMeta<PlanMeta>('plan');
+	}
+
+	staged(): Omit<StagedDeletes, 'decision'>[] {
+		return this.sql
+			.exec<{ conflict_id: string; kind: string; side: string; count: number; total: number; lim: string }>('SELECT conflict_id, kind, side, count, total, lim FROM staged ORDER BY conflict_id')
+			.toArray()
+			.map((r) => ({
+				conflictId: r.conflict_id,
+				kind: r.kind as StagedDeletes['kind'],
+				side: r.side as StagedDeletes['side'],
+				count: r.count,
+				total: r.total,
+				limit: JSON.parse(r.lim),
+				ops: this.sql
+					.exec<{ op: string }>('SELECT op FROM staged_ops WHERE conflict_id = ? ORDER BY seq', r.conflict_id)
+					.toArray()
+					.map((o) => JSON.parse(o.op) as Op)
+			}));
+	}
+
+	/** The current plan as a Reconciliation's JSON text, piece by piece (undefined before the first). */
+	text(): ReadableStream<Uint8Array> | undefined {
+		const head = this.getMeta<PlanHead>('plan-head');
+		const meta = this.meta();
+		if (!head || !meta) return undefined;
+		const j = JSON.stringify;
+		const parts: (string | { sql: string; column: string })[] = [
+			`{"linkId":${j(head.linkId)},"versions":${j(head.versions)},"pairs":[`,
+			{ sql: 'SELECT seq, view AS v FROM plan_views WHERE seq > ? ORDER BY seq LIMIT 2000', column: 'v' },
+			`],"conflicts":[`,
+			{ sql: 'SELECT seq, conflict AS v FROM plan_conflicts WHERE seq > ? ORDER BY seq LIMIT 2000', column: 'v' },
+			`],"stale":${j(head.stale)},"applied":${j(head.applied)},"plan":{"linkId":${j(head.linkId)},"versions":${j(head.versions)},"ops":[`,
+			{ sql: 'ops', column: 'v' },
+			`],"counts":${j(meta.counts)},"keep":[`,
+			{ sql: 'SELECT seq, entry AS v FROM plan_keep WHERE seq > ? ORDER BY seq LIMIT 2000', column: 'v' },
+			`],"next":[`,
+			{ sql: 'SELECT seq, draft AS v FROM plan_drafts WHERE seq > ? ORDER BY seq LIMIT 2000', column: 'v' },
+			`]},"counts":${j(head.counts)},"requiresAction":${head.requiresAction},"untouched":${j(head.untouched)}}`
+		];
+		const encoder = new TextEncoder();
+		const sql = this.sql;
+		// Operations in run order are paged by their position (stage, part, seq), not by seq alone.
+		const START = -1e9;
+		let i = 0;
+		let after = START;
+		let opCursor = [START, START, START];
+		let first = true;
+		return new ReadableStream<Uint8Array>({
+			pull(controller) {
+				while (i < parts.length) {
+					const part = parts[i];
+					if (typeof part === 'string') {
+						i++;
+						after = START;
+						opCursor = [START, START, START];
+						first = true;
+						controller.enqueue(encoder.encode(part));
+						return;
+					}
+					let rows: string[];
+					if (part.sql === 'ops') {
+						const page = sql
+							.exec<{ stage: number; part: number; seq: number; v: string }>(
+								'SELECT stage, part, seq, op AS v FROM plan_ops WHERE (stage, part, seq) > (?, ?, ?) ORDER BY stage, part, seq LIMIT 2000',
+								...opCursor
+							)
+							.toArray();
+						if (page.length > 0) opCursor = [page[page.length - 1].stage, page[page.length - 1].part, page[page.length - 1].seq];
+						rows = page.map((r) => r.v);
+					} else {
+						const page = sql.exec<{ seq: number; v: string }>(part.sql, after).toArray();
+						if (page.length > 0) after = page[page.length - 1].seq;
+						rows = page.map((r) => r.v);
+					}
+					if (rows.length === 0) {
+						i++;
+						continue;
+					}
+					const text = (first ? '' : ',') + rows.join(',');
+					first = false;
+					controller.enqueue(encoder.encode(text));
+					return;
+				}
+				controller.close();
+			}
+		});
+	}
+}
+
+/** Which kind of removals a threshold conflict holds back (its id says it; see the core's thresholdFor). */
+export function thresholdKind(id: string, side: Side): StagedDeletes['kind'] | undefined {
+	return LIMIT_KINDS.find((k) => id.startsWith(`${conflictId('threshold', k === 'membership' ? 'group' : k, [{ side, id: k }])}:`));
+}

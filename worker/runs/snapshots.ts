@@ -1,0 +1,127 @@
+/**
+ * Both systems' snapshots in the link's SQLite, written page by page as the connectors read them
+ * and read back a part at a time (see the core's parts.ts): a 100k-person directory is never in
+ * the Worker's memory at once. The tables hold the latest read only; each read replaces its side.
+ */
+import { VersionAccumulator, type Group, type Membership, type Person, type PartitionIndex, type Side, type SideCounts } from '$lib/core';
+import type { SnapshotSink } from '../connectors/types';
+
+export const SNAPSHOT_SCHEMA = [
+	`CREATE TABLE IF NOT EXISTS snap_people (side TEXT NOT NULL, id TEXT NOT NULL, part INTEGER NOT NULL DEFAULT 0, rec TEXT NOT NULL, PRIMARY KEY (side, id))`,
+	`CREATE INDEX IF NOT EXISTS snap_people_part ON snap_people (side, part)`,
+	`CREATE TABLE IF NOT EXISTS snap_groups (side TEXT NOT NULL, id TEXT NOT NULL, rec TEXT NOT NULL, PRIMARY KEY (side, id))`,
+	`CREATE TABLE IF NOT EXISTS snap_members (side TEXT NOT NULL, group_id TEXT NOT NULL, person_id TEXT NOT NULL, role TEXT NOT NULL, PRIMARY KEY (side, group_id, person_id))`,
+	`CREATE INDEX IF NOT EXISTS snap_members_person ON snap_members (side, person_id)`
+];
+
+/** A side as read: where from, when, its version and how many of each record it holds. */
+export interface SideInfo extends SideCounts {
+	takenAt: string;
+	version: string;
+}
+
+export class SnapshotStore {
+	constructor(
+		private readonly sql: SqlStorage,
+		private readonly transaction: <T>(fn: () => T) => T
+	) {}
+
+	clear(side: Side): void {
+		for (const table of ['snap_people', 'snap_groups', 'snap_members']) this.sql.exec(`DELETE FROM ${table} WHERE side = ?`, side);
+	}
+
+	/** A sink that replaces `side` with what a read writes into it (and shows each person to `index`). */
+	writer(side: Side, system: string, index?: PartitionIndex): SnapshotWriter {
+		this.clear(side);
+		return new SnapshotWriter(this.sql, this.transaction, side, system, () => this.clear(side), index);
+	}
+
+	/** Records each person's part (after the partition index has seen everything). */
+	assignParts(side: Side, partOf: (id: string) => number): void {
+		const ids: string[] = [];
+		for (const row of this.sql.exec<{ id: string }>('SELECT id FROM snap_people WHERE side = ?', side)) ids.push(row.id);
+		for (let i = 0; i < ids.length; i += 2000) {
+			this.transaction(() => {
+				for (const id of ids.slice(i, i + 2000)) this.sql.exec('UPDATE snap_people SET part = ? WHERE side = ? AND id = ?', partOf(id), side, id);
+			});
+		}
+	}
+
+	people(side: Side, part: number): Person[] {
+		const out: Person[] = [];
+		for (const row of this.sql.exec<{ rec: string }>('SELECT rec FROM snap_people WHERE side = ? AND part = ?', side, part)) out.push(JSON.parse(row.rec));
+		return out;
+	}
+
+	groups(side: Side): Group[] {
+		const out: Group[] = [];
+		for (const row of this.sql.exec<{ rec: string }>('SELECT rec FROM snap_groups WHERE side = ?', side)) out.push(JSON.parse(row.rec));
+		return out;
+	}
+
+	/** The memberships of a part's people, group by group. */
+	memberships(side: Side, part: number): Membership[] {
+		const out: Membership[] = [];
+		const rows = this.sql.exec<{ group_id: string; person_id: string; role: string }>(
+			`SELECT m.group_id, m.person_id, m.role FROM snap_members m JOIN snap_people p ON p.side = m.side AND p.id = m.person_id
+			 WHERE m.side = ? AND p.part = ? ORDER BY m.group_id`,
+			side,
+			part
+		);
+		for (const row of rows) out.push({ groupId: row.group_id, personId: row.person_id, role: row.role as Membership['role'] });
+		return out;
+	}
+}
+
+/** Writes one side's read into the tables, a page per transaction, versioning as it goes. */
+export class SnapshotWriter implements SnapshotSink {
+	#version = new VersionAccumulator();
+	#counts = { people: 0, groups: 0, memberships: 0 };
+
+	constructor(
+		private readonly sql: SqlStorage,
+		private readonly transaction: <T>(fn: () => T) => T,
+		private readonly side: Side,
+		private readonly system: string,
+		private readonly clear: () => void,
+		private readonly index?: PartitionIndex
+	) {}
+
+	restart(): void {
+		this.clear();
+		this.#version = new VersionAccumulator();
+		this.#counts = { people: 0, groups: 0, memberships: 0 };
+		// The index keeps what the failed attempt showed it: a person it no longer holds only joins
+		// parts that did not need joining, which costs nothing but a slightly larger part.
+	}
+
+	people(list: Person[]): void {
+		this.transaction(() => {
+			for (const p of list) {
+				this.sql.exec('INSERT INTO snap_people (side, id, rec) VALUES (?, ?, ?)', this.side, p.id, JSON.stringify(p));
+				this.#version.person(p);
+				this.index?.person(this.side, p);
+			}
+		});
+		this.#counts.people += list.length;
+	}
+
+	groups(list: Group[], memberships: Membership[]): void {
+		this.transaction(() => {
+			for (const g of list) {
+				this.sql.exec('INSERT INTO snap_groups (side, id, rec) VALUES (?, ?, ?)', this.side, g.id, JSON.stringify(g));
+				this.#version.group(g);
+			}
+			for (const m of memberships) {
+				this.sql.exec('INSERT INTO snap_members (side, group_id, person_id, role) VALUES (?, ?, ?, ?)', this.side, m.groupId, m.personId, m.role);
+				this.#version.membership(m);
+			}
+		});
+		this.#counts.groups += list.length;
+		this.#counts.memberships += memberships.length;
+	}
+
+	finish(takenAt: string): SideInfo {
+		return { system: this.system, takenAt, version: this.#version.value(), ...this.#counts };
+	}
+}
