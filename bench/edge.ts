@@ -170,9 +170,13 @@ async function heapSampler(inspectorPort: number) {
 	if (!target) throw new Error('the Worker is not among the inspector targets');
 	const client = await cdp(target.webSocketDebuggerUrl);
 	let maxTotal = 0;
+	/** The longest wait for an answer (ms): the isolate was inside one long native call then. */
+	let longestWait = 0;
 	const used = async () => {
-		const answer = await Promise.race([client.send('Runtime.getHeapUsage'), sleep(10_000).then(() => undefined)]);
-		if (!answer) throw new Error('the inspector did not answer Runtime.getHeapUsage');
+		const asked = Date.now();
+		const answer = await Promise.race([client.send('Runtime.getHeapUsage'), sleep(120_000).then(() => undefined)]);
+		if (!answer) throw new Error('the inspector did not answer Runtime.getHeapUsage for 2 minutes');
+		longestWait = Math.max(longestWait, Date.now() - asked);
 		maxTotal = Math.max(maxTotal, answer.result.totalSize as number);
 		return answer.result.usedSize as number;
 	};
@@ -199,7 +203,34 @@ async function heapSampler(inspectorPort: number) {
 			await loop;
 			client.close();
 			if (process.env.EDGE_DEBUG) console.error(series.join(' '));
-			return { baseline, max, maxTotal, samples };
+			return { baseline, max, maxTotal, samples, longestWait };
+		}
+	};
+}
+
+/**
+ * EDGE_PROFILE=1: a CPU profile of the Worker isolate during the dry run, printed as the functions
+ * with the most self time (for finding where a run spends its CPU, not a figure of the bench).
+ */
+async function cpuProfiler(inspectorPort: number) {
+	const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json()) as { webSocketDebuggerUrl: string }[];
+	const target = targets.find((t) => t.webSocketDebuggerUrl.includes('core:user:'))!;
+	const client = await cdp(target.webSocketDebuggerUrl);
+	await client.send('Profiler.enable');
+	await client.send('Profiler.start');
+	return {
+		stop: async () => {
+			const answer = await client.send('Profiler.stop');
+			client.close();
+			const { nodes, samples, timeDeltas } = answer.result.profile as { nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[]; samples: number[]; timeDeltas: number[] };
+			const byNode = new Map(nodes.map((n) => [n.id, n]));
+			const self = new Map<string, number>();
+			samples.forEach((id, i) => {
+				const f = byNode.get(id)!.callFrame;
+				const name = `${f.functionName || '(anonymous)'} ${f.url.split('/').pop()}:${f.lineNumber + 1}`;
+				self.set(name, (self.get(name) ?? 0) + (timeDeltas[i] ?? 0) / 1000);
+			});
+			return [...self].sort((x, y) => y[1] - x[1]).slice(0, 40).map(([n, ms]) => `${Math.round(ms)} ms  ${n}`).join('\n');
 		}
 	};
 }
@@ -465,10 +496,13 @@ async function edgeDryRun(edge: Edge, api: Api, people: number): Promise<BenchLi
 		const b = await system('Bench 100k B', sb.url);
 		const link = await api.call('POST', '/api/links', { name: 'Bench dry run', mode: 'two-way', systems: { a: a.id, b: b.id }, match: { person: 'email', group: 'externalId' } });
 		await sleep(1000);
-		const heap = await heapSampler(edge.inspectorPort);
+		// Profiling slows the isolate down too much for heap samples to mean anything: one or the other.
+		const profile = process.env.EDGE_PROFILE ? await cpuProfiler(edge.inspectorPort) : undefined;
+		const heap = profile ? { stop: async () => ({ baseline: 0, max: 0, maxTotal: 0, samples: 0, longestWait: 0 }) } : await heapSampler(edge.inspectorPort);
 		const before = memory(edge.pid);
 		writeFileSync(`/proc/${edge.pid}/clear_refs`, '5');
 		const dry = await runToEnd(api, link.config.id, true);
+		if (profile) console.error(await profile.stop());
 		const after = memory(edge.pid);
 		const sampled = await heap.stop();
 		const mb = (bytes: number) => Math.round(bytes / 1048576);
@@ -487,7 +521,9 @@ async function edgeDryRun(edge: Edge, api: Api, people: number): Promise<BenchLi
 			// SQLite's page cache is in it too, so this is an upper bound.
 			rssPeakMB: mb(after.hwm - before.rss),
 			ops: dry.counts.total,
-			heapSamples: sampled.samples
+			heapSamples: sampled.samples,
+			// The longest the isolate took to answer a sample: a peak inside it is only seen as committed heap.
+			longestSampleWaitMs: sampled.longestWait
 		};
 	} finally {
 		await Promise.all([sa.close(), sb.close()]);

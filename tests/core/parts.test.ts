@@ -120,6 +120,26 @@ describe('reconcileInParts', () => {
     expectSame(link, dirs.a.snapshot(), dirs.b.snapshot(), baseline, [], count);
   });
 
+  it('joins what shares a key across a large index (many times its first capacity)', () => {
+    const link = twoWay({ match: { person: 'email', group: 'externalId' } });
+    const index = new PartitionIndex(link);
+    const n = 30_000;
+    // Chains: a{i} shares an email with b{i}, and b{i} an identifier with a{i+1}, in runs of three.
+    for (let i = 0; i < n; i++) {
+      index.person('a', person(`a${i}`, 'A', { email: `p${i}@x.org`, externalId: i % 3 === 0 ? `solo-a${i}` : `E${i}` }));
+      index.person('b', person(`b${i}`, 'B', { email: `p${i}@x.org`, externalId: `E${i + 1}` }));
+    }
+    expect(index.size).toBeGreaterThan(4 * n);
+    const count = 64;
+    const parts = new Set<number>();
+    for (let i = 0; i < n; i += 3) {
+      const run = [index.partOf('a', `a${i}`, count), index.partOf('b', `b${i}`, count), index.partOf('a', `a${i + 1}`, count), index.partOf('b', `b${i + 1}`, count), index.partOf('a', `a${i + 2}`, count)];
+      expect(new Set(run).size).toBe(1);
+      parts.add(run[0]);
+    }
+    expect(parts.size).toBe(count);
+  });
+
   it('keeps people who share a match key in one part, whatever the count', () => {
     const link = twoWay({ match: { person: 'email', group: 'externalId' } });
     const a = snap('A', { people: [person('a1', 'Ann', { email: 'ann@x.org' }), person('a2', 'Ann', { email: 'ann@x.org', externalId: 'E9' })] });

@@ -155,6 +155,7 @@ describe('LinkDO', () => {
 			'runs',
 			'snap_groups',
 			'snap_members',
+			'snap_parts',
 			'snap_people',
 			'staged',
 			'staged_ops'

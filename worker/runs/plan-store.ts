@@ -23,6 +23,7 @@ import {
 	type Reconciliation,
 	type Side,
 } from '$lib/core';
+import { insertRows } from './rows';
 import type { StagedDeletes } from './types';
 
 export const PLAN_SCHEMA = [
@@ -74,6 +75,11 @@ export class PlanStore implements PartSink {
 
 	/** Empties the plan tables for a new plan. */
 	begin(): void {
+		this.#views = [];
+		this.#conflicts = [];
+		this.#ops = [];
+		this.#drafts = [];
+		this.#fragments = [];
 		this.transaction(() => {
 			for (const table of PLAN_TABLES) this.sql.exec(`DELETE FROM ${table}`);
 		});
@@ -88,25 +94,46 @@ export class PlanStore implements PartSink {
 
 	// ---- PartSink: rows as the parts produce them ----------------------------------------------
 
+	// Rows wait here until flush (after each part): written a few dozen per statement.
+	#views: SqlStorageValue[][] = [];
+	#conflicts: SqlStorageValue[][] = [];
+	#ops: SqlStorageValue[][] = [];
+	#drafts: SqlStorageValue[][] = [];
+	#fragments: SqlStorageValue[][] = [];
+
 	view(v: PairView): void {
-		this.sql.exec('INSERT INTO plan_views (removal, view) VALUES (?, ?)', removalKey(v), JSON.stringify(v));
+		this.#views.push([removalKey(v), JSON.stringify(v)]);
 	}
 
 	conflict(c: Conflict): void {
-		this.sql.exec('INSERT INTO plan_conflicts (conflict) VALUES (?)', JSON.stringify(c));
+		this.#conflicts.push([JSON.stringify(c)]);
 	}
 
 	op(op: Op, part: number, group?: string): void {
-		this.sql.exec('INSERT INTO plan_ops (key, stage, part, tag, staged, op) VALUES (?, ?, ?, ?, ?, ?)', op.key, op.stage, part, group ?? null, op.staged ? 1 : 0, JSON.stringify(op));
+		this.#ops.push([op.key, op.stage, part, group ?? null, op.staged ? 1 : 0, JSON.stringify(op)]);
 	}
 
 	draft(d: DraftEntry): void {
 		const p = d.previous;
-		this.sql.exec('INSERT INTO plan_drafts (prev_kind, prev_a, prev_b, draft) VALUES (?, ?, ?, ?)', p?.kind ?? null, p?.a ?? null, p?.b ?? null, JSON.stringify(d));
+		this.#drafts.push([p?.kind ?? null, p?.a ?? null, p?.b ?? null, JSON.stringify(d)]);
 	}
 
 	groupDraft(key: string, part: number, d: DraftEntry): void {
-		this.sql.exec('INSERT INTO plan_fragments (key, part, draft) VALUES (?, ?, ?)', key, part, JSON.stringify(d));
+		this.#fragments.push([key, part, JSON.stringify(d)]);
+	}
+
+	/** Writes the rows the parts produced so far (call inside a transaction). */
+	flush(): void {
+		insertRows(this.sql, 'plan_views', ['removal', 'view'], this.#views);
+		insertRows(this.sql, 'plan_conflicts', ['conflict'], this.#conflicts);
+		insertRows(this.sql, 'plan_ops', ['key', 'stage', 'part', 'tag', 'staged', 'op'], this.#ops);
+		insertRows(this.sql, 'plan_drafts', ['prev_kind', 'prev_a', 'prev_b', 'draft'], this.#drafts);
+		insertRows(this.sql, 'plan_fragments', ['key', 'part', 'draft'], this.#fragments);
+		this.#views = [];
+		this.#conflicts = [];
+		this.#ops = [];
+		this.#drafts = [];
+		this.#fragments = [];
 	}
 
 	// ---- once every part is in ----------------------------------------------------------------
@@ -118,6 +145,7 @@ export class PlanStore implements PartSink {
 	 */
 	finish(merged: MergedParts, memberPart: (m: BaselineMember) => number, computedAt: number): PlanMeta {
 		return this.transaction(() => {
+			this.flush();
 			for (const tag of merged.dropTags) this.sql.exec('DELETE FROM plan_ops WHERE tag = ?', tag);
 			for (const key of merged.staged) {
 				for (const row of this.sql.exec<{ seq: number; op: string }>('SELECT seq, op FROM plan_ops WHERE key = ? AND staged = 0', key).toArray()) {
@@ -139,7 +167,9 @@ export class PlanStore implements PartSink {
 				const previous = fragments[0].draft.previous;
 				const whole = previous ? this.baselineEntry(previous) : undefined;
 				this.draft(mergeGroupDraft(fragments, whole, memberPart));
+				if (this.#drafts.length >= 500) this.flush();
 			}
+			this.flush();
 			this.sql.exec('DELETE FROM plan_fragments');
 			this.sql.exec(
 				`INSERT INTO plan_keep (entry) SELECT entry FROM baseline b WHERE NOT EXISTS

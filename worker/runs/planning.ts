@@ -100,7 +100,11 @@ export interface PlannedLink {
  * stores the answer as the link's current plan. An unreadable or empty side is a SourceError,
  * thrown before anything of the plan is written.
  */
-export async function planLink(deps: PlanningDeps, resolutions: readonly Resolution[] = deps.store.resolutions()): Promise<PlannedLink> {
+export function planLink(deps: PlanningDeps, resolutions?: readonly Resolution[]): Promise<PlannedLink> {
+	return deps.store.exclusive(() => planNow(deps, resolutions ?? deps.store.resolutions()));
+}
+
+async function planNow(deps: PlanningDeps, resolutions: readonly Resolution[]): Promise<PlannedLink> {
 	const { store, config } = deps;
 	const index = new PartitionIndex(config);
 	const info = await scanBoth(deps, index);
@@ -119,7 +123,7 @@ export async function planLink(deps: PlanningDeps, resolutions: readonly Resolut
 
 	store.plan.begin();
 	try {
-		return planParts(deps, resolutions, index, info, count);
+		return await planParts(deps, resolutions, index, info, count);
 	} catch (e) {
 		// Half a plan is no plan: the link shows none until the next reconciliation.
 		store.plan.forget();
@@ -127,7 +131,10 @@ export async function planLink(deps: PlanningDeps, resolutions: readonly Resolut
 	}
 }
 
-function planParts(deps: PlanningDeps, resolutions: readonly Resolution[], index: PartitionIndex, info: Record<Side, SideInfo>, count: number): PlannedLink {
+/** Lets the isolate breathe between parts: progress requests are answered, no task runs for long. */
+const yieldToEvents = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
+async function planParts(deps: PlanningDeps, resolutions: readonly Resolution[], index: PartitionIndex, info: Record<Side, SideInfo>, count: number): Promise<PlannedLink> {
 	const { store, config } = deps;
 	const memberPart = (m: Parameters<PartitionIndex['memberPart']>[0]) => index.memberPart(m, count);
 	const merger = new PartMerger(config, resolutions, info, store.plan);
@@ -160,9 +167,17 @@ function planParts(deps: PlanningDeps, resolutions: readonly Resolution[], index
 		} catch (e) {
 			throw asSourceError(deps, e);
 		}
-		store.transaction(() => merger.add(part, rec));
+		store.transaction(() => {
+			merger.add(part, rec);
+			store.plan.flush();
+		});
+		await yieldToEvents();
 	}
-	const merged = store.transaction(() => merger.finish());
+	const merged = store.transaction(() => {
+		const m = merger.finish();
+		store.plan.flush();
+		return m;
+	});
 	const meta = store.plan.finish(merged, memberPart, deps.now());
 	return { meta, stale: merged.stale };
 }

@@ -5,13 +5,16 @@
  */
 import { VersionAccumulator, type Group, type Membership, type Person, type PartitionIndex, type Side, type SideCounts } from '$lib/core';
 import type { SnapshotSink } from '../connectors/types';
+import { insertRows } from './rows';
 
 export const SNAPSHOT_SCHEMA = [
 	`CREATE TABLE IF NOT EXISTS snap_people (side TEXT NOT NULL, id TEXT NOT NULL, part INTEGER NOT NULL DEFAULT 0, rec TEXT NOT NULL, PRIMARY KEY (side, id))`,
 	`CREATE INDEX IF NOT EXISTS snap_people_part ON snap_people (side, part)`,
 	`CREATE TABLE IF NOT EXISTS snap_groups (side TEXT NOT NULL, id TEXT NOT NULL, rec TEXT NOT NULL, PRIMARY KEY (side, id))`,
 	`CREATE TABLE IF NOT EXISTS snap_members (side TEXT NOT NULL, group_id TEXT NOT NULL, person_id TEXT NOT NULL, role TEXT NOT NULL, PRIMARY KEY (side, group_id, person_id))`,
-	`CREATE INDEX IF NOT EXISTS snap_members_person ON snap_members (side, person_id)`
+	`CREATE INDEX IF NOT EXISTS snap_members_person ON snap_members (side, person_id)`,
+	// Scratch: each person's part, written in bulk and folded into snap_people in one statement.
+	`CREATE TABLE IF NOT EXISTS snap_parts (side TEXT NOT NULL, id TEXT NOT NULL, part INTEGER NOT NULL, PRIMARY KEY (side, id))`
 ];
 
 /** A side as read: where from, when, its version and how many of each record it holds. */
@@ -27,7 +30,7 @@ export class SnapshotStore {
 	) {}
 
 	clear(side: Side): void {
-		for (const table of ['snap_people', 'snap_groups', 'snap_members']) this.sql.exec(`DELETE FROM ${table} WHERE side = ?`, side);
+		for (const table of ['snap_people', 'snap_groups', 'snap_members', 'snap_parts']) this.sql.exec(`DELETE FROM ${table} WHERE side = ?`, side);
 	}
 
 	/** A sink that replaces `side` with what a read writes into it (and shows each person to `index`). */
@@ -36,15 +39,21 @@ export class SnapshotStore {
 		return new SnapshotWriter(this.sql, this.transaction, side, system, () => this.clear(side), index);
 	}
 
-	/** Records each person's part (after the partition index has seen everything). */
+	/**
+	 * Records each person's part (after the partition index has seen everything): people are
+	 * rewritten with their part, a few dozen per statement, rather than updated one by one.
+	 */
 	assignParts(side: Side, partOf: (id: string) => number): void {
 		const ids: string[] = [];
 		for (const row of this.sql.exec<{ id: string }>('SELECT id FROM snap_people WHERE side = ?', side)) ids.push(row.id);
 		for (let i = 0; i < ids.length; i += 2000) {
 			this.transaction(() => {
-				for (const id of ids.slice(i, i + 2000)) this.sql.exec('UPDATE snap_people SET part = ? WHERE side = ? AND id = ?', partOf(id), side, id);
+				const rows = ids.slice(i, i + 2000).map((id) => [side, id, partOf(id)]);
+				insertRows(this.sql, 'snap_parts', ['side', 'id', 'part'], rows, 'INSERT OR REPLACE');
 			});
 		}
+		this.sql.exec('UPDATE snap_people SET part = (SELECT part FROM snap_parts WHERE snap_parts.side = snap_people.side AND snap_parts.id = snap_people.id) WHERE side = ?', side);
+		this.sql.exec('DELETE FROM snap_parts WHERE side = ?', side);
 	}
 
 	people(side: Side, part: number): Person[] {
@@ -62,9 +71,11 @@ export class SnapshotStore {
 	/** The memberships of a part's people, group by group. */
 	memberships(side: Side, part: number): Membership[] {
 		const out: Membership[] = [];
+		// CROSS JOIN keeps the part's people as the outer loop (SQLite does not reorder it): a part's
+		// memberships are found through their people, not by walking every membership of the side.
 		const rows = this.sql.exec<{ group_id: string; person_id: string; role: string }>(
-			`SELECT m.group_id, m.person_id, m.role FROM snap_members m JOIN snap_people p ON p.side = m.side AND p.id = m.person_id
-			 WHERE m.side = ? AND p.part = ? ORDER BY m.group_id`,
+			`SELECT m.group_id, m.person_id, m.role FROM snap_people p CROSS JOIN snap_members m ON m.side = p.side AND m.person_id = p.id
+			 WHERE p.side = ? AND p.part = ? ORDER BY m.group_id`,
 			side,
 			part
 		);
@@ -96,26 +107,20 @@ export class SnapshotWriter implements SnapshotSink {
 	}
 
 	people(list: Person[]): void {
-		this.transaction(() => {
-			for (const p of list) {
-				this.sql.exec('INSERT INTO snap_people (side, id, rec) VALUES (?, ?, ?)', this.side, p.id, JSON.stringify(p));
-				this.#version.person(p);
-				this.index?.person(this.side, p);
-			}
-		});
+		for (const p of list) {
+			this.#version.person(p);
+			this.index?.person(this.side, p);
+		}
+		this.transaction(() => insertRows(this.sql, 'snap_people', ['side', 'id', 'rec'], list.map((p) => [this.side, p.id, JSON.stringify(p)])));
 		this.#counts.people += list.length;
 	}
 
 	groups(list: Group[], memberships: Membership[]): void {
+		for (const g of list) this.#version.group(g);
+		for (const m of memberships) this.#version.membership(m);
 		this.transaction(() => {
-			for (const g of list) {
-				this.sql.exec('INSERT INTO snap_groups (side, id, rec) VALUES (?, ?, ?)', this.side, g.id, JSON.stringify(g));
-				this.#version.group(g);
-			}
-			for (const m of memberships) {
-				this.sql.exec('INSERT INTO snap_members (side, group_id, person_id, role) VALUES (?, ?, ?, ?)', this.side, m.groupId, m.personId, m.role);
-				this.#version.membership(m);
-			}
+			insertRows(this.sql, 'snap_groups', ['side', 'id', 'rec'], list.map((g) => [this.side, g.id, JSON.stringify(g)]));
+			insertRows(this.sql, 'snap_members', ['side', 'group_id', 'person_id', 'role'], memberships.map((m) => [this.side, m.groupId, m.personId, m.role]));
 		});
 		this.#counts.groups += list.length;
 		this.#counts.memberships += memberships.length;

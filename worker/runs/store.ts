@@ -20,6 +20,7 @@ import type {
 	RunTally
 } from '$lib/core';
 import { PLAN_SCHEMA, PlanStore, type PlanMeta } from './plan-store';
+import { insertRows } from './rows';
 import { SNAPSHOT_SCHEMA, SnapshotStore } from './snapshots';
 import type { RunError, RunPhase, RunStatus, RunSummary, StagedDeletes, StartedBy } from './types';
 
@@ -166,6 +167,18 @@ export class LinkStore {
 		return this.storage.sql;
 	}
 
+	#planning: Promise<unknown> = Promise.resolve();
+
+	/**
+	 * Runs `fn` once any reconciliation in progress has ended: reconciling writes the snapshot and
+	 * plan tables across awaits (reading systems, yielding between parts), one at a time.
+	 */
+	exclusive<T>(fn: () => Promise<T>): Promise<T> {
+		const run = this.#planning.then(fn, fn);
+		this.#planning = run.catch(() => undefined);
+		return run;
+	}
+
 	/** Creates the tables; called under blockConcurrencyWhile before anything else. */
 	migrate(): void {
 		for (const statement of [...SCHEMA, ...SNAPSHOT_SCHEMA, ...PLAN_SCHEMA]) this.sql.exec(statement);
@@ -223,9 +236,7 @@ export class LinkStore {
 		this.sql.exec('DELETE FROM baseline_parts');
 		const rows = this.sql.exec<{ rid: number; a: string }>("SELECT rowid AS rid, a FROM baseline WHERE kind = 'person'").toArray();
 		for (let i = 0; i < rows.length; i += 2000) {
-			this.transaction(() => {
-				for (const { rid, a } of rows.slice(i, i + 2000)) this.sql.exec('INSERT INTO baseline_parts (rid, part) VALUES (?, ?)', rid, partOf(a));
-			});
+			this.transaction(() => insertRows(this.sql, 'baseline_parts', ['rid', 'part'], rows.slice(i, i + 2000).map(({ rid, a }) => [rid, partOf(a)])));
 		}
 	}
 
