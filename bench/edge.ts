@@ -17,16 +17,23 @@
  *   reconciliation before enabling, every person matched. Both directories are served read-only
  *   from this process (a plain SCIM server, below), not by sandboxes: a sandbox keeps its
  *   directory in the Worker's own isolate, which would then count it. It runs first, in a fresh
- *   isolate. `ms` is the run's duration. `peakMB` is the Worker isolate's V8 heap at its largest
- *   during the run: the largest heap size V8 had committed (Runtime.getHeapUsage `totalSize`
- *   over the V8 inspector, sampled every few ms); `heapUsedMB` the largest heap in use sampled
- *   (a brief peak inside long synchronous work can fall between samples). `rssPeakMB` is how far
- *   workerd's peak resident memory (VmHWM, reset through /proc/<pid>/clear_refs) rose: an upper
- *   bound, since V8 grows its heap lazily when memory is plentiful and SQLite's cache is in it.
+ *   isolate. `ms` is the run's duration.
  *
- * EDGE_DEBUG=1 prints workerd's log, the target's request counts and the heap samples.
+ * Memory: workerd runs with V8's heap capped at `heapLimitMB` (128, the Workers limit; see
+ * heap-limit.ts), so a case that completes fits: one that needs more dies with "Reached heap
+ * limit". EDGE_HEAP_MB=64 tries a tighter cap. Within the cap, `peakMB` is the largest heap V8
+ * had committed during the dry run (Runtime.getHeapUsage `totalSize` over the V8 inspector,
+ * sampled every few ms, and between the parts of a reconciliation); `heapUsedMB` the largest heap
+ * in use sampled; `longestSampleWaitMs` the longest the isolate took to answer (it answers
+ * between tasks). `rssPeakMB` is how far workerd's peak resident memory (VmHWM, reset through
+ * /proc/<pid>/clear_refs) rose, SQLite's page cache included.
+ *
+ * EDGE_DEBUG=1 prints workerd's log, the target's request counts and the heap samples;
+ * EDGE_PROFILE=1 prints where the dry run spent its CPU instead of sampling the heap.
  * `npm run bench edge` runs these alone. Figures are printed, never asserted.
  */
+// First: Miniflare must be loaded through it (see heap-limit.ts).
+import { withHeapLimit } from './heap-limit';
 import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
@@ -70,6 +77,7 @@ async function startEdge(): Promise<Edge> {
 	const compatibilityDate = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(readFileSync(join(ROOT, 'wrangler.toml'), 'utf8'))![1];
 	const before = new Set(workerdChildren());
 	const inspectorPort = await freePort();
+	withHeapLimit(HEAP_MB);
 	const mf = new Miniflare({
 		inspectorPort,
 		modules: true,
@@ -417,6 +425,9 @@ async function plainLoop(target: ScimmyProcess, ops: Op[]): Promise<{ ms: number
 	return { ms: performance.now() - start, ops: writes.length };
 }
 
+/** V8's heap cap for workerd, in MB: the Workers limit unless EDGE_HEAP_MB says otherwise. */
+const HEAP_MB = Number(process.env.EDGE_HEAP_MB ?? 128);
+
 /** `sizes` only for trying the bench quickly at a smaller scale; `npm run bench` uses the defaults. */
 export async function edgeCases(emit: (line: BenchLine) => void, sizes = { run: 10_000, dry: 100_000 }): Promise<void> {
 	const target = await startScimmyProcess();
@@ -478,6 +489,7 @@ async function edgeRun(edge: Edge, api: Api, target: ScimmyProcess, people: numb
 		ratio: Math.round((opsPerSec / limitOpsPerSec) * 100) / 100,
 		writes,
 		ms: run.durationMs,
+		heapLimitMB: HEAP_MB,
 		loopMs: Math.round(loop.ms),
 		// Share of one core the target used: near 1 means the target was the limit.
 		targetBusy: busy(cpu0, cpu1, run.durationMs),
@@ -509,7 +521,9 @@ async function edgeDryRun(edge: Edge, api: Api, people: number): Promise<BenchLi
 		return {
 			case: 'edge-dry-run',
 			people,
+			status: dry.status,
 			ms: dry.durationMs,
+			heapLimitMB: HEAP_MB,
 			// The isolate's V8 heap at its largest during the run: the heap V8 had committed (it cannot
 			// have held more than that, and committed memory is not returned within the few ms
 			// between samples, so a peak inside long synchronous work is not missed).

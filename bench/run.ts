@@ -2,6 +2,8 @@
  * `npm run bench`: every benchmark case, one JSON line each. Run with `--expose-gc` (the npm
  * script does) so heap figures start from a collected heap.
  */
+// First: it patches Miniflare as it loads (see the file).
+import './heap-limit';
 import { coreCases } from './core';
 import { browserCases } from './browser';
 import { edgeCases } from './edge';
