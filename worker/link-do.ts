@@ -7,6 +7,7 @@ import {
 	ValidationError,
 	type LinkConfig,
 	type Resolution,
+	type Side,
 	type StaleResolution
 } from '$lib/core';
 import type { Env } from './env';
@@ -16,6 +17,7 @@ import { applySlice, finishApplied, prepare, type EngineDeps, type SliceLimits }
 import { PEOPLE_PER_PART, planLink, requiresAction, SourceError, thresholdDecision } from './runs/planning';
 import { computeNextAlarm, nightlyDue, nightlyOn } from './runs/schedule';
 import { LinkStore, type Notice, type PlanMeta } from './runs/store';
+import type { SideInfo } from './runs/snapshots';
 import { ok, refuse, type LinkView, type Result, type RunDetails, type RunProgress, type RunSummary, type StagedDeletes, type StartedBy } from './runs/types';
 
 /** What the link's Durable Object takes from outside: the clock, the systems, the slice sizes. */
@@ -205,6 +207,17 @@ export class LinkDO extends DurableObject<Env> {
 	/** The current plan as JSON text (a Reconciliation), or null before the first reconcile. */
 	async plan(): Promise<ReadableStream<Uint8Array> | null> {
 		return this.store.planText() ?? null;
+	}
+
+	/**
+	 * Both snapshots the current plan was reconciled from (`{ a, b }` JSON, streamed from SQLite),
+	 * or null before the first reconciliation.
+	 */
+	async snapshots(): Promise<ReadableStream<Uint8Array> | null> {
+		return this.store.exclusive(async () => {
+			const info = this.store.getMeta<Record<Side, SideInfo>>('snapshots');
+			return info ? this.store.snapshots.text(info) : null;
+		});
 	}
 
 	async resolutions(): Promise<Resolution[]> {

@@ -118,6 +118,18 @@ describe('reconciling in parts at the edge', () => {
 		expect(new Set(rec.conflicts.map((c) => c.reason))).toContain('both-changed');
 	});
 
+	it('serves the snapshots the current plan was made from', async () => {
+		const plan = await storedPlan();
+		const snaps = await expectJson<Record<'a' | 'b', Snapshot>>(api(`/api/links/${linkId}/snapshots`, { token: reviewer }), 200);
+		expect({ a: snaps.a.version, b: snaps.b.version }).toEqual(plan.versions);
+		for (const [side, system] of [['a', a], ['b', b]] as const) {
+			const now = await sandboxStub(env, system.id).snapshot();
+			expect(snaps[side].people.map((p) => p.id).sort()).toEqual(now.people.map((p) => p.id).sort());
+			expect(snaps[side].groups.length).toBe(now.groups.length);
+			expect(snaps[side].memberships.length).toBe(now.memberships.length);
+		}
+	});
+
 	it('converges: a run made in parts leaves nothing to do but the conflicts', async () => {
 		await partSize(25);
 		const run = await expectJson<RunSummary>(api(`/api/links/${linkId}/runs`, { token: owner, body: { dryRun: false } }), 202);

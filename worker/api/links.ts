@@ -96,8 +96,14 @@ async function createLink({ env, request }: RouteContext): Promise<Response> {
 }
 
 /** Snapshots of both systems, read now through the edge (credentials stay here). */
+/**
+ * The records of the link's current plan, as the link's Durable Object scanned them; before the
+ * first reconciliation, both systems read now.
+ */
 async function snapshots({ env, params }: RouteContext): Promise<Response> {
 	const { config } = await linkOf(env, params.id);
+	const stored = await stub(env, params.id).snapshots();
+	if (stored) return new Response(stored, { headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' } });
 	const read = (systemId: string) => connectorFor(env, systemId, { removeMode: config.removeMode }).then((c) => c.read());
 	const [a, b]: Snapshot[] = await Promise.all([read(config.systems.a), read(config.systems.b)]);
 	await stub(env, params.id).noteVersions({ a: a.version, b: b.version });

@@ -23,7 +23,7 @@ import {
 	type Reconciliation,
 	type Side,
 } from '$lib/core';
-import { insertRows } from './rows';
+import { bySeq, insertRows, jsonStream } from './rows';
 import type { StagedDeletes } from './types';
 
 export const PLAN_SCHEMA = [
@@ -259,67 +259,28 @@ export class PlanStore implements PartSink {
 		const head = this.getMeta<PlanHead>('plan-head');
 		const meta = this.meta();
 		if (!head || !meta) return undefined;
+		const { sql } = this;
 		const j = JSON.stringify;
-		const parts: (string | { sql: string; column: string })[] = [
-			`{"linkId":${j(head.linkId)},"versions":${j(head.versions)},"pairs":[`,
-			{ sql: 'SELECT seq, view AS v FROM plan_views WHERE seq > ? ORDER BY seq LIMIT 2000', column: 'v' },
-			`],"conflicts":[`,
-			{ sql: 'SELECT seq, conflict AS v FROM plan_conflicts WHERE seq > ? ORDER BY seq LIMIT 2000', column: 'v' },
-			`],"stale":${j(head.stale)},"applied":${j(head.applied)},"plan":{"linkId":${j(head.linkId)},"versions":${j(head.versions)},"ops":[`,
-			{ sql: 'ops', column: 'v' },
-			`],"counts":${j(meta.counts)},"keep":[`,
-			{ sql: 'SELECT seq, entry AS v FROM plan_keep WHERE seq > ? ORDER BY seq LIMIT 2000', column: 'v' },
-			`],"next":[`,
-			{ sql: 'SELECT seq, draft AS v FROM plan_drafts WHERE seq > ? ORDER BY seq LIMIT 2000', column: 'v' },
-			`]},"counts":${j(head.counts)},"requiresAction":${head.requiresAction},"untouched":${j(head.untouched)}}`
-		];
-		const encoder = new TextEncoder();
-		const sql = this.sql;
 		// Operations in run order are paged by their position (stage, part, seq), not by seq alone.
-		const START = -1e9;
-		let i = 0;
-		let after = START;
-		let opCursor = [START, START, START];
-		let first = true;
-		return new ReadableStream<Uint8Array>({
-			pull(controller) {
-				while (i < parts.length) {
-					const part = parts[i];
-					if (typeof part === 'string') {
-						i++;
-						after = START;
-						opCursor = [START, START, START];
-						first = true;
-						controller.enqueue(encoder.encode(part));
-						return;
-					}
-					let rows: string[];
-					if (part.sql === 'ops') {
-						const page = sql
-							.exec<{ stage: number; part: number; seq: number; v: string }>(
-								'SELECT stage, part, seq, op AS v FROM plan_ops WHERE (stage, part, seq) > (?, ?, ?) ORDER BY stage, part, seq LIMIT 2000',
-								...opCursor
-							)
-							.toArray();
-						if (page.length > 0) opCursor = [page[page.length - 1].stage, page[page.length - 1].part, page[page.length - 1].seq];
-						rows = page.map((r) => r.v);
-					} else {
-						const page = sql.exec<{ seq: number; v: string }>(part.sql, after).toArray();
-						if (page.length > 0) after = page[page.length - 1].seq;
-						rows = page.map((r) => r.v);
-					}
-					if (rows.length === 0) {
-						i++;
-						continue;
-					}
-					const text = (first ? '' : ',') + rows.join(',');
-					first = false;
-					controller.enqueue(encoder.encode(text));
-					return;
-				}
-				controller.close();
-			}
-		});
+		let cursor = [-1e9, -1e9, -1e9];
+		const ops = () => {
+			const page = sql.exec<{ stage: number; part: number; seq: number; v: string }>('SELECT stage, part, seq, op AS v FROM plan_ops WHERE (stage, part, seq) > (?, ?, ?) ORDER BY stage, part, seq LIMIT 2000', ...cursor).toArray();
+			if (page.length > 0) cursor = [page[page.length - 1].stage, page[page.length - 1].part, page[page.length - 1].seq];
+			return page.map((r) => r.v);
+		};
+		return jsonStream([
+			`{"linkId":${j(head.linkId)},"versions":${j(head.versions)},"pairs":[`,
+			bySeq(sql, 'SELECT seq, view AS v FROM plan_views WHERE seq > ? ORDER BY seq LIMIT 2000'),
+			`],"conflicts":[`,
+			bySeq(sql, 'SELECT seq, conflict AS v FROM plan_conflicts WHERE seq > ? ORDER BY seq LIMIT 2000'),
+			`],"stale":${j(head.stale)},"applied":${j(head.applied)},"plan":{"linkId":${j(head.linkId)},"versions":${j(head.versions)},"ops":[`,
+			ops,
+			`],"counts":${j(meta.counts)},"keep":[`,
+			bySeq(sql, 'SELECT seq, entry AS v FROM plan_keep WHERE seq > ? ORDER BY seq LIMIT 2000'),
+			`],"next":[`,
+			bySeq(sql, 'SELECT seq, draft AS v FROM plan_drafts WHERE seq > ? ORDER BY seq LIMIT 2000'),
+			`]},"counts":${j(head.counts)},"requiresAction":${head.requiresAction},"untouched":${j(head.untouched)}}`
+		]);
 	}
 }
 

@@ -108,6 +108,7 @@ async function planNow(deps: PlanningDeps, resolutions: readonly Resolution[]): 
 	const { store, config } = deps;
 	const index = new PartitionIndex(config);
 	const info = await scanBoth(deps, index);
+	store.setMeta('snapshots', info);
 	try {
 		assertCounts(config, info, store.baselineHad());
 	} catch (e) {

@@ -18,3 +18,48 @@ export function insertRows(sql: SqlStorage, table: string, columns: readonly str
 		sql.exec(statement, ...batch.flat());
 	}
 }
+
+/** One page of a list's elements as JSON text; an empty page ends the list. */
+export type Pager = () => string[];
+
+/** Pages rows in `seq` order: `select` takes the last seq seen and answers `{ seq, v }` rows. */
+export function bySeq(sql: SqlStorage, select: string): Pager {
+	let after = -1e15;
+	return () => {
+		const page = sql.exec<{ seq: number; v: string }>(select, after).toArray();
+		if (page.length > 0) after = page[page.length - 1].seq;
+		return page.map((r) => r.v);
+	};
+}
+
+/**
+ * JSON text streamed piece by piece: literal text, and lists whose elements come page by page
+ * from SQLite (each already JSON), so a 100k-record body is never one string.
+ */
+export function jsonStream(parts: readonly (string | Pager)[]): ReadableStream<Uint8Array> {
+	const encoder = new TextEncoder();
+	let i = 0;
+	let first = true;
+	return new ReadableStream<Uint8Array>({
+		pull(controller) {
+			while (i < parts.length) {
+				const part = parts[i];
+				if (typeof part === 'string') {
+					i++;
+					first = true;
+					controller.enqueue(encoder.encode(part));
+					return;
+				}
+				const rows = part();
+				if (rows.length === 0) {
+					i++;
+					continue;
+				}
+				controller.enqueue(encoder.encode((first ? '' : ',') + rows.join(',')));
+				first = false;
+				return;
+			}
+			controller.close();
+		}
+	});
+}

@@ -5,7 +5,7 @@
  */
 import { VersionAccumulator, type Group, type Membership, type Person, type PartitionIndex, type Side, type SideCounts } from '$lib/core';
 import type { SnapshotSink } from '../connectors/types';
-import { insertRows } from './rows';
+import { insertRows, jsonStream, type Pager } from './rows';
 
 export const SNAPSHOT_SCHEMA = [
 	`CREATE TABLE IF NOT EXISTS snap_people (side TEXT NOT NULL, id TEXT NOT NULL, part INTEGER NOT NULL DEFAULT 0, rec TEXT NOT NULL, PRIMARY KEY (side, id))`,
@@ -54,6 +54,39 @@ export class SnapshotStore {
 		}
 		this.sql.exec('UPDATE snap_people SET part = (SELECT part FROM snap_parts WHERE snap_parts.side = snap_people.side AND snap_parts.id = snap_people.id) WHERE side = ?', side);
 		this.sql.exec('DELETE FROM snap_parts WHERE side = ?', side);
+	}
+
+	/**
+	 * Both sides as `{ a: Snapshot, b: Snapshot }` JSON text, streamed from the tables: the records
+	 * the link's current plan was reconciled from.
+	 */
+	text(info: Record<Side, SideInfo>): ReadableStream<Uint8Array> {
+		const { sql } = this;
+		const side = (s: Side) => {
+			const { system, takenAt, version } = info[s];
+			let member = ['', ''];
+			const members = () => {
+				const page = sql
+					.exec<{ group_id: string; person_id: string; role: string }>(
+						'SELECT group_id, person_id, role FROM snap_members WHERE side = ? AND (group_id, person_id) > (?, ?) ORDER BY group_id, person_id LIMIT 2000',
+						s,
+						...member
+					)
+					.toArray();
+				if (page.length > 0) member = [page[page.length - 1].group_id, page[page.length - 1].person_id];
+				return page.map((m) => JSON.stringify({ groupId: m.group_id, personId: m.person_id, role: m.role }));
+			};
+			return [
+				`${JSON.stringify(s)}:{"system":${JSON.stringify(system)},"takenAt":${JSON.stringify(takenAt)},"version":${JSON.stringify(version)},"people":[`,
+				byId(sql, 'snap_people', s),
+				`],"groups":[`,
+				byId(sql, 'snap_groups', s),
+				`],"memberships":[`,
+				members,
+				`]}`
+			];
+		};
+		return jsonStream(['{', ...side('a'), ',', ...side('b'), '}']);
 	}
 
 	people(side: Side, part: number): Person[] {
@@ -129,4 +162,14 @@ export class SnapshotWriter implements SnapshotSink {
 	finish(takenAt: string): SideInfo {
 		return { system: this.system, takenAt, version: this.#version.value(), ...this.#counts };
 	}
+}
+
+/** A side's records (stored as JSON) in id order, a page at a time. */
+function byId(sql: SqlStorage, table: 'snap_people' | 'snap_groups', side: Side): Pager {
+	let after = '';
+	return () => {
+		const page = sql.exec<{ id: string; rec: string }>(`SELECT id, rec FROM ${table} WHERE side = ? AND id > ? ORDER BY id LIMIT 2000`, side, after).toArray();
+		if (page.length > 0) after = page[page.length - 1].id;
+		return page.map((r) => r.rec);
+	};
 }
