@@ -5,7 +5,6 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import {
-  canonicalJson,
   Directory,
   makeLink,
   PartitionIndex,
@@ -13,12 +12,10 @@ import {
   reconcileInParts,
   ReconcileError,
   type Baseline,
-  type Conflict,
   type Group,
   type Membership,
   type Person,
   type LinkConfig,
-  type Reconciliation,
   type Resolution,
   type Snapshot
 } from '../../src/lib/core';

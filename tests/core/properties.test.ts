@@ -8,17 +8,12 @@ import { fc, test } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
 import {
   Directory,
-  makeLink,
   planUndo,
-  reconcile,
-  ReconcileError,
   runPlan,
   type Baseline,
   type BaselineEntry,
-  type LinkConfig,
   type Op,
   type OpOutcome,
-  type Reconciliation,
   type Snapshot
 } from '../../src/lib/core';
 import { applyPlan } from '../support/apply';

@@ -22,7 +22,6 @@ import {
 	type DraftEntry,
 	type LinkConfig,
 	type Op,
-	type OpOutcome,
 	type Side,
 	type Snapshot,
 	type TargetRef

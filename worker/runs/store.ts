@@ -8,14 +8,12 @@ export type { PlanMeta } from './plan-store';
 import type {
 	BaselineEntry,
 	BaselineMember,
-	Conflict,
 	DraftEntry,
 	LinkConfig,
 	Op,
 	OpOutcome,
 	OutcomeStatus,
 	PlanCounts,
-	Reconciliation,
 	Resolution,
 	RunTally
 } from '$lib/core';
@@ -550,13 +548,6 @@ export class LinkStore {
 			payload: JSON.parse(String(r.payload)),
 			createdAt: Number(r.created_at)
 		}));
-	}
-
-	// ---- everything -----------------------------------------------------------------------
-
-	/** Conflicts of the current plan are not kept apart: they live in the plan's JSON. */
-	static thresholdIds(conflicts: readonly Conflict[]): string[] {
-		return conflicts.filter((c) => c.reason === 'threshold').map((c) => c.id);
 	}
 }
 
