@@ -17,11 +17,11 @@
  */
 import { pairConflictId, type PairView } from './context';
 import { PartitionIndex } from './partition';
-import type { BaselineEntry, BaselineMember, Conflict, Group, LinkConfig, Membership, Person, RecordKind, Resolution, Side, Situation, Snapshot } from './model';
-import { SIDES, SITUATIONS } from './model';
+import type { BaselineEntry, BaselineMember, Conflict, Group, LinkConfig, Membership, Person, RecordKind, Resolution, Side, Snapshot } from './model';
+import { SIDES } from './model';
 import { isRemoval, opKind, type Op, type TargetRef } from './ops';
 import { countOps, type DraftEntry } from './plan';
-import { reconcile, type Reconciliation, type SituationCounts } from './reconcile';
+import { emptyCounts, reconcile, type Reconciliation } from './reconcile';
 import { conflictKind, type StaleResolution } from './resolutions';
 import { assertCounts, baselineHad, LIMIT_KINDS, thresholdFor, totalOf, type SideCounts } from './safety';
 
@@ -50,9 +50,7 @@ export interface PartSink {
 }
 
 /** What the merge decided once every part was seen; the sink's rows are fixed up with it. */
-export interface MergedParts {
-  linkId: string;
-  versions: { a: string; b: string };
+export interface MergedParts extends Pick<Reconciliation, 'linkId' | 'versions' | 'stale' | 'applied' | 'counts' | 'requiresAction' | 'untouched'> {
   /** Operations tagged with these groups are dropped: their group pair is in conflict. */
   dropTags: Set<string>;
   /** Keys of operations the deletion limits stage. */
@@ -63,17 +61,7 @@ export interface MergedParts {
   groupDrafts: Map<string, Set<number>>;
   /** The deletion limits' conflicts (also given to the sink). */
   thresholds: Conflict[];
-  stale: StaleResolution[];
-  applied: string[];
-  counts: SituationCounts;
-  requiresAction: number;
-  untouched: { person: number; group: number };
 }
-
-const emptyCounts = (): SituationCounts => ({
-  person: Object.fromEntries(SITUATIONS.map((s) => [s, 0])) as Record<Situation, number>,
-  group: Object.fromEntries(SITUATIONS.map((s) => [s, 0])) as Record<Situation, number>
-});
 
 const refText = (ref: TargetRef): string => ('id' in ref ? ref.id : `+${ref.createdBy}`);
 

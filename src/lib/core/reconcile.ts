@@ -47,7 +47,7 @@ export interface Reconciliation {
   untouched: { person: number; group: number };
 }
 
-const emptyCounts = (): SituationCounts => ({
+export const emptyCounts = (): SituationCounts => ({
   person: Object.fromEntries(SITUATIONS.map((s) => [s, 0])) as Record<Situation, number>,
   group: Object.fromEntries(SITUATIONS.map((s) => [s, 0])) as Record<Situation, number>
 });
