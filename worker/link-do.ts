@@ -13,7 +13,7 @@ import {
 import type { Env } from './env';
 import type { Connector } from './connectors/types';
 import { connectorFor } from './systems/connect';
-import { applySlice, finishApplied, prepare, type EngineDeps, type SliceLimits } from './runs/engine';
+import { applySlice, finishApplied, prepare, type EngineDeps, type SliceLimits, type Step } from './runs/engine';
 import { PEOPLE_PER_PART, planLink, requiresAction, SourceError, thresholdDecision } from './runs/planning';
 import { computeNextAlarm, nightlyDue, nightlyOn } from './runs/schedule';
 import { LinkStore, type Notice, type PlanMeta } from './runs/store';
@@ -206,7 +206,7 @@ export class LinkDO extends DurableObject<Env> {
 
 	/** The current plan as JSON text (a Reconciliation), or null before the first reconcile. */
 	async plan(): Promise<ReadableStream<Uint8Array> | null> {
-		return this.store.planText() ?? null;
+		return this.store.exclusive(async () => this.store.planText() ?? null);
 	}
 
 	/**
@@ -246,7 +246,7 @@ export class LinkDO extends DurableObject<Env> {
 		try {
 			// The plan made with them is the current plan: accepted ones are stored below, and stale
 			// ones never took effect in it.
-			const planned = await planLink(deps, [...this.store.resolutions().filter((r) => !ids.has(r.conflictId)), ...incoming]);
+			const planned = await planLink(deps, { resolutions: [...this.store.resolutions().filter((r) => !ids.has(r.conflictId)), ...incoming] });
 			stale = planned.stale.filter((s) => ids.has(s.resolution.conflictId));
 		} catch (e) {
 			return sourceFailed(e);
@@ -462,6 +462,11 @@ export class LinkDO extends DurableObject<Env> {
 	}
 
 	/** One step of the active run: prepare, one apply slice, or the commit (then it is finished). */
+	/** The baseline changes only between reconciliations, never while one reads it part by part. */
+	private commit(deps: EngineDeps, active: ActiveRun): Promise<Step> {
+		return this.store.exclusive(async () => finishApplied(deps, active.id, active.undoOf));
+	}
+
 	private async advance(config: LinkConfig, active: ActiveRun): Promise<void> {
 		const deps = this.engine(config);
 		const phase = this.store.phase(active.id);
@@ -469,9 +474,9 @@ export class LinkDO extends DurableObject<Env> {
 		if (phase === 'prepare') {
 			finished = (await prepare(deps, active.id, active.dryRun)) === 'finished';
 		} else if (phase === 'apply') {
-			if ((await applySlice(deps, active.id)) === 'finished') finished = finishApplied(deps, active.id, active.undoOf) === 'finished';
+			if ((await applySlice(deps, active.id)) === 'finished') finished = (await this.commit(deps, active)) === 'finished';
 		} else if (phase === 'commit') {
-			finished = finishApplied(deps, active.id, active.undoOf) === 'finished';
+			finished = (await this.commit(deps, active)) === 'finished';
 		}
 		if (finished) this.store.setMeta('activeRun', undefined);
 	}

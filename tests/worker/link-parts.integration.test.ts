@@ -6,13 +6,13 @@
  */
 import { env, runInDurableObject } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { reconcile, type LinkConfig, type Reconciliation, type Resolution, type Snapshot } from '$lib/core';
+import { reconcile, STAGE, type LinkConfig, type Reconciliation, type Resolution, type Snapshot } from '$lib/core';
 import type { LinkDO } from '../../worker/link-do';
 import type { SystemView } from '../../worker/account-do';
 import { drift, seedOps, seedTeam } from '../../worker/sandbox/seed';
 import type { LinkView, RunSummary } from '../../worker/runs/types';
 import { sandboxStub } from '../../worker/systems/connect';
-import { finish, sandboxSystem } from '../support/links';
+import { finish, roster, sandboxSystem } from '../support/links';
 import { answer, normalized } from '../support/plans';
 import { api, expectJson, tokenFor } from './support';
 
@@ -137,5 +137,45 @@ describe('reconciling in parts at the edge', () => {
 		const again = await reconcileWith(25);
 		expect(again.plan.ops).toEqual([]);
 		expect(normalized(await reconcileWith(1_000_000))).toEqual(normalized(again));
+	});
+});
+
+describe('a provisioning link, run in parts', () => {
+	let hr: SystemView;
+	let team: SystemView;
+	let link: string;
+
+	const run = async () => {
+		const started = await expectJson<RunSummary>(api(`/api/links/${link}/runs`, { token: owner, body: { dryRun: false } }), 202);
+		return finish(link, started.id);
+	};
+
+	beforeAll(async () => {
+		hr = await sandboxSystem(roster('pp', 60, 4), 'HR (parts)');
+		team = await sandboxSystem({ people: [], groups: [], memberships: [] }, 'Team (parts)');
+		const view = await expectJson<LinkView>(
+			api('/api/links', { token: owner, body: { name: 'HR → Team in parts', mode: 'provision', systems: { a: hr.id, b: team.id }, match: { person: 'email', group: 'externalId' }, limits: { person: OPEN, group: OPEN, membership: OPEN } } }),
+			201
+		);
+		link = view.config.id;
+		await runInDurableObject(env.LINKS.getByName(link), (instance: LinkDO) => {
+			instance.deps.peoplePerPart = 7;
+		});
+		await expectJson(api(`/api/links/${link}/enable`, { method: 'POST', token: owner }), 200);
+		expect(await run()).toMatchObject({ status: 'done', tally: { failed: 0 } });
+	});
+
+	it('recreates an account deleted by hand once, and lets its old pairing go', async () => {
+		const target = await sandboxStub(env, team.id).snapshot();
+		expect(target.people).toHaveLength(60);
+		const gone = target.people[0];
+		await sandboxStub(env, team.id).applyOps([{ key: 'by-hand', side: 'b', stage: STAGE.peopleRemovals, type: 'remove-person', target: { id: gone.id }, soft: false, before: gone, beforeMembers: [] }]);
+		const rec = await expectJson<Reconciliation>(api(`/api/links/${link}/reconcile`, { method: 'POST', token: reviewer }), 200);
+		expect(rec.plan.ops.filter((o) => o.type === 'create-person')).toHaveLength(1);
+		expect(rec.plan.keep.some((e) => e.b === gone.id)).toBe(false);
+		expect(await run()).toMatchObject({ status: 'done', tally: { failed: 0 } });
+		const again = await expectJson<Reconciliation>(api(`/api/links/${link}/reconcile`, { method: 'POST', token: reviewer }), 200);
+		expect(again.plan.ops).toEqual([]);
+		expect((await sandboxStub(env, team.id).snapshot()).people).toHaveLength(60);
 	});
 });

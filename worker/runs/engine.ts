@@ -66,8 +66,7 @@ const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 export async function prepare(deps: EngineDeps, runId: string, dryRun: boolean): Promise<Step> {
 	const { store } = deps;
 	try {
-		const { meta } = await planLink(deps);
-		store.planRunFromCurrent(runId, !dryRun, meta.counts, dryRun ? 'finished' : 'apply');
+		await planLink(deps, { then: ({ meta }) => store.planRunFromCurrent(runId, !dryRun, meta.counts, dryRun ? 'finished' : 'apply') });
 	} catch (e) {
 		const error: RunError = e instanceof SourceError ? e.detail : { code: 'internal', message: message(e) };
 		store.finishRun(runId, 'failed', deps.now(), error);

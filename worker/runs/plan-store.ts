@@ -40,14 +40,19 @@ export const PLAN_SCHEMA = [
 	`CREATE TABLE IF NOT EXISTS plan_drafts (seq INTEGER PRIMARY KEY, prev_kind TEXT, prev_a TEXT, prev_b TEXT, draft TEXT NOT NULL)`,
 	`CREATE INDEX IF NOT EXISTS plan_drafts_prev ON plan_drafts (prev_kind, prev_a, prev_b)`,
 	`CREATE TABLE IF NOT EXISTS plan_fragments (key TEXT NOT NULL, part INTEGER NOT NULL, draft TEXT NOT NULL, PRIMARY KEY (key, part))`,
-	// The baseline entries the plan leaves as they are, copied when the plan is made.
-	`CREATE TABLE IF NOT EXISTS plan_keep (seq INTEGER PRIMARY KEY, entry TEXT NOT NULL)`,
+	// The baseline entries the plan leaves as they are, and those it lets go (neither kept nor
+	// replaced by a draft: a pair whose records are both gone, an anonymized person, an entry a
+	// recreate replaces). A run's commit deletes the dropped ones, as the core's commitBaseline does.
+	`DROP TABLE IF EXISTS plan_keep`,
+	`CREATE TABLE IF NOT EXISTS plan_kept (seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, a TEXT NOT NULL, b TEXT NOT NULL, entry TEXT NOT NULL)`,
+	`CREATE INDEX IF NOT EXISTS plan_kept_pair ON plan_kept (kind, a, b)`,
+	`CREATE TABLE IF NOT EXISTS plan_dropped (seq INTEGER PRIMARY KEY, entry TEXT NOT NULL)`,
 	// Staged removals of the current plan, per threshold conflict.
 	`CREATE TABLE IF NOT EXISTS staged (conflict_id TEXT PRIMARY KEY, kind TEXT NOT NULL, side TEXT NOT NULL, count INTEGER NOT NULL, total INTEGER NOT NULL, lim TEXT NOT NULL)`,
 	`CREATE TABLE IF NOT EXISTS staged_ops (conflict_id TEXT NOT NULL, seq INTEGER NOT NULL, op TEXT NOT NULL, PRIMARY KEY (conflict_id, seq))`
 ];
 
-const PLAN_TABLES = ['plan_views', 'plan_conflicts', 'plan_ops', 'plan_drafts', 'plan_fragments', 'plan_keep', 'staged', 'staged_ops'];
+const PLAN_TABLES = ['plan_views', 'plan_conflicts', 'plan_ops', 'plan_drafts', 'plan_fragments', 'plan_kept', 'plan_dropped', 'staged', 'staged_ops'];
 
 /** The current plan's summary: the LinkView needs only this. */
 export interface PlanMeta {
@@ -73,23 +78,29 @@ export class PlanStore implements PartSink {
 		private readonly setMeta: (key: string, value: unknown) => void
 	) {}
 
-	/** Empties the plan tables for a new plan. */
+	/** Changes whenever the plan's rows are replaced: a stream of the old plan then stops. */
+	#generation = 0;
+
+	/** Empties the plan tables for a new plan: until it is finished, the link has no plan. */
 	begin(): void {
+		this.#generation++;
 		this.#views = [];
 		this.#conflicts = [];
 		this.#ops = [];
 		this.#drafts = [];
 		this.#fragments = [];
+		this.#kept = [];
+		this.#keptGroups.clear();
 		this.transaction(() => {
 			for (const table of PLAN_TABLES) this.sql.exec(`DELETE FROM ${table}`);
+			this.setMeta('plan', undefined);
+			this.setMeta('plan-head', undefined);
 		});
 	}
 
 	/** Drops the current plan (a reconciliation that failed half-way). */
 	forget(): void {
 		this.begin();
-		this.setMeta('plan', undefined);
-		this.setMeta('plan-head', undefined);
 	}
 
 	// ---- PartSink: rows as the parts produce them ----------------------------------------------
@@ -100,6 +111,9 @@ export class PlanStore implements PartSink {
 	#ops: SqlStorageValue[][] = [];
 	#drafts: SqlStorageValue[][] = [];
 	#fragments: SqlStorageValue[][] = [];
+	#kept: SqlStorageValue[][] = [];
+	/** Group entries some part kept (`kind|a|b`): kept whole unless another part drafted them. */
+	readonly #keptGroups = new Set<string>();
 
 	view(v: PairView): void {
 		this.#views.push([removalKey(v), JSON.stringify(v)]);
@@ -122,6 +136,11 @@ export class PlanStore implements PartSink {
 		this.#fragments.push([key, part, JSON.stringify(d)]);
 	}
 
+	keep(e: BaselineEntry): void {
+		if (e.kind === 'person') this.#kept.push([e.kind, e.a, e.b, JSON.stringify(e)]);
+		else this.#keptGroups.add(`${e.kind}|${e.a}|${e.b}`);
+	}
+
 	/** Writes the rows the parts produced so far (call inside a transaction). */
 	flush(): void {
 		insertRows(this.sql, 'plan_views', ['removal', 'view'], this.#views);
@@ -129,6 +148,8 @@ export class PlanStore implements PartSink {
 		insertRows(this.sql, 'plan_ops', ['key', 'stage', 'part', 'tag', 'staged', 'op'], this.#ops);
 		insertRows(this.sql, 'plan_drafts', ['prev_kind', 'prev_a', 'prev_b', 'draft'], this.#drafts);
 		insertRows(this.sql, 'plan_fragments', ['key', 'part', 'draft'], this.#fragments);
+		insertRows(this.sql, 'plan_kept', ['kind', 'a', 'b', 'entry'], this.#kept);
+		this.#kept = [];
 		this.#views = [];
 		this.#conflicts = [];
 		this.#ops = [];
@@ -171,9 +192,18 @@ export class PlanStore implements PartSink {
 			}
 			this.flush();
 			this.sql.exec('DELETE FROM plan_fragments');
+			for (const key of this.#keptGroups) {
+				const [kind, a, b] = key.split('|');
+				if (merged.groupDrafts.has(`${a}|${b}`)) continue;
+				const whole = this.baselineEntry({ kind: kind as 'group', a, b });
+				if (whole) this.#kept.push([kind, a, b, JSON.stringify(whole)]);
+			}
+			this.#keptGroups.clear();
+			this.flush();
 			this.sql.exec(
-				`INSERT INTO plan_keep (entry) SELECT entry FROM baseline b WHERE NOT EXISTS
-				 (SELECT 1 FROM plan_drafts d WHERE d.prev_kind = b.kind AND d.prev_a = b.a AND d.prev_b = b.b)`
+				`INSERT INTO plan_dropped (entry) SELECT entry FROM baseline b
+				 WHERE NOT EXISTS (SELECT 1 FROM plan_kept k WHERE k.kind = b.kind AND k.a = b.a AND k.b = b.b)
+				 AND NOT EXISTS (SELECT 1 FROM plan_drafts d WHERE d.prev_kind = b.kind AND d.prev_a = b.a AND d.prev_b = b.b)`
 			);
 			const staged = this.storeStaged(merged.thresholds);
 			const counts = this.counts();
@@ -199,18 +229,26 @@ export class PlanStore implements PartSink {
 		return row ? JSON.parse(row.entry) : undefined;
 	}
 
-	/** The staged removals per threshold conflict; returns how many operations are staged. */
+	/** The staged removals per threshold conflict, in one pass over the staged operations, paged. */
 	private storeStaged(thresholds: readonly Conflict[]): number {
+		const byRemoval = new Map<string, { id: string; seq: number }>();
 		for (const c of thresholds) {
 			if (!c.staged || !c.removedSide) continue;
 			const kind = thresholdKind(c.id, c.removedSide);
 			if (!kind) continue;
-			let seq = 0;
-			for (const row of this.sql.exec<{ op: string }>('SELECT op FROM plan_ops WHERE staged = 1 ORDER BY stage, part, seq').toArray()) {
-				const op = JSON.parse(row.op) as Op;
-				if (op.side === c.removedSide && isRemoval(op) && opKind(op) === kind) this.sql.exec('INSERT INTO staged_ops (conflict_id, seq, op) VALUES (?, ?, ?)', c.id, seq++, row.op);
-			}
+			byRemoval.set(`${c.removedSide}:${kind}`, { id: c.id, seq: 0 });
 			this.sql.exec('INSERT INTO staged (conflict_id, kind, side, count, total, lim) VALUES (?, ?, ?, ?, ?, ?)', c.id, kind, c.removedSide, c.staged.count, c.staged.total, JSON.stringify(c.staged.limit));
+		}
+		if (byRemoval.size === 0) return 0;
+		const page = bySeq(this.sql, 'SELECT seq, op AS v FROM plan_ops WHERE staged = 1 AND seq > ? ORDER BY seq LIMIT 500');
+		for (let rows = page(); rows.length > 0; rows = page()) {
+			const out: SqlStorageValue[][] = [];
+			for (const text of rows) {
+				const op = JSON.parse(text) as Op;
+				const to = isRemoval(op) ? byRemoval.get(`${op.side}:${opKind(op)}`) : undefined;
+				if (to) out.push([to.id, to.seq++, text]);
+			}
+			insertRows(this.sql, 'staged_ops', ['conflict_id', 'seq', 'op'], out);
 		}
 		return this.sql.exec<{ n: number }>('SELECT count(*) AS n FROM plan_ops WHERE staged = 1').one().n;
 	}
@@ -261,6 +299,10 @@ export class PlanStore implements PartSink {
 		if (!head || !meta) return undefined;
 		const { sql } = this;
 		const j = JSON.stringify;
+		const generation = this.#generation;
+		const current = () => {
+			if (this.#generation !== generation) throw new Error('The plan was replaced while it was read: read it again.');
+		};
 		// Operations in run order are paged by their position (stage, part, seq), not by seq alone.
 		let cursor = [-1e9, -1e9, -1e9];
 		const ops = () => {
@@ -276,11 +318,11 @@ export class PlanStore implements PartSink {
 			`],"stale":${j(head.stale)},"applied":${j(head.applied)},"plan":{"linkId":${j(head.linkId)},"versions":${j(head.versions)},"ops":[`,
 			ops,
 			`],"counts":${j(meta.counts)},"keep":[`,
-			bySeq(sql, 'SELECT seq, entry AS v FROM plan_keep WHERE seq > ? ORDER BY seq LIMIT 2000'),
+			bySeq(sql, 'SELECT seq, entry AS v FROM plan_kept WHERE seq > ? ORDER BY seq LIMIT 2000'),
 			`],"next":[`,
 			bySeq(sql, 'SELECT seq, draft AS v FROM plan_drafts WHERE seq > ? ORDER BY seq LIMIT 2000'),
 			`]},"counts":${j(head.counts)},"requiresAction":${head.requiresAction},"untouched":${j(head.untouched)}}`
-		]);
+		], current);
 	}
 }
 

@@ -61,26 +61,33 @@ const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 /** Rows written per transaction when a connector can only read whole (a CSV export). */
 const WHOLE_READ_SLICE = 5000;
 
-/** Both systems, scanned into the link's SQLite at once. Any failure is a SourceError naming the system. */
+/**
+ * Both systems, scanned into the link's SQLite at once. Any failure is a SourceError naming the
+ * system; the other side's scan is stopped and waited for first, so nothing writes after it.
+ */
 async function scanBoth(deps: PlanningDeps, index: PartitionIndex): Promise<Record<Side, SideInfo>> {
+	const stop = new AbortController();
 	const scan = async (side: Side): Promise<SideInfo> => {
 		const system = deps.config.systems[side];
 		try {
 			const connector = await deps.connector(system);
 			const writer = deps.store.snapshots.writer(side, system, index);
-			if (connector.scan) return writer.finish((await connector.scan(writer)).takenAt);
-			const snap: Snapshot = await connector.read();
+			if (connector.scan) return writer.finish((await connector.scan(writer, stop.signal)).takenAt);
+			const snap: Snapshot = await connector.read(stop.signal);
 			for (let i = 0; i < snap.people.length; i += WHOLE_READ_SLICE) writer.people(snap.people.slice(i, i + WHOLE_READ_SLICE));
 			writer.groups(snap.groups, []);
 			for (let i = 0; i < snap.memberships.length; i += WHOLE_READ_SLICE) writer.groups([], snap.memberships.slice(i, i + WHOLE_READ_SLICE));
 			return writer.finish(snap.takenAt);
 		} catch (e) {
+			stop.abort();
 			const what = e instanceof ConnectorError ? `${e.code}: ${e.message}` : message(e);
 			throw new SourceError({ code: 'source-failed', system, message: `System ${system} could not be read (${what}); nothing was written.` }, { cause: e });
 		}
 	};
-	const [a, b] = await Promise.all([scan('a'), scan('b')]);
-	return { a, b };
+	const [a, b] = await Promise.allSettled([scan('a'), scan('b')]);
+	if (a.status === 'rejected') throw a.reason;
+	if (b.status === 'rejected') throw b.reason;
+	return { a: a.value, b: b.value };
 }
 
 const asSourceError = (deps: PlanningDeps, e: unknown): unknown => {
@@ -100,15 +107,21 @@ export interface PlannedLink {
  * stores the answer as the link's current plan. An unreadable or empty side is a SourceError,
  * thrown before anything of the plan is written.
  */
-export function planLink(deps: PlanningDeps, resolutions?: readonly Resolution[]): Promise<PlannedLink> {
-	return deps.store.exclusive(() => planNow(deps, resolutions ?? deps.store.resolutions()));
+export function planLink(deps: PlanningDeps, options: { resolutions?: readonly Resolution[]; then?: (planned: PlannedLink) => void } = {}): Promise<PlannedLink> {
+	return deps.store.exclusive(async () => {
+		const planned = await planNow(deps, options.resolutions ?? deps.store.resolutions());
+		// Still under the lock: what `then` reads (the plan's rows) is this plan's.
+		options.then?.(planned);
+		return planned;
+	});
 }
 
 async function planNow(deps: PlanningDeps, resolutions: readonly Resolution[]): Promise<PlannedLink> {
 	const { store, config } = deps;
 	const index = new PartitionIndex(config);
+	// The tables are about to hold another read: until this plan is made they match none.
+	store.setMeta('snapshots', undefined);
 	const info = await scanBoth(deps, index);
-	store.setMeta('snapshots', info);
 	try {
 		assertCounts(config, info, store.baselineHad());
 	} catch (e) {
@@ -149,6 +162,8 @@ async function planParts(deps: PlanningDeps, resolutions: readonly Resolution[],
 		memberships: store.snapshots.memberships(side, part)
 	});
 	const createdElsewhere = new Set<string>();
+	// One instant for every part: removals of one reconciliation carry the same time.
+	const now = deps.now();
 	for (let part = 0; part < count; part++) {
 		const mine = resolutions.filter((r) => {
 			const parts = resolutionParts(r, index, count);
@@ -162,7 +177,7 @@ async function planParts(deps: PlanningDeps, resolutions: readonly Resolution[],
 				b: snapshot('b', part),
 				baseline: { linkId: config.id, entries: store.baselineOfPart(part, memberPart) },
 				resolutions: mine,
-				now: deps.now(),
+				now,
 				part: { createdElsewhere }
 			});
 		} catch (e) {
@@ -179,7 +194,8 @@ async function planParts(deps: PlanningDeps, resolutions: readonly Resolution[],
 		store.plan.flush();
 		return m;
 	});
-	const meta = store.plan.finish(merged, memberPart, deps.now());
+	const meta = store.plan.finish(merged, memberPart, now);
+	store.setMeta('snapshots', info);
 	return { meta, stale: merged.stale };
 }
 

@@ -34,9 +34,10 @@ export function bySeq(sql: SqlStorage, select: string): Pager {
 
 /**
  * JSON text streamed piece by piece: literal text, and lists whose elements come page by page
- * from SQLite (each already JSON), so a 100k-record body is never one string.
+ * from SQLite (each already JSON), so a 100k-record body is never one string. `check` runs before
+ * every page: it throws (and the stream errors) when the rows were replaced since it began.
  */
-export function jsonStream(parts: readonly (string | Pager)[]): ReadableStream<Uint8Array> {
+export function jsonStream(parts: readonly (string | Pager)[], check?: () => void): ReadableStream<Uint8Array> {
 	const encoder = new TextEncoder();
 	let i = 0;
 	let first = true;
@@ -50,6 +51,7 @@ export function jsonStream(parts: readonly (string | Pager)[]): ReadableStream<U
 					controller.enqueue(encoder.encode(part));
 					return;
 				}
+				check?.();
 				const rows = part();
 				if (rows.length === 0) {
 					i++;

@@ -29,7 +29,11 @@ export class SnapshotStore {
 		private readonly transaction: <T>(fn: () => T) => T
 	) {}
 
+	/** Changes whenever a side's rows are replaced: a stream of the old rows then stops. */
+	#generation = 0;
+
 	clear(side: Side): void {
+		this.#generation++;
 		for (const table of ['snap_people', 'snap_groups', 'snap_members', 'snap_parts']) this.sql.exec(`DELETE FROM ${table} WHERE side = ?`, side);
 	}
 
@@ -86,7 +90,10 @@ export class SnapshotStore {
 				`]}`
 			];
 		};
-		return jsonStream(['{', ...side('a'), ',', ...side('b'), '}']);
+		const generation = this.#generation;
+		return jsonStream(['{', ...side('a'), ',', ...side('b'), '}'], () => {
+			if (this.#generation !== generation) throw new Error('The snapshots were read again while they were sent: ask for them again.');
+		});
 	}
 
 	people(side: Side, part: number): Person[] {

@@ -350,7 +350,18 @@ export class LinkStore {
 			this.sql.exec('DELETE FROM journal WHERE run_id = ?', runId);
 			this.sql.exec('DELETE FROM drafts WHERE run_id = ?', runId);
 			this.sql.exec('INSERT INTO journal (run_id, seq, key, op) SELECT ?, row_number() OVER (ORDER BY stage, part, seq) - 1, key, op FROM plan_ops', runId);
-			if (withDrafts) this.sql.exec('INSERT INTO drafts (run_id, seq, draft) SELECT ?, seq, draft FROM plan_drafts', runId);
+			if (withDrafts) {
+				this.sql.exec('INSERT INTO drafts (run_id, seq, draft) SELECT ?, seq, draft FROM plan_drafts', runId);
+				// Entries the plan lets go end with the run, as commitBaseline leaves them out.
+				let seq = this.sql.exec<{ n: number }>('SELECT coalesce(max(seq), 0) AS n FROM plan_drafts').one().n;
+				const rows: SqlStorageValue[][] = [];
+				for (const { entry } of this.sql.exec<{ entry: string }>('SELECT entry FROM plan_dropped ORDER BY seq')) {
+					const e = JSON.parse(entry) as BaselineEntry;
+					const draft: DraftEntry = { kind: e.kind, a: { id: e.a }, b: { id: e.b }, origin: e.origin, fields: e.fields, opKeys: [], previous: e, retire: true };
+					rows.push([runId, ++seq, JSON.stringify(draft)]);
+				}
+				insertRows(this.sql, 'drafts', ['run_id', 'seq', 'draft'], rows);
+			}
 			const total = this.sql.exec<{ n: number }>('SELECT count(*) AS n FROM journal WHERE run_id = ?', runId).one().n;
 			this.sql.exec('UPDATE runs SET counts = ?, total = ?, phase = ? WHERE id = ?', JSON.stringify(counts), total, phase, runId);
 		});
