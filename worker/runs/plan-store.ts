@@ -84,12 +84,7 @@ export class PlanStore implements PartSink {
 	/** Empties the plan tables for a new plan: until it is finished, the link has no plan. */
 	begin(): void {
 		this.#generation++;
-		this.#views = [];
-		this.#conflicts = [];
-		this.#ops = [];
-		this.#drafts = [];
-		this.#fragments = [];
-		this.#kept = [];
+		this.#clearBuffers();
 		this.#keptGroups.clear();
 		this.transaction(() => {
 			for (const table of PLAN_TABLES) this.sql.exec(`DELETE FROM ${table}`);
@@ -149,12 +144,16 @@ export class PlanStore implements PartSink {
 		insertRows(this.sql, 'plan_drafts', ['prev_kind', 'prev_a', 'prev_b', 'draft'], this.#drafts);
 		insertRows(this.sql, 'plan_fragments', ['key', 'part', 'draft'], this.#fragments);
 		insertRows(this.sql, 'plan_kept', ['kind', 'a', 'b', 'entry'], this.#kept);
-		this.#kept = [];
+		this.#clearBuffers();
+	}
+
+	#clearBuffers(): void {
 		this.#views = [];
 		this.#conflicts = [];
 		this.#ops = [];
 		this.#drafts = [];
 		this.#fragments = [];
+		this.#kept = [];
 	}
 
 	// ---- once every part is in ----------------------------------------------------------------
