@@ -85,7 +85,6 @@ export class PlanStore implements PartSink {
 	begin(): void {
 		this.#generation++;
 		this.#clearBuffers();
-		this.#keptGroups.clear();
 		this.transaction(() => {
 			for (const table of PLAN_TABLES) this.sql.exec(`DELETE FROM ${table}`);
 			this.setMeta('plan', undefined);
@@ -93,10 +92,6 @@ export class PlanStore implements PartSink {
 		});
 	}
 
-	/** Drops the current plan (a reconciliation that failed half-way). */
-	forget(): void {
-		this.begin();
-	}
 
 	// ---- PartSink: rows as the parts produce them ----------------------------------------------
 
@@ -107,8 +102,6 @@ export class PlanStore implements PartSink {
 	#drafts: SqlStorageValue[][] = [];
 	#fragments: SqlStorageValue[][] = [];
 	#kept: SqlStorageValue[][] = [];
-	/** Group entries some part kept (`kind|a|b`): kept whole unless another part drafted them. */
-	readonly #keptGroups = new Set<string>();
 
 	view(v: PairView): void {
 		this.#views.push([removalKey(v), JSON.stringify(v)]);
@@ -132,8 +125,7 @@ export class PlanStore implements PartSink {
 	}
 
 	keep(e: BaselineEntry): void {
-		if (e.kind === 'person') this.#kept.push([e.kind, e.a, e.b, JSON.stringify(e)]);
-		else this.#keptGroups.add(`${e.kind}|${e.a}|${e.b}`);
+		this.#kept.push([e.kind, e.a, e.b, JSON.stringify(e)]);
 	}
 
 	/** Writes the rows the parts produced so far (call inside a transaction). */
@@ -191,13 +183,10 @@ export class PlanStore implements PartSink {
 			}
 			this.flush();
 			this.sql.exec('DELETE FROM plan_fragments');
-			for (const key of this.#keptGroups) {
-				const [kind, a, b] = key.split('|');
-				if (merged.groupDrafts.has(`${a}|${b}`)) continue;
-				const whole = this.baselineEntry({ kind: kind as 'group', a, b });
-				if (whole) this.#kept.push([kind, a, b, JSON.stringify(whole)]);
+			for (const { a, b } of merged.keptGroups) {
+				const whole = this.baselineEntry({ kind: 'group', a, b });
+				if (whole) this.keep(whole);
 			}
-			this.#keptGroups.clear();
 			this.flush();
 			this.sql.exec(
 				`INSERT INTO plan_dropped (entry) SELECT entry FROM baseline b

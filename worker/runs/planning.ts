@@ -9,12 +9,13 @@
  */
 import {
 	assertCounts,
+	type BaselineMember,
 	PartitionIndex,
 	PartMerger,
 	partCount,
 	reconcile,
 	ReconcileError,
-	resolutionParts,
+	resolutionsByPart,
 	type LinkConfig,
 	type Resolution,
 	type Side,
@@ -140,7 +141,7 @@ async function planNow(deps: PlanningDeps, resolutions: readonly Resolution[]): 
 		return await planParts(deps, resolutions, index, info, count);
 	} catch (e) {
 		// Half a plan is no plan: the link shows none until the next reconciliation.
-		store.plan.forget();
+		store.plan.begin();
 		throw e;
 	}
 }
@@ -150,7 +151,7 @@ const yieldToEvents = () => new Promise<void>((resolve) => setTimeout(resolve, 0
 
 async function planParts(deps: PlanningDeps, resolutions: readonly Resolution[], index: PartitionIndex, info: Record<Side, SideInfo>, count: number): Promise<PlannedLink> {
 	const { store, config } = deps;
-	const memberPart = (m: Parameters<PartitionIndex['memberPart']>[0]) => index.memberPart(m, count);
+	const memberPart = (m: BaselineMember) => index.memberPart(m, count);
 	const merger = new PartMerger(config, resolutions, info, store.plan);
 	const groups = { a: store.snapshots.groups('a'), b: store.snapshots.groups('b') };
 	const snapshot = (side: Side, part: number): Snapshot => ({
@@ -162,13 +163,10 @@ async function planParts(deps: PlanningDeps, resolutions: readonly Resolution[],
 		memberships: store.snapshots.memberships(side, part)
 	});
 	const createdElsewhere = new Set<string>();
+	const byPart = resolutionsByPart(resolutions, index, count);
 	// One instant for every part: removals of one reconciliation carry the same time.
 	const now = deps.now();
 	for (let part = 0; part < count; part++) {
-		const mine = resolutions.filter((r) => {
-			const parts = resolutionParts(r, index, count);
-			return parts === 'all' || parts.includes(part);
-		});
 		let rec;
 		try {
 			rec = reconcile({
@@ -176,7 +174,7 @@ async function planParts(deps: PlanningDeps, resolutions: readonly Resolution[],
 				a: snapshot('a', part),
 				b: snapshot('b', part),
 				baseline: { linkId: config.id, entries: store.baselineOfPart(part, memberPart) },
-				resolutions: mine,
+				resolutions: byPart[part],
 				now,
 				part: { createdElsewhere }
 			});

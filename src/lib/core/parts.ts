@@ -23,7 +23,7 @@ import { isRemoval, opKind, type Op, type TargetRef } from './ops';
 import { countOps, type DraftEntry } from './plan';
 import { emptyCounts, reconcile, type Reconciliation } from './reconcile';
 import { conflictKind, type StaleResolution } from './resolutions';
-import { assertCounts, baselineHad, LIMIT_KINDS, thresholdFor, totalOf, type SideCounts } from './safety';
+import { assertCounts, baselineHad, countsOf, LIMIT_KINDS, thresholdFor, totalOf, type SideCounts } from './safety';
 
 /** One part's records (see the file comment for what a part holds). */
 export interface PartInput {
@@ -45,8 +45,8 @@ export interface PartSink {
   draft(d: DraftEntry): void;
   /** One part's draft of a group pair, merged at the end with mergeGroupDraft. */
   groupDraft(key: string, part: number, d: DraftEntry): void;
-  /** A baseline entry one part leaves as it is (groups: with that part's members). */
-  keep?(e: BaselineEntry, part: number): void;
+  /** A person's baseline entry the plan leaves as it is (groups: see MergedParts.keptGroups). */
+  keep(e: BaselineEntry): void;
 }
 
 /** What the merge decided once every part was seen; the sink's rows are fixed up with it. */
@@ -61,6 +61,8 @@ export interface MergedParts extends Pick<Reconciliation, 'linkId' | 'versions' 
   groupDrafts: Map<string, Set<number>>;
   /** The deletion limits' conflicts (also given to the sink). */
   thresholds: Conflict[];
+  /** Group pairs the plan leaves as they are: their whole baseline entry is kept. */
+  keptGroups: { a: string; b: string }[];
 }
 
 const refText = (ref: TargetRef): string => ('id' in ref ? ref.id : `+${ref.createdBy}`);
@@ -104,6 +106,8 @@ export class PartMerger {
   readonly #groupOps = new Map<string, Op>();
   readonly #removals: { key: string; side: Side; kind: 'person' | 'group' | 'membership'; tag?: string; target?: string }[] = [];
   readonly #groupDrafts = new Map<string, Set<number>>();
+  /** Group pairs some part kept (a part that drafted one decides for all: see finish). */
+  readonly #keptGroups = new Map<string, { a: string; b: string }>();
   readonly #stale = new Map<string, StaleResolution>();
   readonly #applied = new Set<string>();
   readonly #counts = emptyCounts();
@@ -175,7 +179,10 @@ export class PartMerger {
       parts.add(part);
       sink.groupDraft(key, part, d);
     }
-    if (sink.keep) for (const e of rec.plan.keep) sink.keep(e, part);
+    for (const e of rec.plan.keep) {
+      if (e.kind === 'person') sink.keep(e);
+      else this.#keptGroups.set(groupDraftKey({ a: { id: e.a }, b: { id: e.b } }), { a: e.a, b: e.b });
+    }
     for (const s of rec.stale) this.#stale.set(s.resolution.conflictId, s);
     for (const id of rec.applied) this.#applied.add(id);
   }
@@ -247,6 +254,7 @@ export class PartMerger {
       stagedPeople,
       groupDrafts: this.#groupDrafts,
       thresholds,
+      keptGroups: [...this.#keptGroups].filter(([key]) => !this.#groupDrafts.has(key)).map(([, pair]) => pair),
       stale: [...this.#stale.values()],
       applied: [...this.#applied],
       counts: this.#counts,
@@ -270,14 +278,25 @@ export function mergeGroupDraft(fragments: readonly { part: number; draft: Draft
   return { ...first, members, opKeys, ...(whole ? { previous: whole } : {}) };
 }
 
-/** Which part each resolution is checked in: a person's goes with its records, a group's to every part. */
-export function resolutionParts(r: Resolution, index: PartitionIndex, count: number): number[] | 'all' {
+/** The part a resolution is checked in: a person's goes with its records, a group's to every part. */
+function resolutionPart(r: Resolution, index: PartitionIndex, count: number): number | 'all' {
   const kind: RecordKind | undefined = conflictKind(r.conflictId);
   if (kind !== 'person') return 'all';
   const first = r.against.find((x) => x.kind === 'person');
-  if (first) return [index.partOf(first.side, first.id, count)];
-  if (r.link) return [index.partOf('a', r.link.a, count)];
-  return [0];
+  if (first) return index.partOf(first.side, first.id, count);
+  if (r.link) return index.partOf('a', r.link.a, count);
+  return 0;
+}
+
+/** The resolutions each part is reconciled with. */
+export function resolutionsByPart(resolutions: readonly Resolution[], index: PartitionIndex, count: number): Resolution[][] {
+  const byPart: Resolution[][] = Array.from({ length: count }, () => []);
+  for (const r of resolutions) {
+    const part = resolutionPart(r, index, count);
+    if (part === 'all') for (const list of byPart) list.push(r);
+    else byPart[part].push(r);
+  }
+  return byPart;
 }
 
 /** The partition of a link's people, over what reconciliation will look at. */
@@ -321,7 +340,7 @@ export class CollectingSink implements PartSink {
   readonly ops: { op: Op; part: number; group?: string }[] = [];
   readonly drafts: DraftEntry[] = [];
   readonly fragments = new Map<string, { part: number; draft: DraftEntry }[]>();
-  readonly kept: { entry: BaselineEntry; part: number }[] = [];
+  readonly kept: BaselineEntry[] = [];
 
   view(v: PairView): void {
     this.views.push(v);
@@ -340,8 +359,8 @@ export class CollectingSink implements PartSink {
     if (list) list.push({ part, draft: d });
     else this.fragments.set(key, [{ part, draft: d }]);
   }
-  keep(entry: BaselineEntry, part: number): void {
-    this.kept.push({ entry, part });
+  keep(entry: BaselineEntry): void {
+    this.kept.push(entry);
   }
 
   reconciliation(merged: MergedParts, baseline: readonly BaselineEntry[], memberPart: (m: BaselineMember) => number): Reconciliation {
@@ -359,15 +378,10 @@ export class CollectingSink implements PartSink {
       const previous = fragments[0].draft.previous;
       next.push(mergeGroupDraft(fragments, previous ? whole.get(entryKey(previous)) : undefined, memberPart));
     }
-    // Kept: people as their part kept them; a group pair no part drafted, whole.
-    const keep: BaselineEntry[] = [];
-    const keptGroups = new Set<string>();
-    for (const { entry } of this.kept) {
-      if (entry.kind === 'person') keep.push(entry);
-      else if (!merged.groupDrafts.has(`${entry.a}|${entry.b}`) && !keptGroups.has(entryKey(entry))) {
-        keptGroups.add(entryKey(entry));
-        keep.push(whole.get(entryKey(entry)) ?? entry);
-      }
+    const keep: BaselineEntry[] = [...this.kept];
+    for (const { a, b } of merged.keptGroups) {
+      const entry = whole.get(entryKey({ kind: 'group', a, b }));
+      if (entry) keep.push(entry);
     }
     const pairs = this.views.map((v) => (isStagedRemoval(v, merged.stagedPeople) ? { ...v, note: 'staged' as const } : v));
     return {
@@ -402,19 +416,16 @@ export function reconcileInParts(input: PartsInput, count: number): Reconciliati
   const { link, a, b, now } = input;
   const resolutions = input.resolutions ?? [];
   const entries = input.baseline.entries;
-  const counts = { a: { system: a.system, people: a.people.length, groups: a.groups.length, memberships: a.memberships.length }, b: { system: b.system, people: b.people.length, groups: b.groups.length, memberships: b.memberships.length } };
+  const counts = { a: countsOf(a), b: countsOf(b) };
   assertCounts(link, counts, baselineHad(entries));
   const index = indexPeople(link, a.people, b.people, entries, resolutions);
   const sink = new CollectingSink();
   const merger = new PartMerger(link, resolutions, counts, sink);
   const createdElsewhere = new Set<string>();
+  const byPart = resolutionsByPart(resolutions, index, count);
   for (let part = 0; part < count; part++) {
     const cut = cutPart(index, count, part, { a, b, baseline: entries });
-    const mine = resolutions.filter((r) => {
-      const parts = resolutionParts(r, index, count);
-      return parts === 'all' || parts.includes(part);
-    });
-    merger.add(part, reconcile({ link, a: cut.a, b: cut.b, baseline: { linkId: link.id, entries: cut.baseline }, resolutions: mine, now, part: { createdElsewhere } }));
+    merger.add(part, reconcile({ link, a: cut.a, b: cut.b, baseline: { linkId: link.id, entries: cut.baseline }, resolutions: byPart[part], now, part: { createdElsewhere } }));
   }
   return sink.reconciliation(merger.finish(), entries, (m) => index.memberPart(m, count));
 }
