@@ -5,10 +5,9 @@
  */
 import {
 	conflictId,
-	groupDraftKey,
 	LIMIT_KINDS,
 	isRemoval,
-	isStagedRemoval,
+	personRemovalKey,
 	mergeGroupDraft,
 	opKind,
 	type BaselineEntry,
@@ -68,8 +67,6 @@ export interface PlanMeta {
 /** The rest of a Reconciliation that is not in rows. */
 type PlanHead = Pick<Reconciliation, 'linkId' | 'versions' | 'stale' | 'applied' | 'counts' | 'requiresAction' | 'untouched'>;
 
-const removalKey = (v: PairView) => (v.kind === 'person' && v.situation === 'remove' && (v.to === 'a' || v.to === 'b') ? `${v.to}\u0000${v[v.to]}` : null);
-
 export class PlanStore implements PartSink {
 	constructor(
 		private readonly sql: SqlStorage,
@@ -104,7 +101,7 @@ export class PlanStore implements PartSink {
 	#kept: SqlStorageValue[][] = [];
 
 	view(v: PairView): void {
-		this.#views.push([removalKey(v), JSON.stringify(v)]);
+		this.#views.push([personRemovalKey(v) ?? null, JSON.stringify(v)]);
 	}
 
 	conflict(c: Conflict): void {
@@ -166,8 +163,7 @@ export class PlanStore implements PartSink {
 			}
 			for (const removal of merged.stagedPeople) {
 				for (const row of this.sql.exec<{ seq: number; view: string }>('SELECT seq, view FROM plan_views WHERE removal = ?', removal).toArray()) {
-					const v = JSON.parse(row.view) as PairView;
-					if (isStagedRemoval(v, merged.stagedPeople)) this.sql.exec('UPDATE plan_views SET view = ? WHERE seq = ?', JSON.stringify({ ...v, note: 'staged' }), row.seq);
+					this.sql.exec('UPDATE plan_views SET view = ? WHERE seq = ?', JSON.stringify({ ...JSON.parse(row.view), note: 'staged' }), row.seq);
 				}
 			}
 			for (const key of merged.groupDrafts.keys()) {
@@ -175,7 +171,7 @@ export class PlanStore implements PartSink {
 					.exec<{ part: number; draft: string }>('SELECT part, draft FROM plan_fragments WHERE key = ? ORDER BY part', key)
 					.toArray()
 					.map((r) => ({ part: r.part, draft: JSON.parse(r.draft) as DraftEntry }));
-				if (fragments.length === 0 || groupDraftKey(fragments[0].draft) !== key) continue;
+				if (fragments.length === 0) continue;
 				const previous = fragments[0].draft.previous;
 				const whole = previous ? this.baselineEntry(previous) : undefined;
 				this.draft(mergeGroupDraft(fragments, whole, memberPart));

@@ -44,8 +44,9 @@ export class SnapshotStore {
 	}
 
 	/**
-	 * Records each person's part (after the partition index has seen everything): people are
-	 * rewritten with their part, a few dozen per statement, rather than updated one by one.
+	 * Records each person's part (after the partition index has seen everything): the parts go to
+	 * a scratch table a few dozen rows per statement, then into snap_people in one statement,
+	 * rather than one update per person.
 	 */
 	assignParts(side: Side, partOf: (id: string) => number): void {
 		const ids: string[] = [];

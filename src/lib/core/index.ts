@@ -38,5 +38,5 @@ export {
 export { makeLink } from './link';
 export type { StaleResolution } from './resolutions';
 export { PartitionIndex, partCount } from './partition';
-export { PartMerger, CollectingSink, mergeGroupDraft, groupDraftKey, isStagedRemoval, resolutionsByPart, indexPeople, cutPart, reconcileInParts, type PartInput, type PartSink, type MergedParts } from './parts';
+export { PartMerger, CollectingSink, mergeGroupDraft, groupDraftKey, personRemovalKey, resolutionsByPart, indexPeople, cutPart, reconcileInParts, type PartInput, type PartSink, type MergedParts } from './parts';
 export { assertCounts, baselineHad, countsOf, LIMIT_KINDS, type SideCounts, type LimitKind } from './safety';

@@ -327,10 +327,10 @@ export function cutPart(index: PartitionIndex, count: number, part: number, whol
   return { a: side(whole.a, 'a'), b: side(whole.b, 'b'), baseline };
 }
 
-/** A person's removal view whose removal the limits staged. */
-export function isStagedRemoval(v: PairView, stagedPeople: ReadonlySet<string>): boolean {
-  if (v.kind !== 'person' || v.situation !== 'remove' || (v.to !== 'a' && v.to !== 'b')) return false;
-  return stagedPeople.has(`${v.to}\u0000${v[v.to]}`);
+/** A person's removal view, named as MergedParts.stagedPeople names a staged removal (`side\0id`). */
+export function personRemovalKey(v: PairView): string | undefined {
+  if (v.kind !== 'person' || v.situation !== 'remove' || (v.to !== 'a' && v.to !== 'b')) return undefined;
+  return `${v.to}\u0000${v[v.to]}`;
 }
 
 /** Collects the sink's output in memory and assembles the Reconciliation reconcile would give. */
@@ -383,7 +383,10 @@ export class CollectingSink implements PartSink {
       const entry = whole.get(entryKey({ kind: 'group', a, b }));
       if (entry) keep.push(entry);
     }
-    const pairs = this.views.map((v) => (isStagedRemoval(v, merged.stagedPeople) ? { ...v, note: 'staged' as const } : v));
+    const pairs = this.views.map((v) => {
+      const removal = personRemovalKey(v);
+      return removal && merged.stagedPeople.has(removal) ? { ...v, note: 'staged' as const } : v;
+    });
     return {
       linkId: merged.linkId,
       versions: merged.versions,
