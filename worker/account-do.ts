@@ -4,7 +4,7 @@ import type { CsvColumns } from './connectors/csv';
 import type { Env } from './env';
 import type { AccountRole } from './auth/roles';
 import { randomToken, sha256Hex } from './crypto';
-import type { SnapshotSummary, SystemView } from '$lib/api/types';
+import type { IssuedToken, SnapshotSummary, SystemView, TokenView } from '$lib/api/types';
 
 /** The one AccountDO instance of this deployment. */
 export const ACCOUNT_NAME = 'account';
@@ -12,26 +12,8 @@ export const ACCOUNT_NAME = 'account';
 /** The account's Durable Object stub (one instance, named "account"). */
 export const account = (env: Pick<Env, 'ACCOUNT'>): DurableObjectStub<AccountDO> => env.ACCOUNT.getByName(ACCOUNT_NAME);
 
-export interface TokenView {
-	id: string;
-	name: string;
-	role: AccountRole;
-	createdAt: string;
-	lastUsedAt?: string;
-	revokedAt?: string;
-}
-
-/** A token as issued: the plaintext is returned this once and never stored. */
-export interface IssuedToken {
-	id: string;
-	name: string;
-	role: AccountRole;
-	createdAt: string;
-	token: string;
-}
-
 // The API's shapes are the browser client's: one definition, so the two cannot drift apart.
-export type { SnapshotSummary, SystemView };
+export type { IssuedToken, SnapshotSummary, SystemView, TokenView };
 
 /** What a system is created with; `credentials` is already sealed (see worker/crypto.ts). */
 export interface NewSystemRecord {

@@ -9,6 +9,7 @@ import { ReconcileError } from '$lib/core/safety';
 import { ConnectorError } from '../connectors/types';
 import { json } from '../http';
 import { CredentialsKeyError } from '../crypto';
+import type { ApiIssue } from '$lib/api/types';
 
 export const ERROR_CODES = {
 	invalid: 400,
@@ -25,14 +26,8 @@ export const ERROR_CODES = {
 } as const;
 export type ErrorCode = keyof typeof ERROR_CODES;
 
-/** One problem with a request: a body field, a CSV cell, a record. */
-export interface ApiIssue {
-	record?: string;
-	field?: string;
-	row?: number;
-	column?: string;
-	message: string;
-}
+/** One problem with a request: a body field, a CSV cell, a record (the API's own shape). */
+export type { ApiIssue };
 
 export class ApiError extends Error {
 	readonly status: number;

@@ -1,6 +1,8 @@
-/** Account roles, weakest first: each may do everything the ones before it may. */
-export const ACCOUNT_ROLES = ['viewer', 'reviewer', 'owner'] as const;
-export type AccountRole = (typeof ACCOUNT_ROLES)[number];
+import { ROLES, type Role } from '$lib/api/types';
+
+/** Account roles, weakest first (the API's own list): each may do everything the ones before it may. */
+export const ACCOUNT_ROLES = ROLES;
+export type AccountRole = Role;
 
 export const isAccountRole = (value: unknown): value is AccountRole => typeof value === 'string' && (ACCOUNT_ROLES as readonly string[]).includes(value);
 

@@ -13,11 +13,11 @@ import type {
   Me,
   NewLink,
   NewSystem,
-  ProgressEvent,
+  RunProgress,
   Reconciliation,
   Resolution,
   ResolutionsAnswer,
-  RunDetail,
+  RunDetails,
   RunSummary,
   Snapshot,
   Role,
@@ -201,21 +201,21 @@ export function createApi(opts: ApiOptions) {
     startRun: (id: string, dryRun: boolean) => call<RunSummary>('POST', `/links/${q(id)}/runs`, { dryRun }),
     runs: (id: string, limit = 30) => call<RunSummary[]>('GET', `/links/${q(id)}/runs?limit=${limit}`),
     run: (id: string, runId: string, offset = 0, limit = 200) =>
-      call<RunDetail>('GET', `/links/${q(id)}/runs/${q(runId)}?offset=${offset}&limit=${limit}`),
+      call<RunDetails>('GET', `/links/${q(id)}/runs/${q(runId)}?offset=${offset}&limit=${limit}`),
     undoRun: (id: string, runId: string) => call<RunSummary>('POST', `/links/${q(id)}/runs/${q(runId)}/undo`),
     staged: (id: string) => call<StagedDeletes[]>('GET', `/links/${q(id)}/staged`),
     approveStaged: (id: string, conflictId: string) => call<LinkView>('POST', `/links/${q(id)}/staged/${q(conflictId)}/approve`),
     rejectStaged: (id: string, conflictId: string) => call<LinkView>('POST', `/links/${q(id)}/staged/${q(conflictId)}/reject`),
 
     /** Follows a run's progress until it is no longer running (or `signal` aborts). */
-    runEvents: (id: string, runId: string, onProgress: (p: ProgressEvent) => void, signal?: AbortSignal) =>
+    runEvents: (id: string, runId: string, onProgress: (p: RunProgress) => void, signal?: AbortSignal) =>
       streamEvents(
         opts,
         `/links/${q(id)}/runs/${q(runId)}/events`,
         (event, data) => {
           if (event !== 'progress') return;
           try {
-            onProgress(JSON.parse(data) as ProgressEvent);
+            onProgress(JSON.parse(data) as RunProgress);
           } catch {
             // a malformed event is skipped; the next one carries the whole tally again
           }

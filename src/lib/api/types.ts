@@ -56,33 +56,63 @@ export interface NewSystem {
   credentials?: { token: string };
 }
 
+/** Who or what started a run. */
+export const STARTERS = ['person', 'schedule', 'undo'] as const;
+export type StartedBy = { kind: (typeof STARTERS)[number]; subject?: string };
+
+export const RUN_STATUSES = ['running', 'done', 'failed'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+/** Why a run failed, in words an admin can act on. */
+export interface RunError {
+  /** `source-failed`: a system could not be read or was empty; nothing was written. */
+  code: 'source-failed' | 'invalid' | 'internal';
+  message: string;
+  /** The system that failed, when one did. */
+  system?: string;
+}
+
 export interface RunSummary {
   id: string;
   linkId: string;
   dryRun: boolean;
-  startedBy: { kind: 'person' | 'schedule' | 'undo'; subject?: string };
-  status: 'running' | 'done' | 'failed';
+  startedBy: StartedBy;
+  status: RunStatus;
+  /** ISO instants. */
   startedAt: string;
   finishedAt?: string;
   durationMs?: number;
   counts: PlanCounts;
   tally: RunTally;
-  /** Why a run failed (`source-failed`: a system could not be read or was empty; nothing was written). */
-  error?: { code: string; message: string; system?: string };
+  error?: RunError;
   undoOf?: string;
   undoneBy?: string;
+  /** Undo runs: operations of the undone run that cannot be reversed, with why. */
+  irreversible?: { key: string; reason: string }[];
 }
 
-export interface RunDetail extends RunSummary {
+export interface RunDetails extends RunSummary {
   ops: { op: Op; outcome?: OpOutcome }[];
+  /** Paging over `ops` (in run order). */
+  offset: number;
+  limit: number;
+}
+
+/** A run's progress, as the events stream sends it. */
+export interface RunProgress {
+  status: RunStatus;
+  tally: RunTally;
 }
 
 export interface LinkStatus {
   enabled: boolean;
   running?: string;
   lastRun?: RunSummary;
+  /** ISO instant of the next nightly run, when one is scheduled. */
   nextRunAt?: string;
+  /** Conflicts of the current plan still needing a person (0 before the first reconcile). */
   requiresAction: number;
+  /** Removals of the current plan held back by the safety limits. */
   staged: number;
 }
 
@@ -98,6 +128,7 @@ export interface ResolutionsAnswer {
   stale: StaleResolution[];
 }
 
+/** A threshold conflict of the current plan with the removals it holds back. */
 export interface StagedDeletes {
   conflictId: string;
   kind: RecordKind | 'membership';
@@ -105,12 +136,9 @@ export interface StagedDeletes {
   count: number;
   total: number;
   limit: { count: number; percent: number };
+  /** The owner's decision so far, if any. */
+  decision?: 'approved' | 'rejected';
   ops: Op[];
-}
-
-export interface ProgressEvent {
-  status: RunSummary['status'];
-  tally: RunTally;
 }
 
 export type { CsvColumns } from './csv-columns';
@@ -132,11 +160,12 @@ export interface TokenView {
   revokedAt?: string;
 }
 
-/** A token just issued: the only time `token` is ever seen. */
+/** A token just issued: the plaintext `token` is returned this once and never stored. */
 export interface IssuedToken {
   id: string;
   name: string;
   role: Role;
+  createdAt: string;
   token: string;
 }
 
