@@ -11,7 +11,7 @@
  * overlaid with the outbox. That local preview stands in front of the edge's plan until the next
  * Reload, so a resolution's effect shows at once, online or not.
  */
-import { reconcile, type Person, type Group, type LinkConfig, type PlanCounts, type Resolution, type SituationCounts, type StaleResolution, type Snapshot, type RecordKind, PERSON_FIELDS } from '$lib/core';
+import { reconcile, type Person, type Group, type LinkConfig, type PlanCounts, type Reconciliation, type Resolution, type SituationCounts, type StaleResolution, type Snapshot, type RecordKind, PERSON_FIELDS } from '$lib/core';
 import { ApiError, createApi, type Auth } from '$lib/api/client';
 import type { LinkView } from '$lib/api/types';
 import {
@@ -121,6 +121,15 @@ async function pendingResolutions(linkId: string): Promise<Resolution[]> {
   return [...byConflict.values()];
 }
 
+/** Keeps the edge's plan with what it was made from: both snapshots, accepted resolutions, the link. */
+async function adoptEdgePlan(edge: ReturnType<typeof createApi>, linkId: string, reconciliation: Reconciliation): Promise<void> {
+  const [snapshots, resolutions, link] = await Promise.all([edge.snapshots(linkId), edge.resolutions(linkId), edge.link(linkId)]);
+  await remember(db(), linkCacheKey(linkId), link);
+  await storeSnapshots(linkId, snapshots);
+  await saveAcceptedResolutions(db(), linkId, resolutions);
+  keep(await saveEdgePlan(db(), reconciliation), snapshots.a, snapshots.b);
+}
+
 export const api = {
   /**
    * Reload: the edge reconciles from fresh snapshots and its stored resolutions; this browser
@@ -130,11 +139,7 @@ export const api = {
   async reload(linkId: string, auth: Auth): Promise<ReviewSummary> {
     const edge = createApi({ auth: () => auth });
     const reconciliation = await edge.reconcile(linkId);
-    const [snapshots, resolutions, link] = await Promise.all([edge.snapshots(linkId), edge.resolutions(linkId), edge.link(linkId)]);
-    await remember(db(), linkCacheKey(linkId), link);
-    await storeSnapshots(linkId, snapshots);
-    await saveAcceptedResolutions(db(), linkId, resolutions);
-    keep(await saveEdgePlan(db(), reconciliation), snapshots.a, snapshots.b);
+    await adoptEdgePlan(edge, linkId, reconciliation);
     return (await api.previewIfPending(linkId, false)) ?? (await api.summary(linkId))!;
   },
 
@@ -151,11 +156,7 @@ export const api = {
       if (e instanceof ApiError && e.status === 404) return undefined;
       throw e;
     }
-    const [snapshots, resolutions, link] = await Promise.all([edge.snapshots(linkId), edge.resolutions(linkId), edge.link(linkId)]);
-    await remember(db(), linkCacheKey(linkId), link);
-    await storeSnapshots(linkId, snapshots);
-    await saveAcceptedResolutions(db(), linkId, resolutions);
-    keep(await saveEdgePlan(db(), reconciliation), snapshots.a, snapshots.b);
+    await adoptEdgePlan(edge, linkId, reconciliation);
     return (await api.previewIfPending(linkId, false)) ?? (await api.summary(linkId))!;
   },
 
