@@ -4,18 +4,10 @@
  */
 import type { Baseline, BaselineEntry, BaselineMember, Group, Membership, Person, Snapshot } from '../src/lib/core';
 import { DEFAULT_PERSON_FIELDS, getPersonField } from '../src/lib/core';
+import { prng as rng } from '../worker/sandbox/seed';
 
-/** mulberry32: small, fast, seeded. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The sandbox seed's mulberry32: small, fast, seeded. */
+export { rng };
 
 const GIVEN = ['Ann', 'Bram', 'Chloé', 'Daan', 'Eva', 'Finn', 'Greta', 'Hugo', 'Iris', 'Jens', 'Katja', 'Lars', 'Mila', 'Noah', 'Olga', 'Piet'];
 const FAMILY = ['de Vries', 'Jansen', 'Bakker', 'Visser', 'Smit', 'Meijer', 'Mulder', 'Bos', 'Vos', 'Peters', 'Hendriks', 'Dekker'];

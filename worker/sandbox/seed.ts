@@ -76,7 +76,7 @@ export const DEMO_PROVISION = {
 // ---- the population ---------------------------------------------------------------------------
 
 /** mulberry32: a small PRNG; one fixed seed makes every generated value the same on every run. */
-function prng(seed: number): () => number {
+export function prng(seed: number): () => number {
 	let a = seed >>> 0;
 	return () => {
 		a = (a + 0x6d2b79f5) >>> 0;
