@@ -74,7 +74,9 @@ async function startEdge(): Promise<Edge> {
 		env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false', CI: '1' }
 	});
 	if (built.status !== 0) throw new Error(`wrangler could not bundle the Worker: ${built.stderr}${built.stdout}`);
-	const compatibilityDate = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(readFileSync(join(ROOT, 'wrangler.toml'), 'utf8'))![1];
+	const compatibilityDate = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(
+		readFileSync(join(ROOT, 'wrangler.toml'), 'utf8')
+	)![1];
 	const before = new Set(workerdChildren());
 	const inspectorPort = await freePort();
 	withHeapLimit(HEAP_MB);
@@ -125,7 +127,9 @@ async function cdp(wsUrl: string) {
 	const socket = connect(Number(url.port), url.hostname);
 	await new Promise<void>((r) => socket.once('connect', () => r()));
 	const key = randomBytes(16).toString('base64');
-	socket.write(`GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+	socket.write(
+		`GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`
+	);
 	let buffer = Buffer.alloc(0);
 	let upgraded = false;
 	const pending = new Map<number, (v: any) => void>();
@@ -141,8 +145,15 @@ async function cdp(wsUrl: string) {
 			if (buffer.length < 2) return;
 			let len = buffer[1] & 0x7f;
 			let offset = 2;
-			if (len === 126) { if (buffer.length < 4) return; len = buffer.readUInt16BE(2); offset = 4; }
-			else if (len === 127) { if (buffer.length < 10) return; len = Number(buffer.readBigUInt64BE(2)); offset = 10; }
+			if (len === 126) {
+				if (buffer.length < 4) return;
+				len = buffer.readUInt16BE(2);
+				offset = 4;
+			} else if (len === 127) {
+				if (buffer.length < 10) return;
+				len = Number(buffer.readBigUInt64BE(2));
+				offset = 10;
+			}
 			if (buffer.length < offset + len) return;
 			const opcode = buffer[0] & 0x0f;
 			const payload = buffer.subarray(offset, offset + len);
@@ -160,7 +171,10 @@ async function cdp(wsUrl: string) {
 			pending.set(n, resolve);
 			const data = Buffer.from(JSON.stringify({ id: n, method, params }));
 			const mask = randomBytes(4);
-			const head = data.length < 126 ? Buffer.from([0x81, 0x80 | data.length]) : Buffer.from([0x81, 0x80 | 126, data.length >> 8, data.length & 0xff]);
+			const head =
+				data.length < 126
+					? Buffer.from([0x81, 0x80 | data.length])
+					: Buffer.from([0x81, 0x80 | 126, data.length >> 8, data.length & 0xff]);
 			const masked = Buffer.from(data.map((b, i) => b ^ mask[i % 4]));
 			socket.write(Buffer.concat([head, mask, masked]));
 		});
@@ -173,7 +187,9 @@ async function cdp(wsUrl: string) {
  * is sampled too. `stop()` gives the largest used size seen.
  */
 async function heapSampler(inspectorPort: number) {
-	const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json()) as { webSocketDebuggerUrl: string }[];
+	const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json()) as {
+		webSocketDebuggerUrl: string;
+	}[];
 	const target = targets.find((t) => t.webSocketDebuggerUrl.includes('core:user:'));
 	if (!target) throw new Error('the Worker is not among the inspector targets');
 	const client = await cdp(target.webSocketDebuggerUrl);
@@ -221,7 +237,9 @@ async function heapSampler(inspectorPort: number) {
  * with the most self time (for finding where a run spends its CPU, not a figure of the bench).
  */
 async function cpuProfiler(inspectorPort: number) {
-	const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json()) as { webSocketDebuggerUrl: string }[];
+	const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json()) as {
+		webSocketDebuggerUrl: string;
+	}[];
 	const target = targets.find((t) => t.webSocketDebuggerUrl.includes('core:user:'))!;
 	const client = await cdp(target.webSocketDebuggerUrl);
 	await client.send('Profiler.enable');
@@ -230,7 +248,11 @@ async function cpuProfiler(inspectorPort: number) {
 		stop: async () => {
 			const answer = await client.send('Profiler.stop');
 			client.close();
-			const { nodes, samples, timeDeltas } = answer.result.profile as { nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[]; samples: number[]; timeDeltas: number[] };
+			const { nodes, samples, timeDeltas } = answer.result.profile as {
+				nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];
+				samples: number[];
+				timeDeltas: number[];
+			};
 			const byNode = new Map(nodes.map((n) => [n.id, n]));
 			const self = new Map<string, number>();
 			samples.forEach((id, i) => {
@@ -238,7 +260,11 @@ async function cpuProfiler(inspectorPort: number) {
 				const name = `${f.functionName || '(anonymous)'} ${f.url.split('/').pop()}:${f.lineNumber + 1}`;
 				self.set(name, (self.get(name) ?? 0) + (timeDeltas[i] ?? 0) / 1000);
 			});
-			return [...self].sort((x, y) => y[1] - x[1]).slice(0, 40).map(([n, ms]) => `${Math.round(ms)} ms  ${n}`).join('\n');
+			return [...self]
+				.sort((x, y) => y[1] - x[1])
+				.slice(0, 40)
+				.map(([n, ms]) => `${Math.round(ms)} ms  ${n}`)
+				.join('\n');
 		}
 	};
 }
@@ -283,7 +309,10 @@ class Api {
 			try {
 				res = await fetch(`${this.origin}${path}`, {
 					method,
-					headers: { authorization: `Bearer ${this.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+					headers: {
+						authorization: `Bearer ${this.token}`,
+						...(body === undefined ? {} : { 'content-type': 'application/json' })
+					},
 					body: body === undefined ? undefined : JSON.stringify(body)
 				});
 			} catch (e) {
@@ -299,7 +328,11 @@ class Api {
 }
 
 /** `n` people in `groups` communities, `perPerson` memberships each (the first member of a group manages it). */
-function directory(n: number, groups: number, perPerson: number): { people: Person[]; groups: Group[]; memberships: Membership[] } {
+function directory(
+	n: number,
+	groups: number,
+	perPerson: number
+): { people: Person[]; groups: Group[]; memberships: Membership[] } {
 	const people: Person[] = Array.from({ length: n }, (_, i) => ({
 		id: `p${i}`,
 		externalId: `E${i}`,
@@ -310,7 +343,12 @@ function directory(n: number, groups: number, perPerson: number): { people: Pers
 		employeeNumber: String(100_000 + i),
 		active: true
 	}));
-	const list: Group[] = Array.from({ length: groups }, (_, j) => ({ id: `g${j}`, externalId: `G${j}`, name: `Community ${j}`, kind: 'community' }));
+	const list: Group[] = Array.from({ length: groups }, (_, j) => ({
+		id: `g${j}`,
+		externalId: `G${j}`,
+		name: `Community ${j}`,
+		kind: 'community'
+	}));
 	const memberships: Membership[] = [];
 	const managed = new Set<string>();
 	for (let i = 0; i < n; i++) {
@@ -327,17 +365,27 @@ function directory(n: number, groups: number, perPerson: number): { people: Pers
 /** Fills an empty sandbox system through its Durable Object's `seed` RPC, in bounded messages. */
 async function seedSandbox(edge: Edge, systemId: string, records: ReturnType<typeof directory>): Promise<void> {
 	const ns = await edge.mf.getDurableObjectNamespace('SANDBOXES');
-	const stub = ns.get(ns.idFromName(systemId)) as unknown as { seed(r: Partial<typeof records>, o: { append: boolean }): Promise<boolean> };
+	const stub = ns.get(ns.idFromName(systemId)) as unknown as {
+		seed(r: Partial<typeof records>, o: { append: boolean }): Promise<boolean>;
+	};
 	const parts: Partial<typeof records>[] = [{ groups: records.groups }];
 	for (let i = 0; i < records.people.length; i += 10_000) parts.push({ people: records.people.slice(i, i + 10_000) });
-	for (let i = 0; i < records.memberships.length; i += 30_000) parts.push({ memberships: records.memberships.slice(i, i + 30_000) });
+	for (let i = 0; i < records.memberships.length; i += 30_000)
+		parts.push({ memberships: records.memberships.slice(i, i + 30_000) });
 	for (const [i, part] of parts.entries()) {
-		if (!(await stub.seed({ people: [], groups: [], memberships: [], ...part }, { append: i > 0 }))) throw new Error(`sandbox ${systemId} was not empty`);
+		if (!(await stub.seed({ people: [], groups: [], memberships: [], ...part }, { append: i > 0 })))
+			throw new Error(`sandbox ${systemId} was not empty`);
 	}
 }
 
 /** What a plain SCIM server without Rostersync's extensions looks like to the connector. */
-const PLAIN_PROFILE: ScimProfile = { enterprise: true, userExtAttributes: [], fieldMap: {}, attributeTypes: {}, defaultGroupKind: 'community' };
+const PLAIN_PROFILE: ScimProfile = {
+	enterprise: true,
+	userExtAttributes: [],
+	fieldMap: {},
+	attributeTypes: {},
+	defaultGroupKind: 'community'
+};
 
 /**
  * A read-only SCIM directory served from pre-rendered resources, outside workerd: for the 100k
@@ -345,7 +393,10 @@ const PLAIN_PROFILE: ScimProfile = { enterprise: true, userExtAttributes: [], fi
  * isolate). It answers what the connector reads: /Users and /Groups pages; discovery is 404 (the
  * connector then assumes a plain server).
  */
-async function staticScim(records: ReturnType<typeof directory>, token: string): Promise<{ url: string; close(): Promise<void> }> {
+async function staticScim(
+	records: ReturnType<typeof directory>,
+	token: string
+): Promise<{ url: string; close(): Promise<void> }> {
 	const users = records.people.map(({ id, ...p }) => JSON.stringify({ ...personToUser(p, PLAIN_PROFILE), id }));
 	const members = new Map<string, string[]>();
 	for (const m of records.memberships) {
@@ -353,25 +404,42 @@ async function staticScim(records: ReturnType<typeof directory>, token: string):
 		if (!list) members.set(m.groupId, (list = []));
 		list.push(m.personId);
 	}
-	const groups = records.groups.map(({ id, ...g }) => JSON.stringify({ ...groupToScim(g, PLAIN_PROFILE), id, members: (members.get(id) ?? []).map((value) => ({ value })) }));
+	const groups = records.groups.map(({ id, ...g }) =>
+		JSON.stringify({
+			...groupToScim(g, PLAIN_PROFILE),
+			id,
+			members: (members.get(id) ?? []).map((value) => ({ value }))
+		})
+	);
 	const server = createServer((req, res) => {
 		const url = new URL(req.url ?? '/', 'http://x');
 		const send = (status: number, body: string) => {
 			res.writeHead(status, { 'content-type': 'application/scim+json' });
 			res.end(body);
 		};
-		if (req.headers.authorization !== `Bearer ${token}`) return send(401, JSON.stringify({ schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: '401', detail: 'bad token' }));
+		if (req.headers.authorization !== `Bearer ${token}`)
+			return send(
+				401,
+				JSON.stringify({ schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: '401', detail: 'bad token' })
+			);
 		const list = url.pathname === '/scim/v2/Users' ? users : url.pathname === '/scim/v2/Groups' ? groups : undefined;
 		// A real run's updates (the nightly case's first run) are accepted and change nothing here.
 		if (req.method === 'PATCH' && url.pathname.startsWith('/scim/v2/Users/')) {
 			res.writeHead(204);
 			return res.end();
 		}
-		if (!list || req.method !== 'GET') return send(404, JSON.stringify({ schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: '404', detail: 'not here' }));
+		if (!list || req.method !== 'GET')
+			return send(
+				404,
+				JSON.stringify({ schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: '404', detail: 'not here' })
+			);
 		const start = Math.max(1, Number(url.searchParams.get('startIndex') ?? 1));
 		const count = Math.max(0, Number(url.searchParams.get('count') ?? 100));
 		const page = list.slice(start - 1, start - 1 + count);
-		send(200, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:ListResponse"],"totalResults":${list.length},"startIndex":${start},"itemsPerPage":${page.length},"Resources":[${page.join(',')}]}`);
+		send(
+			200,
+			`{"schemas":["urn:ietf:params:scim:api:messages:2.0:ListResponse"],"totalResults":${list.length},"startIndex":${start},"itemsPerPage":${page.length},"Resources":[${page.join(',')}]}`
+		);
 	});
 	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 	return {
@@ -387,10 +455,23 @@ async function staticScim(records: ReturnType<typeof directory>, token: string):
 /** The same directory with `fraction` of the people changed (another phone number). */
 function drift(records: ReturnType<typeof directory>, fraction: number): ReturnType<typeof directory> {
 	const every = Math.round(1 / fraction);
-	return { ...records, people: records.people.map((p, i) => (i % every === 0 ? { ...p, phone: `+31 6 ${10_000_000 + i}` } : p)) };
+	return {
+		...records,
+		people: records.people.map((p, i) => (i % every === 0 ? { ...p, phone: `+31 6 ${10_000_000 + i}` } : p))
+	};
 }
 
-async function runToEnd(api: Api, linkId: string, dryRun: boolean): Promise<{ id: string; durationMs: number; status: string; tally: Record<string, number>; counts: { total: number; byType: Record<string, number> } }> {
+async function runToEnd(
+	api: Api,
+	linkId: string,
+	dryRun: boolean
+): Promise<{
+	id: string;
+	durationMs: number;
+	status: string;
+	tally: Record<string, number>;
+	counts: { total: number; byType: Record<string, number> };
+}> {
 	const started = await api.call('POST', `/api/links/${linkId}/runs`, { dryRun });
 	for (;;) {
 		const run = await api.call('GET', `/api/links/${linkId}/runs/${started.id}?limit=1`);
@@ -403,15 +484,26 @@ async function runToEnd(api: Api, linkId: string, dryRun: boolean): Promise<{ id
 }
 
 /** Every operation of a run, with its outcome, page by page. */
-async function journal(api: Api, linkId: string, runId: string, total: number): Promise<{ op: Op; outcome?: OpOutcome }[]> {
+async function journal(
+	api: Api,
+	linkId: string,
+	runId: string,
+	total: number
+): Promise<{ op: Op; outcome?: OpOutcome }[]> {
 	const out: { op: Op; outcome?: OpOutcome }[] = [];
-	for (let offset = 0; offset < total; offset += 5000) out.push(...(await api.call('GET', `/api/links/${linkId}/runs/${runId}?offset=${offset}&limit=5000`)).ops);
+	for (let offset = 0; offset < total; offset += 5000)
+		out.push(...(await api.call('GET', `/api/links/${linkId}/runs/${runId}?offset=${offset}&limit=5000`)).ops);
 	return out;
 }
 
 /** The same SCIM calls as the edge run, by a plain loop: stage by stage, CONCURRENCY in flight. */
 async function plainLoop(target: ScimmyProcess, ops: Op[]): Promise<{ ms: number; ops: number }> {
-	const scim = new ScimConnector({ systemId: 'loop', baseUrl: target.url, token: target.token, concurrency: CONCURRENCY });
+	const scim = new ScimConnector({
+		systemId: 'loop',
+		baseUrl: target.url,
+		token: target.token,
+		concurrency: CONCURRENCY
+	});
 	await scim.discover();
 	const outcomes = new Map<string, OpOutcome>();
 	const resolve = resolver(outcomes);
@@ -455,7 +547,13 @@ export async function edgeCases(emit: (line: BenchLine) => void, sizes = { run: 
 async function edgeRun(edge: Edge, api: Api, target: ScimmyProcess, people: number): Promise<BenchLine> {
 	const source = await api.call('POST', '/api/systems', { name: 'Bench source', connector: 'sandbox', region: 'eu' });
 	await seedSandbox(edge, source.id, directory(people, Math.ceil(people / 20), 3));
-	const sink = await api.call('POST', '/api/systems', { name: 'Bench SCIMMY', connector: 'scim', baseUrl: target.url, region: 'eu', credentials: { token: target.token } });
+	const sink = await api.call('POST', '/api/systems', {
+		name: 'Bench SCIMMY',
+		connector: 'scim',
+		baseUrl: target.url,
+		region: 'eu',
+		credentials: { token: target.token }
+	});
 	const noLimits = { count: 1_000_000, percent: 100 };
 	const link = await api.call('POST', '/api/links', {
 		name: 'Bench run',
@@ -469,7 +567,8 @@ async function edgeRun(edge: Edge, api: Api, target: ScimmyProcess, people: numb
 	const cpu0 = await cpu();
 	const run = await runToEnd(api, link.config.id, false);
 	const cpu1 = await cpu();
-	if (run.tally.done !== run.counts.total) throw new Error(`the edge run did not apply everything: ${JSON.stringify(run.tally)}`);
+	if (run.tally.done !== run.counts.total)
+		throw new Error(`the edge run did not apply everything: ${JSON.stringify(run.tally)}`);
 	const ops = (await journal(api, link.config.id, run.id, run.counts.total)).map((o) => o.op);
 	const writes = ops.filter((op) => op.type !== 'invite' && op.type !== 'notify-transfer').length;
 	const opsPerSec = writes / (run.durationMs / 1000);
@@ -477,7 +576,10 @@ async function edgeRun(edge: Edge, api: Api, target: ScimmyProcess, people: numb
 	if (process.env.EDGE_DEBUG) {
 		const log: string[] = (await (await fetch(`${target.control}/state`)).json()).log;
 		const kinds = new Map<string, number>();
-		for (const l of log) { const k = l.replace(/\/[0-9a-f-]{36}/g, '/:id').replace(/\?.*$/, '?…'); kinds.set(k, (kinds.get(k) ?? 0) + 1); }
+		for (const l of log) {
+			const k = l.replace(/\/[0-9a-f-]{36}/g, '/:id').replace(/\?.*$/, '?…');
+			kinds.set(k, (kinds.get(k) ?? 0) + 1);
+		}
 		console.error([...kinds]);
 	}
 	await fetch(`${target.control}/reset`, { method: 'POST' });
@@ -485,7 +587,8 @@ async function edgeRun(edge: Edge, api: Api, target: ScimmyProcess, people: numb
 	const loop = await plainLoop(target, ops);
 	const cpu3 = await cpu();
 	const limitOpsPerSec = loop.ops / (loop.ms / 1000);
-	const busy = (a: typeof cpu0, b: typeof cpu0, ms: number) => Math.round(((b.user + b.system - a.user - a.system) / 1000 / ms) * 100) / 100;
+	const busy = (a: typeof cpu0, b: typeof cpu0, ms: number) =>
+		Math.round(((b.user + b.system - a.user - a.system) / 1000 / ms) * 100) / 100;
 	return {
 		case: 'edge-run',
 		people,
@@ -506,7 +609,9 @@ async function edgeRun(edge: Edge, api: Api, target: ScimmyProcess, people: numb
 async function measuredDryRun(edge: Edge, api: Api, linkId: string, name: string, people: number): Promise<BenchLine> {
 	// Profiling slows the isolate down too much for heap samples to mean anything: one or the other.
 	const profile = process.env.EDGE_PROFILE ? await cpuProfiler(edge.inspectorPort) : undefined;
-	const heap = profile ? { stop: async () => ({ baseline: 0, max: 0, maxTotal: 0, samples: 0, longestWait: 0 }) } : await heapSampler(edge.inspectorPort);
+	const heap = profile
+		? { stop: async () => ({ baseline: 0, max: 0, maxTotal: 0, samples: 0, longestWait: 0 }) }
+		: await heapSampler(edge.inspectorPort);
 	const before = memory(edge.pid);
 	writeFileSync(`/proc/${edge.pid}/clear_refs`, '5');
 	const dry = await runToEnd(api, linkId, true);
@@ -547,10 +652,16 @@ async function edgeDryRun(edge: Edge, api: Api, people: number): Promise<BenchLi
 	const token = randomBytes(16).toString('hex');
 	const [sa, sb] = await Promise.all([staticScim(records, token), staticScim(drift(records, 0.03), token)]);
 	try {
-		const system = (name: string, url: string) => api.call('POST', '/api/systems', { name, connector: 'scim', baseUrl: url, region: 'eu', credentials: { token } });
+		const system = (name: string, url: string) =>
+			api.call('POST', '/api/systems', { name, connector: 'scim', baseUrl: url, region: 'eu', credentials: { token } });
 		const a = await system('Bench 100k A', sa.url);
 		const b = await system('Bench 100k B', sb.url);
-		const link = await api.call('POST', '/api/links', { name: 'Bench dry run', mode: 'two-way', systems: { a: a.id, b: b.id }, match: { person: 'email', group: 'externalId' } });
+		const link = await api.call('POST', '/api/links', {
+			name: 'Bench dry run',
+			mode: 'two-way',
+			systems: { a: a.id, b: b.id },
+			match: { person: 'email', group: 'externalId' }
+		});
 		await sleep(1000);
 		const first = await measuredDryRun(edge, api, link.config.id, 'edge-dry-run', people);
 		// The nightly case: sync enabled, one real run to make the baseline (its updates go to B,

@@ -12,9 +12,13 @@ import type { BenchLine } from './measure';
 const only = process.argv[2];
 const emit = (line: BenchLine) => console.log(JSON.stringify(line));
 
-const suites: Record<string, (emit: (l: BenchLine) => void) => Promise<void>> = { core: coreCases, browser: browserCases, edge: (emit) => edgeCases(emit) };
+const suites: Record<string, (emit: (l: BenchLine) => void) => Promise<void>> = {
+	core: coreCases,
+	browser: browserCases,
+	edge: (emit) => edgeCases(emit)
+};
 
 for (const [name, suite] of Object.entries(suites)) {
-  if (only && only !== name) continue;
-  await suite(emit);
+	if (only && only !== name) continue;
+	await suite(emit);
 }

@@ -35,14 +35,19 @@ wrangler.on('exit', (code, signal) => {
 	process.exit(code ?? (signal ? 1 : 0));
 });
 
-announce().catch((e) => console.error(`Rostersync: could not finish the first start: ${e instanceof Error ? e.message : e}`));
+announce().catch((e) =>
+	console.error(`Rostersync: could not finish the first start: ${e instanceof Error ? e.message : e}`)
+);
 
 /** Waits for the Worker, bootstraps on the first start, and prints the one line to know. */
 async function announce() {
 	await waitForHealth();
 	const token = await ownerToken();
 	if (token) console.log(`\nRostersync is running at ${origin} — owner token: ${token}\n`);
-	else console.log(`\nRostersync is running at ${origin} — no owner token is known here: an owner exists, but .wrangler/owner-token is missing or no longer valid. Delete .wrangler/state for a fresh start.\n`);
+	else
+		console.log(
+			`\nRostersync is running at ${origin} — no owner token is known here: an owner exists, but .wrangler/owner-token is missing or no longer valid. Delete .wrangler/state for a fresh start.\n`
+		);
 }
 
 async function waitForHealth() {
@@ -83,7 +88,9 @@ async function ownerToken() {
 
 /** Creates .dev.vars with a random CREDENTIALS_KEY and LOCAL_BOOTSTRAP=1, or adds what it lacks. */
 function ensureDevVars(path) {
-	let text = existsSync(path) ? readFileSync(path, 'utf8') : '# Local secrets for wrangler dev. Never commit this file.\n';
+	let text = existsSync(path)
+		? readFileSync(path, 'utf8')
+		: '# Local secrets for wrangler dev. Never commit this file.\n';
 	const added = [];
 	if (!/^CREDENTIALS_KEY=\S+/m.test(text)) {
 		text = text.replace(/^CREDENTIALS_KEY=.*\n?/m, '');

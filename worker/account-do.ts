@@ -51,7 +51,8 @@ export interface LinkIndexEntry {
 	b: string;
 }
 
-export type DeleteSystemResult = { status: 'deleted' } | { status: 'not-found' } | { status: 'in-use'; links: string[] };
+export type DeleteSystemResult =
+	{ status: 'deleted' } | { status: 'not-found' } | { status: 'in-use'; links: string[] };
 
 type Row = Record<string, string | number | null>;
 
@@ -82,7 +83,9 @@ export class AccountDO extends DurableObject<Env> {
 				last_snapshot TEXT, csv_columns TEXT)`);
 			sql.exec(`CREATE TABLE IF NOT EXISTS csv_parts (
 				system_id TEXT NOT NULL, part INTEGER NOT NULL, text TEXT NOT NULL, PRIMARY KEY (system_id, part))`);
-			sql.exec(`CREATE TABLE IF NOT EXISTS links (id TEXT PRIMARY KEY, a TEXT NOT NULL, b TEXT NOT NULL, created_at TEXT NOT NULL)`);
+			sql.exec(
+				`CREATE TABLE IF NOT EXISTS links (id TEXT PRIMARY KEY, a TEXT NOT NULL, b TEXT NOT NULL, created_at TEXT NOT NULL)`
+			);
 		});
 	}
 
@@ -95,7 +98,13 @@ export class AccountDO extends DurableObject<Env> {
 	/** Issues a token: 32 random bytes (base64url), stored as its SHA-256 digest only. */
 	async issueToken(input: { name: string; role: AccountRole }): Promise<IssuedToken> {
 		const token = randomToken(32);
-		const issued: IssuedToken = { id: `tok_${randomToken(9)}`, name: input.name, role: input.role, createdAt: new Date().toISOString(), token };
+		const issued: IssuedToken = {
+			id: `tok_${randomToken(9)}`,
+			name: input.name,
+			role: input.role,
+			createdAt: new Date().toISOString(),
+			token
+		};
 		this.ctx.storage.sql.exec(
 			'INSERT INTO tokens (id, name, role, hash, created_at) VALUES (?, ?, ?, ?, ?)',
 			issued.id,
@@ -144,10 +153,14 @@ export class AccountDO extends DurableObject<Env> {
 
 	/** The active token with this SHA-256 digest (and marks it used), or null. */
 	async authenticateToken(hash: string, now: string): Promise<{ id: string; name: string; role: AccountRole } | null> {
-		const row = this.rows('SELECT id, name, role, last_used_at FROM tokens WHERE hash = ? AND revoked_at IS NULL', hash)[0];
+		const row = this.rows(
+			'SELECT id, name, role, last_used_at FROM tokens WHERE hash = ? AND revoked_at IS NULL',
+			hash
+		)[0];
 		if (!row) return null;
 		const last = row.last_used_at === null ? 0 : Date.parse(String(row.last_used_at));
-		if (Date.parse(now) - last >= LAST_USED_RESOLUTION_MS) this.ctx.storage.sql.exec('UPDATE tokens SET last_used_at = ? WHERE id = ?', now, row.id);
+		if (Date.parse(now) - last >= LAST_USED_RESOLUTION_MS)
+			this.ctx.storage.sql.exec('UPDATE tokens SET last_used_at = ? WHERE id = ?', now, row.id);
 		return { id: String(row.id), name: String(row.name), role: row.role as AccountRole };
 	}
 
@@ -191,7 +204,8 @@ export class AccountDO extends DurableObject<Env> {
 		if (patch.name !== undefined) set('name', patch.name);
 		if (patch.baseUrl !== undefined) set('base_url', patch.baseUrl);
 		if (patch.region !== undefined) set('region', patch.region);
-		if (patch.fieldMap !== undefined) set('field_map', Object.keys(patch.fieldMap).length > 0 ? JSON.stringify(patch.fieldMap) : null);
+		if (patch.fieldMap !== undefined)
+			set('field_map', Object.keys(patch.fieldMap).length > 0 ? JSON.stringify(patch.fieldMap) : null);
 		if (patch.sealedCredentials !== undefined) set('credentials', patch.sealedCredentials);
 		if (sets.length > 0) this.ctx.storage.sql.exec(`UPDATE systems SET ${sets.join(', ')} WHERE id = ?`, ...values, id);
 		return this.getSystem(id);
@@ -220,7 +234,10 @@ export class AccountDO extends DurableObject<Env> {
 		if (row.credentials !== null) connection.sealedCredentials = String(row.credentials);
 		if (row.csv_columns !== null) {
 			const parts = this.rows('SELECT text FROM csv_parts WHERE system_id = ? ORDER BY part', id);
-			connection.csv = { text: parts.map((p) => String(p.text)).join(''), columns: JSON.parse(String(row.csv_columns)) };
+			connection.csv = {
+				text: parts.map((p) => String(p.text)).join(''),
+				columns: JSON.parse(String(row.csv_columns))
+			};
 		}
 		return connection;
 	}
@@ -232,9 +249,19 @@ export class AccountDO extends DurableObject<Env> {
 			const sql = this.ctx.storage.sql;
 			sql.exec('DELETE FROM csv_parts WHERE system_id = ?', id);
 			for (let at = 0, part = 0; at < text.length; at += CSV_PART_CHARS, part++) {
-				sql.exec('INSERT INTO csv_parts (system_id, part, text) VALUES (?, ?, ?)', id, part, text.slice(at, at + CSV_PART_CHARS));
+				sql.exec(
+					'INSERT INTO csv_parts (system_id, part, text) VALUES (?, ?, ?)',
+					id,
+					part,
+					text.slice(at, at + CSV_PART_CHARS)
+				);
 			}
-			sql.exec('UPDATE systems SET csv_columns = ?, last_snapshot = ? WHERE id = ?', JSON.stringify(columns), JSON.stringify(summary), id);
+			sql.exec(
+				'UPDATE systems SET csv_columns = ?, last_snapshot = ? WHERE id = ?',
+				JSON.stringify(columns),
+				JSON.stringify(summary),
+				id
+			);
 		});
 		return true;
 	}
@@ -263,12 +290,21 @@ export class AccountDO extends DurableObject<Env> {
 
 	/** Every link, oldest first. */
 	async listLinks(): Promise<LinkIndexEntry[]> {
-		return this.rows('SELECT id, a, b FROM links ORDER BY created_at, id').map((r) => ({ id: String(r.id), a: String(r.a), b: String(r.b) }));
+		return this.rows('SELECT id, a, b FROM links ORDER BY created_at, id').map((r) => ({
+			id: String(r.id),
+			a: String(r.a),
+			b: String(r.b)
+		}));
 	}
 }
 
 function tokenView(row: Row): TokenView {
-	const view: TokenView = { id: String(row.id), name: String(row.name), role: row.role as AccountRole, createdAt: String(row.created_at) };
+	const view: TokenView = {
+		id: String(row.id),
+		name: String(row.name),
+		role: row.role as AccountRole,
+		createdAt: String(row.created_at)
+	};
 	if (row.last_used_at !== null) view.lastUsedAt = String(row.last_used_at);
 	if (row.revoked_at !== null) view.revokedAt = String(row.revoked_at);
 	return view;

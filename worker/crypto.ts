@@ -60,7 +60,11 @@ const keys = new Map<string, Promise<CryptoKey>>();
  */
 export function credentialsKey(secret: string | undefined): Promise<CryptoKey> {
 	if (!secret || secret.trim() === '') {
-		return Promise.reject(new CredentialsKeyError('CREDENTIALS_KEY is not set: credentials cannot be stored or used. Set it as a secret (see .dev.vars.example).'));
+		return Promise.reject(
+			new CredentialsKeyError(
+				'CREDENTIALS_KEY is not set: credentials cannot be stored or used. Set it as a secret (see .dev.vars.example).'
+			)
+		);
 	}
 	let cached = keys.get(secret);
 	if (!cached) {
@@ -71,7 +75,10 @@ export function credentialsKey(secret: string | undefined): Promise<CryptoKey> {
 			} catch {
 				throw new CredentialsKeyError('CREDENTIALS_KEY is not valid base64.');
 			}
-			if (![16, 24, 32].includes(raw.length)) throw new CredentialsKeyError(`CREDENTIALS_KEY must decode to 16, 24 or 32 bytes (it decodes to ${raw.length}).`);
+			if (![16, 24, 32].includes(raw.length))
+				throw new CredentialsKeyError(
+					`CREDENTIALS_KEY must decode to 16, 24 or 32 bytes (it decodes to ${raw.length}).`
+				);
 			return crypto.subtle.importKey('raw', raw, { name: 'AES-GCM' }, false, ['encrypt', 'decrypt']);
 		})();
 		cached.catch(() => keys.delete(secret));
@@ -90,14 +97,19 @@ const IV_BYTES = 12;
  */
 export async function seal(key: CryptoKey, plaintext: string, context: string): Promise<string> {
 	const iv = crypto.getRandomValues(new Uint8Array(IV_BYTES));
-	const sealed = await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: encoder.encode(context) }, key, encoder.encode(plaintext));
+	const sealed = await crypto.subtle.encrypt(
+		{ name: 'AES-GCM', iv, additionalData: encoder.encode(context) },
+		key,
+		encoder.encode(plaintext)
+	);
 	return `${VERSION}.${base64urlEncode(iv)}.${base64urlEncode(new Uint8Array(sealed))}`;
 }
 
 /** Opens a value made by `seal` with the same key and context; throws SealError otherwise. */
 export async function open(key: CryptoKey, sealed: string, context: string): Promise<string> {
 	const [version, ivText, dataText, ...rest] = sealed.split('.');
-	if (version !== VERSION || !ivText || !dataText || rest.length > 0) throw new SealError('the sealed value is malformed');
+	if (version !== VERSION || !ivText || !dataText || rest.length > 0)
+		throw new SealError('the sealed value is malformed');
 	let iv: Uint8Array;
 	let data: Uint8Array;
 	try {
@@ -108,7 +120,11 @@ export async function open(key: CryptoKey, sealed: string, context: string): Pro
 	}
 	if (iv.length !== IV_BYTES) throw new SealError('the sealed value is malformed');
 	try {
-		const plain = await crypto.subtle.decrypt({ name: 'AES-GCM', iv, additionalData: encoder.encode(context) }, key, data);
+		const plain = await crypto.subtle.decrypt(
+			{ name: 'AES-GCM', iv, additionalData: encoder.encode(context) },
+			key,
+			data
+		);
 		return decoder.decode(plain);
 	} catch {
 		throw new SealError();

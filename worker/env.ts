@@ -27,4 +27,5 @@ export interface Env {
 }
 
 /** A flag from the environment: set and not "", "0" or "false". */
-export const flag = (value: string | undefined): boolean => value !== undefined && !['', '0', 'false'].includes(value.trim().toLowerCase());
+export const flag = (value: string | undefined): boolean =>
+	value !== undefined && !['', '0', 'false'].includes(value.trim().toLowerCase());

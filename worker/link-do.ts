@@ -18,7 +18,17 @@ import { PEOPLE_PER_PART, planLink, requiresAction, SourceError, thresholdDecisi
 import { computeNextAlarm, nightlyDue, nightlyOn } from './runs/schedule';
 import { LinkStore, type Notice, type PlanMeta } from './runs/store';
 import type { SideInfo } from './runs/snapshots';
-import { ok, refuse, type LinkView, type Result, type RunDetails, type RunProgress, type RunSummary, type StagedDeletes, type StartedBy } from './runs/types';
+import {
+	ok,
+	refuse,
+	type LinkView,
+	type Result,
+	type RunDetails,
+	type RunProgress,
+	type RunSummary,
+	type StagedDeletes,
+	type StartedBy
+} from './runs/types';
 
 /** What the link's Durable Object takes from outside: the clock, the systems, the slice sizes. */
 export interface LinkDeps {
@@ -117,20 +127,33 @@ export class LinkDO extends DurableObject<Env> {
 		if (!current) return notFound();
 		const issues: { field: string; message: string }[] = [];
 		if ('id' in patch && patch.id !== current.id) issues.push({ field: 'id', message: 'cannot be changed' });
-		if ('systems' in patch && JSON.stringify(patch.systems) !== JSON.stringify(current.systems)) issues.push({ field: 'systems', message: 'cannot be changed: create another link' });
-		if ('enabled' in patch && patch.enabled !== current.enabled) issues.push({ field: 'enabled', message: 'is changed through /enable and /disable' });
-		if ('mode' in patch && patch.mode !== current.mode && this.store.baselineSize() > 0) issues.push({ field: 'mode', message: 'cannot be changed once records were synced' });
-		if (issues.length > 0) return refuse('invalid', `Invalid link change: ${issues.map((i) => `${i.field} ${i.message}`).join('; ')}`, { issues });
+		if ('systems' in patch && JSON.stringify(patch.systems) !== JSON.stringify(current.systems))
+			issues.push({ field: 'systems', message: 'cannot be changed: create another link' });
+		if ('enabled' in patch && patch.enabled !== current.enabled)
+			issues.push({ field: 'enabled', message: 'is changed through /enable and /disable' });
+		if ('mode' in patch && patch.mode !== current.mode && this.store.baselineSize() > 0)
+			issues.push({ field: 'mode', message: 'cannot be changed once records were synced' });
+		if (issues.length > 0)
+			return refuse('invalid', `Invalid link change: ${issues.map((i) => `${i.field} ${i.message}`).join('; ')}`, {
+				issues
+			});
 		let config: LinkConfig;
 		try {
-			config = parseLinkConfig({ ...current, ...patch, id: current.id, systems: current.systems, enabled: current.enabled });
+			config = parseLinkConfig({
+				...current,
+				...patch,
+				id: current.id,
+				systems: current.systems,
+				enabled: current.enabled
+			});
 		} catch (e) {
 			return invalid(e);
 		}
 		this.store.setMeta('config', config);
 		this.load();
 		// A new hour or time zone moves the nightly run.
-		if (JSON.stringify(config.schedule) !== JSON.stringify(current.schedule)) this.store.setMeta('nextRunAt', undefined);
+		if (JSON.stringify(config.schedule) !== JSON.stringify(current.schedule))
+			this.store.setMeta('nextRunAt', undefined);
 		await this.arm();
 		return ok(this.view());
 	}
@@ -139,7 +162,10 @@ export class LinkDO extends DurableObject<Env> {
 	async destroy(): Promise<Result<null>> {
 		if (!this.config) return notFound();
 		const active = this.active;
-		if (active) return refuse('conflict', `Run ${active.id} is in progress; delete the link when it has finished.`, { running: active.id });
+		if (active)
+			return refuse('conflict', `Run ${active.id} is in progress; delete the link when it has finished.`, {
+				running: active.id
+			});
 		await this.ctx.storage.deleteAlarm();
 		await this.ctx.storage.deleteAll();
 		this.store.migrate();
@@ -246,7 +272,9 @@ export class LinkDO extends DurableObject<Env> {
 		try {
 			// The plan made with them is the current plan: accepted ones are stored below, and stale
 			// ones never took effect in it.
-			const planned = await planLink(deps, { resolutions: [...this.store.resolutions().filter((r) => !ids.has(r.conflictId)), ...incoming] });
+			const planned = await planLink(deps, {
+				resolutions: [...this.store.resolutions().filter((r) => !ids.has(r.conflictId)), ...incoming]
+			});
 			stale = planned.stale.filter((s) => ids.has(s.resolution.conflictId));
 		} catch (e) {
 			return sourceFailed(e);
@@ -274,7 +302,11 @@ export class LinkDO extends DurableObject<Env> {
 		}
 		const pending = requiresAction(this.store, meta);
 		if (pending > 0) {
-			return refuse('requires-action', `${pending} conflict${pending === 1 ? '' : 's'} require${pending === 1 ? 's' : ''} action before sync can be enabled.`, { requiresAction: pending });
+			return refuse(
+				'requires-action',
+				`${pending} conflict${pending === 1 ? '' : 's'} require${pending === 1 ? 's' : ''} action before sync can be enabled.`,
+				{ requiresAction: pending }
+			);
 		}
 		this.store.setMeta('config', { ...config, enabled: true });
 		this.load();
@@ -307,8 +339,15 @@ export class LinkDO extends DurableObject<Env> {
 	async decideStaged(conflictId: string, decision: 'approve' | 'reject', by: string): Promise<Result<LinkView>> {
 		if (!this.config) return notFound();
 		const plan = this.store.planMeta();
-		if (!plan?.thresholds.includes(conflictId)) return refuse('not-found', `The current plan has no staged deletes "${conflictId}".`);
-		const resolution: Resolution = { conflictId, choice: decision === 'approve' ? 'approve-deletes' : 'ignore', against: [], by, at: iso(this.deps.now()) };
+		if (!plan?.thresholds.includes(conflictId))
+			return refuse('not-found', `The current plan has no staged deletes "${conflictId}".`);
+		const resolution: Resolution = {
+			conflictId,
+			choice: decision === 'approve' ? 'approve-deletes' : 'ignore',
+			against: [],
+			by,
+			at: iso(this.deps.now())
+		};
 		this.store.putResolution(resolution, this.deps.now());
 		return ok(this.view());
 	}
@@ -321,7 +360,8 @@ export class LinkDO extends DurableObject<Env> {
 		if (!config) return notFound();
 		const running = this.active;
 		if (running) return refuse('conflict', `Run ${running.id} of this link is in progress.`, { running: running.id });
-		if (!input.dryRun && !config.enabled) return refuse('conflict', 'Sync is not enabled for this link: enable it first (or start a dry run).');
+		if (!input.dryRun && !config.enabled)
+			return refuse('conflict', 'Sync is not enabled for this link: enable it first (or start a dry run).');
 		return ok(await this.begin(input.dryRun, input.startedBy));
 	}
 
@@ -371,17 +411,29 @@ export class LinkDO extends DurableObject<Env> {
 		const running = this.active;
 		if (running) return refuse('conflict', `Run ${running.id} of this link is in progress.`, { running: running.id });
 		if (run.dryRun) return refuse('conflict', 'A dry run changed nothing: there is nothing to undo.');
-		if (run.undoneBy) return refuse('conflict', `Run ${runId} was already undone by run ${run.undoneBy}.`, { undoneBy: run.undoneBy });
+		if (run.undoneBy)
+			return refuse('conflict', `Run ${runId} was already undone by run ${run.undoneBy}.`, { undoneBy: run.undoneBy });
 		if (run.undoOf) return refuse('conflict', `Run ${runId} is itself an undo; run the link again instead.`);
-		if (run.status !== 'done') return refuse('conflict', `Run ${runId} did not complete (${run.status}); nothing of it is undone.`);
+		if (run.status !== 'done')
+			return refuse('conflict', `Run ${runId} did not complete (${run.status}); nothing of it is undone.`);
 		const latest = this.store.latestCompletedRealRun();
-		if (latest && latest.id !== runId) return refuse('conflict', `Only the latest run can be undone (run ${latest.id} came after this one).`, { latest: latest.id });
+		if (latest && latest.id !== runId)
+			return refuse('conflict', `Only the latest run can be undone (run ${latest.id} came after this one).`, {
+				latest: latest.id
+			});
 		const { ops, outcomes } = this.store.doneOps(runId);
 		if (ops.length === 0) return refuse('conflict', `Run ${runId} changed nothing: there is nothing to undo.`);
 		const undo = planUndo(config.id, ops, outcomes);
 		const id = crypto.randomUUID();
 		this.store.transaction(() => {
-			this.store.insertRun({ id, dryRun: false, startedBy: { kind: 'undo', subject: by }, startedAt: this.deps.now(), phase: 'apply', undoOf: runId });
+			this.store.insertRun({
+				id,
+				dryRun: false,
+				startedBy: { kind: 'undo', subject: by },
+				startedAt: this.deps.now(),
+				phase: 'apply',
+				undoOf: runId
+			});
 			this.store.planRun(id, undo.ops, [], countOps(undo.ops), 'apply', undo.irreversible);
 			this.store.markUndone(runId, id);
 			this.store.setMeta('activeRun', { id, dryRun: false, undoOf: runId } satisfies ActiveRun);
@@ -411,7 +463,10 @@ export class LinkDO extends DurableObject<Env> {
 			await this.ctx.storage.deleteAlarm();
 			return null;
 		}
-		const next = computeNextAlarm({ running: this.active !== undefined, config, nextRunAt: this.store.getMeta<number>('nextRunAt') }, now);
+		const next = computeNextAlarm(
+			{ running: this.active !== undefined, config, nextRunAt: this.store.getMeta<number>('nextRunAt') },
+			now
+		);
 		this.store.setMeta('nextRunAt', next.nextRunAt);
 		// A run continues as soon as possible, whatever clock the schedule is computed with.
 		const at = this.active ? Date.now() : next.alarm;
@@ -432,7 +487,11 @@ export class LinkDO extends DurableObject<Env> {
 		if (!config) return;
 		const now = this.deps.now();
 		let active = this.active;
-		if (!active && config.enabled && nightlyDue({ running: false, config, nextRunAt: this.store.getMeta<number>('nextRunAt') }, now)) {
+		if (
+			!active &&
+			config.enabled &&
+			nightlyDue({ running: false, config, nextRunAt: this.store.getMeta<number>('nextRunAt') }, now)
+		) {
 			const run = await this.begin(false, { kind: 'schedule' });
 			active = { id: run.id, dryRun: false };
 		}
@@ -444,10 +503,21 @@ export class LinkDO extends DurableObject<Env> {
 				this.store.setMeta(`attempts:${active.id}`, undefined);
 			} catch (e) {
 				const attempts = (this.store.getMeta<number>(`attempts:${active.id}`) ?? 0) + 1;
-				console.error(JSON.stringify({ event: 'run-slice-failed', link: config.id, run: active.id, attempts, error: e instanceof Error ? e.message : String(e) }));
+				console.error(
+					JSON.stringify({
+						event: 'run-slice-failed',
+						link: config.id,
+						run: active.id,
+						attempts,
+						error: e instanceof Error ? e.message : String(e)
+					})
+				);
 				if (attempts >= this.deps.maxAttempts) {
 					this.store.transaction(() => {
-						this.store.finishRun(active!.id, 'failed', this.deps.now(), { code: 'internal', message: `The run stopped after ${attempts} failed attempts: ${e instanceof Error ? e.message : String(e)}` });
+						this.store.finishRun(active!.id, 'failed', this.deps.now(), {
+							code: 'internal',
+							message: `The run stopped after ${attempts} failed attempts: ${e instanceof Error ? e.message : String(e)}`
+						});
 						this.store.setMeta('activeRun', undefined);
 						this.store.setMeta(`attempts:${active!.id}`, undefined);
 					});
@@ -474,7 +544,8 @@ export class LinkDO extends DurableObject<Env> {
 		if (phase === 'prepare') {
 			finished = (await prepare(deps, active.id, active.dryRun)) === 'finished';
 		} else if (phase === 'apply') {
-			if ((await applySlice(deps, active.id)) === 'finished') finished = (await this.commit(deps, active)) === 'finished';
+			if ((await applySlice(deps, active.id)) === 'finished')
+				finished = (await this.commit(deps, active)) === 'finished';
 		} else if (phase === 'commit') {
 			finished = (await this.commit(deps, active)) === 'finished';
 		}
@@ -485,11 +556,19 @@ export class LinkDO extends DurableObject<Env> {
 const notFound = <T>(): Result<T> => refuse('not-found', 'There is no such link.');
 
 function invalid<T>(e: unknown): Result<T> {
-	if (e instanceof ValidationError) return refuse('invalid', e.message, { issues: e.issues.map((i) => ({ record: i.record, field: i.field, message: i.message })) });
+	if (e instanceof ValidationError)
+		return refuse('invalid', e.message, {
+			issues: e.issues.map((i) => ({ record: i.record, field: i.field, message: i.message }))
+		});
 	throw e;
 }
 
 function sourceFailed<T>(e: unknown): Result<T> {
-	if (e instanceof SourceError) return refuse(e.detail.code === 'invalid' ? 'invalid' : 'source-failed', e.detail.message, e.detail.system ? { system: e.detail.system } : undefined);
+	if (e instanceof SourceError)
+		return refuse(
+			e.detail.code === 'invalid' ? 'invalid' : 'source-failed',
+			e.detail.message,
+			e.detail.system ? { system: e.detail.system } : undefined
+		);
 	throw e;
 }

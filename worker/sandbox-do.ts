@@ -77,7 +77,8 @@ function scimJson(body: unknown, status = 200, headers: Record<string, string> =
 function scimError(e: ScimError): Response {
 	const body: Record<string, unknown> = { schemas: [ERROR_SCHEMA], status: String(e.status), detail: e.message };
 	if (e.scimType) body.scimType = e.scimType;
-	const headers: Record<string, string> = e.status === 401 ? { 'www-authenticate': 'Bearer realm="rostersync-sandbox"' } : {};
+	const headers: Record<string, string> =
+		e.status === 401 ? { 'www-authenticate': 'Bearer realm="rostersync-sandbox"' } : {};
 	return scimJson(body, e.status, headers);
 }
 
@@ -110,11 +111,15 @@ export class SandboxDO extends DurableObject<Env> {
 		ctx.blockConcurrencyWhile(async () => {
 			const sql = this.ctx.storage.sql;
 			sql.exec('CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
-			sql.exec('CREATE TABLE IF NOT EXISTS tokens (kind TEXT PRIMARY KEY, hash TEXT NOT NULL, created_at TEXT NOT NULL)');
+			sql.exec(
+				'CREATE TABLE IF NOT EXISTS tokens (kind TEXT PRIMARY KEY, hash TEXT NOT NULL, created_at TEXT NOT NULL)'
+			);
 			sql.exec(`CREATE TABLE IF NOT EXISTS scim_users (
 				id TEXT PRIMARY KEY, user_name TEXT NOT NULL, user_name_key TEXT NOT NULL UNIQUE,
 				record TEXT NOT NULL, created TEXT NOT NULL, modified TEXT NOT NULL)`);
-			sql.exec('CREATE TABLE IF NOT EXISTS scim_groups (id TEXT PRIMARY KEY, record TEXT NOT NULL, created TEXT NOT NULL, modified TEXT NOT NULL)');
+			sql.exec(
+				'CREATE TABLE IF NOT EXISTS scim_groups (id TEXT PRIMARY KEY, record TEXT NOT NULL, created TEXT NOT NULL, modified TEXT NOT NULL)'
+			);
 			sql.exec(`CREATE TABLE IF NOT EXISTS scim_members (
 				group_id TEXT NOT NULL, person_id TEXT NOT NULL, role TEXT NOT NULL, PRIMARY KEY (group_id, person_id))`);
 			sql.exec('CREATE INDEX IF NOT EXISTS scim_members_person ON scim_members (person_id)');
@@ -132,12 +137,16 @@ export class SandboxDO extends DurableObject<Env> {
 		this.systemId = settings.get('systemId') ?? '';
 		this.customAttributes = JSON.parse(settings.get('customAttributes') ?? '[]');
 		this.profile = sandboxProfile(this.customAttributes);
-		this.tokens = new Map(this.rows('SELECT kind, hash FROM tokens').map((r) => [r.kind as SandboxTokenKind, String(r.hash)]));
+		this.tokens = new Map(
+			this.rows('SELECT kind, hash FROM tokens').map((r) => [r.kind as SandboxTokenKind, String(r.hash)])
+		);
 		this.userNames.clear();
 		this.byUserName.clear();
 		this.meta.clear();
 		const people: Person[] = [];
-		for (const r of this.ctx.storage.sql.exec<Row>('SELECT id, user_name, user_name_key, record, created, modified FROM scim_users')) {
+		for (const r of this.ctx.storage.sql.exec<Row>(
+			'SELECT id, user_name, user_name_key, record, created, modified FROM scim_users'
+		)) {
 			const id = String(r.id);
 			people.push(JSON.parse(String(r.record)));
 			this.userNames.set(id, String(r.user_name));
@@ -149,7 +158,11 @@ export class SandboxDO extends DurableObject<Env> {
 			groups.push(JSON.parse(String(r.record)));
 			this.meta.set(`g:${r.id}`, { created: String(r.created), lastModified: String(r.modified) });
 		}
-		const memberships = this.rows('SELECT group_id, person_id, role FROM scim_members').map((r) => ({ groupId: String(r.group_id), personId: String(r.person_id), role: r.role as Role }));
+		const memberships = this.rows('SELECT group_id, person_id, role FROM scim_members').map((r) => ({
+			groupId: String(r.group_id),
+			personId: String(r.person_id),
+			role: r.role as Role
+		}));
 		this.dir = new Directory(this.systemId || 'sandbox', { people, groups, memberships });
 		this.sorted = {};
 	}
@@ -220,7 +233,15 @@ export class SandboxDO extends DurableObject<Env> {
 		const sql = this.ctx.storage.sql;
 		for (const [personId, role] of current) {
 			if (wanted.has(personId)) continue;
-			this.dir.apply({ key: 'scim', side: 'a', stage: STAGE.membershipRemovals, type: 'remove-membership', group: { id: groupId }, person: { id: personId }, before: role });
+			this.dir.apply({
+				key: 'scim',
+				side: 'a',
+				stage: STAGE.membershipRemovals,
+				type: 'remove-membership',
+				group: { id: groupId },
+				person: { id: personId },
+				before: role
+			});
 			sql.exec('DELETE FROM scim_members WHERE group_id = ? AND person_id = ?', groupId, personId);
 		}
 		for (const [personId, role] of wanted) {
@@ -228,8 +249,25 @@ export class SandboxDO extends DurableObject<Env> {
 			if (before === role) continue;
 			this.dir.apply(
 				before === undefined
-					? { key: 'scim', side: 'a', stage: STAGE.memberships, type: 'add-membership', group: { id: groupId }, person: { id: personId }, role }
-					: { key: 'scim', side: 'a', stage: STAGE.memberships, type: 'set-role', group: { id: groupId }, person: { id: personId }, role, before }
+					? {
+							key: 'scim',
+							side: 'a',
+							stage: STAGE.memberships,
+							type: 'add-membership',
+							group: { id: groupId },
+							person: { id: personId },
+							role
+						}
+					: {
+							key: 'scim',
+							side: 'a',
+							stage: STAGE.memberships,
+							type: 'set-role',
+							group: { id: groupId },
+							person: { id: personId },
+							role,
+							before
+						}
 			);
 			sql.exec(
 				'INSERT INTO scim_members (group_id, person_id, role) VALUES (?, ?, ?) ON CONFLICT(group_id, person_id) DO UPDATE SET role = excluded.role',
@@ -241,7 +279,9 @@ export class SandboxDO extends DurableObject<Env> {
 	}
 
 	private sortedIds(kind: 'people' | 'groups'): string[] {
-		return (this.sorted[kind] ??= [...(kind === 'people' ? this.dir.people.keys() : this.dir.groups.keys())].sort(byCodeUnit));
+		return (this.sorted[kind] ??= [...(kind === 'people' ? this.dir.people.keys() : this.dir.groups.keys())].sort(
+			byCodeUnit
+		));
 	}
 
 	// ---- RPC ----------------------------------------------------------------------------------
@@ -250,16 +290,34 @@ export class SandboxDO extends DurableObject<Env> {
 	async setup(init: SandboxSetup): Promise<void> {
 		this.mutate(() => {
 			const sql = this.ctx.storage.sql;
-			sql.exec('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value', 'systemId', init.systemId);
-			sql.exec('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value', 'customAttributes', JSON.stringify(init.customAttributes));
-			sql.exec('INSERT INTO tokens (kind, hash, created_at) VALUES (?, ?, ?) ON CONFLICT(kind) DO UPDATE SET hash = excluded.hash, created_at = excluded.created_at', 'internal', init.internalTokenHash, now());
+			sql.exec(
+				'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
+				'systemId',
+				init.systemId
+			);
+			sql.exec(
+				'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
+				'customAttributes',
+				JSON.stringify(init.customAttributes)
+			);
+			sql.exec(
+				'INSERT INTO tokens (kind, hash, created_at) VALUES (?, ?, ?) ON CONFLICT(kind) DO UPDATE SET hash = excluded.hash, created_at = excluded.created_at',
+				'internal',
+				init.internalTokenHash,
+				now()
+			);
 		});
 		this.load();
 	}
 
 	/** Replaces the token external SCIM clients use (its SHA-256 digest; the plaintext was shown once). */
 	async setExternalToken(hash: string): Promise<void> {
-		this.ctx.storage.sql.exec('INSERT INTO tokens (kind, hash, created_at) VALUES (?, ?, ?) ON CONFLICT(kind) DO UPDATE SET hash = excluded.hash, created_at = excluded.created_at', 'external', hash, now());
+		this.ctx.storage.sql.exec(
+			'INSERT INTO tokens (kind, hash, created_at) VALUES (?, ?, ?) ON CONFLICT(kind) DO UPDATE SET hash = excluded.hash, created_at = excluded.created_at',
+			'external',
+			hash,
+			now()
+		);
 		this.tokens.set('external', hash);
 	}
 
@@ -272,11 +330,25 @@ export class SandboxDO extends DurableObject<Env> {
 		if (!options.append && (this.dir.people.size > 0 || this.dir.groups.size > 0)) return false;
 		this.mutate(() => {
 			for (const { userName, ...person } of records.people) {
-				this.dir.apply({ key: 'seed', side: 'a', stage: STAGE.people, type: 'create-person', record: person, restoreId: person.id });
+				this.dir.apply({
+					key: 'seed',
+					side: 'a',
+					stage: STAGE.people,
+					type: 'create-person',
+					record: person,
+					restoreId: person.id
+				});
 				this.putUser(person, userName ?? person.email ?? person.id);
 			}
 			for (const group of records.groups) {
-				this.dir.apply({ key: 'seed', side: 'a', stage: STAGE.groups, type: 'create-group', record: group, restoreId: group.id });
+				this.dir.apply({
+					key: 'seed',
+					side: 'a',
+					stage: STAGE.groups,
+					type: 'create-group',
+					record: group,
+					restoreId: group.id
+				});
 				this.putGroup(group);
 			}
 			const byGroup = new Map<string, Map<string, Role>>();
@@ -285,7 +357,8 @@ export class SandboxDO extends DurableObject<Env> {
 				if (!list) byGroup.set(m.groupId, (list = new Map()));
 				list.set(m.personId, m.role);
 			}
-			for (const [groupId, members] of byGroup) this.setMembers(groupId, new Map([...(this.dir.members.get(groupId) ?? []), ...members]));
+			for (const [groupId, members] of byGroup)
+				this.setMembers(groupId, new Map([...(this.dir.members.get(groupId) ?? []), ...members]));
 		});
 		this.sorted = {};
 		return true;
@@ -385,7 +458,8 @@ export class SandboxDO extends DurableObject<Env> {
 	/** Deletes every record, setting and token (the system was deleted). */
 	async wipe(): Promise<void> {
 		this.mutate(() => {
-			for (const table of ['settings', 'tokens', 'scim_users', 'scim_groups', 'scim_members']) this.ctx.storage.sql.exec(`DELETE FROM ${table}`);
+			for (const table of ['settings', 'tokens', 'scim_users', 'scim_groups', 'scim_members'])
+				this.ctx.storage.sql.exec(`DELETE FROM ${table}`);
 		});
 		this.load();
 	}
@@ -417,14 +491,16 @@ export class SandboxDO extends DurableObject<Env> {
 
 	private async route(request: Request): Promise<Response> {
 		const url = new URL(request.url);
-		const base = request.headers.get(PUBLIC_BASE_HEADER) ?? `${url.origin}${url.pathname.replace(/(\/scim\/v2).*$/, '$1')}`;
+		const base =
+			request.headers.get(PUBLIC_BASE_HEADER) ?? `${url.origin}${url.pathname.replace(/(\/scim\/v2).*$/, '$1')}`;
 		const path = url.pathname.replace(/^.*?\/scim\/v2/, '').replace(/\/+$/, '') || '/';
 		const segments = path.split('/').filter(Boolean).map(decodeURIComponent);
 		const method = request.method.toUpperCase();
 		const [collection, id, extra] = segments;
 		const params = url.searchParams;
 
-		if (method === 'GET' && segments.length === 1 && collection === 'ServiceProviderConfig') return scimJson(serviceProviderConfig(base));
+		if (method === 'GET' && segments.length === 1 && collection === 'ServiceProviderConfig')
+			return scimJson(serviceProviderConfig(base));
 		if (method === 'GET' && collection === 'ResourceTypes' && segments.length <= 2) {
 			const all = resourceTypes(base);
 			if (id === undefined) return scimJson(listResponse(all, all.length, 1));
@@ -439,10 +515,14 @@ export class SandboxDO extends DurableObject<Env> {
 			if (!one) throw new ScimError(404, `no schema "${id}"`);
 			return scimJson(one);
 		}
-		if (collection === 'Bulk' || collection === 'Me') throw new ScimError(501, `/${collection} is not supported by the sandbox`);
+		if (collection === 'Bulk' || collection === 'Me')
+			throw new ScimError(501, `/${collection} is not supported by the sandbox`);
 		if (collection !== 'Users' && collection !== 'Groups') throw new ScimError(404, `no endpoint "${path}"`);
 		const kind = collection === 'Users' ? 'user' : 'group';
-		const listing = { attributes: splitParam(params.get('attributes')), excluded: splitParam(params.get('excludedAttributes')) };
+		const listing = {
+			attributes: splitParam(params.get('attributes')),
+			excluded: splitParam(params.get('excludedAttributes'))
+		};
 
 		if (id === '.search' && segments.length === 2 && method === 'POST') {
 			const body = await readBody(request);
@@ -464,28 +544,50 @@ export class SandboxDO extends DurableObject<Env> {
 					...listing
 				});
 			}
-			if (method === 'POST') return kind === 'user' ? this.createUser(await readBody(request), base) : this.createGroup(await readBody(request), base);
+			if (method === 'POST')
+				return kind === 'user'
+					? this.createUser(await readBody(request), base)
+					: this.createGroup(await readBody(request), base);
 			throw new ScimError(405, `${method} is not allowed on /${collection}`);
 		}
 		switch (method) {
 			case 'GET':
 				return scimJson(project(this.render(kind, id, base), listing.attributes, listing.excluded));
 			case 'PUT':
-				return kind === 'user' ? this.replaceUser(id, await readBody(request), base) : this.replaceGroup(id, await readBody(request), base, false);
+				return kind === 'user'
+					? this.replaceUser(id, await readBody(request), base)
+					: this.replaceGroup(id, await readBody(request), base, false);
 			case 'PATCH':
 				return this.patch(kind, id, await readBody(request), base);
 			case 'DELETE':
 				if (kind === 'user') {
 					if (!this.dir.people.has(id)) throw new ScimError(404, `no User "${id}"`);
 					this.mutate(() => {
-						this.dir.apply({ key: 'scim', side: 'a', stage: STAGE.peopleRemovals, type: 'remove-person', target: { id }, soft: false, before: this.dir.people.get(id)!, beforeMembers: [] });
+						this.dir.apply({
+							key: 'scim',
+							side: 'a',
+							stage: STAGE.peopleRemovals,
+							type: 'remove-person',
+							target: { id },
+							soft: false,
+							before: this.dir.people.get(id)!,
+							beforeMembers: []
+						});
 						this.dropUser(id);
 					});
 					this.sorted.people = undefined;
 				} else {
 					if (!this.dir.groups.has(id)) throw new ScimError(404, `no Group "${id}"`);
 					this.mutate(() => {
-						this.dir.apply({ key: 'scim', side: 'a', stage: STAGE.groupRemovals, type: 'remove-group', target: { id }, before: this.dir.groups.get(id)!, beforeMembers: [] });
+						this.dir.apply({
+							key: 'scim',
+							side: 'a',
+							stage: STAGE.groupRemovals,
+							type: 'remove-group',
+							target: { id },
+							before: this.dir.groups.get(id)!,
+							beforeMembers: []
+						});
 						this.dropGroup(id);
 					});
 					this.sorted.groups = undefined;
@@ -507,7 +609,14 @@ export class SandboxDO extends DurableObject<Env> {
 		const members = new Map(this.dir.members.get(id) ?? []);
 		let managers: Set<string> | undefined;
 		const ids = (value: unknown): string[] | undefined =>
-			Array.isArray(value) && value.every((m) => m && typeof m === 'object' && typeof (m as Json).value === 'string' && (!(m as Json).type || String((m as Json).type).toLowerCase() === 'user'))
+			Array.isArray(value) &&
+			value.every(
+				(m) =>
+					m &&
+					typeof m === 'object' &&
+					typeof (m as Json).value === 'string' &&
+					(!(m as Json).type || String((m as Json).type).toLowerCase() === 'user')
+			)
 				? value.map((m) => String((m as Json).value))
 				: undefined;
 		for (const raw of operations) {
@@ -529,7 +638,12 @@ export class SandboxDO extends DurableObject<Env> {
 				const removed = ids(value);
 				if (!removed) return undefined;
 				for (const pid of removed) members.delete(pid);
-			} else if (verb === 'replace' && path.toLowerCase() === `${GROUP_SCHEMAS.extensions[0]}:managers`.toLowerCase() && Array.isArray(value) && value.every((v) => typeof v === 'string')) {
+			} else if (
+				verb === 'replace' &&
+				path.toLowerCase() === `${GROUP_SCHEMAS.extensions[0]}:managers`.toLowerCase() &&
+				Array.isArray(value) &&
+				value.every((v) => typeof v === 'string')
+			) {
 				managers = new Set(value as string[]);
 			} else {
 				return undefined;
@@ -547,11 +661,22 @@ export class SandboxDO extends DurableObject<Env> {
 		}
 		const g = this.dir.groups.get(id);
 		if (!g) throw new ScimError(404, `no Group "${id}"`);
-		return renderGroup(g, this.dir.members.get(id), (pid) => this.dir.people.get(pid)?.displayName, this.meta.get(`g:${id}`)!, base);
+		return renderGroup(
+			g,
+			this.dir.members.get(id),
+			(pid) => this.dir.people.get(pid)?.displayName,
+			this.meta.get(`g:${id}`)!,
+			base
+		);
 	}
 
-	private list(kind: 'user' | 'group', base: string, q: { filter?: string; startIndex: number; count: number; attributes?: string[]; excluded?: string[] }): Response {
-		if (!Number.isFinite(q.startIndex) || !Number.isFinite(q.count)) throw new ScimError(400, 'startIndex and count must be numbers', 'invalidValue');
+	private list(
+		kind: 'user' | 'group',
+		base: string,
+		q: { filter?: string; startIndex: number; count: number; attributes?: string[]; excluded?: string[] }
+	): Response {
+		if (!Number.isFinite(q.startIndex) || !Number.isFinite(q.count))
+			throw new ScimError(400, 'startIndex and count must be numbers', 'invalidValue');
 		const startIndex = Math.max(1, Math.floor(q.startIndex));
 		const count = Math.min(MAX_RESULTS, Math.max(0, Math.floor(q.count)));
 		let filter: Filter | undefined;
@@ -559,7 +684,11 @@ export class SandboxDO extends DurableObject<Env> {
 			try {
 				filter = parseFilter(q.filter);
 			} catch (e) {
-				throw new ScimError(400, `filter "${q.filter}": ${e instanceof Error ? e.message : 'cannot be parsed'}`, 'invalidFilter');
+				throw new ScimError(
+					400,
+					`filter "${q.filter}": ${e instanceof Error ? e.message : 'cannot be parsed'}`,
+					'invalidFilter'
+				);
 			}
 		}
 		const core = kind === 'user' ? USER_SCHEMAS.core : GROUP_SCHEMAS.core;
@@ -585,20 +714,25 @@ export class SandboxDO extends DurableObject<Env> {
 			}
 		}
 		const page = ids.slice(startIndex - 1, startIndex - 1 + count);
-		const resources = page.map((id) => project(rendered?.get(id) ?? this.render(kind, id, base), q.attributes, q.excluded));
+		const resources = page.map((id) =>
+			project(rendered?.get(id) ?? this.render(kind, id, base), q.attributes, q.excluded)
+		);
 		return scimJson(listResponse(resources, ids.length, startIndex));
 	}
 
 	private checkSchemas(body: Json, core: string): void {
 		if (body.schemas === undefined) return;
-		if (!Array.isArray(body.schemas) || !body.schemas.includes(core)) throw new ScimError(400, `schemas must include "${core}"`, 'invalidSyntax');
+		if (!Array.isArray(body.schemas) || !body.schemas.includes(core))
+			throw new ScimError(400, `schemas must include "${core}"`, 'invalidSyntax');
 	}
 
 	private readUserOrThrow(body: Json, id: string): { person: Person; userName: string } {
 		const read = readUser(body, id, this.profile);
-		if ('issues' in read) throw new ScimError(400, read.issues.map((i) => `${i.field}: ${i.message}`).join('; '), 'invalidValue');
+		if ('issues' in read)
+			throw new ScimError(400, read.issues.map((i) => `${i.field}: ${i.message}`).join('; '), 'invalidValue');
 		const holder = this.byUserName.get(read.userName.toLowerCase());
-		if (holder !== undefined && holder !== id) throw new ScimError(409, `userName "${read.userName}" is already taken`, 'uniqueness');
+		if (holder !== undefined && holder !== id)
+			throw new ScimError(409, `userName "${read.userName}" is already taken`, 'uniqueness');
 		return read;
 	}
 
@@ -629,9 +763,18 @@ export class SandboxDO extends DurableObject<Env> {
 
 	private readGroupOrThrow(body: Json, id: string): { group: Group; members: Map<string, Role> } {
 		const read = readGroup(body, id, this.profile);
-		if ('issues' in read) throw new ScimError(400, read.issues.map((i) => `${i.field}: ${i.message}`).join('; '), 'invalidValue');
+		if ('issues' in read)
+			throw new ScimError(400, read.issues.map((i) => `${i.field}: ${i.message}`).join('; '), 'invalidValue');
 		const missing = [...read.members.keys()].filter((pid) => !this.dir.people.has(pid));
-		if (missing.length > 0) throw new ScimError(400, `members: no User ${missing.slice(0, 5).map((m) => `"${m}"`).join(', ')}${missing.length > 5 ? ', …' : ''}`, 'invalidValue');
+		if (missing.length > 0)
+			throw new ScimError(
+				400,
+				`members: no User ${missing
+					.slice(0, 5)
+					.map((m) => `"${m}"`)
+					.join(', ')}${missing.length > 5 ? ', …' : ''}`,
+				'invalidValue'
+			);
 		return read;
 	}
 
@@ -664,7 +807,10 @@ export class SandboxDO extends DurableObject<Env> {
 	}
 
 	private patch(kind: 'user' | 'group', id: string, body: Json, base: string): Response {
-		if (body.schemas !== undefined && !(Array.isArray(body.schemas) && body.schemas.includes('urn:ietf:params:scim:api:messages:2.0:PatchOp'))) {
+		if (
+			body.schemas !== undefined &&
+			!(Array.isArray(body.schemas) && body.schemas.includes('urn:ietf:params:scim:api:messages:2.0:PatchOp'))
+		) {
 			throw new ScimError(400, 'schemas must include "urn:ietf:params:scim:api:messages:2.0:PatchOp"', 'invalidSyntax');
 		}
 		if (kind === 'group') {
@@ -703,6 +849,7 @@ async function readBody(request: Request): Promise<Json> {
 	} catch {
 		throw new ScimError(400, 'the body is not JSON', 'invalidSyntax');
 	}
-	if (!body || typeof body !== 'object' || Array.isArray(body)) throw new ScimError(400, 'the body must be a JSON object', 'invalidSyntax');
+	if (!body || typeof body !== 'object' || Array.isArray(body))
+		throw new ScimError(400, 'the body must be a JSON object', 'invalidSyntax');
 	return body as Json;
 }

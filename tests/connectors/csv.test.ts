@@ -54,8 +54,27 @@ describe('CSV connector', () => {
 				active: true,
 				custom: { badge: 'B-1' }
 			},
-			{ id: 'E2', externalId: 'E2', displayName: 'Alan Turing', givenName: 'Alan', familyName: 'Turing', email: 'alan@example.org', memberType: 'student', buildings: ['North'], active: true },
-			{ id: 'E3', externalId: 'E3', displayName: 'Grace Hopper', givenName: 'Grace', familyName: 'Hopper', memberType: 'staff', active: false, custom: { badge: 'B-3' } }
+			{
+				id: 'E2',
+				externalId: 'E2',
+				displayName: 'Alan Turing',
+				givenName: 'Alan',
+				familyName: 'Turing',
+				email: 'alan@example.org',
+				memberType: 'student',
+				buildings: ['North'],
+				active: true
+			},
+			{
+				id: 'E3',
+				externalId: 'E3',
+				displayName: 'Grace Hopper',
+				givenName: 'Grace',
+				familyName: 'Hopper',
+				memberType: 'staff',
+				active: false,
+				custom: { badge: 'B-3' }
+			}
 		]);
 		expect(snapshot.groups).toEqual([
 			{ id: 'LEAD', externalId: 'LEAD', name: 'Shift lead', kind: 'function' },
@@ -63,7 +82,15 @@ describe('CSV connector', () => {
 			{ id: 'OPS', externalId: 'OPS', name: 'OPS', kind: 'community' }
 		]);
 		const memberships = snapshot.memberships.map((m) => `${m.groupId}:${m.personId}:${m.role}`).sort();
-		expect(memberships).toEqual(['LEAD:E1:member', 'LEAD:E3:member', 'NC01:E1:member', 'NC01:E2:member', 'NC01:E3:member', 'OPS:E1:member', 'OPS:E3:member']);
+		expect(memberships).toEqual([
+			'LEAD:E1:member',
+			'LEAD:E3:member',
+			'NC01:E1:member',
+			'NC01:E2:member',
+			'NC01:E3:member',
+			'OPS:E1:member',
+			'OPS:E3:member'
+		]);
 	});
 
 	it('gives the same version to the same content in another order', async () => {
@@ -106,7 +133,11 @@ describe('CSV connector', () => {
 	});
 
 	it.each([
-		{ case: 'a mapped column missing from the header', text: 'Employee ID,First\nE1,Ada', issue: { row: 1, column: 'Last' } },
+		{
+			case: 'a mapped column missing from the header',
+			text: 'Employee ID,First\nE1,Ada',
+			issue: { row: 1, column: 'Last' }
+		},
 		{ case: 'an empty file', text: '', issue: { row: 1 } },
 		{ case: 'a header and no rows', text: `${HEADER}\n\n`, issue: { row: 2 } },
 		{ case: 'an unclosed quote', text: csv('E1,"Ada,Lovelace,,,staff,,,,,'), issue: { row: 2 } }
@@ -117,7 +148,10 @@ describe('CSV connector', () => {
 	});
 
 	it('matches header names case-insensitively and ignores unmapped columns', async () => {
-		const snapshot = await connector('\uFEFFemployee id,NAME,Notes\nE1,Ada Lovelace,whatever', { externalId: 'Employee ID', displayName: 'Name' }).read();
+		const snapshot = await connector('\uFEFFemployee id,NAME,Notes\nE1,Ada Lovelace,whatever', {
+			externalId: 'Employee ID',
+			displayName: 'Name'
+		}).read();
 		expect(snapshot.people).toEqual([{ id: 'E1', externalId: 'E1', displayName: 'Ada Lovelace', active: true }]);
 		expect(snapshot.groups).toEqual([]);
 	});

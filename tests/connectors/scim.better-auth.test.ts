@@ -29,10 +29,26 @@ describe('SCIM connector against Better Auth: what this server lacks', () => {
 			groupKinds: false,
 			filter: true,
 			softRemove: true,
-			personFields: ['displayName', 'givenName', 'familyName', 'email', 'phone', 'memberType', 'active', 'employeeNumber'],
+			personFields: [
+				'displayName',
+				'givenName',
+				'familyName',
+				'email',
+				'phone',
+				'memberType',
+				'active',
+				'employeeNumber'
+			],
 			customFields: ['department']
 		});
-		expect(c.features).toEqual({ patch: true, bulk: false, sort: false, etag: false, filter: true, filterMaxResults: 100 });
+		expect(c.features).toEqual({
+			patch: true,
+			bulk: false,
+			sort: false,
+			etag: false,
+			filter: true,
+			filterMaxResults: 100
+		});
 	});
 
 	it('refuses what it cannot store instead of losing it silently', async () => {
@@ -58,7 +74,9 @@ describe('SCIM connector against Better Auth: what this server lacks', () => {
 		await c.apply(ops.addMembership(groupId!, id), resolve);
 		const snapshot = await c.read();
 		expect(snapshot.groups.find((g) => g.id === groupId)?.kind).toBe('group');
-		expect(snapshot.memberships.filter((m) => m.groupId === groupId)).toEqual([{ groupId, personId: id, role: 'member' }]);
+		expect(snapshot.memberships.filter((m) => m.groupId === groupId)).toEqual([
+			{ groupId, personId: id, role: 'member' }
+		]);
 	});
 
 	it('maps a custom field to an enterprise attribute through the field map', async () => {
@@ -95,7 +113,10 @@ describe('SCIM connector against Better Auth: what this server lacks', () => {
 		},
 		{
 			case: '400 invalidValue on an address that is not an email',
-			run: () => server.connector().apply(ops.createPerson({ externalId: unique('bad'), displayName: 'Bad', email: 'not-an-email' }), resolve),
+			run: () =>
+				server
+					.connector()
+					.apply(ops.createPerson({ externalId: unique('bad'), displayName: 'Bad', email: 'not-an-email' }), resolve),
 			expected: { code: 'invalid', status: 400, scimType: 'invalidValue', field: 'emails', recordKind: 'person' }
 		},
 		{

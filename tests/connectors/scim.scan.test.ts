@@ -57,7 +57,11 @@ afterEach(async () => {
  * Serves `dir` as /Users and /Groups (no discovery endpoints: the connector probes /Groups).
  * `before` runs ahead of each paged list request and may change `dir`.
  */
-async function scripted(dir: Directory, before: (request: ListRequest, dir: Directory) => void = () => {}, fetch?: FetchLike): Promise<ScimConnector> {
+async function scripted(
+	dir: Directory,
+	before: (request: ListRequest, dir: Directory) => void = () => {},
+	fetch?: FetchLike
+): Promise<ScimConnector> {
 	const counts = { Users: 0, Groups: 0 };
 	server = createServer((req, res) => {
 		const url = new URL(req.url ?? '/', 'http://localhost');
@@ -67,18 +71,35 @@ async function scripted(dir: Directory, before: (request: ListRequest, dir: Dire
 		};
 		const collection = url.pathname.replace('/scim/v2/', '');
 		if (req.method !== 'GET' || (collection !== 'Users' && collection !== 'Groups')) {
-			return send(404, { schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: '404', detail: 'Endpoint Not Found' });
+			return send(404, {
+				schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'],
+				status: '404',
+				detail: 'Endpoint Not Found'
+			});
 		}
 		// The discovery probe (`count=1`, no startIndex) is not part of a read.
 		if (url.searchParams.has('startIndex')) before({ collection, n: ++counts[collection] }, dir);
 		const all = collection === 'Users' ? dir.users : dir.groups;
 		const start = Math.max(1, Number(url.searchParams.get('startIndex') ?? 1));
 		const page = all.slice(start - 1, start - 1 + Number(url.searchParams.get('count') ?? 100));
-		send(200, { schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'], totalResults: all.length, startIndex: start, itemsPerPage: page.length, Resources: page });
+		send(200, {
+			schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'],
+			totalResults: all.length,
+			startIndex: start,
+			itemsPerPage: page.length,
+			Resources: page
+		});
 	});
 	await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
 	const { port } = server.address() as AddressInfo;
-	return new ScimConnector({ systemId: 'scan-system', baseUrl: `http://127.0.0.1:${port}/scim/v2`, token: 't', clock: instantClock, pageSize: 3, fetch });
+	return new ScimConnector({
+		systemId: 'scan-system',
+		baseUrl: `http://127.0.0.1:${port}/scim/v2`,
+		token: 't',
+		clock: instantClock,
+		pageSize: 3,
+		fetch
+	});
 }
 
 /**
@@ -113,7 +134,8 @@ describe('SCIM scan when the directory changes while it is read', () => {
 		},
 		{
 			case: 'a group added after the first Groups page',
-			change: (r: ListRequest, dir: Directory) => r.collection === 'Groups' && r.n === 2 && dir.groups.push(group(5, ['u7']))
+			change: (r: ListRequest, dir: Directory) =>
+				r.collection === 'Groups' && r.n === 2 && dir.groups.push(group(5, ['u7']))
 		},
 		{
 			case: 'a person created and made a member between the Users and the Groups pages',
@@ -132,7 +154,9 @@ describe('SCIM scan when the directory changes while it is read', () => {
 		const { people, groups, memberships } = sink.snapshot();
 		expect(ids(people)).toEqual(ids(dir.users).sort());
 		expect(ids(groups)).toEqual(ids(dir.groups).sort());
-		const expected = dir.groups.flatMap((g) => (g.members as { value: string }[]).map((m) => `${g.id}:${m.value}`)).sort();
+		const expected = dir.groups
+			.flatMap((g) => (g.members as { value: string }[]).map((m) => `${g.id}:${m.value}`))
+			.sort();
 		expect(memberships.map((m) => `${m.groupId}:${m.personId}`)).toEqual(expected);
 		expect(sink.orphans).toEqual([]);
 	});
@@ -144,15 +168,27 @@ describe('SCIM scan when the directory changes while it is read', () => {
 		const sink = new RecordingSink();
 		await (await scripted(dir)).scan(sink);
 		expect(sink.calls.filter((call) => call === 'restart')).toHaveLength(2);
-		expect(sink.snapshot().memberships.filter((m) => m.groupId === 'g2').map((m) => m.personId)).toEqual(['u3']);
+		expect(
+			sink
+				.snapshot()
+				.memberships.filter((m) => m.groupId === 'g2')
+				.map((m) => m.personId)
+		).toEqual(['u3']);
 		expect(sink.orphans).toEqual([]);
 	});
 
 	it('gives up with a retryable error when every attempt sees a different directory', async () => {
 		let next = 100;
 		const sink = new RecordingSink();
-		const connector = await scripted(directory(), (r, dir) => void (r.collection === 'Users' && dir.users.push(user(next++))));
-		expect(await connectorError(connector.scan(sink))).toMatchObject({ code: 'http', retryable: true, system: 'scan-system' });
+		const connector = await scripted(
+			directory(),
+			(r, dir) => void (r.collection === 'Users' && dir.users.push(user(next++)))
+		);
+		expect(await connectorError(connector.scan(sink))).toMatchObject({
+			code: 'http',
+			retryable: true,
+			system: 'scan-system'
+		});
 		expect(sink.calls.filter((call) => call === 'restart')).toHaveLength(2);
 	});
 });
@@ -187,23 +223,35 @@ describe('SCIM scan with bad records', () => {
 				{ record: 'g1', field: 'displayName', message: expect.any(String) }
 			]
 		}
-	])('$case: one invalid error naming every bad record; what was written is the caller to discard', async ({ spoil, expected }) => {
-		const dir = directory();
-		spoil(dir);
-		const connector = await scripted(dir);
-		const sink = new RecordingSink();
-		const error = await connectorError(connector.scan(sink));
+	])(
+		'$case: one invalid error naming every bad record; what was written is the caller to discard',
+		async ({ spoil, expected }) => {
+			const dir = directory();
+			spoil(dir);
+			const connector = await scripted(dir);
+			const sink = new RecordingSink();
+			const error = await connectorError(connector.scan(sink));
 
-		expect(error).toMatchObject({ code: 'invalid', system: 'scan-system', recordId: expected[0].record, field: expected[0].field });
-		expect(error.issues).toEqual(expected);
-		expect(error.message).toContain(`system scan-system, record ${expected[0].record}, field ${expected[0].field}: invalid SCIM payload: `);
-		// A read that throws wrote part of the directory at most, never a bad record, and did not start over.
-		expect(sink.calls).not.toContain('restart');
-		const bad = new Set(expected.map((x) => x.record));
-		expect(sink.records.people.some((p) => bad.has(p.id)) || sink.records.groups.some((g) => bad.has(g.id))).toBe(false);
-		// read() on the same directory fails the same way.
-		expect((await connectorError(connector.read())).issues).toEqual(expected);
-	});
+			expect(error).toMatchObject({
+				code: 'invalid',
+				system: 'scan-system',
+				recordId: expected[0].record,
+				field: expected[0].field
+			});
+			expect(error.issues).toEqual(expected);
+			expect(error.message).toContain(
+				`system scan-system, record ${expected[0].record}, field ${expected[0].field}: invalid SCIM payload: `
+			);
+			// A read that throws wrote part of the directory at most, never a bad record, and did not start over.
+			expect(sink.calls).not.toContain('restart');
+			const bad = new Set(expected.map((x) => x.record));
+			expect(sink.records.people.some((p) => bad.has(p.id)) || sink.records.groups.some((g) => bad.has(g.id))).toBe(
+				false
+			);
+			// read() on the same directory fails the same way.
+			expect((await connectorError(connector.read())).issues).toEqual(expected);
+		}
+	);
 
 	it('names the bad records in listing order when a later page arrives first', async () => {
 		const dir = directory();

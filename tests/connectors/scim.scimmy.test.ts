@@ -9,7 +9,12 @@ import { connectorError, countingFetch, describeScimServer, unique } from '../su
 import { ops, resolve } from '../support/scim-ops';
 import { eq, type FetchLike } from '../../worker/connectors/scim';
 
-const server = describeScimServer({ name: 'scimmy', start: () => startScimmy(), buildings: true, groupExtension: true });
+const server = describeScimServer({
+	name: 'scimmy',
+	start: () => startScimmy(),
+	buildings: true,
+	groupExtension: true
+});
 const peer = () => server.peer() as ScimmyPeer;
 
 describe('SCIM connector against SCIMMY: what this server has', () => {
@@ -23,17 +28,40 @@ describe('SCIM connector against SCIMMY: what this server has', () => {
 			groupKinds: true,
 			filter: true,
 			softRemove: true,
-			personFields: ['displayName', 'givenName', 'familyName', 'email', 'phone', 'memberType', 'active', 'employeeNumber', 'buildings'],
+			personFields: [
+				'displayName',
+				'givenName',
+				'familyName',
+				'email',
+				'phone',
+				'memberType',
+				'active',
+				'employeeNumber',
+				'buildings'
+			],
 			customFields: ['costCode', 'seniority']
 		});
-		expect(c.features).toEqual({ patch: true, bulk: true, sort: true, etag: false, filter: true, filterMaxResults: 200 });
+		expect(c.features).toEqual({
+			patch: true,
+			bulk: true,
+			sort: true,
+			etag: false,
+			filter: true,
+			filterMaxResults: 200
+		});
 	});
 
 	it('keeps manager roles in the Rostersync Group extension: add, demote, promote, remove', async () => {
 		const c = server.connector();
 		const [a, b] = [await server.createPerson({}, c), await server.createPerson({}, c)];
-		const { id: groupId } = await c.apply(ops.createGroup({ name: unique('Wardens'), externalId: unique('w'), kind: 'message-group' }), resolve);
-		await Promise.all([c.apply(ops.addMembership(groupId!, a, 'manager'), resolve), c.apply(ops.addMembership(groupId!, b, 'manager'), resolve)]);
+		const { id: groupId } = await c.apply(
+			ops.createGroup({ name: unique('Wardens'), externalId: unique('w'), kind: 'message-group' }),
+			resolve
+		);
+		await Promise.all([
+			c.apply(ops.addMembership(groupId!, a, 'manager'), resolve),
+			c.apply(ops.addMembership(groupId!, b, 'manager'), resolve)
+		]);
 		const roles = async () =>
 			(await c.read()).memberships
 				.filter((m) => m.groupId === groupId)
@@ -50,10 +78,23 @@ describe('SCIM connector against SCIMMY: what this server has', () => {
 	});
 
 	it('updates kinds, buildings and custom fields through the extension, typed as the schema says', async () => {
-		const c = server.connector({ fieldMap: { department: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department' } });
-		const id = await server.createPerson({ buildings: ['b1'], custom: { costCode: 'CC-1', seniority: '3', department: 'Ops' } }, c);
+		const c = server.connector({
+			fieldMap: { department: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department' }
+		});
+		const id = await server.createPerson(
+			{ buildings: ['b1'], custom: { costCode: 'CC-1', seniority: '3', department: 'Ops' } },
+			c
+		);
 		expect(peer().users.get(id)?.[SCIMMY_USER_EXT]).toEqual({ buildings: ['b1'], costCode: 'CC-1', seniority: 3 });
-		await c.apply(ops.updatePerson(id, { buildings: 'b2\nb3', 'custom:seniority': '12', 'custom:costCode': null, 'custom:department': 'Fire' }), resolve);
+		await c.apply(
+			ops.updatePerson(id, {
+				buildings: 'b2\nb3',
+				'custom:seniority': '12',
+				'custom:costCode': null,
+				'custom:department': 'Fire'
+			}),
+			resolve
+		);
 		const person = (await c.read()).people.find((p) => p.id === id);
 		expect(person?.buildings).toEqual(['b2', 'b3']);
 		expect(person?.custom).toEqual({ seniority: '12', department: 'Fire' });
@@ -64,17 +105,36 @@ describe('SCIM connector against SCIMMY: what this server has', () => {
 	});
 
 	it('refuses a custom value the schema cannot take before sending it, naming the field', async () => {
-		const error = await connectorError(server.connector().apply(ops.updatePerson('any-id', { 'custom:seniority': 'senior' }), resolve));
+		const error = await connectorError(
+			server.connector().apply(ops.updatePerson('any-id', { 'custom:seniority': 'senior' }), resolve)
+		);
 		expect(error).toMatchObject({ code: 'invalid', recordId: 'any-id', field: `${SCIMMY_USER_EXT}:seniority` });
-		const unknown = await connectorError(server.connector().apply(ops.updatePerson('any-id', { 'custom:shoeSize': '44' }), resolve));
+		const unknown = await connectorError(
+			server.connector().apply(ops.updatePerson('any-id', { 'custom:shoeSize': '44' }), resolve)
+		);
 		expect(unknown).toMatchObject({ code: 'unsupported', field: 'custom:shoeSize' });
 	});
 
 	it.each([
 		{
 			case: '400 invalidValue from a server rule',
-			run: () => server.connector().apply(ops.createPerson({ externalId: unique('e'), displayName: 'E', email: `${unique('e')}@example.org`, employeeNumber: 'A-17' }), resolve),
-			expected: { code: 'invalid', status: 400, scimType: 'invalidValue', field: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber', recordKind: 'person' }
+			run: () =>
+				server.connector().apply(
+					ops.createPerson({
+						externalId: unique('e'),
+						displayName: 'E',
+						email: `${unique('e')}@example.org`,
+						employeeNumber: 'A-17'
+					}),
+					resolve
+				),
+			expected: {
+				code: 'invalid',
+				status: 400,
+				scimType: 'invalidValue',
+				field: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber',
+				recordKind: 'person'
+			}
 		},
 		{
 			case: '400 invalidFilter on a malformed filter',
@@ -95,10 +155,17 @@ describe('SCIM connector against SCIMMY: what this server has', () => {
 		const handle = unique('Case');
 		const holder = await server.createPerson({ email: `${handle}@Example.org` }, c);
 		expect(await c.findPeople(eq('userName', `${handle}@example.org`))).toEqual([]);
-		const error = await connectorError(c.apply(ops.createPerson({ externalId: unique('x'), displayName: 'X', email: `${handle.toLowerCase()}@example.org` }), resolve));
+		const error = await connectorError(
+			c.apply(
+				ops.createPerson({ externalId: unique('x'), displayName: 'X', email: `${handle.toLowerCase()}@example.org` }),
+				resolve
+			)
+		);
 		expect(error).toMatchObject({ code: 'conflict', existingId: undefined });
 		// Same case: found.
-		const again = await connectorError(c.apply(ops.createPerson({ externalId: unique('y'), displayName: 'Y', email: `${handle}@Example.org` }), resolve));
+		const again = await connectorError(
+			c.apply(ops.createPerson({ externalId: unique('y'), displayName: 'Y', email: `${handle}@Example.org` }), resolve)
+		);
 		expect(again.existingId).toBe(holder);
 	});
 
@@ -114,7 +181,11 @@ describe('SCIM connector against SCIMMY: what this server has', () => {
 				await fetch(`${peer().url}/Users`, {
 					method: 'POST',
 					headers: { authorization: `Bearer ${peer().token}`, 'content-type': 'application/scim+json' },
-					body: JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: `${handle}@example.org`, externalId: handle })
+					body: JSON.stringify({
+						schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
+						userName: `${handle}@example.org`,
+						externalId: handle
+					})
 				});
 			}
 			return response;
@@ -153,14 +224,17 @@ describe('SCIM connector against SCIMMY: what this server has', () => {
 		expect(person).toMatchObject({ displayName: 'Put Person', buildings: ['x'] });
 		expect(person?.phone).toBeUndefined();
 		expect(snapshot.people.find((p) => p.id === b)?.active).toBe(false);
-		expect(snapshot.memberships.filter((m) => m.groupId === groupId)).toEqual([{ groupId, personId: a, role: 'manager' }]);
+		expect(snapshot.memberships.filter((m) => m.groupId === groupId)).toEqual([
+			{ groupId, personId: a, role: 'manager' }
+		]);
 		expect(methods).not.toContain('PATCH');
 		expect(methods).toContain('PUT');
 	});
 
 	it('rejects a snapshot with invalid payloads, naming every bad record and field', async () => {
 		const id = await server.createPerson();
-		const groupId = (await server.connector().apply(ops.createGroup({ name: unique('Bad'), kind: 'group' }), resolve)).id!;
+		const groupId = (await server.connector().apply(ops.createGroup({ name: unique('Bad'), kind: 'group' }), resolve))
+			.id!;
 		const corrupting: FetchLike = async (input, init) => {
 			const response = await fetch(input, init);
 			if (init.method !== 'GET' || !/\/(Users|Groups)\?/.test(input)) return response;

@@ -70,7 +70,10 @@ describe('SCIM connector under rate limits', () => {
 
 	it('gives up after the bounded attempts with a retryable error', async () => {
 		const clock = recordingClock();
-		const { connector, server } = await connectorFor(Array(9).fill({ status: 429, retryAfter: '1' }), { attempts: 3, clock });
+		const { connector, server } = await connectorFor(Array(9).fill({ status: 429, retryAfter: '1' }), {
+			attempts: 3,
+			clock
+		});
 		const error = await connectorError(connector.read());
 		expect(error).toMatchObject({ code: 'http', status: 429, retryable: true, system: 'busy' });
 		expect(clock.waits).toEqual([1000, 1000]);
@@ -79,7 +82,10 @@ describe('SCIM connector under rate limits', () => {
 
 	it('does not wait for a Retry-After beyond the limit', async () => {
 		const clock = recordingClock();
-		const { connector } = await connectorFor([{ status: 503, retryAfter: String(DEFAULT_RETRY.maxRetryAfterMs / 1000 + 1) }], { clock });
+		const { connector } = await connectorFor(
+			[{ status: 503, retryAfter: String(DEFAULT_RETRY.maxRetryAfterMs / 1000 + 1) }],
+			{ clock }
+		);
 		expect(await connectorError(connector.read())).toMatchObject({ code: 'http', status: 503, retryable: true });
 		expect(clock.waits).toEqual([]);
 	});
@@ -88,8 +94,18 @@ describe('SCIM connector under rate limits', () => {
 		const closed = await startThrottleServer({ users: 0 });
 		await closed.close();
 		const clock = recordingClock(1);
-		const connector = new ScimConnector({ systemId: 'gone', baseUrl: closed.url, token: 't', clock, retry: { attempts: 3, baseMs: 100, capMs: 1000 } });
-		expect(await connectorError(connector.read())).toMatchObject({ code: 'unreachable', retryable: true, system: 'gone' });
+		const connector = new ScimConnector({
+			systemId: 'gone',
+			baseUrl: closed.url,
+			token: 't',
+			clock,
+			retry: { attempts: 3, baseMs: 100, capMs: 1000 }
+		});
+		expect(await connectorError(connector.read())).toMatchObject({
+			code: 'unreachable',
+			retryable: true,
+			system: 'gone'
+		});
 		// The first request, tried three times: waits of 1 * 100, then 1 * 200.
 		expect(clock.waits).toEqual([100, 200]);
 	});

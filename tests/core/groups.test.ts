@@ -3,67 +3,193 @@ import { describe, expect, test } from 'vitest';
 import type { BaselineEntry } from '../../src/lib/core';
 import { group, member, opLine, person, run, twoWay } from '../support/factories';
 
-const people = { a: [person('a1', 'Ann', { email: 'ann@x.org' }), person('a2', 'Bo', { email: 'bo@x.org' })], b: [person('b1', 'Ann', { email: 'ann@x.org' }), person('b2', 'Bo', { email: 'bo@x.org' })] };
+const people = {
+	a: [person('a1', 'Ann', { email: 'ann@x.org' }), person('a2', 'Bo', { email: 'bo@x.org' })],
+	b: [person('b1', 'Ann', { email: 'ann@x.org' }), person('b2', 'Bo', { email: 'bo@x.org' })]
+};
 const pEntries: BaselineEntry[] = [
-  { kind: 'person', a: 'a1', b: 'b1', origin: 'matched', fields: { displayName: 'Ann', givenName: null, familyName: null, email: 'ann@x.org', phone: null, employeeNumber: null, memberType: null, buildings: null } },
-  { kind: 'person', a: 'a2', b: 'b2', origin: 'matched', fields: { displayName: 'Bo', givenName: null, familyName: null, email: 'bo@x.org', phone: null, employeeNumber: null, memberType: null, buildings: null } }
+	{
+		kind: 'person',
+		a: 'a1',
+		b: 'b1',
+		origin: 'matched',
+		fields: {
+			displayName: 'Ann',
+			givenName: null,
+			familyName: null,
+			email: 'ann@x.org',
+			phone: null,
+			employeeNumber: null,
+			memberType: null,
+			buildings: null
+		}
+	},
+	{
+		kind: 'person',
+		a: 'a2',
+		b: 'b2',
+		origin: 'matched',
+		fields: {
+			displayName: 'Bo',
+			givenName: null,
+			familyName: null,
+			email: 'bo@x.org',
+			phone: null,
+			employeeNumber: null,
+			memberType: null,
+			buildings: null
+		}
+	}
 ];
-const gEntry = (members: BaselineEntry['members'], name = 'Ops'): BaselineEntry => ({ kind: 'group', a: 'ga', b: 'gb', origin: 'matched', fields: { name }, members });
-const open = { person: { count: 500, percent: 100 }, group: { count: 500, percent: 100 }, membership: { count: 500, percent: 100 } };
+const gEntry = (members: BaselineEntry['members'], name = 'Ops'): BaselineEntry => ({
+	kind: 'group',
+	a: 'ga',
+	b: 'gb',
+	origin: 'matched',
+	fields: { name },
+	members
+});
+const open = {
+	person: { count: 500, percent: 100 },
+	group: { count: 500, percent: 100 },
+	membership: { count: 500, percent: 100 }
+};
 
 describe('groups', () => {
-  test.each([
-    ['same identifier, other name: the name syncs', [group('ga', 'Ops', { externalId: 'G1' })], [group('gb', 'Operations', { externalId: 'G1' })], 'externalId', ['update-group@b']],
-    ['same name, no identifiers, name matching', [group('ga', 'Ops')], [group('gb', 'ops')], 'name', ['update-group@b']],
-    ['same name, other identifiers: a collision, not a match', [group('ga', 'Ops', { externalId: 'G1' })], [group('gb', 'Ops', { externalId: 'G2' })], 'name', []],
-    ['same name, identifier matching only: a collision', [group('ga', 'Ops')], [group('gb', 'Ops')], 'externalId', []],
-    ['on one side only: created on the other', [group('ga', 'Ops')], [], 'externalId', ['create-group@b']]
-  ] as const)('%s', (_n, a, b, by, ops) => {
-    const r = run(twoWay({ match: { person: 'email', group: by } }), { groups: [...a] }, { groups: [...b] });
-    expect(opLine(r)).toEqual(ops);
-  });
+	test.each([
+		[
+			'same identifier, other name: the name syncs',
+			[group('ga', 'Ops', { externalId: 'G1' })],
+			[group('gb', 'Operations', { externalId: 'G1' })],
+			'externalId',
+			['update-group@b']
+		],
+		[
+			'same name, no identifiers, name matching',
+			[group('ga', 'Ops')],
+			[group('gb', 'ops')],
+			'name',
+			['update-group@b']
+		],
+		[
+			'same name, other identifiers: a collision, not a match',
+			[group('ga', 'Ops', { externalId: 'G1' })],
+			[group('gb', 'Ops', { externalId: 'G2' })],
+			'name',
+			[]
+		],
+		['same name, identifier matching only: a collision', [group('ga', 'Ops')], [group('gb', 'Ops')], 'externalId', []],
+		['on one side only: created on the other', [group('ga', 'Ops')], [], 'externalId', ['create-group@b']]
+	] as const)('%s', (_n, a, b, by, ops) => {
+		const r = run(twoWay({ match: { person: 'email', group: by } }), { groups: [...a] }, { groups: [...b] });
+		expect(opLine(r)).toEqual(ops);
+	});
 
-  test('a name collision names both groups and waits for a person', () => {
-    const r = run(twoWay(), { groups: [group('ga', 'Ops', { externalId: 'G1' })] }, { groups: [group('gb', 'Ops', { externalId: 'G2' })] });
-    expect(r.conflicts).toEqual([expect.objectContaining({ reason: 'name-collision', kind: 'group' })]);
-    expect(r.conflicts[0].records.map((x) => x.id).sort()).toEqual(['ga', 'gb']);
-  });
+	test('a name collision names both groups and waits for a person', () => {
+		const r = run(
+			twoWay(),
+			{ groups: [group('ga', 'Ops', { externalId: 'G1' })] },
+			{ groups: [group('gb', 'Ops', { externalId: 'G2' })] }
+		);
+		expect(r.conflicts).toEqual([expect.objectContaining({ reason: 'name-collision', kind: 'group' })]);
+		expect(r.conflicts[0].records.map((x) => x.id).sort()).toEqual(['ga', 'gb']);
+	});
 
-  test('two groups of one identifier on a side are ambiguous', () => {
-    const r = run(twoWay(), { groups: [group('ga', 'Ops', { externalId: 'G1' }), group('ga2', 'Ops 2', { externalId: 'G1' })] }, { groups: [group('gb', 'Ops', { externalId: 'G1' })] });
-    expect(r.conflicts.map((c) => c.reason)).toEqual(['ambiguous-match']);
-  });
+	test('two groups of one identifier on a side are ambiguous', () => {
+		const r = run(
+			twoWay(),
+			{ groups: [group('ga', 'Ops', { externalId: 'G1' }), group('ga2', 'Ops 2', { externalId: 'G1' })] },
+			{ groups: [group('gb', 'Ops', { externalId: 'G1' })] }
+		);
+		expect(r.conflicts.map((c) => c.reason)).toEqual(['ambiguous-match']);
+	});
 });
 
 describe('memberships (as sets with roles, three-way)', () => {
-  const g = { a: [group('ga', 'Ops', { externalId: 'G' })], b: [group('gb', 'Ops', { externalId: 'G' })] };
-  const side = (s: 'a' | 'b', memberships: ReturnType<typeof member>[]) => ({ people: people[s], groups: g[s], memberships });
+	const g = { a: [group('ga', 'Ops', { externalId: 'G' })], b: [group('gb', 'Ops', { externalId: 'G' })] };
+	const side = (s: 'a' | 'b', memberships: ReturnType<typeof member>[]) => ({
+		people: people[s],
+		groups: g[s],
+		memberships
+	});
 
-  test.each([
-    ['first sync: union, added where missing', [member('ga', 'a1')], [member('gb', 'b2')], undefined, ['add-membership@b', 'add-membership@a']],
-    ['added on A since baseline', [member('ga', 'a1'), member('ga', 'a2')], [member('gb', 'b1')], [['a1', 'b1', 'member']], ['add-membership@b']],
-    ['removed on B since baseline', [member('ga', 'a1'), member('ga', 'a2')], [member('gb', 'b1')], [['a1', 'b1', 'member'], ['a2', 'b2', 'member']], ['remove-membership@a']],
-    ['role changed on A', [member('ga', 'a1', 'manager')], [member('gb', 'b1')], [['a1', 'b1', 'member']], ['set-role@b']],
-    ['both made the same change', [member('ga', 'a1', 'manager')], [member('gb', 'b1', 'manager')], [['a1', 'b1', 'member']], []],
-    ['removed on both', [], [], [['a1', 'b1', 'member']], []],
-    ['role changed on A, removed on B: conflict', [member('ga', 'a1', 'manager')], [], [['a1', 'b1', 'member']], []]
-  ] as const)('%s', (_n, am, bm, members, ops) => {
-    const entries = members ? [...pEntries, gEntry(members.map((m) => [...m]) as BaselineEntry['members'])] : [];
-    const r = run(twoWay({ limits: open }), side('a', [...am]), side('b', [...bm]), { entries });
-    expect(opLine(r)).toEqual(ops);
-  });
+	test.each([
+		[
+			'first sync: union, added where missing',
+			[member('ga', 'a1')],
+			[member('gb', 'b2')],
+			undefined,
+			['add-membership@b', 'add-membership@a']
+		],
+		[
+			'added on A since baseline',
+			[member('ga', 'a1'), member('ga', 'a2')],
+			[member('gb', 'b1')],
+			[['a1', 'b1', 'member']],
+			['add-membership@b']
+		],
+		[
+			'removed on B since baseline',
+			[member('ga', 'a1'), member('ga', 'a2')],
+			[member('gb', 'b1')],
+			[
+				['a1', 'b1', 'member'],
+				['a2', 'b2', 'member']
+			],
+			['remove-membership@a']
+		],
+		[
+			'role changed on A',
+			[member('ga', 'a1', 'manager')],
+			[member('gb', 'b1')],
+			[['a1', 'b1', 'member']],
+			['set-role@b']
+		],
+		[
+			'both made the same change',
+			[member('ga', 'a1', 'manager')],
+			[member('gb', 'b1', 'manager')],
+			[['a1', 'b1', 'member']],
+			[]
+		],
+		['removed on both', [], [], [['a1', 'b1', 'member']], []],
+		['role changed on A, removed on B: conflict', [member('ga', 'a1', 'manager')], [], [['a1', 'b1', 'member']], []]
+	] as const)('%s', (_n, am, bm, members, ops) => {
+		const entries = members ? [...pEntries, gEntry(members.map((m) => [...m]) as BaselineEntry['members'])] : [];
+		const r = run(twoWay({ limits: open }), side('a', [...am]), side('b', [...bm]), { entries });
+		expect(opLine(r)).toEqual(ops);
+	});
 
-  test('a membership conflict is a both-changed conflict on the group, naming the member', () => {
-    const r = run(twoWay(), side('a', [member('ga', 'a1', 'manager')]), side('b', []), { entries: [...pEntries, gEntry([['a1', 'b1', 'member']])] });
-    expect(r.conflicts).toEqual([expect.objectContaining({ reason: 'both-changed', kind: 'group', fields: [{ field: 'member:a1|b1', base: 'member', a: 'manager', b: null }] })]);
-  });
+	test('a membership conflict is a both-changed conflict on the group, naming the member', () => {
+		const r = run(twoWay(), side('a', [member('ga', 'a1', 'manager')]), side('b', []), {
+			entries: [...pEntries, gEntry([['a1', 'b1', 'member']])]
+		});
+		expect(r.conflicts).toEqual([
+			expect.objectContaining({
+				reason: 'both-changed',
+				kind: 'group',
+				fields: [{ field: 'member:a1|b1', base: 'member', a: 'manager', b: null }]
+			})
+		]);
+	});
 
-  test('groups run before the memberships that need them, removals last', () => {
-    const r = run(twoWay({ limits: open }), { people: [person('a1', 'Ann', { email: 'ann@x.org' })], groups: [group('ga', 'New')], memberships: [member('ga', 'a1')] }, { people: [person('b9', 'Gone', { email: 'gone@x.org' })] }, {
-      entries: [{ kind: 'person', a: 'a9', b: 'b9', origin: 'matched', fields: { displayName: 'Gone', email: 'gone@x.org' } }]
-    });
-    expect(opLine(r)).toEqual(['create-group@b', 'create-person@b', 'add-membership@b', 'remove-person@b']);
-    const add = r.plan.ops[2];
-    expect(add).toMatchObject({ group: { createdBy: r.plan.ops[0].key }, person: { createdBy: r.plan.ops[1].key } });
-  });
+	test('groups run before the memberships that need them, removals last', () => {
+		const r = run(
+			twoWay({ limits: open }),
+			{
+				people: [person('a1', 'Ann', { email: 'ann@x.org' })],
+				groups: [group('ga', 'New')],
+				memberships: [member('ga', 'a1')]
+			},
+			{ people: [person('b9', 'Gone', { email: 'gone@x.org' })] },
+			{
+				entries: [
+					{ kind: 'person', a: 'a9', b: 'b9', origin: 'matched', fields: { displayName: 'Gone', email: 'gone@x.org' } }
+				]
+			}
+		);
+		expect(opLine(r)).toEqual(['create-group@b', 'create-person@b', 'add-membership@b', 'remove-person@b']);
+		const add = r.plan.ops[2];
+		expect(add).toMatchObject({ group: { createdBy: r.plan.ops[0].key }, person: { createdBy: r.plan.ops[1].key } });
+	});
 });

@@ -7,14 +7,14 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
 import {
-  Directory,
-  planUndo,
-  runPlan,
-  type Baseline,
-  type BaselineEntry,
-  type Op,
-  type OpOutcome,
-  type Snapshot
+	Directory,
+	planUndo,
+	runPlan,
+	type Baseline,
+	type BaselineEntry,
+	type Op,
+	type OpOutcome,
+	type Snapshot
 } from '../../src/lib/core';
 import { applyPlan } from '../support/apply';
 import { arbEdits, arbSide, edit, LINKS, tryReconcile } from '../support/arbitraries';
@@ -22,78 +22,95 @@ import { arbEdits, arbSide, edit, LINKS, tryReconcile } from '../support/arbitra
 const content = (s: Snapshot) => ({ people: s.people, groups: s.groups, memberships: s.memberships });
 
 describe('properties', () => {
-  test.prop([fc.constantFrom(...LINKS), arbSide('a'), arbSide('b'), arbEdits], { numRuns: 300 })(
-    'converge: a plan applied, then reconciled again, proposes nothing',
-    async (link, a0, b0, edits) => {
-      const dirs = { a: new Directory('A', a0), b: new Directory('B', b0) };
-      let baseline: Baseline = { linkId: link.id, entries: [] };
-      for (let round = 0; round < 2; round++) {
-        const r = tryReconcile(link, dirs.a.snapshot(), dirs.b.snapshot(), baseline);
-        if (!r) return;
-        const { baseline: next, outcomes } = await applyPlan(r.plan, dirs.a, dirs.b);
-        expect([...outcomes.values()].filter((o) => o.status !== 'done')).toEqual([]);
-        baseline = next;
-        const again = tryReconcile(link, dirs.a.snapshot(), dirs.b.snapshot(), baseline);
-        // The plan may legitimately leave a side with nobody (its last person removed while a
-        // conflict keeps another pair): the core then refuses to read that emptiness as removals.
-        if (!again) {
-          expect([dirs.a.people.size, dirs.b.people.size]).toContain(0);
-          return;
-        }
-        expect(again.plan.ops.map((o) => o.type)).toEqual([]);
-        if (round === 0) edit(dirs, edits);
-      }
-    }
-  );
+	test.prop([fc.constantFrom(...LINKS), arbSide('a'), arbSide('b'), arbEdits], { numRuns: 300 })(
+		'converge: a plan applied, then reconciled again, proposes nothing',
+		async (link, a0, b0, edits) => {
+			const dirs = { a: new Directory('A', a0), b: new Directory('B', b0) };
+			let baseline: Baseline = { linkId: link.id, entries: [] };
+			for (let round = 0; round < 2; round++) {
+				const r = tryReconcile(link, dirs.a.snapshot(), dirs.b.snapshot(), baseline);
+				if (!r) return;
+				const { baseline: next, outcomes } = await applyPlan(r.plan, dirs.a, dirs.b);
+				expect([...outcomes.values()].filter((o) => o.status !== 'done')).toEqual([]);
+				baseline = next;
+				const again = tryReconcile(link, dirs.a.snapshot(), dirs.b.snapshot(), baseline);
+				// The plan may legitimately leave a side with nobody (its last person removed while a
+				// conflict keeps another pair): the core then refuses to read that emptiness as removals.
+				if (!again) {
+					expect([dirs.a.people.size, dirs.b.people.size]).toContain(0);
+					return;
+				}
+				expect(again.plan.ops.map((o) => o.type)).toEqual([]);
+				if (round === 0) edit(dirs, edits);
+			}
+		}
+	);
 
-  const mirrorEntry = (e: BaselineEntry): BaselineEntry => ({
-    ...e,
-    a: e.b,
-    b: e.a,
-    members: e.members?.map(([x, y, r]) => [y, x, r]),
-    lifecycle: e.lifecycle && { ...e.lifecycle, on: e.lifecycle.on === 'a' ? 'b' : 'a' }
-  });
-  const describeOp = (op: Op, mirror: boolean) => {
-    const side = mirror ? (op.side === 'a' ? 'b' : 'a') : op.side;
-    const { key: _k, side: _s, ...rest } = op;
-    return `${side}:${JSON.stringify(rest, (k, v) => (k === 'createdBy' ? 'new' : v))}`;
-  };
+	const mirrorEntry = (e: BaselineEntry): BaselineEntry => ({
+		...e,
+		a: e.b,
+		b: e.a,
+		members: e.members?.map(([x, y, r]) => [y, x, r]),
+		lifecycle: e.lifecycle && { ...e.lifecycle, on: e.lifecycle.on === 'a' ? 'b' : 'a' }
+	});
+	const describeOp = (op: Op, mirror: boolean) => {
+		const side = mirror ? (op.side === 'a' ? 'b' : 'a') : op.side;
+		const { key: _k, side: _s, ...rest } = op;
+		return `${side}:${JSON.stringify(rest, (k, v) => (k === 'createdBy' ? 'new' : v))}`;
+	};
 
-  test.prop([arbSide('a'), arbSide('b'), arbEdits], { numRuns: 200 })('symmetry: swapping A and B mirrors the answer', async (a0, b0, edits) => {
-    const link = LINKS[0];
-    const dirs = { a: new Directory('A', a0), b: new Directory('B', b0) };
-    const first = tryReconcile(link, dirs.a.snapshot(), dirs.b.snapshot(), { linkId: 'T', entries: [] });
-    if (!first) return;
-    const { baseline } = await applyPlan(first.plan, dirs.a, dirs.b);
-    edit(dirs, edits);
-    const ab = tryReconcile(link, dirs.a.snapshot(), dirs.b.snapshot(), baseline);
-    const ba = tryReconcile({ ...link, authority: { default: 'b', fields: {} } }, dirs.b.snapshot(), dirs.a.snapshot(), { linkId: 'T', entries: baseline.entries.map(mirrorEntry) });
-    if (!ab || !ba) {
-      expect(Boolean(ab)).toBe(Boolean(ba));
-      return;
-    }
-    expect(ab.counts).toEqual(ba.counts);
-    expect(ab.conflicts.map((c) => c.reason).sort()).toEqual(ba.conflicts.map((c) => c.reason).sort());
-    expect(ab.plan.ops.map((o) => describeOp(o, false)).sort()).toEqual(ba.plan.ops.map((o) => describeOp(o, true)).sort());
-  });
+	test.prop([arbSide('a'), arbSide('b'), arbEdits], { numRuns: 200 })(
+		'symmetry: swapping A and B mirrors the answer',
+		async (a0, b0, edits) => {
+			const link = LINKS[0];
+			const dirs = { a: new Directory('A', a0), b: new Directory('B', b0) };
+			const first = tryReconcile(link, dirs.a.snapshot(), dirs.b.snapshot(), { linkId: 'T', entries: [] });
+			if (!first) return;
+			const { baseline } = await applyPlan(first.plan, dirs.a, dirs.b);
+			edit(dirs, edits);
+			const ab = tryReconcile(link, dirs.a.snapshot(), dirs.b.snapshot(), baseline);
+			const ba = tryReconcile(
+				{ ...link, authority: { default: 'b', fields: {} } },
+				dirs.b.snapshot(),
+				dirs.a.snapshot(),
+				{ linkId: 'T', entries: baseline.entries.map(mirrorEntry) }
+			);
+			if (!ab || !ba) {
+				expect(Boolean(ab)).toBe(Boolean(ba));
+				return;
+			}
+			expect(ab.counts).toEqual(ba.counts);
+			expect(ab.conflicts.map((c) => c.reason).sort()).toEqual(ba.conflicts.map((c) => c.reason).sort());
+			expect(ab.plan.ops.map((o) => describeOp(o, false)).sort()).toEqual(
+				ba.plan.ops.map((o) => describeOp(o, true)).sort()
+			);
+		}
+	);
 
-  test.prop([fc.constantFrom(...LINKS), arbSide('a'), arbSide('b'), arbEdits], { numRuns: 200 })('undo: undoing a run restores the directories it started from', async (link, a0, b0, edits) => {
-    const dirs = { a: new Directory('A', a0), b: new Directory('B', b0) };
-    const first = tryReconcile(link, dirs.a.snapshot(), dirs.b.snapshot(), { linkId: link.id, entries: [] });
-    if (!first) return;
-    const { baseline } = await applyPlan(first.plan, dirs.a, dirs.b);
-    edit(dirs, edits);
-    const before = { a: content(dirs.a.snapshot()), b: content(dirs.b.snapshot()) };
-    const r = tryReconcile(link, dirs.a.snapshot(), dirs.b.snapshot(), baseline);
-    if (!r) return;
-    const outcomes = new Map<string, OpOutcome>();
-    await runPlan(r.plan.ops, outcomes, { apply: { a: async (op, res) => dirs.a.apply(op, res), b: async (op, res) => dirs.b.apply(op, res) } });
-    const undo = planUndo(link.id, r.plan.ops, outcomes);
-    // Notices cannot be unsent; nothing else in these plans is irreversible (no anonymization yet).
-    expect(undo.irreversible.every((i) => /notice/.test(i.reason))).toBe(true);
-    const undone = new Map<string, OpOutcome>();
-    await runPlan(undo.ops, undone, { apply: { a: async (op, res) => dirs.a.apply(op, res), b: async (op, res) => dirs.b.apply(op, res) } });
-    expect([...undone.values()].filter((o) => o.status !== 'done')).toEqual([]);
-    expect({ a: content(dirs.a.snapshot()), b: content(dirs.b.snapshot()) }).toEqual(before);
-  });
+	test.prop([fc.constantFrom(...LINKS), arbSide('a'), arbSide('b'), arbEdits], { numRuns: 200 })(
+		'undo: undoing a run restores the directories it started from',
+		async (link, a0, b0, edits) => {
+			const dirs = { a: new Directory('A', a0), b: new Directory('B', b0) };
+			const first = tryReconcile(link, dirs.a.snapshot(), dirs.b.snapshot(), { linkId: link.id, entries: [] });
+			if (!first) return;
+			const { baseline } = await applyPlan(first.plan, dirs.a, dirs.b);
+			edit(dirs, edits);
+			const before = { a: content(dirs.a.snapshot()), b: content(dirs.b.snapshot()) };
+			const r = tryReconcile(link, dirs.a.snapshot(), dirs.b.snapshot(), baseline);
+			if (!r) return;
+			const outcomes = new Map<string, OpOutcome>();
+			await runPlan(r.plan.ops, outcomes, {
+				apply: { a: async (op, res) => dirs.a.apply(op, res), b: async (op, res) => dirs.b.apply(op, res) }
+			});
+			const undo = planUndo(link.id, r.plan.ops, outcomes);
+			// Notices cannot be unsent; nothing else in these plans is irreversible (no anonymization yet).
+			expect(undo.irreversible.every((i) => /notice/.test(i.reason))).toBe(true);
+			const undone = new Map<string, OpOutcome>();
+			await runPlan(undo.ops, undone, {
+				apply: { a: async (op, res) => dirs.a.apply(op, res), b: async (op, res) => dirs.b.apply(op, res) }
+			});
+			expect([...undone.values()].filter((o) => o.status !== 'done')).toEqual([]);
+			expect({ a: content(dirs.a.snapshot()), b: content(dirs.b.snapshot()) }).toEqual(before);
+		}
+	);
 });

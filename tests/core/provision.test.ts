@@ -5,133 +5,256 @@ import { applyPlan } from '../support/apply';
 import { baseline, group, member, NOW, opLine, person, provision, run } from '../support/factories';
 
 const DAY = 86_400_000;
-const open = { person: { count: 500, percent: 100 }, group: { count: 500, percent: 100 }, membership: { count: 500, percent: 100 } };
+const open = {
+	person: { count: 500, percent: 100 },
+	group: { count: 500, percent: 100 },
+	membership: { count: 500, percent: 100 }
+};
 
 describe('provision: people', () => {
-  test('a new person is created in the target and invited', () => {
-    const r = run(provision(), { people: [person('e1', 'Eva', { email: 'eva@x.org', externalId: 'E1' })] }, {});
-    expect(opLine(r)).toEqual(['create-person@b', 'invite@b']);
-    expect(r.plan.ops[1]).toMatchObject({ person: { createdBy: r.plan.ops[0].key } });
-  });
+	test('a new person is created in the target and invited', () => {
+		const r = run(provision(), { people: [person('e1', 'Eva', { email: 'eva@x.org', externalId: 'E1' })] }, {});
+		expect(opLine(r)).toEqual(['create-person@b', 'invite@b']);
+		expect(r.plan.ops[1]).toMatchObject({ person: { createdBy: r.plan.ops[0].key } });
+	});
 
-  test('manual target records are left alone: no update, no removal', () => {
-    const r = run(provision(), { people: [person('e1', 'Eva', { email: 'eva@x.org' })] }, { people: [person('t1', 'Eva', { email: 'eva@x.org' }), person('t2', 'Manual Max')] });
-    // t1 matches the source on email and is adopted; t2 has no counterpart and belongs to nobody.
-    expect(opLine(r)).toEqual(['adopt-person@b']);
-    expect(r.pairs).toEqual([expect.objectContaining({ a: 'e1', b: 't1', situation: 'update', note: 'adopt' })]);
-    expect(r.untouched.person).toBe(1);
-  });
+	test('manual target records are left alone: no update, no removal', () => {
+		const r = run(
+			provision(),
+			{ people: [person('e1', 'Eva', { email: 'eva@x.org' })] },
+			{ people: [person('t1', 'Eva', { email: 'eva@x.org' }), person('t2', 'Manual Max')] }
+		);
+		// t1 matches the source on email and is adopted; t2 has no counterpart and belongs to nobody.
+		expect(opLine(r)).toEqual(['adopt-person@b']);
+		expect(r.pairs).toEqual([expect.objectContaining({ a: 'e1', b: 't1', situation: 'update', note: 'adopt' })]);
+		expect(r.untouched.person).toBe(1);
+	});
 
-  test('adoption brings a matching target record under sync and updates it from the source', () => {
-    const r = run(provision(), { people: [person('e1', 'Eva Smit', { email: 'eva@x.org' })] }, { people: [person('t1', 'Eva', { email: 'eva@x.org' })] });
-    expect(r.plan.ops.map((o) => o.type)).toEqual(['adopt-person', 'update-person']);
-    expect(r.plan.next[0]).toMatchObject({ origin: 'adopted' });
-  });
+	test('adoption brings a matching target record under sync and updates it from the source', () => {
+		const r = run(
+			provision(),
+			{ people: [person('e1', 'Eva Smit', { email: 'eva@x.org' })] },
+			{ people: [person('t1', 'Eva', { email: 'eva@x.org' })] }
+		);
+		expect(r.plan.ops.map((o) => o.type)).toEqual(['adopt-person', 'update-person']);
+		expect(r.plan.next[0]).toMatchObject({ origin: 'adopted' });
+	});
 
-  test('source wins on every owned field; the target is never written back to the source', () => {
-    const entry: BaselineEntry = { kind: 'person', a: 'e1', b: 't1', origin: 'created', fields: { displayName: 'Eva' } };
-    const r = run(provision(), { people: [person('e1', 'Eva')] }, { people: [person('t1', 'Eva (edited)')] }, { entries: [entry] });
-    expect(opLine(r)).toEqual(['update-person@b']);
-  });
+	test('source wins on every owned field; the target is never written back to the source', () => {
+		const entry: BaselineEntry = {
+			kind: 'person',
+			a: 'e1',
+			b: 't1',
+			origin: 'created',
+			fields: { displayName: 'Eva' }
+		};
+		const r = run(
+			provision(),
+			{ people: [person('e1', 'Eva')] },
+			{ people: [person('t1', 'Eva (edited)')] },
+			{ entries: [entry] }
+		);
+		expect(opLine(r)).toEqual(['update-person@b']);
+	});
 });
 
 describe('provision: removal lifecycle', () => {
-  const link = provision({ limits: open, schedule: { timeZone: 'Europe/Amsterdam', hour: 2, enabled: true } });
-  const owned: BaselineEntry = { kind: 'person', a: 'e1', b: 't1', origin: 'created', fields: { displayName: 'Eva' } };
-  const other = person('e2', 'Stays');
+	const link = provision({ limits: open, schedule: { timeZone: 'Europe/Amsterdam', hour: 2, enabled: true } });
+	const owned: BaselineEntry = { kind: 'person', a: 'e1', b: 't1', origin: 'created', fields: { displayName: 'Eva' } };
+	const other = person('e2', 'Stays');
 
-  test('gone from the source: soft-removed, restorable for 30 days (calendar days in the link zone)', () => {
-    const removedAt = Date.parse('2026-03-10T09:00:00Z'); // 10:00 CET
-    const r = run(link, { people: [other] }, { people: [person('t1', 'Eva')] }, { entries: [owned], now: removedAt });
-    expect(opLine(r)).toEqual(['create-person@b', 'invite@b', 'remove-person@b']);
-    const draft = r.plan.next.find((d) => d.previous === owned)!;
-    // 30 days later is 9 April, 10:00 local, which is CEST: 08:00 UTC, not 720 hours later.
-    expect(draft.lifecycle).toEqual({ state: 'removed', removedAt: '2026-03-10T09:00:00.000Z', purgeAfter: '2026-04-09T08:00:00.000Z', on: 'b' });
-  });
+	test('gone from the source: soft-removed, restorable for 30 days (calendar days in the link zone)', () => {
+		const removedAt = Date.parse('2026-03-10T09:00:00Z'); // 10:00 CET
+		const r = run(link, { people: [other] }, { people: [person('t1', 'Eva')] }, { entries: [owned], now: removedAt });
+		expect(opLine(r)).toEqual(['create-person@b', 'invite@b', 'remove-person@b']);
+		const draft = r.plan.next.find((d) => d.previous === owned)!;
+		// 30 days later is 9 April, 10:00 local, which is CEST: 08:00 UTC, not 720 hours later.
+		expect(draft.lifecycle).toEqual({
+			state: 'removed',
+			removedAt: '2026-03-10T09:00:00.000Z',
+			purgeAfter: '2026-04-09T08:00:00.000Z',
+			on: 'b'
+		});
+	});
 
-  const removed = { ...owned, lifecycle: { state: 'removed' as const, removedAt: '2026-03-10T09:00:00.000Z', purgeAfter: '2026-04-09T08:00:00.000Z', on: 'b' as const } };
-  test.each([
-    ['within retention: nothing yet', Date.parse('2026-04-09T07:59:59Z'), false, []],
-    ['retention over: anonymized', Date.parse('2026-04-09T08:00:00Z'), false, ['anonymize-person@b']],
-    ['back in the source within retention: restored', Date.parse('2026-03-20T00:00:00Z'), true, ['restore-person@b']]
-  ] as const)('%s', (_n, now, back, ops) => {
-    const source = back ? [other, person('e1', 'Eva')] : [other];
-    const r = run(link, { people: source }, { people: [person('t1', 'Eva', { active: false }), person('t2', 'Stays')] }, {
-      entries: [removed, { kind: 'person', a: 'e2', b: 't2', origin: 'created', fields: { displayName: 'Stays' } }],
-      now
-    });
-    expect(opLine(r)).toEqual(ops);
-  });
+	const removed = {
+		...owned,
+		lifecycle: {
+			state: 'removed' as const,
+			removedAt: '2026-03-10T09:00:00.000Z',
+			purgeAfter: '2026-04-09T08:00:00.000Z',
+			on: 'b' as const
+		}
+	};
+	test.each([
+		['within retention: nothing yet', Date.parse('2026-04-09T07:59:59Z'), false, []],
+		['retention over: anonymized', Date.parse('2026-04-09T08:00:00Z'), false, ['anonymize-person@b']],
+		['back in the source within retention: restored', Date.parse('2026-03-20T00:00:00Z'), true, ['restore-person@b']]
+	] as const)('%s', (_n, now, back, ops) => {
+		const source = back ? [other, person('e1', 'Eva')] : [other];
+		const r = run(
+			link,
+			{ people: source },
+			{ people: [person('t1', 'Eva', { active: false }), person('t2', 'Stays')] },
+			{
+				entries: [removed, { kind: 'person', a: 'e2', b: 't2', origin: 'created', fields: { displayName: 'Stays' } }],
+				now
+			}
+		);
+		expect(opLine(r)).toEqual(ops);
+	});
 
-  test('anonymization replaces personal data irreversibly and keeps the identifier', async () => {
-    const target = new Directory('T', { people: [person('t1', 'Eva de Vries', { email: 'eva@x.org', phone: '+31 6 1', externalId: 'E1', custom: { shoe: '42' }, active: false }), person('t2', 'Stays')], groups: [], memberships: [] });
-    const source = new Directory('HR', { people: [other], groups: [], memberships: [] });
-    const r = reconcile({ link, a: source.snapshot(), b: target.snapshot(), baseline: baseline(link.id, [removed, { kind: 'person', a: 'e2', b: 't2', origin: 'created', fields: { displayName: 'Stays' } }]), now: Date.parse('2026-05-01T00:00:00Z') });
-    await applyPlan(r.plan, source, target);
-    const t1 = target.people.get('t1')!;
-    expect(t1).toEqual({ id: 't1', externalId: 'E1', displayName: expect.stringMatching(/^Removed person [0-9a-f]{8}$/), active: false });
-    expect(JSON.stringify(t1)).not.toMatch(/Eva|Vries|eva@|\+31|42/);
-  });
+	test('anonymization replaces personal data irreversibly and keeps the identifier', async () => {
+		const target = new Directory('T', {
+			people: [
+				person('t1', 'Eva de Vries', {
+					email: 'eva@x.org',
+					phone: '+31 6 1',
+					externalId: 'E1',
+					custom: { shoe: '42' },
+					active: false
+				}),
+				person('t2', 'Stays')
+			],
+			groups: [],
+			memberships: []
+		});
+		const source = new Directory('HR', { people: [other], groups: [], memberships: [] });
+		const r = reconcile({
+			link,
+			a: source.snapshot(),
+			b: target.snapshot(),
+			baseline: baseline(link.id, [
+				removed,
+				{ kind: 'person', a: 'e2', b: 't2', origin: 'created', fields: { displayName: 'Stays' } }
+			]),
+			now: Date.parse('2026-05-01T00:00:00Z')
+		});
+		await applyPlan(r.plan, source, target);
+		const t1 = target.people.get('t1')!;
+		expect(t1).toEqual({
+			id: 't1',
+			externalId: 'E1',
+			displayName: expect.stringMatching(/^Removed person [0-9a-f]{8}$/),
+			active: false
+		});
+		expect(JSON.stringify(t1)).not.toMatch(/Eva|Vries|eva@|\+31|42/);
+	});
 });
 
 describe('provision: communities and functions', () => {
-  const hr = (memberships: ReturnType<typeof member>[], groups = [group('c1', 'Amsterdam', { kind: 'community', externalId: 'C1' }), group('c2', 'Utrecht', { kind: 'community', externalId: 'C2' })]) => ({
-    people: [person('e1', 'Eva', { externalId: 'E1' })],
-    groups,
-    memberships
-  });
-  const target = (memberships: ReturnType<typeof member>[], extraGroups: ReturnType<typeof group>[] = []) => ({
-    people: [person('t1', 'Eva', { externalId: 'E1' })],
-    groups: [group('tc1', 'Amsterdam', { kind: 'community', externalId: 'C1' }), group('tc2', 'Utrecht', { kind: 'community', externalId: 'C2' }), ...extraGroups],
-    memberships
-  });
-  const entries = (members: [string, string, 'member' | 'manager'][]): BaselineEntry[] => [
-    { kind: 'person', a: 'e1', b: 't1', origin: 'created', fields: { displayName: 'Eva' } },
-    { kind: 'group', a: 'c1', b: 'tc1', origin: 'created', fields: {}, members },
-    { kind: 'group', a: 'c2', b: 'tc2', origin: 'created', fields: {}, members: [] }
-  ];
+	const hr = (
+		memberships: ReturnType<typeof member>[],
+		groups = [
+			group('c1', 'Amsterdam', { kind: 'community', externalId: 'C1' }),
+			group('c2', 'Utrecht', { kind: 'community', externalId: 'C2' })
+		]
+	) => ({
+		people: [person('e1', 'Eva', { externalId: 'E1' })],
+		groups,
+		memberships
+	});
+	const target = (memberships: ReturnType<typeof member>[], extraGroups: ReturnType<typeof group>[] = []) => ({
+		people: [person('t1', 'Eva', { externalId: 'E1' })],
+		groups: [
+			group('tc1', 'Amsterdam', { kind: 'community', externalId: 'C1' }),
+			group('tc2', 'Utrecht', { kind: 'community', externalId: 'C2' }),
+			...extraGroups
+		],
+		memberships
+	});
+	const entries = (members: [string, string, 'member' | 'manager'][]): BaselineEntry[] => [
+		{ kind: 'person', a: 'e1', b: 't1', origin: 'created', fields: { displayName: 'Eva' } },
+		{ kind: 'group', a: 'c1', b: 'tc1', origin: 'created', fields: {}, members },
+		{ kind: 'group', a: 'c2', b: 'tc2', origin: 'created', fields: {}, members: [] }
+	];
 
-  test('a same-named community with another identifier is new, flagged as a name collision', () => {
-    const r = run(provision(), { groups: [group('c1', 'Amsterdam', { kind: 'community', externalId: 'C1' })] }, { groups: [group('x', 'Amsterdam', { kind: 'community', externalId: 'OTHER' })] });
-    expect(opLine(r)).toEqual(['create-group@b']);
-    expect(r.pairs[0]).toMatchObject({ situation: 'create', note: 'name-collision' });
-    expect(r.conflicts).toEqual([]);
-  });
+	test('a same-named community with another identifier is new, flagged as a name collision', () => {
+		const r = run(
+			provision(),
+			{ groups: [group('c1', 'Amsterdam', { kind: 'community', externalId: 'C1' })] },
+			{ groups: [group('x', 'Amsterdam', { kind: 'community', externalId: 'OTHER' })] }
+		);
+		expect(opLine(r)).toEqual(['create-group@b']);
+		expect(r.pairs[0]).toMatchObject({ situation: 'create', note: 'name-collision' });
+		expect(r.conflicts).toEqual([]);
+	});
 
-  test('existing communities are not changed, even when renamed in the source', () => {
-    const r = run(provision(), hr([], [group('c1', 'Amsterdam Centrum', { kind: 'community', externalId: 'C1' }), group('c2', 'Utrecht', { kind: 'community', externalId: 'C2' })]), target([]), { entries: entries([]) });
-    expect(opLine(r)).toEqual([]);
-  });
+	test('existing communities are not changed, even when renamed in the source', () => {
+		const r = run(
+			provision(),
+			hr(
+				[],
+				[
+					group('c1', 'Amsterdam Centrum', { kind: 'community', externalId: 'C1' }),
+					group('c2', 'Utrecht', { kind: 'community', externalId: 'C2' })
+				]
+			),
+			target([]),
+			{ entries: entries([]) }
+		);
+		expect(opLine(r)).toEqual([]);
+	});
 
-  test('moved to another community: membership follows, and the person gets a transfer notice', () => {
-    const r = run(provision({ limits: open }), hr([member('c2', 'e1')]), target([member('tc1', 't1')]), { entries: entries([['e1', 't1', 'member']]) });
-    expect(opLine(r)).toEqual(['add-membership@b', 'notify-transfer@b', 'remove-membership@b']);
-    expect(r.plan.ops[1]).toMatchObject({ from: ['Amsterdam'], to: ['Utrecht'] });
-  });
+	test('moved to another community: membership follows, and the person gets a transfer notice', () => {
+		const r = run(provision({ limits: open }), hr([member('c2', 'e1')]), target([member('tc1', 't1')]), {
+			entries: entries([['e1', 't1', 'member']])
+		});
+		expect(opLine(r)).toEqual(['add-membership@b', 'notify-transfer@b', 'remove-membership@b']);
+		expect(r.plan.ops[1]).toMatchObject({ from: ['Amsterdam'], to: ['Utrecht'] });
+	});
 
-  test('manual memberships in a synced group are never touched', () => {
-    const r = run(provision({ limits: open }), hr([]), { ...target([member('tc1', 'm1')]), people: [person('t1', 'Eva', { externalId: 'E1' }), person('m1', 'Manual')] }, { entries: entries([]) });
-    expect(opLine(r)).toEqual([]);
-  });
+	test('manual memberships in a synced group are never touched', () => {
+		const r = run(
+			provision({ limits: open }),
+			hr([]),
+			{ ...target([member('tc1', 'm1')]), people: [person('t1', 'Eva', { externalId: 'E1' }), person('m1', 'Manual')] },
+			{ entries: entries([]) }
+		);
+		expect(opLine(r)).toEqual([]);
+	});
 
-  test('a community gone from the source is deleted with its content counted', () => {
-    const r = run(provision({ limits: open }), hr([], [group('c2', 'Utrecht', { kind: 'community', externalId: 'C2' })]), target([member('tc1', 't1'), member('tc1', 'm1')]), { entries: entries([['e1', 't1', 'member']]) });
-    const removal = r.plan.ops.find((o) => o.type === 'remove-group');
-    expect(removal).toMatchObject({ target: { id: 'tc1' } });
-    expect(removal?.type === 'remove-group' && removal.beforeMembers.map((m) => m.personId).sort()).toEqual(['m1', 't1']);
-  });
+	test('a community gone from the source is deleted with its content counted', () => {
+		const r = run(
+			provision({ limits: open }),
+			hr([], [group('c2', 'Utrecht', { kind: 'community', externalId: 'C2' })]),
+			target([member('tc1', 't1'), member('tc1', 'm1')]),
+			{ entries: entries([['e1', 't1', 'member']]) }
+		);
+		const removal = r.plan.ops.find((o) => o.type === 'remove-group');
+		expect(removal).toMatchObject({ target: { id: 'tc1' } });
+		expect(removal?.type === 'remove-group' && removal.beforeMembers.map((m) => m.personId).sort()).toEqual([
+			'm1',
+			't1'
+		]);
+	});
 
-  test('a function gone from the source can instead be stripped from its members', () => {
-    const fn = group('f1', 'Medic', { kind: 'function', externalId: 'F1' });
-    const link = provision({ limits: open, groupRemoval: { group: 'delete', community: 'delete', function: 'strip', 'message-group': 'delete' } });
-    const kept = group('f2', 'Driver', { kind: 'function', externalId: 'F2' });
-    const r = run(link, { people: [person('e1', 'Eva', { externalId: 'E1' })], groups: [kept] }, { people: [person('t1', 'Eva', { externalId: 'E1' })], groups: [{ ...fn, id: 'tf1' }, { ...kept, id: 'tf2' }], memberships: [member('tf1', 't1')] }, {
-      entries: [
-        { kind: 'person', a: 'e1', b: 't1', origin: 'created', fields: { displayName: 'Eva' } },
-        { kind: 'group', a: 'f1', b: 'tf1', origin: 'created', fields: {}, members: [['e1', 't1', 'member']] },
-        { kind: 'group', a: 'f2', b: 'tf2', origin: 'created', fields: {}, members: [] }
-      ]
-    });
-    expect(opLine(r)).toEqual(['remove-membership@b']);
-  });
+	test('a function gone from the source can instead be stripped from its members', () => {
+		const fn = group('f1', 'Medic', { kind: 'function', externalId: 'F1' });
+		const link = provision({
+			limits: open,
+			groupRemoval: { group: 'delete', community: 'delete', function: 'strip', 'message-group': 'delete' }
+		});
+		const kept = group('f2', 'Driver', { kind: 'function', externalId: 'F2' });
+		const r = run(
+			link,
+			{ people: [person('e1', 'Eva', { externalId: 'E1' })], groups: [kept] },
+			{
+				people: [person('t1', 'Eva', { externalId: 'E1' })],
+				groups: [
+					{ ...fn, id: 'tf1' },
+					{ ...kept, id: 'tf2' }
+				],
+				memberships: [member('tf1', 't1')]
+			},
+			{
+				entries: [
+					{ kind: 'person', a: 'e1', b: 't1', origin: 'created', fields: { displayName: 'Eva' } },
+					{ kind: 'group', a: 'f1', b: 'tf1', origin: 'created', fields: {}, members: [['e1', 't1', 'member']] },
+					{ kind: 'group', a: 'f2', b: 'tf2', origin: 'created', fields: {}, members: [] }
+				]
+			}
+		);
+		expect(opLine(r)).toEqual(['remove-membership@b']);
+	});
 });

@@ -3,125 +3,172 @@ import { describe, expect, test } from 'vitest';
 import { conflictId, recordVersion, ReconcileError, type BaselineEntry, type Resolution } from '../../src/lib/core';
 import { fieldsOf, opLine, person, personEntry, provision, run, twoWay } from '../support/factories';
 
-const many = (n: number, prefix: string) => Array.from({ length: n }, (_, i) => person(`${prefix}${i}`, `P${i}`, { externalId: `E${i}` }));
-const entriesFor = (n: number): BaselineEntry[] => Array.from({ length: n }, (_, i) => personEntry(`a${i}`, `b${i}`, fieldsOf({ displayName: `P${i}` })));
+const many = (n: number, prefix: string) =>
+	Array.from({ length: n }, (_, i) => person(`${prefix}${i}`, `P${i}`, { externalId: `E${i}` }));
+const entriesFor = (n: number): BaselineEntry[] =>
+	Array.from({ length: n }, (_, i) => personEntry(`a${i}`, `b${i}`, fieldsOf({ displayName: `P${i}` })));
 
 describe('deletion limits', () => {
-  test.each([
-    // [case, people per side, removed on A, limit, staged?]
-    ['2 of 10 is 20%: at the limit, applied', 10, 2, { count: 500, percent: 20 }, false],
-    ['3 of 10 is 30%: over the percent, staged', 10, 3, { count: 500, percent: 20 }, true],
-    ['3 removals against a count of 2: staged', 100, 3, { count: 2, percent: 100 }, true],
-    ['2 removals against a count of 2: applied', 100, 2, { count: 2, percent: 100 }, false]
-  ] as const)('%s', (_n, total, removed, limit, staged) => {
-    const link = twoWay({ limits: { person: limit, group: limit, membership: limit } });
-    const r = run(link, { people: many(total, 'a').slice(removed) }, { people: many(total, 'b') }, { entries: entriesFor(total) });
-    const removals = r.plan.ops.filter((o) => o.type === 'remove-person');
-    expect(removals).toHaveLength(removed);
-    expect(removals.every((o) => Boolean(o.staged) === staged)).toBe(true);
-    expect(r.conflicts.filter((c) => c.reason === 'threshold')).toHaveLength(staged ? 1 : 0);
-  });
+	test.each([
+		// [case, people per side, removed on A, limit, staged?]
+		['2 of 10 is 20%: at the limit, applied', 10, 2, { count: 500, percent: 20 }, false],
+		['3 of 10 is 30%: over the percent, staged', 10, 3, { count: 500, percent: 20 }, true],
+		['3 removals against a count of 2: staged', 100, 3, { count: 2, percent: 100 }, true],
+		['2 removals against a count of 2: applied', 100, 2, { count: 2, percent: 100 }, false]
+	] as const)('%s', (_n, total, removed, limit, staged) => {
+		const link = twoWay({ limits: { person: limit, group: limit, membership: limit } });
+		const r = run(
+			link,
+			{ people: many(total, 'a').slice(removed) },
+			{ people: many(total, 'b') },
+			{ entries: entriesFor(total) }
+		);
+		const removals = r.plan.ops.filter((o) => o.type === 'remove-person');
+		expect(removals).toHaveLength(removed);
+		expect(removals.every((o) => Boolean(o.staged) === staged)).toBe(true);
+		expect(r.conflicts.filter((c) => c.reason === 'threshold')).toHaveLength(staged ? 1 : 0);
+	});
 
-  test('an owner approval of exactly these removals lets them through', () => {
-    const link = twoWay();
-    const first = run(link, { people: many(10, 'a').slice(5) }, { people: many(10, 'b') }, { entries: entriesFor(10) });
-    const threshold = first.conflicts.find((c) => c.reason === 'threshold')!;
-    expect(threshold.staged).toEqual({ count: 5, total: 10, limit: { count: 500, percent: 20 } });
-    const approve: Resolution = { conflictId: threshold.id, choice: 'approve-deletes', against: [] };
-    const second = run(link, { people: many(10, 'a').slice(5) }, { people: many(10, 'b') }, { entries: entriesFor(10), resolutions: [approve] });
-    expect(second.plan.ops.filter((o) => o.staged)).toEqual([]);
-    expect(second.applied).toContain(threshold.id);
-    // Another set of removals is another decision: the old approval does not carry over.
-    const third = run(link, { people: many(10, 'a').slice(6) }, { people: many(10, 'b') }, { entries: entriesFor(10), resolutions: [approve] });
-    expect(third.plan.ops.filter((o) => o.staged)).toHaveLength(6);
-  });
+	test('an owner approval of exactly these removals lets them through', () => {
+		const link = twoWay();
+		const first = run(link, { people: many(10, 'a').slice(5) }, { people: many(10, 'b') }, { entries: entriesFor(10) });
+		const threshold = first.conflicts.find((c) => c.reason === 'threshold')!;
+		expect(threshold.staged).toEqual({ count: 5, total: 10, limit: { count: 500, percent: 20 } });
+		const approve: Resolution = { conflictId: threshold.id, choice: 'approve-deletes', against: [] };
+		const second = run(
+			link,
+			{ people: many(10, 'a').slice(5) },
+			{ people: many(10, 'b') },
+			{ entries: entriesFor(10), resolutions: [approve] }
+		);
+		expect(second.plan.ops.filter((o) => o.staged)).toEqual([]);
+		expect(second.applied).toContain(threshold.id);
+		// Another set of removals is another decision: the old approval does not carry over.
+		const third = run(
+			link,
+			{ people: many(10, 'a').slice(6) },
+			{ people: many(10, 'b') },
+			{ entries: entriesFor(10), resolutions: [approve] }
+		);
+		expect(third.plan.ops.filter((o) => o.staged)).toHaveLength(6);
+	});
 });
 
 describe('empty or failed sources are errors, never mass removals', () => {
-  test.each([
-    ['provisioning source with no records', provision(), {}, { people: many(3, 'b') }, []],
-    ['two-way side that lost every person it had', twoWay(), {}, { people: many(3, 'b') }, entriesFor(3)]
-  ] as const)('%s', (_n, link, a, b, entries) => {
-    expect(() => run(link, a, b, { entries: [...entries] })).toThrow(ReconcileError);
-  });
+	test.each([
+		['provisioning source with no records', provision(), {}, { people: many(3, 'b') }, []],
+		['two-way side that lost every person it had', twoWay(), {}, { people: many(3, 'b') }, entriesFor(3)]
+	] as const)('%s', (_n, link, a, b, entries) => {
+		expect(() => run(link, a, b, { entries: [...entries] })).toThrow(ReconcileError);
+	});
 
-  test('a first two-way reconciliation with one side empty just creates', () => {
-    expect(opLine(run(twoWay(), {}, { people: many(2, 'b') }))).toEqual(['create-person@a', 'create-person@a']);
-  });
+	test('a first two-way reconciliation with one side empty just creates', () => {
+		expect(opLine(run(twoWay(), {}, { people: many(2, 'b') }))).toEqual(['create-person@a', 'create-person@a']);
+	});
 });
 
 describe('resolutions', () => {
-  const ann = person('a1', 'Anne', { email: 'ann@x.org' });
-  const annB = person('b1', 'Annie', { email: 'ann@x.org' });
-  const base = personEntry('a1', 'b1', fieldsOf({ displayName: 'Ann', email: 'ann@x.org' }));
-  const against = [
-    { side: 'a' as const, kind: 'person' as const, id: 'a1', version: recordVersion(ann) },
-    { side: 'b' as const, kind: 'person' as const, id: 'b1', version: recordVersion(annB) }
-  ];
-  const id = conflictId('both-changed', 'person', against);
+	const ann = person('a1', 'Anne', { email: 'ann@x.org' });
+	const annB = person('b1', 'Annie', { email: 'ann@x.org' });
+	const base = personEntry('a1', 'b1', fieldsOf({ displayName: 'Ann', email: 'ann@x.org' }));
+	const against = [
+		{ side: 'a' as const, kind: 'person' as const, id: 'a1', version: recordVersion(ann) },
+		{ side: 'b' as const, kind: 'person' as const, id: 'b1', version: recordVersion(annB) }
+	];
+	const id = conflictId('both-changed', 'person', against);
 
-  test.each([
-    ['take A', { choice: 'take-a' }, ['update-person@b']],
-    ['take B', { choice: 'take-b' }, ['update-person@a']],
-    ['per field', { choice: 'per-field', fields: { displayName: 'b' } }, ['update-person@a']]
-  ] as const)('%s settles a both-changed conflict', (_n, choice, ops) => {
-    const r = run(twoWay(), { people: [ann] }, { people: [annB] }, { entries: [base], resolutions: [{ conflictId: id, against, ...choice } as Resolution] });
-    expect(r.conflicts).toEqual([]);
-    expect(opLine(r)).toEqual(ops);
-    expect(r.applied).toEqual([id]);
-  });
+	test.each([
+		['take A', { choice: 'take-a' }, ['update-person@b']],
+		['take B', { choice: 'take-b' }, ['update-person@a']],
+		['per field', { choice: 'per-field', fields: { displayName: 'b' } }, ['update-person@a']]
+	] as const)('%s settles a both-changed conflict', (_n, choice, ops) => {
+		const r = run(
+			twoWay(),
+			{ people: [ann] },
+			{ people: [annB] },
+			{ entries: [base], resolutions: [{ conflictId: id, against, ...choice } as Resolution] }
+		);
+		expect(r.conflicts).toEqual([]);
+		expect(opLine(r)).toEqual(ops);
+		expect(r.applied).toEqual([id]);
+	});
 
-  test('a resolution made against older records is stale: reported with what changed, not applied', () => {
-    const edited = { ...annB, displayName: 'Annika' };
-    const r = run(twoWay(), { people: [ann] }, { people: [edited] }, { entries: [base], resolutions: [{ conflictId: id, choice: 'take-a', against }] });
-    expect(r.stale).toHaveLength(1);
-    expect(r.stale[0].changed).toEqual([{ then: against[1], now: { ...against[1], version: recordVersion(edited) } }]);
-    expect(r.conflicts.map((c) => c.reason)).toEqual(['both-changed']);
-    expect(r.plan.ops).toEqual([]);
-  });
+	test('a resolution made against older records is stale: reported with what changed, not applied', () => {
+		const edited = { ...annB, displayName: 'Annika' };
+		const r = run(
+			twoWay(),
+			{ people: [ann] },
+			{ people: [edited] },
+			{ entries: [base], resolutions: [{ conflictId: id, choice: 'take-a', against }] }
+		);
+		expect(r.stale).toHaveLength(1);
+		expect(r.stale[0].changed).toEqual([{ then: against[1], now: { ...against[1], version: recordVersion(edited) } }]);
+		expect(r.conflicts.map((c) => c.reason)).toEqual(['both-changed']);
+		expect(r.plan.ops).toEqual([]);
+	});
 
-  test('link these two: an ambiguous match is settled by a person', () => {
-    const a = [person('a1', 'Ann', { email: 'ann@x.org' }), person('a2', 'Ann', { email: 'ann@x.org' })];
-    const b = [person('b1', 'Ann', { email: 'ann@x.org' })];
-    const first = run(twoWay(), { people: a }, { people: b });
-    const conflict = first.conflicts[0];
-    const r = run(twoWay(), { people: a }, { people: b }, { resolutions: [{ conflictId: conflict.id, choice: 'link', link: { a: 'a2', b: 'b1' }, against: conflict.records }] });
-    expect(r.applied).toEqual([conflict.id]);
-    expect(r.pairs.find((p) => p.a === 'a2')).toMatchObject({ b: 'b1', situation: 'in-sync' });
-    // The other candidate's email is now held by the linked pair: creating it on B would duplicate
-    // that email, so it stays a conflict until someone says create new or ignore.
-    expect(opLine(r)).toEqual([]);
-    expect(r.conflicts).toEqual([expect.objectContaining({ reason: 'ambiguous-match' })]);
-    expect(r.conflicts[0].records.map((x) => `${x.side}:${x.id}`).sort()).toEqual(['a:a1', 'b:b1']);
-    const rest = r.conflicts[0];
-    const created = run(twoWay(), { people: a }, { people: b }, {
-      resolutions: [
-        { conflictId: conflict.id, choice: 'link', link: { a: 'a2', b: 'b1' }, against: conflict.records },
-        { conflictId: rest.id, choice: 'create-new', against: rest.records.filter((x) => x.side === 'a') }
-      ]
-    });
-    expect(opLine(created)).toEqual(['create-person@b']);
-  });
+	test('link these two: an ambiguous match is settled by a person', () => {
+		const a = [person('a1', 'Ann', { email: 'ann@x.org' }), person('a2', 'Ann', { email: 'ann@x.org' })];
+		const b = [person('b1', 'Ann', { email: 'ann@x.org' })];
+		const first = run(twoWay(), { people: a }, { people: b });
+		const conflict = first.conflicts[0];
+		const r = run(
+			twoWay(),
+			{ people: a },
+			{ people: b },
+			{
+				resolutions: [
+					{ conflictId: conflict.id, choice: 'link', link: { a: 'a2', b: 'b1' }, against: conflict.records }
+				]
+			}
+		);
+		expect(r.applied).toEqual([conflict.id]);
+		expect(r.pairs.find((p) => p.a === 'a2')).toMatchObject({ b: 'b1', situation: 'in-sync' });
+		// The other candidate's email is now held by the linked pair: creating it on B would duplicate
+		// that email, so it stays a conflict until someone says create new or ignore.
+		expect(opLine(r)).toEqual([]);
+		expect(r.conflicts).toEqual([expect.objectContaining({ reason: 'ambiguous-match' })]);
+		expect(r.conflicts[0].records.map((x) => `${x.side}:${x.id}`).sort()).toEqual(['a:a1', 'b:b1']);
+		const rest = r.conflicts[0];
+		const created = run(
+			twoWay(),
+			{ people: a },
+			{ people: b },
+			{
+				resolutions: [
+					{ conflictId: conflict.id, choice: 'link', link: { a: 'a2', b: 'b1' }, against: conflict.records },
+					{ conflictId: rest.id, choice: 'create-new', against: rest.records.filter((x) => x.side === 'a') }
+				]
+			}
+		);
+		expect(opLine(created)).toEqual(['create-person@b']);
+	});
 
-  test.each([
-    ['create new', 'create-new', ['create-group@b', 'create-group@a']],
-    ['ignore', 'ignore', []]
-  ] as const)('%s settles a name collision', (_n, choice, ops) => {
-    const a = { groups: [{ id: 'ga', name: 'Ops', kind: 'group' as const, externalId: 'G1' }] };
-    const b = { groups: [{ id: 'gb', name: 'Ops', kind: 'group' as const, externalId: 'G2' }] };
-    const conflict = run(twoWay(), a, b).conflicts[0];
-    const r = run(twoWay(), a, b, { resolutions: [{ conflictId: conflict.id, choice, against: conflict.records }] });
-    expect(r.conflicts).toEqual([]);
-    expect(opLine(r)).toEqual(ops);
-  });
+	test.each([
+		['create new', 'create-new', ['create-group@b', 'create-group@a']],
+		['ignore', 'ignore', []]
+	] as const)('%s settles a name collision', (_n, choice, ops) => {
+		const a = { groups: [{ id: 'ga', name: 'Ops', kind: 'group' as const, externalId: 'G1' }] };
+		const b = { groups: [{ id: 'gb', name: 'Ops', kind: 'group' as const, externalId: 'G2' }] };
+		const conflict = run(twoWay(), a, b).conflicts[0];
+		const r = run(twoWay(), a, b, { resolutions: [{ conflictId: conflict.id, choice, against: conflict.records }] });
+		expect(r.conflicts).toEqual([]);
+		expect(opLine(r)).toEqual(ops);
+	});
 
-  test('changed-vs-removed: keeping the edited record re-creates it on the side that removed it', () => {
-    const survivor = person('b1', 'Ann (edited)', { email: 'ann@x.org' });
-    const keep = person('a2', 'Keep');
-    const entries = [base, personEntry('a2', 'b2', fieldsOf({ displayName: 'Keep' }))];
-    const conflict = run(twoWay(), { people: [keep] }, { people: [survivor, person('b2', 'Keep')] }, { entries }).conflicts[0];
-    expect(conflict.reason).toBe('changed-vs-removed');
-    const r = run(twoWay(), { people: [keep] }, { people: [survivor, person('b2', 'Keep')] }, { entries, resolutions: [{ conflictId: conflict.id, choice: 'take-b', against: conflict.records }] });
-    expect(opLine(r)).toEqual(['create-person@a']);
-  });
+	test('changed-vs-removed: keeping the edited record re-creates it on the side that removed it', () => {
+		const survivor = person('b1', 'Ann (edited)', { email: 'ann@x.org' });
+		const keep = person('a2', 'Keep');
+		const entries = [base, personEntry('a2', 'b2', fieldsOf({ displayName: 'Keep' }))];
+		const conflict = run(twoWay(), { people: [keep] }, { people: [survivor, person('b2', 'Keep')] }, { entries })
+			.conflicts[0];
+		expect(conflict.reason).toBe('changed-vs-removed');
+		const r = run(
+			twoWay(),
+			{ people: [keep] },
+			{ people: [survivor, person('b2', 'Keep')] },
+			{ entries, resolutions: [{ conflictId: conflict.id, choice: 'take-b', against: conflict.records }] }
+		);
+		expect(opLine(r)).toEqual(['create-person@a']);
+	});
 });

@@ -33,7 +33,8 @@ describe('the whole flow, on a phone', () => {
 	}
 
 	/** The owner's API, for what the screen cannot show (a refused file changed nothing). */
-	const api = (path: string, bearer = token) => fetch(`${baseURL}/api${path}`, { headers: { authorization: `Bearer ${bearer}` } });
+	const api = (path: string, bearer = token) =>
+		fetch(`${baseURL}/api${path}`, { headers: { authorization: `Bearer ${bearer}` } });
 
 	beforeAll(async () => {
 		browser = await launchPersistentBrowser(DEVICES.phone);
@@ -85,7 +86,9 @@ describe('the whole flow, on a phone', () => {
 		const card = page.getByRole('article', { name: 'Roster export' });
 		await card.getByRole('heading', { name: 'Upload a CSV export' }).waitFor();
 		expect(await page.evaluate(() => document.activeElement?.getAttribute('type'))).toBe('file');
-		await card.getByLabel('CSV file').setInputFiles({ name: 'roster.csv', mimeType: 'text/csv', buffer: Buffer.from(GOOD_CSV) });
+		await card
+			.getByLabel('CSV file')
+			.setInputFiles({ name: 'roster.csv', mimeType: 'text/csv', buffer: Buffer.from(GOOD_CSV) });
 		// Headers that name a field are chosen for it; the identifier is the owner's to pick.
 		await card.getByLabel(/^Email/).waitFor();
 		expect(await card.getByLabel(/^Email/).inputValue()).toBe('E-mail');
@@ -98,23 +101,33 @@ describe('the whole flow, on a phone', () => {
 		expect(await card.getByTestId('unused-columns').count()).toBe(0);
 		await screen('csv-map');
 		await card.getByRole('button', { name: 'Upload', exact: true }).tap();
-		await expect.poll(() => card.getByTestId('csv-accepted').textContent()).toContain('3 people · 3 groups · 6 memberships');
+		await expect
+			.poll(() => card.getByTestId('csv-accepted').textContent())
+			.toContain('3 people · 3 groups · 6 memberships');
 		await expect.poll(() => card.locator('dl').textContent()).toContain('3 people');
 		await screen('csv-accepted');
 	});
 
 	it('a file with bad rows is refused whole: each row and column is listed, and nothing changes', async () => {
 		const card = page.getByRole('article', { name: 'Roster export' });
-		const id = ((await (await api('/systems')).json()) as { id: string; name: string }[]).find((s) => s.name === 'Roster export')!.id;
-		const before = ((await (await api(`/systems/${id}`)).json()) as { lastSnapshot: { version: string } }).lastSnapshot.version;
+		const id = ((await (await api('/systems')).json()) as { id: string; name: string }[]).find(
+			(s) => s.name === 'Roster export'
+		)!.id;
+		const before = ((await (await api(`/systems/${id}`)).json()) as { lastSnapshot: { version: string } }).lastSnapshot
+			.version;
 		await card.getByRole('button', { name: 'Upload a new file' }).tap();
-		await card.getByLabel('CSV file').setInputFiles({ name: 'roster-bad.csv', mimeType: 'text/csv', buffer: Buffer.from(BAD_CSV) });
+		await card
+			.getByLabel('CSV file')
+			.setInputFiles({ name: 'roster-bad.csv', mimeType: 'text/csv', buffer: Buffer.from(BAD_CSV) });
 		expect(await card.getByLabel(/^Identifier/).inputValue()).toBe('externalId'); // named as the field
 		await card.getByRole('button', { name: 'Upload', exact: true }).tap();
 		await expect.poll(() => card.getByRole('alert').textContent()).toContain('The file was refused: 4 problems.');
-		const rows = await card.getByTestId('csv-issues').locator('tbody tr').evaluateAll((trs) =>
-			trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent!.trim()).join(' | '))
-		);
+		const rows = await card
+			.getByTestId('csv-issues')
+			.locator('tbody tr')
+			.evaluateAll((trs) =>
+				trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent!.trim()).join(' | '))
+			);
 		expect(rows).toEqual([
 			'3 | email | "not-an-address" is not an email address',
 			'4 | externalId | identifier "P1" is also on row 2',
@@ -122,7 +135,9 @@ describe('the whole flow, on a phone', () => {
 			'6 | — | expected 5 columns, found 3'
 		]);
 		await screen('csv-refused');
-		const after = ((await (await api(`/systems/${id}`)).json()) as { lastSnapshot: { version: string; people: number } }).lastSnapshot;
+		const after = (
+			(await (await api(`/systems/${id}`)).json()) as { lastSnapshot: { version: string; people: number } }
+		).lastSnapshot;
 		expect(after.version).toBe(before);
 		expect(await card.locator('dl').textContent()).toContain('3 people');
 		await card.getByRole('button', { name: 'Cancel' }).tap();
@@ -142,7 +157,10 @@ describe('the whole flow, on a phone', () => {
 		await page.getByRole('button', { name: 'Next' }).tap();
 		await page.getByRole('heading', { name: '3. Personnel' }).waitFor();
 		await page.getByLabel(/Field that matches people/).waitFor();
-		const options = await page.getByLabel(/Field that matches people/).locator('option').allTextContents();
+		const options = await page
+			.getByLabel(/Field that matches people/)
+			.locator('option')
+			.allTextContents();
 		expect(options).toContain('Email');
 		await page.getByLabel(/Field that matches people/).selectOption({ label: 'Email' });
 		await screen('setup-3-personnel');
@@ -198,11 +216,16 @@ describe('the whole flow, on a phone', () => {
 
 	it('Reload has the edge reconcile; nothing requires action; sync is enabled', async () => {
 		await page.getByRole('button', { name: 'Reload' }).tap();
-		await expect.poll(() => page.getByTestId('plan-source').textContent(), { timeout: 30_000 }).toContain('computed by the edge');
-		await page.getByTestId('ready').waitFor({ timeout: 15_000 }).catch(async (e) => {
-			await shot(page, 'phone-review-not-ready');
-			throw e;
-		});
+		await expect
+			.poll(() => page.getByTestId('plan-source').textContent(), { timeout: 30_000 })
+			.toContain('computed by the edge');
+		await page
+			.getByTestId('ready')
+			.waitFor({ timeout: 15_000 })
+			.catch(async (e) => {
+				await shot(page, 'phone-review-not-ready');
+				throw e;
+			});
 		await page.getByRole('button', { name: 'Enable sync' }).waitFor({ timeout: 15_000 });
 		await screen('review-ready');
 		await page.getByRole('button', { name: 'Enable sync' }).tap();
@@ -244,7 +267,9 @@ describe('the whole flow, on a phone', () => {
 		await page.getByRole('button', { name: 'Issue token' }).tap();
 		const shown = page.getByTestId('issued-token');
 		await shown.waitFor();
-		expect(await page.getByRole('region', { name: /New reviewer token/ }).textContent()).toContain("you won't see it again");
+		expect(await page.getByRole('region', { name: /New reviewer token/ }).textContent()).toContain(
+			"you won't see it again"
+		);
 		const reviewer = (await shown.textContent())!.trim();
 		await page.getByRole('button', { name: 'Copy token' }).tap();
 		await expect.poll(() => page.getByRole('status').filter({ hasText: 'Copied' }).count()).toBe(1);
@@ -344,7 +369,11 @@ async function resolveFirstConflict(page: Page, screenshot?: string) {
 	} else if (reason?.includes('More than one match')) {
 		await detail.getByRole('button', { name: 'Create as new' }).tap();
 	} else {
-		await detail.getByRole('button').filter({ hasText: /^Take / }).first().tap();
+		await detail
+			.getByRole('button')
+			.filter({ hasText: /^Take / })
+			.first()
+			.tap();
 	}
 	await expect.poll(() => page.getByRole('status').filter({ hasText: 'Saved on this device' }).count()).toBe(1);
 	await expect.poll(() => page.getByTestId('plan-source').textContent()).not.toBe(before);

@@ -33,7 +33,11 @@ describe('every screen on a tablet', () => {
 		const res = await fetch(`${baseURL}/api/links`, {
 			method: 'POST',
 			headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-			body: JSON.stringify({ name: 'HR → Team (tablet)', mode: 'provision', systems: { a: 'hr-export', b: 'sandbox-team' } })
+			body: JSON.stringify({
+				name: 'HR → Team (tablet)',
+				mode: 'provision',
+				systems: { a: 'hr-export', b: 'sandbox-team' }
+			})
 		});
 		expect(res.status).toBe(201);
 		linkId = ((await res.json()) as { config: { id: string } }).config.id;
@@ -57,7 +61,9 @@ describe('every screen on a tablet', () => {
 		// The upload form takes the whole row; nothing is sent here (the phone flow uploads).
 		const hr = page.getByRole('article', { name: 'HR export' });
 		await hr.getByRole('button', { name: 'Upload a new file' }).tap();
-		await hr.getByLabel('CSV file').setInputFiles({ name: 'hr.csv', mimeType: 'text/csv', buffer: Buffer.from(HR_HEADER) });
+		await hr
+			.getByLabel('CSV file')
+			.setInputFiles({ name: 'hr.csv', mimeType: 'text/csv', buffer: Buffer.from(HR_HEADER) });
 		await hr.getByLabel(/^Identifier/).selectOption('Employee ID');
 		expect((await hr.boundingBox())!.width).toBeGreaterThan(900);
 		await screen('systems-upload');

@@ -36,7 +36,12 @@ export const DEVICES = {
 } as const;
 
 /** The narrowest phone the screens are made for (390 CSS px, e.g. an iPhone 14), by touch. */
-export const NARROW_PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 3, hasTouch: true, isMobile: true } as const;
+export const NARROW_PHONE = {
+	viewport: { width: 390, height: 844 },
+	deviceScaleFactor: 3,
+	hasTouch: true,
+	isMobile: true
+} as const;
 
 export interface DeviceOptions {
 	viewport?: { width: number; height: number };

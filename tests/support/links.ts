@@ -31,22 +31,41 @@ export async function scimReset(target: ScimmyTarget): Promise<void> {
 }
 
 /** A seeded sandbox system (the built-in SCIM directory), created as POST /api/systems would. */
-export async function sandboxSystem(records: SandboxRecords, name = unique('sandbox'), region = 'eu'): Promise<SystemView> {
+export async function sandboxSystem(
+	records: SandboxRecords,
+	name = unique('sandbox'),
+	region = 'eu'
+): Promise<SystemView> {
 	const system = await createSandbox(env, { id: unique('sys-sbx'), name, region, origin: ORIGIN, records });
 	if (!system) throw new Error('sandbox id taken');
 	return system;
 }
 
 /** A SCIM system pointing at a SCIMMY target, through the API. */
-export async function scimSystem(owner: string, target: ScimmyTarget, region = 'eu', name = unique('scimmy')): Promise<SystemView> {
-	return expectJson(api('/api/systems', { token: owner, body: { name, connector: 'scim', baseUrl: target.url, region, credentials: { token: target.token } } }), 201);
+export async function scimSystem(
+	owner: string,
+	target: ScimmyTarget,
+	region = 'eu',
+	name = unique('scimmy')
+): Promise<SystemView> {
+	return expectJson(
+		api('/api/systems', {
+			token: owner,
+			body: { name, connector: 'scim', baseUrl: target.url, region, credentials: { token: target.token } }
+		}),
+		201
+	);
 }
 
 /**
  * A directory of `n` people in `groups` communities: person i joins community i % groups (the
  * first member of each is its manager). Employee numbers are digits (SCIMMY insists).
  */
-export function roster(prefix: string, n: number, groups: number): SandboxRecords & { people: Person[]; groups: Group[]; memberships: Membership[] } {
+export function roster(
+	prefix: string,
+	n: number,
+	groups: number
+): SandboxRecords & { people: Person[]; groups: Group[]; memberships: Membership[] } {
 	const people: Person[] = Array.from({ length: n }, (_, i) => ({
 		id: `${prefix}-p${i}`,
 		externalId: `${prefix}-E${i}`,
@@ -57,8 +76,17 @@ export function roster(prefix: string, n: number, groups: number): SandboxRecord
 		employeeNumber: String(10_000 + i),
 		active: true
 	}));
-	const list: Group[] = Array.from({ length: groups }, (_, j) => ({ id: `${prefix}-g${j}`, externalId: `${prefix}-G${j}`, name: `Team ${prefix} ${j}`, kind: 'community' }));
-	const memberships: Membership[] = people.map((p, i) => ({ groupId: list[i % groups].id, personId: p.id, role: i < groups ? 'manager' : 'member' }));
+	const list: Group[] = Array.from({ length: groups }, (_, j) => ({
+		id: `${prefix}-g${j}`,
+		externalId: `${prefix}-G${j}`,
+		name: `Team ${prefix} ${j}`,
+		kind: 'community'
+	}));
+	const memberships: Membership[] = people.map((p, i) => ({
+		groupId: list[i % groups].id,
+		personId: p.id,
+		role: i < groups ? 'manager' : 'member'
+	}));
 	return { people, groups: list, memberships };
 }
 
@@ -88,9 +116,12 @@ export async function finish(linkId: string, runId: string, timeoutMs = 60_000):
 			// An alarm that crashed on purpose (tests that abort the object) may leave no alarm
 			// behind: re-arm it as the hourly cron does for every link (ensureAlarm).
 			await sleep(10);
-			await env.LINKS.getByName(linkId).ensureAlarm().catch(() => undefined);
+			await env.LINKS.getByName(linkId)
+				.ensureAlarm()
+				.catch(() => undefined);
 		}
-		if (Date.now() > deadline) throw new Error(`run ${runId} still running after ${timeoutMs} ms: ${JSON.stringify(run.tally)}`);
+		if (Date.now() > deadline)
+			throw new Error(`run ${runId} still running after ${timeoutMs} ms: ${JSON.stringify(run.tally)}`);
 	}
 }
 

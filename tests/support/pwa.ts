@@ -26,9 +26,16 @@ export interface AxeViolation {
 export async function seriousViolations(page: Page): Promise<string[]> {
 	await page.addScriptTag({ path: AXE });
 	const violations = await page.evaluate(async () => {
-		const axe = (window as unknown as { axe: { run: (ctx: Document, opts: object) => Promise<{ violations: AxeViolation[] }> } }).axe;
+		const axe = (
+			window as unknown as { axe: { run: (ctx: Document, opts: object) => Promise<{ violations: AxeViolation[] }> } }
+		).axe;
 		const r = await axe.run(document, { resultTypes: ['violations'] });
-		return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => ({ target: n.target, failureSummary: n.failureSummary })) }));
+		return r.violations.map((v) => ({
+			id: v.id,
+			impact: v.impact,
+			help: v.help,
+			nodes: v.nodes.slice(0, 3).map((n) => ({ target: n.target, failureSummary: n.failureSummary }))
+		}));
 	});
 	return violations
 		.filter((v) => v.impact === 'serious' || v.impact === 'critical')
@@ -45,7 +52,9 @@ export async function shot(page: Page, name: string, fullPage = true): Promise<v
 export async function smallTargets(page: Page): Promise<string[]> {
 	return page.evaluate(() => {
 		const out: string[] = [];
-		for (const el of document.querySelectorAll<HTMLElement>('a[href], button, input, select, textarea, [role="button"]')) {
+		for (const el of document.querySelectorAll<HTMLElement>(
+			'a[href], button, input, select, textarea, [role="button"]'
+		)) {
 			const r = el.getBoundingClientRect();
 			if (r.width === 0 || r.height === 0) continue;
 			const style = getComputedStyle(el);
@@ -54,7 +63,10 @@ export async function smallTargets(page: Page): Promise<string[]> {
 			const input = el as HTMLInputElement;
 			const label = input.labels?.[0];
 			const box = label && (input.type === 'checkbox' || input.type === 'radio') ? label.getBoundingClientRect() : r;
-			if (box.height < 43.5 || box.width < 43.5) out.push(`${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''} "${(el.textContent || el.getAttribute('aria-label') || '').trim().slice(0, 30)}" ${Math.round(box.width)}×${Math.round(box.height)}`);
+			if (box.height < 43.5 || box.width < 43.5)
+				out.push(
+					`${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''} "${(el.textContent || el.getAttribute('aria-label') || '').trim().slice(0, 30)}" ${Math.round(box.width)}×${Math.round(box.height)}`
+				);
 		}
 		return out;
 	});

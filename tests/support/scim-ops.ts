@@ -17,7 +17,13 @@ export const ops = {
 		type: 'create-person',
 		record: { active: true, ...record }
 	}),
-	updatePerson: (id: string, values: FieldValues): Op => ({ ...base(STAGE.people), type: 'update-person', target: ref(id), values, before: {} }),
+	updatePerson: (id: string, values: FieldValues): Op => ({
+		...base(STAGE.people),
+		type: 'update-person',
+		target: ref(id),
+		values,
+		before: {}
+	}),
 	adoptPerson: (id: string): Op => ({ ...base(STAGE.people), type: 'adopt-person', target: ref(id) }),
 	removePerson: (id: string, soft: boolean): Op => ({
 		...base(STAGE.peopleRemovals),
@@ -36,7 +42,13 @@ export const ops = {
 		before: somebody(id)
 	}),
 	createGroup: (record: Omit<Group, 'id'>): Op => ({ ...base(STAGE.groups), type: 'create-group', record }),
-	updateGroup: (id: string, values: FieldValues): Op => ({ ...base(STAGE.groups), type: 'update-group', target: ref(id), values, before: {} }),
+	updateGroup: (id: string, values: FieldValues): Op => ({
+		...base(STAGE.groups),
+		type: 'update-group',
+		target: ref(id),
+		values,
+		before: {}
+	}),
 	removeGroup: (id: string): Op => ({
 		...base(STAGE.groupRemovals),
 		type: 'remove-group',

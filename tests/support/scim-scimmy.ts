@@ -82,7 +82,11 @@ export async function startScimmy(token = `scimmy-${randomUUID()}`): Promise<Sci
 							throw new SCIMMY.Types.Error(409, 'uniqueness', `userName "${userName}" is already taken`);
 					const employeeNumber = (data[ENTERPRISE] as { employeeNumber?: string } | undefined)?.employeeNumber;
 					if (employeeNumber !== undefined && !/^\d+$/.test(employeeNumber))
-						throw new SCIMMY.Types.Error(400, 'invalidValue', `employeeNumber "${employeeNumber}" must contain digits only`);
+						throw new SCIMMY.Types.Error(
+							400,
+							'invalidValue',
+							`employeeNumber "${employeeNumber}" must contain digits only`
+						);
 				}
 				const now = new Date().toISOString();
 				const previous = resource.id ? map.get(resource.id) : undefined;
@@ -99,7 +103,9 @@ export async function startScimmy(token = `scimmy-${randomUUID()}`): Promise<Sci
 				if (!resource.id || !map.delete(resource.id)) throw notFound(resource.id ?? '');
 				if (resourceType === 'User') {
 					for (const group of groups.values()) {
-						group.members = ((group.members as { value: string }[] | undefined) ?? []).filter((m) => m.value !== resource.id);
+						group.members = ((group.members as { value: string }[] | undefined) ?? []).filter(
+							(m) => m.value !== resource.id
+						);
 						const ext = group[SCIMMY_GROUP_EXT] as { managers?: string[] } | undefined;
 						if (ext?.managers) ext.managers = ext.managers.filter((m) => m !== resource.id);
 					}

@@ -53,7 +53,8 @@ export function countingFetch(counts: Map<string, number>, inner: FetchLike = (u
 }
 
 const byId = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-const byMembership = (a: Membership, b: Membership) => byId({ id: `${a.groupId}\u0000${a.personId}` }, { id: `${b.groupId}\u0000${b.personId}` });
+const byMembership = (a: Membership, b: Membership) =>
+	byId({ id: `${a.groupId}\u0000${a.personId}` }, { id: `${b.groupId}\u0000${b.personId}` });
 
 /**
  * A SnapshotSink that keeps what it is given, as a caller of `scan` would, and how it was used:
@@ -127,7 +128,12 @@ export function describeScimServer(traits: ServerTraits): ScimServerHarness {
 		async createPerson(record = {}, connector = harness.connector()) {
 			const handle = unique('p');
 			const { id } = await connector.apply(
-				ops.createPerson({ externalId: handle, displayName: `Person ${handle}`, email: `${handle}@example.org`, ...record }),
+				ops.createPerson({
+					externalId: handle,
+					displayName: `Person ${handle}`,
+					email: `${handle}@example.org`,
+					...record
+				}),
 				resolve
 			);
 			expect(id).toBeTypeOf('string');
@@ -138,7 +144,9 @@ export function describeScimServer(traits: ServerTraits): ScimServerHarness {
 	const personIn = (snapshot: Snapshot, id: string) => snapshot.people.find((p) => p.id === id);
 	const membershipsOf = (snapshot: Snapshot, groupId: string) =>
 		// Code-unit order, as Array#sort() orders the expected ids (localeCompare orders case differently).
-		snapshot.memberships.filter((m) => m.groupId === groupId).sort((a, b) => (a.personId < b.personId ? -1 : a.personId > b.personId ? 1 : 0));
+		snapshot.memberships
+			.filter((m) => m.groupId === groupId)
+			.sort((a, b) => (a.personId < b.personId ? -1 : a.personId > b.personId ? 1 : 0));
 
 	describe(`SCIM connector against ${traits.name}`, () => {
 		it('creates people and groups, then reads them back as they were written', async () => {
@@ -158,7 +166,10 @@ export function describeScimServer(traits: ServerTraits): ScimServerHarness {
 			};
 			const { id } = await c.apply(ops.createPerson(record), resolve);
 			const other = await harness.createPerson({ memberType: 'student' }, c);
-			const group = await c.apply(ops.createGroup({ name: unique('Engines'), externalId: unique('g'), kind: 'community' }), resolve);
+			const group = await c.apply(
+				ops.createGroup({ name: unique('Engines'), externalId: unique('g'), kind: 'community' }),
+				resolve
+			);
 			await c.apply(ops.addMembership(group.id!, id!), resolve);
 			await c.apply(ops.addMembership(group.id!, other), resolve);
 
@@ -180,16 +191,34 @@ export function describeScimServer(traits: ServerTraits): ScimServerHarness {
 			const c = harness.connector();
 			const id = await harness.createPerson({ phone: '+1 555 0100', givenName: 'Grace' }, c);
 			const email = `${unique('grace')}@example.org`;
-			await c.apply(ops.updatePerson(id, { displayName: 'Grace Hopper', familyName: 'Hopper', email, phone: null, memberType: 'student' }), resolve);
+			await c.apply(
+				ops.updatePerson(id, {
+					displayName: 'Grace Hopper',
+					familyName: 'Hopper',
+					email,
+					phone: null,
+					memberType: 'student'
+				}),
+				resolve
+			);
 			const person = personIn(await c.read(), id);
-			expect(person).toMatchObject({ displayName: 'Grace Hopper', givenName: 'Grace', familyName: 'Hopper', email, memberType: 'student' });
+			expect(person).toMatchObject({
+				displayName: 'Grace Hopper',
+				givenName: 'Grace',
+				familyName: 'Hopper',
+				email,
+				memberType: 'student'
+			});
 			expect(person?.phone).toBeUndefined();
 		});
 
 		it('renames a group and adds and removes members', async () => {
 			const c = harness.connector();
 			const [a, b] = [await harness.createPerson({}, c), await harness.createPerson({}, c)];
-			const { id: groupId } = await c.apply(ops.createGroup({ name: unique('Night shift'), kind: 'function' }), resolve);
+			const { id: groupId } = await c.apply(
+				ops.createGroup({ name: unique('Night shift'), kind: 'function' }),
+				resolve
+			);
 			await c.apply(ops.addMembership(groupId!, a), resolve);
 			await c.apply(ops.addMembership(groupId!, b), resolve);
 			// Adding again changes nothing (a retried operation).
@@ -229,7 +258,17 @@ export function describeScimServer(traits: ServerTraits): ScimServerHarness {
 		it('anonymizes: personal values replaced, the user name and email by a reserved placeholder', async () => {
 			const c = harness.connector();
 			const id = await harness.createPerson({ givenName: 'Alan', familyName: 'Turing', phone: '+44 1 2345' }, c);
-			await c.apply(ops.anonymizePerson(id, { displayName: 'Removed person', givenName: null, familyName: null, email: null, phone: null, active: 'false' }), resolve);
+			await c.apply(
+				ops.anonymizePerson(id, {
+					displayName: 'Removed person',
+					givenName: null,
+					familyName: null,
+					email: null,
+					phone: null,
+					active: 'false'
+				}),
+				resolve
+			);
 			const person = personIn(await c.read(), id);
 			expect(person).toMatchObject({ displayName: 'Removed person', email: anonymousAddress(id), active: false });
 			expect(person?.givenName).toBeUndefined();
@@ -272,7 +311,12 @@ export function describeScimServer(traits: ServerTraits): ScimServerHarness {
 			const { takenAt } = await c.scan(sink);
 			const read = await c.read();
 			expect(Date.parse(takenAt)).not.toBeNaN();
-			expect(sink.snapshot()).toEqual({ people: read.people, groups: read.groups, memberships: read.memberships, version: read.version });
+			expect(sink.snapshot()).toEqual({
+				people: read.people,
+				groups: read.groups,
+				memberships: read.memberships,
+				version: read.version
+			});
 			expect(membershipsOf(read, groupId!)).toHaveLength(2);
 			// At least 7 people, 3 a page: several pages, each written on its own, and no start over.
 			expect(sink.calls.filter((call) => call === 'people').length).toBeGreaterThanOrEqual(3);
@@ -294,8 +338,17 @@ export function describeScimServer(traits: ServerTraits): ScimServerHarness {
 			const c = harness.connector();
 			const email = `${unique('dup')}@example.org`;
 			const holder = await harness.createPerson({ email }, c);
-			const error = await connectorError(c.apply(ops.createPerson({ externalId: unique('other'), displayName: 'Other', email }), resolve));
-			expect(error).toMatchObject({ code: 'conflict', status: 409, system: `${traits.name}-system`, recordKind: 'person', field: 'userName', existingId: holder });
+			const error = await connectorError(
+				c.apply(ops.createPerson({ externalId: unique('other'), displayName: 'Other', email }), resolve)
+			);
+			expect(error).toMatchObject({
+				code: 'conflict',
+				status: 409,
+				system: `${traits.name}-system`,
+				recordKind: 'person',
+				field: 'userName',
+				existingId: holder
+			});
 			expect(error.scimType).toBe('uniqueness');
 			expect(error.message).toContain('field userName');
 		});
@@ -311,8 +364,16 @@ export function describeScimServer(traits: ServerTraits): ScimServerHarness {
 		});
 
 		it('a missing record is not-found, naming the record and the field', async () => {
-			const error = await connectorError(harness.connector().apply(ops.updatePerson('no-such-id', { displayName: 'X' }), resolve));
-			expect(error).toMatchObject({ code: 'not-found', status: 404, recordKind: 'person', recordId: 'no-such-id', field: 'displayName' });
+			const error = await connectorError(
+				harness.connector().apply(ops.updatePerson('no-such-id', { displayName: 'X' }), resolve)
+			);
+			expect(error).toMatchObject({
+				code: 'not-found',
+				status: 404,
+				recordKind: 'person',
+				recordId: 'no-such-id',
+				field: 'displayName'
+			});
 		});
 
 		it('one failing record does not stop the others', async () => {
@@ -321,7 +382,9 @@ export function describeScimServer(traits: ServerTraits): ScimServerHarness {
 			await harness.createPerson({ email }, c);
 			const handles = [unique('a'), unique('b'), unique('c'), unique('d')];
 			const results = await Promise.allSettled([
-				...handles.map((h) => c.apply(ops.createPerson({ externalId: h, displayName: h, email: `${h}@example.org` }), resolve)),
+				...handles.map((h) =>
+					c.apply(ops.createPerson({ externalId: h, displayName: h, email: `${h}@example.org` }), resolve)
+				),
 				c.apply(ops.createPerson({ externalId: unique('clash'), displayName: 'Clash', email }), resolve)
 			]);
 			expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled', 'rejected']);

@@ -16,7 +16,10 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 export async function startScimmyProcess(timeoutMs = 30_000): Promise<ScimmyProcess> {
 	// node itself, not npx/tsx wrappers: the pid is the server's, so a kill reaches it.
-	const child = spawn(process.execPath, ['--import', 'tsx', 'tests/support/scimmy-server.ts'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+	const child = spawn(process.execPath, ['--import', 'tsx', 'tests/support/scimmy-server.ts'], {
+		cwd: ROOT,
+		stdio: ['ignore', 'pipe', 'pipe']
+	});
 	let errors = '';
 	child.stderr?.on('data', (d) => (errors += d));
 	const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -30,7 +33,10 @@ export async function startScimmyProcess(timeoutMs = 30_000): Promise<ScimmyProc
 			}
 		});
 		child.once('exit', (code) => reject(new Error(`SCIMMY server exited (${code}): ${errors}`)));
-		setTimeout(() => reject(new Error(`SCIMMY server did not start within ${timeoutMs} ms: ${errors}`)), timeoutMs).unref();
+		setTimeout(
+			() => reject(new Error(`SCIMMY server did not start within ${timeoutMs} ms: ${errors}`)),
+			timeoutMs
+		).unref();
 	});
 	const target = await ready;
 	return {

@@ -21,7 +21,8 @@ const control = createServer((req, res) => {
 	};
 	// CPU time the server used so far (µs): tells whether the target itself is the bottleneck.
 	if (req.method === 'GET' && req.url === '/cpu') return send(200, process.cpuUsage());
-	if (req.method === 'GET' && req.url === '/state') return send(200, { users: [...peer.users.values()], groups: [...peer.groups.values()], log: peer.log });
+	if (req.method === 'GET' && req.url === '/state')
+		return send(200, { users: [...peer.users.values()], groups: [...peer.groups.values()], log: peer.log });
 	if (req.method === 'POST' && req.url === '/reset') {
 		peer.users.clear();
 		peer.groups.clear();

@@ -43,7 +43,11 @@ export async function startThrottleServer(options: { users: number; refusals?: R
 		if (refusal) {
 			return send(
 				refusal.status,
-				{ schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: String(refusal.status), detail: 'slow down' },
+				{
+					schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'],
+					status: String(refusal.status),
+					detail: 'slow down'
+				},
 				refusal.retryAfter === undefined ? {} : { 'retry-after': refusal.retryAfter }
 			);
 		}
@@ -59,7 +63,11 @@ export async function startThrottleServer(options: { users: number; refusals?: R
 				Resources: page
 			});
 		}
-		send(404, { schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: '404', detail: 'Endpoint Not Found' });
+		send(404, {
+			schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'],
+			status: '404',
+			detail: 'Endpoint Not Found'
+		});
 	});
 	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 	const { port } = server.address() as AddressInfo;

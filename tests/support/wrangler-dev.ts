@@ -37,11 +37,26 @@ export async function startWranglerDev({ timeoutMs = 60_000 } = {}): Promise<Wra
 	const state = mkdtempSync(join(tmpdir(), 'rostersync-wrangler-'));
 	const child = spawn(
 		join(ROOT, 'node_modules/.bin/wrangler'),
-		['dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspectorPort),
-			'--persist-to', state, '--show-interactive-dev-session=false', '--log-level', 'warn',
+		[
+			'dev',
+			'--ip',
+			'127.0.0.1',
+			'--port',
+			String(port),
+			'--inspector-port',
+			String(inspectorPort),
+			'--persist-to',
+			state,
+			'--show-interactive-dev-session=false',
+			'--log-level',
+			'warn',
 			// Throwaway state, so a throwaway credentials key; the local bootstrap (first owner
 			// token and the sandbox systems) as `npm start` enables it. A fresh clone has no .dev.vars.
-			'--var', `CREDENTIALS_KEY:${randomBytes(32).toString('base64')}`, '--var', 'LOCAL_BOOTSTRAP:1'],
+			'--var',
+			`CREDENTIALS_KEY:${randomBytes(32).toString('base64')}`,
+			'--var',
+			'LOCAL_BOOTSTRAP:1'
+		],
 		{
 			cwd: ROOT,
 			detached: true, // own process group: stop() kills workerd too

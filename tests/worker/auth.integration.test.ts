@@ -16,21 +16,33 @@ const protectedRoutes = API_ROUTES.filter((r) => r.role !== 'public');
 describe('every route but the public ones needs a credential', () => {
 	it('has routes to check', () => {
 		expect(protectedRoutes.length).toBeGreaterThanOrEqual(10);
-		expect(API_ROUTES.filter((r) => r.role === 'public').map((r) => r.path).sort()).toEqual(
+		expect(
+			API_ROUTES.filter((r) => r.role === 'public')
+				.map((r) => r.path)
+				.sort()
+		).toEqual(
 			['/api/bootstrap', '/api/health', '/api/sandbox/:systemId/scim/v2', '/api/sandbox/:systemId/scim/v2/*'].sort()
 		);
 	});
 
-	it.each(protectedRoutes.map((r) => [`${r.method} ${r.path}`, r] as const))('%s: 401 without, with a malformed and with an unknown token', async (_, route) => {
-		const method = route.method === 'ANY' ? 'GET' : route.method;
-		const variants: Record<string, string>[] = [{}, { authorization: 'Basic dXNlcjpwYXNz' }, { authorization: 'Bearer not-a-token' }, { authorization: 'Bearer' }];
-		for (const headers of variants) {
-			const res = await api(pathOf(route), { method, headers });
-			const body = await expectJson(res, 401);
-			expect(body).toMatchObject({ error: 'unauthorized', message: expect.any(String) });
-			expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/);
+	it.each(protectedRoutes.map((r) => [`${r.method} ${r.path}`, r] as const))(
+		'%s: 401 without, with a malformed and with an unknown token',
+		async (_, route) => {
+			const method = route.method === 'ANY' ? 'GET' : route.method;
+			const variants: Record<string, string>[] = [
+				{},
+				{ authorization: 'Basic dXNlcjpwYXNz' },
+				{ authorization: 'Bearer not-a-token' },
+				{ authorization: 'Bearer' }
+			];
+			for (const headers of variants) {
+				const res = await api(pathOf(route), { method, headers });
+				const body = await expectJson(res, 401);
+				expect(body).toMatchObject({ error: 'unauthorized', message: expect.any(String) });
+				expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/);
+			}
 		}
-	});
+	);
 
 	it('GET /api/health answers without a credential', async () => {
 		expect(await expectJson(api('/api/health'), 200)).toMatchObject({ ok: true });
@@ -43,12 +55,23 @@ describe('roles: owner > reviewer > viewer', () => {
 		for (const role of ACCOUNT_ROLES) tokens[role] = await tokenFor(role);
 	});
 
-	const cases = protectedRoutes.flatMap((route) => ACCOUNT_ROLES.filter((role) => !roleAtLeast(role, route.role as AccountRole)).map((role) => [`${route.method} ${route.path} as ${role}`, route, role] as const));
+	const cases = protectedRoutes.flatMap((route) =>
+		ACCOUNT_ROLES.filter((role) => !roleAtLeast(role, route.role as AccountRole)).map(
+			(role) => [`${route.method} ${route.path} as ${role}`, route, role] as const
+		)
+	);
 	it('covers every role below each route', () => expect(cases.length).toBeGreaterThan(10));
 
 	it.each(cases)('%s: 403', async (_, route, role) => {
 		const method = route.method === 'ANY' ? 'GET' : route.method;
-		const body = await expectJson(api(pathOf(route), { method, token: tokens[role], body: method === 'GET' || method === 'DELETE' ? undefined : {} }), 403);
+		const body = await expectJson(
+			api(pathOf(route), {
+				method,
+				token: tokens[role],
+				body: method === 'GET' || method === 'DELETE' ? undefined : {}
+			}),
+			403
+		);
 		expect(body).toMatchObject({ error: 'forbidden', message: expect.stringContaining(`is a ${role}`) });
 	});
 
@@ -62,8 +85,14 @@ describe('roles: owner > reviewer > viewer', () => {
 	it('a reviewer reads but cannot change systems; an owner can', async () => {
 		await expectJson(api('/api/systems', { token: tokens.reviewer }), 200);
 		await expectJson(api('/api/systems', { token: tokens.viewer }), 200);
-		await expectJson(api('/api/systems', { token: tokens.reviewer, body: { name: 'X', connector: 'csv', region: 'eu' } }), 403);
-		await expectJson(api('/api/systems', { token: tokens.owner, body: { name: 'X', connector: 'csv', region: 'eu' } }), 201);
+		await expectJson(
+			api('/api/systems', { token: tokens.reviewer, body: { name: 'X', connector: 'csv', region: 'eu' } }),
+			403
+		);
+		await expectJson(
+			api('/api/systems', { token: tokens.owner, body: { name: 'X', connector: 'csv', region: 'eu' } }),
+			201
+		);
 	});
 });
 
@@ -72,19 +101,40 @@ describe('tokens', () => {
 		const owner = await tokenFor('owner');
 		const name = unique('ci');
 		const issued = await expectJson(api('/api/tokens', { token: owner, body: { name, role: 'reviewer' } }), 201);
-		expect(issued).toEqual({ id: expect.stringMatching(/^tok_/), name, role: 'reviewer', createdAt: expect.any(String), token: expect.stringMatching(/^[\w-]{43}$/) });
-		expect(await expectJson(api('/api/me', { token: issued.token }), 200)).toEqual({ subject: `token:${name}`, role: 'reviewer', via: 'token' });
+		expect(issued).toEqual({
+			id: expect.stringMatching(/^tok_/),
+			name,
+			role: 'reviewer',
+			createdAt: expect.any(String),
+			token: expect.stringMatching(/^[\w-]{43}$/)
+		});
+		expect(await expectJson(api('/api/me', { token: issued.token }), 200)).toEqual({
+			subject: `token:${name}`,
+			role: 'reviewer',
+			via: 'token'
+		});
 
 		const list = await expectJson<any[]>(api('/api/tokens', { token: owner }), 200);
 		const listed = list.find((t) => t.id === issued.id);
-		expect(listed).toEqual({ id: issued.id, name, role: 'reviewer', createdAt: issued.createdAt, lastUsedAt: expect.any(String) });
+		expect(listed).toEqual({
+			id: issued.id,
+			name,
+			role: 'reviewer',
+			createdAt: issued.createdAt,
+			lastUsedAt: expect.any(String)
+		});
 		expect(JSON.stringify(list)).not.toContain(issued.token);
 	});
 
 	it('stores only the SHA-256 digest of a token', async () => {
 		const owner = await tokenFor('owner');
-		const issued = await expectJson(api('/api/tokens', { token: owner, body: { name: unique('hashed'), role: 'viewer' } }), 201);
-		const rows = await runInDurableObject(env.ACCOUNT.getByName('account'), (_, state) => state.storage.sql.exec('SELECT * FROM tokens').toArray());
+		const issued = await expectJson(
+			api('/api/tokens', { token: owner, body: { name: unique('hashed'), role: 'viewer' } }),
+			201
+		);
+		const rows = await runInDurableObject(env.ACCOUNT.getByName('account'), (_, state) =>
+			state.storage.sql.exec('SELECT * FROM tokens').toArray()
+		);
 		const dump = JSON.stringify(rows);
 		expect(dump).not.toContain(issued.token);
 		const row = rows.find((r) => r.id === issued.id)!;
@@ -93,14 +143,19 @@ describe('tokens', () => {
 
 	it('a revoked token is refused; revoking needs an owner and an existing token', async () => {
 		const owner = await tokenFor('owner');
-		const issued = await expectJson(api('/api/tokens', { token: owner, body: { name: unique('temp'), role: 'owner' } }), 201);
+		const issued = await expectJson(
+			api('/api/tokens', { token: owner, body: { name: unique('temp'), role: 'owner' } }),
+			201
+		);
 		await expectJson(api('/api/me', { token: issued.token }), 200);
 		const revoked = await api(`/api/tokens/${issued.id}`, { method: 'DELETE', token: owner });
 		expect(revoked.status).toBe(204);
 		expect(await expectJson(api('/api/me', { token: issued.token }), 401)).toMatchObject({ error: 'unauthorized' });
 		const list = await expectJson<any[]>(api('/api/tokens', { token: owner }), 200);
 		expect(list.find((t) => t.id === issued.id)?.revokedAt).toEqual(expect.any(String));
-		expect(await expectJson(api('/api/tokens/tok_nope', { method: 'DELETE', token: owner }), 404)).toMatchObject({ error: 'not-found' });
+		expect(await expectJson(api('/api/tokens/tok_nope', { method: 'DELETE', token: owner }), 404)).toMatchObject({
+			error: 'not-found'
+		});
 	});
 
 	it('keeps the last active owner token', async () => {
@@ -150,7 +205,9 @@ async function signer(kid: string): Promise<Signer> {
 		jwk: { ...jwk, kid, alg: 'RS256', use: 'sig' } as JsonWebKey,
 		async sign(claims, header = {}) {
 			const head = `${part({ alg: 'RS256', kid, typ: 'JWT', ...header })}.${part(claims)}`;
-			const signature = new Uint8Array(await crypto.subtle.sign('RSASSA-PKCS1-v1_5', pair.privateKey, new TextEncoder().encode(head)));
+			const signature = new Uint8Array(
+				await crypto.subtle.sign('RSASSA-PKCS1-v1_5', pair.privateKey, new TextEncoder().encode(head))
+			);
 			return `${head}.${base64urlEncode(signature)}`;
 		}
 	};
@@ -169,10 +226,23 @@ describe('Cloudflare Access', () => {
 		...extra
 	});
 	const now = () => Math.floor(Date.now() / 1000);
-	const claims = (extra: Record<string, unknown> = {}) => ({ aud: [AUD], iss: `https://${TEAM}`, email: 'olga.owner@example.org', iat: now(), nbf: now() - 5, exp: now() + 600, sub: 'user-1', ...extra });
+	const claims = (extra: Record<string, unknown> = {}) => ({
+		aud: [AUD],
+		iss: `https://${TEAM}`,
+		email: 'olga.owner@example.org',
+		iat: now(),
+		nbf: now() - 5,
+		exp: now() + 600,
+		sub: 'user-1',
+		...extra
+	});
 	const call = async (jwt: string | undefined, e: Env = accessEnv(), path = '/api/me') => {
 		const headers: Record<string, string> = jwt ? { 'cf-access-jwt-assertion': jwt } : {};
-		return worker.fetch!(new Request(`${ORIGIN}${path}`, { headers }) as Request<unknown, IncomingRequestCfProperties>, e, createExecutionContext());
+		return worker.fetch!(
+			new Request(`${ORIGIN}${path}`, { headers }) as Request<unknown, IncomingRequestCfProperties>,
+			e,
+			createExecutionContext()
+		);
 	};
 
 	beforeAll(async () => {
@@ -199,9 +269,17 @@ describe('Cloudflare Access', () => {
 
 	it('maps a valid assertion to its role by email (case-insensitive), others to the default role', async () => {
 		serveKeys([key]);
-		expect(await expectJson(call(await key.sign(claims())), 200)).toEqual({ subject: 'olga.owner@example.org', role: 'owner', via: 'access' });
-		expect(await expectJson(call(await key.sign(claims({ email: 'rita@example.org' }))), 200)).toMatchObject({ role: 'reviewer' });
-		expect(await expectJson(call(await key.sign(claims({ email: 'someone@example.org' }))), 200)).toMatchObject({ role: 'viewer' });
+		expect(await expectJson(call(await key.sign(claims())), 200)).toEqual({
+			subject: 'olga.owner@example.org',
+			role: 'owner',
+			via: 'access'
+		});
+		expect(await expectJson(call(await key.sign(claims({ email: 'rita@example.org' }))), 200)).toMatchObject({
+			role: 'reviewer'
+		});
+		expect(await expectJson(call(await key.sign(claims({ email: 'someone@example.org' }))), 200)).toMatchObject({
+			role: 'viewer'
+		});
 		// Keys are fetched once and reused.
 		expect(certsFetched).toBe(1);
 	});
@@ -215,8 +293,14 @@ describe('Cloudflare Access', () => {
 
 	it('refuses identities without a role when the default role is "none"', async () => {
 		serveKeys([key]);
-		const res = await call(await key.sign(claims({ email: 'stranger@example.org' })), accessEnv({ ACCESS_DEFAULT_ROLE: 'none' }));
-		expect(await expectJson(res, 403)).toMatchObject({ error: 'forbidden', message: expect.stringContaining('no role') });
+		const res = await call(
+			await key.sign(claims({ email: 'stranger@example.org' })),
+			accessEnv({ ACCESS_DEFAULT_ROLE: 'none' })
+		);
+		expect(await expectJson(res, 403)).toMatchObject({
+			error: 'forbidden',
+			message: expect.stringContaining('no role')
+		});
 	});
 
 	it.each([
@@ -260,7 +344,9 @@ describe('Cloudflare Access', () => {
 		expect(await expectJson(call(jwt, env as Env), 401)).toMatchObject({ error: 'unauthorized' });
 		const viewer = await tokenFor('viewer');
 		const res = await worker.fetch!(
-			new Request(`${ORIGIN}/api/me`, { headers: { 'cf-access-jwt-assertion': jwt, authorization: `Bearer ${viewer}` } }) as Request<unknown, IncomingRequestCfProperties>,
+			new Request(`${ORIGIN}/api/me`, {
+				headers: { 'cf-access-jwt-assertion': jwt, authorization: `Bearer ${viewer}` }
+			}) as Request<unknown, IncomingRequestCfProperties>,
 			accessEnv(),
 			createExecutionContext()
 		);
@@ -269,7 +355,10 @@ describe('Cloudflare Access', () => {
 
 	it('refuses everyone when ACCESS_ROLES is malformed', async () => {
 		serveKeys([key]);
-		const body = await expectJson(call(await key.sign(claims()), accessEnv({ ACCESS_ROLES: '{"a@b.c": "admin"}' })), 401);
+		const body = await expectJson(
+			call(await key.sign(claims()), accessEnv({ ACCESS_ROLES: '{"a@b.c": "admin"}' })),
+			401
+		);
 		expect(body.message).toContain('misconfigured');
 	});
 });

@@ -15,7 +15,11 @@ import { DEMO_LINK, HR, OPS, TEAM, drift } from '../../worker/sandbox/seed';
 import { ORIGIN, api, expectJson } from './support';
 
 const call = (path: string, e: Partial<Env>, init: RequestInit = { method: 'POST' }) =>
-	worker.fetch!(new Request(`${ORIGIN}${path}`, init) as Request<unknown, IncomingRequestCfProperties>, { ...env, ...e } as Env, createExecutionContext());
+	worker.fetch!(
+		new Request(`${ORIGIN}${path}`, init) as Request<unknown, IncomingRequestCfProperties>,
+		{ ...env, ...e } as Env,
+		createExecutionContext()
+	);
 
 describe('POST /api/bootstrap', () => {
 	it('does not exist unless LOCAL_BOOTSTRAP is set', async () => {
@@ -33,8 +37,17 @@ describe('POST /api/bootstrap', () => {
 
 	it('creates the owner token and the demo systems once', async () => {
 		const first = await expectJson(call('/api/bootstrap', { LOCAL_BOOTSTRAP: '1' }), 201);
-		expect(first).toMatchObject({ role: 'owner', name: 'local owner', token: expect.stringMatching(/^[\w-]{43}$/), systems: { created: [OPS.id, TEAM.id, HR.id], existing: [] } });
-		expect(await expectJson(api('/api/me', { token: first.token }), 200)).toEqual({ subject: 'token:local owner', role: 'owner', via: 'token' });
+		expect(first).toMatchObject({
+			role: 'owner',
+			name: 'local owner',
+			token: expect.stringMatching(/^[\w-]{43}$/),
+			systems: { created: [OPS.id, TEAM.id, HR.id], existing: [] }
+		});
+		expect(await expectJson(api('/api/me', { token: first.token }), 200)).toEqual({
+			subject: 'token:local owner',
+			role: 'owner',
+			via: 'token'
+		});
 
 		const systems = await expectJson<any[]>(api('/api/systems', { token: first.token }), 200);
 		expect(systems.map((s) => [s.id, s.name, s.connector, s.region])).toEqual([
@@ -53,22 +66,44 @@ describe('POST /api/bootstrap', () => {
 		const owner = (await env.ACCOUNT.getByName('account').issueToken({ name: 'demo', role: 'owner' })).token;
 		const link = makeLink({ id: 'demo', ...DEMO_LINK });
 		const [a, b] = [await connectorFor(env, OPS.id), await connectorFor(env, TEAM.id)];
-		const first = reconcile({ link, a: await a.read(), b: await b.read(), baseline: { linkId: 'demo', entries: [] }, now: Date.now() });
+		const first = reconcile({
+			link,
+			a: await a.read(),
+			b: await b.read(),
+			baseline: { linkId: 'demo', entries: [] },
+			now: Date.now()
+		});
 		const outcomes = new Map<string, OpOutcome>();
-		await runPlan(first.plan.ops, outcomes, { apply: { a: (op, r) => a.apply(op, r), b: (op, r) => b.apply(op, r) }, concurrency: 4 });
+		await runPlan(first.plan.ops, outcomes, {
+			apply: { a: (op, r) => a.apply(op, r), b: (op, r) => b.apply(op, r) },
+			concurrency: 4
+		});
 		expect([...outcomes.values()].filter((o) => o.status !== 'done')).toEqual([]);
 		const baseline = commitBaseline(first.plan, outcomes);
 
 		const calm = reconcile({ link, a: await a.read(), b: await b.read(), baseline, now: Date.now() });
 		expect(calm.plan.ops).toEqual([]);
 
-		await expectJson(api('/api/sandbox/drift', { token: await env.ACCOUNT.getByName('account').issueToken({ name: 'r', role: 'reviewer' }).then((t) => t.token), body: {} }), 403);
+		await expectJson(
+			api('/api/sandbox/drift', {
+				token: await env.ACCOUNT.getByName('account')
+					.issueToken({ name: 'r', role: 'reviewer' })
+					.then((t) => t.token),
+				body: {}
+			}),
+			403
+		);
 		const drifted = await expectJson(api('/api/sandbox/drift', { token: owner, body: {} }), 200);
 		expect(drifted[OPS.id]).toEqual({ applied: drift().ops.length, failed: [] });
 		expect(drifted[TEAM.id]).toEqual({ applied: drift().team.length, failed: [] });
 
 		const after = reconcile({ link, a: await a.read(), b: await b.read(), baseline, now: Date.now() });
-		expect([...new Set(after.conflicts.map((c) => c.reason))].sort()).toEqual(['ambiguous-match', 'both-changed', 'changed-vs-removed', 'name-collision']);
+		expect([...new Set(after.conflicts.map((c) => c.reason))].sort()).toEqual([
+			'ambiguous-match',
+			'both-changed',
+			'changed-vs-removed',
+			'name-collision'
+		]);
 		expect(after.counts.person.remove).toBe(5);
 	});
 });

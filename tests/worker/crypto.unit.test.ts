@@ -1,5 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { CredentialsKeyError, SealError, base64urlDecode, base64urlEncode, credentialsKey, open, randomToken, seal, sha256Hex, timingSafeEqual } from '../../worker/crypto';
+import {
+	CredentialsKeyError,
+	SealError,
+	base64urlDecode,
+	base64urlEncode,
+	credentialsKey,
+	open,
+	randomToken,
+	seal,
+	sha256Hex,
+	timingSafeEqual
+} from '../../worker/crypto';
 import { openCredentials, sealCredentials } from '../../worker/systems/credentials';
 
 const KEY = btoa(String.fromCharCode(...new Uint8Array(32).map((_, i) => i * 7)));
@@ -29,7 +40,9 @@ describe('sealing credentials with AES-GCM', () => {
 		};
 		await expect(open(key, `${v}.${iv}.${flip(data, 0)}`, 'ctx')).rejects.toBeInstanceOf(SealError);
 		await expect(open(key, `${v}.${flip(iv, 3)}.${data}`, 'ctx')).rejects.toBeInstanceOf(SealError);
-		await expect(open(key, `${v}.${iv}.${flip(data, base64urlDecode(data).length - 1)}`, 'ctx')).rejects.toBeInstanceOf(SealError);
+		await expect(open(key, `${v}.${iv}.${flip(data, base64urlDecode(data).length - 1)}`, 'ctx')).rejects.toBeInstanceOf(
+			SealError
+		);
 		await expect(open(key, `${v}.${iv}`, 'ctx')).rejects.toBeInstanceOf(SealError);
 		await expect(open(key, `v2.${iv}.${data}`, 'ctx')).rejects.toBeInstanceOf(SealError);
 	});
@@ -47,7 +60,9 @@ describe('sealing credentials with AES-GCM', () => {
 		const error = await credentialsKey(short).catch((e) => e);
 		expect(error).toBeInstanceOf(CredentialsKeyError);
 		expect(error.message).not.toContain(short);
-		await expect(sealCredentials({ CREDENTIALS_KEY: undefined }, 's1', { token: 't' })).rejects.toBeInstanceOf(CredentialsKeyError);
+		await expect(sealCredentials({ CREDENTIALS_KEY: undefined }, 's1', { token: 't' })).rejects.toBeInstanceOf(
+			CredentialsKeyError
+		);
 	});
 
 	it('seals system credentials per system id', async () => {

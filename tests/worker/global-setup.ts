@@ -15,7 +15,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
 	mkdirSync(new URL('../../build', import.meta.url), { recursive: true });
 	// One SCIMMY process per target: SCIMMY is a per-process singleton.
 	const started = await Promise.all(SCIMMY_TARGETS.map(() => startScimmyProcess()));
-	const targets = Object.fromEntries(SCIMMY_TARGETS.map((name, i) => [name, { url: started[i].url, token: started[i].token, control: started[i].control }]));
+	const targets = Object.fromEntries(
+		SCIMMY_TARGETS.map((name, i) => [
+			name,
+			{ url: started[i].url, token: started[i].token, control: started[i].control }
+		])
+	);
 	project.provide('scimmy', targets as Record<ScimmyName, ScimmyTarget>);
 	return async () => {
 		await Promise.all(started.map((p) => p.stop()));

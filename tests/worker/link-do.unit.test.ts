@@ -26,25 +26,47 @@ describe('computeNextAlarm', () => {
 		['UTC', '2027-01-01T02:00:00Z', undefined, '2027-01-02T02:00:00Z']
 	];
 	it.each(cases)('%s at %s (planned %s) rings at %s', (tz, now, planned, expected) => {
-		const next = computeNextAlarm({ running: false, config: { enabled: true, schedule: schedule(tz) }, nextRunAt: planned ? at(planned) : undefined }, at(now));
+		const next = computeNextAlarm(
+			{
+				running: false,
+				config: { enabled: true, schedule: schedule(tz) },
+				nextRunAt: planned ? at(planned) : undefined
+			},
+			at(now)
+		);
 		expect(new Date(next.alarm!).toISOString()).toBe(new Date(at(expected)).toISOString());
 		expect(next.nextRunAt).toBe(next.alarm);
 	});
 
 	it('continues a run now, keeping the nightly plan', () => {
 		const now = at('2027-06-01T10:00:00Z');
-		expect(computeNextAlarm({ running: true, config: { enabled: true, schedule: schedule('UTC') } }, now)).toEqual({ alarm: now, nextRunAt: at('2027-06-02T02:00:00Z') });
+		expect(computeNextAlarm({ running: true, config: { enabled: true, schedule: schedule('UTC') } }, now)).toEqual({
+			alarm: now,
+			nextRunAt: at('2027-06-02T02:00:00Z')
+		});
 	});
 
 	it('rings for nothing when sync or its schedule is off', () => {
 		const now = at('2027-06-01T10:00:00Z');
-		expect(computeNextAlarm({ running: false, config: { enabled: false, schedule: schedule('UTC') } }, now)).toEqual({ alarm: null });
-		expect(computeNextAlarm({ running: false, config: { enabled: true, schedule: { ...schedule('UTC'), enabled: false } } }, now)).toEqual({ alarm: null });
-		expect(computeNextAlarm({ running: true, config: { enabled: false, schedule: schedule('UTC') } }, now)).toEqual({ alarm: now });
+		expect(computeNextAlarm({ running: false, config: { enabled: false, schedule: schedule('UTC') } }, now)).toEqual({
+			alarm: null
+		});
+		expect(
+			computeNextAlarm(
+				{ running: false, config: { enabled: true, schedule: { ...schedule('UTC'), enabled: false } } },
+				now
+			)
+		).toEqual({ alarm: null });
+		expect(computeNextAlarm({ running: true, config: { enabled: false, schedule: schedule('UTC') } }, now)).toEqual({
+			alarm: now
+		});
 	});
 
 	it('runs at the hour the link asks for', () => {
-		const next = computeNextAlarm({ running: false, config: { enabled: true, schedule: schedule('Asia/Kolkata', 23) } }, at('2027-06-01T00:00:00Z'));
+		const next = computeNextAlarm(
+			{ running: false, config: { enabled: true, schedule: schedule('Asia/Kolkata', 23) } },
+			at('2027-06-01T00:00:00Z')
+		);
 		expect(new Date(next.alarm!).toISOString()).toBe('2027-06-01T17:30:00.000Z');
 	});
 });
@@ -92,14 +114,46 @@ describe('recoveredOutcome', () => {
 	const op = (o: Partial<Op> & Pick<Op, 'type'>): Op => ({ key: o.type, side: 'b', stage: 0, ...o }) as Op;
 
 	it.each([
-		['a create whose record is there (by externalId)', op({ type: 'create-person', record: { externalId: 'E1', displayName: 'Ann', active: true } }), { status: 'done', id: 'u1' }],
-		['a create found by email', op({ type: 'create-person', record: { email: 'BO@example.org', displayName: 'Bo', active: true } }), { status: 'done', id: 'u2' }],
-		['a create not there yet', op({ type: 'create-person', record: { externalId: 'E9', displayName: 'Cy', active: true } }), undefined],
-		['a group create found by externalId', op({ type: 'create-group', record: { externalId: 'G1', name: 'North', kind: 'community' } }), { status: 'done', id: 'g1' }],
-		['a membership already there', op({ type: 'add-membership', group: { id: 'g1' }, person: { createdBy: 'create-ann' }, role: 'member' }), { status: 'done' }],
-		['a membership with another role', op({ type: 'set-role', group: { id: 'g1' }, person: { id: 'u1' }, role: 'manager', before: 'member' }), undefined],
-		['a membership whose person was not created', op({ type: 'add-membership', group: { id: 'g1' }, person: { createdBy: 'create-zed' }, role: 'member' }), undefined],
-		['an update (idempotent: applied again)', op({ type: 'update-person', target: { id: 'u1' }, values: { displayName: 'Ann' }, before: {} }), undefined]
+		[
+			'a create whose record is there (by externalId)',
+			op({ type: 'create-person', record: { externalId: 'E1', displayName: 'Ann', active: true } }),
+			{ status: 'done', id: 'u1' }
+		],
+		[
+			'a create found by email',
+			op({ type: 'create-person', record: { email: 'BO@example.org', displayName: 'Bo', active: true } }),
+			{ status: 'done', id: 'u2' }
+		],
+		[
+			'a create not there yet',
+			op({ type: 'create-person', record: { externalId: 'E9', displayName: 'Cy', active: true } }),
+			undefined
+		],
+		[
+			'a group create found by externalId',
+			op({ type: 'create-group', record: { externalId: 'G1', name: 'North', kind: 'community' } }),
+			{ status: 'done', id: 'g1' }
+		],
+		[
+			'a membership already there',
+			op({ type: 'add-membership', group: { id: 'g1' }, person: { createdBy: 'create-ann' }, role: 'member' }),
+			{ status: 'done' }
+		],
+		[
+			'a membership with another role',
+			op({ type: 'set-role', group: { id: 'g1' }, person: { id: 'u1' }, role: 'manager', before: 'member' }),
+			undefined
+		],
+		[
+			'a membership whose person was not created',
+			op({ type: 'add-membership', group: { id: 'g1' }, person: { createdBy: 'create-zed' }, role: 'member' }),
+			undefined
+		],
+		[
+			'an update (idempotent: applied again)',
+			op({ type: 'update-person', target: { id: 'u1' }, values: { displayName: 'Ann' }, before: {} }),
+			undefined
+		]
 	] as const)('%s', (_name, o, expected) => {
 		const outcome = recoveredOutcome(o, target, resolve);
 		expect(outcome).toEqual(expected ? { key: o.key, ...expected } : undefined);
@@ -113,19 +167,37 @@ describe('LinkDO', () => {
 		const stub = env.LINKS.getByName('link-unit');
 		expect(await stub.get()).toBeNull();
 		const bad = await stub.create({ ...config, schedule: { timeZone: 'Mars/Olympus', hour: 2, enabled: true } });
-		expect(bad).toMatchObject({ ok: false, refusal: { code: 'invalid', extra: { issues: [{ field: 'schedule.timeZone' }] } } });
+		expect(bad).toMatchObject({
+			ok: false,
+			refusal: { code: 'invalid', extra: { issues: [{ field: 'schedule.timeZone' }] } }
+		});
 		const created = await stub.create(config);
-		expect(created).toMatchObject({ ok: true, value: { config: { id: 'link-unit', retentionDays: 30, enabled: false }, status: { enabled: false, staged: 0, requiresAction: 0 } } });
+		expect(created).toMatchObject({
+			ok: true,
+			value: {
+				config: { id: 'link-unit', retentionDays: 30, enabled: false },
+				status: { enabled: false, staged: 0, requiresAction: 0 }
+			}
+		});
 		expect(await stub.create(config)).toMatchObject({ ok: false, refusal: { code: 'conflict' } });
 	});
 
 	it('keeps systems, id and the enabled flag out of a patch', async () => {
 		const stub = env.LINKS.getByName('link-unit');
-		expect(await stub.update({ systems: { a: 'x', b: 'y' } })).toMatchObject({ ok: false, refusal: { code: 'invalid', extra: { issues: [{ field: 'systems' }] } } });
+		expect(await stub.update({ systems: { a: 'x', b: 'y' } })).toMatchObject({
+			ok: false,
+			refusal: { code: 'invalid', extra: { issues: [{ field: 'systems' }] } }
+		});
 		expect(await stub.update({ enabled: true })).toMatchObject({ ok: false, refusal: { code: 'invalid' } });
 		expect(await stub.update({ retentionDays: -1 })).toMatchObject({ ok: false, refusal: { code: 'invalid' } });
-		const patched = await stub.update({ name: 'Renamed', schedule: { timeZone: 'Europe/Oslo', hour: 3, enabled: true } });
-		expect(patched).toMatchObject({ ok: true, value: { config: { name: 'Renamed', schedule: { timeZone: 'Europe/Oslo', hour: 3 } } } });
+		const patched = await stub.update({
+			name: 'Renamed',
+			schedule: { timeZone: 'Europe/Oslo', hour: 3, enabled: true }
+		});
+		expect(patched).toMatchObject({
+			ok: true,
+			value: { config: { name: 'Renamed', schedule: { timeZone: 'Europe/Oslo', hour: 3 } } }
+		});
 	});
 
 	it('keeps its state in SQLite rows, so a fresh instance loads it', async () => {
@@ -133,7 +205,9 @@ describe('LinkDO', () => {
 		const tables = await runInDurableObject(stub, (instance, state) => {
 			expect(instance).toBeInstanceOf(LinkDO);
 			return state.storage.sql
-				.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite%' ORDER BY name")
+				.exec<{ name: string }>(
+					"SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite%' ORDER BY name"
+				)
 				.toArray()
 				.map((r) => r.name);
 		});
@@ -167,8 +241,14 @@ describe('LinkDO', () => {
 
 	it('refuses a real run while sync is off, and answers 404-style for an unknown link', async () => {
 		const stub = env.LINKS.getByName('link-unit');
-		expect(await stub.startRun({ dryRun: false, startedBy: { kind: 'person', subject: 't' } })).toMatchObject({ ok: false, refusal: { code: 'conflict' } });
-		expect(await env.LINKS.getByName('nope').startRun({ dryRun: true, startedBy: { kind: 'person' } })).toMatchObject({ ok: false, refusal: { code: 'not-found' } });
+		expect(await stub.startRun({ dryRun: false, startedBy: { kind: 'person', subject: 't' } })).toMatchObject({
+			ok: false,
+			refusal: { code: 'conflict' }
+		});
+		expect(await env.LINKS.getByName('nope').startRun({ dryRun: true, startedBy: { kind: 'person' } })).toMatchObject({
+			ok: false,
+			refusal: { code: 'not-found' }
+		});
 	});
 
 	it('deletes everything, alarm included', async () => {

@@ -46,11 +46,29 @@ describe('a provisioning link, sandbox to SCIMMY', () => {
 
 	it('refuses to link systems in different regions (422) and bad configurations (400)', async () => {
 		const far = await scimSystem(owner, target, 'us');
-		const res = await expectJson(api('/api/links', { token: owner, body: { name: 'Across', mode: 'provision', systems: { a: source.id, b: far.id } } }), 422);
+		const res = await expectJson(
+			api('/api/links', {
+				token: owner,
+				body: { name: 'Across', mode: 'provision', systems: { a: source.id, b: far.id } }
+			}),
+			422
+		);
 		expect(res).toMatchObject({ error: 'region-mismatch' });
-		const bad = await expectJson(api('/api/links', { token: owner, body: { name: 'Bad', mode: 'sideways', systems: { a: source.id, b: sink.id } } }), 400);
+		const bad = await expectJson(
+			api('/api/links', {
+				token: owner,
+				body: { name: 'Bad', mode: 'sideways', systems: { a: source.id, b: sink.id } }
+			}),
+			400
+		);
 		expect(bad).toMatchObject({ error: 'invalid', issues: [{ field: 'mode' }] });
-		const unknown = await expectJson(api('/api/links', { token: owner, body: { name: 'Ghost', mode: 'provision', systems: { a: source.id, b: 'sys_nope' } } }), 400);
+		const unknown = await expectJson(
+			api('/api/links', {
+				token: owner,
+				body: { name: 'Ghost', mode: 'provision', systems: { a: source.id, b: 'sys_nope' } }
+			}),
+			400
+		);
 		expect(unknown.message).toContain('sys_nope');
 	});
 
@@ -70,13 +88,21 @@ describe('a provisioning link, sandbox to SCIMMY', () => {
 			201
 		);
 		linkId = view.config.id;
-		expect(view).toMatchObject({ config: { mode: 'provision', enabled: false, retentionDays: 30 }, status: { enabled: false, staged: 0, requiresAction: 0 } });
+		expect(view).toMatchObject({
+			config: { mode: 'provision', enabled: false, retentionDays: 30 },
+			status: { enabled: false, staged: 0, requiresAction: 0 }
+		});
 		expect((await env.ACCOUNT.getByName('account').listLinks()).map((l) => l.id)).toContain(linkId);
 		const list = await expectJson<LinkView[]>(api('/api/links', { token: viewer }), 200);
 		expect(list.map((l) => l.config.id)).toContain(linkId);
-		const renamed = await expectJson<LinkView>(api(`/api/links/${linkId}`, { method: 'PATCH', token: owner, body: { name: 'HR → SCIMMY' } }), 200);
+		const renamed = await expectJson<LinkView>(
+			api(`/api/links/${linkId}`, { method: 'PATCH', token: owner, body: { name: 'HR → SCIMMY' } }),
+			200
+		);
 		expect(renamed.config.name).toBe('HR → SCIMMY');
-		expect((await api(`/api/links/${linkId}`, { method: 'PATCH', token: reviewer, body: { name: 'no' } })).status).toBe(403);
+		expect((await api(`/api/links/${linkId}`, { method: 'PATCH', token: reviewer, body: { name: 'no' } })).status).toBe(
+			403
+		);
 	});
 
 	it('reads both snapshots through the edge, without credentials', async () => {
@@ -93,11 +119,19 @@ describe('a provisioning link, sandbox to SCIMMY', () => {
 	it('reconciles (reviewer): the plan is stored and answers GET /plan', async () => {
 		expect((await api(`/api/links/${linkId}/plan`, { token: viewer })).status).toBe(404);
 		expect((await api(`/api/links/${linkId}/reconcile`, { method: 'POST', token: viewer })).status).toBe(403);
-		const rec = await expectJson<Reconciliation>(api(`/api/links/${linkId}/reconcile`, { method: 'POST', token: reviewer }), 200);
+		const rec = await expectJson<Reconciliation>(
+			api(`/api/links/${linkId}/reconcile`, { method: 'POST', token: reviewer }),
+			200
+		);
 		expect(rec.counts.person.create).toBe(12);
 		expect(rec.counts.group.create).toBe(3);
 		expect(rec.requiresAction).toBe(0);
-		expect(rec.plan.counts.byType).toMatchObject({ 'create-person': 12, 'create-group': 3, 'add-membership': 12, invite: 12 });
+		expect(rec.plan.counts.byType).toMatchObject({
+			'create-person': 12,
+			'create-group': 3,
+			'add-membership': 12,
+			invite: 12
+		});
 		const stored = await expectJson<Reconciliation>(api(`/api/links/${linkId}/plan`, { token: viewer }), 200);
 		expect(stored).toEqual(rec);
 	});
@@ -111,11 +145,21 @@ describe('a provisioning link, sandbox to SCIMMY', () => {
 	});
 
 	it('dry-runs (reviewer): the plan is recorded, nothing is written', async () => {
-		const started = await expectJson<RunSummary>(api(`/api/links/${linkId}/runs`, { token: reviewer, body: { dryRun: true } }), 202);
-		expect(started).toMatchObject({ dryRun: true, status: 'running', startedBy: { kind: 'person', subject: expect.stringMatching(/^token:reviewer/) } });
+		const started = await expectJson<RunSummary>(
+			api(`/api/links/${linkId}/runs`, { token: reviewer, body: { dryRun: true } }),
+			202
+		);
+		expect(started).toMatchObject({
+			dryRun: true,
+			status: 'running',
+			startedBy: { kind: 'person', subject: expect.stringMatching(/^token:reviewer/) }
+		});
 		const done = await finish(linkId, started.id);
 		expect(done).toMatchObject({ status: 'done', counts: { total: 39 } });
-		const details = await expectJson<RunDetails>(api(`/api/links/${linkId}/runs/${started.id}?limit=5`, { token: viewer }), 200);
+		const details = await expectJson<RunDetails>(
+			api(`/api/links/${linkId}/runs/${started.id}?limit=5`, { token: viewer }),
+			200
+		);
 		expect(details.ops).toHaveLength(5);
 		expect(details.ops.every((o) => o.outcome === undefined)).toBe(true);
 		expect((await scimState(target)).users).toHaveLength(0);
@@ -124,7 +168,10 @@ describe('a provisioning link, sandbox to SCIMMY', () => {
 	let realRun: RunSummary;
 	it('runs for real (owner; a reviewer may not), one run at a time, with progress events', async () => {
 		expect((await api(`/api/links/${linkId}/runs`, { token: reviewer, body: { dryRun: false } })).status).toBe(403);
-		realRun = await expectJson<RunSummary>(api(`/api/links/${linkId}/runs`, { token: owner, body: { dryRun: false } }), 202);
+		realRun = await expectJson<RunSummary>(
+			api(`/api/links/${linkId}/runs`, { token: owner, body: { dryRun: false } }),
+			202
+		);
 		const second = await expectJson(api(`/api/links/${linkId}/runs`, { token: owner, body: { dryRun: true } }), 409);
 		expect(second).toMatchObject({ error: 'conflict', running: realRun.id });
 		const res = await api(`/api/links/${linkId}/runs/${realRun.id}/events`, { token: viewer });
@@ -143,7 +190,12 @@ describe('a provisioning link, sandbox to SCIMMY', () => {
 
 	it('wrote the target: people, communities, memberships and managers', async () => {
 		const state = await scimState(target);
-		expect(state.users.map((u) => u.externalId).sort()).toEqual(people.people.slice(0, 11).map((p) => p.externalId).sort());
+		expect(state.users.map((u) => u.externalId).sort()).toEqual(
+			people.people
+				.slice(0, 11)
+				.map((p) => p.externalId)
+				.sort()
+		);
 		expect(state.groups).toHaveLength(3);
 		const members = state.groups.flatMap((g) => (g.members ?? []).map((m: { value: string }) => m.value));
 		expect(members).toHaveLength(11);
@@ -151,7 +203,10 @@ describe('a provisioning link, sandbox to SCIMMY', () => {
 	});
 
 	it('records each outcome, the failure naming the record and field, and the invitations as notices', async () => {
-		const details = await expectJson<RunDetails>(api(`/api/links/${linkId}/runs/${realRun.id}`, { token: viewer }), 200);
+		const details = await expectJson<RunDetails>(
+			api(`/api/links/${linkId}/runs/${realRun.id}`, { token: viewer }),
+			200
+		);
 		expect(details.ops).toHaveLength(39);
 		const failed = details.ops.filter((o) => o.outcome?.status === 'failed');
 		expect(failed).toHaveLength(1);
@@ -159,7 +214,11 @@ describe('a provisioning link, sandbox to SCIMMY', () => {
 		expect(failed[0].outcome!.error).toMatch(/employeeNumber/);
 		const notices = await env.LINKS.getByName(linkId).notices(realRun.id);
 		expect(notices).toHaveLength(11);
-		expect(notices[0]).toMatchObject({ type: 'invite', system: sink.id, payload: { email: expect.stringMatching(/@example\.org$/) } });
+		expect(notices[0]).toMatchObject({
+			type: 'invite',
+			system: sink.id,
+			payload: { email: expect.stringMatching(/@example\.org$/) }
+		});
 		const runs = await expectJson<RunSummary[]>(api(`/api/links/${linkId}/runs`, { token: viewer }), 200);
 		expect(runs.map((r) => r.dryRun)).toEqual([false, true]);
 		const view = await expectJson<LinkView>(api(`/api/links/${linkId}`, { token: viewer }), 200);
@@ -168,7 +227,10 @@ describe('a provisioning link, sandbox to SCIMMY', () => {
 	});
 
 	it('a second run converges: only the failed person is tried again', async () => {
-		const again = await expectJson<RunSummary>(api(`/api/links/${linkId}/runs`, { token: owner, body: { dryRun: true } }), 202);
+		const again = await expectJson<RunSummary>(
+			api(`/api/links/${linkId}/runs`, { token: owner, body: { dryRun: true } }),
+			202
+		);
 		const done = await finish(linkId, again.id);
 		const details = await expectJson<RunDetails>(api(`/api/links/${linkId}/runs/${again.id}`, { token: viewer }), 200);
 		expect(details.ops.map((o) => o.op.type).sort()).toEqual(['add-membership', 'create-person', 'invite']);
@@ -189,7 +251,10 @@ describe('a provisioning link, sandbox to SCIMMY', () => {
 			beforeMembers: []
 		}));
 		expect((await sandboxStub(env, source.id).applyOps(gone)).applied).toBe(5);
-		const rec = await expectJson<Reconciliation>(api(`/api/links/${linkId}/reconcile`, { method: 'POST', token: reviewer }), 200);
+		const rec = await expectJson<Reconciliation>(
+			api(`/api/links/${linkId}/reconcile`, { method: 'POST', token: reviewer }),
+			200
+		);
 		expect(rec.conflicts.filter((c) => c.reason === 'threshold')).toHaveLength(1);
 		const view = await expectJson<LinkView>(api(`/api/links/${linkId}`, { token: viewer }), 200);
 		expect(view.status).toMatchObject({ requiresAction: 1, staged: 5 });
@@ -201,9 +266,14 @@ describe('a provisioning link, sandbox to SCIMMY', () => {
 	});
 
 	it('rejected removals stay staged and no longer require action', async () => {
-		expect((await api(`/api/links/${linkId}/staged/${staged.conflictId}/reject`, { method: 'POST', token: reviewer })).status).toBe(403);
+		expect(
+			(await api(`/api/links/${linkId}/staged/${staged.conflictId}/reject`, { method: 'POST', token: reviewer })).status
+		).toBe(403);
 		expect((await api(`/api/links/${linkId}/staged/nope/reject`, { method: 'POST', token: owner })).status).toBe(404);
-		const view = await expectJson<LinkView>(api(`/api/links/${linkId}/staged/${staged.conflictId}/reject`, { method: 'POST', token: owner }), 200);
+		const view = await expectJson<LinkView>(
+			api(`/api/links/${linkId}/staged/${staged.conflictId}/reject`, { method: 'POST', token: owner }),
+			200
+		);
 		expect(view.status.requiresAction).toBe(0);
 		const list = await expectJson<StagedDeletes[]>(api(`/api/links/${linkId}/staged`, { token: viewer }), 200);
 		expect(list[0].decision).toBe('rejected');
@@ -215,34 +285,60 @@ describe('a provisioning link, sandbox to SCIMMY', () => {
 
 	let approvedRun: RunSummary;
 	it('approved removals are applied by the next run (soft: deactivated)', async () => {
-		const view = await expectJson<LinkView>(api(`/api/links/${linkId}/staged/${staged.conflictId}/approve`, { method: 'POST', token: owner }), 200);
+		const view = await expectJson<LinkView>(
+			api(`/api/links/${linkId}/staged/${staged.conflictId}/approve`, { method: 'POST', token: owner }),
+			200
+		);
 		expect(view.status.requiresAction).toBe(0);
-		const resolutions = await expectJson<{ conflictId: string; choice: string }[]>(api(`/api/links/${linkId}/resolutions`, { token: viewer }), 200);
-		expect(resolutions).toContainEqual(expect.objectContaining({ conflictId: staged.conflictId, choice: 'approve-deletes' }));
+		const resolutions = await expectJson<{ conflictId: string; choice: string }[]>(
+			api(`/api/links/${linkId}/resolutions`, { token: viewer }),
+			200
+		);
+		expect(resolutions).toContainEqual(
+			expect.objectContaining({ conflictId: staged.conflictId, choice: 'approve-deletes' })
+		);
 		approvedRun = await expectJson<RunSummary>(api(`/api/links/${linkId}/runs`, { token: owner, body: {} }), 202);
 		const done = await finish(linkId, approvedRun.id);
 		// The person with a bad employee number is still tried (and fails) each run.
 		expect(done.tally).toMatchObject({ staged: 0, failed: 1 });
 		expect(done.counts.byType['remove-person']).toBe(5);
 		const active = await activeUsers();
-		expect(active.map((u) => u.externalId).sort()).toEqual(people.people.slice(5, 11).map((p) => p.externalId).sort());
+		expect(active.map((u) => u.externalId).sort()).toEqual(
+			people.people
+				.slice(5, 11)
+				.map((p) => p.externalId)
+				.sort()
+		);
 	});
 
 	it('undoes the run (owner): a new run restores the target, once', async () => {
-		expect((await api(`/api/links/${linkId}/runs/${approvedRun.id}/undo`, { method: 'POST', token: reviewer })).status).toBe(403);
-		const undo = await expectJson<RunSummary>(api(`/api/links/${linkId}/runs/${approvedRun.id}/undo`, { method: 'POST', token: owner }), 202);
+		expect(
+			(await api(`/api/links/${linkId}/runs/${approvedRun.id}/undo`, { method: 'POST', token: reviewer })).status
+		).toBe(403);
+		const undo = await expectJson<RunSummary>(
+			api(`/api/links/${linkId}/runs/${approvedRun.id}/undo`, { method: 'POST', token: owner }),
+			202
+		);
 		expect(undo).toMatchObject({ undoOf: approvedRun.id, startedBy: { kind: 'undo' }, counts: { total: 5 } });
 		const done = await finish(linkId, undo.id);
 		expect(done.tally).toMatchObject({ done: 5, failed: 0 });
 		expect(await activeUsers()).toHaveLength(11);
-		const undone = await expectJson<RunDetails>(api(`/api/links/${linkId}/runs/${approvedRun.id}`, { token: viewer }), 200);
+		const undone = await expectJson<RunDetails>(
+			api(`/api/links/${linkId}/runs/${approvedRun.id}`, { token: viewer }),
+			200
+		);
 		expect(undone.undoneBy).toBe(undo.id);
-		expect((await api(`/api/links/${linkId}/runs/${approvedRun.id}/undo`, { method: 'POST', token: owner })).status).toBe(409);
+		expect(
+			(await api(`/api/links/${linkId}/runs/${approvedRun.id}/undo`, { method: 'POST', token: owner })).status
+		).toBe(409);
 		expect((await api(`/api/links/${linkId}/runs/${undo.id}/undo`, { method: 'POST', token: owner })).status).toBe(409);
 	});
 
 	it('after the undo the baseline is back: the removals are proposed (and staged) again', async () => {
-		const rec = await expectJson<Reconciliation>(api(`/api/links/${linkId}/reconcile`, { method: 'POST', token: reviewer }), 200);
+		const rec = await expectJson<Reconciliation>(
+			api(`/api/links/${linkId}/reconcile`, { method: 'POST', token: reviewer }),
+			200
+		);
 		expect(rec.plan.counts.byType['remove-person']).toBe(5);
 	});
 
@@ -250,7 +346,10 @@ describe('a provisioning link, sandbox to SCIMMY', () => {
 		const view = await expectJson<LinkView>(api(`/api/links/${linkId}/disable`, { method: 'POST', token: owner }), 200);
 		expect(view.status.enabled).toBe(false);
 		expect(view.status.nextRunAt).toBeUndefined();
-		const run = await expectJson<RunSummary>(api(`/api/links/${linkId}/runs`, { token: owner, body: { dryRun: true } }), 202);
+		const run = await expectJson<RunSummary>(
+			api(`/api/links/${linkId}/runs`, { token: owner, body: { dryRun: true } }),
+			202
+		);
 		expect((await api(`/api/links/${linkId}`, { method: 'DELETE', token: owner })).status).toBe(409);
 		await finish(linkId, run.id);
 		expect((await api(`/api/links/${linkId}`, { method: 'DELETE', token: reviewer })).status).toBe(403);

@@ -48,23 +48,46 @@ const storedPlan = () => expectJson<Reconciliation>(api(`/api/links/${linkId}/pl
 const coreReconcile = () =>
 	runInDurableObject(env.LINKS.getByName(linkId), (_instance: LinkDO, state) => {
 		const sql = state.storage.sql;
-		const meta = <T>(key: string) => JSON.parse(sql.exec<{ value: string }>('SELECT value FROM meta WHERE key = ?', key).one().value) as T;
+		const meta = <T>(key: string) =>
+			JSON.parse(sql.exec<{ value: string }>('SELECT value FROM meta WHERE key = ?', key).one().value) as T;
 		const versions = meta<{ a: string; b: string }>('versions');
 		const side = (s: 'a' | 'b'): Snapshot => ({
 			system: s,
 			takenAt: '',
 			version: versions[s],
-			people: sql.exec<{ rec: string }>('SELECT rec FROM snap_people WHERE side = ?', s).toArray().map((r) => JSON.parse(r.rec)),
-			groups: sql.exec<{ rec: string }>('SELECT rec FROM snap_groups WHERE side = ?', s).toArray().map((r) => JSON.parse(r.rec)),
+			people: sql
+				.exec<{ rec: string }>('SELECT rec FROM snap_people WHERE side = ?', s)
+				.toArray()
+				.map((r) => JSON.parse(r.rec)),
+			groups: sql
+				.exec<{ rec: string }>('SELECT rec FROM snap_groups WHERE side = ?', s)
+				.toArray()
+				.map((r) => JSON.parse(r.rec)),
 			memberships: sql
-				.exec<{ group_id: string; person_id: string; role: 'member' | 'manager' }>('SELECT group_id, person_id, role FROM snap_members WHERE side = ?', s)
+				.exec<{ group_id: string; person_id: string; role: 'member' | 'manager' }>(
+					'SELECT group_id, person_id, role FROM snap_members WHERE side = ?',
+					s
+				)
 				.toArray()
 				.map((r) => ({ groupId: r.group_id, personId: r.person_id, role: r.role }))
 		});
 		const config = meta<LinkConfig>('config');
-		const entries = sql.exec<{ entry: string }>('SELECT entry FROM baseline').toArray().map((r) => JSON.parse(r.entry));
-		const resolutions = sql.exec<{ resolution: string }>('SELECT resolution FROM resolutions').toArray().map((r) => JSON.parse(r.resolution));
-		return reconcile({ link: config, a: side('a'), b: side('b'), baseline: { linkId: config.id, entries }, resolutions, now: NOW });
+		const entries = sql
+			.exec<{ entry: string }>('SELECT entry FROM baseline')
+			.toArray()
+			.map((r) => JSON.parse(r.entry));
+		const resolutions = sql
+			.exec<{ resolution: string }>('SELECT resolution FROM resolutions')
+			.toArray()
+			.map((r) => JSON.parse(r.resolution));
+		return reconcile({
+			link: config,
+			a: side('a'),
+			b: side('b'),
+			baseline: { linkId: config.id, entries },
+			resolutions,
+			now: NOW
+		});
 	});
 
 /**
@@ -88,7 +111,14 @@ beforeAll(async () => {
 	const view = await expectJson<LinkView>(
 		api('/api/links', {
 			token: owner,
-			body: { name: 'Ops ⇄ Team in parts', mode: 'two-way', systems: { a: a.id, b: b.id }, match: { person: 'email', group: 'externalId' }, fieldMap: [{ a: 'rank', b: 'grade' }], limits: { person: OPEN, group: OPEN, membership: OPEN } }
+			body: {
+				name: 'Ops ⇄ Team in parts',
+				mode: 'two-way',
+				systems: { a: a.id, b: b.id },
+				match: { person: 'email', group: 'externalId' },
+				fieldMap: [{ a: 'rank', b: 'grade' }],
+				limits: { person: OPEN, group: OPEN, membership: OPEN }
+			}
 		}),
 		201
 	);
@@ -104,10 +134,15 @@ describe('reconciling in parts at the edge', () => {
 
 	it('runs in parts, then plans the drift in parts as it does whole', async () => {
 		const first = await reconcileWith(25);
-		const resolutions: Resolution[] = first.conflicts.flatMap((c) => answer(c, c.reason === 'ambiguous-match' || c.reason === 'name-collision' ? 'ignore' : 'take-a') ?? []);
+		const resolutions: Resolution[] = first.conflicts.flatMap(
+			(c) => answer(c, c.reason === 'ambiguous-match' || c.reason === 'name-collision' ? 'ignore' : 'take-a') ?? []
+		);
 		await expectJson(api(`/api/links/${linkId}/resolutions`, { token: reviewer, body: { resolutions } }), 200);
 		await expectJson<LinkView>(api(`/api/links/${linkId}/enable`, { method: 'POST', token: owner }), 200);
-		const run = await expectJson<RunSummary>(api(`/api/links/${linkId}/runs`, { token: owner, body: { dryRun: false } }), 202);
+		const run = await expectJson<RunSummary>(
+			api(`/api/links/${linkId}/runs`, { token: owner, body: { dryRun: false } }),
+			202
+		);
 		expect(await finish(linkId, run.id)).toMatchObject({ status: 'done', tally: { failed: 0 } });
 
 		const edits = drift();
@@ -120,9 +155,15 @@ describe('reconciling in parts at the edge', () => {
 
 	it('serves the snapshots the current plan was made from', async () => {
 		const plan = await storedPlan();
-		const snaps = await expectJson<Record<'a' | 'b', Snapshot>>(api(`/api/links/${linkId}/snapshots`, { token: reviewer }), 200);
+		const snaps = await expectJson<Record<'a' | 'b', Snapshot>>(
+			api(`/api/links/${linkId}/snapshots`, { token: reviewer }),
+			200
+		);
 		expect({ a: snaps.a.version, b: snaps.b.version }).toEqual(plan.versions);
-		for (const [side, system] of [['a', a], ['b', b]] as const) {
+		for (const [side, system] of [
+			['a', a],
+			['b', b]
+		] as const) {
 			const now = await sandboxStub(env, system.id).snapshot();
 			expect(snaps[side].people.map((p) => p.id).sort()).toEqual(now.people.map((p) => p.id).sort());
 			expect(snaps[side].groups.length).toBe(now.groups.length);
@@ -132,7 +173,10 @@ describe('reconciling in parts at the edge', () => {
 
 	it('converges: a run made in parts leaves nothing to do but the conflicts', async () => {
 		await partSize(25);
-		const run = await expectJson<RunSummary>(api(`/api/links/${linkId}/runs`, { token: owner, body: { dryRun: false } }), 202);
+		const run = await expectJson<RunSummary>(
+			api(`/api/links/${linkId}/runs`, { token: owner, body: { dryRun: false } }),
+			202
+		);
 		expect(await finish(linkId, run.id)).toMatchObject({ status: 'done', tally: { failed: 0 } });
 		const again = await reconcileWith(25);
 		expect(again.plan.ops).toEqual([]);
@@ -146,7 +190,10 @@ describe('a provisioning link, run in parts', () => {
 	let link: string;
 
 	const run = async () => {
-		const started = await expectJson<RunSummary>(api(`/api/links/${link}/runs`, { token: owner, body: { dryRun: false } }), 202);
+		const started = await expectJson<RunSummary>(
+			api(`/api/links/${link}/runs`, { token: owner, body: { dryRun: false } }),
+			202
+		);
 		return finish(link, started.id);
 	};
 
@@ -154,7 +201,16 @@ describe('a provisioning link, run in parts', () => {
 		hr = await sandboxSystem(roster('pp', 60, 4), 'HR (parts)');
 		team = await sandboxSystem({ people: [], groups: [], memberships: [] }, 'Team (parts)');
 		const view = await expectJson<LinkView>(
-			api('/api/links', { token: owner, body: { name: 'HR → Team in parts', mode: 'provision', systems: { a: hr.id, b: team.id }, match: { person: 'email', group: 'externalId' }, limits: { person: OPEN, group: OPEN, membership: OPEN } } }),
+			api('/api/links', {
+				token: owner,
+				body: {
+					name: 'HR → Team in parts',
+					mode: 'provision',
+					systems: { a: hr.id, b: team.id },
+					match: { person: 'email', group: 'externalId' },
+					limits: { person: OPEN, group: OPEN, membership: OPEN }
+				}
+			}),
 			201
 		);
 		link = view.config.id;
@@ -169,12 +225,29 @@ describe('a provisioning link, run in parts', () => {
 		const target = await sandboxStub(env, team.id).snapshot();
 		expect(target.people).toHaveLength(60);
 		const gone = target.people[0];
-		await sandboxStub(env, team.id).applyOps([{ key: 'by-hand', side: 'b', stage: STAGE.peopleRemovals, type: 'remove-person', target: { id: gone.id }, soft: false, before: gone, beforeMembers: [] }]);
-		const rec = await expectJson<Reconciliation>(api(`/api/links/${link}/reconcile`, { method: 'POST', token: reviewer }), 200);
+		await sandboxStub(env, team.id).applyOps([
+			{
+				key: 'by-hand',
+				side: 'b',
+				stage: STAGE.peopleRemovals,
+				type: 'remove-person',
+				target: { id: gone.id },
+				soft: false,
+				before: gone,
+				beforeMembers: []
+			}
+		]);
+		const rec = await expectJson<Reconciliation>(
+			api(`/api/links/${link}/reconcile`, { method: 'POST', token: reviewer }),
+			200
+		);
 		expect(rec.plan.ops.filter((o) => o.type === 'create-person')).toHaveLength(1);
 		expect(rec.plan.keep.some((e) => e.b === gone.id)).toBe(false);
 		expect(await run()).toMatchObject({ status: 'done', tally: { failed: 0 } });
-		const again = await expectJson<Reconciliation>(api(`/api/links/${link}/reconcile`, { method: 'POST', token: reviewer }), 200);
+		const again = await expectJson<Reconciliation>(
+			api(`/api/links/${link}/reconcile`, { method: 'POST', token: reviewer }),
+			200
+		);
 		expect(again.plan.ops).toEqual([]);
 		expect((await sandboxStub(env, team.id).snapshot()).people).toHaveLength(60);
 	});

@@ -23,7 +23,13 @@ describe('rows', () => {
 			sql.exec(`CREATE TABLE t (seq INTEGER PRIMARY KEY, ${names.map((c) => `${c} TEXT`).join(', ')})`);
 			const rows = Array.from({ length: n }, (_, i) => names.map((c) => JSON.stringify({ i, c })));
 			insertRows(sql, 't', names, rows);
-			const text = await read(jsonStream(['{"list":[', bySeq(sql, 'SELECT seq, c0 AS v FROM t WHERE seq > ? ORDER BY seq LIMIT 1000'), '],"after":true}']));
+			const text = await read(
+				jsonStream([
+					'{"list":[',
+					bySeq(sql, 'SELECT seq, c0 AS v FROM t WHERE seq > ? ORDER BY seq LIMIT 1000'),
+					'],"after":true}'
+				])
+			);
 			expect(JSON.parse(text)).toEqual({ list: rows.map((r) => JSON.parse(r[0])), after: true });
 		});
 	});

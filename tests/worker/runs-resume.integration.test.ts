@@ -56,7 +56,12 @@ async function crashAfter(type: Op['type'], nth: number): Promise<{ crashed: str
 
 const started = (runId: string) =>
 	runInDurableObject(env.LINKS.getByName(linkId), (_i, state) =>
-		state.storage.sql.exec<{ key: string; started: number; status: string | null }>('SELECT key, started, status FROM journal WHERE run_id = ?', runId).toArray()
+		state.storage.sql
+			.exec<{ key: string; started: number; status: string | null }>(
+				'SELECT key, started, status FROM journal WHERE run_id = ?',
+				runId
+			)
+			.toArray()
 	);
 
 beforeAll(async () => {
@@ -65,7 +70,15 @@ beforeAll(async () => {
 	source = await sandboxSystem(records);
 	sink = await scimSystem(owner, target);
 	const view = await expectJson<LinkView>(
-		api('/api/links', { token: owner, body: { name: 'Crashy', mode: 'provision', systems: { a: source.id, b: sink.id }, match: { person: 'externalId', group: 'externalId' } } }),
+		api('/api/links', {
+			token: owner,
+			body: {
+				name: 'Crashy',
+				mode: 'provision',
+				systems: { a: source.id, b: sink.id },
+				match: { person: 'externalId', group: 'externalId' }
+			}
+		}),
 		201
 	);
 	linkId = view.config.id;
@@ -76,17 +89,24 @@ describe('a run cut off at any point', () => {
 	it('resumes after crashes in each stage and applies every operation exactly once', { timeout: 60_000 }, async () => {
 		// First crash: right after the second group was created (groups are created first).
 		const first = await crashAfter('create-group', 2);
-		const run = await expectJson<RunSummary>(api(`/api/links/${linkId}/runs`, { token: owner, body: { dryRun: false } }), 202);
+		const run = await expectJson<RunSummary>(
+			api(`/api/links/${linkId}/runs`, { token: owner, body: { dryRun: false } }),
+			202
+		);
 		await until(() => first.crashed.length > 0);
 
 		// Second crash, in a fresh instance: in the middle of the people.
 		const second = await crashAfter('create-person', 11);
-		await until(async () => second.crashed.length > 0 || (await finish(linkId, run.id, 1).catch(() => undefined)) !== undefined);
+		await until(
+			async () => second.crashed.length > 0 || (await finish(linkId, run.id, 1).catch(() => undefined)) !== undefined
+		);
 		expect(second.crashed).toHaveLength(1);
 
 		// Third: after a membership was added.
 		const third = await crashAfter('add-membership', 5);
-		await until(async () => third.crashed.length > 0 || (await finish(linkId, run.id, 1).catch(() => undefined)) !== undefined);
+		await until(
+			async () => third.crashed.length > 0 || (await finish(linkId, run.id, 1).catch(() => undefined)) !== undefined
+		);
 		expect(third.crashed).toHaveLength(1);
 
 		const done = await finish(linkId, run.id);
@@ -95,7 +115,8 @@ describe('a run cut off at any point', () => {
 
 		// The cut-off operations were journaled as started before they went out, and settled once.
 		const rows = await started(run.id);
-		for (const key of [...first.crashed, ...second.crashed, ...third.crashed]) expect(rows.find((r) => r.key === key)).toMatchObject({ started: 1, status: 'done' });
+		for (const key of [...first.crashed, ...second.crashed, ...third.crashed])
+			expect(rows.find((r) => r.key === key)).toMatchObject({ started: 1, status: 'done' });
 
 		const state = await scimState(target);
 		// Exactly once: one POST per person and per group, one PATCH per membership.
@@ -108,34 +129,79 @@ describe('a run cut off at any point', () => {
 		for (const g of state.groups) {
 			const members = (g.members ?? []).map((m: { value: string }) => byExt.get(m.value));
 			expect(new Set(members).size).toBe(members.length);
-			const expected = records.memberships.filter((m) => records.groups.find((x) => x.id === m.groupId)!.externalId === g.externalId).map((m) => records.people.find((p) => p.id === m.personId)!.externalId);
+			const expected = records.memberships
+				.filter((m) => records.groups.find((x) => x.id === m.groupId)!.externalId === g.externalId)
+				.map((m) => records.people.find((p) => p.id === m.personId)!.externalId);
 			expect(members.sort()).toEqual(expected.sort());
 		}
 		// The next plan has nothing left to do: the baseline was committed after the crashes too.
-		const again = await expectJson<RunSummary>(api(`/api/links/${linkId}/runs`, { token: owner, body: { dryRun: true } }), 202);
+		const again = await expectJson<RunSummary>(
+			api(`/api/links/${linkId}/runs`, { token: owner, body: { dryRun: true } }),
+			202
+		);
 		expect((await finish(linkId, again.id)).counts.total).toBe(0);
 	});
 });
 
 describe('a source that cannot be read', () => {
 	it('fails the run before any write when the source refuses the credentials', async () => {
-		const broken = await expectJson<SystemView>(api('/api/systems', { token: owner, body: { name: 'Wrong token', connector: 'scim', baseUrl: target.url, region: 'eu', credentials: { token: 'wrong' } } }), 201);
-		const view = await expectJson<LinkView>(api('/api/links', { token: owner, body: { name: 'Broken', mode: 'provision', systems: { a: broken.id, b: sink.id } } }), 201);
+		const broken = await expectJson<SystemView>(
+			api('/api/systems', {
+				token: owner,
+				body: {
+					name: 'Wrong token',
+					connector: 'scim',
+					baseUrl: target.url,
+					region: 'eu',
+					credentials: { token: 'wrong' }
+				}
+			}),
+			201
+		);
+		const view = await expectJson<LinkView>(
+			api('/api/links', {
+				token: owner,
+				body: { name: 'Broken', mode: 'provision', systems: { a: broken.id, b: sink.id } }
+			}),
+			201
+		);
 		const before = (await scimState(target)).log.filter((l) => !l.startsWith('GET')).length;
-		const reconcile = await expectJson(api(`/api/links/${view.config.id}/reconcile`, { method: 'POST', token: owner }), 502);
+		const reconcile = await expectJson(
+			api(`/api/links/${view.config.id}/reconcile`, { method: 'POST', token: owner }),
+			502
+		);
 		expect(reconcile).toMatchObject({ error: 'source-failed', system: broken.id });
-		const run = await expectJson<RunSummary>(api(`/api/links/${view.config.id}/runs`, { token: owner, body: { dryRun: true } }), 202);
+		const run = await expectJson<RunSummary>(
+			api(`/api/links/${view.config.id}/runs`, { token: owner, body: { dryRun: true } }),
+			202
+		);
 		const done = await finish(view.config.id, run.id);
-		expect(done).toMatchObject({ status: 'failed', error: { code: 'source-failed', system: broken.id }, tally: { total: 0 } });
+		expect(done).toMatchObject({
+			status: 'failed',
+			error: { code: 'source-failed', system: broken.id },
+			tally: { total: 0 }
+		});
 		expect((await scimState(target)).log.filter((l) => !l.startsWith('GET')).length).toBe(before);
 	});
 
 	it('fails the run when the provisioning source is empty: never "delete everything"', async () => {
 		const empty = await sandboxSystem({ people: [], groups: [], memberships: [] });
-		const view = await expectJson<LinkView>(api('/api/links', { token: owner, body: { name: 'Empty', mode: 'provision', systems: { a: empty.id, b: sink.id } } }), 201);
-		const run = await expectJson<RunSummary>(api(`/api/links/${view.config.id}/runs`, { token: owner, body: { dryRun: true } }), 202);
+		const view = await expectJson<LinkView>(
+			api('/api/links', {
+				token: owner,
+				body: { name: 'Empty', mode: 'provision', systems: { a: empty.id, b: sink.id } }
+			}),
+			201
+		);
+		const run = await expectJson<RunSummary>(
+			api(`/api/links/${view.config.id}/runs`, { token: owner, body: { dryRun: true } }),
+			202
+		);
 		const done = await finish(view.config.id, run.id);
-		expect(done).toMatchObject({ status: 'failed', error: { code: 'source-failed', message: expect.stringMatching(/empty/) } });
+		expect(done).toMatchObject({
+			status: 'failed',
+			error: { code: 'source-failed', message: expect.stringMatching(/empty/) }
+		});
 	});
 });
 
@@ -146,8 +212,12 @@ async function until(check: () => boolean | Promise<boolean>, timeoutMs = 30_000
 			const stub = env.LINKS.getByName(linkId);
 			const runs = await stub.runs(5);
 			const alarm = await runInDurableObject(stub, (_i, state) => state.storage.getAlarm());
-			const meta = await runInDurableObject(stub, (_i, state) => state.storage.sql.exec('SELECT * FROM meta').toArray());
-			throw new Error(`timed out: ${JSON.stringify({ runs, alarm, now: Date.now(), meta: meta.filter((m) => m.key !== 'config') })}`);
+			const meta = await runInDurableObject(stub, (_i, state) =>
+				state.storage.sql.exec('SELECT * FROM meta').toArray()
+			);
+			throw new Error(
+				`timed out: ${JSON.stringify({ runs, alarm, now: Date.now(), meta: meta.filter((m) => m.key !== 'config') })}`
+			);
 		}
 		await new Promise((r) => setTimeout(r, 10));
 	}

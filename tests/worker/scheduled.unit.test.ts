@@ -17,7 +17,10 @@ async function cron(at: string): Promise<Record<string, unknown>> {
 }
 
 const stub = (id: string) => env.LINKS.getByName(id);
-const alarmOf = (id: string) => runInDurableObject(stub(id), (_i, state) => state.storage.getAlarm()).then((a) => (a === null ? null : new Date(a).toISOString()));
+const alarmOf = (id: string) =>
+	runInDurableObject(stub(id), (_i, state) => state.storage.getAlarm()).then((a) =>
+		a === null ? null : new Date(a).toISOString()
+	);
 /** Forgets the link's alarm and planned run, as if the alarm had been lost. */
 const loseAlarm = (id: string) =>
 	runInDurableObject(stub(id), async (_i: LinkDO, state) => {
@@ -32,7 +35,14 @@ const clockAt = (id: string, at: string) =>
 
 /** A link whose systems do not exist: its nightly runs fail before any write, which is fine here. */
 async function link(id: string, fields: Partial<LinkConfig> = {}): Promise<void> {
-	const config = makeLink({ id, name: id, mode: 'provision', systems: { a: `${id}-src`, b: `${id}-dst` }, schedule: { timeZone: 'Europe/Amsterdam', hour: 2, enabled: true }, ...fields });
+	const config = makeLink({
+		id,
+		name: id,
+		mode: 'provision',
+		systems: { a: `${id}-src`, b: `${id}-dst` },
+		schedule: { timeZone: 'Europe/Amsterdam', hour: 2, enabled: true },
+		...fields
+	});
 	expect((await stub(id).create({ ...config, enabled: fields.enabled ?? true })).ok).toBe(true);
 	await env.ACCOUNT.getByName('account').addLink(id, config.systems);
 }
@@ -44,7 +54,14 @@ describe('scheduled', () => {
 		await link('sch-enabled');
 		await link('sch-disabled', { enabled: false });
 		const line = await cron('2027-01-10T01:00:00Z');
-		expect(line).toMatchObject({ event: 'scheduled', cron: '0 * * * *', at: '2027-01-10T01:00:00.000Z', fannedOutTo: 2, armed: 1, failed: [] });
+		expect(line).toMatchObject({
+			event: 'scheduled',
+			cron: '0 * * * *',
+			at: '2027-01-10T01:00:00.000Z',
+			fannedOutTo: 2,
+			armed: 1,
+			failed: []
+		});
 		// A link without sync on needs no alarm; one with sync on already had its own.
 		expect(await alarmOf('sch-disabled')).toBeNull();
 		expect(await alarmOf('sch-enabled')).not.toBeNull();
@@ -64,24 +81,31 @@ describe('scheduled', () => {
 		['fall back', '2027-10-30T12:00:00Z', '2027-10-31T00:00:00.000Z', '2027-11-01T01:00:00.000Z']
 	] as const;
 
-	it.each(dst)('re-arms a lost alarm and runs nightly at 02:00 Amsterdam time across DST (%s)', async (_name, at, first, second) => {
-		const id = 'sch-amsterdam';
-		if (!(await stub(id).get())) await link(id);
-		await loseAlarm(id);
-		expect(await alarmOf(id)).toBeNull();
+	it.each(dst)(
+		're-arms a lost alarm and runs nightly at 02:00 Amsterdam time across DST (%s)',
+		async (_name, at, first, second) => {
+			const id = 'sch-amsterdam';
+			if (!(await stub(id).get())) await link(id);
+			await loseAlarm(id);
+			expect(await alarmOf(id)).toBeNull();
 
-		await cron(at);
-		expect(await alarmOf(id)).toBe(first);
-		expect((await stub(id).get())!.status.nextRunAt).toBe(first);
+			await cron(at);
+			expect(await alarmOf(id)).toBe(first);
+			expect((await stub(id).get())!.status.nextRunAt).toBe(first);
 
-		// The alarm rings at that instant: the nightly run starts (its systems are missing, so it
-		// fails before any write), and the alarm moves to the next night.
-		await clockAt(id, first);
-		await finish(id, await startedByAlarm(id));
-		const [last] = await stub(id).runs(1);
-		expect(last).toMatchObject({ startedBy: { kind: 'schedule' }, status: 'failed', error: { code: 'source-failed' } });
-		expect(await alarmOf(id)).toBe(second);
-	});
+			// The alarm rings at that instant: the nightly run starts (its systems are missing, so it
+			// fails before any write), and the alarm moves to the next night.
+			await clockAt(id, first);
+			await finish(id, await startedByAlarm(id));
+			const [last] = await stub(id).runs(1);
+			expect(last).toMatchObject({
+				startedBy: { kind: 'schedule' },
+				status: 'failed',
+				error: { code: 'source-failed' }
+			});
+			expect(await alarmOf(id)).toBe(second);
+		}
+	);
 
 	it('an hour or time zone change moves the planned run', async () => {
 		const id = 'sch-amsterdam';

@@ -48,7 +48,8 @@ export class ApiError extends Error {
 /** The JSON error response for `error`; `redact` lists values that must never appear in it. */
 export function errorResponse(error: unknown, redact: readonly string[] = []): Response {
 	const e = toApiError(error);
-	const scrub = (text: string) => redact.reduce((t, secret) => (secret.length >= 4 ? t.split(secret).join('[redacted]') : t), text);
+	const scrub = (text: string) =>
+		redact.reduce((t, secret) => (secret.length >= 4 ? t.split(secret).join('[redacted]') : t), text);
 	const body: Record<string, unknown> = { error: e.code, message: scrub(e.message), ...e.extra };
 	if (e.issues && e.issues.length > 0) body.issues = e.issues.map((i) => ({ ...i, message: scrub(i.message) }));
 	const response = json(body, e.status);
@@ -61,11 +62,21 @@ export function errorResponse(error: unknown, redact: readonly string[] = []): R
 export function toApiError(error: unknown): ApiError {
 	if (error instanceof ApiError) return error;
 	if (error instanceof ValidationError) {
-		return new ApiError('invalid', error.message, error.issues.map((i) => ({ record: i.record, field: i.field, message: i.message })));
+		return new ApiError(
+			'invalid',
+			error.message,
+			error.issues.map((i) => ({ record: i.record, field: i.field, message: i.message }))
+		);
 	}
 	if (error instanceof ReconcileError) return new ApiError('source-failed', error.message);
 	if (error instanceof ConnectorError) {
-		const issues = error.issues.map((i) => ({ record: i.record, field: i.field, row: i.row, column: i.column, message: i.message }));
+		const issues = error.issues.map((i) => ({
+			record: i.record,
+			field: i.field,
+			row: i.row,
+			column: i.column,
+			message: i.message
+		}));
 		return new ApiError('source-failed', error.message, issues, { system: error.system, code: error.code });
 	}
 	if (error instanceof CredentialsKeyError) return new ApiError('not-configured', error.message);
@@ -80,7 +91,11 @@ export function issuesOf(issues: readonly v.BaseIssue<unknown>[]): ApiIssue[] {
 }
 
 /** Parses `input` with `schema`, or throws a 400 naming every bad field. */
-export function parseBody<S extends v.GenericSchema>(schema: S, input: unknown, what = 'request body'): v.InferOutput<S> {
+export function parseBody<S extends v.GenericSchema>(
+	schema: S,
+	input: unknown,
+	what = 'request body'
+): v.InferOutput<S> {
 	const result = v.safeParse(schema, input);
 	if (result.success) return result.output;
 	const issues = issuesOf(result.issues);

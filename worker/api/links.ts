@@ -54,28 +54,43 @@ function streamJson(parts: Iterable<string>, status = 200): Response {
 			controller.enqueue(encoder.encode(chunk));
 		}
 	});
-	return new Response(body, { status, headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' } });
+	return new Response(body, {
+		status,
+		headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }
+	});
 }
 
 /** The current plan of a link, as stored (JSON text), or 404. */
 async function planResponse(env: Env, id: string): Promise<Response> {
 	const text = await stub(env, id).plan();
-	if (!text) throw new ApiError('not-found', `Link "${id}" has not been reconciled yet: POST /api/links/${id}/reconcile first.`);
-	return new Response(text, { headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' } });
+	if (!text)
+		throw new ApiError('not-found', `Link "${id}" has not been reconciled yet: POST /api/links/${id}/reconcile first.`);
+	return new Response(text, {
+		headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }
+	});
 }
 
 const NewLink = v.looseObject({
 	name: v.string('must be a string'),
 	mode: v.string('must be a string'),
-	systems: v.object({ a: v.string('must be a system id'), b: v.string('must be a system id') }, 'must be { a, b } with two system ids')
+	systems: v.object(
+		{ a: v.string('must be a system id'), b: v.string('must be a system id') },
+		'must be { a, b } with two system ids'
+	)
 });
 
-const RunRequest = v.strictObject({ dryRun: v.optional(v.boolean('must be true or false'), false) }, 'is not a field of a run request');
+const RunRequest = v.strictObject(
+	{ dryRun: v.optional(v.boolean('must be true or false'), false) },
+	'is not a field of a run request'
+);
 
 const intParam = (url: URL, name: string, fallback: number) => {
 	const raw = url.searchParams.get(name);
 	const n = raw === null ? fallback : Number(raw);
-	if (!Number.isInteger(n) || n < 0) throw new ApiError('invalid', `Query parameter ${name} must be a non-negative integer.`, [{ field: name, message: 'must be a non-negative integer' }]);
+	if (!Number.isInteger(n) || n < 0)
+		throw new ApiError('invalid', `Query parameter ${name} must be a non-negative integer.`, [
+			{ field: name, message: 'must be a non-negative integer' }
+		]);
 	return n;
 };
 
@@ -83,11 +98,20 @@ async function createLink({ env, request }: RouteContext): Promise<Response> {
 	const raw = await readJson(request);
 	const body = parseBody(NewLink, raw, 'link');
 	if ('enabled' in (raw as object) && (raw as { enabled?: unknown }).enabled !== false) {
-		throw new ApiError('invalid', 'Invalid link: enabled: a new link starts disabled; enable it once nothing requires action.', [{ field: 'enabled', message: 'is set through POST /api/links/:id/enable' }]);
+		throw new ApiError(
+			'invalid',
+			'Invalid link: enabled: a new link starts disabled; enable it once nothing requires action.',
+			[{ field: 'enabled', message: 'is set through POST /api/links/:id/enable' }]
+		);
 	}
 	const [a, b] = await Promise.all([account(env).getSystem(body.systems.a), account(env).getSystem(body.systems.b)]);
 	const missing = [a ? undefined : body.systems.a, b ? undefined : body.systems.b].filter(Boolean);
-	if (!a || !b) throw new ApiError('invalid', `Invalid link: systems: there is no system ${missing.map((m) => `"${m}"`).join(' or ')}.`, [{ field: 'systems', message: `names an unknown system (${missing.join(', ')})` }]);
+	if (!a || !b)
+		throw new ApiError(
+			'invalid',
+			`Invalid link: systems: there is no system ${missing.map((m) => `"${m}"`).join(' or ')}.`,
+			[{ field: 'systems', message: `names an unknown system (${missing.join(', ')})` }]
+		);
 	assertSameRegion(a, b);
 	const id = `lnk_${randomToken(9)}`;
 	const view = unwrap(await stub(env, id).create({ ...(raw as object), id, enabled: false }));
@@ -103,24 +127,40 @@ async function createLink({ env, request }: RouteContext): Promise<Response> {
 async function snapshots({ env, params }: RouteContext): Promise<Response> {
 	const { config } = await linkOf(env, params.id);
 	const stored = await stub(env, params.id).snapshots();
-	if (stored) return new Response(stored, { headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' } });
-	const read = (systemId: string) => connectorFor(env, systemId, { removeMode: config.removeMode }).then((c) => c.read());
+	if (stored)
+		return new Response(stored, {
+			headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }
+		});
+	const read = (systemId: string) =>
+		connectorFor(env, systemId, { removeMode: config.removeMode }).then((c) => c.read());
 	const [a, b]: Snapshot[] = await Promise.all([read(config.systems.a), read(config.systems.b)]);
 	await stub(env, params.id).noteVersions({ a: a.version, b: b.version });
 	return streamJson(jsonParts({ a, b }));
 }
 
 export const linkRoutes: Route[] = [
-	{ method: 'GET', path: '/api/links', role: 'viewer', handler: async ({ env }) => json((await Promise.all((await account(env).listLinks()).map((l) => stub(env, l.id).get()))).filter(Boolean)) },
+	{
+		method: 'GET',
+		path: '/api/links',
+		role: 'viewer',
+		handler: async ({ env }) =>
+			json((await Promise.all((await account(env).listLinks()).map((l) => stub(env, l.id).get()))).filter(Boolean))
+	},
 	{ method: 'POST', path: '/api/links', role: 'owner', handler: createLink },
-	{ method: 'GET', path: '/api/links/:id', role: 'viewer', handler: async ({ env, params }) => json(await linkOf(env, params.id)) },
+	{
+		method: 'GET',
+		path: '/api/links/:id',
+		role: 'viewer',
+		handler: async ({ env, params }) => json(await linkOf(env, params.id))
+	},
 	{
 		method: 'PATCH',
 		path: '/api/links/:id',
 		role: 'owner',
 		handler: async ({ env, request, params }) => {
 			const body = await readJson(request);
-			if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new ApiError('invalid', 'Invalid link changes: the body must be an object of LinkConfig fields.');
+			if (body === null || typeof body !== 'object' || Array.isArray(body))
+				throw new ApiError('invalid', 'Invalid link changes: the body must be an object of LinkConfig fields.');
 			await linkOf(env, params.id);
 			return json(unwrap(await stub(env, params.id).update(body as Partial<LinkConfig>)));
 		}
@@ -172,7 +212,9 @@ export const linkRoutes: Route[] = [
 		handler: async ({ env, request, params, caller }) => {
 			const body = (await readJson(request)) as { resolutions?: unknown } | undefined;
 			if (!body || typeof body !== 'object' || !Array.isArray(body.resolutions)) {
-				throw new ApiError('invalid', 'Invalid resolutions: the body must be { resolutions: Resolution[] }.', [{ field: 'resolutions', message: 'must be a list' }]);
+				throw new ApiError('invalid', 'Invalid resolutions: the body must be { resolutions: Resolution[] }.', [
+					{ field: 'resolutions', message: 'must be a list' }
+				]);
 			}
 			await linkOf(env, params.id);
 			return json(unwrap(await stub(env, params.id).resolve(body.resolutions, caller.subject)));
@@ -202,9 +244,13 @@ export const linkRoutes: Route[] = [
 		role: 'reviewer',
 		handler: async ({ env, request, params, caller }) => {
 			const { dryRun } = parseBody(RunRequest, (await readJson(request)) ?? {}, 'run request');
-			if (!dryRun) requireRole(caller, 'owner', 'start a run that writes to the systems (a reviewer may start a dry run)');
+			if (!dryRun)
+				requireRole(caller, 'owner', 'start a run that writes to the systems (a reviewer may start a dry run)');
 			await linkOf(env, params.id);
-			return json(unwrap(await stub(env, params.id).startRun({ dryRun, startedBy: { kind: 'person', subject: caller.subject } })), 202);
+			return json(
+				unwrap(await stub(env, params.id).startRun({ dryRun, startedBy: { kind: 'person', subject: caller.subject } })),
+				202
+			);
 		}
 	},
 	{
@@ -234,10 +280,18 @@ export const linkRoutes: Route[] = [
 		handler: async ({ env, params, request }) => {
 			await linkOf(env, params.id);
 			const link = stub(env, params.id);
-			if (!(await link.progress(params.runId))) throw new ApiError('not-found', `Link "${params.id}" has no run "${params.runId}".`);
-			return new Response(progressStream(() => link.progress(params.runId), { signal: request.signal }), {
-				headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive' }
-			});
+			if (!(await link.progress(params.runId)))
+				throw new ApiError('not-found', `Link "${params.id}" has no run "${params.runId}".`);
+			return new Response(
+				progressStream(() => link.progress(params.runId), { signal: request.signal }),
+				{
+					headers: {
+						'content-type': 'text/event-stream; charset=utf-8',
+						'cache-control': 'no-store',
+						connection: 'keep-alive'
+					}
+				}
+			);
 		}
 	},
 	{
@@ -258,15 +312,13 @@ export const linkRoutes: Route[] = [
 			return json((await stub(env, params.id).staged()) ?? []);
 		}
 	},
-	...(['approve', 'reject'] as const).map(
-		(decision): Route => ({
-			method: 'POST',
-			path: `/api/links/:id/staged/:conflictId/${decision}`,
-			role: 'owner',
-			handler: async ({ env, params, caller }) => {
-				await linkOf(env, params.id);
-				return json(unwrap(await stub(env, params.id).decideStaged(params.conflictId, decision, caller.subject)));
-			}
-		})
-	)
+	...(['approve', 'reject'] as const).map((decision): Route => ({
+		method: 'POST',
+		path: `/api/links/:id/staged/:conflictId/${decision}`,
+		role: 'owner',
+		handler: async ({ env, params, caller }) => {
+			await linkOf(env, params.id);
+			return json(unwrap(await stub(env, params.id).decideStaged(params.conflictId, decision, caller.subject)));
+		}
+	}))
 ];

@@ -41,7 +41,12 @@ export interface Route {
 
 /** The health check: public, the only route without any credential. */
 const healthRoutes: Route[] = [
-	{ method: 'GET', path: '/api/health', role: 'public', handler: () => json({ ok: true, service: 'rostersync', version: VERSION }) }
+	{
+		method: 'GET',
+		path: '/api/health',
+		role: 'public',
+		handler: () => json({ ok: true, service: 'rostersync', version: VERSION })
+	}
 ];
 
 /** Every API route. The link engine's routes (worker/api/links.ts) join here. */
@@ -74,16 +79,29 @@ function matchPath(pattern: string, path: string): Record<string, string> | unde
 }
 
 /** Answers one /api request from `routes`. */
-export async function handleApi(request: Request, env: Env, ctx: ExecutionContext, routes: readonly Route[] = API_ROUTES): Promise<Response> {
+export async function handleApi(
+	request: Request,
+	env: Env,
+	ctx: ExecutionContext,
+	routes: readonly Route[] = API_ROUTES
+): Promise<Response> {
 	const url = new URL(request.url);
 	const method = request.method.toUpperCase() === 'HEAD' ? 'GET' : request.method.toUpperCase();
-	const candidates = routes.map((route) => ({ route, params: matchPath(route.path, url.pathname) })).filter((m) => m.params !== undefined);
+	const candidates = routes
+		.map((route) => ({ route, params: matchPath(route.path, url.pathname) }))
+		.filter((m) => m.params !== undefined);
 	try {
-		if (candidates.length === 0) throw new ApiError('not-found', `There is no API route ${url.pathname}.`, undefined, { path: url.pathname });
+		if (candidates.length === 0)
+			throw new ApiError('not-found', `There is no API route ${url.pathname}.`, undefined, { path: url.pathname });
 		const hit = candidates.find((m) => m.route.method === method || m.route.method === 'ANY');
 		if (!hit) {
 			const allow = [...new Set(candidates.map((m) => m.route.method))].join(', ');
-			throw new ApiError('method-not-allowed', `${method} is not allowed on ${url.pathname} (allowed: ${allow}).`, undefined, { allow });
+			throw new ApiError(
+				'method-not-allowed',
+				`${method} is not allowed on ${url.pathname} (allowed: ${allow}).`,
+				undefined,
+				{ allow }
+			);
 		}
 		let caller = PUBLIC_CALLER;
 		if (hit.route.role !== 'public') {

@@ -17,10 +17,13 @@ import { ApiError } from './errors';
 import type { Route, RouteContext } from './router';
 
 function scimNotFound(detail: string): Response {
-	return new Response(JSON.stringify({ schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: '404', detail }), {
-		status: 404,
-		headers: { 'content-type': 'application/scim+json; charset=utf-8', 'cache-control': 'no-store' }
-	});
+	return new Response(
+		JSON.stringify({ schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: '404', detail }),
+		{
+			status: 404,
+			headers: { 'content-type': 'application/scim+json; charset=utf-8', 'cache-control': 'no-store' }
+		}
+	);
 }
 
 async function forwardScim({ env, request, url, params }: RouteContext): Promise<Response> {
@@ -31,7 +34,11 @@ async function forwardScim({ env, request, url, params }: RouteContext): Promise
 	const headers = new Headers(request.headers);
 	headers.set(PUBLIC_BASE_HEADER, sandboxBaseUrl(url.origin, system.id));
 	const hasBody = !['GET', 'HEAD'].includes(request.method.toUpperCase());
-	return sandboxStub(env, system.id).fetch(target.toString(), { method: request.method, headers, body: hasBody ? await request.arrayBuffer() : undefined });
+	return sandboxStub(env, system.id).fetch(target.toString(), {
+		method: request.method,
+		headers,
+		body: hasBody ? await request.arrayBuffer() : undefined
+	});
 }
 
 export const sandboxRoutes: Route[] = [
@@ -43,7 +50,8 @@ export const sandboxRoutes: Route[] = [
 		role: 'owner',
 		handler: async ({ env, params, url }) => {
 			const system = await account(env).getSystem(params.systemId);
-			if (!system || system.connector !== 'sandbox') throw new ApiError('not-found', `There is no sandbox system "${params.systemId}".`);
+			if (!system || system.connector !== 'sandbox')
+				throw new ApiError('not-found', `There is no sandbox system "${params.systemId}".`);
 			const token = randomToken(32);
 			await sandboxStub(env, system.id).setExternalToken(await sha256Hex(token));
 			// Shown once, like an account token; issuing another replaces it.
@@ -62,9 +70,11 @@ export const sandboxRoutes: Route[] = [
 		role: 'public',
 		handler: async ({ env, url }) => {
 			// Off unless `npm start` set LOCAL_BOOTSTRAP: a deployment answers as if there were no such route.
-			if (!flag(env.LOCAL_BOOTSTRAP)) throw new ApiError('not-found', `There is no API route ${url.pathname}.`, undefined, { path: url.pathname });
+			if (!flag(env.LOCAL_BOOTSTRAP))
+				throw new ApiError('not-found', `There is no API route ${url.pathname}.`, undefined, { path: url.pathname });
 			const store = account(env);
-			if (await store.hasOwner()) throw new ApiError('conflict', 'An owner exists already: bootstrap runs only on the first start.');
+			if (await store.hasOwner())
+				throw new ApiError('conflict', 'An owner exists already: bootstrap runs only on the first start.');
 			await credentialsKey(env.CREDENTIALS_KEY);
 			const demo = await seedDemo(env, url.origin);
 			const owner = await store.bootstrapOwner();

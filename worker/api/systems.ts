@@ -16,7 +16,12 @@ import { createSandbox } from '../sandbox/provision';
 import { ApiError, parseBody, readJson } from './errors';
 import type { Route } from './router';
 
-const Name = v.pipe(v.string('must be a string'), v.trim(), v.minLength(1, 'must not be empty'), v.maxLength(100, 'is longer than 100 characters'));
+const Name = v.pipe(
+	v.string('must be a string'),
+	v.trim(),
+	v.minLength(1, 'must not be empty'),
+	v.maxLength(100, 'is longer than 100 characters')
+);
 const Region = v.pipe(
 	v.string('must be a string'),
 	v.trim(),
@@ -25,13 +30,23 @@ const Region = v.pipe(
 );
 const BaseUrl = v.pipe(v.string('must be a string'), v.trim(), v.maxLength(2048, 'is longer than 2048 characters'));
 const Credentials = v.strictObject(
-	{ token: v.pipe(v.string('must be a string'), v.minLength(1, 'must not be empty'), v.maxLength(8192, 'is longer than 8192 characters')) },
+	{
+		token: v.pipe(
+			v.string('must be a string'),
+			v.minLength(1, 'must not be empty'),
+			v.maxLength(8192, 'is longer than 8192 characters')
+		)
+	},
 	'must be { token } and nothing else'
 );
 const FieldMap = v.pipe(
 	v.record(
 		v.pipe(v.string(), v.regex(/^[A-Za-z][\w-]{0,63}$/, 'is not a custom field name')),
-		v.pipe(v.string('must be a SCIM attribute path'), v.minLength(1, 'must not be empty'), v.maxLength(256, 'is longer than 256 characters'))
+		v.pipe(
+			v.string('must be a SCIM attribute path'),
+			v.minLength(1, 'must not be empty'),
+			v.maxLength(256, 'is longer than 256 characters')
+		)
 	),
 	v.check((m) => Object.keys(m).length <= 100, 'maps at most 100 fields')
 );
@@ -59,7 +74,12 @@ const SystemChanges = v.strictObject(
 	'is not a field that can be changed'
 );
 
-const Column = v.pipe(v.string('must be a column name'), v.trim(), v.minLength(1, 'must not be empty'), v.maxLength(200, 'is longer than 200 characters'));
+const Column = v.pipe(
+	v.string('must be a column name'),
+	v.trim(),
+	v.minLength(1, 'must not be empty'),
+	v.maxLength(200, 'is longer than 200 characters')
+);
 const ColumnMap = v.strictObject(
 	{
 		externalId: Column,
@@ -74,7 +94,9 @@ const ColumnMap = v.strictObject(
 		buildings: v.optional(Column),
 		communities: v.optional(Column),
 		functions: v.optional(Column),
-		custom: v.optional(v.record(v.pipe(v.string(), v.regex(/^[A-Za-z][\w-]{0,63}$/, 'is not a custom field name')), Column))
+		custom: v.optional(
+			v.record(v.pipe(v.string(), v.regex(/^[A-Za-z][\w-]{0,63}$/, 'is not a custom field name')), Column)
+		)
 	},
 	'is not a field of the column map'
 );
@@ -85,18 +107,32 @@ const CsvUpload = v.strictObject(
 
 /** SCIM endpoints get credentials over TLS only; plain http is for a server on this machine. */
 function checkScimUrl(raw: string | undefined, field = 'baseUrl'): string {
-	if (!raw) throw new ApiError('invalid', `Invalid system: ${field}: a scim system needs its SCIM base URL.`, [{ field, message: 'is required for a scim system' }]);
+	if (!raw)
+		throw new ApiError('invalid', `Invalid system: ${field}: a scim system needs its SCIM base URL.`, [
+			{ field, message: 'is required for a scim system' }
+		]);
 	let url: URL;
 	try {
 		url = new URL(raw);
 	} catch {
-		throw new ApiError('invalid', `Invalid system: ${field}: is not an absolute URL.`, [{ field, message: 'is not an absolute URL' }]);
+		throw new ApiError('invalid', `Invalid system: ${field}: is not an absolute URL.`, [
+			{ field, message: 'is not an absolute URL' }
+		]);
 	}
 	const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
 	if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
-		throw new ApiError('invalid', `Invalid system: ${field}: must be an https URL (credentials never travel in clear text).`, [{ field, message: 'must be an https URL' }]);
+		throw new ApiError(
+			'invalid',
+			`Invalid system: ${field}: must be an https URL (credentials never travel in clear text).`,
+			[{ field, message: 'must be an https URL' }]
+		);
 	}
-	if (url.username || url.password) throw new ApiError('invalid', `Invalid system: ${field}: must not carry a user name or password (use credentials).`, [{ field, message: 'must not carry a user name or password' }]);
+	if (url.username || url.password)
+		throw new ApiError(
+			'invalid',
+			`Invalid system: ${field}: must not carry a user name or password (use credentials).`,
+			[{ field, message: 'must not carry a user name or password' }]
+		);
 	return url.toString().replace(/\/+$/, '');
 }
 
@@ -123,17 +159,32 @@ export const systemRoutes: Route[] = [
 			const body = parseBody(NewSystem, await readJson(request), 'system');
 			const id = `sys_${randomToken(9)}`;
 			if (body.connector === 'sandbox') {
-				if (body.credentials) throw new ApiError('invalid', 'Invalid system: credentials: a sandbox makes its own token.', [{ field: 'credentials', message: 'is not accepted for a sandbox system' }]);
+				if (body.credentials)
+					throw new ApiError('invalid', 'Invalid system: credentials: a sandbox makes its own token.', [
+						{ field: 'credentials', message: 'is not accepted for a sandbox system' }
+					]);
 				const created = await createSandbox(env, { id, name: body.name, region: body.region, origin: url.origin });
 				return json(created, 201);
 			}
 			let baseUrl = body.baseUrl ?? '';
 			if (body.connector === 'scim') baseUrl = checkScimUrl(body.baseUrl);
 			if (body.connector === 'csv' && body.credentials) {
-				throw new ApiError('invalid', 'Invalid system: credentials: a csv system is an uploaded file and takes no credentials.', [{ field: 'credentials', message: 'is not accepted for a csv system' }]);
+				throw new ApiError(
+					'invalid',
+					'Invalid system: credentials: a csv system is an uploaded file and takes no credentials.',
+					[{ field: 'credentials', message: 'is not accepted for a csv system' }]
+				);
 			}
 			const sealedCredentials = body.credentials ? await sealCredentials(env, id, body.credentials) : undefined;
-			const created = await account(env).createSystem({ id, name: body.name, connector: body.connector, baseUrl, region: body.region, fieldMap: body.fieldMap, sealedCredentials });
+			const created = await account(env).createSystem({
+				id,
+				name: body.name,
+				connector: body.connector,
+				baseUrl,
+				region: body.region,
+				fieldMap: body.fieldMap,
+				sealedCredentials
+			});
 			return json(created, 201);
 		}
 	},
@@ -154,12 +205,21 @@ export const systemRoutes: Route[] = [
 			if (body.name !== undefined) patch.name = body.name;
 			if (body.fieldMap !== undefined) patch.fieldMap = body.fieldMap;
 			if (body.baseUrl !== undefined) {
-				if (system.connector === 'sandbox') throw new ApiError('invalid', 'Invalid system changes: baseUrl: a sandbox lives at its own address.', [{ field: 'baseUrl', message: 'cannot be changed for a sandbox system' }]);
+				if (system.connector === 'sandbox')
+					throw new ApiError('invalid', 'Invalid system changes: baseUrl: a sandbox lives at its own address.', [
+						{ field: 'baseUrl', message: 'cannot be changed for a sandbox system' }
+					]);
 				patch.baseUrl = system.connector === 'scim' ? checkScimUrl(body.baseUrl) : body.baseUrl;
 			}
 			if (body.credentials !== undefined) {
-				if (system.connector !== 'scim') throw new ApiError('invalid', `Invalid system changes: credentials: a ${system.connector} system takes no credentials.`, [{ field: 'credentials', message: `is not accepted for a ${system.connector} system` }]);
-				patch.sealedCredentials = body.credentials === null ? null : await sealCredentials(env, system.id, body.credentials);
+				if (system.connector !== 'scim')
+					throw new ApiError(
+						'invalid',
+						`Invalid system changes: credentials: a ${system.connector} system takes no credentials.`,
+						[{ field: 'credentials', message: `is not accepted for a ${system.connector} system` }]
+					);
+				patch.sealedCredentials =
+					body.credentials === null ? null : await sealCredentials(env, system.id, body.credentials);
 			}
 			if (body.region !== undefined && body.region !== system.region) {
 				// A linked system keeps the region of the systems it is linked with.
@@ -182,7 +242,12 @@ export const systemRoutes: Route[] = [
 			const result = await account(env).deleteSystem(system.id);
 			if (result.status === 'not-found') throw new ApiError('not-found', `There is no system "${params.id}".`);
 			if (result.status === 'in-use') {
-				throw new ApiError('conflict', `"${system.name}" is used by ${result.links.length === 1 ? 'a link' : `${result.links.length} links`}; delete ${result.links.length === 1 ? 'it' : 'them'} first.`, undefined, { links: result.links });
+				throw new ApiError(
+					'conflict',
+					`"${system.name}" is used by ${result.links.length === 1 ? 'a link' : `${result.links.length} links`}; delete ${result.links.length === 1 ? 'it' : 'them'} first.`,
+					undefined,
+					{ links: result.links }
+				);
 			}
 			if (system.connector === 'sandbox') await sandboxStub(env, system.id).wipe();
 			return new Response(null, { status: 204 });
@@ -196,14 +261,26 @@ export const systemRoutes: Route[] = [
 			const body = parseBody(CsvUpload, await readJson(request), 'upload');
 			const system = await findSystem(env, params.id);
 			if (system.connector !== 'csv') {
-				throw new ApiError('invalid', `"${system.name}" is a ${system.connector} system; only csv systems take uploads.`, [{ field: 'connector', message: 'must be csv to upload a file' }]);
+				throw new ApiError(
+					'invalid',
+					`"${system.name}" is a ${system.connector} system; only csv systems take uploads.`,
+					[{ field: 'connector', message: 'must be csv to upload a file' }]
+				);
 			}
 			const columns = body.columns as CsvColumns;
 			let counts;
 			try {
 				const snapshot = await new CsvConnector({ systemId: system.id, text: body.csv, columns }).read();
-				counts = { people: snapshot.people.length, groups: snapshot.groups.length, memberships: snapshot.memberships.length };
-				await account(env).putCsv(system.id, body.csv, columns, { takenAt: snapshot.takenAt, version: snapshot.version, ...counts });
+				counts = {
+					people: snapshot.people.length,
+					groups: snapshot.groups.length,
+					memberships: snapshot.memberships.length
+				};
+				await account(env).putCsv(system.id, body.csv, columns, {
+					takenAt: snapshot.takenAt,
+					version: snapshot.version,
+					...counts
+				});
 			} catch (e) {
 				if (e instanceof ConnectorError && e.code === 'invalid') {
 					throw new ApiError(

@@ -8,7 +8,12 @@ import { ApiError, parseBody, readJson } from './errors';
 import type { Route } from './router';
 
 const NewToken = v.object({
-	name: v.pipe(v.string('must be a string'), v.trim(), v.minLength(1, 'must not be empty'), v.maxLength(100, 'is longer than 100 characters')),
+	name: v.pipe(
+		v.string('must be a string'),
+		v.trim(),
+		v.minLength(1, 'must not be empty'),
+		v.maxLength(100, 'is longer than 100 characters')
+	),
 	role: v.picklist(ACCOUNT_ROLES, `must be one of ${ACCOUNT_ROLES.join(', ')}`)
 });
 
@@ -48,7 +53,11 @@ export const tokenRoutes: Route[] = [
 			}
 			const result = await account(env).revokeToken(params.id, viaAccess);
 			if (result === 'not-found') throw new ApiError('not-found', `There is no token "${params.id}".`);
-			if (result === 'last-owner') throw new ApiError('conflict', 'This is the last active owner token: issue another owner token before revoking it.');
+			if (result === 'last-owner')
+				throw new ApiError(
+					'conflict',
+					'This is the last active owner token: issue another owner token before revoking it.'
+				);
 			return new Response(null, { status: 204 });
 		}
 	}

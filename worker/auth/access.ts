@@ -52,7 +52,12 @@ const JWKS_TTL_MS = 10 * 60 * 1000;
  * (ACCESS_TEAM_DOMAIN or ACCESS_AUD unset). A malformed ACCESS_ROLES throws: better no access
  * than the wrong roles.
  */
-export function accessConfig(env: { ACCESS_TEAM_DOMAIN?: string; ACCESS_AUD?: string; ACCESS_ROLES?: string; ACCESS_DEFAULT_ROLE?: string }): AccessConfig | undefined {
+export function accessConfig(env: {
+	ACCESS_TEAM_DOMAIN?: string;
+	ACCESS_AUD?: string;
+	ACCESS_ROLES?: string;
+	ACCESS_DEFAULT_ROLE?: string;
+}): AccessConfig | undefined {
 	const team = env.ACCESS_TEAM_DOMAIN?.trim();
 	const audience = env.ACCESS_AUD?.trim();
 	if (!team || !audience) return undefined;
@@ -65,14 +70,16 @@ export function accessConfig(env: { ACCESS_TEAM_DOMAIN?: string; ACCESS_AUD?: st
 		} catch {
 			throw new AccessError('ACCESS_ROLES is not valid JSON', 401);
 		}
-		if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new AccessError('ACCESS_ROLES must be a JSON object of email to role', 401);
+		if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+			throw new AccessError('ACCESS_ROLES must be a JSON object of email to role', 401);
 		for (const [email, role] of Object.entries(parsed)) {
 			if (!isAccountRole(role)) throw new AccessError(`ACCESS_ROLES gives "${email}" an unknown role`, 401);
 			roles[email.trim().toLowerCase()] = role;
 		}
 	}
 	const fallback = env.ACCESS_DEFAULT_ROLE?.trim().toLowerCase() || 'viewer';
-	if (fallback !== 'none' && !isAccountRole(fallback)) throw new AccessError('ACCESS_DEFAULT_ROLE must be owner, reviewer, viewer or none', 401);
+	if (fallback !== 'none' && !isAccountRole(fallback))
+		throw new AccessError('ACCESS_DEFAULT_ROLE must be owner, reviewer, viewer or none', 401);
 	return { issuer: `https://${host}`, audience, roles, defaultRole: fallback === 'none' ? null : fallback };
 }
 
@@ -99,7 +106,13 @@ async function fetchKeys(url: string, deps: AccessDeps): Promise<Map<string, Pro
 	for (const jwk of body?.keys ?? []) {
 		if (jwk.kty !== 'RSA' || !jwk.kid || !jwk.n || !jwk.e) continue;
 		const { kid, kty, n, e } = jwk;
-		const imported = crypto.subtle.importKey('jwk', { kty, n, e, alg: 'RS256', ext: true }, { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, false, ['verify']);
+		const imported = crypto.subtle.importKey(
+			'jwk',
+			{ kty, n, e, alg: 'RS256', ext: true },
+			{ name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
+			false,
+			['verify']
+		);
 		imported.catch(() => {});
 		keys.set(kid, imported);
 	}
@@ -135,7 +148,11 @@ function decodePart(part: string, what: string): Record<string, unknown> {
 }
 
 /** Verifies an Access assertion and maps it to an identity with a role. */
-export async function verifyAccessJwt(token: string, config: AccessConfig, deps: AccessDeps = defaultDeps): Promise<AccessIdentity> {
+export async function verifyAccessJwt(
+	token: string,
+	config: AccessConfig,
+	deps: AccessDeps = defaultDeps
+): Promise<AccessIdentity> {
 	const parts = token.split('.');
 	if (parts.length !== 3) throw new AccessError('the assertion is not a JWT', 401);
 	const [headerPart, payloadPart, signaturePart] = parts;
@@ -156,15 +173,18 @@ export async function verifyAccessJwt(token: string, config: AccessConfig, deps:
 	const claims = decodePart(payloadPart, 'payload');
 	const now = Math.floor(deps.now() / 1000);
 	const audiences = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
-	if (!audiences.includes(config.audience)) throw new AccessError('the assertion is for another application (aud)', 401);
+	if (!audiences.includes(config.audience))
+		throw new AccessError('the assertion is for another application (aud)', 401);
 	if (claims.iss !== config.issuer) throw new AccessError('the assertion comes from another issuer (iss)', 401);
 	if (typeof claims.exp !== 'number') throw new AccessError('the assertion has no expiry (exp)', 401);
 	if (claims.exp + LEEWAY_SECONDS <= now) throw new AccessError('the assertion has expired (exp)', 401);
-	if (typeof claims.nbf === 'number' && claims.nbf - LEEWAY_SECONDS > now) throw new AccessError('the assertion is not valid yet (nbf)', 401);
+	if (typeof claims.nbf === 'number' && claims.nbf - LEEWAY_SECONDS > now)
+		throw new AccessError('the assertion is not valid yet (nbf)', 401);
 
 	// People have an email; Access service tokens have a common_name instead.
 	const email = typeof claims.email === 'string' && claims.email ? claims.email.trim().toLowerCase() : undefined;
-	const subject = email ?? (typeof claims.common_name === 'string' && claims.common_name ? claims.common_name : undefined);
+	const subject =
+		email ?? (typeof claims.common_name === 'string' && claims.common_name ? claims.common_name : undefined);
 	if (!subject) throw new AccessError('the assertion names no email or service token', 401);
 	const role = config.roles[subject.toLowerCase()] ?? config.defaultRole;
 	if (!role) throw new AccessError(`${subject} has no role in this account`, 403);

@@ -23,7 +23,8 @@ export async function authenticate(request: Request, env: Env): Promise<Caller> 
 	const header = request.headers.get('authorization');
 	if (header !== null) {
 		const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-		if (!match || match[1].length > MAX_TOKEN_LENGTH) throw new ApiError('unauthorized', 'The Authorization header must be "Bearer <token>".');
+		if (!match || match[1].length > MAX_TOKEN_LENGTH)
+			throw new ApiError('unauthorized', 'The Authorization header must be "Bearer <token>".');
 		const found = await account(env).authenticateToken(await sha256Hex(match[1]), new Date().toISOString());
 		if (!found) throw new ApiError('unauthorized', 'The token is unknown or revoked.');
 		return { subject: `token:${found.name}`, role: found.role, via: 'token', tokenId: found.id };
@@ -35,18 +36,29 @@ export async function authenticate(request: Request, env: Env): Promise<Caller> 
 		config = accessConfig(env);
 	} catch (e) {
 		// A misconfigured deployment refuses everyone rather than guessing roles.
-		throw new ApiError('unauthorized', e instanceof AccessError ? `Cloudflare Access is misconfigured: ${e.message}.` : 'Cloudflare Access is misconfigured.');
+		throw new ApiError(
+			'unauthorized',
+			e instanceof AccessError
+				? `Cloudflare Access is misconfigured: ${e.message}.`
+				: 'Cloudflare Access is misconfigured.'
+		);
 	}
 	if (assertion !== null && config) {
 		try {
 			const identity = await verifyAccessJwt(assertion, config);
 			return { subject: identity.subject, role: identity.role, via: 'access' };
 		} catch (e) {
-			if (e instanceof AccessError) throw new ApiError(e.status === 403 ? 'forbidden' : 'unauthorized', `Cloudflare Access: ${e.message}.`);
+			if (e instanceof AccessError)
+				throw new ApiError(e.status === 403 ? 'forbidden' : 'unauthorized', `Cloudflare Access: ${e.message}.`);
 			throw e;
 		}
 	}
-	throw new ApiError('unauthorized', config ? 'Sign in through Cloudflare Access or send "Authorization: Bearer <token>".' : 'Send "Authorization: Bearer <token>".');
+	throw new ApiError(
+		'unauthorized',
+		config
+			? 'Sign in through Cloudflare Access or send "Authorization: Bearer <token>".'
+			: 'Send "Authorization: Bearer <token>".'
+	);
 }
 
 const WHAT: Record<AccountRole, string> = {
@@ -58,5 +70,8 @@ const WHAT: Record<AccountRole, string> = {
 /** Throws 403 unless `caller` has at least `role` (owner > reviewer > viewer). */
 export function requireRole(caller: Caller, role: AccountRole, action?: string): void {
 	if (roleAtLeast(caller.role, role)) return;
-	throw new ApiError('forbidden', `Only ${WHAT[role]} can ${action ?? 'do this'}; this ${caller.via === 'token' ? 'token' : 'identity'} is a ${caller.role}.`);
+	throw new ApiError(
+		'forbidden',
+		`Only ${WHAT[role]} can ${action ?? 'do this'}; this ${caller.via === 'token' ? 'token' : 'identity'} is a ${caller.role}.`
+	);
 }

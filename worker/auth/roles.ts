@@ -4,10 +4,12 @@ import { ROLES, type Role } from '$lib/api/types';
 export const ACCOUNT_ROLES = ROLES;
 export type AccountRole = Role;
 
-export const isAccountRole = (value: unknown): value is AccountRole => typeof value === 'string' && (ACCOUNT_ROLES as readonly string[]).includes(value);
+export const isAccountRole = (value: unknown): value is AccountRole =>
+	typeof value === 'string' && (ACCOUNT_ROLES as readonly string[]).includes(value);
 
 /** True when `role` may do what `needed` may (owner > reviewer > viewer). */
-export const roleAtLeast = (role: AccountRole, needed: AccountRole): boolean => ACCOUNT_ROLES.indexOf(role) >= ACCOUNT_ROLES.indexOf(needed);
+export const roleAtLeast = (role: AccountRole, needed: AccountRole): boolean =>
+	ACCOUNT_ROLES.indexOf(role) >= ACCOUNT_ROLES.indexOf(needed);
 
 /** Who is calling, as every authenticated route sees it. */
 export interface Caller {

@@ -50,7 +50,17 @@ export class CsvConnector implements Connector {
 	capabilities(): Capabilities {
 		const c = this.#options.columns;
 		const personFields = (
-			['displayName', 'givenName', 'familyName', 'email', 'phone', 'employeeNumber', 'memberType', 'buildings', 'active'] as PersonField[]
+			[
+				'displayName',
+				'givenName',
+				'familyName',
+				'email',
+				'phone',
+				'employeeNumber',
+				'memberType',
+				'buildings',
+				'active'
+			] as PersonField[]
 		).filter((f) => f === 'displayName' || c[f as SingleField] !== undefined);
 		return {
 			write: false,
@@ -79,7 +89,11 @@ export class CsvConnector implements Connector {
 	}
 
 	async apply(): Promise<ApplyResult> {
-		throw new ConnectorError({ code: 'unsupported', system: this.#options.systemId, detail: 'a CSV export is a read-only source' });
+		throw new ConnectorError({
+			code: 'unsupported',
+			system: this.#options.systemId,
+			detail: 'a CSV export is a read-only source'
+		});
 	}
 }
 
@@ -103,11 +117,17 @@ export function parseGroupItem(item: string): { id: string; name: string; named:
 }
 
 /** The records of a roster file, or a ConnectorError listing every problem. */
-export function parseRoster(text: string, columns: CsvColumns, systemId: string): Pick<Snapshot, 'people' | 'groups' | 'memberships'> {
+export function parseRoster(
+	text: string,
+	columns: CsvColumns,
+	systemId: string
+): Pick<Snapshot, 'people' | 'groups' | 'memberships'> {
 	const issues: Issue[] = [];
 	const fail = () => {
 		issues.sort((a, b) => (a.row ?? 0) - (b.row ?? 0));
-		const listed = issues.slice(0, LISTED_ISSUES).map((i) => `row ${i.row}${i.column ? `, column ${i.column}` : ''}: ${i.message}`);
+		const listed = issues
+			.slice(0, LISTED_ISSUES)
+			.map((i) => `row ${i.row}${i.column ? `, column ${i.column}` : ''}: ${i.message}`);
 		const more = issues.length > LISTED_ISSUES ? `; and ${issues.length - LISTED_ISSUES} more` : '';
 		const first = issues[0];
 		return new ConnectorError({
@@ -143,8 +163,14 @@ export function parseRoster(text: string, columns: CsvColumns, systemId: string)
 	];
 	for (const [field, column] of mapped) {
 		const at = header.flatMap((h, i) => (h.toLowerCase() === column.trim().toLowerCase() ? [i] : []));
-		if (at.length === 0) issues.push({ row: 1, column, message: `column "${column}" (for ${field}) is not in the header` });
-		else if (at.length > 1) issues.push({ row: 1, column, message: `column "${column}" (for ${field}) appears ${at.length} times in the header` });
+		if (at.length === 0)
+			issues.push({ row: 1, column, message: `column "${column}" (for ${field}) is not in the header` });
+		else if (at.length > 1)
+			issues.push({
+				row: 1,
+				column,
+				message: `column "${column}" (for ${field}) appears ${at.length} times in the header`
+			});
 		else index.set(field, at[0]);
 	}
 	if (issues.length > 0) throw fail();
@@ -167,7 +193,8 @@ export function parseRoster(text: string, columns: CsvColumns, systemId: string)
 			return i === undefined ? '' : row[i].trim();
 		};
 		const column = (field: string) => header[index.get(field)!];
-		const problem = (field: string, message: string, record?: string) => issues.push({ row: rowNumber, column: column(field), record, message });
+		const problem = (field: string, message: string, record?: string) =>
+			issues.push({ row: rowNumber, column: column(field), record, message });
 
 		const id = cell('externalId');
 		if (!id) {
@@ -182,7 +209,12 @@ export function parseRoster(text: string, columns: CsvColumns, systemId: string)
 			if (value) person[f] = value;
 		}
 		person.displayName = cell('displayName') || [person.givenName, person.familyName].filter(Boolean).join(' ');
-		if (!person.displayName) problem(index.has('displayName') ? 'displayName' : 'externalId', 'no name: the display name and the given and family names are empty', id || undefined);
+		if (!person.displayName)
+			problem(
+				index.has('displayName') ? 'displayName' : 'externalId',
+				'no name: the display name and the given and family names are empty',
+				id || undefined
+			);
 
 		const email = cell('email');
 		if (email && !EMAIL.test(email)) problem('email', `"${email}" is not an email address`, id || undefined);
@@ -197,7 +229,8 @@ export function parseRoster(text: string, columns: CsvColumns, systemId: string)
 
 		const active = cell('active').toLowerCase();
 		if (FALSE.has(active)) person.active = false;
-		else if (active && !TRUE.has(active)) problem('active', `"${cell('active')}" is not a yes/no value`, id || undefined);
+		else if (active && !TRUE.has(active))
+			problem('active', `"${cell('active')}" is not a yes/no value`, id || undefined);
 
 		const buildings = splitList(cell('buildings'));
 		if (buildings.length > 0) person.buildings = [...new Set(buildings)].sort();
@@ -223,10 +256,18 @@ export function parseRoster(text: string, columns: CsvColumns, systemId: string)
 				const known = groups.get(g.id);
 				if (!known) groups.set(g.id, { ...g, externalId: g.id, kind, row: rowNumber, column: column(field) });
 				else if (known.kind !== kind)
-					problem(field, `identifier "${g.id}" is a ${kind} here but a ${known.kind} on row ${known.row} (column ${known.column})`, id || undefined);
+					problem(
+						field,
+						`identifier "${g.id}" is a ${kind} here but a ${known.kind} on row ${known.row} (column ${known.column})`,
+						id || undefined
+					);
 				else if (g.named && !known.named) Object.assign(known, { name: g.name, named: true, row: rowNumber });
 				else if (g.named && known.name !== g.name)
-					problem(field, `${kind} "${g.id}" is named "${g.name}" here but "${known.name}" on row ${known.row}`, id || undefined);
+					problem(
+						field,
+						`${kind} "${g.id}" is named "${g.name}" here but "${known.name}" on row ${known.row}`,
+						id || undefined
+					);
 				if (id && !joined.has(g.id)) {
 					joined.add(g.id);
 					memberships.push({ groupId: g.id, personId: id, role: 'member' });
@@ -236,13 +277,16 @@ export function parseRoster(text: string, columns: CsvColumns, systemId: string)
 		people.push(person);
 	}
 
-	if (issues.length === 0 && people.length === 0) issues.push({ row: 2, message: 'the file has no data rows: an empty source is refused' });
+	if (issues.length === 0 && people.length === 0)
+		issues.push({ row: 2, message: 'the file has no data rows: an empty source is refused' });
 	if (issues.length > 0) throw fail();
 
 	const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 	return {
 		people: people.sort((a, b) => cmp(a.id, b.id)),
-		groups: [...groups.values()].map(({ id, externalId, name, kind }) => ({ id, externalId, name, kind })).sort((a, b) => cmp(a.id, b.id)),
+		groups: [...groups.values()]
+			.map(({ id, externalId, name, kind }) => ({ id, externalId, name, kind }))
+			.sort((a, b) => cmp(a.id, b.id)),
 		memberships
 	};
 }

@@ -104,7 +104,9 @@ function setAt(resource: Record<string, unknown>, p: AttributePath, value: unkno
 }
 
 /** The value a multi-valued attribute presents: the primary one, else the work one, else the first. */
-function pick(list: readonly { value: string; type?: string | null; primary?: boolean | null }[] | null | undefined): string | undefined {
+function pick(
+	list: readonly { value: string; type?: string | null; primary?: boolean | null }[] | null | undefined
+): string | undefined {
 	if (!list || list.length === 0) return undefined;
 	const chosen = list.find((x) => x.primary === true) ?? list.find((x) => x.type?.toLowerCase() === 'work') ?? list[0];
 	return chosen.value || undefined;
@@ -116,7 +118,8 @@ const uniqueSorted = (list: readonly string[]) => [...new Set(list)].sort();
 /** Where custom field `name` lives on this server, or undefined if nowhere. */
 export function customPath(profile: ScimProfile, name: string): string | undefined {
 	if (profile.fieldMap[name]) return profile.fieldMap[name];
-	if (profile.userExt && name !== 'buildings' && profile.userExtAttributes.includes(name)) return `${profile.userExt}:${name}`;
+	if (profile.userExt && name !== 'buildings' && profile.userExtAttributes.includes(name))
+		return `${profile.userExt}:${name}`;
 	return undefined;
 }
 
@@ -155,7 +158,8 @@ export function userToPerson(raw: unknown, profile: ScimProfile): { person: Pers
 	let extension: Record<string, unknown> = {};
 	if (profile.userExt && resource[profile.userExt] != null) {
 		const ext = check(RostersyncUserExt, resource[profile.userExt]);
-		if (!ext.ok) issues.push(...ext.issues.map((i) => ({ field: `${profile.userExt}:${i.field}`, message: i.message })));
+		if (!ext.ok)
+			issues.push(...ext.issues.map((i) => ({ field: `${profile.userExt}:${i.field}`, message: i.message })));
 		else extension = ext.value;
 	}
 
@@ -219,7 +223,8 @@ export function scimToGroup(raw: unknown, profile: ScimProfile): MappedGroup | {
 	const ext = profile.groupExt ? (raw as Record<string, unknown>)[profile.groupExt] : undefined;
 	if (profile.groupExt && ext != null) {
 		const parsed = check(RostersyncGroupExt, ext);
-		if (!parsed.ok) return { issues: parsed.issues.map((i) => ({ field: `${profile.groupExt}:${i.field}`, message: i.message })) };
+		if (!parsed.ok)
+			return { issues: parsed.issues.map((i) => ({ field: `${profile.groupExt}:${i.field}`, message: i.message })) };
 		kind = parsed.value.kind ?? kind;
 		managers = uniqueSorted(parsed.value.managers ?? []);
 	}
@@ -227,7 +232,9 @@ export function scimToGroup(raw: unknown, profile: ScimProfile): MappedGroup | {
 	const externalId = nonEmpty(g.externalId);
 	if (externalId) group.externalId = externalId;
 	// SCIMMY keeps a member twice when it is added twice; the membership is one.
-	const members = uniqueSorted((g.members ?? []).filter((m) => !m.type || m.type.toLowerCase() === 'user').map((m) => m.value));
+	const members = uniqueSorted(
+		(g.members ?? []).filter((m) => !m.type || m.type.toLowerCase() === 'user').map((m) => m.value)
+	);
 	return { group, members, managers };
 }
 
@@ -289,7 +296,8 @@ export function personToUser(record: Omit<Person, 'id'>, profile: ScimProfile): 
 /** Lists in `schemas` every extension the body carries (servers reject undeclared ones). */
 function declareSchemas(body: Record<string, unknown>): void {
 	const schemas = body.schemas as string[];
-	for (const key of Object.keys(body)) if (key.toLowerCase().startsWith('urn:') && !schemas.includes(key)) schemas.push(key);
+	for (const key of Object.keys(body))
+		if (key.toLowerCase().startsWith('urn:') && !schemas.includes(key)) schemas.push(key);
 }
 
 export interface PatchOperation {
@@ -311,7 +319,8 @@ export function personPatch(values: FieldValues, profile: ScimProfile): PatchOpe
 		if (key.startsWith('custom:')) {
 			const name = key.slice(7);
 			const path = customPath(profile, name);
-			if (!path) throw new MappingError(key, `no SCIM attribute for custom field "${name}" (add it to the field map)`, true);
+			if (!path)
+				throw new MappingError(key, `no SCIM attribute for custom field "${name}" (add it to the field map)`, true);
 			ops.push(set(path, value, (v) => typed(profile, path, CORE_USER, v)));
 			continue;
 		}
@@ -412,7 +421,10 @@ const MEMBER_PATH = /^members\[value eq ("(?:\\.|[^"\\])*")\]$/;
  * result is PUT back. Only what this client sends is understood: attribute paths (core,
  * `urn:...:attr`), `members` adds, and `members[value eq "id"]` removals.
  */
-export function applyPatchLocally(resource: Record<string, unknown>, operations: PatchOperation[]): Record<string, unknown> {
+export function applyPatchLocally(
+	resource: Record<string, unknown>,
+	operations: PatchOperation[]
+): Record<string, unknown> {
 	const doc = structuredClone(resource);
 	delete doc.meta;
 	const schemas = Array.isArray(doc.schemas) ? (doc.schemas as string[]) : [];
@@ -438,4 +450,3 @@ export function applyPatchLocally(resource: Record<string, unknown>, operations:
 	}
 	return doc;
 }
-

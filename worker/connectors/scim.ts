@@ -225,7 +225,12 @@ export class ScimConnector implements Connector {
 			if (attempt > 1) sink.restart();
 			const sequential = attempt > 1;
 			const issues: PendingIssue[] = [];
-			const noteIssues = (kind: 'person' | 'group', raw: unknown, position: number, found: { field: string; message: string }[]) => {
+			const noteIssues = (
+				kind: 'person' | 'group',
+				raw: unknown,
+				position: number,
+				found: { field: string; message: string }[]
+			) => {
 				const id = resourceId(raw);
 				for (const x of found) issues.push({ kind, id, position, field: x.field, message: x.message });
 			};
@@ -275,7 +280,11 @@ export class ScimConnector implements Connector {
 										dangling = true;
 										continue;
 									}
-									memberships.push({ groupId: group.id, personId, role: managerSet.has(personId) ? 'manager' : 'member' });
+									memberships.push({
+										groupId: group.id,
+										personId,
+										role: managerSet.has(personId) ? 'manager' : 'member'
+									});
 								}
 							});
 							if (writing() && list.length > 0) sink.groups(list, memberships);
@@ -296,7 +305,11 @@ export class ScimConnector implements Connector {
 	}
 
 	#unsettled(): ConnectorError {
-		return this.#error({ code: 'http', retryable: true, detail: `the directory kept changing while it was read (${READ_ATTEMPTS} attempts)` });
+		return this.#error({
+			code: 'http',
+			retryable: true,
+			detail: `the directory kept changing while it was read (${READ_ATTEMPTS} attempts)`
+		});
 	}
 
 	/**
@@ -334,7 +347,13 @@ export class ScimConnector implements Connector {
 		return resources.flatMap((raw, i) => {
 			const mapped = userToPerson(raw, d.profile);
 			if ('person' in mapped) return [mapped.person];
-			throw this.#error({ code: 'invalid', recordKind: 'person', recordId: recordLabel(raw, i), field: mapped.issues[0].field, detail: mapped.issues[0].message });
+			throw this.#error({
+				code: 'invalid',
+				recordKind: 'person',
+				recordId: recordLabel(raw, i),
+				field: mapped.issues[0].field,
+				detail: mapped.issues[0].message
+			});
 		});
 	}
 
@@ -345,7 +364,13 @@ export class ScimConnector implements Connector {
 		return resources.flatMap((raw, i) => {
 			const mapped = scimToGroup(raw, d.profile);
 			if ('group' in mapped) return [mapped.group];
-			throw this.#error({ code: 'invalid', recordKind: 'group', recordId: recordLabel(raw, i), field: mapped.issues[0].field, detail: mapped.issues[0].message });
+			throw this.#error({
+				code: 'invalid',
+				recordKind: 'group',
+				recordId: recordLabel(raw, i),
+				field: mapped.issues[0].field,
+				detail: mapped.issues[0].message
+			});
 		});
 	}
 
@@ -389,14 +414,26 @@ export class ScimConnector implements Connector {
 						['externalId', op.record.externalId]
 					]);
 					// Our own earlier create whose answer was lost: the same person, by its shared identifier.
-					if (existing && op.record.externalId && existing.externalId === op.record.externalId) return { id: existing.id };
+					if (existing && op.record.externalId && existing.externalId === op.record.externalId)
+						return { id: existing.id };
 					throw new ConnectorError({ ...e.toJSON(), existingId: existing?.id });
 				}
 			}
 			case 'create-group': {
-				if (!d.caps.groups) throw this.#error({ code: 'unsupported', recordKind: 'group', recordId: op.record.externalId ?? op.record.name, detail: 'this server has no Groups' });
+				if (!d.caps.groups)
+					throw this.#error({
+						code: 'unsupported',
+						recordKind: 'group',
+						recordId: op.record.externalId ?? op.record.name,
+						detail: 'this server has no Groups'
+					});
 				const body = groupToScim(op.record, profile);
-				const context: RequestContext = { recordKind: 'group', recordId: op.record.externalId ?? op.record.name, fields: payloadFields(body), defaultField: 'displayName' };
+				const context: RequestContext = {
+					recordKind: 'group',
+					recordId: op.record.externalId ?? op.record.name,
+					fields: payloadFields(body),
+					defaultField: 'displayName'
+				};
 				try {
 					const created = await this.#request('POST', d.groupsPath, { body, context });
 					return { id: createdId(created) ?? this.#missingId(context) };
@@ -406,7 +443,8 @@ export class ScimConnector implements Connector {
 						['externalId', op.record.externalId],
 						['displayName', op.record.name]
 					]);
-					if (existing && op.record.externalId && existing.externalId === op.record.externalId) return { id: existing.id };
+					if (existing && op.record.externalId && existing.externalId === op.record.externalId)
+						return { id: existing.id };
 					throw new ConnectorError({ ...e.toJSON(), existingId: existing?.id });
 				}
 			}
@@ -430,7 +468,14 @@ export class ScimConnector implements Connector {
 			case 'remove-person': {
 				const id = resolve(op.target);
 				if (op.soft && this.#opts.removeMode === 'deactivate') {
-					if (!d.caps.softRemove) throw this.#error({ code: 'unsupported', recordKind: 'person', recordId: id, field: 'active', detail: 'this server cannot deactivate users' });
+					if (!d.caps.softRemove)
+						throw this.#error({
+							code: 'unsupported',
+							recordKind: 'person',
+							recordId: id,
+							field: 'active',
+							detail: 'this server cannot deactivate users'
+						});
 					await this.#patch(d.usersPath, id, 'person', [{ op: 'replace', path: 'active', value: false }]);
 				} else await this.#delete(d.usersPath, id, 'person');
 				return {};
@@ -456,11 +501,17 @@ export class ScimConnector implements Connector {
 		}
 	}
 
-	async #membership(d: Discovery, op: Extract<Op, { type: 'add-membership' | 'set-role' | 'remove-membership' }>, groupId: string, personId: string): Promise<void> {
+	async #membership(
+		d: Discovery,
+		op: Extract<Op, { type: 'add-membership' | 'set-role' | 'remove-membership' }>,
+		groupId: string,
+		personId: string
+	): Promise<void> {
 		const path = `${d.groupsPath}/${encodeURIComponent(groupId)}`;
 		const context: RequestContext = { recordKind: 'group', recordId: groupId, fields: ['members'] };
 		const wantsManager = op.type !== 'remove-membership' && op.role === 'manager';
-		const touchesManagers = wantsManager || op.type === 'set-role' || (op.type === 'remove-membership' && op.before === 'manager');
+		const touchesManagers =
+			wantsManager || op.type === 'set-role' || (op.type === 'remove-membership' && op.before === 'manager');
 		const memberOps: PatchOperation[] =
 			op.type === 'add-membership'
 				? [{ op: 'add', path: 'members', value: [{ value: personId }] }]
@@ -470,17 +521,31 @@ export class ScimConnector implements Connector {
 		if (!touchesManagers) return void (await this.#patchAt(path, memberOps, context));
 		const ext = d.profile.groupExt;
 		if (!ext) {
-			if (wantsManager) throw this.#error({ code: 'unsupported', recordKind: 'group', recordId: groupId, field: 'role', detail: 'this server stores no manager role (no Rostersync Group extension)' });
+			if (wantsManager)
+				throw this.#error({
+					code: 'unsupported',
+					recordKind: 'group',
+					recordId: groupId,
+					field: 'role',
+					detail: 'this server stores no manager role (no Rostersync Group extension)'
+				});
 			return void (await this.#patchAt(path, memberOps, context));
 		}
 		// Managers are a plain list: read, change, write back, one writer per group at a time.
 		await this.#withLock(path, async () => {
 			const group = (await this.#request('GET', path, { context })) as Record<string, unknown>;
-			const current = new Set(((group?.[ext] as { managers?: unknown } | undefined)?.managers as string[] | undefined) ?? []);
+			const current = new Set(
+				((group?.[ext] as { managers?: unknown } | undefined)?.managers as string[] | undefined) ?? []
+			);
 			if (wantsManager) current.add(personId);
 			else current.delete(personId);
 			const managers = [...current].sort();
-			await this.#patchAt(path, [...memberOps, { op: 'replace', path: `${ext}:managers`, value: managers }], { ...context, fields: ['members', `${ext}:managers`] }, true);
+			await this.#patchAt(
+				path,
+				[...memberOps, { op: 'replace', path: `${ext}:managers`, value: managers }],
+				{ ...context, fields: ['members', `${ext}:managers`] },
+				true
+			);
 		});
 	}
 
@@ -498,7 +563,11 @@ export class ScimConnector implements Connector {
 
 	async #patch(collection: string, id: string, kind: 'person' | 'group', operations: PatchOperation[]): Promise<void> {
 		if (operations.length === 0) return;
-		await this.#patchAt(`${collection}/${encodeURIComponent(id)}`, operations, { recordKind: kind, recordId: id, fields: operations.map((o) => o.path) });
+		await this.#patchAt(`${collection}/${encodeURIComponent(id)}`, operations, {
+			recordKind: kind,
+			recordId: id,
+			fields: operations.map((o) => o.path)
+		});
 	}
 
 	/** `locked`: the caller already holds this record's lock. */
@@ -512,7 +581,8 @@ export class ScimConnector implements Connector {
 			await this.#request('PATCH', path, { body: { schemas: [PATCH_OP], Operations: operations }, context });
 		} catch (e) {
 			// Removing what is already gone (a retried removal) is done, not failed.
-			if (e instanceof ConnectorError && e.scimType === 'noTarget' && operations.every((o) => o.op === 'remove')) return;
+			if (e instanceof ConnectorError && e.scimType === 'noTarget' && operations.every((o) => o.op === 'remove'))
+				return;
 			throw e;
 		}
 	}
@@ -520,13 +590,19 @@ export class ScimConnector implements Connector {
 	/** For servers without PATCH: read, change, PUT back (under the record's lock). */
 	async #replaceAt(path: string, operations: PatchOperation[], context: RequestContext): Promise<void> {
 		const current = await this.#request('GET', path, { context });
-		if (current === null || typeof current !== 'object') throw this.#error({ ...contextOf(context), code: 'invalid', detail: `GET ${path}: no resource in the answer` });
-		await this.#request('PUT', path, { body: applyPatchLocally(current as Record<string, unknown>, operations), context });
+		if (current === null || typeof current !== 'object')
+			throw this.#error({ ...contextOf(context), code: 'invalid', detail: `GET ${path}: no resource in the answer` });
+		await this.#request('PUT', path, {
+			body: applyPatchLocally(current as Record<string, unknown>, operations),
+			context
+		});
 	}
 
 	async #delete(collection: string, id: string, kind: 'person' | 'group'): Promise<void> {
 		try {
-			await this.#request('DELETE', `${collection}/${encodeURIComponent(id)}`, { context: { recordKind: kind, recordId: id } });
+			await this.#request('DELETE', `${collection}/${encodeURIComponent(id)}`, {
+				context: { recordKind: kind, recordId: id }
+			});
 		} catch (e) {
 			// Already deleted (a retried removal): the intended state holds.
 			if (e instanceof ConnectorError && e.code === 'not-found') return;
@@ -535,12 +611,20 @@ export class ScimConnector implements Connector {
 	}
 
 	/** The record holding one of these unique values, by filter when the server filters, else by a scan. */
-	async #findExisting(d: Discovery, kind: 'person' | 'group', keys: [attribute: string, value: string | undefined][]): Promise<{ id: string; externalId?: string } | undefined> {
+	async #findExisting(
+		d: Discovery,
+		kind: 'person' | 'group',
+		keys: [attribute: string, value: string | undefined][]
+	): Promise<{ id: string; externalId?: string } | undefined> {
 		const wanted = keys.filter((k): k is [string, string] => !!k[1]);
 		const same = (a: string | undefined, b: string) => a !== undefined && a.toLowerCase() === b.toLowerCase();
 		const matches = (r: { id: string; externalId?: string; userName?: string; name?: string }) =>
 			wanted.some(([attr, value]) =>
-				attr === 'externalId' ? r.externalId === value : attr === 'userName' ? same(r.userName, value) : same(r.name, value)
+				attr === 'externalId'
+					? r.externalId === value
+					: attr === 'userName'
+						? same(r.userName, value)
+						: same(r.name, value)
 			);
 		try {
 			if (d.caps.filter) {
@@ -566,7 +650,14 @@ export class ScimConnector implements Connector {
 		return resources.flatMap((raw) => {
 			const r = raw as { id?: unknown; externalId?: unknown; userName?: unknown; displayName?: unknown };
 			if (typeof r.id !== 'string') return [];
-			return [{ id: r.id, externalId: typeof r.externalId === 'string' ? r.externalId : undefined, userName: typeof r.userName === 'string' ? r.userName : undefined, name: typeof r.displayName === 'string' ? r.displayName : undefined }];
+			return [
+				{
+					id: r.id,
+					externalId: typeof r.externalId === 'string' ? r.externalId : undefined,
+					userName: typeof r.userName === 'string' ? r.userName : undefined,
+					name: typeof r.displayName === 'string' ? r.displayName : undefined
+				}
+			];
 		});
 	}
 
@@ -587,7 +678,8 @@ export class ScimConnector implements Connector {
 		filter?: string
 	): Promise<{ stable: boolean; ids: Set<string> }> {
 		const count = this.#opts.pageSize;
-		const page = (startIndex: number) => this.#page(collection, kind, { startIndex, count, ...(filter ? { filter } : {}) }, signal);
+		const page = (startIndex: number) =>
+			this.#page(collection, kind, { startIndex, count, ...(filter ? { filter } : {}) }, signal);
 		const ids = new Set<string>();
 		let idless = 0;
 		let stable = true;
@@ -636,7 +728,12 @@ export class ScimConnector implements Connector {
 	}
 
 	/** Every resource of a collection at once, for look-ups (a filter keeps them few): records with an id first. */
-	async #collect(collection: string, kind: 'person' | 'group', signal?: AbortSignal, filter?: string): Promise<unknown[]> {
+	async #collect(
+		collection: string,
+		kind: 'person' | 'group',
+		signal?: AbortSignal,
+		filter?: string
+	): Promise<unknown[]> {
 		const withId: unknown[] = [];
 		const without: unknown[] = [];
 		await this.#eachPage(
@@ -652,11 +749,24 @@ export class ScimConnector implements Connector {
 		return [...withId, ...without];
 	}
 
-	async #page(collection: string, kind: 'person' | 'group', query: Record<string, string | number>, signal?: AbortSignal): Promise<ListedPage> {
-		const body = await this.#request('GET', collection, { query, signal, context: { recordKind: kind, fields: query.filter ? [String(query.filter).split(' ')[0]] : [] } });
+	async #page(
+		collection: string,
+		kind: 'person' | 'group',
+		query: Record<string, string | number>,
+		signal?: AbortSignal
+	): Promise<ListedPage> {
+		const body = await this.#request('GET', collection, {
+			query,
+			signal,
+			context: { recordKind: kind, fields: query.filter ? [String(query.filter).split(' ')[0]] : [] }
+		});
 		const list = check(ListResponse, body);
 		if (!list.ok) {
-			throw this.#error({ code: 'invalid', field: list.issues[0].field, detail: `invalid ListResponse from ${collection}: ${list.issues.map((i) => `${i.field}: ${i.message}`).join('; ')}` });
+			throw this.#error({
+				code: 'invalid',
+				field: list.issues[0].field,
+				detail: `invalid ListResponse from ${collection}: ${list.issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`
+			});
 		}
 		return { total: list.value.totalResults, resources: list.value.Resources ?? [] };
 	}
@@ -704,7 +814,8 @@ export class ScimConnector implements Connector {
 		const userExt = ROSTERSYNC_USER.find((id) => listed(id, userType));
 		const groupExt = groups ? ROSTERSYNC_GROUP.find((id) => listed(id, groupType)) : undefined;
 		const attributeTypes: Record<string, string> = {};
-		for (const s of schemas ?? []) for (const a of s.attributes ?? []) if (a.type) attributeTypes[`${s.id}:${a.name}`.toLowerCase()] = a.type;
+		for (const s of schemas ?? [])
+			for (const a of s.attributes ?? []) if (a.type) attributeTypes[`${s.id}:${a.name}`.toLowerCase()] = a.type;
 		const userExtSchema = schemas?.find((s) => s.id === userExt);
 		const coreUser = schemas?.find((s) => s.id === CORE_USER);
 		const profile: ScimProfile = {
@@ -737,7 +848,13 @@ export class ScimConnector implements Connector {
 		try {
 			return await this.#request('GET', path, { signal, query });
 		} catch (e) {
-			if (e instanceof ConnectorError && (e.code === 'not-found' || e.code === 'invalid' || e.code === 'unsupported' || (e.code === 'http' && !e.retryable)))
+			if (
+				e instanceof ConnectorError &&
+				(e.code === 'not-found' ||
+					e.code === 'invalid' ||
+					e.code === 'unsupported' ||
+					(e.code === 'http' && !e.retryable))
+			)
 				return undefined;
 			throw e;
 		}
@@ -747,16 +864,30 @@ export class ScimConnector implements Connector {
 	async #request(method: string, path: string, init: RequestInitScim = {}): Promise<unknown> {
 		const { query, body, signal, context = {} } = init;
 		let url = `${this.#opts.baseUrl}${path}`;
-		if (query && Object.keys(query).length > 0) url += `?${new URLSearchParams(Object.entries(query).map(([k, v]): [string, string] => [k, String(v)]))}`;
-		const headers: Record<string, string> = { authorization: `Bearer ${this.#opts.token}`, accept: 'application/scim+json, application/json' };
+		if (query && Object.keys(query).length > 0)
+			url += `?${new URLSearchParams(Object.entries(query).map(([k, v]): [string, string] => [k, String(v)]))}`;
+		const headers: Record<string, string> = {
+			authorization: `Bearer ${this.#opts.token}`,
+			accept: 'application/scim+json, application/json'
+		};
 		if (body !== undefined) headers['content-type'] = 'application/scim+json';
 		const payload = body === undefined ? undefined : JSON.stringify(body);
 
 		const response = await this.#requests.run(async () => {
 			try {
-				return await sendWithRetry(() => this.#fetch(url, { method, headers, body: payload, signal }), { clock: this.#clock, policy: this.#retry, signal });
+				return await sendWithRetry(() => this.#fetch(url, { method, headers, body: payload, signal }), {
+					clock: this.#clock,
+					policy: this.#retry,
+					signal
+				});
 			} catch (e) {
-				if (e instanceof NetworkError) throw this.#error({ ...contextOf(context), code: 'unreachable', retryable: true, detail: `${method} ${path}: ${e.message}` });
+				if (e instanceof NetworkError)
+					throw this.#error({
+						...contextOf(context),
+						code: 'unreachable',
+						retryable: true,
+						detail: `${method} ${path}: ${e.message}`
+					});
 				throw e;
 			}
 		});
@@ -766,7 +897,12 @@ export class ScimConnector implements Connector {
 			try {
 				return JSON.parse(text);
 			} catch {
-				throw this.#error({ ...contextOf(context), code: 'invalid', status: response.status, detail: `${method} ${path}: the answer is not JSON` });
+				throw this.#error({
+					...contextOf(context),
+					code: 'invalid',
+					status: response.status,
+					detail: `${method} ${path}: the answer is not JSON`
+				});
 			}
 		}
 		throw this.#httpError(method, path, response, text, context);
@@ -795,7 +931,10 @@ export class ScimConnector implements Connector {
 							: status === 501
 								? 'unsupported'
 								: 'http';
-		const field = status === 401 || status === 403 ? undefined : (namedField(detail, context.fields ?? []) ?? (status === 409 ? context.defaultField : undefined));
+		const field =
+			status === 401 || status === 403
+				? undefined
+				: (namedField(detail, context.fields ?? []) ?? (status === 409 ? context.defaultField : undefined));
 		return this.#error({
 			...contextOf(context),
 			code,
@@ -808,7 +947,12 @@ export class ScimConnector implements Connector {
 	}
 
 	#missingId(context: RequestContext): never {
-		throw this.#error({ ...contextOf(context), code: 'invalid', field: 'id', detail: 'the server created the record but answered without its id' });
+		throw this.#error({
+			...contextOf(context),
+			code: 'invalid',
+			field: 'id',
+			detail: 'the server created the record but answered without its id'
+		});
 	}
 
 	#error(init: Omit<ConnectorErrorInit, 'system'>): ConnectorError {
@@ -862,7 +1006,12 @@ function payloadFields(body: Record<string, unknown>): string[] {
 /** The field a server's error text names, among those the request carried (longest name first). */
 export function namedField(detail: string, fields: string[]): string | undefined {
 	const text = detail.toLowerCase();
-	const leaf = (f: string) => f.split(/[:.[\]]/).filter(Boolean).pop()?.toLowerCase() ?? f.toLowerCase();
+	const leaf = (f: string) =>
+		f
+			.split(/[:.[\]]/)
+			.filter(Boolean)
+			.pop()
+			?.toLowerCase() ?? f.toLowerCase();
 	const byLength = [...new Set(fields)].sort((a, b) => leaf(b).length - leaf(a).length);
 	const found = byLength.find((f) => new RegExp(`(^|[^a-z0-9])${escapeRegExp(leaf(f))}([^a-z0-9]|$)`).test(text));
 	if (found) return found;

@@ -7,7 +7,8 @@ export class Semaphore {
 	readonly #waiting: (() => void)[] = [];
 
 	constructor(readonly limit: number) {
-		if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`semaphore limit must be a positive integer, got ${limit}`);
+		if (!Number.isInteger(limit) || limit < 1)
+			throw new RangeError(`semaphore limit must be a positive integer, got ${limit}`);
 	}
 
 	/** Tasks holding a permit now. */
@@ -50,7 +51,11 @@ export class Semaphore {
 }
 
 /** Maps `items` through `task` with at most `limit` running at once; results keep input order. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, task: (item: T, index: number) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(
+	items: readonly T[],
+	limit: number,
+	task: (item: T, index: number) => Promise<R>
+): Promise<R[]> {
 	const semaphore = new Semaphore(limit);
 	return Promise.all(items.map((item, i) => semaphore.run(() => task(item, i))));
 }

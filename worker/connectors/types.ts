@@ -110,7 +110,19 @@ export class ConnectorError extends Error {
 	/** Plain data for the journal and the API (errors do not survive JSON or structured clone). */
 	toJSON(): ConnectorErrorInit {
 		const { code, system, detail, recordKind, recordId, field, status, scimType, retryable, existingId } = this;
-		return { code, system, detail, recordKind, recordId, field, status, scimType, retryable, existingId, issues: this.issues };
+		return {
+			code,
+			system,
+			detail,
+			recordKind,
+			recordId,
+			field,
+			status,
+			scimType,
+			retryable,
+			existingId,
+			issues: this.issues
+		};
 	}
 }
 

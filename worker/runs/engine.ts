@@ -66,7 +66,9 @@ const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 export async function prepare(deps: EngineDeps, runId: string, dryRun: boolean): Promise<Step> {
 	const { store } = deps;
 	try {
-		await planLink(deps, { then: ({ meta }) => store.planRunFromCurrent(runId, !dryRun, meta.counts, dryRun ? 'finished' : 'apply') });
+		await planLink(deps, {
+			then: ({ meta }) => store.planRunFromCurrent(runId, !dryRun, meta.counts, dryRun ? 'finished' : 'apply')
+		});
 	} catch (e) {
 		const error: RunError = e instanceof SourceError ? e.detail : { code: 'internal', message: message(e) };
 		store.finishRun(runId, 'failed', deps.now(), error);
@@ -145,11 +147,15 @@ export async function applySlice(deps: EngineDeps, runId: string): Promise<Step>
 	await runPlan(ops, outcomes, {
 		apply: { a: applier('a'), b: applier('b') },
 		concurrency: deps.concurrency,
-		onOutcome: (outcome, op) => store.recordOutcome(runId, outcome, outcome.status === 'done' ? noticeFor(deps, runId, op, resolve) : undefined),
+		onOutcome: (outcome, op) =>
+			store.recordOutcome(runId, outcome, outcome.status === 'done' ? noticeFor(deps, runId, op, resolve) : undefined),
 		shouldYield: () => started >= deps.slice.ops || deps.now() - startedAt >= deps.slice.ms
 	});
 	// The slice ended on its own: what was marked ahead but never sent is not cut off.
-	store.unmarkStarted(runId, [...marked].filter((key) => !attempted.has(key)));
+	store.unmarkStarted(
+		runId,
+		[...marked].filter((key) => !attempted.has(key))
+	);
 	return store.pending(runId, 1).length > 0 ? 'continue' : 'finished';
 }
 
@@ -161,8 +167,17 @@ function noticeFor(deps: EngineDeps, runId: string, op: Op, resolve: (ref: Targe
 	if (op.type === 'notify-transfer') Object.assign(payload, { from: op.from, to: op.to });
 	// The invitation goes to the person this run created: its name and address are in the create.
 	const creator = 'createdBy' in op.person ? deps.store.op(runId, op.person.createdBy) : undefined;
-	if (creator?.type === 'create-person') Object.assign(payload, { displayName: creator.record.displayName, email: creator.record.email });
-	return { runId, key: op.key, type: op.type, system: deps.config.systems[op.side], person, payload, createdAt: deps.now() };
+	if (creator?.type === 'create-person')
+		Object.assign(payload, { displayName: creator.record.displayName, email: creator.record.email });
+	return {
+		runId,
+		key: op.key,
+		type: op.type,
+		system: deps.config.systems[op.side],
+		person,
+		payload,
+		createdAt: deps.now()
+	};
 }
 
 /** Every key a draft's commit looks at: its operations and the creates its ids may wait for. */
@@ -195,7 +210,17 @@ export function commitSlice(deps: EngineDeps, runId: string): Step {
 	if (chunk.length === 0) return 'finished';
 	const drafts = chunk.map((c) => c.draft);
 	const outcomes = store.outcomes(runId, drafts.flatMap(keysOf));
-	const committed = commitBaseline({ linkId: deps.config.id, versions: { a: '', b: '' }, ops: [], counts: { total: 0, staged: 0, byType: {}, bySide: { a: 0, b: 0 } }, keep: [], next: drafts }, outcomes);
+	const committed = commitBaseline(
+		{
+			linkId: deps.config.id,
+			versions: { a: '', b: '' },
+			ops: [],
+			counts: { total: 0, staged: 0, byType: {}, bySide: { a: 0, b: 0 } },
+			keep: [],
+			next: drafts
+		},
+		outcomes
+	);
 	const previous = new Set<BaselineEntry>();
 	for (const d of drafts) if (d.previous) previous.add(d.previous);
 	const kept = new Set(committed.entries.filter((e) => previous.has(e)));

@@ -23,7 +23,9 @@ export async function fanOut(env: Pick<Env, 'ACCOUNT' | 'LINKS'>, at: number, co
 			return await env.LINKS.getByName(link.id).ensureAlarm(at);
 		} catch (e) {
 			failed.push(link.id);
-			console.error(JSON.stringify({ event: 'fan-out-failed', link: link.id, error: e instanceof Error ? e.message : String(e) }));
+			console.error(
+				JSON.stringify({ event: 'fan-out-failed', link: link.id, error: e instanceof Error ? e.message : String(e) })
+			);
 			return null;
 		}
 	});

@@ -14,7 +14,9 @@ export function* jsonParts(value: unknown): Generator<string> {
 			if (i > 0) yield ',';
 			const el = value[i];
 			// JSON writes null for what it cannot represent inside arrays.
-			yield el === undefined || typeof el === 'function' || typeof el === 'symbol' ? 'null' : (JSON.stringify(el) ?? 'null');
+			yield el === undefined || typeof el === 'function' || typeof el === 'symbol'
+				? 'null'
+				: (JSON.stringify(el) ?? 'null');
 		}
 		yield ']';
 		return;
@@ -46,7 +48,7 @@ export function* chunked(parts: Iterable<string>, size = 400_000): Generator<str
 			if (length > 0) yield buffer.join('');
 			buffer = [];
 			length = 0;
-			for (let i = 0; i < part.length; ) {
+			for (let i = 0; i < part.length;) {
 				let end = Math.min(i + size, part.length);
 				// Never split a surrogate pair: each chunk is stored (and encoded) on its own.
 				const last = part.charCodeAt(end - 1);

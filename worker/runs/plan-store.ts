@@ -20,7 +20,7 @@ import {
 	type PartSink,
 	type PlanCounts,
 	type Reconciliation,
-	type Side,
+	type Side
 } from '$lib/core';
 import { bySeq, insertRows, jsonStream } from './rows';
 import type { StagedDeletes } from './types';
@@ -51,7 +51,17 @@ export const PLAN_SCHEMA = [
 	`CREATE TABLE IF NOT EXISTS staged_ops (conflict_id TEXT NOT NULL, seq INTEGER NOT NULL, op TEXT NOT NULL, PRIMARY KEY (conflict_id, seq))`
 ];
 
-const PLAN_TABLES = ['plan_views', 'plan_conflicts', 'plan_ops', 'plan_drafts', 'plan_fragments', 'plan_kept', 'plan_dropped', 'staged', 'staged_ops'];
+const PLAN_TABLES = [
+	'plan_views',
+	'plan_conflicts',
+	'plan_ops',
+	'plan_drafts',
+	'plan_fragments',
+	'plan_kept',
+	'plan_dropped',
+	'staged',
+	'staged_ops'
+];
 
 /** The current plan's summary: the LinkView needs only this. */
 export interface PlanMeta {
@@ -65,7 +75,10 @@ export interface PlanMeta {
 }
 
 /** The rest of a Reconciliation that is not in rows. */
-type PlanHead = Pick<Reconciliation, 'linkId' | 'versions' | 'stale' | 'applied' | 'counts' | 'requiresAction' | 'untouched'>;
+type PlanHead = Pick<
+	Reconciliation,
+	'linkId' | 'versions' | 'stale' | 'applied' | 'counts' | 'requiresAction' | 'untouched'
+>;
 
 export class PlanStore implements PartSink {
 	constructor(
@@ -88,7 +101,6 @@ export class PlanStore implements PartSink {
 			this.setMeta('plan-head', undefined);
 		});
 	}
-
 
 	// ---- PartSink: rows as the parts produce them ----------------------------------------------
 
@@ -157,18 +169,33 @@ export class PlanStore implements PartSink {
 			this.flush();
 			for (const tag of merged.dropTags) this.sql.exec('DELETE FROM plan_ops WHERE tag = ?', tag);
 			for (const key of merged.staged) {
-				for (const row of this.sql.exec<{ seq: number; op: string }>('SELECT seq, op FROM plan_ops WHERE key = ? AND staged = 0', key).toArray()) {
-					this.sql.exec('UPDATE plan_ops SET staged = 1, op = ? WHERE seq = ?', JSON.stringify({ ...JSON.parse(row.op), staged: true }), row.seq);
+				for (const row of this.sql
+					.exec<{ seq: number; op: string }>('SELECT seq, op FROM plan_ops WHERE key = ? AND staged = 0', key)
+					.toArray()) {
+					this.sql.exec(
+						'UPDATE plan_ops SET staged = 1, op = ? WHERE seq = ?',
+						JSON.stringify({ ...JSON.parse(row.op), staged: true }),
+						row.seq
+					);
 				}
 			}
 			for (const removal of merged.stagedPeople) {
-				for (const row of this.sql.exec<{ seq: number; view: string }>('SELECT seq, view FROM plan_views WHERE removal = ?', removal).toArray()) {
-					this.sql.exec('UPDATE plan_views SET view = ? WHERE seq = ?', JSON.stringify({ ...JSON.parse(row.view), note: 'staged' }), row.seq);
+				for (const row of this.sql
+					.exec<{ seq: number; view: string }>('SELECT seq, view FROM plan_views WHERE removal = ?', removal)
+					.toArray()) {
+					this.sql.exec(
+						'UPDATE plan_views SET view = ? WHERE seq = ?',
+						JSON.stringify({ ...JSON.parse(row.view), note: 'staged' }),
+						row.seq
+					);
 				}
 			}
 			for (const key of merged.groupDrafts.keys()) {
 				const fragments = this.sql
-					.exec<{ part: number; draft: string }>('SELECT part, draft FROM plan_fragments WHERE key = ? ORDER BY part', key)
+					.exec<{ part: number; draft: string }>(
+						'SELECT part, draft FROM plan_fragments WHERE key = ? ORDER BY part',
+						key
+					)
 					.toArray()
 					.map((r) => ({ part: r.part, draft: JSON.parse(r.draft) as DraftEntry }));
 				if (fragments.length === 0) continue;
@@ -200,7 +227,14 @@ export class PlanStore implements PartSink {
 				requiresAction: merged.requiresAction,
 				untouched: merged.untouched
 			};
-			const meta: PlanMeta = { versions: merged.versions, computedAt, requiresAction: merged.requiresAction, staged, counts, thresholds: merged.thresholds.map((c) => c.id) };
+			const meta: PlanMeta = {
+				versions: merged.versions,
+				computedAt,
+				requiresAction: merged.requiresAction,
+				staged,
+				counts,
+				thresholds: merged.thresholds.map((c) => c.id)
+			};
 			this.setMeta('plan-head', head);
 			this.setMeta('plan', meta);
 			this.setMeta('versions', merged.versions);
@@ -209,7 +243,9 @@ export class PlanStore implements PartSink {
 	}
 
 	private baselineEntry(e: Pick<BaselineEntry, 'kind' | 'a' | 'b'>): BaselineEntry | undefined {
-		const row = this.sql.exec<{ entry: string }>('SELECT entry FROM baseline WHERE kind = ? AND a = ? AND b = ?', e.kind, e.a, e.b).toArray()[0];
+		const row = this.sql
+			.exec<{ entry: string }>('SELECT entry FROM baseline WHERE kind = ? AND a = ? AND b = ?', e.kind, e.a, e.b)
+			.toArray()[0];
 		return row ? JSON.parse(row.entry) : undefined;
 	}
 
@@ -221,10 +257,21 @@ export class PlanStore implements PartSink {
 			const kind = thresholdKind(c.id, c.removedSide);
 			if (!kind) continue;
 			byRemoval.set(`${c.removedSide}:${kind}`, { id: c.id, seq: 0 });
-			this.sql.exec('INSERT INTO staged (conflict_id, kind, side, count, total, lim) VALUES (?, ?, ?, ?, ?, ?)', c.id, kind, c.removedSide, c.staged.count, c.staged.total, JSON.stringify(c.staged.limit));
+			this.sql.exec(
+				'INSERT INTO staged (conflict_id, kind, side, count, total, lim) VALUES (?, ?, ?, ?, ?, ?)',
+				c.id,
+				kind,
+				c.removedSide,
+				c.staged.count,
+				c.staged.total,
+				JSON.stringify(c.staged.limit)
+			);
 		}
 		if (byRemoval.size === 0) return 0;
-		const page = bySeq(this.sql, 'SELECT seq, op AS v FROM plan_ops WHERE staged = 1 AND seq > ? ORDER BY seq LIMIT 500');
+		const page = bySeq(
+			this.sql,
+			'SELECT seq, op AS v FROM plan_ops WHERE staged = 1 AND seq > ? ORDER BY seq LIMIT 500'
+		);
 		for (let rows = page(); rows.length > 0; rows = page()) {
 			const out: SqlStorageValue[][] = [];
 			for (const text of rows) {
@@ -260,7 +307,9 @@ export class PlanStore implements PartSink {
 
 	staged(): Omit<StagedDeletes, 'decision'>[] {
 		return this.sql
-			.exec<{ conflict_id: string; kind: string; side: string; count: number; total: number; lim: string }>('SELECT conflict_id, kind, side, count, total, lim FROM staged ORDER BY conflict_id')
+			.exec<{ conflict_id: string; kind: string; side: string; count: number; total: number; lim: string }>(
+				'SELECT conflict_id, kind, side, count, total, lim FROM staged ORDER BY conflict_id'
+			)
 			.toArray()
 			.map((r) => ({
 				conflictId: r.conflict_id,
@@ -290,27 +339,38 @@ export class PlanStore implements PartSink {
 		// Operations in run order are paged by their position (stage, part, seq), not by seq alone.
 		let cursor = [-1e9, -1e9, -1e9];
 		const ops = () => {
-			const page = sql.exec<{ stage: number; part: number; seq: number; v: string }>('SELECT stage, part, seq, op AS v FROM plan_ops WHERE (stage, part, seq) > (?, ?, ?) ORDER BY stage, part, seq LIMIT 2000', ...cursor).toArray();
-			if (page.length > 0) cursor = [page[page.length - 1].stage, page[page.length - 1].part, page[page.length - 1].seq];
+			const page = sql
+				.exec<{ stage: number; part: number; seq: number; v: string }>(
+					'SELECT stage, part, seq, op AS v FROM plan_ops WHERE (stage, part, seq) > (?, ?, ?) ORDER BY stage, part, seq LIMIT 2000',
+					...cursor
+				)
+				.toArray();
+			if (page.length > 0)
+				cursor = [page[page.length - 1].stage, page[page.length - 1].part, page[page.length - 1].seq];
 			return page.map((r) => r.v);
 		};
-		return jsonStream([
-			`{"linkId":${j(head.linkId)},"versions":${j(head.versions)},"pairs":[`,
-			bySeq(sql, 'SELECT seq, view AS v FROM plan_views WHERE seq > ? ORDER BY seq LIMIT 2000'),
-			`],"conflicts":[`,
-			bySeq(sql, 'SELECT seq, conflict AS v FROM plan_conflicts WHERE seq > ? ORDER BY seq LIMIT 2000'),
-			`],"stale":${j(head.stale)},"applied":${j(head.applied)},"plan":{"linkId":${j(head.linkId)},"versions":${j(head.versions)},"ops":[`,
-			ops,
-			`],"counts":${j(meta.counts)},"keep":[`,
-			bySeq(sql, 'SELECT seq, entry AS v FROM plan_kept WHERE seq > ? ORDER BY seq LIMIT 2000'),
-			`],"next":[`,
-			bySeq(sql, 'SELECT seq, draft AS v FROM plan_drafts WHERE seq > ? ORDER BY seq LIMIT 2000'),
-			`]},"counts":${j(head.counts)},"requiresAction":${head.requiresAction},"untouched":${j(head.untouched)}}`
-		], current);
+		return jsonStream(
+			[
+				`{"linkId":${j(head.linkId)},"versions":${j(head.versions)},"pairs":[`,
+				bySeq(sql, 'SELECT seq, view AS v FROM plan_views WHERE seq > ? ORDER BY seq LIMIT 2000'),
+				`],"conflicts":[`,
+				bySeq(sql, 'SELECT seq, conflict AS v FROM plan_conflicts WHERE seq > ? ORDER BY seq LIMIT 2000'),
+				`],"stale":${j(head.stale)},"applied":${j(head.applied)},"plan":{"linkId":${j(head.linkId)},"versions":${j(head.versions)},"ops":[`,
+				ops,
+				`],"counts":${j(meta.counts)},"keep":[`,
+				bySeq(sql, 'SELECT seq, entry AS v FROM plan_kept WHERE seq > ? ORDER BY seq LIMIT 2000'),
+				`],"next":[`,
+				bySeq(sql, 'SELECT seq, draft AS v FROM plan_drafts WHERE seq > ? ORDER BY seq LIMIT 2000'),
+				`]},"counts":${j(head.counts)},"requiresAction":${head.requiresAction},"untouched":${j(head.untouched)}}`
+			],
+			current
+		);
 	}
 }
 
 /** Which kind of removals a threshold conflict holds back (its id says it; see the core's thresholdFor). */
 export function thresholdKind(id: string, side: Side): StagedDeletes['kind'] | undefined {
-	return LIMIT_KINDS.find((k) => id.startsWith(`${conflictId('threshold', k === 'membership' ? 'group' : k, [{ side, id: k }])}:`));
+	return LIMIT_KINDS.find((k) =>
+		id.startsWith(`${conflictId('threshold', k === 'membership' ? 'group' : k, [{ side, id: k }])}:`)
+	);
 }

@@ -75,14 +75,23 @@ async function scanBoth(deps: PlanningDeps, index: PartitionIndex): Promise<Reco
 			const writer = deps.store.snapshots.writer(side, system, index);
 			if (connector.scan) return writer.finish((await connector.scan(writer, stop.signal)).takenAt);
 			const snap: Snapshot = await connector.read(stop.signal);
-			for (let i = 0; i < snap.people.length; i += WHOLE_READ_SLICE) writer.people(snap.people.slice(i, i + WHOLE_READ_SLICE));
+			for (let i = 0; i < snap.people.length; i += WHOLE_READ_SLICE)
+				writer.people(snap.people.slice(i, i + WHOLE_READ_SLICE));
 			writer.groups(snap.groups, []);
-			for (let i = 0; i < snap.memberships.length; i += WHOLE_READ_SLICE) writer.groups([], snap.memberships.slice(i, i + WHOLE_READ_SLICE));
+			for (let i = 0; i < snap.memberships.length; i += WHOLE_READ_SLICE)
+				writer.groups([], snap.memberships.slice(i, i + WHOLE_READ_SLICE));
 			return writer.finish(snap.takenAt);
 		} catch (e) {
 			stop.abort();
 			const what = e instanceof ConnectorError ? `${e.code}: ${e.message}` : message(e);
-			throw new SourceError({ code: 'source-failed', system, message: `System ${system} could not be read (${what}); nothing was written.` }, { cause: e });
+			throw new SourceError(
+				{
+					code: 'source-failed',
+					system,
+					message: `System ${system} could not be read (${what}); nothing was written.`
+				},
+				{ cause: e }
+			);
 		}
 	};
 	const [a, b] = await Promise.allSettled([scan('a'), scan('b')]);
@@ -94,7 +103,14 @@ async function scanBoth(deps: PlanningDeps, index: PartitionIndex): Promise<Reco
 const asSourceError = (deps: PlanningDeps, e: unknown): unknown => {
 	if (!(e instanceof ReconcileError)) return e;
 	const system = e.code === 'empty-source' ? deps.config.systems.a : undefined;
-	return new SourceError({ code: e.code === 'invalid-input' ? 'invalid' : 'source-failed', message: e.message, ...(system ? { system } : {}) }, { cause: e });
+	return new SourceError(
+		{
+			code: e.code === 'invalid-input' ? 'invalid' : 'source-failed',
+			message: e.message,
+			...(system ? { system } : {})
+		},
+		{ cause: e }
+	);
 };
 
 export interface PlannedLink {
@@ -108,7 +124,10 @@ export interface PlannedLink {
  * stores the answer as the link's current plan. An unreadable or empty side is a SourceError,
  * thrown before anything of the plan is written.
  */
-export function planLink(deps: PlanningDeps, options: { resolutions?: readonly Resolution[]; then?: (planned: PlannedLink) => void } = {}): Promise<PlannedLink> {
+export function planLink(
+	deps: PlanningDeps,
+	options: { resolutions?: readonly Resolution[]; then?: (planned: PlannedLink) => void } = {}
+): Promise<PlannedLink> {
 	return deps.store.exclusive(async () => {
 		const planned = await planNow(deps, options.resolutions ?? deps.store.resolutions());
 		// Still under the lock: what `then` reads (the plan's rows) is this plan's.
@@ -149,7 +168,13 @@ async function planNow(deps: PlanningDeps, resolutions: readonly Resolution[]): 
 /** Lets the isolate breathe between parts: progress requests are answered, no task runs for long. */
 const yieldToEvents = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
-async function planParts(deps: PlanningDeps, resolutions: readonly Resolution[], index: PartitionIndex, info: Record<Side, SideInfo>, count: number): Promise<PlannedLink> {
+async function planParts(
+	deps: PlanningDeps,
+	resolutions: readonly Resolution[],
+	index: PartitionIndex,
+	info: Record<Side, SideInfo>,
+	count: number
+): Promise<PlannedLink> {
 	const { store, config } = deps;
 	const memberPart = (m: BaselineMember) => index.memberPart(m, count);
 	const merger = new PartMerger(config, resolutions, info, store.plan);

@@ -19,7 +19,10 @@ const encoder = new TextEncoder();
 const frame = (p: RunProgress) => encoder.encode(`event: progress\ndata: ${JSON.stringify(p)}\n\n`);
 
 /** The SSE body for one run; `poll` answers null when the run is gone. */
-export function progressStream(poll: () => Promise<RunProgress | null>, options: ProgressOptions = {}): ReadableStream<Uint8Array> {
+export function progressStream(
+	poll: () => Promise<RunProgress | null>,
+	options: ProgressOptions = {}
+): ReadableStream<Uint8Array> {
 	const interval = options.intervalMs ?? 250;
 	const heartbeat = options.heartbeatMs ?? 15_000;
 	const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));

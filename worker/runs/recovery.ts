@@ -9,11 +9,17 @@ import type { Group, OpOutcome, Person, Snapshot, TargetRef } from '$lib/core';
 import type { Op } from '$lib/core';
 
 /** Operation types whose effect is looked for in the target before they are applied again. */
-export const CHECKED_TYPES: ReadonlySet<Op['type']> = new Set(['create-person', 'create-group', 'add-membership', 'set-role']);
+export const CHECKED_TYPES: ReadonlySet<Op['type']> = new Set([
+	'create-person',
+	'create-group',
+	'add-membership',
+	'set-role'
+]);
 
 export const needsCheck = (op: Op): boolean => CHECKED_TYPES.has(op.type);
 
-const same = (x: string | undefined, y: string | undefined) => x !== undefined && y !== undefined && x.toLowerCase() === y.toLowerCase();
+const same = (x: string | undefined, y: string | undefined) =>
+	x !== undefined && y !== undefined && x.toLowerCase() === y.toLowerCase();
 
 /** The person a create-person made, found by its shared identifier, else its email, else its name. */
 export function findCreatedPerson(record: Omit<Person, 'id'>, people: readonly Person[]): Person | undefined {

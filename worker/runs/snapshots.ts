@@ -3,7 +3,15 @@
  * and read back a part at a time (see the core's parts.ts): a 100k-person directory is never in
  * the Worker's memory at once. The tables hold the latest read only; each read replaces its side.
  */
-import { VersionAccumulator, type Group, type Membership, type Person, type PartitionIndex, type Side, type SideCounts } from '$lib/core';
+import {
+	VersionAccumulator,
+	type Group,
+	type Membership,
+	type Person,
+	type PartitionIndex,
+	type Side,
+	type SideCounts
+} from '$lib/core';
 import type { SnapshotSink } from '../connectors/types';
 import { insertRows, jsonStream, type Pager } from './rows';
 
@@ -34,7 +42,8 @@ export class SnapshotStore {
 
 	clear(side: Side): void {
 		this.#generation++;
-		for (const table of ['snap_people', 'snap_groups', 'snap_members', 'snap_parts']) this.sql.exec(`DELETE FROM ${table} WHERE side = ?`, side);
+		for (const table of ['snap_people', 'snap_groups', 'snap_members', 'snap_parts'])
+			this.sql.exec(`DELETE FROM ${table} WHERE side = ?`, side);
 	}
 
 	/** A sink that replaces `side` with what a read writes into it (and shows each person to `index`). */
@@ -50,14 +59,18 @@ export class SnapshotStore {
 	 */
 	assignParts(side: Side, partOf: (id: string) => number): void {
 		const ids: string[] = [];
-		for (const row of this.sql.exec<{ id: string }>('SELECT id FROM snap_people WHERE side = ?', side)) ids.push(row.id);
+		for (const row of this.sql.exec<{ id: string }>('SELECT id FROM snap_people WHERE side = ?', side))
+			ids.push(row.id);
 		for (let i = 0; i < ids.length; i += 2000) {
 			this.transaction(() => {
 				const rows = ids.slice(i, i + 2000).map((id) => [side, id, partOf(id)]);
 				insertRows(this.sql, 'snap_parts', ['side', 'id', 'part'], rows, 'INSERT OR REPLACE');
 			});
 		}
-		this.sql.exec('UPDATE snap_people SET part = (SELECT part FROM snap_parts WHERE snap_parts.side = snap_people.side AND snap_parts.id = snap_people.id) WHERE side = ?', side);
+		this.sql.exec(
+			'UPDATE snap_people SET part = (SELECT part FROM snap_parts WHERE snap_parts.side = snap_people.side AND snap_parts.id = snap_people.id) WHERE side = ?',
+			side
+		);
 		this.sql.exec('DELETE FROM snap_parts WHERE side = ?', side);
 	}
 
@@ -93,19 +106,26 @@ export class SnapshotStore {
 		};
 		const generation = this.#generation;
 		return jsonStream(['{', ...side('a'), ',', ...side('b'), '}'], () => {
-			if (this.#generation !== generation) throw new Error('The snapshots were read again while they were sent: ask for them again.');
+			if (this.#generation !== generation)
+				throw new Error('The snapshots were read again while they were sent: ask for them again.');
 		});
 	}
 
 	people(side: Side, part: number): Person[] {
 		const out: Person[] = [];
-		for (const row of this.sql.exec<{ rec: string }>('SELECT rec FROM snap_people WHERE side = ? AND part = ?', side, part)) out.push(JSON.parse(row.rec));
+		for (const row of this.sql.exec<{ rec: string }>(
+			'SELECT rec FROM snap_people WHERE side = ? AND part = ?',
+			side,
+			part
+		))
+			out.push(JSON.parse(row.rec));
 		return out;
 	}
 
 	groups(side: Side): Group[] {
 		const out: Group[] = [];
-		for (const row of this.sql.exec<{ rec: string }>('SELECT rec FROM snap_groups WHERE side = ?', side)) out.push(JSON.parse(row.rec));
+		for (const row of this.sql.exec<{ rec: string }>('SELECT rec FROM snap_groups WHERE side = ?', side))
+			out.push(JSON.parse(row.rec));
 		return out;
 	}
 
@@ -120,7 +140,8 @@ export class SnapshotStore {
 			side,
 			part
 		);
-		for (const row of rows) out.push({ groupId: row.group_id, personId: row.person_id, role: row.role as Membership['role'] });
+		for (const row of rows)
+			out.push({ groupId: row.group_id, personId: row.person_id, role: row.role as Membership['role'] });
 		return out;
 	}
 }
@@ -152,7 +173,14 @@ export class SnapshotWriter implements SnapshotSink {
 			this.#version.person(p);
 			this.index?.person(this.side, p);
 		}
-		this.transaction(() => insertRows(this.sql, 'snap_people', ['side', 'id', 'rec'], list.map((p) => [this.side, p.id, JSON.stringify(p)])));
+		this.transaction(() =>
+			insertRows(
+				this.sql,
+				'snap_people',
+				['side', 'id', 'rec'],
+				list.map((p) => [this.side, p.id, JSON.stringify(p)])
+			)
+		);
 		this.#counts.people += list.length;
 	}
 
@@ -160,8 +188,18 @@ export class SnapshotWriter implements SnapshotSink {
 		for (const g of list) this.#version.group(g);
 		for (const m of memberships) this.#version.membership(m);
 		this.transaction(() => {
-			insertRows(this.sql, 'snap_groups', ['side', 'id', 'rec'], list.map((g) => [this.side, g.id, JSON.stringify(g)]));
-			insertRows(this.sql, 'snap_members', ['side', 'group_id', 'person_id', 'role'], memberships.map((m) => [this.side, m.groupId, m.personId, m.role]));
+			insertRows(
+				this.sql,
+				'snap_groups',
+				['side', 'id', 'rec'],
+				list.map((g) => [this.side, g.id, JSON.stringify(g)])
+			);
+			insertRows(
+				this.sql,
+				'snap_members',
+				['side', 'group_id', 'person_id', 'role'],
+				memberships.map((m) => [this.side, m.groupId, m.personId, m.role])
+			);
 		});
 		this.#counts.groups += list.length;
 		this.#counts.memberships += memberships.length;
@@ -176,7 +214,13 @@ export class SnapshotWriter implements SnapshotSink {
 function byId(sql: SqlStorage, table: 'snap_people' | 'snap_groups', side: Side): Pager {
 	let after = '';
 	return () => {
-		const page = sql.exec<{ id: string; rec: string }>(`SELECT id, rec FROM ${table} WHERE side = ? AND id > ? ORDER BY id LIMIT 2000`, side, after).toArray();
+		const page = sql
+			.exec<{ id: string; rec: string }>(
+				`SELECT id, rec FROM ${table} WHERE side = ? AND id > ? ORDER BY id LIMIT 2000`,
+				side,
+				after
+			)
+			.toArray();
 		if (page.length > 0) after = page[page.length - 1].id;
 		return page.map((r) => r.rec);
 	};

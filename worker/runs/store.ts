@@ -127,7 +127,8 @@ interface RunRow {
 	irreversible: string | null;
 }
 
-const RUN_COLUMNS = 'seq, id, dry_run, started_by, status, phase, started_at, finished_at, counts, total, done, failed, skipped, staged, error, undo_of, undone_by, irreversible';
+const RUN_COLUMNS =
+	'seq, id, dry_run, started_by, status, phase, started_at, finished_at, counts, total, done, failed, skipped, staged, error, undo_of, undone_by, irreversible';
 
 export const emptyCounts = (): PlanCounts => ({ total: 0, staged: 0, byType: {}, bySide: { a: 0, b: 0 } });
 
@@ -195,7 +196,12 @@ export class LinkStore {
 
 	setMeta(key: string, value: unknown): void {
 		if (value === undefined) this.sql.exec('DELETE FROM meta WHERE key = ?', key);
-		else this.sql.exec('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value', key, JSON.stringify(value));
+		else
+			this.sql.exec(
+				'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
+				key,
+				JSON.stringify(value)
+			);
 	}
 
 	config(): LinkConfig | undefined {
@@ -216,7 +222,8 @@ export class LinkStore {
 
 	/** The person pairs of the baseline, by id only (for the partition index). */
 	*personPairs(): Generator<{ a: string; b: string }> {
-		for (const row of this.sql.exec<{ a: string; b: string }>("SELECT a, b FROM baseline WHERE kind = 'person'")) yield row;
+		for (const row of this.sql.exec<{ a: string; b: string }>("SELECT a, b FROM baseline WHERE kind = 'person'"))
+			yield row;
 	}
 
 	/** Which kinds the baseline says were synced (see the core's baselineHad). */
@@ -232,16 +239,29 @@ export class LinkStore {
 	/** Records the part of each person entry (`partOf` its id on side A). */
 	assignBaselineParts(partOf: (a: string) => number): void {
 		this.sql.exec('DELETE FROM baseline_parts');
-		const rows = this.sql.exec<{ rid: number; a: string }>("SELECT rowid AS rid, a FROM baseline WHERE kind = 'person'").toArray();
+		const rows = this.sql
+			.exec<{ rid: number; a: string }>("SELECT rowid AS rid, a FROM baseline WHERE kind = 'person'")
+			.toArray();
 		for (let i = 0; i < rows.length; i += 2000) {
-			this.transaction(() => insertRows(this.sql, 'baseline_parts', ['rid', 'part'], rows.slice(i, i + 2000).map(({ rid, a }) => [rid, partOf(a)])));
+			this.transaction(() =>
+				insertRows(
+					this.sql,
+					'baseline_parts',
+					['rid', 'part'],
+					rows.slice(i, i + 2000).map(({ rid, a }) => [rid, partOf(a)])
+				)
+			);
 		}
 	}
 
 	/** A part's baseline: its people's entries, and every group's with only the part's members. */
 	baselineOfPart(part: number, memberPart: (m: BaselineMember) => number): BaselineEntry[] {
 		const out: BaselineEntry[] = [];
-		for (const row of this.sql.exec<{ entry: string }>('SELECT b.entry FROM baseline b JOIN baseline_parts p ON p.rid = b.rowid WHERE p.part = ?', part)) out.push(JSON.parse(row.entry));
+		for (const row of this.sql.exec<{ entry: string }>(
+			'SELECT b.entry FROM baseline b JOIN baseline_parts p ON p.rid = b.rowid WHERE p.part = ?',
+			part
+		))
+			out.push(JSON.parse(row.entry));
 		for (const row of this.sql.exec<{ entry: string }>("SELECT entry FROM baseline WHERE kind = 'group'")) {
 			const e = JSON.parse(row.entry) as BaselineEntry;
 			if (e.members) e.members = e.members.filter((m) => memberPart(m) === part);
@@ -251,7 +271,13 @@ export class LinkStore {
 	}
 
 	insertBaseline(entry: BaselineEntry): void {
-		this.sql.exec('INSERT INTO baseline (kind, a, b, entry) VALUES (?, ?, ?, ?)', entry.kind, entry.a, entry.b, JSON.stringify(entry));
+		this.sql.exec(
+			'INSERT INTO baseline (kind, a, b, entry) VALUES (?, ?, ?, ?)',
+			entry.kind,
+			entry.a,
+			entry.b,
+			JSON.stringify(entry)
+		);
 	}
 
 	deleteBaseline(entry: Pick<BaselineEntry, 'kind' | 'a' | 'b'>): void {
@@ -270,7 +296,10 @@ export class LinkStore {
 
 	/** The baseline changes of a run, newest first (the order to revert them in). */
 	*baselineChanges(runId: string): Generator<{ action: 'del' | 'ins'; entry: BaselineEntry }> {
-		for (const row of this.sql.exec<{ action: string; entry: string }>('SELECT action, entry FROM baseline_journal WHERE run_id = ? ORDER BY seq DESC', runId)) {
+		for (const row of this.sql.exec<{ action: string; entry: string }>(
+			'SELECT action, entry FROM baseline_journal WHERE run_id = ? ORDER BY seq DESC',
+			runId
+		)) {
 			yield { action: row.action as 'del' | 'ins', entry: JSON.parse(row.entry) };
 		}
 	}
@@ -278,7 +307,10 @@ export class LinkStore {
 	// ---- resolutions ----------------------------------------------------------------------
 
 	resolutions(): Resolution[] {
-		return this.sql.exec<{ resolution: string }>('SELECT resolution FROM resolutions ORDER BY stored_at, conflict_id').toArray().map((r) => JSON.parse(r.resolution));
+		return this.sql
+			.exec<{ resolution: string }>('SELECT resolution FROM resolutions ORDER BY stored_at, conflict_id')
+			.toArray()
+			.map((r) => JSON.parse(r.resolution));
 	}
 
 	putResolution(resolution: Resolution, at: number): void {
@@ -291,7 +323,9 @@ export class LinkStore {
 	}
 
 	resolution(conflictId: string): Resolution | undefined {
-		const row = this.sql.exec<{ resolution: string }>('SELECT resolution FROM resolutions WHERE conflict_id = ?', conflictId).toArray()[0];
+		const row = this.sql
+			.exec<{ resolution: string }>('SELECT resolution FROM resolutions WHERE conflict_id = ?', conflictId)
+			.toArray()[0];
 		return row ? JSON.parse(row.resolution) : undefined;
 	}
 
@@ -327,12 +361,29 @@ export class LinkStore {
 	}
 
 	/** Stores a run's planned operations (and the baseline drafts of a real run) and moves it on. */
-	planRun(runId: string, ops: readonly Op[], drafts: readonly DraftEntry[], counts: PlanCounts, phase: RunPhase, irreversible?: { key: string; reason: string }[]): void {
+	planRun(
+		runId: string,
+		ops: readonly Op[],
+		drafts: readonly DraftEntry[],
+		counts: PlanCounts,
+		phase: RunPhase,
+		irreversible?: { key: string; reason: string }[]
+	): void {
 		this.transaction(() => {
 			this.sql.exec('DELETE FROM journal WHERE run_id = ?', runId);
 			this.sql.exec('DELETE FROM drafts WHERE run_id = ?', runId);
-			ops.forEach((op, seq) => this.sql.exec('INSERT INTO journal (run_id, seq, key, op) VALUES (?, ?, ?, ?)', runId, seq, op.key, JSON.stringify(op)));
-			drafts.forEach((d, seq) => this.sql.exec('INSERT INTO drafts (run_id, seq, draft) VALUES (?, ?, ?)', runId, seq, JSON.stringify(d)));
+			ops.forEach((op, seq) =>
+				this.sql.exec(
+					'INSERT INTO journal (run_id, seq, key, op) VALUES (?, ?, ?, ?)',
+					runId,
+					seq,
+					op.key,
+					JSON.stringify(op)
+				)
+			);
+			drafts.forEach((d, seq) =>
+				this.sql.exec('INSERT INTO drafts (run_id, seq, draft) VALUES (?, ?, ?)', runId, seq, JSON.stringify(d))
+			);
 			this.sql.exec(
 				'UPDATE runs SET counts = ?, total = ?, phase = ?, irreversible = ? WHERE id = ?',
 				JSON.stringify(counts),
@@ -349,7 +400,10 @@ export class LinkStore {
 		this.transaction(() => {
 			this.sql.exec('DELETE FROM journal WHERE run_id = ?', runId);
 			this.sql.exec('DELETE FROM drafts WHERE run_id = ?', runId);
-			this.sql.exec('INSERT INTO journal (run_id, seq, key, op) SELECT ?, row_number() OVER (ORDER BY stage, part, seq) - 1, key, op FROM plan_ops', runId);
+			this.sql.exec(
+				'INSERT INTO journal (run_id, seq, key, op) SELECT ?, row_number() OVER (ORDER BY stage, part, seq) - 1, key, op FROM plan_ops',
+				runId
+			);
 			if (withDrafts) {
 				this.sql.exec('INSERT INTO drafts (run_id, seq, draft) SELECT ?, seq, draft FROM plan_drafts', runId);
 				// Entries the plan lets go end with the run, as commitBaseline leaves them out.
@@ -357,13 +411,28 @@ export class LinkStore {
 				const rows: SqlStorageValue[][] = [];
 				for (const { entry } of this.sql.exec<{ entry: string }>('SELECT entry FROM plan_dropped ORDER BY seq')) {
 					const e = JSON.parse(entry) as BaselineEntry;
-					const draft: DraftEntry = { kind: e.kind, a: { id: e.a }, b: { id: e.b }, origin: e.origin, fields: e.fields, opKeys: [], previous: e, retire: true };
+					const draft: DraftEntry = {
+						kind: e.kind,
+						a: { id: e.a },
+						b: { id: e.b },
+						origin: e.origin,
+						fields: e.fields,
+						opKeys: [],
+						previous: e,
+						retire: true
+					};
 					rows.push([runId, ++seq, JSON.stringify(draft)]);
 				}
 				insertRows(this.sql, 'drafts', ['run_id', 'seq', 'draft'], rows);
 			}
 			const total = this.sql.exec<{ n: number }>('SELECT count(*) AS n FROM journal WHERE run_id = ?', runId).one().n;
-			this.sql.exec('UPDATE runs SET counts = ?, total = ?, phase = ? WHERE id = ?', JSON.stringify(counts), total, phase, runId);
+			this.sql.exec(
+				'UPDATE runs SET counts = ?, total = ?, phase = ? WHERE id = ?',
+				JSON.stringify(counts),
+				total,
+				phase,
+				runId
+			);
 		});
 	}
 
@@ -372,7 +441,14 @@ export class LinkStore {
 	}
 
 	finishRun(runId: string, status: Exclude<RunStatus, 'running'>, at: number, error?: RunError): void {
-		this.sql.exec('UPDATE runs SET status = ?, phase = ?, finished_at = ?, error = ? WHERE id = ?', status, 'finished', at, error ? JSON.stringify(error) : null, runId);
+		this.sql.exec(
+			'UPDATE runs SET status = ?, phase = ?, finished_at = ?, error = ? WHERE id = ?',
+			status,
+			'finished',
+			at,
+			error ? JSON.stringify(error) : null,
+			runId
+		);
 	}
 
 	markUndone(runId: string, by: string): void {
@@ -393,12 +469,17 @@ export class LinkStore {
 	}
 
 	runs(limit: number): RunSummary[] {
-		return this.sql.exec<RunRow>(`SELECT ${RUN_COLUMNS} FROM runs ORDER BY seq DESC LIMIT ?`, limit).toArray().map((r) => this.summary(r));
+		return this.sql
+			.exec<RunRow>(`SELECT ${RUN_COLUMNS} FROM runs ORDER BY seq DESC LIMIT ?`, limit)
+			.toArray()
+			.map((r) => this.summary(r));
 	}
 
 	/** The newest run that wrote to the systems (not a dry run) and completed. */
 	latestCompletedRealRun(): RunSummary | undefined {
-		const row = this.sql.exec<RunRow>(`SELECT ${RUN_COLUMNS} FROM runs WHERE dry_run = 0 AND status = 'done' ORDER BY seq DESC LIMIT 1`).toArray()[0];
+		const row = this.sql
+			.exec<RunRow>(`SELECT ${RUN_COLUMNS} FROM runs WHERE dry_run = 0 AND status = 'done' ORDER BY seq DESC LIMIT 1`)
+			.toArray()[0];
 		return row ? this.summary(row) : undefined;
 	}
 
@@ -441,7 +522,11 @@ export class LinkStore {
 	/** Up to `limit` operations of a run that have no outcome yet, in run order. */
 	pending(runId: string, limit: number): JournalRow[] {
 		return this.sql
-			.exec<{ seq: number; op: string; started: number }>('SELECT seq, op, started FROM journal WHERE run_id = ? AND status IS NULL ORDER BY seq LIMIT ?', runId, limit)
+			.exec<{ seq: number; op: string; started: number }>(
+				'SELECT seq, op, started FROM journal WHERE run_id = ? AND status IS NULL ORDER BY seq LIMIT ?',
+				runId,
+				limit
+			)
 			.toArray()
 			.map((r) => ({ seq: r.seq, op: JSON.parse(r.op) as Op, started: r.started === 1 }));
 	}
@@ -468,7 +553,9 @@ export class LinkStore {
 
 	/** One operation of a run by key (for notices: the create that made a person). */
 	op(runId: string, key: string): Op | undefined {
-		const row = this.sql.exec<{ op: string }>('SELECT op FROM journal WHERE run_id = ? AND key = ?', runId, key).toArray()[0];
+		const row = this.sql
+			.exec<{ op: string }>('SELECT op FROM journal WHERE run_id = ? AND key = ?', runId, key)
+			.toArray()[0];
 		return row ? JSON.parse(row.op) : undefined;
 	}
 
@@ -484,7 +571,8 @@ export class LinkStore {
 	unmarkStarted(runId: string, keys: readonly string[]): void {
 		if (keys.length === 0) return;
 		this.transaction(() => {
-			for (const key of keys) this.sql.exec('UPDATE journal SET started = 0 WHERE run_id = ? AND key = ? AND status IS NULL', runId, key);
+			for (const key of keys)
+				this.sql.exec('UPDATE journal SET started = 0 WHERE run_id = ? AND key = ? AND status IS NULL', runId, key);
 		});
 	}
 
@@ -492,7 +580,13 @@ export class LinkStore {
 	recordOutcome(runId: string, outcome: OpOutcome, notice?: Notice): void {
 		const column = COUNTERS[outcome.status];
 		this.transaction(() => {
-			const changed = this.sql.exec('UPDATE journal SET status = ?, outcome = ? WHERE run_id = ? AND key = ? AND status IS NULL', outcome.status, JSON.stringify(outcome), runId, outcome.key).rowsWritten;
+			const changed = this.sql.exec(
+				'UPDATE journal SET status = ?, outcome = ? WHERE run_id = ? AND key = ? AND status IS NULL',
+				outcome.status,
+				JSON.stringify(outcome),
+				runId,
+				outcome.key
+			).rowsWritten;
 			// An outcome is recorded once: a second one (a resumed slice racing an old one) is ignored.
 			if (changed === 0) return;
 			this.sql.exec(`UPDATE runs SET ${column} = ${column} + 1 WHERE id = ?`, runId);
@@ -514,7 +608,12 @@ export class LinkStore {
 	/** A page of a run's operations with their outcomes, in run order. */
 	journalPage(runId: string, offset: number, limit: number): { op: Op; outcome?: OpOutcome }[] {
 		return this.sql
-			.exec<{ op: string; outcome: string | null }>('SELECT op, outcome FROM journal WHERE run_id = ? ORDER BY seq LIMIT ? OFFSET ?', runId, limit, offset)
+			.exec<{ op: string; outcome: string | null }>(
+				'SELECT op, outcome FROM journal WHERE run_id = ? ORDER BY seq LIMIT ? OFFSET ?',
+				runId,
+				limit,
+				offset
+			)
 			.toArray()
 			.map((r) => (r.outcome ? { op: JSON.parse(r.op), outcome: JSON.parse(r.outcome) } : { op: JSON.parse(r.op) }));
 	}
@@ -523,7 +622,10 @@ export class LinkStore {
 	doneOps(runId: string): { ops: Op[]; outcomes: Map<string, OpOutcome> } {
 		const ops: Op[] = [];
 		const outcomes = new Map<string, OpOutcome>();
-		for (const row of this.sql.exec<{ op: string; outcome: string }>("SELECT op, outcome FROM journal WHERE run_id = ? AND status = 'done' ORDER BY seq", runId)) {
+		for (const row of this.sql.exec<{ op: string; outcome: string }>(
+			"SELECT op, outcome FROM journal WHERE run_id = ? AND status = 'done' ORDER BY seq",
+			runId
+		)) {
 			const op = JSON.parse(row.op) as Op;
 			ops.push(op);
 			outcomes.set(op.key, JSON.parse(row.outcome));
@@ -535,7 +637,12 @@ export class LinkStore {
 
 	drafts(runId: string, afterSeq: number, limit: number): { seq: number; draft: DraftEntry }[] {
 		return this.sql
-			.exec<{ seq: number; draft: string }>('SELECT seq, draft FROM drafts WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?', runId, afterSeq, limit)
+			.exec<{ seq: number; draft: string }>(
+				'SELECT seq, draft FROM drafts WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?',
+				runId,
+				afterSeq,
+				limit
+			)
 			.toArray()
 			.map((r) => ({ seq: r.seq, draft: JSON.parse(r.draft) }));
 	}
@@ -548,7 +655,10 @@ export class LinkStore {
 
 	notices(runId?: string): Notice[] {
 		const rows = runId
-			? this.sql.exec<Record<string, SqlStorageValue>>('SELECT * FROM notices WHERE run_id = ? ORDER BY created_at, key', runId)
+			? this.sql.exec<Record<string, SqlStorageValue>>(
+					'SELECT * FROM notices WHERE run_id = ? ORDER BY created_at, key',
+					runId
+				)
 			: this.sql.exec<Record<string, SqlStorageValue>>('SELECT * FROM notices ORDER BY created_at, key');
 		return rows.toArray().map((r) => ({
 			runId: String(r.run_id),

@@ -5,7 +5,17 @@
 import type { ErrorCode } from '../api/errors';
 
 // The shapes the API returns are the browser's contract, defined once (src/lib/api/types.ts).
-export type { LinkStatus, LinkView, RunDetails, RunError, RunProgress, RunStatus, RunSummary, StagedDeletes, StartedBy } from '$lib/api/types';
+export type {
+	LinkStatus,
+	LinkView,
+	RunDetails,
+	RunError,
+	RunProgress,
+	RunStatus,
+	RunSummary,
+	StagedDeletes,
+	StartedBy
+} from '$lib/api/types';
 export { RUN_STATUSES, STARTERS } from '$lib/api/types';
 
 /**

@@ -13,7 +13,8 @@ import { CsvConnector } from '../connectors/csv';
 import { HR, OPS, TEAM, drift, hrExport, seedOps, seedTeam } from './seed';
 
 /** The public SCIM base URL of a sandbox system (what external SCIM clients use). */
-export const sandboxBaseUrl = (origin: string, systemId: string) => `${origin}/api/sandbox/${encodeURIComponent(systemId)}/scim/v2`;
+export const sandboxBaseUrl = (origin: string, systemId: string) =>
+	`${origin}/api/sandbox/${encodeURIComponent(systemId)}/scim/v2`;
 
 export interface NewSandbox {
 	id: string;
@@ -47,7 +48,11 @@ export async function createSandbox(env: Env, input: NewSandbox): Promise<System
 	if (!created) return null;
 	try {
 		const stub = sandboxStub(env, input.id);
-		await stub.setup({ systemId: input.id, customAttributes: input.customAttributes ?? [], internalTokenHash: await sha256Hex(token) });
+		await stub.setup({
+			systemId: input.id,
+			customAttributes: input.customAttributes ?? [],
+			internalTokenHash: await sha256Hex(token)
+		});
 		if (input.records) await stub.seed(input.records);
 	} catch (e) {
 		await store.deleteSystem(input.id);
@@ -96,14 +101,20 @@ export async function seedDemo(env: Env, origin: string): Promise<DemoSeed> {
 }
 
 /** Applies the demo's second phase (seed.ts `drift`) to both sandboxes: per system, what applied and what failed. */
-export async function applyDrift(env: Env): Promise<Record<string, { applied: number; failed: { key: string; error: string }[] }>> {
+export async function applyDrift(
+	env: Env
+): Promise<Record<string, { applied: number; failed: { key: string; error: string }[] }>> {
 	const { ops, team } = drift();
 	const out: Record<string, { applied: number; failed: { key: string; error: string }[] }> = {};
 	for (const [system, list] of [
 		[OPS, ops],
 		[TEAM, team]
 	] as const) {
-		if (!(await account(env).getSystem(system.id))) throw new ApiError('not-found', `The demo system "${system.name}" (${system.id}) does not exist; it is created on the first local start.`);
+		if (!(await account(env).getSystem(system.id)))
+			throw new ApiError(
+				'not-found',
+				`The demo system "${system.name}" (${system.id}) does not exist; it is created on the first local start.`
+			);
 		out[system.id] = await sandboxStub(env, system.id).applyOps(list);
 	}
 	return out;

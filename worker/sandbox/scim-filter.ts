@@ -35,7 +35,8 @@ export type Filter =
 
 const COMPARE = new Set(['eq', 'ne', 'co', 'sw', 'ew', 'gt', 'ge', 'lt', 'le']);
 
-type Token = { kind: 'punct'; value: '(' | ')' | '[' | ']' } | { kind: 'string'; value: string } | { kind: 'word'; value: string };
+type Token =
+	{ kind: 'punct'; value: '(' | ')' | '[' | ']' } | { kind: 'string'; value: string } | { kind: 'word'; value: string };
 
 function tokenize(text: string): Token[] {
 	const tokens: Token[] = [];
@@ -77,7 +78,8 @@ export function parseAttrPath(text: string): AttrPath {
 		rest = text.slice(at + 1);
 	}
 	const parts = rest.split('.');
-	if (parts.length > 2 || parts.some((p) => !/^[A-Za-z$][\w$-]*$/.test(p))) throw new ScimSyntaxError(`"${text}" is not an attribute path`);
+	if (parts.length > 2 || parts.some((p) => !/^[A-Za-z$][\w$-]*$/.test(p)))
+		throw new ScimSyntaxError(`"${text}" is not an attribute path`);
 	return { schema, attr: parts[0], ...(parts[1] ? { sub: parts[1] } : {}) };
 }
 
@@ -106,7 +108,8 @@ class Parser {
 
 	private expect(value: string): void {
 		const t = this.next(`"${value}"`);
-		if (t.kind === 'string' || t.value !== value) throw new ScimSyntaxError(`expected "${value}" but found "${t.value}"`);
+		if (t.kind === 'string' || t.value !== value)
+			throw new ScimSyntaxError(`expected "${value}" but found "${t.value}"`);
 	}
 
 	filter(): Filter {
@@ -153,7 +156,10 @@ class Parser {
 		const opToken = this.next('an operator');
 		const op = opToken.kind === 'word' ? opToken.value.toLowerCase() : '';
 		if (op === 'pr') return { op: 'pr', path };
-		if (!COMPARE.has(op)) throw new ScimSyntaxError(`"${opToken.value}" is not a comparison operator (eq, ne, co, sw, ew, gt, ge, lt, le, pr)`);
+		if (!COMPARE.has(op))
+			throw new ScimSyntaxError(
+				`"${opToken.value}" is not a comparison operator (eq, ne, co, sw, ew, gt, ge, lt, le, pr)`
+			);
 		const valueToken = this.next('a value');
 		return { op: op as CompareOp, path, value: literal(valueToken) };
 	}
@@ -222,11 +228,17 @@ export function containerOf(resource: Json, path: AttrPath, coreSchemas: readonl
 const CASE_EXACT = new Set(['id', 'externalid']);
 
 /** The values a path reaches (several for multi-valued attributes), and whether they are case-exact. */
-function valuesAt(resource: Json, path: AttrPath, coreSchemas: readonly string[]): { values: unknown[]; exact: boolean } {
+function valuesAt(
+	resource: Json,
+	path: AttrPath,
+	coreSchemas: readonly string[]
+): { values: unknown[]; exact: boolean } {
 	const container = containerOf(resource, path, coreSchemas);
 	const key = container ? keyOf(container, path.attr) : undefined;
 	const top = key ? container![key] : undefined;
-	const exact = CASE_EXACT.has(path.attr.toLowerCase()) || (path.attr.toLowerCase() === 'members' && (path.sub ?? 'value').toLowerCase() === 'value');
+	const exact =
+		CASE_EXACT.has(path.attr.toLowerCase()) ||
+		(path.attr.toLowerCase() === 'members' && (path.sub ?? 'value').toLowerCase() === 'value');
 	const list = Array.isArray(top) ? top : top === undefined || top === null ? [] : [top];
 	const values = list.flatMap((v) => {
 		if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
@@ -248,28 +260,44 @@ function compare(op: CompareOp, actual: unknown, expected: Literal, exact: boole
 	}
 	if (typeof expected === 'number' && typeof actual === 'number') {
 		switch (op) {
-			case 'eq': return actual === expected;
-			case 'ne': return actual !== expected;
-			case 'gt': return actual > expected;
-			case 'ge': return actual >= expected;
-			case 'lt': return actual < expected;
-			case 'le': return actual <= expected;
-			default: return false;
+			case 'eq':
+				return actual === expected;
+			case 'ne':
+				return actual !== expected;
+			case 'gt':
+				return actual > expected;
+			case 'ge':
+				return actual >= expected;
+			case 'lt':
+				return actual < expected;
+			case 'le':
+				return actual <= expected;
+			default:
+				return false;
 		}
 	}
 	const norm = (s: string) => (exact ? s : s.toLowerCase());
 	const a = norm(String(actual));
 	const e = norm(String(expected));
 	switch (op) {
-		case 'eq': return a === e;
-		case 'ne': return a !== e;
-		case 'co': return a.includes(e);
-		case 'sw': return a.startsWith(e);
-		case 'ew': return a.endsWith(e);
-		case 'gt': return a > e;
-		case 'ge': return a >= e;
-		case 'lt': return a < e;
-		case 'le': return a <= e;
+		case 'eq':
+			return a === e;
+		case 'ne':
+			return a !== e;
+		case 'co':
+			return a.includes(e);
+		case 'sw':
+			return a.startsWith(e);
+		case 'ew':
+			return a.endsWith(e);
+		case 'gt':
+			return a > e;
+		case 'ge':
+			return a >= e;
+		case 'lt':
+			return a < e;
+		case 'le':
+			return a <= e;
 	}
 }
 
@@ -290,7 +318,9 @@ export function matches(resource: Json, filter: Filter, coreSchemas: readonly st
 			const container = containerOf(resource, filter.path, coreSchemas);
 			const key = container ? keyOf(container, filter.path.attr) : undefined;
 			const list = key ? container![key] : undefined;
-			return Array.isArray(list) && list.some((el) => el && typeof el === 'object' && matches(el as Json, filter.filter, []));
+			return (
+				Array.isArray(list) && list.some((el) => el && typeof el === 'object' && matches(el as Json, filter.filter, []))
+			);
 		}
 		case 'ne': {
 			const { values, exact } = valuesAt(resource, filter.path, coreSchemas);

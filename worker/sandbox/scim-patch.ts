@@ -81,7 +81,13 @@ function writable(doc: Json, schema: string | undefined, coreSchemas: readonly s
 }
 
 /** Applies a path-less add/replace: every member of `value` is an attribute (extensions nested). */
-function applyWhole(doc: Json, op: 'add' | 'replace', value: unknown, coreSchemas: readonly string[], extensionSchemas: readonly string[]): void {
+function applyWhole(
+	doc: Json,
+	op: 'add' | 'replace',
+	value: unknown,
+	coreSchemas: readonly string[],
+	extensionSchemas: readonly string[]
+): void {
 	if (!isObject(value)) throw new PatchError('invalidValue', `"${op}" without a path needs an object value`);
 	for (const [attr, v] of Object.entries(value)) {
 		if (READ_ONLY.has(attr.toLowerCase())) continue;
@@ -116,9 +122,15 @@ function seedOf(filter: Filter): Json | undefined {
 	return undefined;
 }
 
-function applyOne(doc: Json, operation: PatchOp, coreSchemas: readonly string[], extensionSchemas: readonly string[]): void {
+function applyOne(
+	doc: Json,
+	operation: PatchOp,
+	coreSchemas: readonly string[],
+	extensionSchemas: readonly string[]
+): void {
 	const op = String(operation.op ?? '').toLowerCase();
-	if (op !== 'add' && op !== 'replace' && op !== 'remove') throw new PatchError('invalidSyntax', `"${operation.op}" is not a PATCH operation (add, replace, remove)`);
+	if (op !== 'add' && op !== 'replace' && op !== 'remove')
+		throw new PatchError('invalidSyntax', `"${operation.op}" is not a PATCH operation (add, replace, remove)`);
 	if (operation.path === undefined || operation.path === '') {
 		if (op === 'remove') throw new PatchError('noTarget', '"remove" needs a path');
 		return applyWhole(doc, op, operation.value, coreSchemas, extensionSchemas);
@@ -136,11 +148,18 @@ function applyOne(doc: Json, operation: PatchOp, coreSchemas: readonly string[],
 	try {
 		parsed = parsePatchPath(operation.path);
 	} catch (e) {
-		throw new PatchError('invalidPath', e instanceof ScimSyntaxError ? `path "${operation.path}": ${e.message}` : `path "${operation.path}" is not valid`);
+		throw new PatchError(
+			'invalidPath',
+			e instanceof ScimSyntaxError ? `path "${operation.path}": ${e.message}` : `path "${operation.path}" is not valid`
+		);
 	}
 	const { path, filter, subAfterFilter } = parsed;
-	if (!path.schema && READ_ONLY.has(path.attr.toLowerCase())) throw new PatchError('mutability', `"${path.attr}" cannot be changed`);
-	if (path.schema && ![...coreSchemas, ...extensionSchemas].some((s) => s.toLowerCase() === path.schema!.toLowerCase())) {
+	if (!path.schema && READ_ONLY.has(path.attr.toLowerCase()))
+		throw new PatchError('mutability', `"${path.attr}" cannot be changed`);
+	if (
+		path.schema &&
+		![...coreSchemas, ...extensionSchemas].some((s) => s.toLowerCase() === path.schema!.toLowerCase())
+	) {
 		throw new PatchError('invalidPath', `path "${operation.path}" names a schema this resource does not have`);
 	}
 	const container = op === 'remove' ? containerOf(doc, path, coreSchemas) : writable(doc, path.schema, coreSchemas);
@@ -157,8 +176,13 @@ function applyOne(doc: Json, operation: PatchOp, coreSchemas: readonly string[],
 		}
 		if (matched.length === 0) {
 			const seed = seedOf(filter);
-			if (!seed) throw new PatchError('noTarget', `no value of "${path.attr}" matches the filter in "${operation.path}"`);
-			const element = subAfterFilter ? { ...seed, [subAfterFilter]: operation.value } : isObject(operation.value) ? { ...seed, ...operation.value } : undefined;
+			if (!seed)
+				throw new PatchError('noTarget', `no value of "${path.attr}" matches the filter in "${operation.path}"`);
+			const element = subAfterFilter
+				? { ...seed, [subAfterFilter]: operation.value }
+				: isObject(operation.value)
+					? { ...seed, ...operation.value }
+					: undefined;
 			if (!element) throw new PatchError('invalidValue', `"${operation.path}" needs an object value`);
 			addValues(container, path.attr, [element]);
 			return;
@@ -176,7 +200,8 @@ function applyOne(doc: Json, operation: PatchOp, coreSchemas: readonly string[],
 		const current = container[key];
 		if (Array.isArray(current)) {
 			// `emails.value` on a multi-valued attribute: every element (RFC 7644 §3.5.2.3).
-			for (const el of current) if (isObject(el)) (op === 'remove' ? removeKey(el, path.sub) : setValue(el, path.sub, operation.value));
+			for (const el of current)
+				if (isObject(el)) op === 'remove' ? removeKey(el, path.sub) : setValue(el, path.sub, operation.value);
 			return;
 		}
 		if (op === 'remove') {
@@ -209,8 +234,14 @@ function applyOne(doc: Json, operation: PatchOp, coreSchemas: readonly string[],
  * Applies PATCH operations to a copy of `resource`. `coreSchemas` are the resource's own schema
  * ids (attributes at the top level), `extensionSchemas` the extensions it may carry.
  */
-export function applyPatch(resource: Json, operations: unknown, coreSchemas: readonly string[], extensionSchemas: readonly string[]): Json {
-	if (!Array.isArray(operations) || operations.length === 0) throw new PatchError('invalidSyntax', 'Operations must be a non-empty list');
+export function applyPatch(
+	resource: Json,
+	operations: unknown,
+	coreSchemas: readonly string[],
+	extensionSchemas: readonly string[]
+): Json {
+	if (!Array.isArray(operations) || operations.length === 0)
+		throw new PatchError('invalidSyntax', 'Operations must be a non-empty list');
 	const doc = structuredClone(resource);
 	for (const operation of operations) {
 		if (!isObject(operation)) throw new PatchError('invalidSyntax', 'each operation must be an object');

@@ -73,19 +73,40 @@ export function renderUser(p: Person, userName: string, meta: ResourceMeta, base
 		schemas.push(USER_EXT);
 		user[USER_EXT] = ext;
 	}
-	user.meta = { resourceType: 'User', created: meta.created, lastModified: meta.lastModified, location: `${base}/Users/${encodeURIComponent(p.id)}` };
+	user.meta = {
+		resourceType: 'User',
+		created: meta.created,
+		lastModified: meta.lastModified,
+		location: `${base}/Users/${encodeURIComponent(p.id)}`
+	};
 	return user;
 }
 
 /** A Group and its members (person id -> role) as a SCIM Group resource. */
-export function renderGroup(g: Group, members: ReadonlyMap<string, Role> | undefined, displayOf: (personId: string) => string | undefined, meta: ResourceMeta, base: string): Json {
+export function renderGroup(
+	g: Group,
+	members: ReadonlyMap<string, Role> | undefined,
+	displayOf: (personId: string) => string | undefined,
+	meta: ResourceMeta,
+	base: string
+): Json {
 	const ids = [...(members?.keys() ?? [])].sort();
 	const group: Json = { schemas: [CORE_GROUP, GROUP_EXT], id: g.id };
 	if (g.externalId) group.externalId = g.externalId;
 	group.displayName = g.name;
-	group.members = ids.map((id) => ({ value: id, type: 'User', display: displayOf(id), $ref: `${base}/Users/${encodeURIComponent(id)}` }));
+	group.members = ids.map((id) => ({
+		value: id,
+		type: 'User',
+		display: displayOf(id),
+		$ref: `${base}/Users/${encodeURIComponent(id)}`
+	}));
 	group[GROUP_EXT] = { kind: g.kind, managers: ids.filter((id) => members!.get(id) === 'manager') };
-	group.meta = { resourceType: 'Group', created: meta.created, lastModified: meta.lastModified, location: `${base}/Groups/${encodeURIComponent(g.id)}` };
+	group.meta = {
+		resourceType: 'Group',
+		created: meta.created,
+		lastModified: meta.lastModified,
+		location: `${base}/Groups/${encodeURIComponent(g.id)}`
+	};
 	return group;
 }
 
@@ -95,7 +116,11 @@ export interface ResourceIssue {
 }
 
 /** A User body as a Person and its userName, or every problem with it. */
-export function readUser(body: Json, id: string, profile: ScimProfile): { person: Person; userName: string } | { issues: ResourceIssue[] } {
+export function readUser(
+	body: Json,
+	id: string,
+	profile: ScimProfile
+): { person: Person; userName: string } | { issues: ResourceIssue[] } {
 	const raw: Json = { ...body, id };
 	const userName = typeof raw.userName === 'string' ? raw.userName.trim() : '';
 	if (!userName) return { issues: [{ field: 'userName', message: 'is required and must be a non-empty string' }] };
@@ -105,10 +130,19 @@ export function readUser(body: Json, id: string, profile: ScimProfile): { person
 }
 
 /** A Group body as a Group and its members with roles (managers listed in the extension, among the members). */
-export function readGroup(body: Json, id: string, profile: ScimProfile): { group: Group; members: Map<string, Role> } | { issues: ResourceIssue[] } {
+export function readGroup(
+	body: Json,
+	id: string,
+	profile: ScimProfile
+): { group: Group; members: Map<string, Role> } | { issues: ResourceIssue[] } {
 	const raw: Json = { ...body, id };
-	const nested = Array.isArray(raw.members) && raw.members.some((m) => typeof (m as Json)?.type === 'string' && String((m as Json).type).toLowerCase() === 'group');
-	if (nested) return { issues: [{ field: 'members', message: 'nested groups are not supported: members must be Users' }] };
+	const nested =
+		Array.isArray(raw.members) &&
+		raw.members.some(
+			(m) => typeof (m as Json)?.type === 'string' && String((m as Json).type).toLowerCase() === 'group'
+		);
+	if (nested)
+		return { issues: [{ field: 'members', message: 'nested groups are not supported: members must be Users' }] };
 	const mapped = scimToGroup(raw, profile);
 	if ('issues' in mapped) return { issues: mapped.issues };
 	// `members` is the membership; a manager is a member also listed in `managers` (one who is not a
@@ -131,7 +165,12 @@ export function serviceProviderConfig(base: string): Json {
 		sort: { supported: false },
 		etag: { supported: false },
 		authenticationSchemes: [
-			{ type: 'oauthbearertoken', name: 'Bearer token', description: "The sandbox system's own token (POST /api/sandbox/:systemId/token)", primary: true }
+			{
+				type: 'oauthbearertoken',
+				name: 'Bearer token',
+				description: "The sandbox system's own token (POST /api/sandbox/:systemId/token)",
+				primary: true
+			}
 		],
 		meta: { resourceType: 'ServiceProviderConfig', location: `${base}/ServiceProviderConfig` }
 	};
@@ -204,12 +243,22 @@ export function schemas(base: string, customAttributes: readonly string[]): Json
 			attr('active', 'boolean')
 		]),
 		schema(ENTERPRISE_USER, 'EnterpriseUser', [attr('employeeNumber')]),
-		schema(USER_EXT, 'RostersyncUser', [attr('buildings', 'string', { multiValued: true }), ...customAttributes.map((name) => attr(name))]),
+		schema(USER_EXT, 'RostersyncUser', [
+			attr('buildings', 'string', { multiValued: true }),
+			...customAttributes.map((name) => attr(name))
+		]),
 		schema(CORE_GROUP, 'Group', [
 			attr('id', 'string', { mutability: 'readOnly', caseExact: true, uniqueness: 'server', returned: 'always' }),
 			attr('externalId', 'string', { caseExact: true }),
 			attr('displayName', 'string', { required: true }),
-			attr('members', 'complex', { multiValued: true, subAttributes: [attr('value', 'string', { caseExact: true }), attr('type'), attr('display', 'string', { mutability: 'readOnly' })] })
+			attr('members', 'complex', {
+				multiValued: true,
+				subAttributes: [
+					attr('value', 'string', { caseExact: true }),
+					attr('type'),
+					attr('display', 'string', { mutability: 'readOnly' })
+				]
+			})
 		]),
 		schema(GROUP_EXT, 'RostersyncGroup', [
 			attr('kind', 'string', { canonicalValues: ['group', 'community', 'function', 'message-group'] }),
@@ -220,7 +269,13 @@ export function schemas(base: string, customAttributes: readonly string[]): Json
 
 /** A ListResponse (RFC 7644 §3.4.2). */
 export function listResponse(resources: Json[], total: number, startIndex: number): Json {
-	return { schemas: [LIST_RESPONSE], totalResults: total, startIndex, itemsPerPage: resources.length, Resources: resources };
+	return {
+		schemas: [LIST_RESPONSE],
+		totalResults: total,
+		startIndex,
+		itemsPerPage: resources.length,
+		Resources: resources
+	};
 }
 
 /** Keeps the requested attributes (id and schemas always), or drops the excluded ones. */

@@ -51,8 +51,18 @@ export interface SeedSystem {
 	region: string;
 }
 
-export const OPS: SeedSystem & { customAttributes: string[] } = { id: 'sandbox-ops', name: 'Operations Center', region: 'eu', customAttributes: ['rank'] };
-export const TEAM: SeedSystem & { customAttributes: string[] } = { id: 'sandbox-team', name: 'Team Manager', region: 'eu', customAttributes: ['grade'] };
+export const OPS: SeedSystem & { customAttributes: string[] } = {
+	id: 'sandbox-ops',
+	name: 'Operations Center',
+	region: 'eu',
+	customAttributes: ['rank']
+};
+export const TEAM: SeedSystem & { customAttributes: string[] } = {
+	id: 'sandbox-team',
+	name: 'Team Manager',
+	region: 'eu',
+	customAttributes: ['grade']
+};
 export const HR: SeedSystem = { id: 'hr-export', name: 'HR export', region: 'eu' };
 
 /** The two-way link the sandboxes are made for (POST /api/links body). */
@@ -87,8 +97,90 @@ export function prng(seed: number): () => number {
 	};
 }
 
-const GIVEN = ['Kari', 'Ola', 'Ingrid', 'Lars', 'Sofie', 'Jonas', 'Emma', 'Henrik', 'Nora', 'Magnus', 'Leah', 'Tobias', 'Amira', 'Eirik', 'Maja', 'Sander', 'Ida', 'Mathias', 'Zofia', 'Aksel', 'Hanna', 'Elias', 'Sara', 'Jakob', 'Thea', 'Noah', 'Selma', 'Filip', 'Aisha', 'Oskar', 'Marte', 'Ali', 'Frida', 'Kristian', 'Vilde', 'Mohammed', 'Astrid', 'Sebastian', 'Linnea', 'Daniel'];
-const FAMILY = ['Nordmann', 'Hansen', 'Johansen', 'Olsen', 'Larsen', 'Andersen', 'Pedersen', 'Nilsen', 'Kristiansen', 'Jensen', 'Karlsen', 'Johnsen', 'Pettersen', 'Eriksen', 'Berg', 'Haugen', 'Hagen', 'Johannessen', 'Andreassen', 'Jacobsen', 'Dahl', 'Jørgensen', 'Halvorsen', 'Henriksen', 'Lund', 'Sørensen', 'Jakobsen', 'Moen', 'Gundersen', 'Iversen', 'Strand', 'Solberg', 'Svendsen', 'Eide', 'Knutsen', 'Martinsen', 'Paulsen', 'Bakken', 'Kristoffersen', 'Mathisen'];
+const GIVEN = [
+	'Kari',
+	'Ola',
+	'Ingrid',
+	'Lars',
+	'Sofie',
+	'Jonas',
+	'Emma',
+	'Henrik',
+	'Nora',
+	'Magnus',
+	'Leah',
+	'Tobias',
+	'Amira',
+	'Eirik',
+	'Maja',
+	'Sander',
+	'Ida',
+	'Mathias',
+	'Zofia',
+	'Aksel',
+	'Hanna',
+	'Elias',
+	'Sara',
+	'Jakob',
+	'Thea',
+	'Noah',
+	'Selma',
+	'Filip',
+	'Aisha',
+	'Oskar',
+	'Marte',
+	'Ali',
+	'Frida',
+	'Kristian',
+	'Vilde',
+	'Mohammed',
+	'Astrid',
+	'Sebastian',
+	'Linnea',
+	'Daniel'
+];
+const FAMILY = [
+	'Nordmann',
+	'Hansen',
+	'Johansen',
+	'Olsen',
+	'Larsen',
+	'Andersen',
+	'Pedersen',
+	'Nilsen',
+	'Kristiansen',
+	'Jensen',
+	'Karlsen',
+	'Johnsen',
+	'Pettersen',
+	'Eriksen',
+	'Berg',
+	'Haugen',
+	'Hagen',
+	'Johannessen',
+	'Andreassen',
+	'Jacobsen',
+	'Dahl',
+	'Jørgensen',
+	'Halvorsen',
+	'Henriksen',
+	'Lund',
+	'Sørensen',
+	'Jakobsen',
+	'Moen',
+	'Gundersen',
+	'Iversen',
+	'Strand',
+	'Solberg',
+	'Svendsen',
+	'Eide',
+	'Knutsen',
+	'Martinsen',
+	'Paulsen',
+	'Bakken',
+	'Kristoffersen',
+	'Mathisen'
+];
 
 const STATIONS: [id: string, name: string][] = [
 	['ST-01', 'Station 1 Asker'],
@@ -147,7 +239,15 @@ function population(): Member[] {
 		taken.add(email);
 		const student = random() < 0.15;
 		const rankRoll = random();
-		const rank = student ? 'Firefighter' : rankRoll < 0.6 ? 'Firefighter' : rankRoll < 0.82 ? 'Crew Manager' : rankRoll < 0.94 ? 'Watch Manager' : 'Station Manager';
+		const rank = student
+			? 'Firefighter'
+			: rankRoll < 0.6
+				? 'Firefighter'
+				: rankRoll < 0.82
+					? 'Crew Manager'
+					: rankRoll < 0.94
+						? 'Watch Manager'
+						: 'Station Manager';
 		const buildings = [...new Set([pick(BUILDINGS), ...(random() < 0.3 ? [pick(BUILDINGS)] : [])])].sort();
 		people.push({
 			i,
@@ -220,7 +320,12 @@ function basePerson(m: Member, id: string, rankField: 'rank' | 'grade' | undefin
 }
 
 const member = (groupId: string, personId: string, role: Role = 'member'): Membership => ({ groupId, personId, role });
-const group = (id: string, name: string, kind: GroupKind, externalId?: string): Group => ({ id, name, kind, ...(externalId ? { externalId } : {}) });
+const group = (id: string, name: string, kind: GroupKind, externalId?: string): Group => ({
+	id,
+	name,
+	kind,
+	...(externalId ? { externalId } : {})
+});
 
 /** Operations Center: 220 people (HR keys as externalId), stations, functions, message groups. */
 export function seedOps(): SandboxRecords {
@@ -250,7 +355,8 @@ export function seedOps(): SandboxRecords {
 		memberships.push(member(`ops-g-${RANK_FUNCTION[p.custom!.rank as Member['rank']].toLowerCase()}`, p.id));
 		if (m.driver) memberships.push(member('ops-g-fn-drv', p.id));
 		memberships.push(member('ops-g-mg-all', p.id));
-		if (m.i % 15 === 0 && m.i < 180) memberships.push(member('ops-g-mg-duty', p.id, m.i % 30 === 0 ? 'manager' : 'member'));
+		if (m.i % 15 === 0 && m.i < 180)
+			memberships.push(member('ops-g-mg-duty', p.id, m.i % 30 === 0 ? 'manager' : 'member'));
 		if (m.i % 11 === 0) memberships.push(member('ops-g-mg-hazmat', p.id));
 		if (m.i % 13 === 0) memberships.push(member('ops-g-mg-dive', p.id));
 		if (m.i % 17 === 0) memberships.push(member('ops-g-logistics', p.id));
@@ -265,7 +371,9 @@ export function seedTeam(): SandboxRecords {
 	const memberships: Membership[] = [];
 	const renamed: Record<string, string> = { 'ST-03': 'Station 3 Sandvika (old)', 'ST-05': 'Stn 5 Bærum Verk' };
 	const groups: Group[] = [
-		...STATIONS.filter(([ext]) => ext !== 'ST-08').map(([ext, name]) => group(`team-g-${ext.toLowerCase()}`, renamed[ext] ?? name, 'community', ext)),
+		...STATIONS.filter(([ext]) => ext !== 'ST-08').map(([ext, name]) =>
+			group(`team-g-${ext.toLowerCase()}`, renamed[ext] ?? name, 'community', ext)
+		),
 		...FUNCTIONS.map(([ext, name]) => group(`team-g-${ext.toLowerCase()}`, name, 'function', ext)),
 		group('team-g-fn-med', 'First aid', 'function', 'FN-MED'),
 		group('team-g-mg-all', 'All personnel', 'message-group', 'MG-ALL'),
@@ -290,7 +398,14 @@ export function seedTeam(): SandboxRecords {
 		}
 		const grade = (p.custom?.grade ?? m.rank) as Member['rank'];
 		// ST-08 does not exist here yet: its people have no station in Team Manager.
-		if (STATIONS[m.station][0] !== 'ST-08') memberships.push(member(`team-g-${STATIONS[m.station][0].toLowerCase()}`, p.id, m.rank === 'Station Manager' ? 'manager' : 'member'));
+		if (STATIONS[m.station][0] !== 'ST-08')
+			memberships.push(
+				member(
+					`team-g-${STATIONS[m.station][0].toLowerCase()}`,
+					p.id,
+					m.rank === 'Station Manager' ? 'manager' : 'member'
+				)
+			);
 		if (RANK_FUNCTION[grade]) memberships.push(member(`team-g-${RANK_FUNCTION[grade].toLowerCase()}`, p.id));
 		// Team Manager missed two drivers: the first reconcile adds them.
 		if (m.driver && m.i !== 9 && m.i !== 16) memberships.push(member('team-g-fn-drv', p.id));
@@ -340,13 +455,38 @@ const csvCell = (value: string) => (/[",\n]/.test(value) ? `"${value.replace(/"/
  * community (station, as `Name [ID]`), functions, buildings, member type and grade.
  */
 export function hrExport(): { csv: string; columns: CsvColumns } {
-	const header = ['Employee ID', 'First name', 'Last name', 'Email', 'Mobile', 'Member type', 'Buildings', 'Communities', 'Functions', 'Grade'];
+	const header = [
+		'Employee ID',
+		'First name',
+		'Last name',
+		'Email',
+		'Mobile',
+		'Member type',
+		'Buildings',
+		'Communities',
+		'Functions',
+		'Grade'
+	];
 	const lines = [header.join(',')];
 	for (const m of population().filter((x) => IN_HR(x.i))) {
 		const [stationId, stationName] = STATIONS[m.station];
-		const functions = [`${FUNCTIONS.find(([id]) => id === RANK_FUNCTION[m.rank])![1]} [${RANK_FUNCTION[m.rank]}]`, ...(m.driver ? ['Driver [FN-DRV]'] : [])];
+		const functions = [
+			`${FUNCTIONS.find(([id]) => id === RANK_FUNCTION[m.rank])![1]} [${RANK_FUNCTION[m.rank]}]`,
+			...(m.driver ? ['Driver [FN-DRV]'] : [])
+		];
 		lines.push(
-			[hrKey(m.i), m.givenName, m.familyName, m.email, m.phone, m.memberType, m.buildings.join(';'), `${stationName} [${stationId}]`, functions.join(';'), m.rank]
+			[
+				hrKey(m.i),
+				m.givenName,
+				m.familyName,
+				m.email,
+				m.phone,
+				m.memberType,
+				m.buildings.join(';'),
+				`${stationName} [${stationId}]`,
+				functions.join(';'),
+				m.rank
+			]
 				.map(csvCell)
 				.join(',')
 		);
@@ -359,7 +499,15 @@ export function hrExport(): { csv: string; columns: CsvColumns } {
 let driftKey = 0;
 const key = () => `drift-${++driftKey}`;
 const ref = (id: string) => ({ id });
-const update = (id: string, values: Record<string, string | null>): Op => ({ key: key(), side: 'a', stage: STAGE.people, type: 'update-person', target: ref(id), values, before: {} });
+const update = (id: string, values: Record<string, string | null>): Op => ({
+	key: key(),
+	side: 'a',
+	stage: STAGE.people,
+	type: 'update-person',
+	target: ref(id),
+	values,
+	before: {}
+});
 const remove = (id: string): Op => ({
 	key: key(),
 	side: 'a',
@@ -386,9 +534,33 @@ export function drift(): { ops: Op[]; team: Op[] } {
 		update(opsPersonId(11), { phone: '+47 90000011' }),
 		// plain updates
 		update(opsPersonId(14), { 'custom:rank': 'Crew Manager' }),
-		{ key: key(), side: 'a', stage: STAGE.memberships, type: 'add-membership', group: ref('ops-g-mg-hazmat'), person: ref(opsPersonId(30)), role: 'member' },
+		{
+			key: key(),
+			side: 'a',
+			stage: STAGE.memberships,
+			type: 'add-membership',
+			group: ref('ops-g-mg-hazmat'),
+			person: ref(opsPersonId(30)),
+			role: 'member'
+		},
 		// a new person
-		{ key: key(), side: 'a', stage: STAGE.people, type: 'create-person', restoreId: 'ops-p-new-1', record: { displayName: 'Nina Vik', givenName: 'Nina', familyName: 'Vik', email: 'nina.vik@example.org', externalId: 'E20001', memberType: 'staff', active: true, custom: { rank: 'Firefighter' } } }
+		{
+			key: key(),
+			side: 'a',
+			stage: STAGE.people,
+			type: 'create-person',
+			restoreId: 'ops-p-new-1',
+			record: {
+				displayName: 'Nina Vik',
+				givenName: 'Nina',
+				familyName: 'Vik',
+				email: 'nina.vik@example.org',
+				externalId: 'E20001',
+				memberType: 'staff',
+				active: true,
+				custom: { rank: 'Firefighter' }
+			}
+		}
 	];
 	const team: Op[] = [
 		update(teamPersonId(5), { phone: '+47 91100005' }),
@@ -398,8 +570,31 @@ export function drift(): { ops: Op[]; team: Op[] } {
 		update(teamPersonId(15), { phone: '+47 91100015' }),
 		// five removals: removed on the other side, or staged above a low person limit
 		...[20, 21, 22, 23, 24].map((i) => remove(teamPersonId(i))),
-		{ key: key(), side: 'b', stage: STAGE.groups, type: 'update-group', target: ref('team-g-st-04'), values: { name: 'Station 4 Lommedalen & Rykkinn' }, before: {} },
-		{ key: key(), side: 'b', stage: STAGE.people, type: 'create-person', restoreId: 'team-p-new-1', record: { displayName: 'Omar Lie', givenName: 'Omar', familyName: 'Lie', email: 'omar.lie@example.org', memberType: 'student', active: true, custom: { grade: 'Trainee' } } }
+		{
+			key: key(),
+			side: 'b',
+			stage: STAGE.groups,
+			type: 'update-group',
+			target: ref('team-g-st-04'),
+			values: { name: 'Station 4 Lommedalen & Rykkinn' },
+			before: {}
+		},
+		{
+			key: key(),
+			side: 'b',
+			stage: STAGE.people,
+			type: 'create-person',
+			restoreId: 'team-p-new-1',
+			record: {
+				displayName: 'Omar Lie',
+				givenName: 'Omar',
+				familyName: 'Lie',
+				email: 'omar.lie@example.org',
+				memberType: 'student',
+				active: true,
+				custom: { grade: 'Trainee' }
+			}
+		}
 	];
 	return { ops, team };
 }

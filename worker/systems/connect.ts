@@ -41,21 +41,43 @@ export async function connectorFor(env: Env, systemId: string, options: ConnectO
 	let secret: string | undefined;
 	switch (system.connector) {
 		case 'csv': {
-			if (!connection.csv) throw new ConnectorError({ code: 'invalid', system: system.id, detail: 'no export has been uploaded yet (PUT /api/systems/:id/csv): an empty source is never read as "everyone left"' });
+			if (!connection.csv)
+				throw new ConnectorError({
+					code: 'invalid',
+					system: system.id,
+					detail:
+						'no export has been uploaded yet (PUT /api/systems/:id/csv): an empty source is never read as "everyone left"'
+				});
 			inner = new CsvConnector({ systemId: system.id, text: connection.csv.text, columns: connection.csv.columns });
 			break;
 		}
 		case 'scim':
 		case 'sandbox': {
-			if (!connection.sealedCredentials) throw new ConnectorError({ code: 'auth', system: system.id, detail: 'no credentials are stored for this system' });
+			if (!connection.sealedCredentials)
+				throw new ConnectorError({
+					code: 'auth',
+					system: system.id,
+					detail: 'no credentials are stored for this system'
+				});
 			const { token } = await openCredentials(env, system.id, connection.sealedCredentials);
 			secret = token;
-			const common = { systemId: system.id, token, fieldMap, removeMode: options.removeMode, defaultGroupKind: options.defaultGroupKind };
+			const common = {
+				systemId: system.id,
+				token,
+				fieldMap,
+				removeMode: options.removeMode,
+				defaultGroupKind: options.defaultGroupKind
+			};
 			if (system.connector === 'scim') {
 				inner = new ScimConnector({ ...common, baseUrl: system.baseUrl });
 			} else {
 				const stub = sandboxStub(env, system.id);
-				inner = new ScimConnector({ ...common, baseUrl: SANDBOX_INTERNAL_BASE, pageSize: 500, fetch: (input, init) => stub.fetch(input, init) });
+				inner = new ScimConnector({
+					...common,
+					baseUrl: SANDBOX_INTERNAL_BASE,
+					pageSize: 500,
+					fetch: (input, init) => stub.fetch(input, init)
+				});
 			}
 			break;
 		}

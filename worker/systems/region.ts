@@ -5,7 +5,10 @@ import { ApiError } from '../api/errors';
  * Throws a 422 `region-mismatch` ApiError when `a` and `b` are in different regions. The link
  * engine calls it before creating a link; PATCH /api/systems calls it before moving a linked system.
  */
-export function assertSameRegion(a: { id: string; name: string; region: string }, b: { id: string; name: string; region: string }): void {
+export function assertSameRegion(
+	a: { id: string; name: string; region: string },
+	b: { id: string; name: string; region: string }
+): void {
 	if (a.region === b.region) return;
 	throw new ApiError(
 		'region-mismatch',

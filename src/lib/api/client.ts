@@ -4,102 +4,114 @@
  * edge down) has status 0 so callers can tell "try later" from "the edge said no".
  */
 import type {
-  ApiErrorBody,
-  ApiIssue,
-  CsvColumns,
-  CsvCounts,
-  IssuedToken,
-  LinkView,
-  Me,
-  NewLink,
-  NewSystem,
-  RunProgress,
-  Reconciliation,
-  Resolution,
-  ResolutionsAnswer,
-  RunDetails,
-  RunSummary,
-  Snapshot,
-  Role,
-  StagedDeletes,
-  SystemView,
-  TokenView
+	ApiErrorBody,
+	ApiIssue,
+	CsvColumns,
+	CsvCounts,
+	IssuedToken,
+	LinkView,
+	Me,
+	NewLink,
+	NewSystem,
+	RunProgress,
+	Reconciliation,
+	Resolution,
+	ResolutionsAnswer,
+	RunDetails,
+	RunSummary,
+	Snapshot,
+	Role,
+	StagedDeletes,
+	SystemView,
+	TokenView
 } from './types';
 import type { LinkConfig } from '$lib/core';
 
 export class ApiError extends Error {
-  constructor(
-    /** HTTP status; 0 when the edge could not be reached at all. */
-    readonly status: number,
-    /** The edge's error code (`forbidden`, `requires-action`, …) or `network`. */
-    readonly code: string,
-    message: string,
-    readonly issues: ApiIssue[] = [],
-    readonly body?: ApiErrorBody
-  ) {
-    super(message);
-    this.name = 'ApiError';
-  }
+	constructor(
+		/** HTTP status; 0 when the edge could not be reached at all. */
+		readonly status: number,
+		/** The edge's error code (`forbidden`, `requires-action`, …) or `network`. */
+		readonly code: string,
+		message: string,
+		readonly issues: ApiIssue[] = [],
+		readonly body?: ApiErrorBody
+	) {
+		super(message);
+		this.name = 'ApiError';
+	}
 
-  /** True when nothing reached the edge: keep the work and retry later. */
-  get offline(): boolean {
-    return this.status === 0;
-  }
+	/** True when nothing reached the edge: keep the work and retry later. */
+	get offline(): boolean {
+		return this.status === 0;
+	}
 }
 
 /** Where the edge is and how to prove who we are. */
 export interface Auth {
-  /** Origin of the edge ('' for same origin). */
-  base: string;
-  /** A bearer token, or undefined behind Cloudflare Access (its cookie goes along by itself). */
-  token?: string;
+	/** Origin of the edge ('' for same origin). */
+	base: string;
+	/** A bearer token, or undefined behind Cloudflare Access (its cookie goes along by itself). */
+	token?: string;
 }
 
 type Fetch = typeof fetch;
 
 export interface ApiOptions {
-  auth: () => Auth;
-  fetch?: Fetch;
+	auth: () => Auth;
+	fetch?: Fetch;
 }
 
 function headers(auth: Auth, json: boolean): Record<string, string> {
-  const h: Record<string, string> = { accept: 'application/json' };
-  if (json) h['content-type'] = 'application/json';
-  if (auth.token) h.authorization = `Bearer ${auth.token}`;
-  return h;
+	const h: Record<string, string> = { accept: 'application/json' };
+	if (json) h['content-type'] = 'application/json';
+	if (auth.token) h.authorization = `Bearer ${auth.token}`;
+	return h;
 }
 
 /** Sends one request and decodes the answer, or throws an ApiError naming what went wrong. */
-export async function request<T>(opts: ApiOptions, method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
-  const auth = opts.auth();
-  const doFetch = opts.fetch ?? fetch;
-  let res: Response;
-  try {
-    res = await doFetch(`${auth.base}/api${path}`, {
-      method,
-      headers: headers(auth, body !== undefined),
-      body: body === undefined ? undefined : JSON.stringify(body),
-      credentials: 'same-origin',
-      cache: 'no-store',
-      signal
-    });
-  } catch (e) {
-    if ((e as Error)?.name === 'AbortError') throw e;
-    throw new ApiError(0, 'network', 'The edge cannot be reached (offline?).');
-  }
-  if (res.status === 204) return undefined as T;
-  const text = await res.text();
-  let data: unknown;
-  try {
-    data = text ? JSON.parse(text) : undefined;
-  } catch {
-    data = undefined;
-  }
-  if (!res.ok) {
-    const err = (data ?? {}) as ApiErrorBody;
-    throw new ApiError(res.status, err.error ?? `http-${res.status}`, err.message ?? (res.statusText || `The edge answered ${res.status}.`), err.issues ?? [], err);
-  }
-  return data as T;
+export async function request<T>(
+	opts: ApiOptions,
+	method: string,
+	path: string,
+	body?: unknown,
+	signal?: AbortSignal
+): Promise<T> {
+	const auth = opts.auth();
+	const doFetch = opts.fetch ?? fetch;
+	let res: Response;
+	try {
+		res = await doFetch(`${auth.base}/api${path}`, {
+			method,
+			headers: headers(auth, body !== undefined),
+			body: body === undefined ? undefined : JSON.stringify(body),
+			credentials: 'same-origin',
+			cache: 'no-store',
+			signal
+		});
+	} catch (e) {
+		if ((e as Error)?.name === 'AbortError') throw e;
+		throw new ApiError(0, 'network', 'The edge cannot be reached (offline?).');
+	}
+	if (res.status === 204) return undefined as T;
+	const text = await res.text();
+	let data: unknown;
+	try {
+		data = text ? JSON.parse(text) : undefined;
+	} catch {
+		data = undefined;
+	}
+	if (!res.ok) {
+		const err = (data ?? {}) as ApiErrorBody;
+		throw new ApiError(
+			res.status,
+			err.error ?? `http-${res.status}`,
+			err.message ?? (res.statusText || `The edge answered ${res.status}.`),
+			err.issues ?? [],
+			err
+		);
+	}
+	return data as T;
 }
 
 /**
@@ -107,122 +119,131 @@ export async function request<T>(opts: ApiOptions, method: string, path: string,
  * and calls `onEvent` for each event until the stream ends or `signal` aborts.
  */
 export async function streamEvents(
-  opts: ApiOptions,
-  path: string,
-  onEvent: (event: string, data: string) => void,
-  signal?: AbortSignal
+	opts: ApiOptions,
+	path: string,
+	onEvent: (event: string, data: string) => void,
+	signal?: AbortSignal
 ): Promise<void> {
-  const auth = opts.auth();
-  const doFetch = opts.fetch ?? fetch;
-  const h = headers(auth, false);
-  h.accept = 'text/event-stream';
-  let res: Response;
-  try {
-    res = await doFetch(`${auth.base}/api${path}`, { headers: h, cache: 'no-store', credentials: 'same-origin', signal });
-  } catch (e) {
-    if ((e as Error)?.name === 'AbortError') return;
-    throw new ApiError(0, 'network', 'The edge cannot be reached (offline?).');
-  }
-  if (!res.ok || !res.body) throw new ApiError(res.status, `http-${res.status}`, `The progress stream answered ${res.status}.`);
-  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-  const parser = sseParser(onEvent);
-  try {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      parser(value);
-    }
-    parser('\n\n');
-  } catch (e) {
-    if ((e as Error)?.name !== 'AbortError') throw e;
-  }
+	const auth = opts.auth();
+	const doFetch = opts.fetch ?? fetch;
+	const h = headers(auth, false);
+	h.accept = 'text/event-stream';
+	let res: Response;
+	try {
+		res = await doFetch(`${auth.base}/api${path}`, {
+			headers: h,
+			cache: 'no-store',
+			credentials: 'same-origin',
+			signal
+		});
+	} catch (e) {
+		if ((e as Error)?.name === 'AbortError') return;
+		throw new ApiError(0, 'network', 'The edge cannot be reached (offline?).');
+	}
+	if (!res.ok || !res.body)
+		throw new ApiError(res.status, `http-${res.status}`, `The progress stream answered ${res.status}.`);
+	const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+	const parser = sseParser(onEvent);
+	try {
+		for (;;) {
+			const { value, done } = await reader.read();
+			if (done) break;
+			parser(value);
+		}
+		parser('\n\n');
+	} catch (e) {
+		if ((e as Error)?.name !== 'AbortError') throw e;
+	}
 }
 
 /** An incremental text/event-stream parser: feed it chunks, it calls back once per event. */
 export function sseParser(onEvent: (event: string, data: string) => void): (chunk: string) => void {
-  let buffer = '';
-  let event = 'message';
-  let data: string[] = [];
-  return (chunk) => {
-    buffer += chunk;
-    let nl: number;
-    while ((nl = buffer.search(/\r\n|\r|\n/)) >= 0) {
-      const line = buffer.slice(0, nl);
-      buffer = buffer.slice(nl + (buffer.startsWith('\r\n', nl) ? 2 : 1));
-      if (line === '') {
-        if (data.length > 0) onEvent(event, data.join('\n'));
-        event = 'message';
-        data = [];
-      } else if (!line.startsWith(':')) {
-        const colon = line.indexOf(':');
-        const field = colon < 0 ? line : line.slice(0, colon);
-        const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
-        if (field === 'event') event = value;
-        else if (field === 'data') data.push(value);
-      }
-    }
-  };
+	let buffer = '';
+	let event = 'message';
+	let data: string[] = [];
+	return (chunk) => {
+		buffer += chunk;
+		let nl: number;
+		while ((nl = buffer.search(/\r\n|\r|\n/)) >= 0) {
+			const line = buffer.slice(0, nl);
+			buffer = buffer.slice(nl + (buffer.startsWith('\r\n', nl) ? 2 : 1));
+			if (line === '') {
+				if (data.length > 0) onEvent(event, data.join('\n'));
+				event = 'message';
+				data = [];
+			} else if (!line.startsWith(':')) {
+				const colon = line.indexOf(':');
+				const field = colon < 0 ? line : line.slice(0, colon);
+				const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
+				if (field === 'event') event = value;
+				else if (field === 'data') data.push(value);
+			}
+		}
+	};
 }
 
 const q = encodeURIComponent;
 
 /** Every route of docs/api.md, typed. */
 export function createApi(opts: ApiOptions) {
-  const call = <T>(method: string, path: string, body?: unknown) => request<T>(opts, method, path, body);
-  return {
-    health: () => call<{ ok: boolean; service: string; version: string }>('GET', '/health'),
-    me: () => call<Me>('GET', '/me'),
-    tokens: () => call<TokenView[]>('GET', '/tokens'),
-    issueToken: (token: { name: string; role: Role }) => call<IssuedToken>('POST', '/tokens', token),
-    revokeToken: (id: string) => call<void>('DELETE', `/tokens/${q(id)}`),
+	const call = <T>(method: string, path: string, body?: unknown) => request<T>(opts, method, path, body);
+	return {
+		health: () => call<{ ok: boolean; service: string; version: string }>('GET', '/health'),
+		me: () => call<Me>('GET', '/me'),
+		tokens: () => call<TokenView[]>('GET', '/tokens'),
+		issueToken: (token: { name: string; role: Role }) => call<IssuedToken>('POST', '/tokens', token),
+		revokeToken: (id: string) => call<void>('DELETE', `/tokens/${q(id)}`),
 
-    systems: () => call<SystemView[]>('GET', '/systems'),
-    createSystem: (system: NewSystem) => call<SystemView>('POST', '/systems', system),
-    updateSystem: (id: string, patch: Partial<NewSystem>) => call<SystemView>('PATCH', `/systems/${q(id)}`, patch),
-    deleteSystem: (id: string) => call<void>('DELETE', `/systems/${q(id)}`),
-    systemSnapshot: (id: string) => call<Snapshot>('GET', `/systems/${q(id)}/snapshot`),
-    /** A csv system's file, whole: refused with every bad row and column (400), or its counts. */
-    uploadCsv: (id: string, upload: { csv: string; columns: CsvColumns }) => call<CsvCounts>('PUT', `/systems/${q(id)}/csv`, upload),
+		systems: () => call<SystemView[]>('GET', '/systems'),
+		createSystem: (system: NewSystem) => call<SystemView>('POST', '/systems', system),
+		updateSystem: (id: string, patch: Partial<NewSystem>) => call<SystemView>('PATCH', `/systems/${q(id)}`, patch),
+		deleteSystem: (id: string) => call<void>('DELETE', `/systems/${q(id)}`),
+		systemSnapshot: (id: string) => call<Snapshot>('GET', `/systems/${q(id)}/snapshot`),
+		/** A csv system's file, whole: refused with every bad row and column (400), or its counts. */
+		uploadCsv: (id: string, upload: { csv: string; columns: CsvColumns }) =>
+			call<CsvCounts>('PUT', `/systems/${q(id)}/csv`, upload),
 
-    links: () => call<LinkView[]>('GET', '/links'),
-    link: (id: string) => call<LinkView>('GET', `/links/${q(id)}`),
-    createLink: (link: NewLink) => call<LinkView>('POST', '/links', link),
-    updateLink: (id: string, patch: Partial<LinkConfig>) => call<LinkView>('PATCH', `/links/${q(id)}`, patch),
-    deleteLink: (id: string) => call<void>('DELETE', `/links/${q(id)}`),
-    snapshots: (id: string) => call<{ a: Snapshot; b: Snapshot }>('GET', `/links/${q(id)}/snapshots`),
-    reconcile: (id: string) => call<Reconciliation>('POST', `/links/${q(id)}/reconcile`),
-    plan: (id: string) => call<Reconciliation>('GET', `/links/${q(id)}/plan`),
-    resolutions: (id: string) => call<Resolution[]>('GET', `/links/${q(id)}/resolutions`),
-    sendResolutions: (id: string, resolutions: Resolution[]) =>
-      call<ResolutionsAnswer>('POST', `/links/${q(id)}/resolutions`, { resolutions }),
-    enable: (id: string) => call<LinkView>('POST', `/links/${q(id)}/enable`),
-    disable: (id: string) => call<LinkView>('POST', `/links/${q(id)}/disable`),
+		links: () => call<LinkView[]>('GET', '/links'),
+		link: (id: string) => call<LinkView>('GET', `/links/${q(id)}`),
+		createLink: (link: NewLink) => call<LinkView>('POST', '/links', link),
+		updateLink: (id: string, patch: Partial<LinkConfig>) => call<LinkView>('PATCH', `/links/${q(id)}`, patch),
+		deleteLink: (id: string) => call<void>('DELETE', `/links/${q(id)}`),
+		snapshots: (id: string) => call<{ a: Snapshot; b: Snapshot }>('GET', `/links/${q(id)}/snapshots`),
+		reconcile: (id: string) => call<Reconciliation>('POST', `/links/${q(id)}/reconcile`),
+		plan: (id: string) => call<Reconciliation>('GET', `/links/${q(id)}/plan`),
+		resolutions: (id: string) => call<Resolution[]>('GET', `/links/${q(id)}/resolutions`),
+		sendResolutions: (id: string, resolutions: Resolution[]) =>
+			call<ResolutionsAnswer>('POST', `/links/${q(id)}/resolutions`, { resolutions }),
+		enable: (id: string) => call<LinkView>('POST', `/links/${q(id)}/enable`),
+		disable: (id: string) => call<LinkView>('POST', `/links/${q(id)}/disable`),
 
-    startRun: (id: string, dryRun: boolean) => call<RunSummary>('POST', `/links/${q(id)}/runs`, { dryRun }),
-    runs: (id: string, limit = 30) => call<RunSummary[]>('GET', `/links/${q(id)}/runs?limit=${limit}`),
-    run: (id: string, runId: string, offset = 0, limit = 200) =>
-      call<RunDetails>('GET', `/links/${q(id)}/runs/${q(runId)}?offset=${offset}&limit=${limit}`),
-    undoRun: (id: string, runId: string) => call<RunSummary>('POST', `/links/${q(id)}/runs/${q(runId)}/undo`),
-    staged: (id: string) => call<StagedDeletes[]>('GET', `/links/${q(id)}/staged`),
-    approveStaged: (id: string, conflictId: string) => call<LinkView>('POST', `/links/${q(id)}/staged/${q(conflictId)}/approve`),
-    rejectStaged: (id: string, conflictId: string) => call<LinkView>('POST', `/links/${q(id)}/staged/${q(conflictId)}/reject`),
+		startRun: (id: string, dryRun: boolean) => call<RunSummary>('POST', `/links/${q(id)}/runs`, { dryRun }),
+		runs: (id: string, limit = 30) => call<RunSummary[]>('GET', `/links/${q(id)}/runs?limit=${limit}`),
+		run: (id: string, runId: string, offset = 0, limit = 200) =>
+			call<RunDetails>('GET', `/links/${q(id)}/runs/${q(runId)}?offset=${offset}&limit=${limit}`),
+		undoRun: (id: string, runId: string) => call<RunSummary>('POST', `/links/${q(id)}/runs/${q(runId)}/undo`),
+		staged: (id: string) => call<StagedDeletes[]>('GET', `/links/${q(id)}/staged`),
+		approveStaged: (id: string, conflictId: string) =>
+			call<LinkView>('POST', `/links/${q(id)}/staged/${q(conflictId)}/approve`),
+		rejectStaged: (id: string, conflictId: string) =>
+			call<LinkView>('POST', `/links/${q(id)}/staged/${q(conflictId)}/reject`),
 
-    /** Follows a run's progress until it is no longer running (or `signal` aborts). */
-    runEvents: (id: string, runId: string, onProgress: (p: RunProgress) => void, signal?: AbortSignal) =>
-      streamEvents(
-        opts,
-        `/links/${q(id)}/runs/${q(runId)}/events`,
-        (event, data) => {
-          if (event !== 'progress') return;
-          try {
-            onProgress(JSON.parse(data) as RunProgress);
-          } catch {
-            // a malformed event is skipped; the next one carries the whole tally again
-          }
-        },
-        signal
-      )
-  };
+		/** Follows a run's progress until it is no longer running (or `signal` aborts). */
+		runEvents: (id: string, runId: string, onProgress: (p: RunProgress) => void, signal?: AbortSignal) =>
+			streamEvents(
+				opts,
+				`/links/${q(id)}/runs/${q(runId)}/events`,
+				(event, data) => {
+					if (event !== 'progress') return;
+					try {
+						onProgress(JSON.parse(data) as RunProgress);
+					} catch {
+						// a malformed event is skipped; the next one carries the whole tally again
+					}
+				},
+				signal
+			)
+	};
 }
 
 export type Api = ReturnType<typeof createApi>;

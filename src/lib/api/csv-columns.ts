@@ -5,18 +5,18 @@
 
 /** The fields that take one column each, in the order the upload form shows them. */
 export const CSV_COLUMN_FIELDS = [
-  'externalId',
-  'displayName',
-  'givenName',
-  'familyName',
-  'email',
-  'phone',
-  'employeeNumber',
-  'memberType',
-  'active',
-  'buildings',
-  'communities',
-  'functions'
+	'externalId',
+	'displayName',
+	'givenName',
+	'familyName',
+	'email',
+	'phone',
+	'employeeNumber',
+	'memberType',
+	'active',
+	'buildings',
+	'communities',
+	'functions'
 ] as const;
 export type CsvColumnField = (typeof CSV_COLUMN_FIELDS)[number];
 
@@ -27,6 +27,6 @@ export type CsvColumnField = (typeof CSV_COLUMN_FIELDS)[number];
  * active); list columns (buildings, communities, functions) split on `;` or `|`.
  */
 export type CsvColumns = { externalId: string } & Partial<Record<Exclude<CsvColumnField, 'externalId'>, string>> & {
-  /** Custom field name -> column. */
-  custom?: Record<string, string>;
-};
+		/** Custom field name -> column. */
+		custom?: Record<string, string>;
+	};

@@ -3,18 +3,18 @@
  * names them, so the browser and the edge cannot drift apart silently.
  */
 import type {
-  ConnectorKind,
-  LinkConfig,
-  Op,
-  OpOutcome,
-  PlanCounts,
-  RecordKind,
-  Reconciliation,
-  Resolution,
-  RunTally,
-  Side,
-  Snapshot,
-  StaleResolution
+	ConnectorKind,
+	LinkConfig,
+	Op,
+	OpOutcome,
+	PlanCounts,
+	RecordKind,
+	Reconciliation,
+	Resolution,
+	RunTally,
+	Side,
+	Snapshot,
+	StaleResolution
 } from '$lib/core';
 
 export type { LinkConfig, Reconciliation, Resolution, Snapshot, StaleResolution };
@@ -24,36 +24,36 @@ export const ROLES = ['viewer', 'reviewer', 'owner'] as const;
 export type Role = (typeof ROLES)[number];
 
 export interface Me {
-  subject: string;
-  role: Role;
-  via: 'token' | 'access';
+	subject: string;
+	role: Role;
+	via: 'token' | 'access';
 }
 
 export interface SnapshotSummary {
-  takenAt: string;
-  version: string;
-  people: number;
-  groups: number;
-  memberships: number;
+	takenAt: string;
+	version: string;
+	people: number;
+	groups: number;
+	memberships: number;
 }
 
 export interface SystemView {
-  id: string;
-  name: string;
-  connector: ConnectorKind;
-  baseUrl: string;
-  region: string;
-  createdAt: string;
-  hasCredentials: boolean;
-  lastSnapshot?: SnapshotSummary;
+	id: string;
+	name: string;
+	connector: ConnectorKind;
+	baseUrl: string;
+	region: string;
+	createdAt: string;
+	hasCredentials: boolean;
+	lastSnapshot?: SnapshotSummary;
 }
 
 export interface NewSystem {
-  name: string;
-  connector: ConnectorKind;
-  baseUrl: string;
-  region: string;
-  credentials?: { token: string };
+	name: string;
+	connector: ConnectorKind;
+	baseUrl: string;
+	region: string;
+	credentials?: { token: string };
 }
 
 /** Who or what started a run. */
@@ -65,122 +65,122 @@ export type RunStatus = (typeof RUN_STATUSES)[number];
 
 /** Why a run failed, in words an admin can act on. */
 export interface RunError {
-  /** `source-failed`: a system could not be read or was empty; nothing was written. */
-  code: 'source-failed' | 'invalid' | 'internal';
-  message: string;
-  /** The system that failed, when one did. */
-  system?: string;
+	/** `source-failed`: a system could not be read or was empty; nothing was written. */
+	code: 'source-failed' | 'invalid' | 'internal';
+	message: string;
+	/** The system that failed, when one did. */
+	system?: string;
 }
 
 export interface RunSummary {
-  id: string;
-  linkId: string;
-  dryRun: boolean;
-  startedBy: StartedBy;
-  status: RunStatus;
-  /** ISO instants. */
-  startedAt: string;
-  finishedAt?: string;
-  durationMs?: number;
-  counts: PlanCounts;
-  tally: RunTally;
-  error?: RunError;
-  undoOf?: string;
-  undoneBy?: string;
-  /** Undo runs: operations of the undone run that cannot be reversed, with why. */
-  irreversible?: { key: string; reason: string }[];
+	id: string;
+	linkId: string;
+	dryRun: boolean;
+	startedBy: StartedBy;
+	status: RunStatus;
+	/** ISO instants. */
+	startedAt: string;
+	finishedAt?: string;
+	durationMs?: number;
+	counts: PlanCounts;
+	tally: RunTally;
+	error?: RunError;
+	undoOf?: string;
+	undoneBy?: string;
+	/** Undo runs: operations of the undone run that cannot be reversed, with why. */
+	irreversible?: { key: string; reason: string }[];
 }
 
 export interface RunDetails extends RunSummary {
-  ops: { op: Op; outcome?: OpOutcome }[];
-  /** Paging over `ops` (in run order). */
-  offset: number;
-  limit: number;
+	ops: { op: Op; outcome?: OpOutcome }[];
+	/** Paging over `ops` (in run order). */
+	offset: number;
+	limit: number;
 }
 
 /** A run's progress, as the events stream sends it. */
 export interface RunProgress {
-  status: RunStatus;
-  tally: RunTally;
+	status: RunStatus;
+	tally: RunTally;
 }
 
 export interface LinkStatus {
-  enabled: boolean;
-  running?: string;
-  lastRun?: RunSummary;
-  /** ISO instant of the next nightly run, when one is scheduled. */
-  nextRunAt?: string;
-  /** Conflicts of the current plan still needing a person (0 before the first reconcile). */
-  requiresAction: number;
-  /** Removals of the current plan held back by the safety limits. */
-  staged: number;
+	enabled: boolean;
+	running?: string;
+	lastRun?: RunSummary;
+	/** ISO instant of the next nightly run, when one is scheduled. */
+	nextRunAt?: string;
+	/** Conflicts of the current plan still needing a person (0 before the first reconcile). */
+	requiresAction: number;
+	/** Removals of the current plan held back by the safety limits. */
+	staged: number;
 }
 
 export interface LinkView {
-  config: LinkConfig;
-  status: LinkStatus;
+	config: LinkConfig;
+	status: LinkStatus;
 }
 
 export type NewLink = Partial<LinkConfig> & Pick<LinkConfig, 'name' | 'mode' | 'systems'>;
 
 export interface ResolutionsAnswer {
-  accepted: string[];
-  stale: StaleResolution[];
+	accepted: string[];
+	stale: StaleResolution[];
 }
 
 /** A threshold conflict of the current plan with the removals it holds back. */
 export interface StagedDeletes {
-  conflictId: string;
-  kind: RecordKind | 'membership';
-  side: Side;
-  count: number;
-  total: number;
-  limit: { count: number; percent: number };
-  /** The owner's decision so far, if any. */
-  decision?: 'approved' | 'rejected';
-  ops: Op[];
+	conflictId: string;
+	kind: RecordKind | 'membership';
+	side: Side;
+	count: number;
+	total: number;
+	limit: { count: number; percent: number };
+	/** The owner's decision so far, if any. */
+	decision?: 'approved' | 'rejected';
+	ops: Op[];
 }
 
 export type { CsvColumns } from './csv-columns';
 
 /** What an accepted upload holds (PUT /api/systems/:id/csv). */
 export interface CsvCounts {
-  people: number;
-  groups: number;
-  memberships: number;
+	people: number;
+	groups: number;
+	memberships: number;
 }
 
 /** A bearer token as listed (GET /api/tokens): never the token itself. */
 export interface TokenView {
-  id: string;
-  name: string;
-  role: Role;
-  createdAt: string;
-  lastUsedAt?: string;
-  revokedAt?: string;
+	id: string;
+	name: string;
+	role: Role;
+	createdAt: string;
+	lastUsedAt?: string;
+	revokedAt?: string;
 }
 
 /** A token just issued: the plaintext `token` is returned this once and never stored. */
 export interface IssuedToken {
-  id: string;
-  name: string;
-  role: Role;
-  createdAt: string;
-  token: string;
+	id: string;
+	name: string;
+	role: Role;
+	createdAt: string;
+	token: string;
 }
 
 /** One problem the edge names in a 400 answer (validation or a CSV row). */
 export interface ApiIssue {
-  record?: string;
-  field?: string;
-  row?: number;
-  column?: string;
-  message: string;
+	record?: string;
+	field?: string;
+	row?: number;
+	column?: string;
+	message: string;
 }
 
 export interface ApiErrorBody {
-  error: string;
-  message?: string;
-  issues?: ApiIssue[];
-  requiresAction?: number;
+	error: string;
+	message?: string;
+	issues?: ApiIssue[];
+	requiresAction?: number;
 }

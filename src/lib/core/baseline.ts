@@ -8,41 +8,41 @@ import type { Plan } from './plan';
 import type { OpOutcome } from './runner';
 
 export function commitBaseline(plan: Plan, outcomes: ReadonlyMap<string, OpOutcome>): Baseline {
-  const done = (key: string) => outcomes.get(key)?.status === 'done';
-  const resolve = (ref: TargetRef): string | undefined => {
-    if ('id' in ref) return ref.id;
-    const o = outcomes.get(ref.createdBy);
-    return o?.status === 'done' ? o.id : undefined;
-  };
-  const entries: BaselineEntry[] = [...plan.keep];
-  for (const draft of plan.next) {
-    const a = resolve(draft.a);
-    const b = resolve(draft.b);
-    if (!draft.opKeys.every(done) || a === undefined || b === undefined) {
-      if (draft.previous) entries.push(draft.previous);
-      continue;
-    }
-    if (draft.retire) continue;
-    const entry: BaselineEntry = { kind: draft.kind, a, b, origin: draft.origin, fields: draft.fields };
-    if (draft.lifecycle && draft.lifecycle.state !== 'active') entry.lifecycle = draft.lifecycle;
-    if (draft.kind === 'group') {
-      const members: BaselineMember[] = [];
-      for (const m of draft.members ?? []) {
-        if (Array.isArray(m)) {
-          members.push(m);
-          continue;
-        }
-        const ma = resolve(m.a);
-        const mb = resolve(m.b);
-        if ((m.opKey && !done(m.opKey)) || ma === undefined || mb === undefined) {
-          if (m.previous) members.push(m.previous);
-          continue;
-        }
-        members.push([ma, mb, m.role]);
-      }
-      entry.members = members;
-    }
-    entries.push(entry);
-  }
-  return { linkId: plan.linkId, entries };
+	const done = (key: string) => outcomes.get(key)?.status === 'done';
+	const resolve = (ref: TargetRef): string | undefined => {
+		if ('id' in ref) return ref.id;
+		const o = outcomes.get(ref.createdBy);
+		return o?.status === 'done' ? o.id : undefined;
+	};
+	const entries: BaselineEntry[] = [...plan.keep];
+	for (const draft of plan.next) {
+		const a = resolve(draft.a);
+		const b = resolve(draft.b);
+		if (!draft.opKeys.every(done) || a === undefined || b === undefined) {
+			if (draft.previous) entries.push(draft.previous);
+			continue;
+		}
+		if (draft.retire) continue;
+		const entry: BaselineEntry = { kind: draft.kind, a, b, origin: draft.origin, fields: draft.fields };
+		if (draft.lifecycle && draft.lifecycle.state !== 'active') entry.lifecycle = draft.lifecycle;
+		if (draft.kind === 'group') {
+			const members: BaselineMember[] = [];
+			for (const m of draft.members ?? []) {
+				if (Array.isArray(m)) {
+					members.push(m);
+					continue;
+				}
+				const ma = resolve(m.a);
+				const mb = resolve(m.b);
+				if ((m.opKey && !done(m.opKey)) || ma === undefined || mb === undefined) {
+					if (m.previous) members.push(m.previous);
+					continue;
+				}
+				members.push([ma, mb, m.role]);
+			}
+			entry.members = members;
+		}
+		entries.push(entry);
+	}
+	return { linkId: plan.linkId, entries };
 }

@@ -3,18 +3,18 @@ import { fnv1a, recordVersion } from './digest';
 import { groupFieldSpecs, personFieldSpecs, type FieldSpec } from './fields';
 import type { LifecycleContext } from './lifecycle';
 import type {
-  BaselineEntry,
-  Conflict,
-  ConflictReason,
-  FieldValues,
-  Group,
-  LinkConfig,
-  Person,
-  RecordKind,
-  RecordRef,
-  Resolution,
-  Side,
-  Situation
+	BaselineEntry,
+	Conflict,
+	ConflictReason,
+	FieldValues,
+	Group,
+	LinkConfig,
+	Person,
+	RecordKind,
+	RecordRef,
+	Resolution,
+	Side,
+	Situation
 } from './model';
 import type { FieldConflict } from './diff';
 import type { TargetRef } from './ops';
@@ -24,192 +24,217 @@ import type { SideIndex } from './side-index';
 
 /** Why a pair stands as it does, beyond its situation, for the preview. */
 export const PAIR_NOTES = [
-  'first-sync',
-  'name-collision',
-  'adopt',
-  'ignored',
-  'restore',
-  'anonymize',
-  'recreate',
-  'staged',
-  'resolved'
+	'first-sync',
+	'name-collision',
+	'adopt',
+	'ignored',
+	'restore',
+	'anonymize',
+	'recreate',
+	'staged',
+	'resolved'
 ] as const;
 export type PairNote = (typeof PAIR_NOTES)[number];
 
 export interface PairView {
-  kind: RecordKind;
-  a?: string;
-  b?: string;
-  situation: Situation;
-  /** Fields that differ (and will be written, unless in conflict). */
-  fields?: string[];
-  /** The side(s) the plan writes to for this pair. */
-  to?: Side | 'both';
-  conflictId?: string;
-  note?: PairNote;
+	kind: RecordKind;
+	a?: string;
+	b?: string;
+	situation: Situation;
+	/** Fields that differ (and will be written, unless in conflict). */
+	fields?: string[];
+	/** The side(s) the plan writes to for this pair. */
+	to?: Side | 'both';
+	conflictId?: string;
+	note?: PairNote;
 }
 
 /** How a person (or group) on one side is reached on the other, and the key its memberships use. */
 export interface PersonLink {
-  /** The pair's ids (absent on a side where the record is still to be created). */
-  aId?: string;
-  bId?: string;
-  /** The create operation that makes the record on a side. */
-  aNew?: string;
-  bNew?: string;
-  /** The record is gone on a side: nothing can be written there. */
-  aGone?: boolean;
-  bGone?: boolean;
-  /** In conflict: its memberships wait, and their baseline is carried over as it was. */
-  deferred?: boolean;
-  /** Scratch mark for the membership pass: which group last visited this person. */
-  mark: number;
+	/** The pair's ids (absent on a side where the record is still to be created). */
+	aId?: string;
+	bId?: string;
+	/** The create operation that makes the record on a side. */
+	aNew?: string;
+	bNew?: string;
+	/** The record is gone on a side: nothing can be written there. */
+	aGone?: boolean;
+	bGone?: boolean;
+	/** In conflict: its memberships wait, and their baseline is carried over as it was. */
+	deferred?: boolean;
+	/** Scratch mark for the membership pass: which group last visited this person. */
+	mark: number;
 }
 
 export type LinkOptions = Pick<PersonLink, 'aNew' | 'bNew' | 'aGone' | 'bGone' | 'deferred'>;
 
 /** Where a linked person can be written on a side: its id, the create that makes it, or nowhere. */
 export function refOn(link: PersonLink, side: Side): TargetRef | undefined {
-  const created = side === 'a' ? link.aNew : link.bNew;
-  if (created) return { createdBy: created };
-  if (side === 'a' ? link.aGone : link.bGone) return undefined;
-  const id = side === 'a' ? link.aId : link.bId;
-  return id === undefined ? undefined : { id };
+	const created = side === 'a' ? link.aNew : link.bNew;
+	if (created) return { createdBy: created };
+	if (side === 'a' ? link.aGone : link.bGone) return undefined;
+	const id = side === 'a' ? link.aId : link.bId;
+	return id === undefined ? undefined : { id };
 }
 
 /** The id of a matched pair's both-changed conflict. */
 export const pairConflictId = (kind: RecordKind, a: string, b: string): string =>
-  conflictId('both-changed', kind, [
-    { side: 'a', id: a },
-    { side: 'b', id: b }
-  ]);
+	conflictId('both-changed', kind, [
+		{ side: 'a', id: a },
+		{ side: 'b', id: b }
+	]);
 
 /** A membership's key in conflicts: the pair's ids. */
 export const linkKey = (link: Pick<PersonLink, 'aId' | 'bId'>): string => `${link.aId ?? ''}|${link.bId ?? ''}`;
 
 /** A conflict's id: the same while the same records conflict for the same reason. */
-export function conflictId(reason: ConflictReason, kind: RecordKind, records: readonly { side: Side; id: string }[]): string {
-  const ids = records.map((r) => `${r.side}=${r.id}`).sort().join(',');
-  return `${reason}:${kind}:${fnv1a(ids)}${fnv1a(ids, 7)}`;
+export function conflictId(
+	reason: ConflictReason,
+	kind: RecordKind,
+	records: readonly { side: Side; id: string }[]
+): string {
+	const ids = records
+		.map((r) => `${r.side}=${r.id}`)
+		.sort()
+		.join(',');
+	return `${reason}:${kind}:${fnv1a(ids)}${fnv1a(ids, 7)}`;
 }
 
 /** A matched group pair, held until its memberships are diffed: both decide its situation. */
 export interface GroupPairWork {
-  a: Group;
-  b: Group;
-  entry?: BaselineEntry;
-  conflictId: string;
-  resolution?: Resolution;
-  fieldConflicts: FieldConflict[];
-  changed: string[];
-  merged?: FieldValues;
-  fieldOps: OpDraft[];
-  opKeys: string[];
-  note?: PairNote;
+	a: Group;
+	b: Group;
+	entry?: BaselineEntry;
+	conflictId: string;
+	resolution?: Resolution;
+	fieldConflicts: FieldConflict[];
+	changed: string[];
+	merged?: FieldValues;
+	fieldOps: OpDraft[];
+	opKeys: string[];
+	note?: PairNote;
 }
 
 /** A group this plan creates on side `to`, to be filled with the source group's members. */
 export interface CreatedGroup {
-  source: Group;
-  from: Side;
-  key: string;
-  draft: DraftEntry;
+	source: Group;
+	from: Side;
+	key: string;
+	draft: DraftEntry;
 }
 
 export class ReconcileContext {
-  readonly groupPairs: GroupPairWork[] = [];
-  readonly createdGroups: CreatedGroup[] = [];
-  /** Provisioning: communities each source person leaves and joins (by source person id). */
-  readonly communityMoves = new Map<string, { from: Set<string>; to: Set<string> }>();
-  readonly builder: PlanBuilder;
-  readonly views: PairView[] = [];
-  readonly conflicts: Conflict[] = [];
-  readonly drafts: DraftEntry[] = [];
-  readonly kept: BaselineEntry[] = [];
-  readonly personSpecs: FieldSpec<Person>[];
-  readonly groupSpecs: FieldSpec<Group>[];
-  readonly provision: boolean;
-  /** Person id on a side to its membership key and refs on both sides (absent: not synced). */
-  readonly personLinks: Record<Side, Map<string, PersonLink>> = { a: new Map(), b: new Map() };
-  /** Views by removal op key, so safety can mark staged pairs. */
-  readonly viewByOp = new Map<string, PairView>();
-  /** Incremented per group pair by the membership pass (see PersonLink.mark). */
-  markSerial = 0;
-  /** Target records provisioning leaves alone because no link created or adopted them. */
-  readonly untouched = { person: 0, group: 0 };
+	readonly groupPairs: GroupPairWork[] = [];
+	readonly createdGroups: CreatedGroup[] = [];
+	/** Provisioning: communities each source person leaves and joins (by source person id). */
+	readonly communityMoves = new Map<string, { from: Set<string>; to: Set<string> }>();
+	readonly builder: PlanBuilder;
+	readonly views: PairView[] = [];
+	readonly conflicts: Conflict[] = [];
+	readonly drafts: DraftEntry[] = [];
+	readonly kept: BaselineEntry[] = [];
+	readonly personSpecs: FieldSpec<Person>[];
+	readonly groupSpecs: FieldSpec<Group>[];
+	readonly provision: boolean;
+	/** Person id on a side to its membership key and refs on both sides (absent: not synced). */
+	readonly personLinks: Record<Side, Map<string, PersonLink>> = { a: new Map(), b: new Map() };
+	/** Views by removal op key, so safety can mark staged pairs. */
+	readonly viewByOp = new Map<string, PairView>();
+	/** Incremented per group pair by the membership pass (see PersonLink.mark). */
+	markSerial = 0;
+	/** Target records provisioning leaves alone because no link created or adopted them. */
+	readonly untouched = { person: 0, group: 0 };
 
-  constructor(
-    readonly link: LinkConfig,
-    readonly sides: Record<Side, SideIndex>,
-    readonly resolutions: PreparedResolutions,
-    readonly lifecycle: LifecycleContext,
-    readonly baseline: readonly BaselineEntry[],
-    createdElsewhere?: Set<string>
-  ) {
-    this.builder = new PlanBuilder(link.id, createdElsewhere);
-    this.personSpecs = personFieldSpecs(link);
-    this.groupSpecs = groupFieldSpecs(link);
-    this.provision = link.mode === 'provision';
-  }
+	constructor(
+		readonly link: LinkConfig,
+		readonly sides: Record<Side, SideIndex>,
+		readonly resolutions: PreparedResolutions,
+		readonly lifecycle: LifecycleContext,
+		readonly baseline: readonly BaselineEntry[],
+		createdElsewhere?: Set<string>
+	) {
+		this.builder = new PlanBuilder(link.id, createdElsewhere);
+		this.personSpecs = personFieldSpecs(link);
+		this.groupSpecs = groupFieldSpecs(link);
+		this.provision = link.mode === 'provision';
+	}
 
-  ref(side: Side, kind: RecordKind, record: Person | Group): RecordRef {
-    return { side, kind, id: record.id, version: recordVersion(record) };
-  }
+	ref(side: Side, kind: RecordKind, record: Person | Group): RecordRef {
+		return { side, kind, id: record.id, version: recordVersion(record) };
+	}
 
-  conflict(kind: RecordKind, reason: ConflictReason, records: RecordRef[], extra: Partial<Conflict> = {}): Conflict {
-    const conflict: Conflict = { id: conflictId(reason, kind, records), kind, reason, records, ...extra };
-    this.conflicts.push(conflict);
-    return conflict;
-  }
+	conflict(kind: RecordKind, reason: ConflictReason, records: RecordRef[], extra: Partial<Conflict> = {}): Conflict {
+		const conflict: Conflict = { id: conflictId(reason, kind, records), kind, reason, records, ...extra };
+		this.conflicts.push(conflict);
+		return conflict;
+	}
 
-  groupPair(a: Group, b: Group, entry: BaselineEntry | undefined, conflictId: string, resolution: Resolution | undefined): GroupPairWork {
-    const work: GroupPairWork = { a, b, entry, conflictId, resolution, fieldConflicts: [], changed: [], fieldOps: [], opKeys: [] };
-    this.groupPairs.push(work);
-    return work;
-  }
+	groupPair(
+		a: Group,
+		b: Group,
+		entry: BaselineEntry | undefined,
+		conflictId: string,
+		resolution: Resolution | undefined
+	): GroupPairWork {
+		const work: GroupPairWork = {
+			a,
+			b,
+			entry,
+			conflictId,
+			resolution,
+			fieldConflicts: [],
+			changed: [],
+			fieldOps: [],
+			opKeys: []
+		};
+		this.groupPairs.push(work);
+		return work;
+	}
 
-  communityMove(personId: string, dir: 'from' | 'to', community: string): void {
-    let move = this.communityMoves.get(personId);
-    if (!move) this.communityMoves.set(personId, (move = { from: new Set(), to: new Set() }));
-    move[dir].add(community);
-  }
+	communityMove(personId: string, dir: 'from' | 'to', community: string): void {
+		let move = this.communityMoves.get(personId);
+		if (!move) this.communityMoves.set(personId, (move = { from: new Set(), to: new Set() }));
+		move[dir].add(community);
+	}
 
-  baselineOf(kind: RecordKind): BaselineEntry[] {
-    return this.baseline.filter((e) => e.kind === kind);
-  }
+	baselineOf(kind: RecordKind): BaselineEntry[] {
+		return this.baseline.filter((e) => e.kind === kind);
+	}
 
-  /** Links a person across the sides under the pair's ids. */
-  linkPerson(ids: { a?: string; b?: string }, options?: LinkOptions): PersonLink {
-    // One fixed shape for every link: the membership pass reads them in its hottest loop.
-    const link: PersonLink = {
-      aId: ids.a,
-      bId: ids.b,
-      aNew: options?.aNew,
-      bNew: options?.bNew,
-      aGone: options?.aGone,
-      bGone: options?.bGone,
-      deferred: options?.deferred,
-      mark: 0
-    };
-    if (ids.a) this.personLinks.a.set(ids.a, link);
-    if (ids.b) this.personLinks.b.set(ids.b, link);
-    return link;
-  }
+	/** Links a person across the sides under the pair's ids. */
+	linkPerson(ids: { a?: string; b?: string }, options?: LinkOptions): PersonLink {
+		// One fixed shape for every link: the membership pass reads them in its hottest loop.
+		const link: PersonLink = {
+			aId: ids.a,
+			bId: ids.b,
+			aNew: options?.aNew,
+			bNew: options?.bNew,
+			aGone: options?.aGone,
+			bGone: options?.bGone,
+			deferred: options?.deferred,
+			mark: 0
+		};
+		if (ids.a) this.personLinks.a.set(ids.a, link);
+		if (ids.b) this.personLinks.b.set(ids.b, link);
+		return link;
+	}
 
-  /** A baseline entry this plan leaves exactly as it is. */
-  keep(entry: BaselineEntry): void {
-    this.kept.push(entry);
-  }
+	/** A baseline entry this plan leaves exactly as it is. */
+	keep(entry: BaselineEntry): void {
+		this.kept.push(entry);
+	}
 
-  /** The resolution for a pair's both-changed conflict; nothing is computed when there are none. */
-  resolutionFor(kind: RecordKind, a: string, b: string): Resolution | undefined {
-    return this.resolutions.byConflict.size > 0 ? this.resolutions.byConflict.get(pairConflictId(kind, a, b)) : undefined;
-  }
+	/** The resolution for a pair's both-changed conflict; nothing is computed when there are none. */
+	resolutionFor(kind: RecordKind, a: string, b: string): Resolution | undefined {
+		return this.resolutions.byConflict.size > 0
+			? this.resolutions.byConflict.get(pairConflictId(kind, a, b))
+			: undefined;
+	}
 
-  view(v: PairView): PairView {
-    this.views.push(v);
-    return v;
-  }
+	view(v: PairView): PairView {
+		this.views.push(v);
+		return v;
+	}
 }
 
 export const idRef = (id: string): TargetRef => ({ id });

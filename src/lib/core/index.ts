@@ -6,37 +6,93 @@ export * from './model';
 export * from './ops';
 export { normalize, ruleFor, DEFAULT_RULE, FIELD_RULES, type NormalizeRule } from './normalize';
 export { fnv1a, canonicalJson, recordVersion, digest64 } from './digest';
-export { toLocal as toLocalTime, fromLocal, addLocalDays, nextDailyRun, offsetAt, isTimeZone, type LocalTime } from './time';
-export { DEFAULT_PERSON_FIELDS, getPersonField, setPersonField, setGroupField, personFieldSpecs, joinList, splitList } from './fields';
+export {
+	toLocal as toLocalTime,
+	fromLocal,
+	addLocalDays,
+	nextDailyRun,
+	offsetAt,
+	isTimeZone,
+	type LocalTime
+} from './time';
+export {
+	DEFAULT_PERSON_FIELDS,
+	getPersonField,
+	setPersonField,
+	setGroupField,
+	personFieldSpecs,
+	joinList,
+	splitList
+} from './fields';
 export { merge3, mergeMember, diffRecord, type Merge, type RecordDiff, type FieldConflict } from './diff';
 export { match, type MatchInput, type MatchResult, type MatchPass } from './match';
 export { conflictId, PAIR_NOTES, type PairView, type PairNote } from './context';
 export { reconcile, type ReconcileInput, type Reconciliation, type SituationCounts } from './reconcile';
 export { countOps, type Plan, type PlanCounts, type DraftEntry, type DraftMember } from './plan';
 export { ReconcileError, DEFAULT_LIMIT, assertUsable } from './safety';
-export { lifecycleStep, isRestorable, anonymizedValues, type LifecycleAction, type LifecycleContext } from './lifecycle';
-export { runPlan, tally, resolver, refsOf, OUTCOME_STATUSES, type OpOutcome, type OutcomeStatus, type Applier, type RunDeps, type RunTally } from './runner';
+export {
+	lifecycleStep,
+	isRestorable,
+	anonymizedValues,
+	type LifecycleAction,
+	type LifecycleContext
+} from './lifecycle';
+export {
+	runPlan,
+	tally,
+	resolver,
+	refsOf,
+	OUTCOME_STATUSES,
+	type OpOutcome,
+	type OutcomeStatus,
+	type Applier,
+	type RunDeps,
+	type RunTally
+} from './runner';
 export { commitBaseline } from './baseline';
 export { planUndo, type UndoPlan } from './undo';
 export { Directory, DirectoryError, type Notice } from './directory';
-export { planRule, planRuleOff, commitRuleJournal, ruleWants, RULE_SCOPES, type Rule, type RuleJournal, type RulePlan, type RuleScope } from './rules';
+export {
+	planRule,
+	planRuleOff,
+	commitRuleJournal,
+	ruleWants,
+	RULE_SCOPES,
+	type Rule,
+	type RuleJournal,
+	type RulePlan,
+	type RuleScope
+} from './rules';
 export { parseSnapshot, snapshotVersion } from './snapshot';
 export { VersionAccumulator } from './version';
 export {
-  parseLinkConfig,
-  parseResolutions,
-  ValidationError,
-  formatIssue,
-  validateRecords,
-  PersonSchema,
-  GroupSchema,
-  MembershipSchema,
-  LinkConfigSchema,
-  ResolutionSchema,
-  type InputIssue
+	parseLinkConfig,
+	parseResolutions,
+	ValidationError,
+	formatIssue,
+	validateRecords,
+	PersonSchema,
+	GroupSchema,
+	MembershipSchema,
+	LinkConfigSchema,
+	ResolutionSchema,
+	type InputIssue
 } from './schema';
 export { makeLink } from './link';
 export type { StaleResolution } from './resolutions';
 export { PartitionIndex, partCount } from './partition';
-export { PartMerger, CollectingSink, mergeGroupDraft, groupDraftKey, personRemovalKey, resolutionsByPart, indexPeople, cutPart, reconcileInParts, type PartInput, type PartSink, type MergedParts } from './parts';
+export {
+	PartMerger,
+	CollectingSink,
+	mergeGroupDraft,
+	groupDraftKey,
+	personRemovalKey,
+	resolutionsByPart,
+	indexPeople,
+	cutPart,
+	reconcileInParts,
+	type PartInput,
+	type PartSink,
+	type MergedParts
+} from './parts';
 export { assertCounts, baselineHad, countsOf, LIMIT_KINDS, type SideCounts, type LimitKind } from './safety';

@@ -7,135 +7,141 @@
 import type { BaselineEntry } from './model';
 
 export interface Keyed {
-  id: string;
+	id: string;
 }
 
 export interface MatchPass<R> {
-  name: string;
-  /** The record's key in this pass, normalized; '' leaves the record out of the pass. */
-  key: (record: R, side: 'a' | 'b') => string;
-  /** Pairs this pass finds that must not be linked automatically (same name, other identifier). */
-  compatible?: (a: R, b: R) => boolean;
+	name: string;
+	/** The record's key in this pass, normalized; '' leaves the record out of the pass. */
+	key: (record: R, side: 'a' | 'b') => string;
+	/** Pairs this pass finds that must not be linked automatically (same name, other identifier). */
+	compatible?: (a: R, b: R) => boolean;
 }
 
 export interface MatchInput<R extends Keyed> {
-  a: Map<string, R>;
-  b: Map<string, R>;
-  baseline: readonly BaselineEntry[];
-  /** Pairs a person chose ("link these two"). */
-  forced: readonly { a: string; b: string }[];
-  /** Records a person took out of matching (create new, ignore). */
-  excluded: { a: ReadonlySet<string>; b: ReadonlySet<string> };
-  passes: readonly MatchPass<R>[];
-  /** Leftovers that share this key are reported as name collisions. */
-  collisionKey?: (record: R) => string;
-  /** Baseline entries whose records must not be paired again (anonymized people). */
-  retired?: (entry: BaselineEntry) => boolean;
+	a: Map<string, R>;
+	b: Map<string, R>;
+	baseline: readonly BaselineEntry[];
+	/** Pairs a person chose ("link these two"). */
+	forced: readonly { a: string; b: string }[];
+	/** Records a person took out of matching (create new, ignore). */
+	excluded: { a: ReadonlySet<string>; b: ReadonlySet<string> };
+	passes: readonly MatchPass<R>[];
+	/** Leftovers that share this key are reported as name collisions. */
+	collisionKey?: (record: R) => string;
+	/** Baseline entries whose records must not be paired again (anonymized people). */
+	retired?: (entry: BaselineEntry) => boolean;
 }
 
 export interface Pair<R> {
-  a: R;
-  b: R;
-  entry?: BaselineEntry;
-  via: string;
+	a: R;
+	b: R;
+	entry?: BaselineEntry;
+	via: string;
 }
 
 export interface MatchResult<R> {
-  pairs: Pair<R>[];
-  /** Baseline entries with a record missing on one side (or both). */
-  broken: { entry: BaselineEntry; a?: R; b?: R }[];
-  onlyA: R[];
-  onlyB: R[];
-  ambiguous: { via: string; a: R[]; b: R[] }[];
-  collisions: { a: R[]; b: R[] }[];
+	pairs: Pair<R>[];
+	/** Baseline entries with a record missing on one side (or both). */
+	broken: { entry: BaselineEntry; a?: R; b?: R }[];
+	onlyA: R[];
+	onlyB: R[];
+	ambiguous: { via: string; a: R[]; b: R[] }[];
+	collisions: { a: R[]; b: R[] }[];
 }
 
 function indexBy<R extends Keyed>(records: Iterable<R>, key: (r: R) => string): Map<string, R[]> {
-  const index = new Map<string, R[]>();
-  for (const r of records) {
-    const k = key(r);
-    if (k === '') continue;
-    const list = index.get(k);
-    if (list) list.push(r);
-    else index.set(k, [r]);
-  }
-  return index;
+	const index = new Map<string, R[]>();
+	for (const r of records) {
+		const k = key(r);
+		if (k === '') continue;
+		const list = index.get(k);
+		if (list) list.push(r);
+		else index.set(k, [r]);
+	}
+	return index;
 }
 
 export function match<R extends Keyed>(input: MatchInput<R>): MatchResult<R> {
-  const pairs: Pair<R>[] = [];
-  const broken: MatchResult<R>['broken'] = [];
-  const ambiguous: MatchResult<R>['ambiguous'] = [];
-  const collisions: MatchResult<R>['collisions'] = [];
-  const usedA = new Set<string>();
-  const usedB = new Set<string>();
+	const pairs: Pair<R>[] = [];
+	const broken: MatchResult<R>['broken'] = [];
+	const ambiguous: MatchResult<R>['ambiguous'] = [];
+	const collisions: MatchResult<R>['collisions'] = [];
+	const usedA = new Set<string>();
+	const usedB = new Set<string>();
 
-  for (const entry of input.baseline) {
-    if (usedA.has(entry.a) || usedB.has(entry.b)) continue;
-    if (input.retired?.(entry)) continue;
-    const a = input.a.get(entry.a);
-    const b = input.b.get(entry.b);
-    if (a && b) pairs.push({ a, b, entry, via: 'baseline' });
-    else broken.push({ entry, a, b });
-    // A record whose partner vanished stays tied to its entry: it is removed or restored, not re-matched.
-    usedA.add(entry.a);
-    usedB.add(entry.b);
-  }
+	for (const entry of input.baseline) {
+		if (usedA.has(entry.a) || usedB.has(entry.b)) continue;
+		if (input.retired?.(entry)) continue;
+		const a = input.a.get(entry.a);
+		const b = input.b.get(entry.b);
+		if (a && b) pairs.push({ a, b, entry, via: 'baseline' });
+		else broken.push({ entry, a, b });
+		// A record whose partner vanished stays tied to its entry: it is removed or restored, not re-matched.
+		usedA.add(entry.a);
+		usedB.add(entry.b);
+	}
 
-  for (const f of input.forced) {
-    const a = input.a.get(f.a);
-    const b = input.b.get(f.b);
-    if (!a || !b || usedA.has(f.a) || usedB.has(f.b)) continue;
-    pairs.push({ a, b, via: 'link' });
-    usedA.add(f.a);
-    usedB.add(f.b);
-  }
-  // Taken out of matching by a person: they stand alone (created on the other side, or ignored).
-  const aloneA = [...input.excluded.a].filter((id) => !usedA.has(id)).map((id) => input.a.get(id)).filter((r): r is R => !!r);
-  const aloneB = [...input.excluded.b].filter((id) => !usedB.has(id)).map((id) => input.b.get(id)).filter((r): r is R => !!r);
-  for (const r of aloneA) usedA.add(r.id);
-  for (const r of aloneB) usedB.add(r.id);
+	for (const f of input.forced) {
+		const a = input.a.get(f.a);
+		const b = input.b.get(f.b);
+		if (!a || !b || usedA.has(f.a) || usedB.has(f.b)) continue;
+		pairs.push({ a, b, via: 'link' });
+		usedA.add(f.a);
+		usedB.add(f.b);
+	}
+	// Taken out of matching by a person: they stand alone (created on the other side, or ignored).
+	const aloneA = [...input.excluded.a]
+		.filter((id) => !usedA.has(id))
+		.map((id) => input.a.get(id))
+		.filter((r): r is R => !!r);
+	const aloneB = [...input.excluded.b]
+		.filter((id) => !usedB.has(id))
+		.map((id) => input.b.get(id))
+		.filter((r): r is R => !!r);
+	for (const r of aloneA) usedA.add(r.id);
+	for (const r of aloneB) usedB.add(r.id);
 
-  let restA: R[] = [];
-  let restB: R[] = [];
-  input.a.forEach((r, id) => usedA.has(id) || restA.push(r));
-  input.b.forEach((r, id) => usedB.has(id) || restB.push(r));
+	let restA: R[] = [];
+	let restB: R[] = [];
+	input.a.forEach((r, id) => usedA.has(id) || restA.push(r));
+	input.b.forEach((r, id) => usedB.has(id) || restB.push(r));
 
-  for (const pass of input.passes) {
-    if (restA.length === 0 || restB.length === 0) break;
-    const byA = indexBy(restA, (r) => pass.key(r, 'a'));
-    const byB = indexBy(restB, (r) => pass.key(r, 'b'));
-    const taken = new Set<R>();
-    for (const [k, as] of byA) {
-      const bs = byB.get(k);
-      if (!bs) continue;
-      if (as.length === 1 && bs.length === 1) {
-        if (pass.compatible && !pass.compatible(as[0], bs[0])) collisions.push({ a: as, b: bs });
-        else pairs.push({ a: as[0], b: bs[0], via: pass.name });
-      } else {
-        ambiguous.push({ via: pass.name, a: as, b: bs });
-      }
-      for (const r of as) taken.add(r);
-      for (const r of bs) taken.add(r);
-    }
-    if (taken.size > 0) {
-      restA = restA.filter((r) => !taken.has(r));
-      restB = restB.filter((r) => !taken.has(r));
-    }
-  }
+	for (const pass of input.passes) {
+		if (restA.length === 0 || restB.length === 0) break;
+		const byA = indexBy(restA, (r) => pass.key(r, 'a'));
+		const byB = indexBy(restB, (r) => pass.key(r, 'b'));
+		const taken = new Set<R>();
+		for (const [k, as] of byA) {
+			const bs = byB.get(k);
+			if (!bs) continue;
+			if (as.length === 1 && bs.length === 1) {
+				if (pass.compatible && !pass.compatible(as[0], bs[0])) collisions.push({ a: as, b: bs });
+				else pairs.push({ a: as[0], b: bs[0], via: pass.name });
+			} else {
+				ambiguous.push({ via: pass.name, a: as, b: bs });
+			}
+			for (const r of as) taken.add(r);
+			for (const r of bs) taken.add(r);
+		}
+		if (taken.size > 0) {
+			restA = restA.filter((r) => !taken.has(r));
+			restB = restB.filter((r) => !taken.has(r));
+		}
+	}
 
-  if (input.collisionKey && restA.length > 0 && restB.length > 0) {
-    const byB = indexBy(restB, input.collisionKey);
-    const taken = new Set<R>();
-    for (const [k, as] of indexBy(restA, input.collisionKey)) {
-      const bs = byB.get(k);
-      if (!bs) continue;
-      collisions.push({ a: as, b: bs });
-    }
-    for (const c of collisions) for (const r of [...c.a, ...c.b]) taken.add(r);
-    restA = restA.filter((r) => !taken.has(r));
-    restB = restB.filter((r) => !taken.has(r));
-  }
+	if (input.collisionKey && restA.length > 0 && restB.length > 0) {
+		const byB = indexBy(restB, input.collisionKey);
+		const taken = new Set<R>();
+		for (const [k, as] of indexBy(restA, input.collisionKey)) {
+			const bs = byB.get(k);
+			if (!bs) continue;
+			collisions.push({ a: as, b: bs });
+		}
+		for (const c of collisions) for (const r of [...c.a, ...c.b]) taken.add(r);
+		restA = restA.filter((r) => !taken.has(r));
+		restB = restB.filter((r) => !taken.has(r));
+	}
 
-  return { pairs, broken, onlyA: [...restA, ...aloneA], onlyB: [...restB, ...aloneB], ambiguous, collisions };
+	return { pairs, broken, onlyA: [...restA, ...aloneA], onlyB: [...restB, ...aloneB], ambiguous, collisions };
 }

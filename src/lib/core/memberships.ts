@@ -16,263 +16,313 @@ import { chosenSide } from './resolutions';
 import { membersOf } from './side-index';
 
 interface MemberWork {
-  ops: { draft: OpDraft; member?: DraftMember }[];
-  /** Members whose baseline changes (null: dropped from it). */
-  changes: Map<PersonLink, DraftMember | null>;
-  /** Baseline members whose people are no longer paired the same way: dropped. */
-  stale: number;
-  /** The live link of each baseline member, in order (undefined: stale). */
-  links: (PersonLink | undefined)[];
-  conflicts: FieldConflict[];
+	ops: { draft: OpDraft; member?: DraftMember }[];
+	/** Members whose baseline changes (null: dropped from it). */
+	changes: Map<PersonLink, DraftMember | null>;
+	/** Baseline members whose people are no longer paired the same way: dropped. */
+	stale: number;
+	/** The live link of each baseline member, in order (undefined: stale). */
+	links: (PersonLink | undefined)[];
+	conflicts: FieldConflict[];
 }
 
 const newWork = (): MemberWork => ({ ops: [], changes: new Map(), stale: 0, conflicts: [], links: [] });
 
 /** The live link of a baseline member, if its two people are still paired with each other. */
 function linkOf(ctx: ReconcileContext, m: BaselineMember): PersonLink | undefined {
-  const link = ctx.personLinks.a.get(m[0]);
-  return link && link.bId === m[1] ? link : undefined;
+	const link = ctx.personLinks.a.get(m[0]);
+	return link && link.bId === m[1] ? link : undefined;
 }
 
 /** A baseline member's live link, recorded for the merge and marked as seen for this group. */
 function visitBase(ctx: ReconcileContext, work: MemberWork, m: BaselineMember, serial: number): PersonLink | undefined {
-  const link = linkOf(ctx, m);
-  work.links.push(link);
-  if (!link) {
-    work.stale++;
-    return undefined;
-  }
-  link.mark = serial;
-  return link;
+	const link = linkOf(ctx, m);
+	work.links.push(link);
+	if (!link) {
+		work.stale++;
+		return undefined;
+	}
+	link.mark = serial;
+	return link;
 }
 
-function memberOp(side: Side, group: TargetRef, person: TargetRef, now: Role | undefined, want: Role | undefined): OpDraft {
-  if (want === undefined) return { type: 'remove-membership', side, stage: STAGE.membershipRemovals, group, person, before: now! };
-  if (now === undefined) return { type: 'add-membership', side, stage: STAGE.memberships, group, person, role: want };
-  return { type: 'set-role', side, stage: STAGE.memberships, group, person, role: want, before: now };
+function memberOp(
+	side: Side,
+	group: TargetRef,
+	person: TargetRef,
+	now: Role | undefined,
+	want: Role | undefined
+): OpDraft {
+	if (want === undefined)
+		return { type: 'remove-membership', side, stage: STAGE.membershipRemovals, group, person, before: now! };
+	if (now === undefined) return { type: 'add-membership', side, stage: STAGE.memberships, group, person, role: want };
+	return { type: 'set-role', side, stage: STAGE.memberships, group, person, role: want, before: now };
 }
 
 function draftMember(link: PersonLink, role: Role, previous?: BaselineMember): DraftMember | undefined {
-  const a = refOn(link, 'a');
-  const b = refOn(link, 'b');
-  return a && b ? { a, b, role, previous } : undefined;
+	const a = refOn(link, 'a');
+	const b = refOn(link, 'b');
+	return a && b ? { a, b, role, previous } : undefined;
 }
 
 /** Two-way: three-way merge of each member against the baseline. */
 function diffTwoWay(ctx: ReconcileContext, pair: GroupPairWork): MemberWork {
-  const work = newWork();
-  const aMembers = membersOf(ctx.sides.a, pair.a.id);
-  const bMembers = membersOf(ctx.sides.b, pair.b.id);
-  const authority = ctx.link.authority.fields.members ?? ctx.link.authority.default;
-  const groupRef = { a: { id: pair.a.id }, b: { id: pair.b.id } };
-  const serial = ++ctx.markSerial;
-  let seenA = 0;
-  let seenB = 0;
+	const work = newWork();
+	const aMembers = membersOf(ctx.sides.a, pair.a.id);
+	const bMembers = membersOf(ctx.sides.b, pair.b.id);
+	const authority = ctx.link.authority.fields.members ?? ctx.link.authority.default;
+	const groupRef = { a: { id: pair.a.id }, b: { id: pair.b.id } };
+	const serial = ++ctx.markSerial;
+	let seenA = 0;
+	let seenB = 0;
 
-  const consider = (link: PersonLink, ra: Role | undefined, rb: Role | undefined, previous?: BaselineMember) => {
-    // The person is being removed (gone on one side): its memberships go with it, no merge to make.
-    if (link.aGone || link.bGone) {
-      work.changes.set(link, null);
-      return;
-    }
-    const field = `member:${linkKey(link)}`;
-    const m = mergeMember(ra, rb, previous?.[2], authority, pair.resolution ? chosenSide(pair.resolution, field) : undefined);
-    if (m.kind === 'conflict') {
-      work.conflicts.push({ field, base: previous?.[2] ?? null, a: ra ?? null, b: rb ?? null });
-      return;
-    }
-    if (m.kind === 'same') {
-      if (m.value !== previous?.[2]) work.changes.set(link, m.value ? (draftMember(link, m.value, previous) ?? null) : null);
-      return;
-    }
-    const to = otherSide(m.from);
-    const person = refOn(link, to);
-    // Not writable there (its record is gone on that side): the baseline keeps what it had.
-    if (!person) return;
-    const member = m.value ? draftMember(link, m.value, previous) : undefined;
-    work.ops.push({ draft: memberOp(to, groupRef[to], person, to === 'a' ? ra : rb, m.value), member });
-    work.changes.set(link, member ?? null);
-  };
+	const consider = (link: PersonLink, ra: Role | undefined, rb: Role | undefined, previous?: BaselineMember) => {
+		// The person is being removed (gone on one side): its memberships go with it, no merge to make.
+		if (link.aGone || link.bGone) {
+			work.changes.set(link, null);
+			return;
+		}
+		const field = `member:${linkKey(link)}`;
+		const m = mergeMember(
+			ra,
+			rb,
+			previous?.[2],
+			authority,
+			pair.resolution ? chosenSide(pair.resolution, field) : undefined
+		);
+		if (m.kind === 'conflict') {
+			work.conflicts.push({ field, base: previous?.[2] ?? null, a: ra ?? null, b: rb ?? null });
+			return;
+		}
+		if (m.kind === 'same') {
+			if (m.value !== previous?.[2])
+				work.changes.set(link, m.value ? (draftMember(link, m.value, previous) ?? null) : null);
+			return;
+		}
+		const to = otherSide(m.from);
+		const person = refOn(link, to);
+		// Not writable there (its record is gone on that side): the baseline keeps what it had.
+		if (!person) return;
+		const member = m.value ? draftMember(link, m.value, previous) : undefined;
+		work.ops.push({ draft: memberOp(to, groupRef[to], person, to === 'a' ? ra : rb, m.value), member });
+		work.changes.set(link, member ?? null);
+	};
 
-  for (const m of pair.entry?.members ?? []) {
-    const link = visitBase(ctx, work, m, serial);
-    if (!link) continue;
-    const ra = aMembers.get(m[0]);
-    const rb = bMembers.get(m[1]);
-    if (ra !== undefined) seenA++;
-    if (rb !== undefined) seenB++;
-    if (link.deferred || (ra === m[2] && rb === m[2])) continue;
-    consider(link, ra, rb, m);
-  }
-  // forEach, not for-of: no [key, value] pair allocated per member.
-  if (seenA < aMembers.size) {
-    aMembers.forEach((ra, pa) => {
-      const link = ctx.personLinks.a.get(pa);
-      if (!link || link.mark === serial) return;
-      link.mark = serial;
-      const rb = link.bId === undefined ? undefined : bMembers.get(link.bId);
-      if (rb !== undefined) seenB++;
-      if (!link.deferred) consider(link, ra, rb);
-    });
-  }
-  if (seenB < bMembers.size) {
-    bMembers.forEach((rb, pb) => {
-      const link = ctx.personLinks.b.get(pb);
-      if (!link || link.mark === serial) return;
-      link.mark = serial;
-      if (!link.deferred) consider(link, link.aId === undefined ? undefined : aMembers.get(link.aId), rb);
-    });
-  }
-  return work;
+	for (const m of pair.entry?.members ?? []) {
+		const link = visitBase(ctx, work, m, serial);
+		if (!link) continue;
+		const ra = aMembers.get(m[0]);
+		const rb = bMembers.get(m[1]);
+		if (ra !== undefined) seenA++;
+		if (rb !== undefined) seenB++;
+		if (link.deferred || (ra === m[2] && rb === m[2])) continue;
+		consider(link, ra, rb, m);
+	}
+	// forEach, not for-of: no [key, value] pair allocated per member.
+	if (seenA < aMembers.size) {
+		aMembers.forEach((ra, pa) => {
+			const link = ctx.personLinks.a.get(pa);
+			if (!link || link.mark === serial) return;
+			link.mark = serial;
+			const rb = link.bId === undefined ? undefined : bMembers.get(link.bId);
+			if (rb !== undefined) seenB++;
+			if (!link.deferred) consider(link, ra, rb);
+		});
+	}
+	if (seenB < bMembers.size) {
+		bMembers.forEach((rb, pb) => {
+			const link = ctx.personLinks.b.get(pb);
+			if (!link || link.mark === serial) return;
+			link.mark = serial;
+			if (!link.deferred) consider(link, link.aId === undefined ? undefined : aMembers.get(link.aId), rb);
+		});
+	}
+	return work;
 }
 
 /** Provisioning: the source's members, written to the target; only sync's own memberships are removed. */
-function diffProvision(ctx: ReconcileContext, sourceId: string, target: TargetRef, owned: readonly BaselineMember[] | undefined, community?: string): MemberWork {
-  const work = newWork();
-  const sourceMembers = membersOf(ctx.sides.a, sourceId);
-  const targetMembers = 'id' in target ? membersOf(ctx.sides.b, target.id) : new Map<string, Role>();
-  const serial = ++ctx.markSerial;
-  let seen = 0;
-  for (const m of owned ?? []) {
-    const link = visitBase(ctx, work, m, serial);
-    if (!link) continue;
-    const want = sourceMembers.get(m[0]);
-    const now = targetMembers.get(m[1]);
-    if (community) ctx.communityMove(m[0], 'from', community);
-    if (want !== undefined) {
-      seen++;
-      if (community) ctx.communityMove(m[0], 'to', community);
-    }
-    if (link.deferred) continue;
-    if (want === now) {
-      if (want !== m[2]) work.changes.set(link, want ? (draftMember(link, want, m) ?? null) : null);
-      continue;
-    }
-    const member = want ? draftMember(link, want, m) : undefined;
-    work.ops.push({ draft: memberOp('b', target, refOn(link, 'b') ?? { id: m[1] }, now, want), member });
-    work.changes.set(link, member ?? null);
-  }
-  if (seen < sourceMembers.size) {
-    for (const [pa, want] of sourceMembers) {
-      const link = ctx.personLinks.a.get(pa);
-      const person = link && refOn(link, 'b');
-      if (!link || !person || link.mark === serial) continue;
-      link.mark = serial;
-      if (community) ctx.communityMove(pa, 'to', community);
-      if (link.deferred) continue;
-      const now = link.bId === undefined ? undefined : targetMembers.get(link.bId);
-      // Already there on its own (any role): a manual membership, which stays the target's business.
-      if (now !== undefined) continue;
-      const member = draftMember(link, want);
-      work.ops.push({ draft: memberOp('b', target, person, undefined, want), member });
-      work.changes.set(link, member ?? null);
-    }
-  }
-  return work;
+function diffProvision(
+	ctx: ReconcileContext,
+	sourceId: string,
+	target: TargetRef,
+	owned: readonly BaselineMember[] | undefined,
+	community?: string
+): MemberWork {
+	const work = newWork();
+	const sourceMembers = membersOf(ctx.sides.a, sourceId);
+	const targetMembers = 'id' in target ? membersOf(ctx.sides.b, target.id) : new Map<string, Role>();
+	const serial = ++ctx.markSerial;
+	let seen = 0;
+	for (const m of owned ?? []) {
+		const link = visitBase(ctx, work, m, serial);
+		if (!link) continue;
+		const want = sourceMembers.get(m[0]);
+		const now = targetMembers.get(m[1]);
+		if (community) ctx.communityMove(m[0], 'from', community);
+		if (want !== undefined) {
+			seen++;
+			if (community) ctx.communityMove(m[0], 'to', community);
+		}
+		if (link.deferred) continue;
+		if (want === now) {
+			if (want !== m[2]) work.changes.set(link, want ? (draftMember(link, want, m) ?? null) : null);
+			continue;
+		}
+		const member = want ? draftMember(link, want, m) : undefined;
+		work.ops.push({ draft: memberOp('b', target, refOn(link, 'b') ?? { id: m[1] }, now, want), member });
+		work.changes.set(link, member ?? null);
+	}
+	if (seen < sourceMembers.size) {
+		for (const [pa, want] of sourceMembers) {
+			const link = ctx.personLinks.a.get(pa);
+			const person = link && refOn(link, 'b');
+			if (!link || !person || link.mark === serial) continue;
+			link.mark = serial;
+			if (community) ctx.communityMove(pa, 'to', community);
+			if (link.deferred) continue;
+			const now = link.bId === undefined ? undefined : targetMembers.get(link.bId);
+			// Already there on its own (any role): a manual membership, which stays the target's business.
+			if (now !== undefined) continue;
+			const member = draftMember(link, want);
+			work.ops.push({ draft: memberOp('b', target, person, undefined, want), member });
+			work.changes.set(link, member ?? null);
+		}
+	}
+	return work;
 }
 
 function emit(ctx: ReconcileContext, work: MemberWork): string[] {
-  const keys: string[] = [];
-  for (const op of work.ops) {
-    const key = ctx.builder.add(op.draft);
-    if (op.member) op.member.opKey = key;
-    keys.push(key);
-  }
-  return keys;
+	const keys: string[] = [];
+	for (const op of work.ops) {
+		const key = ctx.builder.add(op.draft);
+		if (op.member) op.member.opKey = key;
+		keys.push(key);
+	}
+	return keys;
 }
 
 /** The group's members after the plan: the baseline's, with this plan's changes. */
-function mergedMembers(base: readonly BaselineMember[] | undefined, work: MemberWork): (DraftMember | BaselineMember)[] {
-  const out: (DraftMember | BaselineMember)[] = [];
-  base?.forEach((m, i) => {
-    const link = work.links[i];
-    if (link && !work.changes.has(link)) out.push(m);
-  });
-  for (const change of work.changes.values()) if (change) out.push(change);
-  return out;
+function mergedMembers(
+	base: readonly BaselineMember[] | undefined,
+	work: MemberWork
+): (DraftMember | BaselineMember)[] {
+	const out: (DraftMember | BaselineMember)[] = [];
+	base?.forEach((m, i) => {
+		const link = work.links[i];
+		if (link && !work.changes.has(link)) out.push(m);
+	});
+	for (const change of work.changes.values()) if (change) out.push(change);
+	return out;
 }
 
 function settlePair(ctx: ReconcileContext, pair: GroupPairWork, syncMembers: boolean): void {
-  const { a, b, entry } = pair;
-  const work = !syncMembers
-    ? newWork()
-    : ctx.provision
-      ? diffProvision(ctx, a.id, { id: b.id }, entry?.members, a.kind === 'community' ? a.name : undefined)
-      : diffTwoWay(ctx, pair);
-  const conflicts = [...pair.fieldConflicts, ...work.conflicts];
-  if (conflicts.length > 0) {
-    ctx.conflict('group', 'both-changed', [ctx.ref('a', 'group', a), ctx.ref('b', 'group', b)], { fields: conflicts });
-    ctx.view({ kind: 'group', a: a.id, b: b.id, situation: 'conflict', fields: conflicts.map((c) => c.field), conflictId: pair.conflictId });
-    if (entry) ctx.keep(entry);
-    return;
-  }
-  if (pair.resolution) ctx.resolutions.applied.add(pair.conflictId);
-  const opKeys = [...pair.opKeys, ...pair.fieldOps.map((op) => ctx.builder.add(op))];
-  const memberKeys = emit(ctx, work);
-  const toSides = new Set<Side>([...pair.fieldOps.map((o) => o.side), ...work.ops.map((o) => o.draft.side)]);
-  const changed = [...pair.changed, ...(work.ops.length > 0 ? ['members'] : [])];
-  ctx.view({
-    kind: 'group',
-    a: a.id,
-    b: b.id,
-    situation: opKeys.length + memberKeys.length > 0 ? 'update' : 'in-sync',
-    fields: changed.length > 0 ? changed : undefined,
-    to: toSides.size === 2 ? 'both' : toSides.size === 1 ? [...toSides][0] : undefined,
-    note: pair.resolution ? 'resolved' : pair.note
-  });
-  if (entry && opKeys.length === 0 && work.changes.size === 0 && work.stale === 0 && !pair.merged) return ctx.keep(entry);
-  ctx.drafts.push({
-    kind: 'group',
-    a: { id: a.id },
-    b: { id: b.id },
-    origin: entry?.origin ?? (ctx.provision ? 'adopted' : 'matched'),
-    fields: pair.merged ?? entry?.fields ?? {},
-    members: mergedMembers(entry?.members, work),
-    opKeys,
-    previous: entry
-  });
+	const { a, b, entry } = pair;
+	const work = !syncMembers
+		? newWork()
+		: ctx.provision
+			? diffProvision(ctx, a.id, { id: b.id }, entry?.members, a.kind === 'community' ? a.name : undefined)
+			: diffTwoWay(ctx, pair);
+	const conflicts = [...pair.fieldConflicts, ...work.conflicts];
+	if (conflicts.length > 0) {
+		ctx.conflict('group', 'both-changed', [ctx.ref('a', 'group', a), ctx.ref('b', 'group', b)], { fields: conflicts });
+		ctx.view({
+			kind: 'group',
+			a: a.id,
+			b: b.id,
+			situation: 'conflict',
+			fields: conflicts.map((c) => c.field),
+			conflictId: pair.conflictId
+		});
+		if (entry) ctx.keep(entry);
+		return;
+	}
+	if (pair.resolution) ctx.resolutions.applied.add(pair.conflictId);
+	const opKeys = [...pair.opKeys, ...pair.fieldOps.map((op) => ctx.builder.add(op))];
+	const memberKeys = emit(ctx, work);
+	const toSides = new Set<Side>([...pair.fieldOps.map((o) => o.side), ...work.ops.map((o) => o.draft.side)]);
+	const changed = [...pair.changed, ...(work.ops.length > 0 ? ['members'] : [])];
+	ctx.view({
+		kind: 'group',
+		a: a.id,
+		b: b.id,
+		situation: opKeys.length + memberKeys.length > 0 ? 'update' : 'in-sync',
+		fields: changed.length > 0 ? changed : undefined,
+		to: toSides.size === 2 ? 'both' : toSides.size === 1 ? [...toSides][0] : undefined,
+		note: pair.resolution ? 'resolved' : pair.note
+	});
+	if (entry && opKeys.length === 0 && work.changes.size === 0 && work.stale === 0 && !pair.merged)
+		return ctx.keep(entry);
+	ctx.drafts.push({
+		kind: 'group',
+		a: { id: a.id },
+		b: { id: b.id },
+		origin: entry?.origin ?? (ctx.provision ? 'adopted' : 'matched'),
+		fields: pair.merged ?? entry?.fields ?? {},
+		members: mergedMembers(entry?.members, work),
+		opKeys,
+		previous: entry
+	});
 }
 
 /** Fills a group this plan creates with the members its source group has. */
-function fillCreated(ctx: ReconcileContext, from: Side, sourceId: string, key: string, members: (DraftMember | BaselineMember)[]): void {
-  const to = otherSide(from);
-  for (const [personId, role] of membersOf(ctx.sides[from], sourceId)) {
-    const link = ctx.personLinks[from].get(personId);
-    const member = link && !link.deferred ? draftMember(link, role) : undefined;
-    if (!member) continue;
-    member.opKey = ctx.builder.add({ type: 'add-membership', side: to, stage: STAGE.memberships, group: createdRef(key), person: member[to], role });
-    members.push(member);
-  }
+function fillCreated(
+	ctx: ReconcileContext,
+	from: Side,
+	sourceId: string,
+	key: string,
+	members: (DraftMember | BaselineMember)[]
+): void {
+	const to = otherSide(from);
+	for (const [personId, role] of membersOf(ctx.sides[from], sourceId)) {
+		const link = ctx.personLinks[from].get(personId);
+		const member = link && !link.deferred ? draftMember(link, role) : undefined;
+		if (!member) continue;
+		member.opKey = ctx.builder.add({
+			type: 'add-membership',
+			side: to,
+			stage: STAGE.memberships,
+			group: createdRef(key),
+			person: member[to],
+			role
+		});
+		members.push(member);
+	}
 }
 
 /** Transfer notices: a synced person whose communities changed (not a newcomer) is told. */
 function planTransfers(ctx: ReconcileContext): void {
-  for (const [personId, move] of ctx.communityMoves) {
-    if (move.from.size === 0) continue;
-    const link = ctx.personLinks.a.get(personId);
-    const person = link && refOn(link, 'b');
-    if (!person || !ctx.sides.a.people.has(personId)) continue;
-    const from = [...move.from].filter((c) => !move.to.has(c)).sort();
-    const to = [...move.to].filter((c) => !move.from.has(c)).sort();
-    if (from.length === 0 && to.length === 0) continue;
-    ctx.builder.add({ type: 'notify-transfer', side: 'b', stage: STAGE.notices, person, from, to });
-  }
+	for (const [personId, move] of ctx.communityMoves) {
+		if (move.from.size === 0) continue;
+		const link = ctx.personLinks.a.get(personId);
+		const person = link && refOn(link, 'b');
+		if (!person || !ctx.sides.a.people.has(personId)) continue;
+		const from = [...move.from].filter((c) => !move.to.has(c)).sort();
+		const to = [...move.to].filter((c) => !move.from.has(c)).sort();
+		if (from.length === 0 && to.length === 0) continue;
+		ctx.builder.add({ type: 'notify-transfer', side: 'b', stage: STAGE.notices, person, from, to });
+	}
 }
 
 export function settleGroups(ctx: ReconcileContext): void {
-  const syncMembers = ctx.link.kinds.includes('person') && ctx.link.kinds.includes('group');
-  for (const pair of ctx.groupPairs) settlePair(ctx, pair, syncMembers);
-  if (!syncMembers) return;
-  for (const created of ctx.createdGroups) {
-    const members: (DraftMember | BaselineMember)[] = [];
-    if (ctx.provision) {
-      const work = diffProvision(ctx, created.source.id, createdRef(created.key), undefined, created.source.kind === 'community' ? created.source.name : undefined);
-      emit(ctx, work);
-      members.push(...mergedMembers(undefined, work));
-    } else {
-      fillCreated(ctx, created.from, created.source.id, created.key, members);
-    }
-    created.draft.members = members;
-  }
-  if (ctx.provision) planTransfers(ctx);
+	const syncMembers = ctx.link.kinds.includes('person') && ctx.link.kinds.includes('group');
+	for (const pair of ctx.groupPairs) settlePair(ctx, pair, syncMembers);
+	if (!syncMembers) return;
+	for (const created of ctx.createdGroups) {
+		const members: (DraftMember | BaselineMember)[] = [];
+		if (ctx.provision) {
+			const work = diffProvision(
+				ctx,
+				created.source.id,
+				createdRef(created.key),
+				undefined,
+				created.source.kind === 'community' ? created.source.name : undefined
+			);
+			emit(ctx, work);
+			members.push(...mergedMembers(undefined, work));
+		} else {
+			fillCreated(ctx, created.from, created.source.id, created.key, members);
+		}
+		created.draft.members = members;
+	}
+	if (ctx.provision) planTransfers(ctx);
 }

@@ -29,70 +29,70 @@ export type LinkMode = (typeof LINK_MODES)[number];
 
 /** Person fields that every connector understands; anything else lives in `custom`. */
 export const PERSON_FIELDS = [
-  'displayName',
-  'givenName',
-  'familyName',
-  'email',
-  'phone',
-  'employeeNumber',
-  'memberType',
-  'buildings',
-  'active'
+	'displayName',
+	'givenName',
+	'familyName',
+	'email',
+	'phone',
+	'employeeNumber',
+	'memberType',
+	'buildings',
+	'active'
 ] as const;
 export type PersonField = (typeof PERSON_FIELDS)[number];
 
 export interface Person {
-  /** The system's own id (a SCIM `id`, a CSV row key). */
-  id: string;
-  /** The identifier shared across systems (SCIM `externalId`, an HR employee key). */
-  externalId?: string;
-  displayName: string;
-  givenName?: string;
-  familyName?: string;
-  email?: string;
-  phone?: string;
-  employeeNumber?: string;
-  memberType?: MemberType;
-  /** Identifiers of the buildings the person is assigned to. */
-  buildings?: string[];
-  active: boolean;
-  /** Custom profile fields by the system's own field name. */
-  custom?: Record<string, string>;
+	/** The system's own id (a SCIM `id`, a CSV row key). */
+	id: string;
+	/** The identifier shared across systems (SCIM `externalId`, an HR employee key). */
+	externalId?: string;
+	displayName: string;
+	givenName?: string;
+	familyName?: string;
+	email?: string;
+	phone?: string;
+	employeeNumber?: string;
+	memberType?: MemberType;
+	/** Identifiers of the buildings the person is assigned to. */
+	buildings?: string[];
+	active: boolean;
+	/** Custom profile fields by the system's own field name. */
+	custom?: Record<string, string>;
 }
 
 export interface Group {
-  id: string;
-  externalId?: string;
-  name: string;
-  kind: GroupKind;
+	id: string;
+	externalId?: string;
+	name: string;
+	kind: GroupKind;
 }
 
 export interface Membership {
-  groupId: string;
-  personId: string;
-  role: Role;
+	groupId: string;
+	personId: string;
+	role: Role;
 }
 
 /** Every record of one system at one moment, validated and normalized. */
 export interface Snapshot {
-  /** Id of the System it was read from. */
-  system: string;
-  /** ISO instant the read finished. */
-  takenAt: string;
-  /** Opaque version: changes whenever any record changes (a digest of the content). */
-  version: string;
-  people: Person[];
-  groups: Group[];
-  memberships: Membership[];
+	/** Id of the System it was read from. */
+	system: string;
+	/** ISO instant the read finished. */
+	takenAt: string;
+	/** Opaque version: changes whenever any record changes (a digest of the content). */
+	version: string;
+	people: Person[];
+	groups: Group[];
+	memberships: Membership[];
 }
 
 /** A connected system, as the browser may see it: never its credentials. */
 export interface SystemInfo {
-  id: string;
-  name: string;
-  connector: ConnectorKind;
-  baseUrl: string;
-  region: string;
+	id: string;
+	name: string;
+	connector: ConnectorKind;
+	baseUrl: string;
+	region: string;
 }
 
 /**
@@ -103,14 +103,14 @@ export type MatchField = 'externalId' | 'email' | 'employeeNumber' | 'displayNam
 
 /** A custom profile field synchronized between the two systems under their own names. */
 export interface FieldMapping {
-  a: string;
-  b: string;
+	a: string;
+	b: string;
 }
 
 /** Deletions of one kind above either number are staged and wait for an owner. */
 export interface DeletionLimit {
-  count: number;
-  percent: number;
+	count: number;
+	percent: number;
 }
 
 /** What happens to a group that is gone from the source (provisioning). */
@@ -122,29 +122,29 @@ export const REMOVE_MODES = ['deactivate', 'delete'] as const;
 export type RemoveMode = (typeof REMOVE_MODES)[number];
 
 export interface LinkConfig {
-  id: string;
-  name: string;
-  mode: LinkMode;
-  systems: { a: string; b: string };
-  kinds: RecordKind[];
-  match: { person: MatchField; group: 'externalId' | 'name' };
-  /**
-   * How match keys are normalized, per match field (`email`, `custom:badge`…); fields not named
-   * use the built-in rules (see normalize.ts).
-   */
-  normalization: Record<string, { caseFold: boolean; collapseSpace: boolean; digitsOnly?: boolean }>;
-  /** Standard person fields kept in sync (defaults to all of PERSON_FIELDS but `active`). */
-  personFields: PersonField[];
-  fieldMap: FieldMapping[];
-  /** On the first reconciliation, which side's value wins per field (default side A). */
-  authority: { default: Side; fields: Record<string, Side> };
-  schedule: { timeZone: string; hour: number; enabled: boolean };
-  limits: Record<'person' | 'group' | 'membership', DeletionLimit>;
-  /** Days a removed person stays restorable before anonymization. */
-  retentionDays: number;
-  removeMode: RemoveMode;
-  groupRemoval: Record<GroupKind, GroupRemoval>;
-  enabled: boolean;
+	id: string;
+	name: string;
+	mode: LinkMode;
+	systems: { a: string; b: string };
+	kinds: RecordKind[];
+	match: { person: MatchField; group: 'externalId' | 'name' };
+	/**
+	 * How match keys are normalized, per match field (`email`, `custom:badge`…); fields not named
+	 * use the built-in rules (see normalize.ts).
+	 */
+	normalization: Record<string, { caseFold: boolean; collapseSpace: boolean; digitsOnly?: boolean }>;
+	/** Standard person fields kept in sync (defaults to all of PERSON_FIELDS but `active`). */
+	personFields: PersonField[];
+	fieldMap: FieldMapping[];
+	/** On the first reconciliation, which side's value wins per field (default side A). */
+	authority: { default: Side; fields: Record<string, Side> };
+	schedule: { timeZone: string; hour: number; enabled: boolean };
+	limits: Record<'person' | 'group' | 'membership', DeletionLimit>;
+	/** Days a removed person stays restorable before anonymization. */
+	retentionDays: number;
+	removeMode: RemoveMode;
+	groupRemoval: Record<GroupKind, GroupRemoval>;
+	enabled: boolean;
 }
 
 /** Where a baseline pair came from: sync created it, adopted an existing record, or matched two. */
@@ -155,13 +155,13 @@ export const LIFECYCLE_STATES = ['active', 'removed', 'anonymized'] as const;
 export type LifecycleState = (typeof LIFECYCLE_STATES)[number];
 
 export interface Lifecycle {
-  state: LifecycleState;
-  /** The side whose record was removed (provisioning: always the target, `b`). */
-  on?: Side;
-  /** ISO instant of the soft removal. */
-  removedAt?: string;
-  /** ISO instant after which the person is anonymized. */
-  purgeAfter?: string;
+	state: LifecycleState;
+	/** The side whose record was removed (provisioning: always the target, `b`). */
+	on?: Side;
+	/** ISO instant of the soft removal. */
+	removedAt?: string;
+	/** ISO instant after which the person is anonymized. */
+	purgeAfter?: string;
 }
 
 /** A field's value as compared and written: strings, or null for "no value". */
@@ -173,79 +173,79 @@ export type BaselineMember = [aPersonId: string, bPersonId: string, role: Role];
 
 /** Per matched pair, the values last written by sync: the base of the three-way diff. */
 export interface BaselineEntry {
-  kind: RecordKind;
-  a: string;
-  b: string;
-  origin: Origin;
-  fields: FieldValues;
-  /** Groups only: the memberships sync last wrote (provisioning: the only ones it owns). */
-  members?: BaselineMember[];
-  /** People in provisioning: soft removal state. */
-  lifecycle?: Lifecycle;
+	kind: RecordKind;
+	a: string;
+	b: string;
+	origin: Origin;
+	fields: FieldValues;
+	/** Groups only: the memberships sync last wrote (provisioning: the only ones it owns). */
+	members?: BaselineMember[];
+	/** People in provisioning: soft removal state. */
+	lifecycle?: Lifecycle;
 }
 
 export interface Baseline {
-  linkId: string;
-  entries: BaselineEntry[];
+	linkId: string;
+	entries: BaselineEntry[];
 }
 
 export const SITUATIONS = ['in-sync', 'update', 'create', 'remove', 'conflict'] as const;
 export type Situation = (typeof SITUATIONS)[number];
 
 export const CONFLICT_REASONS = [
-  'ambiguous-match',
-  'both-changed',
-  'changed-vs-removed',
-  'name-collision',
-  'threshold'
+	'ambiguous-match',
+	'both-changed',
+	'changed-vs-removed',
+	'name-collision',
+	'threshold'
 ] as const;
 export type ConflictReason = (typeof CONFLICT_REASONS)[number];
 
 /** A record as a conflict names it: which side, which id, and the digest it had then. */
 export interface RecordRef {
-  side: Side;
-  kind: RecordKind;
-  id: string;
-  version: string;
+	side: Side;
+	kind: RecordKind;
+	id: string;
+	version: string;
 }
 
 export interface Conflict {
-  /** Stable across reconciliations while the same records conflict for the same reason. */
-  id: string;
-  kind: RecordKind;
-  reason: ConflictReason;
-  /** Every record involved (for ambiguous-match: every candidate on both sides). */
-  records: RecordRef[];
-  /** both-changed: the fields both sides changed, with base, A and B values. */
-  fields?: { field: string; base: FieldValue; a: FieldValue; b: FieldValue }[];
-  /** changed-vs-removed: the side on which the record was removed. */
-  removedSide?: Side;
-  /** threshold: how many removals are staged, and the limit that staged them. */
-  staged?: { count: number; total: number; limit: DeletionLimit };
+	/** Stable across reconciliations while the same records conflict for the same reason. */
+	id: string;
+	kind: RecordKind;
+	reason: ConflictReason;
+	/** Every record involved (for ambiguous-match: every candidate on both sides). */
+	records: RecordRef[];
+	/** both-changed: the fields both sides changed, with base, A and B values. */
+	fields?: { field: string; base: FieldValue; a: FieldValue; b: FieldValue }[];
+	/** changed-vs-removed: the side on which the record was removed. */
+	removedSide?: Side;
+	/** threshold: how many removals are staged, and the limit that staged them. */
+	staged?: { count: number; total: number; limit: DeletionLimit };
 }
 
 export const RESOLUTION_CHOICES = [
-  'take-a',
-  'take-b',
-  'per-field',
-  'link',
-  'create-new',
-  'ignore',
-  'approve-deletes'
+	'take-a',
+	'take-b',
+	'per-field',
+	'link',
+	'create-new',
+	'ignore',
+	'approve-deletes'
 ] as const;
 export type ResolutionChoice = (typeof RESOLUTION_CHOICES)[number];
 
 /** A person's answer to a conflict, with the record versions it was made against. */
 export interface Resolution {
-  conflictId: string;
-  choice: ResolutionChoice;
-  /** per-field: which side wins each field. */
-  fields?: Record<string, Side>;
-  /** link: the two records to pair. */
-  link?: { a: string; b: string };
-  /** The records as the person saw them; any of them changed since makes the resolution stale. */
-  against: RecordRef[];
-  /** Who made it, when (ISO). */
-  by?: string;
-  at?: string;
+	conflictId: string;
+	choice: ResolutionChoice;
+	/** per-field: which side wins each field. */
+	fields?: Record<string, Side>;
+	/** link: the two records to pair. */
+	link?: { a: string; b: string };
+	/** The records as the person saw them; any of them changed since makes the resolution stale. */
+	against: RecordRef[];
+	/** Who made it, when (ISO). */
+	by?: string;
+	at?: string;
 }

@@ -17,7 +17,19 @@
  */
 import { pairConflictId, type PairView } from './context';
 import { PartitionIndex } from './partition';
-import type { BaselineEntry, BaselineMember, Conflict, Group, LinkConfig, Membership, Person, RecordKind, Resolution, Side, Snapshot } from './model';
+import type {
+	BaselineEntry,
+	BaselineMember,
+	Conflict,
+	Group,
+	LinkConfig,
+	Membership,
+	Person,
+	RecordKind,
+	Resolution,
+	Side,
+	Snapshot
+} from './model';
 import { SIDES } from './model';
 import { isRemoval, opKind, type Op, type TargetRef } from './ops';
 import { countOps, type DraftEntry } from './plan';
@@ -27,42 +39,45 @@ import { assertCounts, baselineHad, countsOf, LIMIT_KINDS, thresholdFor, totalOf
 
 /** One part's records (see the file comment for what a part holds). */
 export interface PartInput {
-  a: Snapshot;
-  b: Snapshot;
-  baseline: BaselineEntry[];
+	a: Snapshot;
+	b: Snapshot;
+	baseline: BaselineEntry[];
 }
 
 /** Where the merged answer goes as it is produced. */
 export interface PartSink {
-  view(v: PairView): void;
-  conflict(c: Conflict): void;
-  /**
-   * An operation of `part` (-1: group operations, merged over all parts). `group` tags operations
-   * that go if their group pair ends in conflict (see MergedParts.dropTags).
-   */
-  op(op: Op, part: number, group?: string): void;
-  /** A person's baseline draft. */
-  draft(d: DraftEntry): void;
-  /** One part's draft of a group pair, merged at the end with mergeGroupDraft. */
-  groupDraft(key: string, part: number, d: DraftEntry): void;
-  /** A person's baseline entry the plan leaves as it is (groups: see MergedParts.keptGroups). */
-  keep(e: BaselineEntry): void;
+	view(v: PairView): void;
+	conflict(c: Conflict): void;
+	/**
+	 * An operation of `part` (-1: group operations, merged over all parts). `group` tags operations
+	 * that go if their group pair ends in conflict (see MergedParts.dropTags).
+	 */
+	op(op: Op, part: number, group?: string): void;
+	/** A person's baseline draft. */
+	draft(d: DraftEntry): void;
+	/** One part's draft of a group pair, merged at the end with mergeGroupDraft. */
+	groupDraft(key: string, part: number, d: DraftEntry): void;
+	/** A person's baseline entry the plan leaves as it is (groups: see MergedParts.keptGroups). */
+	keep(e: BaselineEntry): void;
 }
 
 /** What the merge decided once every part was seen; the sink's rows are fixed up with it. */
-export interface MergedParts extends Pick<Reconciliation, 'linkId' | 'versions' | 'stale' | 'applied' | 'counts' | 'requiresAction' | 'untouched'> {
-  /** Operations tagged with these groups are dropped: their group pair is in conflict. */
-  dropTags: Set<string>;
-  /** Keys of operations the deletion limits stage. */
-  staged: Set<string>;
-  /** People whose removal is staged (`side\0id`): their pair view is noted `staged`. */
-  stagedPeople: Set<string>;
-  /** Group pairs with a draft (their key, and the parts that drafted them). */
-  groupDrafts: Map<string, Set<number>>;
-  /** The deletion limits' conflicts (also given to the sink). */
-  thresholds: Conflict[];
-  /** Group pairs the plan leaves as they are: their whole baseline entry is kept. */
-  keptGroups: { a: string; b: string }[];
+export interface MergedParts extends Pick<
+	Reconciliation,
+	'linkId' | 'versions' | 'stale' | 'applied' | 'counts' | 'requiresAction' | 'untouched'
+> {
+	/** Operations tagged with these groups are dropped: their group pair is in conflict. */
+	dropTags: Set<string>;
+	/** Keys of operations the deletion limits stage. */
+	staged: Set<string>;
+	/** People whose removal is staged (`side\0id`): their pair view is noted `staged`. */
+	stagedPeople: Set<string>;
+	/** Group pairs with a draft (their key, and the parts that drafted them). */
+	groupDrafts: Map<string, Set<number>>;
+	/** The deletion limits' conflicts (also given to the sink). */
+	thresholds: Conflict[];
+	/** Group pairs the plan leaves as they are: their whole baseline entry is kept. */
+	keptGroups: { a: string; b: string }[];
 }
 
 const refText = (ref: TargetRef): string => ('id' in ref ? ref.id : `+${ref.createdBy}`);
@@ -75,340 +90,394 @@ const GROUP_LEVEL = new Set<Op['type']>(['create-group', 'update-group', 'remove
 
 /** The group an operation belongs to, for dropping it with its group pair. */
 function tagOf(op: Op): string | undefined {
-  switch (op.type) {
-    case 'add-membership':
-    case 'set-role':
-    case 'remove-membership':
-      return `${op.side}\u0000${refText(op.group)}`;
-    case 'update-group':
-      return `${op.side}\u0000${refText(op.target)}`;
-    default:
-      return undefined;
-  }
+	switch (op.type) {
+		case 'add-membership':
+		case 'set-role':
+		case 'remove-membership':
+			return `${op.side}\u0000${refText(op.group)}`;
+		case 'update-group':
+			return `${op.side}\u0000${refText(op.target)}`;
+		default:
+			return undefined;
+	}
 }
 
 const viewKey = (v: PairView) => `${v.a ?? ''}|${v.b ?? ''}`;
 
 function mergeView(into: PairView, v: PairView): void {
-  if (into.situation === 'conflict') return;
-  if (v.situation === 'conflict') {
-    Object.assign(into, v);
-    return;
-  }
-  if (v.situation === 'update' && into.situation === 'in-sync') into.situation = 'update';
-  if (v.fields) into.fields = [...new Set([...(into.fields ?? []), ...v.fields])];
-  if (v.to && v.to !== into.to) into.to = into.to ? 'both' : v.to;
+	if (into.situation === 'conflict') return;
+	if (v.situation === 'conflict') {
+		Object.assign(into, v);
+		return;
+	}
+	if (v.situation === 'update' && into.situation === 'in-sync') into.situation = 'update';
+	if (v.fields) into.fields = [...new Set([...(into.fields ?? []), ...v.fields])];
+	if (v.to && v.to !== into.to) into.to = into.to ? 'both' : v.to;
 }
 
 export class PartMerger {
-  readonly #groupViews = new Map<string, PairView>();
-  readonly #groupConflicts = new Map<string, Conflict>();
-  readonly #groupOps = new Map<string, Op>();
-  readonly #removals: { key: string; side: Side; kind: 'person' | 'group' | 'membership'; tag?: string; target?: string }[] = [];
-  readonly #groupDrafts = new Map<string, Set<number>>();
-  /** Group pairs some part kept (a part that drafted one decides for all: see finish). */
-  readonly #keptGroups = new Map<string, { a: string; b: string }>();
-  readonly #stale = new Map<string, StaleResolution>();
-  readonly #applied = new Set<string>();
-  readonly #counts = emptyCounts();
-  readonly #untouched = { person: 0, group: 0 };
-  #personConflicts = 0;
-  #versions = { a: '', b: '' };
-  #parts = 0;
+	readonly #groupViews = new Map<string, PairView>();
+	readonly #groupConflicts = new Map<string, Conflict>();
+	readonly #groupOps = new Map<string, Op>();
+	readonly #removals: {
+		key: string;
+		side: Side;
+		kind: 'person' | 'group' | 'membership';
+		tag?: string;
+		target?: string;
+	}[] = [];
+	readonly #groupDrafts = new Map<string, Set<number>>();
+	/** Group pairs some part kept (a part that drafted one decides for all: see finish). */
+	readonly #keptGroups = new Map<string, { a: string; b: string }>();
+	readonly #stale = new Map<string, StaleResolution>();
+	readonly #applied = new Set<string>();
+	readonly #counts = emptyCounts();
+	readonly #untouched = { person: 0, group: 0 };
+	#personConflicts = 0;
+	#versions = { a: '', b: '' };
+	#parts = 0;
 
-  constructor(
-    private readonly link: LinkConfig,
-    private readonly resolutions: readonly Resolution[],
-    private readonly totals: Record<Side, SideCounts>,
-    private readonly sink: PartSink
-  ) {}
+	constructor(
+		private readonly link: LinkConfig,
+		private readonly resolutions: readonly Resolution[],
+		private readonly totals: Record<Side, SideCounts>,
+		private readonly sink: PartSink
+	) {}
 
-  add(part: number, rec: Reconciliation): void {
-    const { sink } = this;
-    if (this.#parts++ === 0) {
-      this.#versions = rec.versions;
-      this.#untouched.group = rec.untouched.group;
-    }
-    this.#untouched.person += rec.untouched.person;
-    for (const v of rec.pairs) {
-      if (v.kind === 'person') {
-        this.#counts.person[v.situation]++;
-        sink.view(v);
-        continue;
-      }
-      const key = viewKey(v);
-      const seen = this.#groupViews.get(key);
-      if (seen) mergeView(seen, v);
-      else this.#groupViews.set(key, { ...v });
-    }
-    for (const c of rec.conflicts) {
-      if (c.kind === 'person') {
-        this.#personConflicts++;
-        sink.conflict(c);
-        continue;
-      }
-      const seen = this.#groupConflicts.get(c.id);
-      if (!seen) this.#groupConflicts.set(c.id, { ...c, ...(c.fields ? { fields: [...c.fields] } : {}) });
-      else if (c.fields) {
-        const have = new Set(seen.fields?.map((f) => f.field));
-        for (const f of c.fields) if (!have.has(f.field)) (seen.fields ??= []).push(f);
-      }
-    }
-    for (const op of rec.plan.ops) {
-      if (GROUP_LEVEL.has(op.type)) {
-        const seen = this.#groupOps.get(op.key);
-        if (!seen) this.#groupOps.set(op.key, op);
-        else if (seen.type === 'remove-group' && op.type === 'remove-group') seen.beforeMembers = [...seen.beforeMembers, ...op.beforeMembers];
-        continue;
-      }
-      const tag = tagOf(op);
-      if (isRemoval(op)) {
-        const target = op.type === 'remove-person' ? refText(op.target) : undefined;
-        this.#removals.push({ key: op.key, side: op.side, kind: opKind(op) as 'person' | 'membership', tag, target });
-      }
-      sink.op(op, part, tag);
-    }
-    for (const d of rec.plan.next) {
-      if (d.kind === 'person') {
-        sink.draft(d);
-        continue;
-      }
-      const key = groupDraftKey(d);
-      let parts = this.#groupDrafts.get(key);
-      if (!parts) this.#groupDrafts.set(key, (parts = new Set()));
-      parts.add(part);
-      sink.groupDraft(key, part, d);
-    }
-    for (const e of rec.plan.keep) {
-      if (e.kind === 'person') sink.keep(e);
-      else this.#keptGroups.set(groupDraftKey({ a: { id: e.a }, b: { id: e.b } }), { a: e.a, b: e.b });
-    }
-    for (const s of rec.stale) this.#stale.set(s.resolution.conflictId, s);
-    for (const id of rec.applied) this.#applied.add(id);
-  }
+	add(part: number, rec: Reconciliation): void {
+		const { sink } = this;
+		if (this.#parts++ === 0) {
+			this.#versions = rec.versions;
+			this.#untouched.group = rec.untouched.group;
+		}
+		this.#untouched.person += rec.untouched.person;
+		for (const v of rec.pairs) {
+			if (v.kind === 'person') {
+				this.#counts.person[v.situation]++;
+				sink.view(v);
+				continue;
+			}
+			const key = viewKey(v);
+			const seen = this.#groupViews.get(key);
+			if (seen) mergeView(seen, v);
+			else this.#groupViews.set(key, { ...v });
+		}
+		for (const c of rec.conflicts) {
+			if (c.kind === 'person') {
+				this.#personConflicts++;
+				sink.conflict(c);
+				continue;
+			}
+			const seen = this.#groupConflicts.get(c.id);
+			if (!seen) this.#groupConflicts.set(c.id, { ...c, ...(c.fields ? { fields: [...c.fields] } : {}) });
+			else if (c.fields) {
+				const have = new Set(seen.fields?.map((f) => f.field));
+				for (const f of c.fields) if (!have.has(f.field)) (seen.fields ??= []).push(f);
+			}
+		}
+		for (const op of rec.plan.ops) {
+			if (GROUP_LEVEL.has(op.type)) {
+				const seen = this.#groupOps.get(op.key);
+				if (!seen) this.#groupOps.set(op.key, op);
+				else if (seen.type === 'remove-group' && op.type === 'remove-group')
+					seen.beforeMembers = [...seen.beforeMembers, ...op.beforeMembers];
+				continue;
+			}
+			const tag = tagOf(op);
+			if (isRemoval(op)) {
+				const target = op.type === 'remove-person' ? refText(op.target) : undefined;
+				this.#removals.push({ key: op.key, side: op.side, kind: opKind(op) as 'person' | 'membership', tag, target });
+			}
+			sink.op(op, part, tag);
+		}
+		for (const d of rec.plan.next) {
+			if (d.kind === 'person') {
+				sink.draft(d);
+				continue;
+			}
+			const key = groupDraftKey(d);
+			let parts = this.#groupDrafts.get(key);
+			if (!parts) this.#groupDrafts.set(key, (parts = new Set()));
+			parts.add(part);
+			sink.groupDraft(key, part, d);
+		}
+		for (const e of rec.plan.keep) {
+			if (e.kind === 'person') sink.keep(e);
+			else this.#keptGroups.set(groupDraftKey({ a: { id: e.a }, b: { id: e.b } }), { a: e.a, b: e.b });
+		}
+		for (const s of rec.stale) this.#stale.set(s.resolution.conflictId, s);
+		for (const id of rec.applied) this.#applied.add(id);
+	}
 
-  finish(): MergedParts {
-    const { sink, link } = this;
-    // Group pairs any part found in conflict: nothing of theirs is written, their entry stays.
-    const dropTags = new Set<string>();
-    for (const c of this.#groupConflicts.values()) {
-      if (c.reason !== 'both-changed') continue;
-      const a = c.records.find((r) => r.side === 'a')!.id;
-      const b = c.records.find((r) => r.side === 'b')!.id;
-      dropTags.add(`a\u0000${a}`);
-      dropTags.add(`b\u0000${b}`);
-      this.#groupDrafts.delete(`${a}|${b}`);
-      this.#applied.delete(pairConflictId('group', a, b));
-      const view = this.#groupViews.get(`${a}|${b}`);
-      if (view) Object.assign(view, { situation: 'conflict', conflictId: c.id, fields: c.fields?.map((f) => f.field), to: undefined, note: undefined });
-    }
+	finish(): MergedParts {
+		const { sink, link } = this;
+		// Group pairs any part found in conflict: nothing of theirs is written, their entry stays.
+		const dropTags = new Set<string>();
+		for (const c of this.#groupConflicts.values()) {
+			if (c.reason !== 'both-changed') continue;
+			const a = c.records.find((r) => r.side === 'a')!.id;
+			const b = c.records.find((r) => r.side === 'b')!.id;
+			dropTags.add(`a\u0000${a}`);
+			dropTags.add(`b\u0000${b}`);
+			this.#groupDrafts.delete(`${a}|${b}`);
+			this.#applied.delete(pairConflictId('group', a, b));
+			const view = this.#groupViews.get(`${a}|${b}`);
+			if (view)
+				Object.assign(view, {
+					situation: 'conflict',
+					conflictId: c.id,
+					fields: c.fields?.map((f) => f.field),
+					to: undefined,
+					note: undefined
+				});
+		}
 
-    // Deletion limits, over every part's removals and the whole directories' counts.
-    const groupOps = [...this.#groupOps.values()].filter((op) => !(op.type === 'update-group' && dropTags.has(tagOf(op)!)));
-    const removals = this.#removals.filter((r) => !r.tag || !dropTags.has(r.tag));
-    for (const op of groupOps) if (op.type === 'remove-group') removals.push({ key: op.key, side: op.side, kind: 'group' });
-    const approvals = new Map(this.resolutions.filter((r) => r.choice === 'approve-deletes').map((r) => [r.conflictId, r]));
-    const staged = new Set<string>();
-    const stagedPeople = new Set<string>();
-    const stagedGroups = new Set<string>();
-    const thresholds: Conflict[] = [];
-    for (const side of SIDES) {
-      for (const kind of LIMIT_KINDS) {
-        const list = removals.filter((r) => r.side === side && r.kind === kind);
-        if (list.length === 0) continue;
-        const t = thresholdFor(link, side, kind, list.map((r) => r.key), totalOf(this.totals[side], kind), approvals);
-        if (!t) continue;
-        if (t.approved) {
-          this.#applied.add(t.conflict.id);
-          continue;
-        }
-        thresholds.push(t.conflict);
-        for (const r of list) {
-          staged.add(r.key);
-          if (r.target) stagedPeople.add(`${side}\u0000${r.target}`);
-          if (r.kind !== 'person' && r.tag) stagedGroups.add(r.tag);
-        }
-      }
-    }
-    for (const op of groupOps) {
-      if (staged.has(op.key)) {
-        op.staged = true;
-        stagedGroups.add(`${op.side}\u0000${refText((op as Extract<Op, { type: 'remove-group' }>).target)}`);
-      }
-      sink.op(op, -1, tagOf(op));
-    }
+		// Deletion limits, over every part's removals and the whole directories' counts.
+		const groupOps = [...this.#groupOps.values()].filter(
+			(op) => !(op.type === 'update-group' && dropTags.has(tagOf(op)!))
+		);
+		const removals = this.#removals.filter((r) => !r.tag || !dropTags.has(r.tag));
+		for (const op of groupOps)
+			if (op.type === 'remove-group') removals.push({ key: op.key, side: op.side, kind: 'group' });
+		const approvals = new Map(
+			this.resolutions.filter((r) => r.choice === 'approve-deletes').map((r) => [r.conflictId, r])
+		);
+		const staged = new Set<string>();
+		const stagedPeople = new Set<string>();
+		const stagedGroups = new Set<string>();
+		const thresholds: Conflict[] = [];
+		for (const side of SIDES) {
+			for (const kind of LIMIT_KINDS) {
+				const list = removals.filter((r) => r.side === side && r.kind === kind);
+				if (list.length === 0) continue;
+				const t = thresholdFor(
+					link,
+					side,
+					kind,
+					list.map((r) => r.key),
+					totalOf(this.totals[side], kind),
+					approvals
+				);
+				if (!t) continue;
+				if (t.approved) {
+					this.#applied.add(t.conflict.id);
+					continue;
+				}
+				thresholds.push(t.conflict);
+				for (const r of list) {
+					staged.add(r.key);
+					if (r.target) stagedPeople.add(`${side}\u0000${r.target}`);
+					if (r.kind !== 'person' && r.tag) stagedGroups.add(r.tag);
+				}
+			}
+		}
+		for (const op of groupOps) {
+			if (staged.has(op.key)) {
+				op.staged = true;
+				stagedGroups.add(`${op.side}\u0000${refText((op as Extract<Op, { type: 'remove-group' }>).target)}`);
+			}
+			sink.op(op, -1, tagOf(op));
+		}
 
-    for (const v of this.#groupViews.values()) {
-      const on = v.a !== undefined && v.b === undefined ? 'a' : v.b !== undefined && v.a === undefined ? 'b' : undefined;
-      if (v.situation === 'remove' && on && stagedGroups.has(`${on}\u0000${v[on]}`)) v.note = 'staged';
-      this.#counts.group[v.situation]++;
-      sink.view(v);
-    }
-    const groupConflicts = [...this.#groupConflicts.values(), ...thresholds];
-    for (const c of groupConflicts) sink.conflict(c);
-    return {
-      linkId: link.id,
-      versions: this.#versions,
-      dropTags,
-      staged,
-      stagedPeople,
-      groupDrafts: this.#groupDrafts,
-      thresholds,
-      keptGroups: [...this.#keptGroups].filter(([key]) => !this.#groupDrafts.has(key)).map(([, pair]) => pair),
-      stale: [...this.#stale.values()],
-      applied: [...this.#applied],
-      counts: this.#counts,
-      requiresAction: this.#personConflicts + groupConflicts.length,
-      untouched: this.#untouched
-    };
-  }
+		for (const v of this.#groupViews.values()) {
+			const on =
+				v.a !== undefined && v.b === undefined ? 'a' : v.b !== undefined && v.a === undefined ? 'b' : undefined;
+			if (v.situation === 'remove' && on && stagedGroups.has(`${on}\u0000${v[on]}`)) v.note = 'staged';
+			this.#counts.group[v.situation]++;
+			sink.view(v);
+		}
+		const groupConflicts = [...this.#groupConflicts.values(), ...thresholds];
+		for (const c of groupConflicts) sink.conflict(c);
+		return {
+			linkId: link.id,
+			versions: this.#versions,
+			dropTags,
+			staged,
+			stagedPeople,
+			groupDrafts: this.#groupDrafts,
+			thresholds,
+			keptGroups: [...this.#keptGroups].filter(([key]) => !this.#groupDrafts.has(key)).map(([, pair]) => pair),
+			stale: [...this.#stale.values()],
+			applied: [...this.#applied],
+			counts: this.#counts,
+			requiresAction: this.#personConflicts + groupConflicts.length,
+			untouched: this.#untouched
+		};
+	}
 }
 
 /**
  * A group pair's draft from the parts that drafted it: their members, plus the baseline members of
  * the parts that left the pair as it was; the baseline entry it replaces is the whole one.
  */
-export function mergeGroupDraft(fragments: readonly { part: number; draft: DraftEntry }[], whole: BaselineEntry | undefined, memberPart: (m: BaselineMember) => number): DraftEntry {
-  const parts = new Set(fragments.map((f) => f.part));
-  const members: NonNullable<DraftEntry['members']> = [];
-  for (const m of whole?.members ?? []) if (!parts.has(memberPart(m))) members.push(m);
-  for (const f of fragments) for (const m of f.draft.members ?? []) members.push(m);
-  const opKeys = [...new Set(fragments.flatMap((f) => f.draft.opKeys))];
-  const { previous: _previous, ...first } = fragments[0].draft;
-  return { ...first, members, opKeys, ...(whole ? { previous: whole } : {}) };
+export function mergeGroupDraft(
+	fragments: readonly { part: number; draft: DraftEntry }[],
+	whole: BaselineEntry | undefined,
+	memberPart: (m: BaselineMember) => number
+): DraftEntry {
+	const parts = new Set(fragments.map((f) => f.part));
+	const members: NonNullable<DraftEntry['members']> = [];
+	for (const m of whole?.members ?? []) if (!parts.has(memberPart(m))) members.push(m);
+	for (const f of fragments) for (const m of f.draft.members ?? []) members.push(m);
+	const opKeys = [...new Set(fragments.flatMap((f) => f.draft.opKeys))];
+	const { previous: _previous, ...first } = fragments[0].draft;
+	return { ...first, members, opKeys, ...(whole ? { previous: whole } : {}) };
 }
 
 /** The part a resolution is checked in: a person's goes with its records, a group's to every part. */
 function resolutionPart(r: Resolution, index: PartitionIndex, count: number): number | 'all' {
-  const kind: RecordKind | undefined = conflictKind(r.conflictId);
-  if (kind !== 'person') return 'all';
-  const first = r.against.find((x) => x.kind === 'person');
-  if (first) return index.partOf(first.side, first.id, count);
-  if (r.link) return index.partOf('a', r.link.a, count);
-  return 0;
+	const kind: RecordKind | undefined = conflictKind(r.conflictId);
+	if (kind !== 'person') return 'all';
+	const first = r.against.find((x) => x.kind === 'person');
+	if (first) return index.partOf(first.side, first.id, count);
+	if (r.link) return index.partOf('a', r.link.a, count);
+	return 0;
 }
 
 /** The resolutions each part is reconciled with. */
-export function resolutionsByPart(resolutions: readonly Resolution[], index: PartitionIndex, count: number): Resolution[][] {
-  const byPart: Resolution[][] = Array.from({ length: count }, () => []);
-  for (const r of resolutions) {
-    const part = resolutionPart(r, index, count);
-    if (part === 'all') for (const list of byPart) list.push(r);
-    else byPart[part].push(r);
-  }
-  return byPart;
+export function resolutionsByPart(
+	resolutions: readonly Resolution[],
+	index: PartitionIndex,
+	count: number
+): Resolution[][] {
+	const byPart: Resolution[][] = Array.from({ length: count }, () => []);
+	for (const r of resolutions) {
+		const part = resolutionPart(r, index, count);
+		if (part === 'all') for (const list of byPart) list.push(r);
+		else byPart[part].push(r);
+	}
+	return byPart;
 }
 
 /** The partition of a link's people, over what reconciliation will look at. */
-export function indexPeople(link: LinkConfig, a: Iterable<Person>, b: Iterable<Person>, baseline: Iterable<BaselineEntry>, resolutions: readonly Resolution[]): PartitionIndex {
-  const index = new PartitionIndex(link);
-  for (const p of a) index.person('a', p);
-  for (const p of b) index.person('b', p);
-  for (const e of baseline) index.entry(e);
-  for (const r of resolutions) if (r.link) index.pair(r.link.a, r.link.b);
-  return index;
+export function indexPeople(
+	link: LinkConfig,
+	a: Iterable<Person>,
+	b: Iterable<Person>,
+	baseline: Iterable<BaselineEntry>,
+	resolutions: readonly Resolution[]
+): PartitionIndex {
+	const index = new PartitionIndex(link);
+	for (const p of a) index.person('a', p);
+	for (const p of b) index.person('b', p);
+	for (const e of baseline) index.entry(e);
+	for (const r of resolutions) if (r.link) index.pair(r.link.a, r.link.b);
+	return index;
 }
 
 /** One part's records, cut from whole snapshots and baseline (the edge cuts them from SQLite). */
-export function cutPart(index: PartitionIndex, count: number, part: number, whole: { a: Snapshot; b: Snapshot; baseline: readonly BaselineEntry[] }): PartInput {
-  const side = (s: Snapshot, on: Side): Snapshot => {
-    const people = s.people.filter((p) => index.partOf(on, p.id, count) === part);
-    const ids = new Set(people.map((p) => p.id));
-    const memberships: Membership[] = s.memberships.filter((m) => ids.has(m.personId));
-    const groups: Group[] = s.groups;
-    return { ...s, people, groups, memberships };
-  };
-  const baseline: BaselineEntry[] = [];
-  for (const e of whole.baseline) {
-    if (e.kind === 'person') {
-      if (index.partOf('a', e.a, count) === part) baseline.push(e);
-    } else baseline.push({ ...e, ...(e.members ? { members: e.members.filter((m) => index.memberPart(m, count) === part) } : {}) });
-  }
-  return { a: side(whole.a, 'a'), b: side(whole.b, 'b'), baseline };
+export function cutPart(
+	index: PartitionIndex,
+	count: number,
+	part: number,
+	whole: { a: Snapshot; b: Snapshot; baseline: readonly BaselineEntry[] }
+): PartInput {
+	const side = (s: Snapshot, on: Side): Snapshot => {
+		const people = s.people.filter((p) => index.partOf(on, p.id, count) === part);
+		const ids = new Set(people.map((p) => p.id));
+		const memberships: Membership[] = s.memberships.filter((m) => ids.has(m.personId));
+		const groups: Group[] = s.groups;
+		return { ...s, people, groups, memberships };
+	};
+	const baseline: BaselineEntry[] = [];
+	for (const e of whole.baseline) {
+		if (e.kind === 'person') {
+			if (index.partOf('a', e.a, count) === part) baseline.push(e);
+		} else
+			baseline.push({
+				...e,
+				...(e.members ? { members: e.members.filter((m) => index.memberPart(m, count) === part) } : {})
+			});
+	}
+	return { a: side(whole.a, 'a'), b: side(whole.b, 'b'), baseline };
 }
 
 /** A person's removal view, named as MergedParts.stagedPeople names a staged removal (`side\0id`). */
 export function personRemovalKey(v: PairView): string | undefined {
-  if (v.kind !== 'person' || v.situation !== 'remove' || (v.to !== 'a' && v.to !== 'b')) return undefined;
-  return `${v.to}\u0000${v[v.to]}`;
+	if (v.kind !== 'person' || v.situation !== 'remove' || (v.to !== 'a' && v.to !== 'b')) return undefined;
+	return `${v.to}\u0000${v[v.to]}`;
 }
 
 /** Collects the sink's output in memory and assembles the Reconciliation reconcile would give. */
 export class CollectingSink implements PartSink {
-  readonly views: PairView[] = [];
-  readonly conflicts: Conflict[] = [];
-  readonly ops: { op: Op; part: number; group?: string }[] = [];
-  readonly drafts: DraftEntry[] = [];
-  readonly fragments = new Map<string, { part: number; draft: DraftEntry }[]>();
-  readonly kept: BaselineEntry[] = [];
+	readonly views: PairView[] = [];
+	readonly conflicts: Conflict[] = [];
+	readonly ops: { op: Op; part: number; group?: string }[] = [];
+	readonly drafts: DraftEntry[] = [];
+	readonly fragments = new Map<string, { part: number; draft: DraftEntry }[]>();
+	readonly kept: BaselineEntry[] = [];
 
-  view(v: PairView): void {
-    this.views.push(v);
-  }
-  conflict(c: Conflict): void {
-    this.conflicts.push(c);
-  }
-  op(op: Op, part: number, group?: string): void {
-    this.ops.push({ op, part, group });
-  }
-  draft(d: DraftEntry): void {
-    this.drafts.push(d);
-  }
-  groupDraft(key: string, part: number, d: DraftEntry): void {
-    const list = this.fragments.get(key);
-    if (list) list.push({ part, draft: d });
-    else this.fragments.set(key, [{ part, draft: d }]);
-  }
-  keep(entry: BaselineEntry): void {
-    this.kept.push(entry);
-  }
+	view(v: PairView): void {
+		this.views.push(v);
+	}
+	conflict(c: Conflict): void {
+		this.conflicts.push(c);
+	}
+	op(op: Op, part: number, group?: string): void {
+		this.ops.push({ op, part, group });
+	}
+	draft(d: DraftEntry): void {
+		this.drafts.push(d);
+	}
+	groupDraft(key: string, part: number, d: DraftEntry): void {
+		const list = this.fragments.get(key);
+		if (list) list.push({ part, draft: d });
+		else this.fragments.set(key, [{ part, draft: d }]);
+	}
+	keep(entry: BaselineEntry): void {
+		this.kept.push(entry);
+	}
 
-  reconciliation(merged: MergedParts, baseline: readonly BaselineEntry[], memberPart: (m: BaselineMember) => number): Reconciliation {
-    const entryKey = (e: Pick<BaselineEntry, 'kind' | 'a' | 'b'>) => `${e.kind}|${e.a}|${e.b}`;
-    const whole = new Map(baseline.map((e) => [entryKey(e), e]));
-    const ops = this.ops
-      .filter((o) => !o.group || !merged.dropTags.has(o.group))
-      .map(({ op }) => (merged.staged.has(op.key) ? { ...op, staged: true } : op))
-      .map((op, i) => ({ op, i }))
-      .sort((x, y) => x.op.stage - y.op.stage || x.i - y.i)
-      .map((x) => x.op);
-    const next: DraftEntry[] = [...this.drafts];
-    for (const [key, fragments] of this.fragments) {
-      if (!merged.groupDrafts.has(key)) continue;
-      const previous = fragments[0].draft.previous;
-      next.push(mergeGroupDraft(fragments, previous ? whole.get(entryKey(previous)) : undefined, memberPart));
-    }
-    const keep: BaselineEntry[] = [...this.kept];
-    for (const { a, b } of merged.keptGroups) {
-      const entry = whole.get(entryKey({ kind: 'group', a, b }));
-      if (entry) keep.push(entry);
-    }
-    const pairs = this.views.map((v) => {
-      const removal = personRemovalKey(v);
-      return removal && merged.stagedPeople.has(removal) ? { ...v, note: 'staged' as const } : v;
-    });
-    return {
-      linkId: merged.linkId,
-      versions: merged.versions,
-      pairs,
-      conflicts: this.conflicts,
-      stale: merged.stale,
-      applied: merged.applied,
-      plan: { linkId: merged.linkId, versions: merged.versions, ops, counts: countOps(ops), keep, next },
-      counts: merged.counts,
-      requiresAction: merged.requiresAction,
-      untouched: merged.untouched
-    };
-  }
+	reconciliation(
+		merged: MergedParts,
+		baseline: readonly BaselineEntry[],
+		memberPart: (m: BaselineMember) => number
+	): Reconciliation {
+		const entryKey = (e: Pick<BaselineEntry, 'kind' | 'a' | 'b'>) => `${e.kind}|${e.a}|${e.b}`;
+		const whole = new Map(baseline.map((e) => [entryKey(e), e]));
+		const ops = this.ops
+			.filter((o) => !o.group || !merged.dropTags.has(o.group))
+			.map(({ op }) => (merged.staged.has(op.key) ? { ...op, staged: true } : op))
+			.map((op, i) => ({ op, i }))
+			.sort((x, y) => x.op.stage - y.op.stage || x.i - y.i)
+			.map((x) => x.op);
+		const next: DraftEntry[] = [...this.drafts];
+		for (const [key, fragments] of this.fragments) {
+			if (!merged.groupDrafts.has(key)) continue;
+			const previous = fragments[0].draft.previous;
+			next.push(mergeGroupDraft(fragments, previous ? whole.get(entryKey(previous)) : undefined, memberPart));
+		}
+		const keep: BaselineEntry[] = [...this.kept];
+		for (const { a, b } of merged.keptGroups) {
+			const entry = whole.get(entryKey({ kind: 'group', a, b }));
+			if (entry) keep.push(entry);
+		}
+		const pairs = this.views.map((v) => {
+			const removal = personRemovalKey(v);
+			return removal && merged.stagedPeople.has(removal) ? { ...v, note: 'staged' as const } : v;
+		});
+		return {
+			linkId: merged.linkId,
+			versions: merged.versions,
+			pairs,
+			conflicts: this.conflicts,
+			stale: merged.stale,
+			applied: merged.applied,
+			plan: { linkId: merged.linkId, versions: merged.versions, ops, counts: countOps(ops), keep, next },
+			counts: merged.counts,
+			requiresAction: merged.requiresAction,
+			untouched: merged.untouched
+		};
+	}
 }
 
 export interface PartsInput {
-  link: LinkConfig;
-  a: Snapshot;
-  b: Snapshot;
-  baseline: { linkId: string; entries: BaselineEntry[] };
-  resolutions?: readonly Resolution[];
-  now: number;
+	link: LinkConfig;
+	a: Snapshot;
+	b: Snapshot;
+	baseline: { linkId: string; entries: BaselineEntry[] };
+	resolutions?: readonly Resolution[];
+	now: number;
 }
 
 /**
@@ -416,19 +485,30 @@ export interface PartsInput {
  * The edge does the same over SQLite; this in-memory form is what the tests compare with reconcile.
  */
 export function reconcileInParts(input: PartsInput, count: number): Reconciliation {
-  const { link, a, b, now } = input;
-  const resolutions = input.resolutions ?? [];
-  const entries = input.baseline.entries;
-  const counts = { a: countsOf(a), b: countsOf(b) };
-  assertCounts(link, counts, baselineHad(entries));
-  const index = indexPeople(link, a.people, b.people, entries, resolutions);
-  const sink = new CollectingSink();
-  const merger = new PartMerger(link, resolutions, counts, sink);
-  const createdElsewhere = new Set<string>();
-  const byPart = resolutionsByPart(resolutions, index, count);
-  for (let part = 0; part < count; part++) {
-    const cut = cutPart(index, count, part, { a, b, baseline: entries });
-    merger.add(part, reconcile({ link, a: cut.a, b: cut.b, baseline: { linkId: link.id, entries: cut.baseline }, resolutions: byPart[part], now, part: { createdElsewhere } }));
-  }
-  return sink.reconciliation(merger.finish(), entries, (m) => index.memberPart(m, count));
+	const { link, a, b, now } = input;
+	const resolutions = input.resolutions ?? [];
+	const entries = input.baseline.entries;
+	const counts = { a: countsOf(a), b: countsOf(b) };
+	assertCounts(link, counts, baselineHad(entries));
+	const index = indexPeople(link, a.people, b.people, entries, resolutions);
+	const sink = new CollectingSink();
+	const merger = new PartMerger(link, resolutions, counts, sink);
+	const createdElsewhere = new Set<string>();
+	const byPart = resolutionsByPart(resolutions, index, count);
+	for (let part = 0; part < count; part++) {
+		const cut = cutPart(index, count, part, { a, b, baseline: entries });
+		merger.add(
+			part,
+			reconcile({
+				link,
+				a: cut.a,
+				b: cut.b,
+				baseline: { linkId: link.id, entries: cut.baseline },
+				resolutions: byPart[part],
+				now,
+				part: { createdElsewhere }
+			})
+		);
+	}
+	return sink.reconciliation(merger.finish(), entries, (m) => index.memberPart(m, count));
 }

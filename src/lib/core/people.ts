@@ -12,186 +12,265 @@ import { chosenSide } from './resolutions';
 import { groupsOfPerson, indexGroupsOf } from './side-index';
 
 /** Reads the link's match field on a side, normalized (custom fields through the field map). */
-export function matchFieldReader(link: Pick<LinkConfig, 'fieldMap' | 'normalization'>, field: MatchField): (p: Person, side: Side) => string {
-  const rule = ruleFor(field, link.normalization);
-  if (field.startsWith('custom:')) {
-    const aName = field.slice('custom:'.length);
-    const bName = link.fieldMap.find((m) => m.a === aName)?.b ?? aName;
-    return (p, side) => normalize(p.custom?.[side === 'a' ? aName : bName], rule);
-  }
-  const key = field as Exclude<MatchField, `custom:${string}`>;
-  return (p) => normalize(p[key], rule);
+export function matchFieldReader(
+	link: Pick<LinkConfig, 'fieldMap' | 'normalization'>,
+	field: MatchField
+): (p: Person, side: Side) => string {
+	const rule = ruleFor(field, link.normalization);
+	if (field.startsWith('custom:')) {
+		const aName = field.slice('custom:'.length);
+		const bName = link.fieldMap.find((m) => m.a === aName)?.b ?? aName;
+		return (p, side) => normalize(p.custom?.[side === 'a' ? aName : bName], rule);
+	}
+	const key = field as Exclude<MatchField, `custom:${string}`>;
+	return (p) => normalize(p[key], rule);
 }
 
 /** Identifier first, then the link's chosen field. */
 export function personPasses(link: LinkConfig): MatchPass<Person>[] {
-  const idRule = ruleFor('externalId', link.normalization);
-  const byId: MatchPass<Person> = { name: 'externalId', key: (p) => normalize(p.externalId, idRule) };
-  if (link.match.person === 'externalId') return [byId];
-  return [byId, { name: link.match.person, key: matchFieldReader(link, link.match.person) }];
+	const idRule = ruleFor('externalId', link.normalization);
+	const byId: MatchPass<Person> = { name: 'externalId', key: (p) => normalize(p.externalId, idRule) };
+	if (link.match.person === 'externalId') return [byId];
+	return [byId, { name: link.match.person, key: matchFieldReader(link, link.match.person) }];
 }
 
 /** A new record for side `to`, carrying the synced values of `source` from side `from`. */
 function personFor(ctx: ReconcileContext, source: Person, from: Side, to: Side): Omit<Person, 'id'> {
-  const record: Person = { id: '', displayName: source.displayName, active: source.active };
-  if (source.externalId) record.externalId = source.externalId;
-  for (const [k, v] of Object.entries(toLocal(readValues(source, ctx.personSpecs, from), ctx.personSpecs, to))) setPersonField(record, k, v);
-  const { id: _id, ...rest } = record;
-  return rest;
+	const record: Person = { id: '', displayName: source.displayName, active: source.active };
+	if (source.externalId) record.externalId = source.externalId;
+	for (const [k, v] of Object.entries(toLocal(readValues(source, ctx.personSpecs, from), ctx.personSpecs, to)))
+		setPersonField(record, k, v);
+	const { id: _id, ...rest } = record;
+	return rest;
 }
 
 function planCreate(ctx: ReconcileContext, source: Person, from: Side, note?: PairNote): void {
-  const to = otherSide(from);
-  const key = ctx.builder.add({ type: 'create-person', side: to, stage: STAGE.people, record: personFor(ctx, source, from, to) });
-  const refs = from === 'a' ? { a: idRef(source.id), b: createdRef(key) } : { a: createdRef(key), b: idRef(source.id) };
-  ctx.linkPerson({ [from]: source.id }, from === 'a' ? { bNew: key } : { aNew: key });
-  ctx.drafts.push({ kind: 'person', ...refs, origin: 'created', fields: readValues(source, ctx.personSpecs, from), opKeys: [key] });
-  ctx.view({ kind: 'person', [from]: source.id, situation: 'create', to, note });
-  if (ctx.provision && note !== 'recreate') ctx.builder.add({ type: 'invite', side: to, stage: STAGE.notices, person: createdRef(key) });
+	const to = otherSide(from);
+	const key = ctx.builder.add({
+		type: 'create-person',
+		side: to,
+		stage: STAGE.people,
+		record: personFor(ctx, source, from, to)
+	});
+	const refs = from === 'a' ? { a: idRef(source.id), b: createdRef(key) } : { a: createdRef(key), b: idRef(source.id) };
+	ctx.linkPerson({ [from]: source.id }, from === 'a' ? { bNew: key } : { aNew: key });
+	ctx.drafts.push({
+		kind: 'person',
+		...refs,
+		origin: 'created',
+		fields: readValues(source, ctx.personSpecs, from),
+		opKeys: [key]
+	});
+	ctx.view({ kind: 'person', [from]: source.id, situation: 'create', to, note });
+	if (ctx.provision && note !== 'recreate')
+		ctx.builder.add({ type: 'invite', side: to, stage: STAGE.notices, person: createdRef(key) });
 }
 
 /** The survivor's counterpart is gone: remove it (soft first), or anonymize once retention ends. */
 function planRemoval(ctx: ReconcileContext, entry: BaselineEntry, survivor: Person, on: Side): void {
-  const step = lifecycleStep(entry.lifecycle, false, ctx.lifecycle);
-  const target = idRef(survivor.id);
-  const draft = { kind: 'person' as const, a: idRef(entry.a), b: idRef(entry.b), origin: entry.origin, fields: entry.fields, previous: entry };
-  if (step.action === null) {
-    ctx.keep(entry);
-    return;
-  }
-  if (step.action === 'anonymize') {
-    const key = ctx.builder.add({ type: 'anonymize-person', side: on, stage: STAGE.peopleRemovals, target, values: anonymizedValues(survivor), before: survivor });
-    ctx.drafts.push({ ...draft, lifecycle: { ...step.next, on }, opKeys: [key] });
-    ctx.view({ kind: 'person', [on]: survivor.id, situation: 'remove', to: on, note: 'anonymize' });
-    return;
-  }
-  const soft = ctx.link.removeMode === 'deactivate';
-  const beforeMembers = groupsOfPerson(ctx.sides[on], survivor.id);
-  const key = ctx.builder.add({ type: 'remove-person', side: on, stage: STAGE.peopleRemovals, target, soft, before: survivor, beforeMembers });
-  ctx.drafts.push({ ...draft, lifecycle: soft ? { ...step.next, on } : undefined, opKeys: [key], retire: !soft });
-  ctx.viewByOp.set(key, ctx.view({ kind: 'person', [on]: survivor.id, situation: 'remove', to: on }));
+	const step = lifecycleStep(entry.lifecycle, false, ctx.lifecycle);
+	const target = idRef(survivor.id);
+	const draft = {
+		kind: 'person' as const,
+		a: idRef(entry.a),
+		b: idRef(entry.b),
+		origin: entry.origin,
+		fields: entry.fields,
+		previous: entry
+	};
+	if (step.action === null) {
+		ctx.keep(entry);
+		return;
+	}
+	if (step.action === 'anonymize') {
+		const key = ctx.builder.add({
+			type: 'anonymize-person',
+			side: on,
+			stage: STAGE.peopleRemovals,
+			target,
+			values: anonymizedValues(survivor),
+			before: survivor
+		});
+		ctx.drafts.push({ ...draft, lifecycle: { ...step.next, on }, opKeys: [key] });
+		ctx.view({ kind: 'person', [on]: survivor.id, situation: 'remove', to: on, note: 'anonymize' });
+		return;
+	}
+	const soft = ctx.link.removeMode === 'deactivate';
+	const beforeMembers = groupsOfPerson(ctx.sides[on], survivor.id);
+	const key = ctx.builder.add({
+		type: 'remove-person',
+		side: on,
+		stage: STAGE.peopleRemovals,
+		target,
+		soft,
+		before: survivor,
+		beforeMembers
+	});
+	ctx.drafts.push({ ...draft, lifecycle: soft ? { ...step.next, on } : undefined, opKeys: [key], retire: !soft });
+	ctx.viewByOp.set(key, ctx.view({ kind: 'person', [on]: survivor.id, situation: 'remove', to: on }));
 }
 
 /** True when a record changed since sync last wrote it. */
 function changedSince(ctx: ReconcileContext, entry: BaselineEntry, record: Person, side: Side): boolean {
-  return ctx.personSpecs.some((s) => s.key in entry.fields && s.read(record, side) !== entry.fields[s.key]);
+	return ctx.personSpecs.some((s) => s.key in entry.fields && s.read(record, side) !== entry.fields[s.key]);
 }
 
 function updateOps(ctx: ReconcileContext, a: Person, b: Person, toA: FieldValues, toB: FieldValues): string[] {
-  const keys: string[] = [];
-  for (const [to, values, target] of [['a', toA, a], ['b', toB, b]] as const) {
-    if (Object.keys(values).length === 0) continue;
-    const before: FieldValues = {};
-    for (const spec of ctx.personSpecs) if (spec.key in values) before[spec.local[to]] = spec.read(target, to);
-    const local = toLocal(values, ctx.personSpecs, to);
-    keys.push(ctx.builder.add({ type: 'update-person', side: to, stage: STAGE.people, target: idRef(target.id), values: local, before }));
-  }
-  return keys;
+	const keys: string[] = [];
+	for (const [to, values, target] of [
+		['a', toA, a],
+		['b', toB, b]
+	] as const) {
+		if (Object.keys(values).length === 0) continue;
+		const before: FieldValues = {};
+		for (const spec of ctx.personSpecs) if (spec.key in values) before[spec.local[to]] = spec.read(target, to);
+		const local = toLocal(values, ctx.personSpecs, to);
+		keys.push(
+			ctx.builder.add({
+				type: 'update-person',
+				side: to,
+				stage: STAGE.people,
+				target: idRef(target.id),
+				values: local,
+				before
+			})
+		);
+	}
+	return keys;
 }
 
-function reconcilePair(ctx: ReconcileContext, a: Person, b: Person, entry: BaselineEntry | undefined, writes: Map<Person, FieldValues>): void {
-  const { link, resolutions } = ctx;
-  let opKeys: string[] | undefined;
-  let note: PairNote | undefined;
-  const removedOn = entry?.lifecycle?.state === 'removed' ? (entry.lifecycle.on ?? 'b') : undefined;
-  if (removedOn) {
-    (opKeys ??= []).push(ctx.builder.add({ type: 'restore-person', side: removedOn, stage: STAGE.people, target: idRef((removedOn === 'a' ? a : b).id) }));
-    note = 'restore';
-  }
-  if (ctx.provision && !entry) {
-    (opKeys ??= []).push(ctx.builder.add({ type: 'adopt-person', side: 'b', stage: STAGE.people, target: idRef(b.id) }));
-    note = 'adopt';
-  }
-  const resolution = ctx.resolutionFor('person', a.id, b.id);
-  const diff = diffRecord(
-    ctx.personSpecs,
-    a,
-    b,
-    ctx.provision ? undefined : entry?.fields,
-    (f) => (ctx.provision ? 'a' : (link.authority.fields[f] ?? link.authority.default)),
-    (f) => chosenSide(resolution, f)
-  );
-  if (diff && diff.conflicts.length > 0) {
-    ctx.conflict('person', 'both-changed', [ctx.ref('a', 'person', a), ctx.ref('b', 'person', b)], { fields: diff.conflicts });
-    ctx.view({ kind: 'person', a: a.id, b: b.id, situation: 'conflict', fields: diff.changed, conflictId: pairConflictId('person', a.id, b.id) });
-    ctx.linkPerson({ a: a.id, b: b.id }, { deferred: true });
-    if (entry) ctx.keep(entry);
-    return;
-  }
-  ctx.linkPerson({ a: a.id, b: b.id });
-  if (resolution && diff) {
-    resolutions.applied.add(pairConflictId('person', a.id, b.id));
-    note = 'resolved';
-  }
-  if (diff) {
-    opKeys = [...(opKeys ?? []), ...updateOps(ctx, a, b, diff.toA, diff.toB)];
-    if (Object.keys(diff.toA).length > 0) writes.set(a, diff.toA);
-    if (Object.keys(diff.toB).length > 0) writes.set(b, diff.toB);
-    if (diff.firstSync && !note && !ctx.provision && diff.changed.length > 0) note = 'first-sync';
-  }
-  const toA = diff && Object.keys(diff.toA).length > 0;
-  const toB = diff && Object.keys(diff.toB).length > 0;
-  ctx.view({
-    kind: 'person',
-    a: a.id,
-    b: b.id,
-    situation: opKeys?.length ? 'update' : 'in-sync',
-    fields: diff?.changed.length ? diff.changed : undefined,
-    to: toA && toB ? 'both' : toA ? 'a' : toB ? 'b' : undefined,
-    note
-  });
-  if (!diff && !opKeys?.length && entry) return ctx.keep(entry);
-  ctx.drafts.push({
-    kind: 'person',
-    a: idRef(a.id),
-    b: idRef(b.id),
-    origin: entry?.origin ?? (ctx.provision ? 'adopted' : 'matched'),
-    fields: diff?.merged ?? entry?.fields ?? readValues(a, ctx.personSpecs, 'a'),
-    opKeys: opKeys ?? [],
-    previous: entry
-  });
+function reconcilePair(
+	ctx: ReconcileContext,
+	a: Person,
+	b: Person,
+	entry: BaselineEntry | undefined,
+	writes: Map<Person, FieldValues>
+): void {
+	const { link, resolutions } = ctx;
+	let opKeys: string[] | undefined;
+	let note: PairNote | undefined;
+	const removedOn = entry?.lifecycle?.state === 'removed' ? (entry.lifecycle.on ?? 'b') : undefined;
+	if (removedOn) {
+		(opKeys ??= []).push(
+			ctx.builder.add({
+				type: 'restore-person',
+				side: removedOn,
+				stage: STAGE.people,
+				target: idRef((removedOn === 'a' ? a : b).id)
+			})
+		);
+		note = 'restore';
+	}
+	if (ctx.provision && !entry) {
+		(opKeys ??= []).push(
+			ctx.builder.add({ type: 'adopt-person', side: 'b', stage: STAGE.people, target: idRef(b.id) })
+		);
+		note = 'adopt';
+	}
+	const resolution = ctx.resolutionFor('person', a.id, b.id);
+	const diff = diffRecord(
+		ctx.personSpecs,
+		a,
+		b,
+		ctx.provision ? undefined : entry?.fields,
+		(f) => (ctx.provision ? 'a' : (link.authority.fields[f] ?? link.authority.default)),
+		(f) => chosenSide(resolution, f)
+	);
+	if (diff && diff.conflicts.length > 0) {
+		ctx.conflict('person', 'both-changed', [ctx.ref('a', 'person', a), ctx.ref('b', 'person', b)], {
+			fields: diff.conflicts
+		});
+		ctx.view({
+			kind: 'person',
+			a: a.id,
+			b: b.id,
+			situation: 'conflict',
+			fields: diff.changed,
+			conflictId: pairConflictId('person', a.id, b.id)
+		});
+		ctx.linkPerson({ a: a.id, b: b.id }, { deferred: true });
+		if (entry) ctx.keep(entry);
+		return;
+	}
+	ctx.linkPerson({ a: a.id, b: b.id });
+	if (resolution && diff) {
+		resolutions.applied.add(pairConflictId('person', a.id, b.id));
+		note = 'resolved';
+	}
+	if (diff) {
+		opKeys = [...(opKeys ?? []), ...updateOps(ctx, a, b, diff.toA, diff.toB)];
+		if (Object.keys(diff.toA).length > 0) writes.set(a, diff.toA);
+		if (Object.keys(diff.toB).length > 0) writes.set(b, diff.toB);
+		if (diff.firstSync && !note && !ctx.provision && diff.changed.length > 0) note = 'first-sync';
+	}
+	const toA = diff && Object.keys(diff.toA).length > 0;
+	const toB = diff && Object.keys(diff.toB).length > 0;
+	ctx.view({
+		kind: 'person',
+		a: a.id,
+		b: b.id,
+		situation: opKeys?.length ? 'update' : 'in-sync',
+		fields: diff?.changed.length ? diff.changed : undefined,
+		to: toA && toB ? 'both' : toA ? 'a' : toB ? 'b' : undefined,
+		note
+	});
+	if (!diff && !opKeys?.length && entry) return ctx.keep(entry);
+	ctx.drafts.push({
+		kind: 'person',
+		a: idRef(a.id),
+		b: idRef(b.id),
+		origin: entry?.origin ?? (ctx.provision ? 'adopted' : 'matched'),
+		fields: diff?.merged ?? entry?.fields ?? readValues(a, ctx.personSpecs, 'a'),
+		opKeys: opKeys ?? [],
+		previous: entry
+	});
 }
 
 /** A baseline pair lost a record on one side. */
-function reconcileBroken(ctx: ReconcileContext, entry: BaselineEntry, a: Person | undefined, b: Person | undefined): void {
-  if (!a && !b) return;
-  if (ctx.provision) {
-    if (b) {
-      ctx.linkPerson({ a: entry.a, b: b.id }, { aGone: true });
-      planRemoval(ctx, entry, b, 'b');
-    } else if (a) {
-      // Source is the truth: a synced account deleted by hand on the target comes back.
-      planCreate(ctx, a, 'a', 'recreate');
-    }
-    return;
-  }
-  const survivor = (a ?? b)!;
-  const side: Side = a ? 'a' : 'b';
-  const gone = side === 'a' ? { bGone: true } : { aGone: true };
-  ctx.linkPerson({ a: entry.a, b: entry.b }, gone);
-  if (entry.lifecycle && entry.lifecycle.state !== 'active') {
-    planRemoval(ctx, entry, survivor, side);
-    return;
-  }
-  if (changedSince(ctx, entry, survivor, side)) {
-    const records = [ctx.ref(side, 'person', survivor)];
-    const id = conflictId('changed-vs-removed', 'person', records);
-    const choice = chosenSide(ctx.resolutions.byConflict.get(id), '*');
-    if (!choice) {
-      ctx.conflict('person', 'changed-vs-removed', records, { removedSide: otherSide(side) });
-      ctx.view({ kind: 'person', [side]: survivor.id, situation: 'conflict', conflictId: id });
-      ctx.linkPerson({ a: entry.a, b: entry.b }, { ...gone, deferred: true });
-      ctx.keep(entry);
-      return;
-    }
-    ctx.resolutions.applied.add(id);
-    if (choice === side) {
-      ctx.personLinks[side].delete(survivor.id);
-      planCreate(ctx, survivor, side, 'recreate');
-      return;
-    }
-  }
-  planRemoval(ctx, entry, survivor, side);
+function reconcileBroken(
+	ctx: ReconcileContext,
+	entry: BaselineEntry,
+	a: Person | undefined,
+	b: Person | undefined
+): void {
+	if (!a && !b) return;
+	if (ctx.provision) {
+		if (b) {
+			ctx.linkPerson({ a: entry.a, b: b.id }, { aGone: true });
+			planRemoval(ctx, entry, b, 'b');
+		} else if (a) {
+			// Source is the truth: a synced account deleted by hand on the target comes back.
+			planCreate(ctx, a, 'a', 'recreate');
+		}
+		return;
+	}
+	const survivor = (a ?? b)!;
+	const side: Side = a ? 'a' : 'b';
+	const gone = side === 'a' ? { bGone: true } : { aGone: true };
+	ctx.linkPerson({ a: entry.a, b: entry.b }, gone);
+	if (entry.lifecycle && entry.lifecycle.state !== 'active') {
+		planRemoval(ctx, entry, survivor, side);
+		return;
+	}
+	if (changedSince(ctx, entry, survivor, side)) {
+		const records = [ctx.ref(side, 'person', survivor)];
+		const id = conflictId('changed-vs-removed', 'person', records);
+		const choice = chosenSide(ctx.resolutions.byConflict.get(id), '*');
+		if (!choice) {
+			ctx.conflict('person', 'changed-vs-removed', records, { removedSide: otherSide(side) });
+			ctx.view({ kind: 'person', [side]: survivor.id, situation: 'conflict', conflictId: id });
+			ctx.linkPerson({ a: entry.a, b: entry.b }, { ...gone, deferred: true });
+			ctx.keep(entry);
+			return;
+		}
+		ctx.resolutions.applied.add(id);
+		if (choice === side) {
+			ctx.personLinks[side].delete(survivor.id);
+			planCreate(ctx, survivor, side, 'recreate');
+			return;
+		}
+	}
+	planRemoval(ctx, entry, survivor, side);
 }
 
 /**
@@ -200,100 +279,109 @@ function reconcileBroken(ctx: ReconcileContext, entry: BaselineEntry, a: Person 
  * ambiguous instead, naming the holder. A person chooses create new (the key is then shared) or ignore.
  */
 function heldKeys(
-  ctx: ReconcileContext,
-  pairs: readonly Pair<Person>[],
-  creatable: Record<Side, Person[]>,
-  writes: ReadonlyMap<Person, FieldValues>
+	ctx: ReconcileContext,
+	pairs: readonly Pair<Person>[],
+	creatable: Record<Side, Person[]>,
+	writes: ReadonlyMap<Person, FieldValues>
 ): { ambiguous: { via: string; a: Person[]; b: Person[] }[]; taken: Set<Person> } {
-  const ambiguous: { via: string; a: Person[]; b: Person[] }[] = [];
-  const taken = new Set<Person>();
-  if (pairs.length === 0) return { ambiguous, taken };
-  const passes = personPasses(ctx.link);
-  for (const pass of passes) {
-    const spec = ctx.personSpecs.find((s) => s.key === pass.name);
-    for (const side of ['a', 'b'] as const) {
-      const waiting = new Map<string, Person[]>();
-      for (const p of creatable[side]) {
-        const k = taken.has(p) ? '' : pass.key(p, side);
-        if (k !== '') waiting.set(k, [...(waiting.get(k) ?? []), p]);
-      }
-      if (waiting.size === 0) continue;
-      const other = otherSide(side);
-      const holders = new Map<string, Person[]>();
-      for (const pair of pairs) {
-        const holder = pair[other];
-        const written = spec && writes.get(holder);
-        const k = written && spec.key in written ? pass.key(withField(holder, spec.local[other], written[spec.key]), other) : pass.key(holder, other);
-        if (k === '' || !waiting.has(k)) continue;
-        holders.set(k, [...(holders.get(k) ?? []), holder]);
-      }
-      for (const [k, list] of holders) {
-        const mine = waiting.get(k)!;
-        ambiguous.push({ via: pass.name, a: side === 'a' ? mine : list, b: side === 'a' ? list : mine });
-        for (const p of mine) taken.add(p);
-      }
-    }
-  }
-  return { ambiguous, taken };
+	const ambiguous: { via: string; a: Person[]; b: Person[] }[] = [];
+	const taken = new Set<Person>();
+	if (pairs.length === 0) return { ambiguous, taken };
+	const passes = personPasses(ctx.link);
+	for (const pass of passes) {
+		const spec = ctx.personSpecs.find((s) => s.key === pass.name);
+		for (const side of ['a', 'b'] as const) {
+			const waiting = new Map<string, Person[]>();
+			for (const p of creatable[side]) {
+				const k = taken.has(p) ? '' : pass.key(p, side);
+				if (k !== '') waiting.set(k, [...(waiting.get(k) ?? []), p]);
+			}
+			if (waiting.size === 0) continue;
+			const other = otherSide(side);
+			const holders = new Map<string, Person[]>();
+			for (const pair of pairs) {
+				const holder = pair[other];
+				const written = spec && writes.get(holder);
+				const k =
+					written && spec.key in written
+						? pass.key(withField(holder, spec.local[other], written[spec.key]), other)
+						: pass.key(holder, other);
+				if (k === '' || !waiting.has(k)) continue;
+				holders.set(k, [...(holders.get(k) ?? []), holder]);
+			}
+			for (const [k, list] of holders) {
+				const mine = waiting.get(k)!;
+				ambiguous.push({ via: pass.name, a: side === 'a' ? mine : list, b: side === 'a' ? list : mine });
+				for (const p of mine) taken.add(p);
+			}
+		}
+	}
+	return { ambiguous, taken };
 }
 
 const withField = (p: Person, localKey: string, value: FieldValue): Person => {
-  const copy = { ...p };
-  setPersonField(copy, localKey, value);
-  return copy;
+	const copy = { ...p };
+	setPersonField(copy, localKey, value);
+	return copy;
 };
 
 export function reconcilePeople(ctx: ReconcileContext): void {
-  const { sides, link, resolutions } = ctx;
-  const m = match<Person>({
-    a: sides.a.people,
-    b: sides.b.people,
-    baseline: ctx.baselineOf('person'),
-    forced: resolutions.forced.person,
-    excluded: resolutions.excluded.person,
-    passes: personPasses(link),
-    // An anonymized person who comes back is a new person: the old account stays anonymized.
-    retired: (e) => e.lifecycle?.state === 'anonymized'
-  });
+	const { sides, link, resolutions } = ctx;
+	const m = match<Person>({
+		a: sides.a.people,
+		b: sides.b.people,
+		baseline: ctx.baselineOf('person'),
+		forced: resolutions.forced.person,
+		excluded: resolutions.excluded.person,
+		passes: personPasses(link),
+		// An anonymized person who comes back is a new person: the old account stays anonymized.
+		retired: (e) => e.lifecycle?.state === 'anonymized'
+	});
 
-  const writes = new Map<Person, FieldValues>();
-  for (const { a, b, entry } of m.pairs) reconcilePair(ctx, a, b, entry, writes);
-  const survivors = { a: new Set<string>(), b: new Set<string>() };
-  for (const { a, b } of m.broken) {
-    if (a) survivors.a.add(a.id);
-    if (b) survivors.b.add(b.id);
-  }
-  indexGroupsOf(sides.a, survivors.a);
-  indexGroupsOf(sides.b, survivors.b);
-  for (const { entry, a, b } of m.broken) reconcileBroken(ctx, entry, a, b);
+	const writes = new Map<Person, FieldValues>();
+	for (const { a, b, entry } of m.pairs) reconcilePair(ctx, a, b, entry, writes);
+	const survivors = { a: new Set<string>(), b: new Set<string>() };
+	for (const { a, b } of m.broken) {
+		if (a) survivors.a.add(a.id);
+		if (b) survivors.b.add(b.id);
+	}
+	indexGroupsOf(sides.a, survivors.a);
+	indexGroupsOf(sides.b, survivors.b);
+	for (const { entry, a, b } of m.broken) reconcileBroken(ctx, entry, a, b);
 
-  // Records a person already decided on (create new, ignore) are not second-guessed.
-  const creatable = {
-    a: m.onlyA.filter((p) => !resolutions.excluded.person.a.has(p.id)),
-    b: ctx.provision ? [] : m.onlyB.filter((p) => !resolutions.excluded.person.b.has(p.id))
-  };
-  const held = heldKeys(ctx, m.pairs, creatable, writes);
-  m.ambiguous.push(...held.ambiguous);
+	// Records a person already decided on (create new, ignore) are not second-guessed.
+	const creatable = {
+		a: m.onlyA.filter((p) => !resolutions.excluded.person.a.has(p.id)),
+		b: ctx.provision ? [] : m.onlyB.filter((p) => !resolutions.excluded.person.b.has(p.id))
+	};
+	const held = heldKeys(ctx, m.pairs, creatable, writes);
+	m.ambiguous.push(...held.ambiguous);
 
-  for (const group of m.ambiguous) {
-    const records = [...group.a.map((p) => ctx.ref('a', 'person', p)), ...group.b.map((p) => ctx.ref('b', 'person', p))];
-    const conflict = ctx.conflict('person', 'ambiguous-match', records);
-    ctx.view({ kind: 'person', a: group.a[0]?.id, b: group.b[0]?.id, situation: 'conflict', conflictId: conflict.id });
-  }
+	for (const group of m.ambiguous) {
+		const records = [
+			...group.a.map((p) => ctx.ref('a', 'person', p)),
+			...group.b.map((p) => ctx.ref('b', 'person', p))
+		];
+		const conflict = ctx.conflict('person', 'ambiguous-match', records);
+		ctx.view({ kind: 'person', a: group.a[0]?.id, b: group.b[0]?.id, situation: 'conflict', conflictId: conflict.id });
+	}
 
-  for (const [side, list] of [['a', m.onlyA], ['b', m.onlyB]] as const) {
-    for (const p of list) {
-      if (held.taken.has(p)) continue;
-      if (resolutions.ignored.person[side].has(p.id)) {
-        ctx.view({ kind: 'person', [side]: p.id, situation: 'in-sync', note: 'ignored' });
-        continue;
-      }
-      // Provisioning never writes to the source, and leaves the target's own records alone.
-      if (ctx.provision && side === 'b') {
-        ctx.untouched.person++;
-        continue;
-      }
-      planCreate(ctx, p, side);
-    }
-  }
+	for (const [side, list] of [
+		['a', m.onlyA],
+		['b', m.onlyB]
+	] as const) {
+		for (const p of list) {
+			if (held.taken.has(p)) continue;
+			if (resolutions.ignored.person[side].has(p.id)) {
+				ctx.view({ kind: 'person', [side]: p.id, situation: 'in-sync', note: 'ignored' });
+				continue;
+			}
+			// Provisioning never writes to the source, and leaves the target's own records alone.
+			if (ctx.provision && side === 'b') {
+				ctx.untouched.person++;
+				continue;
+			}
+			planCreate(ctx, p, side);
+		}
+	}
 }

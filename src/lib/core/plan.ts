@@ -8,84 +8,87 @@ import { isRemoval, opKind, type Op, type OpType, type TargetRef } from './ops';
 
 /** A baseline member whose ids may still be waiting for a create in this plan. */
 export interface DraftMember {
-  a: TargetRef;
-  b: TargetRef;
-  role: Role;
-  /** The operation that makes it true; if it does not succeed, `previous` stays. */
-  opKey?: string;
-  previous?: BaselineMember;
+	a: TargetRef;
+	b: TargetRef;
+	role: Role;
+	/** The operation that makes it true; if it does not succeed, `previous` stays. */
+	opKey?: string;
+	previous?: BaselineMember;
 }
 
 /** What a baseline entry becomes after the plan runs. */
 export interface DraftEntry {
-  kind: RecordKind;
-  a: TargetRef;
-  b: TargetRef;
-  origin: Origin;
-  fields: FieldValues;
-  /** Baseline members this plan does not touch stay as they are. */
-  members?: (DraftMember | BaselineMember)[];
-  lifecycle?: Lifecycle;
-  /** Operations on the pair's own fields and existence; if any fails, `previous` stays. */
-  opKeys: string[];
-  previous?: BaselineEntry;
-  /** The pair ends once its operations succeed (a group or person deleted for good). */
-  retire?: boolean;
+	kind: RecordKind;
+	a: TargetRef;
+	b: TargetRef;
+	origin: Origin;
+	fields: FieldValues;
+	/** Baseline members this plan does not touch stay as they are. */
+	members?: (DraftMember | BaselineMember)[];
+	lifecycle?: Lifecycle;
+	/** Operations on the pair's own fields and existence; if any fails, `previous` stays. */
+	opKeys: string[];
+	previous?: BaselineEntry;
+	/** The pair ends once its operations succeed (a group or person deleted for good). */
+	retire?: boolean;
 }
 
 export interface PlanCounts {
-  total: number;
-  staged: number;
-  byType: Partial<Record<OpType, number>>;
-  bySide: Record<Side, number>;
+	total: number;
+	staged: number;
+	byType: Partial<Record<OpType, number>>;
+	bySide: Record<Side, number>;
 }
 
 export interface Plan {
-  linkId: string;
-  versions: { a: string; b: string };
-  ops: Op[];
-  counts: PlanCounts;
-  /** Baseline entries the plan leaves as they are (the steady-state majority). */
-  keep: BaselineEntry[];
-  /** Entries the plan changes, as they are after a fully successful run (see commitBaseline). */
-  next: DraftEntry[];
+	linkId: string;
+	versions: { a: string; b: string };
+	ops: Op[];
+	counts: PlanCounts;
+	/** Baseline entries the plan leaves as they are (the steady-state majority). */
+	keep: BaselineEntry[];
+	/** Entries the plan changes, as they are after a fully successful run (see commitBaseline). */
+	next: DraftEntry[];
 }
 
 /** Operations without their key: the builder derives it from what the operation does. */
 export type OpDraft = Op extends infer O ? (O extends Op ? Omit<O, 'key'> : never) : never;
 
 export class PlanBuilder {
-  readonly ops: Op[] = [];
-  private readonly keys = new Set<string>();
+	readonly ops: Op[] = [];
+	private readonly keys = new Set<string>();
 
-  constructor(
-    private readonly linkId: string,
-    /**
-     * Keys of people created by earlier parts of the same reconciliation (see parts.ts): two
-     * newcomers with equal records in two parts still get two keys. Other operations name their
-     * target, so they cannot meet across parts.
-     */
-    private readonly createdElsewhere?: Set<string>
-  ) {}
+	constructor(
+		private readonly linkId: string,
+		/**
+		 * Keys of people created by earlier parts of the same reconciliation (see parts.ts): two
+		 * newcomers with equal records in two parts still get two keys. Other operations name their
+		 * target, so they cannot meet across parts.
+		 */
+		private readonly createdElsewhere?: Set<string>
+	) {}
 
-  /**
-   * Adds an operation. Its key is a digest of the link and everything the operation does, so
-   * planning the same change twice yields the same key and the runner never applies it twice.
-   */
-  add(draft: OpDraft): string {
-    let key = `${draft.type}:${draft.side}:${fnv1a(this.linkId + identityOf(draft))}`;
-    const shared = draft.type === 'create-person' ? this.createdElsewhere : undefined;
-    for (let n = 2; this.keys.has(key) || shared?.has(key); n++) key = `${key.split('#')[0]}#${n}`;
-    this.keys.add(key);
-    shared?.add(key);
-    this.ops.push({ ...draft, key } as Op);
-    return key;
-  }
+	/**
+	 * Adds an operation. Its key is a digest of the link and everything the operation does, so
+	 * planning the same change twice yields the same key and the runner never applies it twice.
+	 */
+	add(draft: OpDraft): string {
+		let key = `${draft.type}:${draft.side}:${fnv1a(this.linkId + identityOf(draft))}`;
+		const shared = draft.type === 'create-person' ? this.createdElsewhere : undefined;
+		for (let n = 2; this.keys.has(key) || shared?.has(key); n++) key = `${key.split('#')[0]}#${n}`;
+		this.keys.add(key);
+		shared?.add(key);
+		this.ops.push({ ...draft, key } as Op);
+		return key;
+	}
 
-  /** Operations in run order: by stage, then in the order they were planned. */
-  ordered(): Op[] {
-    return this.ops.map((op, i) => ({ op, i })).sort((x, y) => x.op.stage - y.op.stage || x.i - y.i).map((x) => x.op);
-  }
+	/** Operations in run order: by stage, then in the order they were planned. */
+	ordered(): Op[] {
+		return this.ops
+			.map((op, i) => ({ op, i }))
+			.sort((x, y) => x.op.stage - y.op.stage || x.i - y.i)
+			.map((x) => x.op);
+	}
 }
 
 const refText = (ref: TargetRef): string => ('id' in ref ? ref.id : `+${ref.createdBy}`);
@@ -95,53 +98,52 @@ const refText = (ref: TargetRef): string => ('id' in ref ? ref.id : `+${ref.crea
  * are not part of it: the same change is the same change whatever was there before.
  */
 function identityOf(op: OpDraft): string {
-  switch (op.type) {
-    case 'create-group':
-    case 'create-person':
-      return canonicalJson(op.record) + (op.restoreId ?? '');
-    case 'update-group':
-    case 'update-person':
-    case 'anonymize-person':
-      return refText(op.target) + canonicalJson(op.values);
-    case 'remove-person':
-      return refText(op.target) + (op.soft ? ':soft' : ':hard');
-    case 'remove-group':
-    case 'adopt-person':
-    case 'adopt-group':
-    case 'restore-person':
-      return refText(op.target);
-    case 'add-membership':
-    case 'set-role':
-      return `${refText(op.group)}/${refText(op.person)}/${op.role}`;
-    case 'remove-membership':
-      return `${refText(op.group)}/${refText(op.person)}`;
-    case 'invite':
-      return refText(op.person);
-    case 'notify-transfer':
-      return `${refText(op.person)}:${op.from.join(',')}>${op.to.join(',')}`;
-  }
+	switch (op.type) {
+		case 'create-group':
+		case 'create-person':
+			return canonicalJson(op.record) + (op.restoreId ?? '');
+		case 'update-group':
+		case 'update-person':
+		case 'anonymize-person':
+			return refText(op.target) + canonicalJson(op.values);
+		case 'remove-person':
+			return refText(op.target) + (op.soft ? ':soft' : ':hard');
+		case 'remove-group':
+		case 'adopt-person':
+		case 'adopt-group':
+		case 'restore-person':
+			return refText(op.target);
+		case 'add-membership':
+		case 'set-role':
+			return `${refText(op.group)}/${refText(op.person)}/${op.role}`;
+		case 'remove-membership':
+			return `${refText(op.group)}/${refText(op.person)}`;
+		case 'invite':
+			return refText(op.person);
+		case 'notify-transfer':
+			return `${refText(op.person)}:${op.from.join(',')}>${op.to.join(',')}`;
+	}
 }
 
 export function countOps(ops: readonly Op[]): PlanCounts {
-  const counts: PlanCounts = { total: ops.length, staged: 0, byType: {}, bySide: { a: 0, b: 0 } };
-  for (const op of ops) {
-    counts.byType[op.type] = (counts.byType[op.type] ?? 0) + 1;
-    counts.bySide[op.side]++;
-    if (op.staged) counts.staged++;
-  }
-  return counts;
+	const counts: PlanCounts = { total: ops.length, staged: 0, byType: {}, bySide: { a: 0, b: 0 } };
+	for (const op of ops) {
+		counts.byType[op.type] = (counts.byType[op.type] ?? 0) + 1;
+		counts.bySide[op.side]++;
+		if (op.staged) counts.staged++;
+	}
+	return counts;
 }
 
 /** Removals per side and kind, for the safety limits. */
 export function removalsBy(ops: readonly Op[]): Map<string, Op[]> {
-  const out = new Map<string, Op[]>();
-  for (const op of ops) {
-    if (!isRemoval(op)) continue;
-    const k = `${op.side}:${opKind(op)}`;
-    const list = out.get(k);
-    if (list) list.push(op);
-    else out.set(k, [op]);
-  }
-  return out;
+	const out = new Map<string, Op[]>();
+	for (const op of ops) {
+		if (!isRemoval(op)) continue;
+		const k = `${op.side}:${opKind(op)}`;
+		const list = out.get(k);
+		if (list) list.push(op);
+		else out.set(k, [op]);
+	}
+	return out;
 }
-

@@ -14,73 +14,80 @@ import { applyLimits, assertUsable } from './safety';
 import { indexSnapshot } from './side-index';
 
 export interface ReconcileInput {
-  link: LinkConfig;
-  a: Snapshot;
-  b: Snapshot;
-  baseline: Baseline;
-  resolutions?: readonly Resolution[];
-  /** Epoch milliseconds: the clock, passed in. */
-  now: number;
-  /**
-   * This is one part of a larger reconciliation (see parts.ts): the whole's checks and limits are
-   * the caller's, over every part; `createdElsewhere` holds the create keys of earlier parts.
-   */
-  part?: { createdElsewhere: Set<string> };
+	link: LinkConfig;
+	a: Snapshot;
+	b: Snapshot;
+	baseline: Baseline;
+	resolutions?: readonly Resolution[];
+	/** Epoch milliseconds: the clock, passed in. */
+	now: number;
+	/**
+	 * This is one part of a larger reconciliation (see parts.ts): the whole's checks and limits are
+	 * the caller's, over every part; `createdElsewhere` holds the create keys of earlier parts.
+	 */
+	part?: { createdElsewhere: Set<string> };
 }
 
 export type SituationCounts = Record<RecordKind, Record<Situation, number>>;
 
 export interface Reconciliation {
-  linkId: string;
-  versions: { a: string; b: string };
-  pairs: PairView[];
-  conflicts: Conflict[];
-  /** Resolutions whose records changed since they were made: for another look, not applied. */
-  stale: StaleResolution[];
-  /** Conflict ids whose resolution took effect. */
-  applied: string[];
-  plan: Plan;
-  counts: SituationCounts;
-  /** Conflicts that need a person before sync can be enabled. */
-  requiresAction: number;
-  /** Provisioning: target records no link created or adopted, which sync leaves alone. */
-  untouched: { person: number; group: number };
+	linkId: string;
+	versions: { a: string; b: string };
+	pairs: PairView[];
+	conflicts: Conflict[];
+	/** Resolutions whose records changed since they were made: for another look, not applied. */
+	stale: StaleResolution[];
+	/** Conflict ids whose resolution took effect. */
+	applied: string[];
+	plan: Plan;
+	counts: SituationCounts;
+	/** Conflicts that need a person before sync can be enabled. */
+	requiresAction: number;
+	/** Provisioning: target records no link created or adopted, which sync leaves alone. */
+	untouched: { person: number; group: number };
 }
 
 export const emptyCounts = (): SituationCounts => ({
-  person: Object.fromEntries(SITUATIONS.map((s) => [s, 0])) as Record<Situation, number>,
-  group: Object.fromEntries(SITUATIONS.map((s) => [s, 0])) as Record<Situation, number>
+	person: Object.fromEntries(SITUATIONS.map((s) => [s, 0])) as Record<Situation, number>,
+	group: Object.fromEntries(SITUATIONS.map((s) => [s, 0])) as Record<Situation, number>
 });
 
 export function reconcile(input: ReconcileInput): Reconciliation {
-  const { link, a, b, baseline, now } = input;
-  if (!input.part) assertUsable(link, a, b, baseline);
-  const sides = { a: indexSnapshot(a), b: indexSnapshot(b) };
-  const resolutions = prepareResolutions(input.resolutions ?? [], sides);
-  const lifecycle = { now, retentionDays: link.retentionDays, timeZone: link.schedule.timeZone };
-  const ctx = new ReconcileContext(link, sides, resolutions, lifecycle, baseline.entries, input.part?.createdElsewhere);
+	const { link, a, b, baseline, now } = input;
+	if (!input.part) assertUsable(link, a, b, baseline);
+	const sides = { a: indexSnapshot(a), b: indexSnapshot(b) };
+	const resolutions = prepareResolutions(input.resolutions ?? [], sides);
+	const lifecycle = { now, retentionDays: link.retentionDays, timeZone: link.schedule.timeZone };
+	const ctx = new ReconcileContext(link, sides, resolutions, lifecycle, baseline.entries, input.part?.createdElsewhere);
 
-  // People first, so groups can be filled with the people this plan creates.
-  if (link.kinds.includes('person')) reconcilePeople(ctx);
-  if (link.kinds.includes('group')) {
-    reconcileGroups(ctx);
-    settleGroups(ctx);
-  }
-  if (!input.part) applyLimits(ctx);
+	// People first, so groups can be filled with the people this plan creates.
+	if (link.kinds.includes('person')) reconcilePeople(ctx);
+	if (link.kinds.includes('group')) {
+		reconcileGroups(ctx);
+		settleGroups(ctx);
+	}
+	if (!input.part) applyLimits(ctx);
 
-  const ops = ctx.builder.ordered();
-  const counts = emptyCounts();
-  for (const v of ctx.views) counts[v.kind][v.situation]++;
-  return {
-    linkId: link.id,
-    versions: { a: a.version, b: b.version },
-    pairs: ctx.views,
-    conflicts: ctx.conflicts,
-    stale: resolutions.stale,
-    applied: [...resolutions.applied],
-    plan: { linkId: link.id, versions: { a: a.version, b: b.version }, ops, counts: countOps(ops), keep: ctx.kept, next: ctx.drafts },
-    counts,
-    requiresAction: ctx.conflicts.length,
-    untouched: ctx.untouched
-  };
+	const ops = ctx.builder.ordered();
+	const counts = emptyCounts();
+	for (const v of ctx.views) counts[v.kind][v.situation]++;
+	return {
+		linkId: link.id,
+		versions: { a: a.version, b: b.version },
+		pairs: ctx.views,
+		conflicts: ctx.conflicts,
+		stale: resolutions.stale,
+		applied: [...resolutions.applied],
+		plan: {
+			linkId: link.id,
+			versions: { a: a.version, b: b.version },
+			ops,
+			counts: countOps(ops),
+			keep: ctx.kept,
+			next: ctx.drafts
+		},
+		counts,
+		requiresAction: ctx.conflicts.length,
+		untouched: ctx.untouched
+	};
 }

@@ -10,44 +10,44 @@ export const OUTCOME_STATUSES = ['done', 'failed', 'skipped', 'staged'] as const
 export type OutcomeStatus = (typeof OUTCOME_STATUSES)[number];
 
 export interface OpOutcome {
-  key: string;
-  status: OutcomeStatus;
-  /** The id a create produced. */
-  id?: string;
-  error?: string;
+	key: string;
+	status: OutcomeStatus;
+	/** The id a create produced. */
+	id?: string;
+	error?: string;
 }
 
 /** Writes one operation to one system; create operations return the new record's id. */
 export type Applier = (op: Op, resolve: (ref: TargetRef) => string) => Promise<{ id?: string }>;
 
 export interface RunDeps {
-  apply: Record<Side, Applier>;
-  /** Operations in flight at once within a stage (stages never overlap). */
-  concurrency?: number;
-  /** Called after each outcome (persist it before the next write for crash safety). */
-  onOutcome?: (outcome: OpOutcome, op: Op) => void | Promise<void>;
-  /** Asked between operations; true ends this slice (the caller continues later). */
-  shouldYield?: () => boolean;
+	apply: Record<Side, Applier>;
+	/** Operations in flight at once within a stage (stages never overlap). */
+	concurrency?: number;
+	/** Called after each outcome (persist it before the next write for crash safety). */
+	onOutcome?: (outcome: OpOutcome, op: Op) => void | Promise<void>;
+	/** Asked between operations; true ends this slice (the caller continues later). */
+	shouldYield?: () => boolean;
 }
 
 export class DependencyError extends Error {}
 
 /** Every TargetRef an operation reads. */
 export function refsOf(op: Op): TargetRef[] {
-  const refs: TargetRef[] = [];
-  if ('target' in op) refs.push(op.target);
-  if ('group' in op) refs.push(op.group);
-  if ('person' in op) refs.push(op.person);
-  return refs;
+	const refs: TargetRef[] = [];
+	if ('target' in op) refs.push(op.target);
+	if ('group' in op) refs.push(op.group);
+	if ('person' in op) refs.push(op.person);
+	return refs;
 }
 
 export function resolver(outcomes: ReadonlyMap<string, OpOutcome>): (ref: TargetRef) => string {
-  return (ref) => {
-    if ('id' in ref) return ref.id;
-    const created = outcomes.get(ref.createdBy);
-    if (created?.status === 'done' && created.id) return created.id;
-    throw new DependencyError(`depends on ${ref.createdBy}, which did not succeed`);
-  };
+	return (ref) => {
+		if ('id' in ref) return ref.id;
+		const created = outcomes.get(ref.createdBy);
+		if (created?.status === 'done' && created.id) return created.id;
+		throw new DependencyError(`depends on ${ref.createdBy}, which did not succeed`);
+	};
 }
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
@@ -57,63 +57,68 @@ const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
  * `shouldYield` cut the slice short.
  */
 export async function runPlan(ops: readonly Op[], outcomes: Map<string, OpOutcome>, deps: RunDeps): Promise<boolean> {
-  const resolve = resolver(outcomes);
-  const limit = Math.max(1, deps.concurrency ?? 1);
-  let i = 0;
-  while (i < ops.length) {
-    const stage = ops[i].stage;
-    const inFlight = new Set<Promise<void>>();
-    for (; i < ops.length && ops[i].stage === stage; i++) {
-      const op = ops[i];
-      // Anything with an outcome is settled for this run; failures are retried by the next run's plan.
-      if (outcomes.has(op.key)) continue;
-      if (deps.shouldYield?.()) {
-        await Promise.all(inFlight);
-        return false;
-      }
-      const task = settle(op, outcomes, deps, resolve).then(() => {
-        inFlight.delete(task);
-      });
-      inFlight.add(task);
-      if (inFlight.size >= limit) await Promise.race(inFlight);
-    }
-    await Promise.all(inFlight);
-  }
-  return true;
+	const resolve = resolver(outcomes);
+	const limit = Math.max(1, deps.concurrency ?? 1);
+	let i = 0;
+	while (i < ops.length) {
+		const stage = ops[i].stage;
+		const inFlight = new Set<Promise<void>>();
+		for (; i < ops.length && ops[i].stage === stage; i++) {
+			const op = ops[i];
+			// Anything with an outcome is settled for this run; failures are retried by the next run's plan.
+			if (outcomes.has(op.key)) continue;
+			if (deps.shouldYield?.()) {
+				await Promise.all(inFlight);
+				return false;
+			}
+			const task = settle(op, outcomes, deps, resolve).then(() => {
+				inFlight.delete(task);
+			});
+			inFlight.add(task);
+			if (inFlight.size >= limit) await Promise.race(inFlight);
+		}
+		await Promise.all(inFlight);
+	}
+	return true;
 }
 
-async function settle(op: Op, outcomes: Map<string, OpOutcome>, deps: RunDeps, resolve: (ref: TargetRef) => string): Promise<void> {
-  let outcome: OpOutcome;
-  if (op.staged) {
-    outcome = { key: op.key, status: 'staged' };
-  } else {
-    try {
-      for (const ref of refsOf(op)) resolve(ref);
-      const result = await deps.apply[op.side](op, resolve);
-      outcome = { key: op.key, status: 'done', ...(result.id ? { id: result.id } : {}) };
-    } catch (e) {
-      outcome = { key: op.key, status: e instanceof DependencyError ? 'skipped' : 'failed', error: message(e) };
-    }
-  }
-  outcomes.set(op.key, outcome);
-  await deps.onOutcome?.(outcome, op);
+async function settle(
+	op: Op,
+	outcomes: Map<string, OpOutcome>,
+	deps: RunDeps,
+	resolve: (ref: TargetRef) => string
+): Promise<void> {
+	let outcome: OpOutcome;
+	if (op.staged) {
+		outcome = { key: op.key, status: 'staged' };
+	} else {
+		try {
+			for (const ref of refsOf(op)) resolve(ref);
+			const result = await deps.apply[op.side](op, resolve);
+			outcome = { key: op.key, status: 'done', ...(result.id ? { id: result.id } : {}) };
+		} catch (e) {
+			outcome = { key: op.key, status: e instanceof DependencyError ? 'skipped' : 'failed', error: message(e) };
+		}
+	}
+	outcomes.set(op.key, outcome);
+	await deps.onOutcome?.(outcome, op);
 }
 
 export interface RunTally {
-  total: number;
-  done: number;
-  failed: number;
-  skipped: number;
-  staged: number;
-  pending: number;
+	total: number;
+	done: number;
+	failed: number;
+	skipped: number;
+	staged: number;
+	pending: number;
 }
 
 export function tally(ops: readonly Op[], outcomes: ReadonlyMap<string, OpOutcome>): RunTally {
-  const t: RunTally = { total: ops.length, done: 0, failed: 0, skipped: 0, staged: 0, pending: 0 };
-  for (const op of ops) {
-    const o = outcomes.get(op.key);
-    if (!o) t.pending++;
-    else t[o.status]++;
-  }
-  return t;
+	const t: RunTally = { total: ops.length, done: 0, failed: 0, skipped: 0, staged: 0, pending: 0 };
+	for (const op of ops) {
+		const o = outcomes.get(op.key);
+		if (!o) t.pending++;
+		else t[o.status]++;
+	}
+	return t;
 }

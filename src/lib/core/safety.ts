@@ -4,66 +4,91 @@
  */
 import { conflictId, type ReconcileContext } from './context';
 import { fnv1a } from './digest';
-import type { Baseline, BaselineEntry, Conflict, DeletionLimit, LinkConfig, RecordKind, Resolution, Side, Snapshot } from './model';
+import type {
+	Baseline,
+	BaselineEntry,
+	Conflict,
+	DeletionLimit,
+	LinkConfig,
+	RecordKind,
+	Resolution,
+	Side,
+	Snapshot
+} from './model';
 import { SIDES } from './model';
 import { removalsBy } from './plan';
 
 export const DEFAULT_LIMIT: DeletionLimit = { count: 500, percent: 20 };
 
 export class ReconcileError extends Error {
-  constructor(
-    readonly code: 'empty-source' | 'empty-side' | 'invalid-input',
-    message: string
-  ) {
-    super(message);
-    this.name = 'ReconcileError';
-  }
+	constructor(
+		readonly code: 'empty-source' | 'empty-side' | 'invalid-input',
+		message: string
+	) {
+		super(message);
+		this.name = 'ReconcileError';
+	}
 }
 
 /** What a side holds, counted: enough to refuse an unusable side without its records. */
 export interface SideCounts {
-  system: string;
-  people: number;
-  groups: number;
-  memberships: number;
+	system: string;
+	people: number;
+	groups: number;
+	memberships: number;
 }
 
-export const countsOf = (s: Snapshot): SideCounts => ({ system: s.system, people: s.people.length, groups: s.groups.length, memberships: s.memberships.length });
+export const countsOf = (s: Snapshot): SideCounts => ({
+	system: s.system,
+	people: s.people.length,
+	groups: s.groups.length,
+	memberships: s.memberships.length
+});
 
 /** Which kinds the baseline says were synced (and not only as removed or anonymized people). */
 export function baselineHad(entries: Iterable<Pick<BaselineEntry, 'kind' | 'lifecycle'>>): Record<RecordKind, boolean> {
-  const had = { person: false, group: false };
-  for (const e of entries) if (!e.lifecycle || e.lifecycle.state === 'active') had[e.kind] = true;
-  return had;
+	const had = { person: false, group: false };
+	for (const e of entries) if (!e.lifecycle || e.lifecycle.state === 'active') had[e.kind] = true;
+	return had;
 }
 
 /**
  * Refuses snapshots that would read as mass removals: an empty provisioning source, or a side that
  * has none of a kind the baseline says it had.
  */
-export function assertCounts(link: LinkConfig, counts: Record<Side, SideCounts>, had: Record<RecordKind, boolean>): void {
-  const { a } = counts;
-  if (link.mode === 'provision' && a.people === 0 && a.groups === 0) {
-    throw new ReconcileError('empty-source', `The source snapshot of system "${a.system}" is empty; nothing is removed from an empty source.`);
-  }
-  for (const side of SIDES) {
-    if (link.mode === 'provision' && side === 'b') continue;
-    const snap = counts[side];
-    for (const kind of link.kinds) {
-      const count = kind === 'person' ? snap.people : snap.groups;
-      if (count === 0 && had[kind]) {
-        throw new ReconcileError('empty-side', `System "${snap.system}" returned no ${kind === 'person' ? 'people' : 'groups'} although ${kind === 'person' ? 'people' : 'groups'} were synced before; refusing to treat that as removals.`);
-      }
-    }
-  }
+export function assertCounts(
+	link: LinkConfig,
+	counts: Record<Side, SideCounts>,
+	had: Record<RecordKind, boolean>
+): void {
+	const { a } = counts;
+	if (link.mode === 'provision' && a.people === 0 && a.groups === 0) {
+		throw new ReconcileError(
+			'empty-source',
+			`The source snapshot of system "${a.system}" is empty; nothing is removed from an empty source.`
+		);
+	}
+	for (const side of SIDES) {
+		if (link.mode === 'provision' && side === 'b') continue;
+		const snap = counts[side];
+		for (const kind of link.kinds) {
+			const count = kind === 'person' ? snap.people : snap.groups;
+			if (count === 0 && had[kind]) {
+				throw new ReconcileError(
+					'empty-side',
+					`System "${snap.system}" returned no ${kind === 'person' ? 'people' : 'groups'} although ${kind === 'person' ? 'people' : 'groups'} were synced before; refusing to treat that as removals.`
+				);
+			}
+		}
+	}
 }
 
 export function assertUsable(link: LinkConfig, a: Snapshot, b: Snapshot, baseline: Baseline): void {
-  assertCounts(link, { a: countsOf(a), b: countsOf(b) }, baselineHad(baseline.entries));
+	assertCounts(link, { a: countsOf(a), b: countsOf(b) }, baselineHad(baseline.entries));
 }
 
 const limitOf = (link: LinkConfig, kind: string): DeletionLimit =>
-  link.limits[kind as 'person' | 'group' | 'membership'] ?? DEFAULT_LIMIT;
+	link.limits[kind as 'person' | 'group' | 'membership'] ?? DEFAULT_LIMIT;
 
 export const LIMIT_KINDS = ['person', 'group', 'membership'] as const;
 export type LimitKind = (typeof LIMIT_KINDS)[number];
@@ -72,46 +97,72 @@ export type LimitKind = (typeof LIMIT_KINDS)[number];
  * The threshold conflict for one side's removals of one kind, when they exceed the link's limit.
  * `approved`: an owner approved exactly these removals (the id digests their keys), so they go.
  */
-export function thresholdFor(link: LinkConfig, side: Side, kind: LimitKind, keys: readonly string[], total: number, approvals: ReadonlyMap<string, Resolution>): { conflict: Conflict; approved: boolean } | undefined {
-  const limit = limitOf(link, kind);
-  const over = keys.length > limit.count || (total > 0 && (keys.length * 100) / total > limit.percent);
-  if (!over) return undefined;
-  const digest = fnv1a([...keys].sort().join(','));
-  const id = `${conflictId('threshold', kind === 'membership' ? 'group' : kind, [{ side, id: kind }])}:${digest}`;
-  return {
-    approved: approvals.get(id)?.choice === 'approve-deletes',
-    conflict: { id, kind: kind === 'membership' ? 'group' : kind, reason: 'threshold', records: [], staged: { count: keys.length, total, limit }, removedSide: side }
-  };
+export function thresholdFor(
+	link: LinkConfig,
+	side: Side,
+	kind: LimitKind,
+	keys: readonly string[],
+	total: number,
+	approvals: ReadonlyMap<string, Resolution>
+): { conflict: Conflict; approved: boolean } | undefined {
+	const limit = limitOf(link, kind);
+	const over = keys.length > limit.count || (total > 0 && (keys.length * 100) / total > limit.percent);
+	if (!over) return undefined;
+	const digest = fnv1a([...keys].sort().join(','));
+	const id = `${conflictId('threshold', kind === 'membership' ? 'group' : kind, [{ side, id: kind }])}:${digest}`;
+	return {
+		approved: approvals.get(id)?.choice === 'approve-deletes',
+		conflict: {
+			id,
+			kind: kind === 'membership' ? 'group' : kind,
+			reason: 'threshold',
+			records: [],
+			staged: { count: keys.length, total, limit },
+			removedSide: side
+		}
+	};
 }
 
 /** Existing records of a kind on a side: the base of the percent limit. */
 export function totalOf(counts: SideCounts, kind: LimitKind): number {
-  if (kind === 'person') return counts.people;
-  if (kind === 'group') return counts.groups;
-  return counts.memberships;
+	if (kind === 'person') return counts.people;
+	if (kind === 'group') return counts.groups;
+	return counts.memberships;
 }
 
 /** Stages removals above the limits; an approval of exactly these removals lets them through. */
 export function applyLimits(ctx: ReconcileContext): void {
-  const bySideKind = removalsBy(ctx.builder.ops);
-  for (const side of SIDES) {
-    const index = ctx.sides[side];
-    const counts: SideCounts = { system: '', people: index.people.size, groups: index.groups.size, memberships: index.membershipCount };
-    for (const kind of LIMIT_KINDS) {
-      const removals = bySideKind.get(`${side}:${kind}`);
-      if (!removals) continue;
-      const t = thresholdFor(ctx.link, side, kind, removals.map((op) => op.key), totalOf(counts, kind), ctx.resolutions.byConflict);
-      if (!t) continue;
-      if (t.approved) {
-        ctx.resolutions.applied.add(t.conflict.id);
-        continue;
-      }
-      for (const op of removals) {
-        op.staged = true;
-        const view = ctx.viewByOp.get(op.key);
-        if (view) view.note = 'staged';
-      }
-      ctx.conflicts.push(t.conflict);
-    }
-  }
+	const bySideKind = removalsBy(ctx.builder.ops);
+	for (const side of SIDES) {
+		const index = ctx.sides[side];
+		const counts: SideCounts = {
+			system: '',
+			people: index.people.size,
+			groups: index.groups.size,
+			memberships: index.membershipCount
+		};
+		for (const kind of LIMIT_KINDS) {
+			const removals = bySideKind.get(`${side}:${kind}`);
+			if (!removals) continue;
+			const t = thresholdFor(
+				ctx.link,
+				side,
+				kind,
+				removals.map((op) => op.key),
+				totalOf(counts, kind),
+				ctx.resolutions.byConflict
+			);
+			if (!t) continue;
+			if (t.approved) {
+				ctx.resolutions.applied.add(t.conflict.id);
+				continue;
+			}
+			for (const op of removals) {
+				op.staged = true;
+				const view = ctx.viewByOp.get(op.key);
+				if (view) view.note = 'staged';
+			}
+			ctx.conflicts.push(t.conflict);
+		}
+	}
 }

@@ -10,83 +10,156 @@ import { PlanBuilder } from './plan';
 import type { OpOutcome } from './runner';
 
 export interface UndoPlan {
-  ops: Op[];
-  /** Operations that cannot be reversed, with why. */
-  irreversible: { key: string; reason: string }[];
+	ops: Op[];
+	/** Operations that cannot be reversed, with why. */
+	irreversible: { key: string; reason: string }[];
 }
 
 export function planUndo(linkId: string, ops: readonly Op[], outcomes: ReadonlyMap<string, OpOutcome>): UndoPlan {
-  const builder = new PlanBuilder(`undo:${linkId}`);
-  const irreversible: UndoPlan['irreversible'] = [];
-  const fixed = (ref: TargetRef): TargetRef => {
-    if ('id' in ref) return ref;
-    const id = outcomes.get(ref.createdBy)?.id;
-    if (!id) throw new Error(`cannot undo: ${ref.createdBy} has no recorded id`);
-    return { id };
-  };
-  const add = (d: OpDraft) => builder.add(d);
-  const done = ops.filter((op) => outcomes.get(op.key)?.status === 'done').reverse();
-  for (const op of done) {
-    const side = op.side;
-    switch (op.type) {
-      case 'create-person': {
-        const id = outcomes.get(op.key)!.id!;
-        add({ type: 'remove-person', side, stage: STAGE.peopleRemovals, target: { id }, soft: false, before: { ...op.record, id }, beforeMembers: [] });
-        break;
-      }
-      case 'create-group': {
-        const id = outcomes.get(op.key)!.id!;
-        add({ type: 'remove-group', side, stage: STAGE.groupRemovals, target: { id }, before: { ...op.record, id }, beforeMembers: [] });
-        break;
-      }
-      case 'update-person':
-      case 'update-group':
-        add({ type: op.type, side, stage: op.stage, target: fixed(op.target), values: op.before, before: op.values } as OpDraft);
-        break;
-      case 'remove-person': {
-        if (op.soft) {
-          add({ type: 'update-person', side, stage: STAGE.people, target: fixed(op.target), values: { active: op.before.active ? 'true' : 'false' }, before: { active: 'false' } });
-          break;
-        }
-        const { id, ...record } = op.before;
-        const key = add({ type: 'create-person', side, stage: STAGE.people, record, restoreId: id });
-        for (const m of op.beforeMembers) {
-          add({ type: 'add-membership', side, stage: STAGE.memberships, group: { id: m.groupId }, person: { createdBy: key }, role: m.role });
-        }
-        break;
-      }
-      case 'remove-group': {
-        const { id, ...record } = op.before;
-        const key = add({ type: 'create-group', side, stage: STAGE.groups, record, restoreId: id });
-        for (const m of op.beforeMembers) {
-          add({ type: 'add-membership', side, stage: STAGE.memberships, group: { createdBy: key }, person: { id: m.personId }, role: m.role });
-        }
-        break;
-      }
-      case 'restore-person':
-        add({ type: 'remove-person', side, stage: STAGE.peopleRemovals, target: fixed(op.target), soft: true, before: { id: '', displayName: '', active: true }, beforeMembers: [] });
-        break;
-      case 'add-membership':
-        add({ type: 'remove-membership', side, stage: STAGE.membershipRemovals, group: fixed(op.group), person: fixed(op.person), before: op.role });
-        break;
-      case 'set-role':
-        add({ type: 'set-role', side, stage: STAGE.memberships, group: fixed(op.group), person: fixed(op.person), role: op.before, before: op.role });
-        break;
-      case 'remove-membership':
-        add({ type: 'add-membership', side, stage: STAGE.memberships, group: fixed(op.group), person: fixed(op.person), role: op.before as Role });
-        break;
-      case 'anonymize-person':
-        irreversible.push({ key: op.key, reason: 'anonymization is irreversible by design' });
-        break;
-      case 'invite':
-      case 'notify-transfer':
-        irreversible.push({ key: op.key, reason: 'a notice that was sent cannot be unsent' });
-        break;
-      case 'adopt-person':
-      case 'adopt-group':
-        // Adoption only changed our provenance; undoing the run's baseline covers it.
-        break;
-    }
-  }
-  return { ops: builder.ordered(), irreversible };
+	const builder = new PlanBuilder(`undo:${linkId}`);
+	const irreversible: UndoPlan['irreversible'] = [];
+	const fixed = (ref: TargetRef): TargetRef => {
+		if ('id' in ref) return ref;
+		const id = outcomes.get(ref.createdBy)?.id;
+		if (!id) throw new Error(`cannot undo: ${ref.createdBy} has no recorded id`);
+		return { id };
+	};
+	const add = (d: OpDraft) => builder.add(d);
+	const done = ops.filter((op) => outcomes.get(op.key)?.status === 'done').reverse();
+	for (const op of done) {
+		const side = op.side;
+		switch (op.type) {
+			case 'create-person': {
+				const id = outcomes.get(op.key)!.id!;
+				add({
+					type: 'remove-person',
+					side,
+					stage: STAGE.peopleRemovals,
+					target: { id },
+					soft: false,
+					before: { ...op.record, id },
+					beforeMembers: []
+				});
+				break;
+			}
+			case 'create-group': {
+				const id = outcomes.get(op.key)!.id!;
+				add({
+					type: 'remove-group',
+					side,
+					stage: STAGE.groupRemovals,
+					target: { id },
+					before: { ...op.record, id },
+					beforeMembers: []
+				});
+				break;
+			}
+			case 'update-person':
+			case 'update-group':
+				add({
+					type: op.type,
+					side,
+					stage: op.stage,
+					target: fixed(op.target),
+					values: op.before,
+					before: op.values
+				} as OpDraft);
+				break;
+			case 'remove-person': {
+				if (op.soft) {
+					add({
+						type: 'update-person',
+						side,
+						stage: STAGE.people,
+						target: fixed(op.target),
+						values: { active: op.before.active ? 'true' : 'false' },
+						before: { active: 'false' }
+					});
+					break;
+				}
+				const { id, ...record } = op.before;
+				const key = add({ type: 'create-person', side, stage: STAGE.people, record, restoreId: id });
+				for (const m of op.beforeMembers) {
+					add({
+						type: 'add-membership',
+						side,
+						stage: STAGE.memberships,
+						group: { id: m.groupId },
+						person: { createdBy: key },
+						role: m.role
+					});
+				}
+				break;
+			}
+			case 'remove-group': {
+				const { id, ...record } = op.before;
+				const key = add({ type: 'create-group', side, stage: STAGE.groups, record, restoreId: id });
+				for (const m of op.beforeMembers) {
+					add({
+						type: 'add-membership',
+						side,
+						stage: STAGE.memberships,
+						group: { createdBy: key },
+						person: { id: m.personId },
+						role: m.role
+					});
+				}
+				break;
+			}
+			case 'restore-person':
+				add({
+					type: 'remove-person',
+					side,
+					stage: STAGE.peopleRemovals,
+					target: fixed(op.target),
+					soft: true,
+					before: { id: '', displayName: '', active: true },
+					beforeMembers: []
+				});
+				break;
+			case 'add-membership':
+				add({
+					type: 'remove-membership',
+					side,
+					stage: STAGE.membershipRemovals,
+					group: fixed(op.group),
+					person: fixed(op.person),
+					before: op.role
+				});
+				break;
+			case 'set-role':
+				add({
+					type: 'set-role',
+					side,
+					stage: STAGE.memberships,
+					group: fixed(op.group),
+					person: fixed(op.person),
+					role: op.before,
+					before: op.role
+				});
+				break;
+			case 'remove-membership':
+				add({
+					type: 'add-membership',
+					side,
+					stage: STAGE.memberships,
+					group: fixed(op.group),
+					person: fixed(op.person),
+					role: op.before as Role
+				});
+				break;
+			case 'anonymize-person':
+				irreversible.push({ key: op.key, reason: 'anonymization is irreversible by design' });
+				break;
+			case 'invite':
+			case 'notify-transfer':
+				irreversible.push({ key: op.key, reason: 'a notice that was sent cannot be unsent' });
+				break;
+			case 'adopt-person':
+			case 'adopt-group':
+				// Adoption only changed our provenance; undoing the run's baseline covers it.
+				break;
+		}
+	}
+	return { ops: builder.ordered(), irreversible };
 }

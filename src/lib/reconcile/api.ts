@@ -11,71 +11,87 @@
  * overlaid with the outbox. That local preview stands in front of the edge's plan until the next
  * Reload, so a resolution's effect shows at once, online or not.
  */
-import { reconcile, type Person, type Group, type LinkConfig, type PlanCounts, type Reconciliation, type Resolution, type SituationCounts, type StaleResolution, type Snapshot, type RecordKind, PERSON_FIELDS } from '$lib/core';
+import {
+	reconcile,
+	type Person,
+	type Group,
+	type LinkConfig,
+	type PlanCounts,
+	type Reconciliation,
+	type Resolution,
+	type SituationCounts,
+	type StaleResolution,
+	type Snapshot,
+	type RecordKind,
+	PERSON_FIELDS
+} from '$lib/core';
 import { ApiError, createApi, type Auth } from '$lib/api/client';
 import type { LinkView } from '$lib/api/types';
 import {
-  currentPlan,
-  getDb,
-  loadSnapshot,
-  markStale,
-  recall,
-  remember,
-  saveAcceptedResolutions,
-  saveEdgePlan,
-  saveLocalPlan,
-  saveSnapshot,
-  type PlanSource,
-  type RostersyncDb,
-  type StoredPlan
+	currentPlan,
+	getDb,
+	loadSnapshot,
+	markStale,
+	recall,
+	remember,
+	saveAcceptedResolutions,
+	saveEdgePlan,
+	saveLocalPlan,
+	saveSnapshot,
+	type PlanSource,
+	type RostersyncDb,
+	type StoredPlan
 } from '$lib/db';
 import './errors';
 import { indexRecords, ReviewModel, type PairDetail, type ReviewFilter, type ReviewRow } from './review';
 
 export interface SnapshotInfo {
-  system: string;
-  takenAt: string;
-  version: string;
-  people: number;
-  groups: number;
-  memberships: number;
+	system: string;
+	takenAt: string;
+	version: string;
+	people: number;
+	groups: number;
+	memberships: number;
 }
 
 export interface ReviewSummary {
-  linkId: string;
-  source: PlanSource;
-  at: string;
-  versions: { a: string; b: string };
-  counts: SituationCounts;
-  requiresAction: number;
-  planCounts: PlanCounts;
-  stale: StaleResolution[];
-  applied: string[];
-  untouched: { person: number; group: number };
-  snapshots: { a?: SnapshotInfo; b?: SnapshotInfo };
-  /** Rows in the list (pairs plus staged-deletion rows). */
-  rows: number;
+	linkId: string;
+	source: PlanSource;
+	at: string;
+	versions: { a: string; b: string };
+	counts: SituationCounts;
+	requiresAction: number;
+	planCounts: PlanCounts;
+	stale: StaleResolution[];
+	applied: string[];
+	untouched: { person: number; group: number };
+	snapshots: { a?: SnapshotInfo; b?: SnapshotInfo };
+	/** Rows in the list (pairs plus staged-deletion rows). */
+	rows: number;
 }
 
 /** Fields a system's people carry: standard ones present in its snapshot, and custom field names. */
 export interface SystemFields {
-  system: string;
-  takenAt: string;
-  people: number;
-  standard: string[];
-  custom: string[];
+	system: string;
+	takenAt: string;
+	people: number;
+	standard: string[];
+	custom: string[];
 }
 
 export const linkCacheKey = (linkId: string) => `link:${linkId}`;
 
 let database: RostersyncDb | undefined;
 const db = () => (database ??= getDb());
-const models = new Map<string, { at: string; source: PlanSource; model: ReviewModel; snapshots: { a?: SnapshotInfo; b?: SnapshotInfo } }>();
+const models = new Map<
+	string,
+	{ at: string; source: PlanSource; model: ReviewModel; snapshots: { a?: SnapshotInfo; b?: SnapshotInfo } }
+>();
 
 /** Tests point the worker's functions at their own database (fake-indexeddb). */
 export function useDatabase(next: RostersyncDb): void {
-  database = next;
-  models.clear();
+	database = next;
+	models.clear();
 }
 
 /**
@@ -83,181 +99,211 @@ export function useDatabase(next: RostersyncDb): void {
  * current; `verify` re-reads IndexedDB (on opening a review: another tab may have written since).
  */
 async function model(linkId: string, verify = false): Promise<ReviewModel | undefined> {
-  const cached = models.get(linkId);
-  if (cached && !verify) return cached.model;
-  const stored = await currentPlan(db(), linkId);
-  if (!stored) {
-    models.delete(linkId);
-    return undefined;
-  }
-  if (cached && cached.at === stored.at && cached.source === stored.source) return cached.model;
-  const [a, b] = await Promise.all([loadSnapshot(db(), linkId, 'a'), loadSnapshot(db(), linkId, 'b')]);
-  return keep(stored, a, b);
+	const cached = models.get(linkId);
+	if (cached && !verify) return cached.model;
+	const stored = await currentPlan(db(), linkId);
+	if (!stored) {
+		models.delete(linkId);
+		return undefined;
+	}
+	if (cached && cached.at === stored.at && cached.source === stored.source) return cached.model;
+	const [a, b] = await Promise.all([loadSnapshot(db(), linkId, 'a'), loadSnapshot(db(), linkId, 'b')]);
+	return keep(stored, a, b);
 }
 
 const infoOf = (s: Snapshot | undefined): SnapshotInfo | undefined =>
-  s && { system: s.system, takenAt: s.takenAt, version: s.version, people: s.people.length, groups: s.groups.length, memberships: s.memberships.length };
+	s && {
+		system: s.system,
+		takenAt: s.takenAt,
+		version: s.version,
+		people: s.people.length,
+		groups: s.groups.length,
+		memberships: s.memberships.length
+	};
 
 /** Builds the review model from data already in memory (no read back from IndexedDB). */
 function keep(stored: StoredPlan, a: Snapshot | undefined, b: Snapshot | undefined): ReviewModel {
-  const m = new ReviewModel(stored.reconciliation, indexRecords(a), indexRecords(b));
-  models.set(stored.linkId, { at: stored.at, source: stored.source, model: m, snapshots: { a: infoOf(a), b: infoOf(b) } });
-  return m;
+	const m = new ReviewModel(stored.reconciliation, indexRecords(a), indexRecords(b));
+	models.set(stored.linkId, {
+		at: stored.at,
+		source: stored.source,
+		model: m,
+		snapshots: { a: infoOf(a), b: infoOf(b) }
+	});
+	return m;
 }
 
-
 async function storeSnapshots(linkId: string, snaps: { a: Snapshot; b: Snapshot }): Promise<void> {
-  // One side at a time: each is one IndexedDB transaction.
-  await saveSnapshot(db(), linkId, 'a', snaps.a);
-  await saveSnapshot(db(), linkId, 'b', snaps.b);
+	// One side at a time: each is one IndexedDB transaction.
+	await saveSnapshot(db(), linkId, 'a', snaps.a);
+	await saveSnapshot(db(), linkId, 'b', snaps.b);
 }
 
 async function pendingResolutions(linkId: string): Promise<Resolution[]> {
-  const accepted = await db().resolutions.where('linkId').equals(linkId).toArray();
-  const outbox = await db().outbox.where('linkId').equals(linkId).toArray();
-  const byConflict = new Map<string, Resolution>();
-  for (const r of accepted) byConflict.set(r.conflictId, r.resolution);
-  for (const e of outbox) if (e.state === 'pending') byConflict.set(e.conflictId, e.resolution);
-  return [...byConflict.values()];
+	const accepted = await db().resolutions.where('linkId').equals(linkId).toArray();
+	const outbox = await db().outbox.where('linkId').equals(linkId).toArray();
+	const byConflict = new Map<string, Resolution>();
+	for (const r of accepted) byConflict.set(r.conflictId, r.resolution);
+	for (const e of outbox) if (e.state === 'pending') byConflict.set(e.conflictId, e.resolution);
+	return [...byConflict.values()];
 }
 
 /** Keeps the edge's plan with what it was made from: both snapshots, accepted resolutions, the link. */
-async function adoptEdgePlan(edge: ReturnType<typeof createApi>, linkId: string, reconciliation: Reconciliation): Promise<void> {
-  const [snapshots, resolutions, link] = await Promise.all([edge.snapshots(linkId), edge.resolutions(linkId), edge.link(linkId)]);
-  await remember(db(), linkCacheKey(linkId), link);
-  await storeSnapshots(linkId, snapshots);
-  await saveAcceptedResolutions(db(), linkId, resolutions);
-  keep(await saveEdgePlan(db(), reconciliation), snapshots.a, snapshots.b);
+async function adoptEdgePlan(
+	edge: ReturnType<typeof createApi>,
+	linkId: string,
+	reconciliation: Reconciliation
+): Promise<void> {
+	const [snapshots, resolutions, link] = await Promise.all([
+		edge.snapshots(linkId),
+		edge.resolutions(linkId),
+		edge.link(linkId)
+	]);
+	await remember(db(), linkCacheKey(linkId), link);
+	await storeSnapshots(linkId, snapshots);
+	await saveAcceptedResolutions(db(), linkId, resolutions);
+	keep(await saveEdgePlan(db(), reconciliation), snapshots.a, snapshots.b);
 }
 
 export const api = {
-  /**
-   * Reload: the edge reconciles from fresh snapshots and its stored resolutions; this browser
-   * keeps that plan, both snapshots and the accepted resolutions. Pending outbox entries are
-   * previewed on top. Send the outbox first so the edge reconciles with them.
-   */
-  async reload(linkId: string, auth: Auth): Promise<ReviewSummary> {
-    const edge = createApi({ auth: () => auth });
-    const reconciliation = await edge.reconcile(linkId);
-    await adoptEdgePlan(edge, linkId, reconciliation);
-    return (await api.previewIfPending(linkId, false)) ?? (await api.summary(linkId))!;
-  },
+	/**
+	 * Reload: the edge reconciles from fresh snapshots and its stored resolutions; this browser
+	 * keeps that plan, both snapshots and the accepted resolutions. Pending outbox entries are
+	 * previewed on top. Send the outbox first so the edge reconciles with them.
+	 */
+	async reload(linkId: string, auth: Auth): Promise<ReviewSummary> {
+		const edge = createApi({ auth: () => auth });
+		const reconciliation = await edge.reconcile(linkId);
+		await adoptEdgePlan(edge, linkId, reconciliation);
+		return (await api.previewIfPending(linkId, false)) ?? (await api.summary(linkId))!;
+	},
 
-  /**
-   * First open: the edge's current plan without recomputing it (viewers may not reconcile).
-   * Returns undefined when the link has no plan yet.
-   */
-  async pull(linkId: string, auth: Auth): Promise<ReviewSummary | undefined> {
-    const edge = createApi({ auth: () => auth });
-    let reconciliation;
-    try {
-      reconciliation = await edge.plan(linkId);
-    } catch (e) {
-      if (e instanceof ApiError && e.status === 404) return undefined;
-      throw e;
-    }
-    await adoptEdgePlan(edge, linkId, reconciliation);
-    return (await api.previewIfPending(linkId, false)) ?? (await api.summary(linkId))!;
-  },
+	/**
+	 * First open: the edge's current plan without recomputing it (viewers may not reconcile).
+	 * Returns undefined when the link has no plan yet.
+	 */
+	async pull(linkId: string, auth: Auth): Promise<ReviewSummary | undefined> {
+		const edge = createApi({ auth: () => auth });
+		let reconciliation;
+		try {
+			reconciliation = await edge.plan(linkId);
+		} catch (e) {
+			if (e instanceof ApiError && e.status === 404) return undefined;
+			throw e;
+		}
+		await adoptEdgePlan(edge, linkId, reconciliation);
+		return (await api.previewIfPending(linkId, false)) ?? (await api.summary(linkId))!;
+	},
 
-  /** Re-reconciles locally when resolutions wait in the outbox; otherwise shows the edge's plan. */
-  async previewIfPending(linkId: string, verify = true): Promise<ReviewSummary | undefined> {
-    const pending = await db().outbox.where('linkId').equals(linkId).filter((e) => e.state === 'pending').count();
-    if (pending > 0) return api.preview(linkId);
-    if (models.get(linkId)?.source === 'local' || (await db().plans.get([linkId, 'local']))) {
-      await db().plans.delete([linkId, 'local']);
-      models.delete(linkId);
-      verify = true;
-    }
-    return api.summary(linkId, verify);
-  },
+	/** Re-reconciles locally when resolutions wait in the outbox; otherwise shows the edge's plan. */
+	async previewIfPending(linkId: string, verify = true): Promise<ReviewSummary | undefined> {
+		const pending = await db()
+			.outbox.where('linkId')
+			.equals(linkId)
+			.filter((e) => e.state === 'pending')
+			.count();
+		if (pending > 0) return api.preview(linkId);
+		if (models.get(linkId)?.source === 'local' || (await db().plans.get([linkId, 'local']))) {
+			await db().plans.delete([linkId, 'local']);
+			models.delete(linkId);
+			verify = true;
+		}
+		return api.summary(linkId, verify);
+	},
 
-  /** The core's reconcile over what this browser stored: works offline. */
-  async preview(linkId: string): Promise<ReviewSummary | undefined> {
-    const link = (await recall<LinkView>(db(), linkCacheKey(linkId)))?.value.config as LinkConfig | undefined;
-    const [a, b] = await Promise.all([loadSnapshot(db(), linkId, 'a'), loadSnapshot(db(), linkId, 'b')]);
-    if (!link || !a || !b) return api.summary(linkId);
-    const baseline = { linkId, entries: (await db().baselines.get(linkId))?.entries ?? [] };
-    const reconciliation = reconcile({ link, a, b, baseline, resolutions: await pendingResolutions(linkId), now: Date.now() });
-    keep(await saveLocalPlan(db(), reconciliation), a, b);
-    await markStale(db(), linkId, reconciliation.stale);
-    return api.summary(linkId);
-  },
+	/** The core's reconcile over what this browser stored: works offline. */
+	async preview(linkId: string): Promise<ReviewSummary | undefined> {
+		const link = (await recall<LinkView>(db(), linkCacheKey(linkId)))?.value.config as LinkConfig | undefined;
+		const [a, b] = await Promise.all([loadSnapshot(db(), linkId, 'a'), loadSnapshot(db(), linkId, 'b')]);
+		if (!link || !a || !b) return api.summary(linkId);
+		const baseline = { linkId, entries: (await db().baselines.get(linkId))?.entries ?? [] };
+		const reconciliation = reconcile({
+			link,
+			a,
+			b,
+			baseline,
+			resolutions: await pendingResolutions(linkId),
+			now: Date.now()
+		});
+		keep(await saveLocalPlan(db(), reconciliation), a, b);
+		await markStale(db(), linkId, reconciliation.stale);
+		return api.summary(linkId);
+	},
 
-  async summary(linkId: string, verify = false): Promise<ReviewSummary | undefined> {
-    const m = await model(linkId, verify);
-    const held = models.get(linkId);
-    if (!m || !held) return undefined;
-    const r = m.reconciliation;
-    return {
-      linkId,
-      source: held.source,
-      at: held.at,
-      versions: r.versions,
-      counts: r.counts,
-      requiresAction: r.requiresAction,
-      planCounts: r.plan.counts,
-      stale: r.stale,
-      applied: r.applied,
-      untouched: r.untouched,
-      snapshots: held.snapshots,
-      rows: m.rows.length
-    };
-  },
+	async summary(linkId: string, verify = false): Promise<ReviewSummary | undefined> {
+		const m = await model(linkId, verify);
+		const held = models.get(linkId);
+		if (!m || !held) return undefined;
+		const r = m.reconciliation;
+		return {
+			linkId,
+			source: held.source,
+			at: held.at,
+			versions: r.versions,
+			counts: r.counts,
+			requiresAction: r.requiresAction,
+			planCounts: r.plan.counts,
+			stale: r.stale,
+			applied: r.applied,
+			untouched: r.untouched,
+			snapshots: held.snapshots,
+			rows: m.rows.length
+		};
+	},
 
-  /** Filters the list; returns how many rows match. */
-  async query(linkId: string, filter: ReviewFilter): Promise<number> {
-    return (await model(linkId))?.query(filter) ?? 0;
-  },
+	/** Filters the list; returns how many rows match. */
+	async query(linkId: string, filter: ReviewFilter): Promise<number> {
+		return (await model(linkId))?.query(filter) ?? 0;
+	},
 
-  async rows(linkId: string, start: number, count: number): Promise<ReviewRow[]> {
-    return (await model(linkId))?.slice(start, count) ?? [];
-  },
+	async rows(linkId: string, start: number, count: number): Promise<ReviewRow[]> {
+		return (await model(linkId))?.slice(start, count) ?? [];
+	},
 
-  async detail(linkId: string, i: number): Promise<PairDetail | undefined> {
-    return (await model(linkId))?.detail(i);
-  },
+	async detail(linkId: string, i: number): Promise<PairDetail | undefined> {
+		return (await model(linkId))?.detail(i);
+	},
 
-  async rowOfConflict(linkId: string, conflictId: string): Promise<number | undefined> {
-    return (await model(linkId))?.rowOfConflict(conflictId);
-  },
+	async rowOfConflict(linkId: string, conflictId: string): Promise<number | undefined> {
+		return (await model(linkId))?.rowOfConflict(conflictId);
+	},
 
-  async search(linkId: string, side: 'a' | 'b', kind: RecordKind, text: string): Promise<(Person | Group)[]> {
-    return (await model(linkId))?.search(side, kind, text) ?? [];
-  },
+	async search(linkId: string, side: 'a' | 'b', kind: RecordKind, text: string): Promise<(Person | Group)[]> {
+		return (await model(linkId))?.search(side, kind, text) ?? [];
+	},
 
-  /** Reads a system's snapshot through the edge and lists the person fields it carries. */
-  async systemFields(systemId: string, auth: Auth): Promise<SystemFields> {
-    const snapshot = await createApi({ auth: () => auth }).systemSnapshot(systemId);
-    return fieldsOf(snapshot);
-  },
+	/** Reads a system's snapshot through the edge and lists the person fields it carries. */
+	async systemFields(systemId: string, auth: Auth): Promise<SystemFields> {
+		const snapshot = await createApi({ auth: () => auth }).systemSnapshot(systemId);
+		return fieldsOf(snapshot);
+	},
 
-  /** Saves a snapshot through the app's own store (the benchmark measures this path). */
-  async saveSnapshot(linkId: string, side: 'a' | 'b', snapshot: Snapshot): Promise<void> {
-    await saveSnapshot(db(), linkId, side, snapshot);
-  }
+	/** Saves a snapshot through the app's own store (the benchmark measures this path). */
+	async saveSnapshot(linkId: string, side: 'a' | 'b', snapshot: Snapshot): Promise<void> {
+		await saveSnapshot(db(), linkId, side, snapshot);
+	}
 };
 
 export type ReconcileApi = typeof api;
 
 /** Standard person fields present in a snapshot (matchable ones first) and its custom field names. */
 export function fieldsOf(snapshot: Snapshot): SystemFields {
-  const standard = new Set<string>();
-  const custom = new Set<string>();
-  for (const p of snapshot.people) {
-    if (p.externalId) standard.add('externalId');
-    for (const f of PERSON_FIELDS) {
-      const v = p[f];
-      if (v !== undefined && v !== '' && !(Array.isArray(v) && v.length === 0)) standard.add(f);
-    }
-    if (p.custom) for (const k of Object.keys(p.custom)) custom.add(k);
-  }
-  const order = ['externalId', ...PERSON_FIELDS];
-  return {
-    system: snapshot.system,
-    takenAt: snapshot.takenAt,
-    people: snapshot.people.length,
-    standard: order.filter((f) => standard.has(f)),
-    custom: [...custom].sort()
-  };
+	const standard = new Set<string>();
+	const custom = new Set<string>();
+	for (const p of snapshot.people) {
+		if (p.externalId) standard.add('externalId');
+		for (const f of PERSON_FIELDS) {
+			const v = p[f];
+			if (v !== undefined && v !== '' && !(Array.isArray(v) && v.length === 0)) standard.add(f);
+		}
+		if (p.custom) for (const k of Object.keys(p.custom)) custom.add(k);
+	}
+	const order = ['externalId', ...PERSON_FIELDS];
+	return {
+		system: snapshot.system,
+		takenAt: snapshot.takenAt,
+		people: snapshot.people.length,
+		standard: order.filter((f) => standard.has(f)),
+		custom: [...custom].sort()
+	};
 }

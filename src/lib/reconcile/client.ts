@@ -11,9 +11,9 @@ export type { ReviewRow, ReviewFilter, PairDetail } from './review';
 let remote: Comlink.Remote<ReconcileApi> | undefined;
 
 export function reconcileWorker(): Comlink.Remote<ReconcileApi> {
-  if (!remote) {
-    const worker = new Worker(new URL('./reconcile.worker.ts', import.meta.url), { type: 'module', name: 'reconcile' });
-    remote = Comlink.wrap<ReconcileApi>(worker);
-  }
-  return remote;
+	if (!remote) {
+		const worker = new Worker(new URL('./reconcile.worker.ts', import.meta.url), { type: 'module', name: 'reconcile' });
+		remote = Comlink.wrap<ReconcileApi>(worker);
+	}
+	return remote;
 }

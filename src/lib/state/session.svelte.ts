@@ -13,105 +13,107 @@ const ME_KEY = 'rostersync.me';
 export type SessionStatus = 'starting' | 'signed-in' | 'signed-out';
 
 function read(key: string): string | undefined {
-  try {
-    return localStorage.getItem(key) ?? undefined;
-  } catch {
-    return undefined;
-  }
+	try {
+		return localStorage.getItem(key) ?? undefined;
+	} catch {
+		return undefined;
+	}
 }
 
 function write(key: string, value: string | undefined): void {
-  try {
-    if (value === undefined) localStorage.removeItem(key);
-    else localStorage.setItem(key, value);
-  } catch {
-    // storage unavailable (private mode): the session lasts as long as the page
-  }
+	try {
+		if (value === undefined) localStorage.removeItem(key);
+		else localStorage.setItem(key, value);
+	} catch {
+		// storage unavailable (private mode): the session lasts as long as the page
+	}
 }
 
 export class Session {
-  #token = $state<string | undefined>();
-  #me = $state<Me | undefined>();
-  #status = $state<SessionStatus>('starting');
-  #error = $state<string | undefined>();
+	#token = $state<string | undefined>();
+	#me = $state<Me | undefined>();
+	#status = $state<SessionStatus>('starting');
+	#error = $state<string | undefined>();
 
-  /** The typed API client; every call carries the current credential. */
-  readonly api = createApi({ auth: () => this.auth, fetch: reportingFetch });
+	/** The typed API client; every call carries the current credential. */
+	readonly api = createApi({ auth: () => this.auth, fetch: reportingFetch });
 
-  get auth(): Auth {
-    return { base: '', token: this.#token };
-  }
-  get me(): Me | undefined {
-    return this.#me;
-  }
-  get status(): SessionStatus {
-    return this.#status;
-  }
-  get error(): string | undefined {
-    return this.#error;
-  }
-  get role(): Role | undefined {
-    return this.#me?.role;
-  }
+	get auth(): Auth {
+		return { base: '', token: this.#token };
+	}
+	get me(): Me | undefined {
+		return this.#me;
+	}
+	get status(): SessionStatus {
+		return this.#status;
+	}
+	get error(): string | undefined {
+		return this.#error;
+	}
+	get role(): Role | undefined {
+		return this.#me?.role;
+	}
 
-  /** True when the signed-in role may do what `role` may. */
-  can(role: Role): boolean {
-    return !!this.#me && ROLES.indexOf(this.#me.role) >= ROLES.indexOf(role);
-  }
+	/** True when the signed-in role may do what `role` may. */
+	can(role: Role): boolean {
+		return !!this.#me && ROLES.indexOf(this.#me.role) >= ROLES.indexOf(role);
+	}
 
-  /** Restores the session: the stored token (or an Access identity), else the last known one offline. */
-  async start(): Promise<void> {
-    this.#token = read(TOKEN_KEY);
-    const cached = read(ME_KEY);
-    try {
-      const me = await this.api.me();
-      this.#accept(me);
-    } catch (e) {
-      if (e instanceof ApiError && e.offline && cached && (this.#token || JSON.parse(cached).via === 'access')) {
-        this.#me = JSON.parse(cached) as Me;
-        this.#status = 'signed-in';
-        return;
-      }
-      if (e instanceof ApiError && e.status === 401 && this.#token) this.#error = 'Your token is no longer accepted. Sign in again.';
-      this.#status = 'signed-out';
-    }
-  }
+	/** Restores the session: the stored token (or an Access identity), else the last known one offline. */
+	async start(): Promise<void> {
+		this.#token = read(TOKEN_KEY);
+		const cached = read(ME_KEY);
+		try {
+			const me = await this.api.me();
+			this.#accept(me);
+		} catch (e) {
+			if (e instanceof ApiError && e.offline && cached && (this.#token || JSON.parse(cached).via === 'access')) {
+				this.#me = JSON.parse(cached) as Me;
+				this.#status = 'signed-in';
+				return;
+			}
+			if (e instanceof ApiError && e.status === 401 && this.#token)
+				this.#error = 'Your token is no longer accepted. Sign in again.';
+			this.#status = 'signed-out';
+		}
+	}
 
-  /** Signs in with a token; it is checked against the edge before it is kept. */
-  async signIn(token: string): Promise<boolean> {
-    this.#error = undefined;
-    const previous = this.#token;
-    this.#token = token.trim();
-    try {
-      const me = await this.api.me();
-      write(TOKEN_KEY, this.#token);
-      this.#accept(me);
-      return true;
-    } catch (e) {
-      this.#token = previous;
-      if (e instanceof ApiError && e.status === 401) this.#error = 'That token is unknown, revoked or expired.';
-      else if (e instanceof ApiError && e.offline) this.#error = 'The edge cannot be reached. Signing in needs a connection once.';
-      else this.#error = (e as Error).message;
-      return false;
-    }
-  }
+	/** Signs in with a token; it is checked against the edge before it is kept. */
+	async signIn(token: string): Promise<boolean> {
+		this.#error = undefined;
+		const previous = this.#token;
+		this.#token = token.trim();
+		try {
+			const me = await this.api.me();
+			write(TOKEN_KEY, this.#token);
+			this.#accept(me);
+			return true;
+		} catch (e) {
+			this.#token = previous;
+			if (e instanceof ApiError && e.status === 401) this.#error = 'That token is unknown, revoked or expired.';
+			else if (e instanceof ApiError && e.offline)
+				this.#error = 'The edge cannot be reached. Signing in needs a connection once.';
+			else this.#error = (e as Error).message;
+			return false;
+		}
+	}
 
-  /** Forgets the token; `reason` is shown on the sign-in screen (e.g. the token was revoked). */
-  signOut(reason?: string): void {
-    write(TOKEN_KEY, undefined);
-    write(ME_KEY, undefined);
-    this.#token = undefined;
-    this.#me = undefined;
-    this.#error = reason;
-    this.#status = 'signed-out';
-  }
+	/** Forgets the token; `reason` is shown on the sign-in screen (e.g. the token was revoked). */
+	signOut(reason?: string): void {
+		write(TOKEN_KEY, undefined);
+		write(ME_KEY, undefined);
+		this.#token = undefined;
+		this.#me = undefined;
+		this.#error = reason;
+		this.#status = 'signed-out';
+	}
 
-  #accept(me: Me): void {
-    this.#me = me;
-    write(ME_KEY, JSON.stringify(me));
-    this.#status = 'signed-in';
-    this.#error = undefined;
-  }
+	#accept(me: Me): void {
+		this.#me = me;
+		write(ME_KEY, JSON.stringify(me));
+		this.#status = 'signed-in';
+		this.#error = undefined;
+	}
 }
 
 export const session = new Session();
