@@ -318,7 +318,9 @@ class Api {
 			} catch (e) {
 				// A kept-alive connection the server closed while this process was busy: once more.
 				if (attempt < 2) continue;
-				throw new Error(`${method} ${path}: ${e instanceof Error ? `${e.message} (${String(e.cause)})` : e}`);
+				throw new Error(`${method} ${path}: ${e instanceof Error ? `${e.message} (${String(e.cause)})` : e}`, {
+					cause: e
+				});
 			}
 		}
 		const text = await res.text();

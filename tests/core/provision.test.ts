@@ -2,9 +2,8 @@
 import { describe, expect, test } from 'vitest';
 import { Directory, reconcile, type BaselineEntry } from '../../src/lib/core';
 import { applyPlan } from '../support/apply';
-import { baseline, group, member, NOW, opLine, person, provision, run } from '../support/factories';
+import { baseline, group, member, opLine, person, provision, run } from '../support/factories';
 
-const DAY = 86_400_000;
 const open = {
 	person: { count: 500, percent: 100 },
 	group: { count: 500, percent: 100 },

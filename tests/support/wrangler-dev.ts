@@ -76,7 +76,7 @@ export async function startWranglerDev({ timeoutMs = 60_000 } = {}): Promise<Wra
 		await waitForHealth(url, child, timeoutMs);
 	} catch (error) {
 		await stop();
-		throw new Error(`${(error as Error).message}\n--- wrangler output ---\n${output}`);
+		throw new Error(`${(error as Error).message}\n--- wrangler output ---\n${output}`, { cause: error });
 	}
 	return { url, pid: child.pid!, stop };
 }

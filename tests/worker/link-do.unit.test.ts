@@ -7,7 +7,6 @@ import { chunked, jsonParts } from '../../worker/runs/json-chunks';
 import { recoveredOutcome } from '../../worker/runs/recovery';
 import { computeNextAlarm } from '../../worker/runs/schedule';
 
-const H = 36e5;
 const at = (s: string) => Date.parse(s);
 
 describe('computeNextAlarm', () => {

@@ -45,7 +45,7 @@ export const tokenRoutes: Route[] = [
 		path: '/api/tokens/:id',
 		role: 'owner',
 		handler: async ({ env, params }) => {
-			let viaAccess = false;
+			let viaAccess: boolean;
 			try {
 				viaAccess = accessConfig(env) !== undefined;
 			} catch {

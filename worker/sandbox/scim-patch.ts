@@ -201,7 +201,10 @@ function applyOne(
 		if (Array.isArray(current)) {
 			// `emails.value` on a multi-valued attribute: every element (RFC 7644 §3.5.2.3).
 			for (const el of current)
-				if (isObject(el)) op === 'remove' ? removeKey(el, path.sub) : setValue(el, path.sub, operation.value);
+				if (isObject(el)) {
+					if (op === 'remove') removeKey(el, path.sub);
+					else setValue(el, path.sub, operation.value);
+				}
 			return;
 		}
 		if (op === 'remove') {

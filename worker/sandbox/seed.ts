@@ -193,8 +193,8 @@ const STATIONS: [id: string, name: string][] = [
 	['ST-08', 'Station 8 Heggedal']
 ];
 const BUILDINGS = ['B-HQ', 'B-NORTH', 'B-SOUTH', 'B-DEPOT', 'B-TRAINING'];
-const RANKS = ['Firefighter', 'Crew Manager', 'Watch Manager', 'Station Manager'] as const;
-const RANK_FUNCTION: Record<(typeof RANKS)[number], string> = {
+type Rank = 'Firefighter' | 'Crew Manager' | 'Watch Manager' | 'Station Manager';
+const RANK_FUNCTION: Record<Rank, string> = {
 	Firefighter: 'FN-FF',
 	'Crew Manager': 'FN-CM',
 	'Watch Manager': 'FN-WM',
@@ -217,7 +217,7 @@ interface Member {
 	employeeNumber: string;
 	memberType: 'staff' | 'student';
 	buildings: string[];
-	rank: (typeof RANKS)[number];
+	rank: Rank;
 	station: number;
 	driver: boolean;
 }
