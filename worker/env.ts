@@ -1,6 +1,6 @@
-import type { AccountDO } from './account-do';
-import type { LinkDO } from './link-do';
-import type { SandboxDO } from './sandbox-do';
+import type { AccountDO } from './account/account-do';
+import type { LinkDO } from './link/link-do';
+import type { SandboxDO } from './sandbox/sandbox-do';
 
 /** Bindings and secrets the edge Worker receives (see wrangler.toml and .dev.vars.example). */
 export interface Env {

@@ -1,12 +1,12 @@
 import type { Env } from './env';
 import { handleApi } from './api/router';
-import { fanOut } from './runs/fan-out';
+import { fanOut } from './link/fan-out';
 
 // The main module may export only handlers and Durable Object / entrypoint classes:
 // workerd refuses to start on any other export (e.g. a constant).
-export { LinkDO } from './link-do';
-export { AccountDO } from './account-do';
-export { SandboxDO } from './sandbox-do';
+export { LinkDO } from './link/link-do';
+export { AccountDO } from './account/account-do';
+export { SandboxDO } from './sandbox/sandbox-do';
 
 async function fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
 	const url = new URL(request.url);
@@ -18,7 +18,7 @@ async function fetch(request: Request, env: Env, ctx: ExecutionContext): Promise
 
 async function scheduled(controller: ScheduledController, env: Env, _ctx: ExecutionContext): Promise<void> {
 	// The cron only fans out: it re-arms any link whose alarm is missing. Each LinkDO decides from
-	// its own time zone when its 02:00 run is due (worker/runs/schedule.ts).
+	// its own time zone when its 02:00 run is due (worker/link/schedule.ts).
 	const result = await fanOut(env, controller.scheduledTime);
 	console.log(
 		JSON.stringify({

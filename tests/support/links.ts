@@ -6,10 +6,10 @@ import { env } from 'cloudflare:workers';
 import { runDurableObjectAlarm } from 'cloudflare:test';
 import { inject } from 'vitest';
 import type { Group, Membership, Person } from '$lib/core';
-import type { SystemView } from '../../worker/account-do';
-import type { RunSummary } from '../../worker/runs/types';
+import type { SystemView } from '../../worker/account/account-do';
+import type { RunSummary } from '../../worker/link/types';
 import { createSandbox } from '../../worker/sandbox/provision';
-import type { SandboxRecords } from '../../worker/sandbox-do';
+import type { SandboxRecords } from '../../worker/sandbox/sandbox-do';
 import { ORIGIN, api, expectJson, unique } from '../worker/support';
 import type { ScimmyName, ScimmyTarget } from './scimmy-target';
 

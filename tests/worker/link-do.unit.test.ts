@@ -2,10 +2,10 @@ import { env } from 'cloudflare:workers';
 import { abortAllDurableObjects, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { makeLink, type Op, type Snapshot } from '$lib/core';
-import { LinkDO } from '../../worker/link-do';
-import { chunked, jsonParts } from '../../worker/runs/json-chunks';
-import { recoveredOutcome } from '../../worker/runs/recovery';
-import { computeNextAlarm } from '../../worker/runs/schedule';
+import { LinkDO } from '../../worker/link/link-do';
+import { chunked, jsonParts } from '../../worker/link/json-chunks';
+import { recoveredOutcome } from '../../worker/link/recovery';
+import { computeNextAlarm } from '../../worker/link/schedule';
 
 const at = (s: string) => Date.parse(s);
 

@@ -6,8 +6,8 @@
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { STAGE, type Op, type Reconciliation } from '$lib/core';
-import type { SystemView } from '../../worker/account-do';
-import type { LinkView, RunDetails, RunSummary, StagedDeletes } from '../../worker/runs/types';
+import type { SystemView } from '../../worker/account/account-do';
+import type { LinkView, RunDetails, RunSummary, StagedDeletes } from '../../worker/link/types';
 import { sandboxStub } from '../../worker/systems/connect';
 import { finish, readEvents, roster, sandboxSystem, scimmy, scimReset, scimState, scimSystem } from '../support/links';
 import { api, expectJson, tokenFor } from './support';

@@ -7,10 +7,10 @@
 import { env, runInDurableObject } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { reconcile, STAGE, type LinkConfig, type Reconciliation, type Resolution, type Snapshot } from '$lib/core';
-import type { LinkDO } from '../../worker/link-do';
-import type { SystemView } from '../../worker/account-do';
+import type { LinkDO } from '../../worker/link/link-do';
+import type { SystemView } from '../../worker/account/account-do';
 import { drift, seedOps, seedTeam } from '../../worker/sandbox/seed';
-import type { LinkView, RunSummary } from '../../worker/runs/types';
+import type { LinkView, RunSummary } from '../../worker/link/types';
 import { sandboxStub } from '../../worker/systems/connect';
 import { finish, roster, sandboxSystem } from '../support/links';
 import { answer, normalized } from '../support/plans';

@@ -6,8 +6,8 @@
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { STAGE, type Conflict, type Person, type Reconciliation, type Resolution, type Snapshot } from '$lib/core';
-import type { SystemView } from '../../worker/account-do';
-import type { LinkView, RunSummary } from '../../worker/runs/types';
+import type { SystemView } from '../../worker/account/account-do';
+import type { LinkView, RunSummary } from '../../worker/link/types';
 import { sandboxStub } from '../../worker/systems/connect';
 import { finish, sandboxSystem } from '../support/links';
 import { api, expectJson, tokenFor } from './support';

@@ -2,7 +2,7 @@
 import { env } from 'cloudflare:workers';
 import { runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { bySeq, insertRows, jsonStream } from '../../worker/runs/rows';
+import { bySeq, insertRows, jsonStream } from '../../worker/link/rows';
 
 const read = async (stream: ReadableStream<Uint8Array>) => new Response(stream).text();
 

@@ -8,10 +8,10 @@ import { env } from 'cloudflare:workers';
 import { runInDurableObject } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Op } from '$lib/core';
-import type { SystemView } from '../../worker/account-do';
+import type { SystemView } from '../../worker/account/account-do';
 import type { Connector } from '../../worker/connectors/types';
-import type { LinkDO } from '../../worker/link-do';
-import type { LinkView, RunSummary } from '../../worker/runs/types';
+import type { LinkDO } from '../../worker/link/link-do';
+import type { LinkView, RunSummary } from '../../worker/link/types';
 import { finish, roster, sandboxSystem, scimmy, scimReset, scimState, scimSystem } from '../support/links';
 import { api, expectJson, tokenFor } from './support';
 

@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:workers';
 import { abortAllDurableObjects, runInDurableObject } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { account } from '../../worker/account-do';
+import { account } from '../../worker/account/account-do';
 import { ScimConnector, eq } from '../../worker/connectors/scim';
 import { ConnectorError } from '../../worker/connectors/types';
 import { connectorFor } from '../../worker/systems/connect';

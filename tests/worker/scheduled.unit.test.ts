@@ -3,7 +3,7 @@ import { env } from 'cloudflare:workers';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { makeLink, type LinkConfig } from '$lib/core';
 import worker from '../../worker/index';
-import type { LinkDO } from '../../worker/link-do';
+import type { LinkDO } from '../../worker/link/link-do';
 import { finish } from '../support/links';
 
 // SELF.scheduled() throws DataCloneError under the pool: call the module's handler directly.

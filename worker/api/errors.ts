@@ -7,6 +7,7 @@ import * as v from 'valibot';
 import { ValidationError } from '$lib/core/schema';
 import { ReconcileError } from '$lib/core/safety';
 import { ConnectorError } from '../connectors/types';
+import { DomainError } from '../errors';
 import { json } from '../http';
 import { CredentialsKeyError } from '../crypto';
 import type { ApiIssue } from '$lib/api/types';
@@ -61,6 +62,7 @@ export function errorResponse(error: unknown, redact: readonly string[] = []): R
 /** Maps the errors the edge knows to API errors; anything else is an internal error. */
 export function toApiError(error: unknown): ApiError {
 	if (error instanceof ApiError) return error;
+	if (error instanceof DomainError) return new ApiError(error.code, error.message, error.issues, error.extra);
 	if (error instanceof ValidationError) {
 		return new ApiError(
 			'invalid',

@@ -7,14 +7,14 @@ import * as v from 'valibot';
 import type { LinkConfig, Snapshot } from '$lib/core';
 import type { Env } from '../env';
 import { json } from '../http';
-import { account } from '../account-do';
+import { account } from '../account/account-do';
 import { requireRole } from '../auth';
 import { randomToken } from '../crypto';
 import { connectorFor } from '../systems/connect';
 import { assertSameRegion } from '../systems/region';
-import { jsonParts } from '../runs/json-chunks';
-import { progressStream } from '../runs/progress';
-import type { LinkView, Result } from '../runs/types';
+import { jsonParts } from '../link/json-chunks';
+import { progressStream } from '../link/progress';
+import type { LinkView, Result } from '../link/types';
 import { ApiError, parseBody, readJson } from './errors';
 import type { Route, RouteContext } from './router';
 

@@ -8,9 +8,9 @@
  */
 import { json } from '../http';
 import { flag } from '../env';
-import { account } from '../account-do';
+import { account } from '../account/account-do';
 import { randomToken, sha256Hex, credentialsKey } from '../crypto';
-import { PUBLIC_BASE_HEADER } from '../sandbox-do';
+import { PUBLIC_BASE_HEADER } from '../sandbox/sandbox-do';
 import { SANDBOX_INTERNAL_BASE, sandboxStub } from '../systems/connect';
 import { applyDrift, sandboxBaseUrl, seedDemo } from '../sandbox/provision';
 import { ApiError } from './errors';

@@ -5,7 +5,7 @@
 import * as v from 'valibot';
 import { CONNECTOR_KINDS } from '$lib/core/model';
 import { json } from '../http';
-import { account, type SystemPatch, type SystemView } from '../account-do';
+import { account, type SystemPatch, type SystemView } from '../account/account-do';
 import { CsvConnector, type CsvColumns } from '../connectors/csv';
 import { ConnectorError } from '../connectors/types';
 import { randomToken } from '../crypto';

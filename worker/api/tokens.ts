@@ -1,7 +1,7 @@
 /** Identity and tokens: who am I, and an owner's issuing and revoking of bearer tokens. */
 import * as v from 'valibot';
 import { json } from '../http';
-import { account } from '../account-do';
+import { account } from '../account/account-do';
 import { ACCOUNT_ROLES } from '../auth';
 import { accessConfig } from '../auth/access';
 import { ApiError, parseBody, readJson } from './errors';

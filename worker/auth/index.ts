@@ -6,7 +6,7 @@
 import type { Env } from '../env';
 import { ApiError } from '../api/errors';
 import { sha256Hex } from '../crypto';
-import { account } from '../account-do';
+import { account } from '../account/account-do';
 import { AccessError, accessConfig, verifyAccessJwt } from './access';
 import { roleAtLeast, type AccountRole, type Caller } from './roles';
 

@@ -3,12 +3,12 @@
  * system's), and its SandboxDO (the token's digest, custom attributes, optional seed records).
  */
 import type { Env } from '../env';
-import { account, type SystemView } from '../account-do';
+import { account, type SystemView } from '../account/account-do';
 import { randomToken, sha256Hex } from '../crypto';
 import { sealCredentials } from '../systems/credentials';
 import { sandboxStub } from '../systems/connect';
-import { ApiError } from '../api/errors';
-import type { SandboxRecords } from '../sandbox-do';
+import { DomainError } from '../errors';
+import type { SandboxRecords } from './sandbox-do';
 import { CsvConnector } from '../connectors/csv';
 import { HR, OPS, TEAM, drift, hrExport, seedOps, seedTeam } from './seed';
 
@@ -111,7 +111,7 @@ export async function applyDrift(
 		[TEAM, team]
 	] as const) {
 		if (!(await account(env).getSystem(system.id)))
-			throw new ApiError(
+			throw new DomainError(
 				'not-found',
 				`The demo system "${system.name}" (${system.id}) does not exist; it is created on the first local start.`
 			);

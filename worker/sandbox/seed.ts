@@ -43,7 +43,7 @@
 import type { Group, GroupKind, Membership, Person, Role } from '$lib/core/model';
 import { STAGE, type Op } from '$lib/core/ops';
 import type { CsvColumns } from '../connectors/csv';
-import type { SandboxRecords } from '../sandbox-do';
+import type { SandboxRecords } from './sandbox-do';
 
 export interface SeedSystem {
 	id: string;

@@ -9,8 +9,8 @@
 import type { GroupKind, RemoveMode, Snapshot } from '$lib/core/model';
 import type { Op, TargetRef } from '$lib/core/ops';
 import type { Env } from '../env';
-import { account, type SystemView } from '../account-do';
-import { ApiError } from '../api/errors';
+import { account, type SystemView } from '../account/account-do';
+import { DomainError } from '../errors';
 import { CsvConnector } from '../connectors/csv';
 import { ScimConnector } from '../connectors/scim';
 import { ConnectorError, type ApplyResult, type Capabilities, type Connector } from '../connectors/types';
@@ -30,12 +30,12 @@ export interface ConnectOptions {
 export const sandboxStub = (env: Pick<Env, 'SANDBOXES'>, systemId: string) => env.SANDBOXES.getByName(systemId);
 
 /**
- * The connector for `systemId`. Throws ApiError 404 for an unknown system, ConnectorError when
+ * The connector for `systemId`. Throws DomainError not-found for an unknown system, ConnectorError when
  * it cannot be used (no credentials, no upload), CredentialsKeyError without CREDENTIALS_KEY.
  */
 export async function connectorFor(env: Env, systemId: string, options: ConnectOptions = {}): Promise<Connector> {
 	const connection = await account(env).getConnection(systemId);
-	if (!connection) throw new ApiError('not-found', `There is no system "${systemId}".`);
+	if (!connection) throw new DomainError('not-found', `There is no system "${systemId}".`);
 	const { system, fieldMap } = connection;
 	let inner: Connector;
 	let secret: string | undefined;
@@ -82,7 +82,7 @@ export async function connectorFor(env: Env, systemId: string, options: ConnectO
 			break;
 		}
 		default:
-			throw new ApiError('invalid', `System "${system.id}" has an unknown connector.`);
+			throw new DomainError('invalid', `System "${system.id}" has an unknown connector.`);
 	}
 	return new RecordingConnector(env, system, inner, secret);
 }

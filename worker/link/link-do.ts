@@ -10,14 +10,14 @@ import {
 	type Side,
 	type StaleResolution
 } from '$lib/core';
-import type { Env } from './env';
-import type { Connector } from './connectors/types';
-import { connectorFor } from './systems/connect';
-import { applySlice, finishApplied, prepare, type EngineDeps, type SliceLimits, type Step } from './runs/engine';
-import { PEOPLE_PER_PART, planLink, requiresAction, SourceError, thresholdDecision } from './runs/planning';
-import { computeNextAlarm, nightlyDue, nightlyOn } from './runs/schedule';
-import { LinkStore, type Notice, type PlanMeta } from './runs/store';
-import type { SideInfo } from './runs/snapshots';
+import type { Env } from '../env';
+import type { Connector } from '../connectors/types';
+import { connectorFor } from '../systems/connect';
+import { applySlice, finishApplied, prepare, type EngineDeps, type SliceLimits, type Step } from './engine';
+import { PEOPLE_PER_PART, planLink, requiresAction, SourceError, thresholdDecision } from './planning';
+import { computeNextAlarm, nightlyDue, nightlyOn } from './schedule';
+import { LinkStore, type Notice, type PlanMeta } from './store';
+import type { SideInfo } from './snapshots';
 import {
 	ok,
 	refuse,
@@ -28,7 +28,7 @@ import {
 	type RunSummary,
 	type StagedDeletes,
 	type StartedBy
-} from './runs/types';
+} from './types';
 
 /** What the link's Durable Object takes from outside: the clock, the systems, the slice sizes. */
 export interface LinkDeps {
@@ -58,7 +58,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 /**
  * One Durable Object per link (named by the link id). It keeps the link's state in its SQLite
- * storage (worker/runs/store.ts): configuration, baseline, snapshot versions, the current plan,
+ * storage (worker/link/store.ts): configuration, baseline, snapshot versions, the current plan,
  * resolutions, staged deletes, runs with every operation's outcome, the journal undo reads, and
  * the outbox of notices. It serializes runs (one at a time) and applies them in slices continued
  * by its alarm, which it shares with the nightly schedule. Pure logic is the core's; this class

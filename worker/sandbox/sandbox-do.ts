@@ -2,10 +2,10 @@ import { DurableObject } from 'cloudflare:workers';
 import { Directory } from '$lib/core/directory';
 import type { Group, Membership, Person, Role, Snapshot } from '$lib/core/model';
 import { STAGE, type Op } from '$lib/core/ops';
-import type { Env } from './env';
-import { sha256Hex, timingSafeEqual } from './crypto';
-import { ScimSyntaxError, matches, parseFilter, simpleEquality, type Filter } from './sandbox/scim-filter';
-import { PatchError, applyPatch } from './sandbox/scim-patch';
+import type { Env } from '../env';
+import { sha256Hex, timingSafeEqual } from '../crypto';
+import { ScimSyntaxError, matches, parseFilter, simpleEquality, type Filter } from './scim-filter';
+import { PatchError, applyPatch } from './scim-patch';
 import {
 	DEFAULT_COUNT,
 	ERROR_SCHEMA,
@@ -23,8 +23,8 @@ import {
 	schemas,
 	serviceProviderConfig,
 	type ResourceMeta
-} from './sandbox/scim-resources';
-import type { ScimProfile } from './connectors/scim-map';
+} from './scim-resources';
+import type { ScimProfile } from '../connectors/scim-map';
 
 /** Header the public route sets so `meta.location` shows the URL external clients use. */
 export const PUBLIC_BASE_HEADER = 'x-rostersync-scim-base';

@@ -1,9 +1,9 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { ConnectorKind } from '$lib/core/model';
-import type { CsvColumns } from './connectors/csv';
-import type { Env } from './env';
-import type { AccountRole } from './auth/roles';
-import { randomToken, sha256Hex } from './crypto';
+import type { CsvColumns } from '../connectors/csv';
+import type { Env } from '../env';
+import type { Role as AccountRole } from '$lib/api/types';
+import { randomToken, sha256Hex } from '../crypto';
 import type { IssuedToken, SnapshotSummary, SystemView, TokenView } from '$lib/api/types';
 
 /** The one AccountDO instance of this deployment. */

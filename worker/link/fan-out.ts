@@ -3,7 +3,7 @@
  * decides from its own time zone when its nightly run is due; the cron never starts runs itself.
  */
 import type { Env } from '../env';
-import { account } from '../account-do';
+import { account } from '../account/account-do';
 import { mapLimit } from '../connectors/semaphore';
 
 export interface FanOut {

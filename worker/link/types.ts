@@ -2,7 +2,7 @@
  * What the link's Durable Object answers over RPC and the API returns as JSON (docs/api.md,
  * Links and Runs). Plain data only: everything here survives structured clone and JSON.
  */
-import type { ErrorCode } from '../api/errors';
+import type { DomainCode } from '../errors';
 
 // The shapes the API returns are the browser's contract, defined once (src/lib/api/types.ts).
 export type {
@@ -30,7 +30,7 @@ export type RunPhase = (typeof RUN_PHASES)[number];
  * message. Returned rather than thrown: error classes do not survive RPC.
  */
 export interface Refusal {
-	code: ErrorCode;
+	code: DomainCode;
 	message: string;
 	/** Extra members of the JSON error body (e.g. `requiresAction`). */
 	extra?: Record<string, unknown>;
@@ -39,7 +39,7 @@ export interface Refusal {
 export type Result<T> = { ok: true; value: T } | { ok: false; refusal: Refusal };
 
 export const ok = <T>(value: T): Result<T> => ({ ok: true, value });
-export const refuse = <T = never>(code: ErrorCode, message: string, extra?: Record<string, unknown>): Result<T> => ({
+export const refuse = <T = never>(code: DomainCode, message: string, extra?: Record<string, unknown>): Result<T> => ({
 	ok: false,
 	refusal: extra ? { code, message, extra } : { code, message }
 });
