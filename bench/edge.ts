@@ -511,9 +511,9 @@ async function plainLoop(target: ScimmyProcess, ops: Op[]): Promise<{ ms: number
 	const resolve = resolver(outcomes);
 	const writes = ops.filter((op) => op.type !== 'invite' && op.type !== 'notify-transfer');
 	const start = performance.now();
-	for (const stage of [...new Set(writes.map((op) => op.stage))].sort((x, y) => x - y)) {
+	for (const step of [...new Set(writes.map((op) => op.step))].sort((x, y) => x - y)) {
 		await mapLimit(
-			writes.filter((op) => op.stage === stage),
+			writes.filter((op) => op.step === step),
 			CONCURRENCY,
 			async (op) => {
 				const { id } = await scim.apply(op, resolve);

@@ -67,7 +67,7 @@ describe('runPlan', () => {
 			key: 'k',
 			type: 'remove-person',
 			side: 'b',
-			stage: 5,
+			step: 5,
 			staged: true,
 			target: { id: 'x' },
 			soft: true,
@@ -85,13 +85,13 @@ describe('runPlan', () => {
 		expect(outcomes.get('k')?.status).toBe('staged');
 	});
 
-	test('concurrency never lets a stage start before the previous one ends', async () => {
+	test('concurrency never lets a step start before the previous one ends', async () => {
 		const { a, b, r } = plan();
 		const order: number[] = [];
 		const outcomes = new Map<string, OpOutcome>();
 		const slow = (dir: Directory) => async (op: Op, res: (ref: TargetRef) => string) => {
-			await new Promise((ok) => setTimeout(ok, op.stage === 1 ? 5 : 0));
-			order.push(op.stage);
+			await new Promise((ok) => setTimeout(ok, op.step === 1 ? 5 : 0));
+			order.push(op.step);
 			return dir.apply(op, res);
 		};
 		await runPlan(r.plan.ops, outcomes, { apply: { a: slow(a), b: slow(b) }, concurrency: 4 });

@@ -99,7 +99,7 @@ export function edit(
 						key: 'x',
 						type: 'remove-person',
 						side: e.side,
-						stage: 5,
+						step: 5,
 						target: { id: pid },
 						soft: false,
 						before: dir.people.get(pid)!,
@@ -112,7 +112,7 @@ export function edit(
 						key: 'x',
 						type: 'add-membership',
 						side: e.side,
-						stage: 2,
+						step: 2,
 						group: { id: gid },
 						person: { id: pid },
 						role: 'manager'

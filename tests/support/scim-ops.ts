@@ -3,68 +3,68 @@
  * Every operation targets side b with a fresh key; `resolve` accepts existing ids only.
  */
 import type { FieldValues, Group, Person, Role } from '$lib/core/model';
-import { STAGE, type Op, type TargetRef } from '$lib/core/ops';
+import { STEP, type Op, type TargetRef } from '$lib/core/ops';
 
 let keys = 0;
-const base = (stage: number) => ({ key: `test-${++keys}`, side: 'b' as const, stage });
+const base = (step: number) => ({ key: `test-${++keys}`, side: 'b' as const, step });
 const ref = (id: string): TargetRef => ({ id });
 
 const somebody = (id: string): Person => ({ id, displayName: 'Somebody', active: true });
 
 export const ops = {
 	createPerson: (record: Omit<Person, 'id' | 'active'> & { active?: boolean }): Op => ({
-		...base(STAGE.people),
+		...base(STEP.people),
 		type: 'create-person',
 		record: { active: true, ...record }
 	}),
 	updatePerson: (id: string, values: FieldValues): Op => ({
-		...base(STAGE.people),
+		...base(STEP.people),
 		type: 'update-person',
 		target: ref(id),
 		values,
 		before: {}
 	}),
-	adoptPerson: (id: string): Op => ({ ...base(STAGE.people), type: 'adopt-person', target: ref(id) }),
+	adoptPerson: (id: string): Op => ({ ...base(STEP.people), type: 'adopt-person', target: ref(id) }),
 	removePerson: (id: string, soft: boolean): Op => ({
-		...base(STAGE.peopleRemovals),
+		...base(STEP.peopleRemovals),
 		type: 'remove-person',
 		target: ref(id),
 		soft,
 		before: somebody(id),
 		beforeMembers: []
 	}),
-	restorePerson: (id: string): Op => ({ ...base(STAGE.people), type: 'restore-person', target: ref(id) }),
+	restorePerson: (id: string): Op => ({ ...base(STEP.people), type: 'restore-person', target: ref(id) }),
 	anonymizePerson: (id: string, values: FieldValues): Op => ({
-		...base(STAGE.peopleRemovals),
+		...base(STEP.peopleRemovals),
 		type: 'anonymize-person',
 		target: ref(id),
 		values,
 		before: somebody(id)
 	}),
-	createGroup: (record: Omit<Group, 'id'>): Op => ({ ...base(STAGE.groups), type: 'create-group', record }),
+	createGroup: (record: Omit<Group, 'id'>): Op => ({ ...base(STEP.groups), type: 'create-group', record }),
 	updateGroup: (id: string, values: FieldValues): Op => ({
-		...base(STAGE.groups),
+		...base(STEP.groups),
 		type: 'update-group',
 		target: ref(id),
 		values,
 		before: {}
 	}),
 	removeGroup: (id: string): Op => ({
-		...base(STAGE.groupRemovals),
+		...base(STEP.groupRemovals),
 		type: 'remove-group',
 		target: ref(id),
 		before: { id, name: 'Some group', kind: 'group' },
 		beforeMembers: []
 	}),
 	addMembership: (group: string, person: string, role: Role = 'member'): Op => ({
-		...base(STAGE.memberships),
+		...base(STEP.memberships),
 		type: 'add-membership',
 		group: ref(group),
 		person: ref(person),
 		role
 	}),
 	setRole: (group: string, person: string, role: Role): Op => ({
-		...base(STAGE.memberships),
+		...base(STEP.memberships),
 		type: 'set-role',
 		group: ref(group),
 		person: ref(person),
@@ -72,13 +72,13 @@ export const ops = {
 		before: role === 'manager' ? 'member' : 'manager'
 	}),
 	removeMembership: (group: string, person: string, before: Role = 'member'): Op => ({
-		...base(STAGE.membershipRemovals),
+		...base(STEP.membershipRemovals),
 		type: 'remove-membership',
 		group: ref(group),
 		person: ref(person),
 		before
 	}),
-	invite: (person: string): Op => ({ ...base(STAGE.notices), type: 'invite', person: ref(person) })
+	invite: (person: string): Op => ({ ...base(STEP.notices), type: 'invite', person: ref(person) })
 };
 
 /** Resolves existing ids; a `createdBy` reference is a test mistake here. */

@@ -110,7 +110,7 @@ describe('recoveredOutcome', () => {
 		if (ref.createdBy === 'create-ann') return 'u1';
 		throw new Error('not created');
 	};
-	const op = (o: Partial<Op> & Pick<Op, 'type'>): Op => ({ key: o.type, side: 'b', stage: 0, ...o }) as Op;
+	const op = (o: Partial<Op> & Pick<Op, 'type'>): Op => ({ key: o.type, side: 'b', step: 0, ...o }) as Op;
 
 	it.each([
 		[

@@ -5,7 +5,7 @@
  */
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { STAGE, type Op, type Reconciliation } from '$lib/core';
+import { STEP, type Op, type Reconciliation } from '$lib/core';
 import type { SystemView } from '../../worker/account/account-do';
 import type { LinkView, RunDetails, RunSummary, StagedDeletes } from '../../worker/link/types';
 import { sandboxStub } from '../../worker/systems/connect';
@@ -243,7 +243,7 @@ describe('a provisioning link, sandbox to SCIMMY', () => {
 		const gone: Op[] = people.people.slice(0, 5).map((p, i) => ({
 			key: `gone-${i}`,
 			side: 'a',
-			stage: STAGE.peopleRemovals,
+			step: STEP.peopleRemovals,
 			type: 'remove-person',
 			target: { id: p.id },
 			soft: false,

@@ -6,7 +6,7 @@
  */
 import { env, runInDurableObject } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { reconcile, STAGE, type LinkConfig, type Reconciliation, type Resolution, type Snapshot } from '$lib/core';
+import { reconcile, STEP, type LinkConfig, type Reconciliation, type Resolution, type Snapshot } from '$lib/core';
 import type { LinkDO } from '../../worker/link/link-do';
 import type { SystemView } from '../../worker/account/account-do';
 import { drift, seedOps, seedTeam } from '../../worker/sandbox/seed';
@@ -229,7 +229,7 @@ describe('a provisioning link, run in parts', () => {
 			{
 				key: 'by-hand',
 				side: 'b',
-				stage: STAGE.peopleRemovals,
+				step: STEP.peopleRemovals,
 				type: 'remove-person',
 				target: { id: gone.id },
 				soft: false,

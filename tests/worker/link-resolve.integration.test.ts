@@ -5,7 +5,7 @@
  */
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { STAGE, type Conflict, type Person, type Reconciliation, type Resolution, type Snapshot } from '$lib/core';
+import { STEP, type Conflict, type Person, type Reconciliation, type Resolution, type Snapshot } from '$lib/core';
 import type { SystemView } from '../../worker/account/account-do';
 import type { LinkView, RunSummary } from '../../worker/link/types';
 import { sandboxStub } from '../../worker/systems/connect';
@@ -101,7 +101,7 @@ describe('a two-way link with a conflict', () => {
 			{
 				key: 'edit',
 				side: 'a',
-				stage: STAGE.people,
+				step: STEP.people,
 				type: 'update-person',
 				target: { id: 'a-bob2' },
 				values: { displayName: 'Robert Two' },

@@ -86,7 +86,7 @@ beforeAll(async () => {
 });
 
 describe('a run cut off at any point', () => {
-	it('resumes after crashes in each stage and applies every operation exactly once', { timeout: 60_000 }, async () => {
+	it('resumes after crashes in each step and applies every operation exactly once', { timeout: 60_000 }, async () => {
 		// First crash: right after the second group was created (groups are created first).
 		const first = await crashAfter('create-group', 2);
 		const run = await expectJson<RunSummary>(

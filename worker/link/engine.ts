@@ -46,7 +46,7 @@ export interface EngineDeps {
 	now(): number;
 	connector(systemId: string): Promise<Connector>;
 	slice: SliceLimits;
-	/** Operations in flight at once within a stage. */
+	/** Operations in flight at once within a step. */
 	concurrency: number;
 	/** Baseline drafts committed per transaction. */
 	commitChunk?: number;

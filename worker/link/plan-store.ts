@@ -31,10 +31,10 @@ export const PLAN_SCHEMA = [
 	`CREATE INDEX IF NOT EXISTS plan_views_removal ON plan_views (removal) WHERE removal IS NOT NULL`,
 	`CREATE TABLE IF NOT EXISTS plan_conflicts (seq INTEGER PRIMARY KEY, conflict TEXT NOT NULL)`,
 	// `part`: -1 for group operations (merged over the parts); `tag`: the group an op goes with.
-	`CREATE TABLE IF NOT EXISTS plan_ops (seq INTEGER PRIMARY KEY, key TEXT NOT NULL, stage INTEGER NOT NULL, part INTEGER NOT NULL, tag TEXT, staged INTEGER NOT NULL DEFAULT 0, op TEXT NOT NULL)`,
+	`CREATE TABLE IF NOT EXISTS plan_ops (seq INTEGER PRIMARY KEY, key TEXT NOT NULL, step INTEGER NOT NULL, part INTEGER NOT NULL, tag TEXT, staged INTEGER NOT NULL DEFAULT 0, op TEXT NOT NULL)`,
 	`CREATE INDEX IF NOT EXISTS plan_ops_key ON plan_ops (key)`,
 	`CREATE INDEX IF NOT EXISTS plan_ops_tag ON plan_ops (tag) WHERE tag IS NOT NULL`,
-	`CREATE INDEX IF NOT EXISTS plan_ops_order ON plan_ops (stage, part, seq)`,
+	`CREATE INDEX IF NOT EXISTS plan_ops_order ON plan_ops (step, part, seq)`,
 	// Drafts: what the baseline becomes; prev_* name the entry each one replaces.
 	`CREATE TABLE IF NOT EXISTS plan_drafts (seq INTEGER PRIMARY KEY, prev_kind TEXT, prev_a TEXT, prev_b TEXT, draft TEXT NOT NULL)`,
 	`CREATE INDEX IF NOT EXISTS plan_drafts_prev ON plan_drafts (prev_kind, prev_a, prev_b)`,
@@ -121,7 +121,7 @@ export class PlanStore implements PartSink {
 	}
 
 	op(op: Op, part: number, group?: string): void {
-		this.#ops.push([op.key, op.stage, part, group ?? null, op.staged ? 1 : 0, JSON.stringify(op)]);
+		this.#ops.push([op.key, op.step, part, group ?? null, op.staged ? 1 : 0, JSON.stringify(op)]);
 	}
 
 	draft(d: DraftEntry): void {
@@ -141,7 +141,7 @@ export class PlanStore implements PartSink {
 	flush(): void {
 		insertRows(this.sql, 'plan_views', ['removal', 'view'], this.#views);
 		insertRows(this.sql, 'plan_conflicts', ['conflict'], this.#conflicts);
-		insertRows(this.sql, 'plan_ops', ['key', 'stage', 'part', 'tag', 'staged', 'op'], this.#ops);
+		insertRows(this.sql, 'plan_ops', ['key', 'step', 'part', 'tag', 'staged', 'op'], this.#ops);
 		insertRows(this.sql, 'plan_drafts', ['prev_kind', 'prev_a', 'prev_b', 'draft'], this.#drafts);
 		insertRows(this.sql, 'plan_fragments', ['key', 'part', 'draft'], this.#fragments);
 		insertRows(this.sql, 'plan_kept', ['kind', 'a', 'b', 'entry'], this.#kept);
@@ -336,17 +336,16 @@ export class PlanStore implements PartSink {
 		const current = () => {
 			if (this.#generation !== generation) throw new Error('The plan was replaced while it was read: read it again.');
 		};
-		// Operations in run order are paged by their position (stage, part, seq), not by seq alone.
+		// Operations in run order are paged by their position (step, part, seq), not by seq alone.
 		let cursor = [-1e9, -1e9, -1e9];
 		const ops = () => {
 			const page = sql
-				.exec<{ stage: number; part: number; seq: number; v: string }>(
-					'SELECT stage, part, seq, op AS v FROM plan_ops WHERE (stage, part, seq) > (?, ?, ?) ORDER BY stage, part, seq LIMIT 2000',
+				.exec<{ step: number; part: number; seq: number; v: string }>(
+					'SELECT step, part, seq, op AS v FROM plan_ops WHERE (step, part, seq) > (?, ?, ?) ORDER BY step, part, seq LIMIT 2000',
 					...cursor
 				)
 				.toArray();
-			if (page.length > 0)
-				cursor = [page[page.length - 1].stage, page[page.length - 1].part, page[page.length - 1].seq];
+			if (page.length > 0) cursor = [page[page.length - 1].step, page[page.length - 1].part, page[page.length - 1].seq];
 			return page.map((r) => r.v);
 		};
 		return jsonStream(

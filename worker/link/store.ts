@@ -401,7 +401,7 @@ export class LinkStore {
 			this.sql.exec('DELETE FROM journal WHERE run_id = ?', runId);
 			this.sql.exec('DELETE FROM drafts WHERE run_id = ?', runId);
 			this.sql.exec(
-				'INSERT INTO journal (run_id, seq, key, op) SELECT ?, row_number() OVER (ORDER BY stage, part, seq) - 1, key, op FROM plan_ops',
+				'INSERT INTO journal (run_id, seq, key, op) SELECT ?, row_number() OVER (ORDER BY step, part, seq) - 1, key, op FROM plan_ops',
 				runId
 			);
 			if (withDrafts) {

@@ -1,7 +1,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import { Directory } from '$lib/core/directory';
 import type { Group, Membership, Person, Role, Snapshot } from '$lib/core/model';
-import { STAGE, type Op } from '$lib/core/ops';
+import { STEP, type Op } from '$lib/core/ops';
 import type { Env } from '../env';
 import { sha256Hex, timingSafeEqual } from '../crypto';
 import { ScimSyntaxError, matches, parseFilter, simpleEquality, type Filter } from './scim-filter';
@@ -236,7 +236,7 @@ export class SandboxDO extends DurableObject<Env> {
 			this.dir.apply({
 				key: 'scim',
 				side: 'a',
-				stage: STAGE.membershipRemovals,
+				step: STEP.membershipRemovals,
 				type: 'remove-membership',
 				group: { id: groupId },
 				person: { id: personId },
@@ -252,7 +252,7 @@ export class SandboxDO extends DurableObject<Env> {
 					? {
 							key: 'scim',
 							side: 'a',
-							stage: STAGE.memberships,
+							step: STEP.memberships,
 							type: 'add-membership',
 							group: { id: groupId },
 							person: { id: personId },
@@ -261,7 +261,7 @@ export class SandboxDO extends DurableObject<Env> {
 					: {
 							key: 'scim',
 							side: 'a',
-							stage: STAGE.memberships,
+							step: STEP.memberships,
 							type: 'set-role',
 							group: { id: groupId },
 							person: { id: personId },
@@ -333,7 +333,7 @@ export class SandboxDO extends DurableObject<Env> {
 				this.dir.apply({
 					key: 'seed',
 					side: 'a',
-					stage: STAGE.people,
+					step: STEP.people,
 					type: 'create-person',
 					record: person,
 					restoreId: person.id
@@ -344,7 +344,7 @@ export class SandboxDO extends DurableObject<Env> {
 				this.dir.apply({
 					key: 'seed',
 					side: 'a',
-					stage: STAGE.groups,
+					step: STEP.groups,
 					type: 'create-group',
 					record: group,
 					restoreId: group.id
@@ -566,7 +566,7 @@ export class SandboxDO extends DurableObject<Env> {
 						this.dir.apply({
 							key: 'scim',
 							side: 'a',
-							stage: STAGE.peopleRemovals,
+							step: STEP.peopleRemovals,
 							type: 'remove-person',
 							target: { id },
 							soft: false,
@@ -582,7 +582,7 @@ export class SandboxDO extends DurableObject<Env> {
 						this.dir.apply({
 							key: 'scim',
 							side: 'a',
-							stage: STAGE.groupRemovals,
+							step: STEP.groupRemovals,
 							type: 'remove-group',
 							target: { id },
 							before: this.dir.groups.get(id)!,
@@ -742,7 +742,7 @@ export class SandboxDO extends DurableObject<Env> {
 		const { person, userName } = this.readUserOrThrow(body, id);
 		const { id: _drop, ...record } = person;
 		this.mutate(() => {
-			this.dir.apply({ key: 'scim', side: 'a', stage: STAGE.people, type: 'create-person', record, restoreId: id });
+			this.dir.apply({ key: 'scim', side: 'a', step: STEP.people, type: 'create-person', record, restoreId: id });
 			this.putUser(person, userName);
 		});
 		this.sorted.people = undefined;
@@ -784,7 +784,7 @@ export class SandboxDO extends DurableObject<Env> {
 		const { group, members } = this.readGroupOrThrow(body, id);
 		const { id: _drop, ...record } = group;
 		this.mutate(() => {
-			this.dir.apply({ key: 'scim', side: 'a', stage: STAGE.groups, type: 'create-group', record, restoreId: id });
+			this.dir.apply({ key: 'scim', side: 'a', step: STEP.groups, type: 'create-group', record, restoreId: id });
 			this.putGroup(group);
 			this.setMembers(id, members);
 		});

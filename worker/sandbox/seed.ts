@@ -41,7 +41,7 @@
  * Drift applied before any run shows these as plain updates and creates (no baseline to compare).
  */
 import type { Group, GroupKind, Membership, Person, Role } from '$lib/core/model';
-import { STAGE, type Op } from '$lib/core/ops';
+import { STEP, type Op } from '$lib/core/ops';
 import type { CsvColumns } from '../connectors/csv';
 import type { SandboxRecords } from './sandbox-do';
 
@@ -502,7 +502,7 @@ const ref = (id: string) => ({ id });
 const update = (id: string, values: Record<string, string | null>): Op => ({
 	key: key(),
 	side: 'a',
-	stage: STAGE.people,
+	step: STEP.people,
 	type: 'update-person',
 	target: ref(id),
 	values,
@@ -511,7 +511,7 @@ const update = (id: string, values: Record<string, string | null>): Op => ({
 const remove = (id: string): Op => ({
 	key: key(),
 	side: 'a',
-	stage: STAGE.peopleRemovals,
+	step: STEP.peopleRemovals,
 	type: 'remove-person',
 	target: ref(id),
 	soft: false,
@@ -537,7 +537,7 @@ export function drift(): { ops: Op[]; team: Op[] } {
 		{
 			key: key(),
 			side: 'a',
-			stage: STAGE.memberships,
+			step: STEP.memberships,
 			type: 'add-membership',
 			group: ref('ops-g-mg-hazmat'),
 			person: ref(opsPersonId(30)),
@@ -547,7 +547,7 @@ export function drift(): { ops: Op[]; team: Op[] } {
 		{
 			key: key(),
 			side: 'a',
-			stage: STAGE.people,
+			step: STEP.people,
 			type: 'create-person',
 			restoreId: 'ops-p-new-1',
 			record: {
@@ -573,7 +573,7 @@ export function drift(): { ops: Op[]; team: Op[] } {
 		{
 			key: key(),
 			side: 'b',
-			stage: STAGE.groups,
+			step: STEP.groups,
 			type: 'update-group',
 			target: ref('team-g-st-04'),
 			values: { name: 'Station 4 Lommedalen & Rykkinn' },
@@ -582,7 +582,7 @@ export function drift(): { ops: Op[]; team: Op[] } {
 		{
 			key: key(),
 			side: 'b',
-			stage: STAGE.people,
+			step: STEP.people,
 			type: 'create-person',
 			restoreId: 'team-p-new-1',
 			record: {

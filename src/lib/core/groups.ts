@@ -17,7 +17,7 @@ import { match, type MatchPass } from './match';
 import type { BaselineEntry, Group, Side } from './model';
 import { otherSide } from './model';
 import { normalize, ruleFor } from './normalize';
-import { STAGE } from './ops';
+import { STEP } from './ops';
 import { chosenSide } from './resolutions';
 import { membersOf } from './side-index';
 
@@ -41,7 +41,7 @@ function planCreate(ctx: ReconcileContext, source: Group, from: Side, note?: Pai
 	const to = otherSide(from);
 	const record: Omit<Group, 'id'> = { name: source.name, kind: source.kind };
 	if (source.externalId) record.externalId = source.externalId;
-	const key = ctx.builder.add({ type: 'create-group', side: to, stage: STAGE.groups, record });
+	const key = ctx.builder.add({ type: 'create-group', side: to, step: STEP.groups, record });
 	const refs = from === 'a' ? { a: idRef(source.id), b: createdRef(key) } : { a: createdRef(key), b: idRef(source.id) };
 	const draft = {
 		kind: 'group' as const,
@@ -70,7 +70,7 @@ function planRemoval(ctx: ReconcileContext, entry: BaselineEntry, survivor: Grou
 			const key = ctx.builder.add({
 				type: 'remove-membership',
 				side: on,
-				stage: STAGE.membershipRemovals,
+				step: STEP.membershipRemovals,
 				group: idRef(survivor.id),
 				person: idRef(personId),
 				before: role
@@ -84,7 +84,7 @@ function planRemoval(ctx: ReconcileContext, entry: BaselineEntry, survivor: Grou
 	const key = ctx.builder.add({
 		type: 'remove-group',
 		side: on,
-		stage: STAGE.groupRemovals,
+		step: STEP.groupRemovals,
 		target: idRef(survivor.id),
 		before: survivor,
 		beforeMembers
@@ -120,7 +120,7 @@ export function reconcileGroups(ctx: ReconcileContext): void {
 		const opKeys: string[] = [];
 		let note: PairNote | undefined;
 		if (ctx.provision && !entry) {
-			opKeys.push(ctx.builder.add({ type: 'adopt-group', side: 'b', stage: STAGE.groups, target: idRef(b.id) }));
+			opKeys.push(ctx.builder.add({ type: 'adopt-group', side: 'b', step: STEP.groups, target: idRef(b.id) }));
 			note = 'adopt';
 		}
 		const resolution = ctx.resolutionFor('group', a.id, b.id);
@@ -148,7 +148,7 @@ export function reconcileGroups(ctx: ReconcileContext): void {
 					pair.fieldOps.push({
 						type: 'update-group',
 						side: to,
-						stage: STAGE.groups,
+						step: STEP.groups,
 						target: idRef(target.id),
 						values: toLocal(values, ctx.groupSpecs, to),
 						before

@@ -10,7 +10,7 @@ import { createdRef, linkKey, refOn, type GroupPairWork, type PersonLink, type R
 import { mergeMember, type FieldConflict } from './diff';
 import type { BaselineMember, Role, Side } from './model';
 import { otherSide } from './model';
-import { STAGE, type TargetRef } from './ops';
+import { STEP, type TargetRef } from './ops';
 import type { DraftMember, OpDraft } from './plan';
 import { chosenSide } from './resolutions';
 import { membersOf } from './side-index';
@@ -54,9 +54,9 @@ function memberOp(
 	want: Role | undefined
 ): OpDraft {
 	if (want === undefined)
-		return { type: 'remove-membership', side, stage: STAGE.membershipRemovals, group, person, before: now! };
-	if (now === undefined) return { type: 'add-membership', side, stage: STAGE.memberships, group, person, role: want };
-	return { type: 'set-role', side, stage: STAGE.memberships, group, person, role: want, before: now };
+		return { type: 'remove-membership', side, step: STEP.membershipRemovals, group, person, before: now! };
+	if (now === undefined) return { type: 'add-membership', side, step: STEP.memberships, group, person, role: want };
+	return { type: 'set-role', side, step: STEP.memberships, group, person, role: want, before: now };
 }
 
 function draftMember(link: PersonLink, role: Role, previous?: BaselineMember): DraftMember | undefined {
@@ -280,7 +280,7 @@ function fillCreated(
 		member.opKey = ctx.builder.add({
 			type: 'add-membership',
 			side: to,
-			stage: STAGE.memberships,
+			step: STEP.memberships,
 			group: createdRef(key),
 			person: member[to],
 			role
@@ -299,7 +299,7 @@ function planTransfers(ctx: ReconcileContext): void {
 		const from = [...move.from].filter((c) => !move.to.has(c)).sort();
 		const to = [...move.to].filter((c) => !move.from.has(c)).sort();
 		if (from.length === 0 && to.length === 0) continue;
-		ctx.builder.add({ type: 'notify-transfer', side: 'b', stage: STAGE.notices, person, from, to });
+		ctx.builder.add({ type: 'notify-transfer', side: 'b', step: STEP.notices, person, from, to });
 	}
 }
 

@@ -34,8 +34,8 @@ interface OpBase {
 	/** Idempotency key: the same intended change always has the same key. */
 	key: string;
 	side: Side;
-	/** Ordering stage: groups, people, memberships, notices, then removals. */
-	stage: number;
+	/** Ordering step: groups, people, memberships, notices, then removals. */
+	step: number;
 	/** Removals above the link's limit wait for an owner and are not applied. */
 	staged?: boolean;
 }
@@ -101,8 +101,8 @@ export function opKind(op: Op): RecordKind | 'membership' | 'notice' {
 	}
 }
 
-/** Stages, in the order operations run: records exist before the memberships that need them. */
-export const STAGE = {
+/** Steps, in the order operations run: records exist before the memberships that need them. */
+export const STEP = {
 	groups: 0,
 	people: 1,
 	memberships: 2,

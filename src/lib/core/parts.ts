@@ -439,7 +439,7 @@ export class CollectingSink implements PartSink {
 			.filter((o) => !o.group || !merged.dropTags.has(o.group))
 			.map(({ op }) => (merged.staged.has(op.key) ? { ...op, staged: true } : op))
 			.map((op, i) => ({ op, i }))
-			.sort((x, y) => x.op.stage - y.op.stage || x.i - y.i)
+			.sort((x, y) => x.op.step - y.op.step || x.i - y.i)
 			.map((x) => x.op);
 		const next: DraftEntry[] = [...this.drafts];
 		for (const [key, fragments] of this.fragments) {

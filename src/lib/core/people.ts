@@ -7,7 +7,7 @@ import { match, type MatchPass, type Pair } from './match';
 import type { BaselineEntry, FieldValue, FieldValues, LinkConfig, MatchField, Person, Side } from './model';
 import { otherSide } from './model';
 import { normalize, ruleFor } from './normalize';
-import { STAGE } from './ops';
+import { STEP } from './ops';
 import { chosenSide } from './resolutions';
 import { groupsOfPerson, indexGroupsOf } from './side-index';
 
@@ -49,7 +49,7 @@ function planCreate(ctx: ReconcileContext, source: Person, from: Side, note?: Pa
 	const key = ctx.builder.add({
 		type: 'create-person',
 		side: to,
-		stage: STAGE.people,
+		step: STEP.people,
 		record: personFor(ctx, source, from, to)
 	});
 	const refs = from === 'a' ? { a: idRef(source.id), b: createdRef(key) } : { a: createdRef(key), b: idRef(source.id) };
@@ -63,7 +63,7 @@ function planCreate(ctx: ReconcileContext, source: Person, from: Side, note?: Pa
 	});
 	ctx.view({ kind: 'person', [from]: source.id, situation: 'create', to, note });
 	if (ctx.provision && note !== 'recreate')
-		ctx.builder.add({ type: 'invite', side: to, stage: STAGE.notices, person: createdRef(key) });
+		ctx.builder.add({ type: 'invite', side: to, step: STEP.notices, person: createdRef(key) });
 }
 
 /** The survivor's counterpart is gone: remove it (soft first), or anonymize once retention ends. */
@@ -86,7 +86,7 @@ function planRemoval(ctx: ReconcileContext, entry: BaselineEntry, survivor: Pers
 		const key = ctx.builder.add({
 			type: 'anonymize-person',
 			side: on,
-			stage: STAGE.peopleRemovals,
+			step: STEP.peopleRemovals,
 			target,
 			values: anonymizedValues(survivor),
 			before: survivor
@@ -100,7 +100,7 @@ function planRemoval(ctx: ReconcileContext, entry: BaselineEntry, survivor: Pers
 	const key = ctx.builder.add({
 		type: 'remove-person',
 		side: on,
-		stage: STAGE.peopleRemovals,
+		step: STEP.peopleRemovals,
 		target,
 		soft,
 		before: survivor,
@@ -129,7 +129,7 @@ function updateOps(ctx: ReconcileContext, a: Person, b: Person, toA: FieldValues
 			ctx.builder.add({
 				type: 'update-person',
 				side: to,
-				stage: STAGE.people,
+				step: STEP.people,
 				target: idRef(target.id),
 				values: local,
 				before
@@ -155,16 +155,14 @@ function reconcilePair(
 			ctx.builder.add({
 				type: 'restore-person',
 				side: removedOn,
-				stage: STAGE.people,
+				step: STEP.people,
 				target: idRef((removedOn === 'a' ? a : b).id)
 			})
 		);
 		note = 'restore';
 	}
 	if (ctx.provision && !entry) {
-		(opKeys ??= []).push(
-			ctx.builder.add({ type: 'adopt-person', side: 'b', stage: STAGE.people, target: idRef(b.id) })
-		);
+		(opKeys ??= []).push(ctx.builder.add({ type: 'adopt-person', side: 'b', step: STEP.people, target: idRef(b.id) }));
 		note = 'adopt';
 	}
 	const resolution = ctx.resolutionFor('person', a.id, b.id);

@@ -86,7 +86,7 @@ export class PlanBuilder {
 	ordered(): Op[] {
 		return this.ops
 			.map((op, i) => ({ op, i }))
-			.sort((x, y) => x.op.stage - y.op.stage || x.i - y.i)
+			.sort((x, y) => x.op.step - y.op.step || x.i - y.i)
 			.map((x) => x.op);
 	}
 }

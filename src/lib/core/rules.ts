@@ -4,7 +4,7 @@
  * it off (with removal) or undoing it removes exactly what it added, never a manual membership.
  */
 import type { MemberType, Person, Role, Snapshot } from './model';
-import { STAGE, type Op } from './ops';
+import { STEP, type Op } from './ops';
 import { PlanBuilder } from './plan';
 import type { OpOutcome } from './runner';
 import { indexSnapshot, membersOf } from './side-index';
@@ -72,7 +72,7 @@ export function planRule(rule: Rule, snapshot: Snapshot, journal: RuleJournal): 
 			builder.add({
 				type: 'add-membership',
 				side: 'b',
-				stage: STAGE.memberships,
+				step: STEP.memberships,
 				group,
 				person: { id: person.id },
 				role: rule.role
@@ -81,7 +81,7 @@ export function planRule(rule: Rule, snapshot: Snapshot, journal: RuleJournal): 
 			builder.add({
 				type: 'set-role',
 				side: 'b',
-				stage: STAGE.memberships,
+				step: STEP.memberships,
 				group,
 				person: { id: person.id },
 				role: rule.role,
@@ -99,7 +99,7 @@ export function planRule(rule: Rule, snapshot: Snapshot, journal: RuleJournal): 
 		builder.add({
 			type: 'remove-membership',
 			side: 'b',
-			stage: STAGE.membershipRemovals,
+			step: STEP.membershipRemovals,
 			group,
 			person: { id: personId },
 			before: role ?? ownedRole
@@ -119,7 +119,7 @@ export function planRuleOff(rule: Rule, snapshot: Snapshot, journal: RuleJournal
 			builder.add({
 				type: 'remove-membership',
 				side: 'b',
-				stage: STAGE.membershipRemovals,
+				step: STEP.membershipRemovals,
 				group: { id: rule.groupId },
 				person: { id: personId },
 				before: role

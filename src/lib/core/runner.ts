@@ -22,7 +22,7 @@ export type Applier = (op: Op, resolve: (ref: TargetRef) => string) => Promise<{
 
 export interface RunDeps {
 	apply: Record<Side, Applier>;
-	/** Operations in flight at once within a stage (stages never overlap). */
+	/** Operations in flight at once within a step (steps never overlap). */
 	concurrency?: number;
 	/** Called after each outcome (persist it before the next write for crash safety). */
 	onOutcome?: (outcome: OpOutcome, op: Op) => void | Promise<void>;
@@ -61,9 +61,9 @@ export async function runPlan(ops: readonly Op[], outcomes: Map<string, OpOutcom
 	const limit = Math.max(1, deps.concurrency ?? 1);
 	let i = 0;
 	while (i < ops.length) {
-		const stage = ops[i].stage;
+		const step = ops[i].step;
 		const inFlight = new Set<Promise<void>>();
-		for (; i < ops.length && ops[i].stage === stage; i++) {
+		for (; i < ops.length && ops[i].step === step; i++) {
 			const op = ops[i];
 			// Anything with an outcome is settled for this run; failures are retried by the next run's plan.
 			if (outcomes.has(op.key)) continue;

@@ -4,7 +4,7 @@
  * as not undoable instead of pretended.
  */
 import type { Role } from './model';
-import { STAGE, type Op, type TargetRef } from './ops';
+import { STEP, type Op, type TargetRef } from './ops';
 import type { OpDraft } from './plan';
 import { PlanBuilder } from './plan';
 import type { OpOutcome } from './runner';
@@ -34,7 +34,7 @@ export function planUndo(linkId: string, ops: readonly Op[], outcomes: ReadonlyM
 				add({
 					type: 'remove-person',
 					side,
-					stage: STAGE.peopleRemovals,
+					step: STEP.peopleRemovals,
 					target: { id },
 					soft: false,
 					before: { ...op.record, id },
@@ -47,7 +47,7 @@ export function planUndo(linkId: string, ops: readonly Op[], outcomes: ReadonlyM
 				add({
 					type: 'remove-group',
 					side,
-					stage: STAGE.groupRemovals,
+					step: STEP.groupRemovals,
 					target: { id },
 					before: { ...op.record, id },
 					beforeMembers: []
@@ -59,7 +59,7 @@ export function planUndo(linkId: string, ops: readonly Op[], outcomes: ReadonlyM
 				add({
 					type: op.type,
 					side,
-					stage: op.stage,
+					step: op.step,
 					target: fixed(op.target),
 					values: op.before,
 					before: op.values
@@ -70,7 +70,7 @@ export function planUndo(linkId: string, ops: readonly Op[], outcomes: ReadonlyM
 					add({
 						type: 'update-person',
 						side,
-						stage: STAGE.people,
+						step: STEP.people,
 						target: fixed(op.target),
 						values: { active: op.before.active ? 'true' : 'false' },
 						before: { active: 'false' }
@@ -78,12 +78,12 @@ export function planUndo(linkId: string, ops: readonly Op[], outcomes: ReadonlyM
 					break;
 				}
 				const { id, ...record } = op.before;
-				const key = add({ type: 'create-person', side, stage: STAGE.people, record, restoreId: id });
+				const key = add({ type: 'create-person', side, step: STEP.people, record, restoreId: id });
 				for (const m of op.beforeMembers) {
 					add({
 						type: 'add-membership',
 						side,
-						stage: STAGE.memberships,
+						step: STEP.memberships,
 						group: { id: m.groupId },
 						person: { createdBy: key },
 						role: m.role
@@ -93,12 +93,12 @@ export function planUndo(linkId: string, ops: readonly Op[], outcomes: ReadonlyM
 			}
 			case 'remove-group': {
 				const { id, ...record } = op.before;
-				const key = add({ type: 'create-group', side, stage: STAGE.groups, record, restoreId: id });
+				const key = add({ type: 'create-group', side, step: STEP.groups, record, restoreId: id });
 				for (const m of op.beforeMembers) {
 					add({
 						type: 'add-membership',
 						side,
-						stage: STAGE.memberships,
+						step: STEP.memberships,
 						group: { createdBy: key },
 						person: { id: m.personId },
 						role: m.role
@@ -110,7 +110,7 @@ export function planUndo(linkId: string, ops: readonly Op[], outcomes: ReadonlyM
 				add({
 					type: 'remove-person',
 					side,
-					stage: STAGE.peopleRemovals,
+					step: STEP.peopleRemovals,
 					target: fixed(op.target),
 					soft: true,
 					before: { id: '', displayName: '', active: true },
@@ -121,7 +121,7 @@ export function planUndo(linkId: string, ops: readonly Op[], outcomes: ReadonlyM
 				add({
 					type: 'remove-membership',
 					side,
-					stage: STAGE.membershipRemovals,
+					step: STEP.membershipRemovals,
 					group: fixed(op.group),
 					person: fixed(op.person),
 					before: op.role
@@ -131,7 +131,7 @@ export function planUndo(linkId: string, ops: readonly Op[], outcomes: ReadonlyM
 				add({
 					type: 'set-role',
 					side,
-					stage: STAGE.memberships,
+					step: STEP.memberships,
 					group: fixed(op.group),
 					person: fixed(op.person),
 					role: op.before,
@@ -142,7 +142,7 @@ export function planUndo(linkId: string, ops: readonly Op[], outcomes: ReadonlyM
 				add({
 					type: 'add-membership',
 					side,
-					stage: STAGE.memberships,
+					step: STEP.memberships,
 					group: fixed(op.group),
 					person: fixed(op.person),
 					role: op.before as Role
