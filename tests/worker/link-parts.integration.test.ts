@@ -132,7 +132,7 @@ describe('reconciling in parts at the edge', () => {
 		expect(rec.conflicts.length).toBeGreaterThan(0);
 	});
 
-	it('runs in parts, then plans the drift in parts as it does whole', async () => {
+	it('runs in parts, then plans the drift in parts as it does whole', { timeout: 30_000 }, async () => {
 		const first = await reconcileWith(25);
 		const resolutions: Resolution[] = first.conflicts.flatMap(
 			(c) => answer(c, c.reason === 'ambiguous-match' || c.reason === 'name-collision' ? 'ignore' : 'take-a') ?? []

@@ -2,7 +2,8 @@ import { env } from 'cloudflare:workers';
 import { createExecutionContext, runInDurableObject } from 'cloudflare:test';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import worker from '../../worker/index';
-import { ApiError, errorResponse } from '../../worker/api/errors';
+import { errorResponse } from '../../worker/api/errors';
+import { DomainError } from '../../worker/errors';
 import { assertSameRegion } from '../../worker/systems/region';
 import { ORIGIN, api, expectJson, tokenFor, unique } from './support';
 
@@ -378,7 +379,7 @@ describe('regions', () => {
 				return e;
 			}
 		})();
-		expect(error).toBeInstanceOf(ApiError);
+		expect(error).toBeInstanceOf(DomainError);
 		const res = errorResponse(error);
 		expect(res.status).toBe(422);
 		expect(await res.json()).toEqual({
