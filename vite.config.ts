@@ -44,6 +44,8 @@ export default defineConfig({
 				test: {
 					name: 'worker',
 					include: ['tests/worker/**/*.test.ts'],
+					// workerd on 2 shared cores: a test that needs 3 s alone can need 10 under load.
+					testTimeout: 30_000,
 					globalSetup: ['tests/worker/global-setup.ts']
 				}
 			},
