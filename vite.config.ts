@@ -17,6 +17,8 @@ export default defineConfig({
 				test: {
 					name: 'core',
 					environment: 'node',
+					// Property tests run hundreds of cases; on 2 shared cores that can take tens of seconds.
+					testTimeout: 60_000,
 					include: ['tests/**/*.test.ts'],
 					exclude: ['tests/worker/**', 'tests/e2e/**', '**/node_modules/**']
 				}

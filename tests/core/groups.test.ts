@@ -1,6 +1,6 @@
 /** Groups and memberships: matching by identifier or name, collisions, members as sets with roles. */
 import { describe, expect, test } from 'vitest';
-import type { BaselineEntry } from '../../src/lib/core';
+import { commitBaseline, runPlan, type BaselineEntry, type OpOutcome } from '../../src/lib/core';
 import { group, member, opLine, person, run, twoWay } from '../support/factories';
 
 const people = {
@@ -159,6 +159,50 @@ describe('memberships (as sets with roles, three-way)', () => {
 		const r = run(twoWay({ limits: open }), side('a', [...am]), side('b', [...bm]), { entries });
 		expect(opLine(r)).toEqual(ops);
 	});
+
+	// Two-way: a removal that did not happen must stay in the baseline, or the next run reads the
+	// member as added on A and puts it back on B.
+	test.each(['done', 'failed', 'staged'] as const)(
+		'removed on B, its removal on A %s: the baseline and the next plan follow what happened',
+		async (outcome) => {
+			const limits = outcome === 'staged' ? { ...open, membership: { count: 0, percent: 100 } } : open;
+			const a = [member('ga', 'a1'), member('ga', 'a2')];
+			const b = [member('gb', 'b1')];
+			const entries = [
+				...pEntries,
+				gEntry([
+					['a1', 'b1', 'member'],
+					['a2', 'b2', 'member']
+				])
+			];
+			const r = run(twoWay({ limits }), side('a', a), side('b', b), { entries });
+			const outcomes = new Map<string, OpOutcome>();
+			await runPlan(r.plan.ops, outcomes, {
+				apply: {
+					a: async () => {
+						if (outcome === 'failed') throw new Error('503');
+						return {};
+					},
+					b: async () => ({})
+				}
+			});
+			const next = commitBaseline(r.plan, outcomes);
+			const members = next.entries.find((e) => e.kind === 'group')!.members;
+			expect(members).toEqual(
+				outcome === 'done'
+					? [['a1', 'b1', 'member']]
+					: [
+							['a1', 'b1', 'member'],
+							['a2', 'b2', 'member']
+						]
+			);
+			const again = run(twoWay({ limits }), side('a', outcome === 'done' ? [a[0]] : a), side('b', b), {
+				entries: next.entries
+			});
+			const left = { done: [], failed: ['remove-membership@a'], staged: ['remove-membership@a(staged)'] };
+			expect(opLine(again)).toEqual(left[outcome]);
+		}
+	);
 
 	test('a membership conflict is a both-changed conflict on the group, naming the member', () => {
 		const r = run(twoWay(), side('a', [member('ga', 'a1', 'manager')]), side('b', []), {

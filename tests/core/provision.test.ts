@@ -1,6 +1,6 @@
 /** Provisioning: source of truth to target, provenance, soft removal, restore, anonymize, notices. */
 import { describe, expect, test } from 'vitest';
-import { Directory, reconcile, type BaselineEntry } from '../../src/lib/core';
+import { commitBaseline, Directory, reconcile, runPlan, type BaselineEntry, type OpOutcome } from '../../src/lib/core';
 import { applyPlan } from '../support/apply';
 import { baseline, group, member, opLine, person, provision, run } from '../support/factories';
 
@@ -199,9 +199,42 @@ describe('provision: communities and functions', () => {
 		const r = run(provision({ limits: open }), hr([member('c2', 'e1')]), target([member('tc1', 't1')]), {
 			entries: entries([['e1', 't1', 'member']])
 		});
-		expect(opLine(r)).toEqual(['add-membership@b', 'notify-transfer@b', 'remove-membership@b']);
-		expect(r.plan.ops[1]).toMatchObject({ from: ['Amsterdam'], to: ['Utrecht'] });
+		expect(opLine(r)).toEqual(['add-membership@b', 'remove-membership@b', 'notify-transfer@b']);
+		const [add, remove, notice] = r.plan.ops;
+		expect(notice).toMatchObject({ from: ['Amsterdam'], to: ['Utrecht'], after: [remove.key, add.key] });
 	});
+
+	// What a run leaves behind when part of a move does not happen. `outcome` names the removal's.
+	test.each([
+		{ removal: 'done', notice: 'done', kept: [] },
+		{ removal: 'failed', notice: 'skipped', kept: [['e1', 't1', 'member']] },
+		{ removal: 'staged', notice: 'skipped', kept: [['e1', 't1', 'member']] }
+	] as const)(
+		'a move whose removal is $removal: notice $notice, the old membership stays in the baseline $kept',
+		async ({ removal, notice, kept }) => {
+			const limits = removal === 'staged' ? { ...open, membership: { count: 0, percent: 100 } } : open;
+			const r = run(provision({ limits }), hr([member('c2', 'e1')]), target([member('tc1', 't1')]), {
+				entries: entries([['e1', 't1', 'member']])
+			});
+			const outcomes = new Map<string, OpOutcome>();
+			await runPlan(r.plan.ops, outcomes, {
+				apply: {
+					a: async () => ({}),
+					b: async (op) => {
+						if (op.type === 'remove-membership' && removal === 'failed') throw new Error('503 from the target');
+						return {};
+					}
+				}
+			});
+			const byType = new Map(r.plan.ops.map((op) => [op.type, outcomes.get(op.key)?.status]));
+			expect(byType.get('remove-membership')).toBe(removal);
+			expect(byType.get('notify-transfer')).toBe(notice);
+			const next = commitBaseline(r.plan, outcomes);
+			const old = next.entries.find((e) => e.a === 'c1')!;
+			expect(old.members).toEqual(kept);
+			expect(next.entries.find((e) => e.a === 'c2')!.members).toEqual([['e1', 't1', 'member']]);
+		}
+	);
 
 	test('manual memberships in a synced group are never touched', () => {
 		const r = run(

@@ -15,7 +15,7 @@
  */
 import {
 	commitBaseline,
-	refsOf,
+	dependenciesOf,
 	resolver,
 	runPlan,
 	type BaselineEntry,

@@ -177,7 +177,7 @@ async function planParts(
 ): Promise<PlannedLink> {
 	const { store, config } = deps;
 	const memberPart = (m: BaselineMember) => index.memberPart(m, count);
-	const merger = new PartMerger(config, resolutions, info, store.plan);
+	const merger = new PartMerger(config, resolutions, store.ownedCounts(), store.plan);
 	const groups = { a: store.snapshots.groups('a'), b: store.snapshots.groups('b') };
 	const snapshot = (side: Side, part: number): Snapshot => ({
 		system: info[side].system,

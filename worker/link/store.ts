@@ -14,6 +14,7 @@ import type {
 	OpOutcome,
 	OutcomeStatus,
 	PlanCounts,
+	OwnedCounts,
 	Resolution,
 	RunTally
 } from '$lib/core';
@@ -234,6 +235,20 @@ export class LinkStore {
 		);
 		for (const row of rows) had[row.kind] = true;
 		return had;
+	}
+
+	/** What the link owns (see the core's ownedCounts), counted in SQL rather than parsed entry by entry. */
+	ownedCounts(): OwnedCounts {
+		const row = this.sql
+			.exec<{ people: number; groups: number; memberships: number }>(
+				`SELECT
+					coalesce(sum(kind = 'person' AND coalesce(json_extract(entry, '$.lifecycle.state'), 'active') = 'active'), 0) AS people,
+					coalesce(sum(kind = 'group'), 0) AS groups,
+					coalesce(sum(CASE WHEN kind = 'group' THEN coalesce(json_array_length(entry, '$.members'), 0) ELSE 0 END), 0) AS memberships
+				FROM baseline`
+			)
+			.one();
+		return { people: row.people, groups: row.groups, memberships: row.memberships };
 	}
 
 	/** Records the part of each person entry (`partOf` its id on side A). */

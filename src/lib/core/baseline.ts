@@ -32,6 +32,10 @@ export function commitBaseline(plan: Plan, outcomes: ReadonlyMap<string, OpOutco
 					members.push(m);
 					continue;
 				}
+				if (m.removed) {
+					if (!(m.opKey && done(m.opKey)) && m.previous) members.push(m.previous);
+					continue;
+				}
 				const ma = resolve(m.a);
 				const mb = resolve(m.b);
 				if ((m.opKey && !done(m.opKey)) || ma === undefined || mb === undefined) {

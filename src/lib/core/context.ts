@@ -128,6 +128,8 @@ export class ReconcileContext {
 	readonly createdGroups: CreatedGroup[] = [];
 	/** Provisioning: communities each source person leaves and joins (by source person id). */
 	readonly communityMoves = new Map<string, { from: Set<string>; to: Set<string> }>();
+	/** Provisioning: the membership operations of each source person's community move. */
+	readonly moveOps = new Map<string, string[]>();
 	readonly builder: PlanBuilder;
 	readonly views: PairView[] = [];
 	readonly conflicts: Conflict[] = [];
@@ -195,6 +197,12 @@ export class ReconcileContext {
 		let move = this.communityMoves.get(personId);
 		if (!move) this.communityMoves.set(personId, (move = { from: new Set(), to: new Set() }));
 		move[dir].add(community);
+	}
+
+	moveOp(personId: string, opKey: string): void {
+		const keys = this.moveOps.get(personId);
+		if (keys) keys.push(opKey);
+		else this.moveOps.set(personId, [opKey]);
 	}
 
 	baselineOf(kind: RecordKind): BaselineEntry[] {

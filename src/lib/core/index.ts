@@ -42,6 +42,7 @@ export {
 	tally,
 	resolver,
 	refsOf,
+	dependenciesOf,
 	OUTCOME_STATUSES,
 	type OpOutcome,
 	type OutcomeStatus,
@@ -79,6 +80,25 @@ export {
 	type InputIssue
 } from './schema';
 export { makeLink } from './link';
+export { linkChangeIssues, patchedLink, scheduleMoved, type LinkChangeIssue, type LinkState } from './link-policy';
+export {
+	finalStatus,
+	isUndoBarrier,
+	stopRefusal,
+	undoRefusal,
+	RUN_STATUSES,
+	STOP_REFUSALS,
+	UNDO_REFUSALS,
+	type FinalStatus,
+	type PolicyRefusal,
+	type RunEnding,
+	type RunFacts,
+	type RunStatus,
+	type StopContext,
+	type StopRefusal,
+	type UndoContext,
+	type UndoRefusal
+} from './run-policy';
 export type { StaleResolution } from './resolutions';
 export { PartitionIndex, partCount } from './partition';
 export {
@@ -95,4 +115,13 @@ export {
 	type PartSink,
 	type MergedParts
 } from './parts';
-export { assertCounts, baselineHad, countsOf, LIMIT_KINDS, type SideCounts, type LimitKind } from './safety';
+export {
+	assertCounts,
+	baselineHad,
+	countsOf,
+	ownedCounts,
+	LIMIT_KINDS,
+	type OwnedCounts,
+	type SideCounts,
+	type LimitKind
+} from './safety';

@@ -16,7 +16,8 @@ import { chosenSide } from './resolutions';
 import { membersOf } from './side-index';
 
 interface MemberWork {
-	ops: { draft: OpDraft; member?: DraftMember }[];
+	/** `mover`: the source person whose community move this operation is part of (provisioning). */
+	ops: { draft: OpDraft; member?: DraftMember; mover?: string }[];
 	/** Members whose baseline changes (null: dropped from it). */
 	changes: Map<PersonLink, DraftMember | null>;
 	/** Baseline members whose people are no longer paired the same way: dropped. */
@@ -65,6 +66,19 @@ function draftMember(link: PersonLink, role: Role, previous?: BaselineMember): D
 	return a && b ? { a, b, role, previous } : undefined;
 }
 
+/**
+ * A baseline member this plan removes: it leaves the baseline only once its removal is done. A
+ * removal staged behind a limit, or one that failed, keeps the member as sync last wrote it, so
+ * the next run neither re-adds it on the other side nor forgets that sync owns it.
+ */
+const removedMember = (previous: BaselineMember): DraftMember => ({
+	a: { id: previous[0] },
+	b: { id: previous[1] },
+	role: previous[2],
+	previous,
+	removed: true
+});
+
 /** Two-way: three-way merge of each member against the baseline. */
 function diffTwoWay(ctx: ReconcileContext, pair: GroupPairWork): MemberWork {
 	const work = newWork();
@@ -103,7 +117,7 @@ function diffTwoWay(ctx: ReconcileContext, pair: GroupPairWork): MemberWork {
 		const person = refOn(link, to);
 		// Not writable there (its record is gone on that side): the baseline keeps what it had.
 		if (!person) return;
-		const member = m.value ? draftMember(link, m.value, previous) : undefined;
+		const member = m.value ? draftMember(link, m.value, previous) : previous ? removedMember(previous) : undefined;
 		work.ops.push({ draft: memberOp(to, groupRef[to], person, to === 'a' ? ra : rb, m.value), member });
 		work.changes.set(link, member ?? null);
 	};
@@ -168,8 +182,12 @@ function diffProvision(
 			if (want !== m[2]) work.changes.set(link, want ? (draftMember(link, want, m) ?? null) : null);
 			continue;
 		}
-		const member = want ? draftMember(link, want, m) : undefined;
-		work.ops.push({ draft: memberOp('b', target, refOn(link, 'b') ?? { id: m[1] }, now, want), member });
+		const member = want ? draftMember(link, want, m) : removedMember(m);
+		work.ops.push({
+			draft: memberOp('b', target, refOn(link, 'b') ?? { id: m[1] }, now, want),
+			member,
+			mover: community === undefined ? undefined : m[0]
+		});
 		work.changes.set(link, member ?? null);
 	}
 	if (seen < sourceMembers.size) {
@@ -184,7 +202,11 @@ function diffProvision(
 			// Already there on its own (any role): a manual membership, which stays the target's business.
 			if (now !== undefined) continue;
 			const member = draftMember(link, want);
-			work.ops.push({ draft: memberOp('b', target, person, undefined, want), member });
+			work.ops.push({
+				draft: memberOp('b', target, person, undefined, want),
+				member,
+				mover: community === undefined ? undefined : pa
+			});
 			work.changes.set(link, member ?? null);
 		}
 	}
@@ -196,6 +218,7 @@ function emit(ctx: ReconcileContext, work: MemberWork): string[] {
 	for (const op of work.ops) {
 		const key = ctx.builder.add(op.draft);
 		if (op.member) op.member.opKey = key;
+		if (op.mover !== undefined) ctx.moveOp(op.mover, key);
 		keys.push(key);
 	}
 	return keys;
@@ -299,7 +322,8 @@ function planTransfers(ctx: ReconcileContext): void {
 		const from = [...move.from].filter((c) => !move.to.has(c)).sort();
 		const to = [...move.to].filter((c) => !move.from.has(c)).sort();
 		if (from.length === 0 && to.length === 0) continue;
-		ctx.builder.add({ type: 'notify-transfer', side: 'b', step: STEP.notices, person, from, to });
+		const after = [...(ctx.moveOps.get(personId) ?? [])];
+		ctx.builder.add({ type: 'notify-transfer', side: 'b', step: STEP.transfers, person, from, to, after });
 	}
 }
 

@@ -77,6 +77,11 @@ export type Op =
 			person: TargetRef;
 			from: string[];
 			to: string[];
+			/**
+			 * The membership operations that make the move. The notice goes only once every one of
+			 * them is done: a move whose removal is staged or failed has not happened yet.
+			 */
+			after: string[];
 	  });
 
 export type OpOf<T extends OpType> = Extract<Op, { type: T }>;
@@ -109,7 +114,9 @@ export const STEP = {
 	notices: 3,
 	membershipRemovals: 4,
 	peopleRemovals: 5,
-	groupRemovals: 6
+	groupRemovals: 6,
+	/** Transfer notices wait for the membership changes, removals included, that make the move. */
+	transfers: 7
 } as const;
 
 export const isRemoval = (op: Op): boolean =>

@@ -35,7 +35,16 @@ import { isRemoval, opKind, type Op, type TargetRef } from './ops';
 import { countOps, type DraftEntry } from './plan';
 import { emptyCounts, reconcile, type Reconciliation } from './reconcile';
 import { conflictKind, type StaleResolution } from './resolutions';
-import { assertCounts, baselineHad, countsOf, LIMIT_KINDS, thresholdFor, totalOf, type SideCounts } from './safety';
+import {
+	assertCounts,
+	baselineHad,
+	countsOf,
+	LIMIT_KINDS,
+	ownedCounts,
+	thresholdFor,
+	totalOf,
+	type OwnedCounts
+} from './safety';
 
 /** One part's records (see the file comment for what a part holds). */
 export interface PartInput {
@@ -140,7 +149,8 @@ export class PartMerger {
 	constructor(
 		private readonly link: LinkConfig,
 		private readonly resolutions: readonly Resolution[],
-		private readonly totals: Record<Side, SideCounts>,
+		/** What the link owns over the whole baseline: the base of the percent limits. */
+		private readonly owned: OwnedCounts,
 		private readonly sink: PartSink
 	) {}
 
@@ -255,7 +265,7 @@ export class PartMerger {
 					side,
 					kind,
 					list.map((r) => r.key),
-					totalOf(this.totals[side], kind),
+					totalOf(this.owned, kind),
 					approvals
 				);
 				if (!t) continue;
@@ -492,7 +502,7 @@ export function reconcileInParts(input: PartsInput, count: number): Reconciliati
 	assertCounts(link, counts, baselineHad(entries));
 	const index = indexPeople(link, a.people, b.people, entries, resolutions);
 	const sink = new CollectingSink();
-	const merger = new PartMerger(link, resolutions, counts, sink);
+	const merger = new PartMerger(link, resolutions, ownedCounts(entries), sink);
 	const createdElsewhere = new Set<string>();
 	const byPart = resolutionsByPart(resolutions, index, count);
 	for (let part = 0; part < count; part++) {

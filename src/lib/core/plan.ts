@@ -14,6 +14,8 @@ export interface DraftMember {
 	/** The operation that makes it true; if it does not succeed, `previous` stays. */
 	opKey?: string;
 	previous?: BaselineMember;
+	/** The operation removes the member: once it is done the member leaves the baseline. */
+	removed?: true;
 }
 
 /** What a baseline entry becomes after the plan runs. */

@@ -41,6 +41,14 @@ export function refsOf(op: Op): TargetRef[] {
 	return refs;
 }
 
+/** Keys of the operations whose outcome an operation needs before it can run. */
+export function dependenciesOf(op: Op): string[] {
+	const keys: string[] = [];
+	for (const ref of refsOf(op)) if ('createdBy' in ref) keys.push(ref.createdBy);
+	if (op.type === 'notify-transfer') keys.push(...op.after);
+	return keys;
+}
+
 export function resolver(outcomes: ReadonlyMap<string, OpOutcome>): (ref: TargetRef) => string {
 	return (ref) => {
 		if ('id' in ref) return ref.id;
@@ -94,6 +102,10 @@ async function settle(
 	} else {
 		try {
 			for (const ref of refsOf(op)) resolve(ref);
+			if (op.type === 'notify-transfer') {
+				const waiting = op.after.find((key) => outcomes.get(key)?.status !== 'done');
+				if (waiting) throw new DependencyError(`waits for ${waiting}: the move has not happened yet`);
+			}
 			const result = await deps.apply[op.side](op, resolve);
 			outcome = { key: op.key, status: 'done', ...(result.id ? { id: result.id } : {}) };
 		} catch (e) {

@@ -53,8 +53,10 @@ export function baselineHad(entries: Iterable<Pick<BaselineEntry, 'kind' | 'life
 }
 
 /**
- * Refuses snapshots that would read as mass removals: an empty provisioning source, or a side that
- * has none of a kind the baseline says it had.
+ * Refuses snapshots that would read as mass removals or mass re-creations: an empty provisioning
+ * source, or a side (either, in either mode) that has none of a kind the baseline says it had. An
+ * empty target is an outage or a wrong URL far more often than a directory emptied on purpose, and
+ * planning against it would re-create everything, then add every membership twice when it is back.
  */
 export function assertCounts(
 	link: LinkConfig,
@@ -69,7 +71,6 @@ export function assertCounts(
 		);
 	}
 	for (const side of SIDES) {
-		if (link.mode === 'provision' && side === 'b') continue;
 		const snap = counts[side];
 		for (const kind of link.kinds) {
 			const count = kind === 'person' ? snap.people : snap.groups;
@@ -85,6 +86,29 @@ export function assertCounts(
 
 export function assertUsable(link: LinkConfig, a: Snapshot, b: Snapshot, baseline: Baseline): void {
 	assertCounts(link, { a: countsOf(a), b: countsOf(b) }, baselineHad(baseline.entries));
+}
+
+/** What the link owns, counted from its baseline: the base of the percent limits. */
+export interface OwnedCounts {
+	people: number;
+	groups: number;
+	memberships: number;
+}
+
+/**
+ * Records the link owns: pairs sync created, adopted or matched (people not yet removed), and the
+ * memberships sync wrote. Manual records on the target are not the link's, so they neither dilute
+ * nor count toward a removal limit.
+ */
+export function ownedCounts(entries: Iterable<Pick<BaselineEntry, 'kind' | 'lifecycle' | 'members'>>): OwnedCounts {
+	const owned = { people: 0, groups: 0, memberships: 0 };
+	for (const e of entries) {
+		if (e.kind === 'group') {
+			owned.groups++;
+			owned.memberships += e.members?.length ?? 0;
+		} else if (!e.lifecycle || e.lifecycle.state === 'active') owned.people++;
+	}
+	return owned;
 }
 
 const limitOf = (link: LinkConfig, kind: string): DeletionLimit =>
@@ -123,8 +147,8 @@ export function thresholdFor(
 	};
 }
 
-/** Existing records of a kind on a side: the base of the percent limit. */
-export function totalOf(counts: SideCounts, kind: LimitKind): number {
+/** Owned records of a kind: the base of the percent limit. */
+export function totalOf(counts: OwnedCounts, kind: LimitKind): number {
 	if (kind === 'person') return counts.people;
 	if (kind === 'group') return counts.groups;
 	return counts.memberships;
@@ -133,14 +157,8 @@ export function totalOf(counts: SideCounts, kind: LimitKind): number {
 /** Stages removals above the limits; an approval of exactly these removals lets them through. */
 export function applyLimits(ctx: ReconcileContext): void {
 	const bySideKind = removalsBy(ctx.builder.ops);
+	const counts = ownedCounts(ctx.baseline);
 	for (const side of SIDES) {
-		const index = ctx.sides[side];
-		const counts: SideCounts = {
-			system: '',
-			people: index.people.size,
-			groups: index.groups.size,
-			memberships: index.membershipCount
-		};
 		for (const kind of LIMIT_KINDS) {
 			const removals = bySideKind.get(`${side}:${kind}`);
 			if (!removals) continue;
