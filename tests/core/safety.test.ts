@@ -5,6 +5,7 @@ import { fieldsOf, opLine, person, personEntry, provision, run, twoWay } from '.
 
 const many = (n: number, prefix: string) =>
 	Array.from({ length: n }, (_, i) => person(`${prefix}${i}`, `P${i}`, { externalId: `E${i}` }));
+const DEFAULT = { count: 500, percent: 20 };
 const entriesFor = (n: number): BaselineEntry[] =>
 	Array.from({ length: n }, (_, i) => personEntry(`a${i}`, `b${i}`, fieldsOf({ displayName: `P${i}` })));
 
@@ -27,6 +28,19 @@ describe('deletion limits', () => {
 		expect(removals).toHaveLength(removed);
 		expect(removals.every((o) => Boolean(o.staged) === staged)).toBe(true);
 		expect(r.conflicts.filter((c) => c.reason === 'threshold')).toHaveLength(staged ? 1 : 0);
+	});
+
+	test('the percent limit counts what the link owns, not the manual records beside them', () => {
+		// 10 owned of 100 on the target: 3 removals are 30 % of what the link owns, so they wait.
+		const manual = Array.from({ length: 90 }, (_, i) => person(`m${i}`, `Manual ${i}`));
+		const r = run(
+			provision({ limits: { person: { count: 500, percent: 20 }, group: DEFAULT, membership: DEFAULT } }),
+			{ people: many(10, 'a').slice(3) },
+			{ people: [...many(10, 'b'), ...manual] },
+			{ entries: entriesFor(10) }
+		);
+		const threshold = r.conflicts.find((c) => c.reason === 'threshold');
+		expect(threshold?.staged).toMatchObject({ count: 3, total: 10 });
 	});
 
 	test('an owner approval of exactly these removals lets them through', () => {
@@ -57,9 +71,16 @@ describe('deletion limits', () => {
 describe('empty or failed sources are errors, never mass removals', () => {
 	test.each([
 		['provisioning source with no records', provision(), {}, { people: many(3, 'b') }, []],
-		['two-way side that lost every person it had', twoWay(), {}, { people: many(3, 'b') }, entriesFor(3)]
+		['two-way side that lost every person it had', twoWay(), {}, { people: many(3, 'b') }, entriesFor(3)],
+		['two-way B side that lost every person it had', twoWay(), { people: many(3, 'a') }, {}, entriesFor(3)],
+		// An empty target would otherwise be planned as every owned person created again.
+		['provisioning target that lost every person it had', provision(), { people: many(3, 'a') }, {}, entriesFor(3)]
 	] as const)('%s', (_n, link, a, b, entries) => {
 		expect(() => run(link, a, b, { entries: [...entries] })).toThrow(ReconcileError);
+	});
+
+	test('a first provisioning into an empty target just creates', () => {
+		expect(opLine(run(provision(), { people: many(1, 'a') }, {}))).toEqual(['create-person@b', 'invite@b']);
 	});
 
 	test('a first two-way reconciliation with one side empty just creates', () => {
