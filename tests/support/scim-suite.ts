@@ -1,7 +1,8 @@
 /**
  * The behaviour every SCIM server must get from the connector, run against each real server
- * (SCIMMY, Better Auth). What a server cannot store (buildings, kinds, manager roles) is
- * declared in its traits; the suite checks the connector neither invents nor loses it.
+ * (SCIMMY, Better Auth, plain SCIM). What a server cannot store (employee numbers, buildings,
+ * kinds, manager roles) is declared in its traits; the suite checks the connector neither
+ * invents nor loses it.
  *
  * One server per test file, shared by its tests: every test makes its own records (unique
  * names) and looks only at them.
@@ -20,6 +21,8 @@ import { ops, resolve } from './scim-ops';
 export interface ServerTraits {
 	name: string;
 	start(): Promise<ScimPeer>;
+	/** The server keeps a person's employee number (enterprise User extension); unsaid: it does. */
+	enterprise?: boolean;
 	/** The server keeps a person's buildings (Rostersync User extension). */
 	buildings: boolean;
 	/** The server keeps group kinds and manager roles (Rostersync Group extension). */
@@ -177,6 +180,7 @@ export function describeScimServer(traits: ServerTraits): ScimServerHarness {
 			expect(personIn(snapshot, id!)).toEqual({
 				...record,
 				id,
+				employeeNumber: traits.enterprise === false ? undefined : record.employeeNumber,
 				buildings: traits.buildings ? ['east', 'north'] : undefined
 			});
 			expect(personIn(snapshot, other)?.memberType).toBe('student');

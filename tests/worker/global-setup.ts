@@ -1,7 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import type { TestProject } from 'vitest/node';
 import { startScimmyProcess } from '../support/scimmy-process';
+import { startPlainScimProcess } from '../support/scim-plain-process';
 import { SCIMMY_TARGETS, type ScimmyName, type ScimmyTarget } from '../support/scimmy-target';
+import type { ScimPeers } from '../support/scim-peers';
 
 /**
  * wrangler refuses a config whose `[assets] directory` does not exist, and the pool reads
@@ -13,8 +15,13 @@ import { SCIMMY_TARGETS, type ScimmyName, type ScimmyTarget } from '../support/s
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
 	mkdirSync(new URL('../../build', import.meta.url), { recursive: true });
-	// One SCIMMY process per target: SCIMMY is a per-process singleton.
-	const started = await Promise.all(SCIMMY_TARGETS.map(() => startScimmyProcess()));
+	// Better Auth is not a per-process singleton: it runs here; loaded only now, as only the peer tests need it.
+	const { startBetterAuth } = await import('../support/scim-better-auth');
+	// One SCIMMY process per target: SCIMMY is a per-process singleton (the plain peer is SCIMMY too).
+	const [started, peers] = await Promise.all([
+		Promise.all(SCIMMY_TARGETS.map(() => startScimmyProcess())),
+		Promise.all([startScimmyProcess(), startBetterAuth(), startPlainScimProcess()])
+	]);
 	const targets = Object.fromEntries(
 		SCIMMY_TARGETS.map((name, i) => [
 			name,
@@ -22,7 +29,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
 		])
 	);
 	project.provide('scimmy', targets as Record<ScimmyName, ScimmyTarget>);
+	const [scimmy, betterAuth, plain] = peers;
+	project.provide('scimPeers', {
+		scimmy: { url: scimmy.url, token: scimmy.token, control: scimmy.control },
+		betterAuth: { url: betterAuth.url, token: betterAuth.token },
+		plain: { url: plain.url, token: plain.token, control: plain.control, quirks: plain.quirks }
+	} satisfies ScimPeers);
 	return async () => {
-		await Promise.all(started.map((p) => p.stop()));
+		await Promise.all([...started.map((p) => p.stop()), scimmy.stop(), betterAuth.close(), plain.stop()]);
 	};
 }
