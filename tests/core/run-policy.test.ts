@@ -58,6 +58,7 @@ describe('undoRefusal', () => {
 		['a run that failed after writing', { status: 'failed' }, { latest: 'r1' }, undefined],
 		['while any run is in progress', {}, { running: 'r2', latest: 'r1' }, 'in-progress'],
 		['itself while it runs', { status: 'running' }, { running: 'r1' }, 'in-progress'],
+		['a running run, when the caller does not know the link', { status: 'running' }, {}, 'in-progress'],
 		['a dry run', { dryRun: true }, { latest: 'r0' }, 'dry-run'],
 		['twice', { undoneBy: 'u1' }, { latest: 'u1' }, 'undone'],
 		['an undo', { undoOf: 'r0' }, { latest: 'r1' }, 'is-undo'],

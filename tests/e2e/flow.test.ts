@@ -238,7 +238,9 @@ describe('the whole flow, on a phone', () => {
 		await page.getByRole('button', { name: 'Run now' }).tap();
 		await page.getByRole('progressbar').waitFor();
 		await screen('run-progress');
-		await expect.poll(() => page.getByTestId('run-status').textContent(), { timeout: 45_000 }).toBe('done');
+		await expect
+			.poll(() => page.getByTestId('run-status').getAttribute('data-status'), { timeout: 45_000 })
+			.toBe('done');
 		await page.getByRole('heading', { name: 'Operations' }).waitFor();
 		expect(await page.locator('.ops li').count()).toBeGreaterThan(0);
 		expect(await page.getByRole('button', { name: 'Undo this run' }).count()).toBe(1);
@@ -248,7 +250,9 @@ describe('the whole flow, on a phone', () => {
 		await page.getByRole('button', { name: 'Undo this run' }).tap();
 		await page.waitForURL((url) => url.href !== firstRun);
 		await page.locator('.badge', { hasText: /^undo$/ }).waitFor();
-		await expect.poll(() => page.getByTestId('run-status').textContent(), { timeout: 45_000 }).not.toBe('running');
+		await expect
+			.poll(() => page.getByTestId('run-status').getAttribute('data-status'), { timeout: 45_000 })
+			.not.toBe('running');
 		await page.getByRole('link', { name: '← Runs' }).tap();
 		await page.getByRole('img', { name: /Last 2 runs/ }).waitFor();
 		expect(await page.getByText('undone').count()).toBeGreaterThan(0);

@@ -91,7 +91,9 @@ describe('every screen on a tablet', () => {
 	it('runs: a dry run, its progress and result, the history chart', async () => {
 		await page.goto(`${baseURL}/links/${encodeURIComponent(linkId)}/runs`);
 		await page.getByRole('button', { name: 'Dry run' }).tap();
-		await expect.poll(() => page.getByTestId('run-status').textContent(), { timeout: 45_000 }).toBe('done');
+		await expect
+			.poll(() => page.getByTestId('run-status').getAttribute('data-status'), { timeout: 45_000 })
+			.toBe('done');
 		await screen('run');
 		await page.getByRole('link', { name: '← Runs' }).tap();
 		await page.getByRole('img', { name: /Last \d+ runs/ }).waitFor();

@@ -15,6 +15,7 @@
  */
 import {
 	commitBaseline,
+	finalStatus,
 	dependenciesOf,
 	resolver,
 	runPlan,
@@ -62,6 +63,23 @@ export type Step = 'continue' | 'finished';
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
+/** How a run came to its end, beside its operations' outcomes (see the core's finalStatus). */
+export interface Ending {
+	/** The run itself failed, for this reason. */
+	error?: RunError;
+	/** It ended before its plan was stored. */
+	beforePlan?: boolean;
+}
+
+/** Ends a run with the status its outcomes and its ending call for (the core decides it). */
+export function endRun(deps: Pick<EngineDeps, 'store' | 'now'>, runId: string, ending: Ending = {}): void {
+	const { store } = deps;
+	const run = store.run(runId);
+	if (!run) return;
+	const status = finalStatus(run.tally, { error: ending.error !== undefined, beforePlan: ending.beforePlan });
+	store.finishRun(runId, status, deps.now(), ending.error);
+}
+
 /** Reads, reconciles and stores the plan of a run. Failures end the run with nothing written. */
 export async function prepare(deps: EngineDeps, runId: string, dryRun: boolean): Promise<Step> {
 	const { store } = deps;
@@ -71,11 +89,11 @@ export async function prepare(deps: EngineDeps, runId: string, dryRun: boolean):
 		});
 	} catch (e) {
 		const error: RunError = e instanceof SourceError ? e.detail : { code: 'internal', message: message(e) };
-		store.finishRun(runId, 'failed', deps.now(), error);
+		endRun(deps, runId, { error, beforePlan: true });
 		return 'finished';
 	}
 	if (dryRun) {
-		store.finishRun(runId, 'done', deps.now());
+		endRun(deps, runId);
 		return 'finished';
 	}
 	return 'continue';
@@ -248,14 +266,14 @@ function revertBaseline(store: LinkStore, undoneRunId: string): void {
 	}
 }
 
-/** Ends a run that applied its operations: commits, then records it as done. */
+/** Ends a run that applied its operations: commits, then records how it ended. */
 export function finishApplied(deps: EngineDeps, runId: string, undoOf: string | undefined): Step {
 	const { store } = deps;
 	if (undoOf) {
 		// The revert and the end of the run in one transaction: a crash between them cannot revert twice.
 		store.transaction(() => {
 			revertBaseline(store, undoOf);
-			store.finishRun(runId, 'done', deps.now());
+			endRun(deps, runId);
 		});
 		return 'finished';
 	}
@@ -265,6 +283,6 @@ export function finishApplied(deps: EngineDeps, runId: string, undoOf: string | 
 		store.dropDrafts(runId);
 		store.setMeta(`commit:${runId}`, undefined);
 	}
-	store.finishRun(runId, 'done', deps.now());
+	endRun(deps, runId);
 	return 'finished';
 }

@@ -1,9 +1,11 @@
 import { DurableObject } from 'cloudflare:workers';
 import {
 	countOps,
+	isUndoBarrier,
 	parseLinkConfig,
 	parseResolutions,
 	planUndo,
+	undoRefusal,
 	ValidationError,
 	type LinkConfig,
 	type Resolution,
@@ -400,29 +402,23 @@ export class LinkDO extends DurableObject<Env> {
 
 	/**
 	 * Undoes a run: the core's planUndo turns its successful operations (with their journaled
-	 * before-values) into a new run, which also restores the baseline the run changed. Only the
-	 * link's latest completed run can be undone, once.
+	 * before-values) into a new run, which also restores the baseline the run changed. Which runs
+	 * may be undone, and when, is the core's undoRefusal.
 	 */
 	async undo(runId: string, by: string): Promise<Result<RunSummary>> {
 		const config = this.config;
 		if (!config) return notFound();
 		const run = this.store.run(runId);
 		if (!run) return refuse('not-found', `Link ${config.id} has no run "${runId}".`);
-		const running = this.active;
-		if (running) return refuse('conflict', `Run ${running.id} of this link is in progress.`, { running: running.id });
-		if (run.dryRun) return refuse('conflict', 'A dry run changed nothing: there is nothing to undo.');
-		if (run.undoneBy)
-			return refuse('conflict', `Run ${runId} was already undone by run ${run.undoneBy}.`, { undoneBy: run.undoneBy });
-		if (run.undoOf) return refuse('conflict', `Run ${runId} is itself an undo; run the link again instead.`);
-		if (run.status !== 'done')
-			return refuse('conflict', `Run ${runId} did not complete (${run.status}); nothing of it is undone.`);
-		const latest = this.store.latestCompletedRealRun();
-		if (latest && latest.id !== runId)
-			return refuse('conflict', `Only the latest run can be undone (run ${latest.id} came after this one).`, {
-				latest: latest.id
-			});
+		let latest: string | undefined;
+		for (const r of this.store.realRuns())
+			if (isUndoBarrier(r)) {
+				latest = r.id;
+				break;
+			}
+		const refusal = undoRefusal(run, { running: this.active?.id, latest });
+		if (refusal) return refuse('conflict', refusal.message, refusal.extra);
 		const { ops, outcomes } = this.store.doneOps(runId);
-		if (ops.length === 0) return refuse('conflict', `Run ${runId} changed nothing: there is nothing to undo.`);
 		const undo = planUndo(config.id, ops, outcomes);
 		const id = crypto.randomUUID();
 		this.store.transaction(() => {

@@ -490,12 +490,10 @@ export class LinkStore {
 			.map((r) => this.summary(r));
 	}
 
-	/** The newest run that wrote to the systems (not a dry run) and completed. */
-	latestCompletedRealRun(): RunSummary | undefined {
-		const row = this.sql
-			.exec<RunRow>(`SELECT ${RUN_COLUMNS} FROM runs WHERE dry_run = 0 AND status = 'done' ORDER BY seq DESC LIMIT 1`)
-			.toArray()[0];
-		return row ? this.summary(row) : undefined;
+	/** The runs that were not dry runs, newest first (read lazily: callers stop at the first that counts). */
+	*realRuns(): Generator<RunSummary> {
+		for (const row of this.sql.exec<RunRow>(`SELECT ${RUN_COLUMNS} FROM runs WHERE dry_run = 0 ORDER BY seq DESC`))
+			yield this.summary(row);
 	}
 
 	lastRun(): RunSummary | undefined {

@@ -11,6 +11,7 @@ import type {
 	RecordKind,
 	Reconciliation,
 	Resolution,
+	RunStatus,
 	RunTally,
 	Side,
 	Snapshot,
@@ -60,8 +61,8 @@ export interface NewSystem {
 export const STARTERS = ['person', 'schedule', 'undo'] as const;
 export type StartedBy = { kind: (typeof STARTERS)[number]; subject?: string };
 
-export const RUN_STATUSES = ['running', 'done', 'failed'] as const;
-export type RunStatus = (typeof RUN_STATUSES)[number];
+// How a run ends is the core's decision (finalStatus): the statuses are defined with it.
+export { RUN_STATUSES, type RunStatus } from '$lib/core';
 
 /** Why a run failed, in words an admin can act on. */
 export interface RunError {

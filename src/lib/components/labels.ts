@@ -1,5 +1,5 @@
 /** Words for the core's names, as admins read them. */
-import type { Role } from '$lib/api/types';
+import type { Role, RunStatus } from '$lib/api/types';
 import type { Conflict, ConflictReason, OpType, PairNote, RecordKind, Situation } from '$lib/core';
 
 export const SITUATION_LABEL: Record<Situation, string> = {
@@ -119,4 +119,31 @@ export const ROLE_POWERS: Record<Role, string> = {
 	owner: 'everything: connect systems, set up links, enable sync, manage access',
 	reviewer: 'read, resolve conflicts, start dry runs',
 	viewer: 'read only'
+};
+
+/** A run's status in a word or two (the edge's statuses: docs/api.md, Runs). */
+export const RUN_STATUS_LABEL: Record<RunStatus, string> = {
+	running: 'Running',
+	done: 'Done',
+	partial: 'Partly done',
+	failed: 'Failed',
+	stopped: 'Stopped'
+};
+
+/** What a status means, for the run's own page. */
+export const RUN_STATUS_TEXT: Record<RunStatus, string> = {
+	running: 'In progress.',
+	done: 'No operation failed.',
+	partial: 'Some operations failed; the others are done.',
+	failed: 'The run itself failed, or every operation it tried failed.',
+	stopped: 'An owner stopped it: operations already under way finished, no others were started.'
+};
+
+/** The badge colour of a status (the situation classes of app.css): green done, amber partly, red failed. */
+export const RUN_STATUS_CLASS: Record<RunStatus, string> = {
+	running: 's-update',
+	done: 's-create',
+	partial: 's-remove',
+	failed: 's-conflict',
+	stopped: 's-in-sync'
 };

@@ -77,11 +77,12 @@ export const isUndoBarrier = (run: RunFacts): boolean =>
  * latest run that did, was not undone yet and is not itself an undo (run the link again instead).
  */
 export function undoRefusal(run: RunFacts, context: UndoContext): PolicyRefusal<UndoRefusal> | undefined {
-	if (context.running)
+	const running = context.running ?? (run.status === 'running' ? run.id : undefined);
+	if (running)
 		return {
 			reason: 'in-progress',
-			message: `Run ${context.running} of this link is in progress.`,
-			extra: { running: context.running }
+			message: `Run ${running} of this link is in progress.`,
+			extra: { running }
 		};
 	if (run.dryRun) return { reason: 'dry-run', message: 'A dry run changed nothing: there is nothing to undo.' };
 	if (run.undoneBy)
