@@ -173,6 +173,50 @@ describe('CSV connector', () => {
 	});
 
 	it.each([
+		{
+			case: 'identifier and name only',
+			columns: { externalId: 'ID', displayName: 'Name' },
+			personFields: ['displayName'],
+			customFields: [],
+			groups: false
+		},
+		{
+			// Every row still has a name: given and family names make it.
+			case: 'no name column',
+			columns: { externalId: 'ID', givenName: 'First', familyName: 'Last', functions: 'Roles' },
+			personFields: ['displayName', 'givenName', 'familyName'],
+			customFields: [],
+			groups: true
+		},
+		{
+			case: 'an employee number column',
+			columns: { externalId: 'ID', displayName: 'Name', employeeNumber: 'Emp', custom: { grade: 'Grade' } },
+			personFields: ['displayName', 'employeeNumber'],
+			customFields: ['grade'],
+			groups: false
+		},
+		{
+			// A blank column name would match a header's empty column (a trailing comma): it maps nothing.
+			case: 'blank column names',
+			columns: { externalId: 'ID', displayName: 'Name', employeeNumber: ' ', communities: '', custom: { grade: '' } },
+			personFields: ['displayName'],
+			customFields: [],
+			groups: false
+		}
+	] satisfies { case: string; columns: CsvColumns; personFields: string[]; customFields: string[]; groups: boolean }[])(
+		'holds exactly the mapped columns: $case',
+		async ({ columns, personFields, customFields, groups }) => {
+			const c = connector('ID,Name,First,Last,Emp,Grade,Roles,\nE1,Ada,Ada,L,7,G1,R1,', columns);
+			expect(await c.discover()).toMatchObject({ personFields, customFields, groups });
+			// What the capabilities say is what a read gives.
+			const [person] = (await c.read()).people;
+			const present = Object.keys(person).filter((k) => !['id', 'externalId', 'custom', 'active'].includes(k));
+			expect(present.sort()).toEqual(personFields.filter((f) => f !== 'active').sort());
+			expect(Object.keys(person.custom ?? {})).toEqual(customFields);
+		}
+	);
+
+	it.each([
 		{ cell: 'a;b|c', list: ['a', 'b', 'c'] },
 		{ cell: ' a ; ;b; ', list: ['a', 'b'] },
 		{ cell: '', list: [] }

@@ -150,23 +150,38 @@ describe('SCIM connector against SCIMMY: what this server has', () => {
 		expect(await connectorError(run())).toMatchObject({ system: 'scimmy-system', ...expected });
 	});
 
-	it('filters case-sensitively, yet still finds the holder of a userName taken in another case', async () => {
-		const c = server.connector();
-		const handle = unique('Case');
-		const holder = await server.createPerson({ email: `${handle}@Example.org` }, c);
-		expect(await c.findPeople(eq('userName', `${handle}@example.org`))).toEqual([]);
+	it('filters case-sensitively, yet still finds the holder of a userName kept in upper case', async () => {
+		const counts = new Map<string, number>();
+		const c = server.connector({ fetch: countingFetch(counts) });
+		const handle = unique('ZOE').toUpperCase();
+		// Another tool created the account with its own spelling; the server keeps it as given.
+		const holder = await server.createPerson({ externalId: unique('hr'), email: `${handle}@EXAMPLE.ORG` }, c);
+		expect(peer().users.get(holder)?.userName).toBe(`${handle}@EXAMPLE.ORG`);
+		const wanted = `${handle.toLowerCase()}@example.org`;
+		expect(await c.findPeople(eq('userName', wanted))).toEqual([]);
+
+		counts.clear();
 		const error = await connectorError(
-			c.apply(
-				ops.createPerson({ externalId: unique('x'), displayName: 'X', email: `${handle.toLowerCase()}@example.org` }),
-				resolve
-			)
+			c.apply(ops.createPerson({ externalId: unique('x'), displayName: 'Zoe', email: wanted }), resolve)
 		);
-		expect(error).toMatchObject({ code: 'conflict', existingId: undefined });
-		// Same case: found.
-		const again = await connectorError(
-			c.apply(ops.createPerson({ externalId: unique('y'), displayName: 'Y', email: `${handle}@Example.org` }), resolve)
-		);
-		expect(again.existingId).toBe(holder);
+		expect(error).toMatchObject({
+			code: 'conflict',
+			status: 409,
+			recordKind: 'person',
+			field: 'userName',
+			existingId: holder
+		});
+		expect(error.detail).toContain(`userName "${wanted}"`);
+		expect(error.detail).toContain(`"${handle}@EXAMPLE.ORG"`);
+		// The filter missed (as sent, then lower-cased: the same here), so a scan found it.
+		expect(counts.get('GET /Users')).toBeGreaterThan(1);
+
+		// Our own earlier create, kept in upper case: the replay returns it instead of failing every night.
+		const own = unique('OWN');
+		const op = ops.createPerson({ externalId: own, displayName: 'Own', email: `${own.toUpperCase()}@EXAMPLE.ORG` });
+		const first = await c.apply(op, resolve);
+		const replay = ops.createPerson({ externalId: own, displayName: 'Own', email: `${own.toLowerCase()}@example.org` });
+		expect(await c.apply(replay, resolve)).toEqual(first);
 	});
 
 	it('re-reads when the directory changes while it is paged', async () => {

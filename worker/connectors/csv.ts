@@ -12,7 +12,14 @@
  * - A file with any error produces no snapshot: one ConnectorError lists every bad row and column.
  */
 import Papa from 'papaparse';
-import type { Group, GroupKind, Membership, Person, PersonField, Snapshot } from '$lib/core/model';
+import {
+	PERSON_FIELDS,
+	type Group,
+	type GroupKind,
+	type Membership,
+	type Person,
+	type Snapshot
+} from '$lib/core/model';
 import type { ApplyResult, Capabilities, Connector, Issue } from './types';
 import { ConnectorError } from './types';
 import { snapshotVersion } from './digest';
@@ -39,6 +46,18 @@ const LISTED_ISSUES = 25;
 type SingleField = Exclude<keyof CsvColumns, 'custom' | 'externalId'>;
 const SINGLE_FIELDS = CSV_COLUMN_FIELDS.filter((f): f is SingleField => f !== 'externalId');
 
+/**
+ * The column a field is mapped to. A blank name maps nothing, as if the field were left out: it
+ * would otherwise match a header's empty column (a trailing comma) and claim a field the file
+ * does not have.
+ */
+const columnOf = (column: string | undefined): string | undefined =>
+	column !== undefined && column.trim() !== '' ? column : undefined;
+
+/** Custom field name -> column, blank columns left out. */
+const customColumns = (columns: CsvColumns): [name: string, column: string][] =>
+	Object.entries(columns.custom ?? {}).filter(([, column]) => columnOf(column) !== undefined);
+
 export class CsvConnector implements Connector {
 	readonly kind = 'csv' as const;
 	readonly #options: CsvOptions;
@@ -47,30 +66,24 @@ export class CsvConnector implements Connector {
 		this.#options = options;
 	}
 
+	/**
+	 * Exactly the mapped columns' fields, plus the display name: every row has one, from its column
+	 * or from the given and family names (a row with neither is refused).
+	 */
 	capabilities(): Capabilities {
 		const c = this.#options.columns;
-		const personFields = (
-			[
-				'displayName',
-				'givenName',
-				'familyName',
-				'email',
-				'phone',
-				'employeeNumber',
-				'memberType',
-				'buildings',
-				'active'
-			] as PersonField[]
-		).filter((f) => f === 'displayName' || c[f as SingleField] !== undefined);
+		const personFields = PERSON_FIELDS.filter((f) => f === 'displayName' || columnOf(c[f]) !== undefined);
 		return {
 			write: false,
-			groups: c.communities !== undefined || c.functions !== undefined,
+			groups: columnOf(c.communities) !== undefined || columnOf(c.functions) !== undefined,
 			roles: false,
 			groupKinds: true,
 			filter: false,
 			softRemove: false,
 			personFields,
-			customFields: Object.keys(c.custom ?? {}).sort()
+			customFields: customColumns(c)
+				.map(([name]) => name)
+				.sort()
 		};
 	}
 
@@ -158,8 +171,11 @@ export function parseRoster(
 	const index = new Map<string, number>();
 	const mapped: [field: string, column: string][] = [
 		['externalId', columns.externalId],
-		...SINGLE_FIELDS.flatMap((f): [string, string][] => (columns[f] !== undefined ? [[f, columns[f]!]] : [])),
-		...Object.entries(columns.custom ?? {}).map(([name, column]): [string, string] => [`custom:${name}`, column])
+		...SINGLE_FIELDS.flatMap((f): [string, string][] => {
+			const column = columnOf(columns[f]);
+			return column === undefined ? [] : [[f, column]];
+		}),
+		...customColumns(columns).map(([name, column]): [string, string] => [`custom:${name}`, column])
 	];
 	for (const [field, column] of mapped) {
 		const at = header.flatMap((h, i) => (h.toLowerCase() === column.trim().toLowerCase() ? [i] : []));
@@ -236,7 +252,7 @@ export function parseRoster(
 		if (buildings.length > 0) person.buildings = [...new Set(buildings)].sort();
 
 		const custom: Record<string, string> = {};
-		for (const name of Object.keys(columns.custom ?? {})) {
+		for (const [name] of customColumns(columns)) {
 			const value = cell(`custom:${name}`);
 			if (value) custom[name] = value;
 		}

@@ -35,6 +35,11 @@ import { digest } from './digest';
 export interface ScimProfile {
 	/** The enterprise User extension is available (employeeNumber). */
 	enterprise: boolean;
+	/**
+	 * The core User attributes the server declares in /Schemas (lower-cased), or undefined when it
+	 * declares none: then every core attribute is assumed, as servers ignore what they lack.
+	 */
+	coreAttributes?: readonly string[];
 	/** The Rostersync User extension id this server uses, if any. */
 	userExt?: string;
 	/** Attributes the Rostersync User extension declares on this server (buildings, custom ones). */
@@ -103,13 +108,20 @@ function setAt(resource: Record<string, unknown>, p: AttributePath, value: unkno
 	cur[keys[keys.length - 1]] = value;
 }
 
-/** The value a multi-valued attribute presents: the primary one, else the work one, else the first. */
+/**
+ * The value a multi-valued attribute presents: the primary one, else the work one, else the first.
+ * Entries without a value are not candidates (a server's placeholder for a cleared number).
+ */
 function pick(
-	list: readonly { value: string; type?: string | null; primary?: boolean | null }[] | null | undefined
+	list: readonly { value?: string | null; type?: string | null; primary?: boolean | null }[] | null | undefined
 ): string | undefined {
-	if (!list || list.length === 0) return undefined;
-	const chosen = list.find((x) => x.primary === true) ?? list.find((x) => x.type?.toLowerCase() === 'work') ?? list[0];
-	return chosen.value || undefined;
+	const candidates = (list ?? []).filter((x) => !!x.value?.trim());
+	if (candidates.length === 0) return undefined;
+	const chosen =
+		candidates.find((x) => x.primary === true) ??
+		candidates.find((x) => x.type?.toLowerCase() === 'work') ??
+		candidates[0];
+	return chosen.value ?? undefined;
 }
 
 const nonEmpty = (s: string | null | undefined): string | undefined => (s == null || s.trim() === '' ? undefined : s);
@@ -132,9 +144,31 @@ export function customFieldNames(profile: ScimProfile): string[] {
 	return uniqueSorted([...Object.keys(profile.fieldMap), ...fromExt]);
 }
 
+/** The core User attribute that holds each standard person field (the others live in extensions). */
+const CORE_ATTRIBUTE: Partial<Record<PersonField, string>> = {
+	displayName: 'displayName',
+	givenName: 'name',
+	familyName: 'name',
+	email: 'emails',
+	phone: 'phoneNumbers',
+	memberType: 'userType',
+	active: 'active'
+};
+
+/** The core attribute of a field key (own keys only: a key such as `constructor` names none). */
+const coreAttributeOf = (key: string): string | undefined =>
+	Object.hasOwn(CORE_ATTRIBUTE, key) ? CORE_ATTRIBUTE[key as PersonField] : undefined;
+
+/** The server's core User schema has the attribute that holds `field` (always true for extension fields). */
+function holdsCore(profile: ScimProfile, field: string): boolean {
+	const attribute = coreAttributeOf(field);
+	return !attribute || !profile.coreAttributes || profile.coreAttributes.includes(attribute.toLowerCase());
+}
+
 /** Standard person fields this server can store. */
 export function personFieldsOf(profile: ScimProfile): PersonField[] {
-	const fields: PersonField[] = ['displayName', 'givenName', 'familyName', 'email', 'phone', 'memberType', 'active'];
+	const core: PersonField[] = ['displayName', 'givenName', 'familyName', 'email', 'phone', 'memberType', 'active'];
+	const fields = core.filter((f) => holdsCore(profile, f));
 	if (profile.enterprise) fields.push('employeeNumber');
 	if (profile.userExt && profile.userExtAttributes.includes('buildings')) fields.push('buildings');
 	return fields;
@@ -272,16 +306,18 @@ const workValue = (value: string) => [{ value, type: 'work', primary: true }];
 export function personToUser(record: Omit<Person, 'id'>, profile: ScimProfile): Record<string, unknown> {
 	const userName = userNameFor(record);
 	if (!userName) throw new MappingError('userName', 'needs an email, an employee number or an externalId', false);
-	const body: Record<string, unknown> = { schemas: [CORE_USER], userName, active: record.active };
+	const holds = (field: PersonField) => holdsCore(profile, field);
+	const body: Record<string, unknown> = { schemas: [CORE_USER], userName };
+	if (holds('active')) body.active = record.active;
 	if (record.externalId) body.externalId = record.externalId;
-	if (record.displayName) body.displayName = record.displayName;
+	if (record.displayName && holds('displayName')) body.displayName = record.displayName;
 	const name: Record<string, string> = {};
-	if (record.givenName) name.givenName = record.givenName;
-	if (record.familyName) name.familyName = record.familyName;
+	if (record.givenName && holds('givenName')) name.givenName = record.givenName;
+	if (record.familyName && holds('familyName')) name.familyName = record.familyName;
 	if (Object.keys(name).length > 0) body.name = name;
-	if (record.email) body.emails = workValue(record.email);
-	if (record.phone) body.phoneNumbers = workValue(record.phone);
-	if (record.memberType) body.userType = record.memberType;
+	if (record.email && holds('email')) body.emails = workValue(record.email);
+	if (record.phone && holds('phone')) body.phoneNumbers = workValue(record.phone);
+	if (record.memberType && holds('memberType')) body.userType = record.memberType;
 	if (record.employeeNumber && profile.enterprise) body[ENTERPRISE_USER] = { employeeNumber: record.employeeNumber };
 	if (record.buildings?.length && profile.userExt && profile.userExtAttributes.includes('buildings'))
 		setAt(body, { schema: profile.userExt, segments: ['buildings'] }, uniqueSorted(record.buildings));
@@ -324,6 +360,9 @@ export function personPatch(values: FieldValues, profile: ScimProfile): PatchOpe
 			ops.push(set(path, value, (v) => typed(profile, path, CORE_USER, v)));
 			continue;
 		}
+		const attribute = coreAttributeOf(key);
+		if (attribute && !holdsCore(profile, key))
+			throw new MappingError(key, `this server's User schema has no ${attribute} attribute`, true);
 		switch (key) {
 			case 'displayName':
 			case 'externalId':
@@ -375,8 +414,12 @@ export const anonymousAddress = (id: string) => `anon-${digest(id)}@anonymized.i
  */
 export function anonymizePatch(id: string, values: FieldValues, profile: ScimProfile): PatchOperation[] {
 	const placeholder = anonymousAddress(id);
-	const withEmail: FieldValues = { ...values, email: values.email ?? placeholder };
-	return [{ op: 'replace', path: 'userName', value: placeholder }, ...personPatch(withEmail, profile)];
+	// What the server does not hold has nothing personal in it to replace.
+	const held: FieldValues = Object.fromEntries(
+		Object.entries(values).filter(([key]) => key.startsWith('custom:') || holdsCore(profile, key))
+	);
+	if (holdsCore(profile, 'email')) held.email = values.email ?? placeholder;
+	return [{ op: 'replace', path: 'userName', value: placeholder }, ...personPatch(held, profile)];
 }
 
 /** The POST body for a new group. The kind is kept only where the server has the extension. */

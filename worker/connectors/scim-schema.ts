@@ -29,10 +29,29 @@ export const ROSTERSYNC_GROUP = [
 const text = v.nullish(v.string());
 const id = v.pipe(v.string(), v.minLength(1, 'must be a non-empty string'));
 
+/**
+ * `"True"` / `"False"` (any case, spaces around) as the booleans they mean: Entra ID sends
+ * `active` (and other booleans) as strings. Anything else is left as it came, for the schema
+ * behind it to refuse.
+ */
+export function lenientBoolean(input: unknown): unknown {
+	if (typeof input !== 'string') return input;
+	const word = input.trim().toLowerCase();
+	return word === 'true' ? true : word === 'false' ? false : input;
+}
+
+/** A boolean attribute, read leniently (see lenientBoolean); absent or null stays absent. */
+const flag = v.nullish(v.pipe(v.unknown(), v.transform(lenientBoolean), v.boolean()));
+
+/**
+ * One value of a multi-valued attribute (emails, phoneNumbers). An entry without a value (some
+ * servers send `{ "type": "work" }` or `"value": null` for a cleared number) is kept here and
+ * skipped when the value is picked, rather than refusing the whole record.
+ */
 const multiValue = v.looseObject({
-	value: v.string(),
+	value: text,
 	type: text,
-	primary: v.nullish(v.boolean())
+	primary: flag
 });
 
 export const ScimUser = v.looseObject({
@@ -44,7 +63,7 @@ export const ScimUser = v.looseObject({
 	emails: v.nullish(v.array(multiValue)),
 	phoneNumbers: v.nullish(v.array(multiValue)),
 	userType: text,
-	active: v.nullish(v.boolean()),
+	active: flag,
 	[ENTERPRISE_USER]: v.nullish(v.looseObject({ employeeNumber: text }))
 });
 export type ScimUser = v.InferOutput<typeof ScimUser>;
@@ -90,7 +109,7 @@ export const ScimErrorBody = v.looseObject({
 	detail: text
 });
 
-const feature = v.nullish(v.looseObject({ supported: v.nullish(v.boolean()) }));
+const feature = v.nullish(v.looseObject({ supported: flag }));
 
 /** RFC 7643 §5: only the features the client acts on. */
 export const ServiceProviderConfig = v.looseObject({
@@ -98,7 +117,7 @@ export const ServiceProviderConfig = v.looseObject({
 	bulk: feature,
 	sort: feature,
 	etag: feature,
-	filter: v.nullish(v.looseObject({ supported: v.nullish(v.boolean()), maxResults: v.nullish(v.number()) }))
+	filter: v.nullish(v.looseObject({ supported: flag, maxResults: v.nullish(v.number()) }))
 });
 
 /** RFC 7643 §6. */
@@ -106,13 +125,13 @@ export const ResourceType = v.looseObject({
 	name: v.string(),
 	endpoint: v.string(),
 	schema: v.string(),
-	schemaExtensions: v.nullish(v.array(v.looseObject({ schema: v.string(), required: v.nullish(v.boolean()) })))
+	schemaExtensions: v.nullish(v.array(v.looseObject({ schema: v.string(), required: flag })))
 });
 
 /** RFC 7643 §7: a schema's attribute names and types (sub-attributes are not needed here). */
 export const SchemaResource = v.looseObject({
 	id: v.string(),
-	attributes: v.nullish(v.array(v.looseObject({ name: v.string(), type: text, multiValued: v.nullish(v.boolean()) })))
+	attributes: v.nullish(v.array(v.looseObject({ name: v.string(), type: text, multiValued: flag })))
 });
 
 export type Checked<T> = { ok: true; value: T } | { ok: false; issues: { field: string; message: string }[] };

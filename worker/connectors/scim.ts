@@ -129,6 +129,15 @@ interface RequestInitScim {
 
 type ListedPage = { total: number; resources: unknown[] };
 
+/** The record found holding a unique value: which field matched, the value sent and the value it holds. */
+interface Holder {
+	id: string;
+	externalId?: string;
+	field: string;
+	value: string;
+	held: string;
+}
+
 /** A validation problem found during a scan; records without an id are labelled once the read ends. */
 interface PendingIssue {
 	kind: 'person' | 'group';
@@ -416,7 +425,7 @@ export class ScimConnector implements Connector {
 					// Our own earlier create whose answer was lost: the same person, by its shared identifier.
 					if (existing && op.record.externalId && existing.externalId === op.record.externalId)
 						return { id: existing.id };
-					throw new ConnectorError({ ...e.toJSON(), existingId: existing?.id });
+					throw this.#conflict(e, 'person', existing);
 				}
 			}
 			case 'create-group': {
@@ -445,7 +454,7 @@ export class ScimConnector implements Connector {
 					]);
 					if (existing && op.record.externalId && existing.externalId === op.record.externalId)
 						return { id: existing.id };
-					throw new ConnectorError({ ...e.toJSON(), existingId: existing?.id });
+					throw this.#conflict(e, 'group', existing);
 				}
 			}
 			case 'update-person':
@@ -610,54 +619,106 @@ export class ScimConnector implements Connector {
 		}
 	}
 
-	/** The record holding one of these unique values, by filter when the server filters, else by a scan. */
+	/**
+	 * The record holding one of these unique values (a create's 409), by filter when the server
+	 * filters, else, or when no filter finds it, by a scan. `userName` and `displayName` compare
+	 * without case (RFC 7643 makes userName caseExact false), yet servers differ: some filter
+	 * case-sensitively and keep the case they were given (`ZOE@EXAMPLE.ORG` is then missed by both
+	 * `eq "zoe@example.org"` and its lower-cased twin), so only the scan is sure to find it.
+	 * `externalId` is caseExact and compares exactly. Undefined when nothing is found or the
+	 * server cannot be asked: the conflict itself is then the error to report.
+	 */
 	async #findExisting(
 		d: Discovery,
 		kind: 'person' | 'group',
 		keys: [attribute: string, value: string | undefined][]
-	): Promise<{ id: string; externalId?: string } | undefined> {
+	): Promise<Holder | undefined> {
 		const wanted = keys.filter((k): k is [string, string] => !!k[1]);
-		const same = (a: string | undefined, b: string) => a !== undefined && a.toLowerCase() === b.toLowerCase();
-		const matches = (r: { id: string; externalId?: string; userName?: string; name?: string }) =>
-			wanted.some(([attr, value]) =>
-				attr === 'externalId'
-					? r.externalId === value
-					: attr === 'userName'
-						? same(r.userName, value)
-						: same(r.name, value)
-			);
-		try {
-			if (d.caps.filter) {
-				for (const [attr, value] of wanted) {
-					// Filters are case-sensitive on some servers (SCIMMY): try the value as given, then lower-cased.
-					for (const v of new Set([value, value.toLowerCase()])) {
-						const found = await this.#lookup(d, kind, eq(attr, v));
-						const hit = found.find(matches);
-						if (hit) return hit;
+		if (wanted.length === 0) return undefined;
+		const collection = kind === 'person' ? d.usersPath : d.groupsPath;
+		const holderOf = (raw: unknown): Holder | undefined => {
+			const r = raw as { id?: unknown; externalId?: unknown; userName?: unknown; displayName?: unknown };
+			if (typeof r.id !== 'string' || r.id === '') return undefined;
+			const externalId = typeof r.externalId === 'string' ? r.externalId : undefined;
+			for (const [field, value] of wanted) {
+				const held = field === 'externalId' ? externalId : field === 'userName' ? r.userName : r.displayName;
+				if (typeof held !== 'string') continue;
+				if (field === 'externalId' ? held === value : held.toLowerCase() === value.toLowerCase())
+					return { id: r.id, externalId, field, value, held };
+			}
+			return undefined;
+		};
+		if (d.caps.filter) {
+			keys: for (const [field, value] of wanted) {
+				// Case-sensitive filters (SCIMMY) find the value as given or lower-cased; externalId only as given.
+				for (const v of field === 'externalId' ? [value] : new Set([value, value.toLowerCase()])) {
+					let found: unknown[];
+					try {
+						found = await this.#collect(collection, kind, undefined, eq(field, v));
+					} catch (e) {
+						if (!(e instanceof ConnectorError)) throw e;
+						// A filter on this attribute refused (400 invalidFilter, 501): the next one, then the scan.
+						if (e.code === 'invalid' || e.code === 'unsupported') continue keys;
+						return undefined;
+					}
+					for (const raw of found) {
+						const holder = holderOf(raw);
+						if (holder) return holder;
 					}
 				}
-				return undefined;
 			}
-			return (await this.#lookup(d, kind)).find(matches);
+		}
+		try {
+			return await this.#scanFor(collection, kind, holderOf);
 		} catch (e) {
-			if (e instanceof ConnectorError) return undefined; // the conflict itself is the error to report
+			if (e instanceof ConnectorError) return undefined;
 			throw e;
 		}
 	}
 
-	async #lookup(d: Discovery, kind: 'person' | 'group', filter?: string) {
-		const resources = await this.#collect(kind === 'person' ? d.usersPath : d.groupsPath, kind, undefined, filter);
-		return resources.flatMap((raw) => {
-			const r = raw as { id?: unknown; externalId?: unknown; userName?: unknown; displayName?: unknown };
-			if (typeof r.id !== 'string') return [];
-			return [
-				{
-					id: r.id,
-					externalId: typeof r.externalId === 'string' ? r.externalId : undefined,
-					userName: typeof r.userName === 'string' ? r.userName : undefined,
-					name: typeof r.displayName === 'string' ? r.displayName : undefined
-				}
-			];
+	/**
+	 * Pages through a collection one page of the normal size at a time until `test` finds a record,
+	 * and stops there. Bounded by the collection: it ends at totalResults, on an empty page, or on a
+	 * page with nothing the previous one did not have (a server that ignores startIndex).
+	 */
+	async #scanFor<T>(
+		collection: string,
+		kind: 'person' | 'group',
+		test: (raw: unknown) => T | undefined
+	): Promise<T | undefined> {
+		let previous = new Set<string>();
+		for (let start = 1; ;) {
+			const page = await this.#page(collection, kind, { startIndex: start, count: this.#opts.pageSize });
+			const ids = new Set<string>();
+			let fresh = 0;
+			for (const raw of page.resources) {
+				const id = resourceId(raw);
+				if (id !== undefined) ids.add(id);
+				if (id !== undefined && previous.has(id)) continue;
+				fresh++;
+				const hit = test(raw);
+				if (hit !== undefined) return hit;
+			}
+			start += page.resources.length;
+			if (fresh === 0 || start > page.total) return undefined;
+			previous = ids;
+		}
+	}
+
+	/**
+	 * A create's 409 with the record that holds the value, when one was found: the edge turns it
+	 * into a conflict a person resolves (adopt that record, or skip). The detail names the field,
+	 * the value sent and the value held (they may differ in case).
+	 */
+	#conflict(e: ConnectorError, kind: 'person' | 'group', holder: Holder | undefined): ConnectorError {
+		if (!holder) return e;
+		const as = holder.held === holder.value ? '' : ` as "${holder.held}"`;
+		const owner = holder.externalId === undefined ? 'no externalId' : `externalId "${holder.externalId}"`;
+		return new ConnectorError({
+			...e.toJSON(),
+			field: holder.field,
+			existingId: holder.id,
+			detail: `${holder.field} "${holder.value}" is already held by ${kind} ${holder.id}${as} (${owner}); ${e.detail}`
 		});
 	}
 
@@ -818,9 +879,12 @@ export class ScimConnector implements Connector {
 			for (const a of s.attributes ?? []) if (a.type) attributeTypes[`${s.id}:${a.name}`.toLowerCase()] = a.type;
 		const userExtSchema = schemas?.find((s) => s.id === userExt);
 		const coreUser = schemas?.find((s) => s.id === CORE_USER);
+		// A core User schema that declares its attributes says which the server keeps; without one, all are assumed.
+		const coreAttributes = coreUser?.attributes?.map((a) => a.name.toLowerCase());
 		const profile: ScimProfile = {
 			// Unknown (no discovery) is taken as present: servers ignore an extension they lack.
 			enterprise: types || schemas ? listed(ENTERPRISE_USER, userType) : true,
+			coreAttributes,
 			userExt,
 			userExtAttributes: userExt ? (userExtSchema?.attributes?.map((a) => a.name) ?? ['buildings']) : [],
 			groupExt,
@@ -834,7 +898,7 @@ export class ScimConnector implements Connector {
 			roles: groupExt !== undefined,
 			groupKinds: groupExt !== undefined,
 			filter: features.filter ?? false,
-			softRemove: coreUser?.attributes ? coreUser.attributes.some((a) => a.name === 'active') : true,
+			softRemove: coreAttributes ? coreAttributes.includes('active') : true,
 			personFields: personFieldsOf(profile),
 			customFields: customFieldNames(profile)
 		};
