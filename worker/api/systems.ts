@@ -4,6 +4,7 @@
  */
 import * as v from 'valibot';
 import { CONNECTOR_KINDS } from '$lib/core/model';
+import type { SystemCapabilities } from '$lib/api/types';
 import { json } from '../http';
 import { account, type SystemPatch, type SystemView } from '../account/account-do';
 import { CsvConnector, type CsvColumns } from '../connectors/csv';
@@ -292,6 +293,18 @@ export const systemRoutes: Route[] = [
 				throw e;
 			}
 			return json(counts);
+		}
+	},
+	{
+		// Asked of the system itself (SCIM discovery; a CSV's column map), so a link is set up with
+		// what both ends can hold now, not with what their records happen to carry.
+		method: 'GET',
+		path: '/api/systems/:id/capabilities',
+		role: 'viewer',
+		handler: async ({ env, params }) => {
+			const connector = await connectorFor(env, params.id);
+			const { personFields, customFields, groups, roles, write, softRemove } = await connector.discover();
+			return json({ personFields, customFields, groups, roles, write, softRemove } satisfies SystemCapabilities);
 		}
 	},
 	{

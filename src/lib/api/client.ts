@@ -22,6 +22,7 @@ import type {
 	Snapshot,
 	Role,
 	StagedDeletes,
+	SystemCapabilities,
 	SystemView,
 	TokenView
 } from './types';
@@ -199,6 +200,8 @@ export function createApi(opts: ApiOptions) {
 		updateSystem: (id: string, patch: Partial<NewSystem>) => call<SystemView>('PATCH', `/systems/${q(id)}`, patch),
 		deleteSystem: (id: string) => call<void>('DELETE', `/systems/${q(id)}`),
 		systemSnapshot: (id: string) => call<Snapshot>('GET', `/systems/${q(id)}/snapshot`),
+		/** What the system can hold and do, asked of it now (SCIM discovery; a CSV's column map). */
+		systemCapabilities: (id: string) => call<SystemCapabilities>('GET', `/systems/${q(id)}/capabilities`),
 		/** A csv system's file, whole: refused with every bad row and column (400), or its counts. */
 		uploadCsv: (id: string, upload: { csv: string; columns: CsvColumns }) =>
 			call<CsvCounts>('PUT', `/systems/${q(id)}/csv`, upload),

@@ -7,6 +7,7 @@ import type {
 	LinkConfig,
 	Op,
 	OpOutcome,
+	PersonField,
 	PlanCounts,
 	RecordKind,
 	Reconciliation,
@@ -47,6 +48,25 @@ export interface SystemView {
 	createdAt: string;
 	hasCredentials: boolean;
 	lastSnapshot?: SnapshotSummary;
+}
+
+/**
+ * What a system can hold and do, discovered from it (GET /api/systems/:id/capabilities): SCIM
+ * servers from /Schemas and /ResourceTypes, a CSV export from its column map.
+ */
+export interface SystemCapabilities {
+	/** Standard person fields it stores (a CSV: the mapped columns, and the name). */
+	personFields: PersonField[];
+	/** Custom person fields it stores, by its own names. */
+	customFields: string[];
+	/** Groups and memberships exist on it. */
+	groups: boolean;
+	/** Memberships can carry the manager role. */
+	roles: boolean;
+	/** It can be written (false for a CSV export: a source only). */
+	write: boolean;
+	/** A person can be deactivated and restored, not only deleted. */
+	softRemove: boolean;
 }
 
 export interface NewSystem {
