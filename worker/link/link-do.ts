@@ -2,9 +2,12 @@ import { DurableObject } from 'cloudflare:workers';
 import {
 	countOps,
 	isUndoBarrier,
+	linkChangeIssues,
 	parseLinkConfig,
 	parseResolutions,
+	patchedLink,
 	planUndo,
+	scheduleMoved,
 	undoRefusal,
 	ValidationError,
 	type LinkConfig,
@@ -15,9 +18,10 @@ import {
 import type { Env } from '../env';
 import type { Connector } from '../connectors/types';
 import { connectorFor } from '../systems/connect';
-import { applySlice, finishApplied, prepare, type EngineDeps, type SliceLimits, type Step } from './engine';
+import { applySlice, endRun, finishApplied, prepare, type EngineDeps, type SliceLimits } from './engine';
 import { PEOPLE_PER_PART, planLink, requiresAction, SourceError, thresholdDecision } from './planning';
-import { computeNextAlarm, nightlyDue, nightlyOn } from './schedule';
+import { arm, ensureAlarm, tick, type ActiveRun, type RunDriverDeps } from './run-driver';
+import { nightlyOn } from './schedule';
 import { LinkStore, type Notice, type PlanMeta } from './store';
 import type { SideInfo } from './snapshots';
 import {
@@ -46,16 +50,6 @@ export interface LinkDeps {
 	peoplePerPart: number;
 }
 
-/** The run in progress, kept in meta so a fresh instance continues it. */
-interface ActiveRun {
-	id: string;
-	dryRun: boolean;
-	undoOf?: string;
-}
-
-/** If an invocation dies mid-slice, the alarm set at its start brings the run back this much later. */
-const WATCHDOG_MS = 30_000;
-
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /**
@@ -63,8 +57,9 @@ const iso = (ms: number) => new Date(ms).toISOString();
  * storage (worker/link/store.ts): configuration, baseline, snapshot versions, the current plan,
  * resolutions, staged deletes, runs with every operation's outcome, the journal undo reads, and
  * the outbox of notices. It serializes runs (one at a time) and applies them in slices continued
- * by its alarm, which it shares with the nightly schedule. Pure logic is the core's; this class
- * wires storage and connectors into it.
+ * by its alarm, which it shares with the nightly schedule. Decisions are made elsewhere: the
+ * core's (reconciling, how a run ends, which changes and undoes are allowed) and the run driver's
+ * (worker/link/run-driver.ts: what the alarm does); this class wires storage and connectors into them.
  */
 export class LinkDO extends DurableObject<Env> {
 	/** Replaceable by tests (a fake clock, a failing connector, smaller slices). */
@@ -127,35 +122,20 @@ export class LinkDO extends DurableObject<Env> {
 	async update(patch: Record<string, unknown>): Promise<Result<LinkView>> {
 		const current = this.config;
 		if (!current) return notFound();
-		const issues: { field: string; message: string }[] = [];
-		if ('id' in patch && patch.id !== current.id) issues.push({ field: 'id', message: 'cannot be changed' });
-		if ('systems' in patch && JSON.stringify(patch.systems) !== JSON.stringify(current.systems))
-			issues.push({ field: 'systems', message: 'cannot be changed: create another link' });
-		if ('enabled' in patch && patch.enabled !== current.enabled)
-			issues.push({ field: 'enabled', message: 'is changed through /enable and /disable' });
-		if ('mode' in patch && patch.mode !== current.mode && this.store.baselineSize() > 0)
-			issues.push({ field: 'mode', message: 'cannot be changed once records were synced' });
+		const issues = linkChangeIssues(current, patch, { synced: this.store.baselineSize() > 0 });
 		if (issues.length > 0)
 			return refuse('invalid', `Invalid link change: ${issues.map((i) => `${i.field} ${i.message}`).join('; ')}`, {
 				issues
 			});
 		let config: LinkConfig;
 		try {
-			config = parseLinkConfig({
-				...current,
-				...patch,
-				id: current.id,
-				systems: current.systems,
-				enabled: current.enabled
-			});
+			config = parseLinkConfig(patchedLink(current, patch));
 		} catch (e) {
 			return invalid(e);
 		}
 		this.store.setMeta('config', config);
 		this.load();
-		// A new hour or time zone moves the nightly run.
-		if (JSON.stringify(config.schedule) !== JSON.stringify(current.schedule))
-			this.store.setMeta('nextRunAt', undefined);
+		if (scheduleMoved(current, config)) this.store.setMeta('nextRunAt', undefined);
 		await this.arm();
 		return ok(this.view());
 	}
@@ -438,7 +418,52 @@ export class LinkDO extends DurableObject<Env> {
 		return ok(this.store.run(id)!);
 	}
 
-	// ---- the alarm: runs in slices, and the nightly schedule ------------------------------------
+	// ---- the alarm: runs in slices, and the nightly schedule (worker/link/run-driver.ts) --------
+
+	/** The run driver's view of this link: its state, its alarm and the engine's steps. */
+	private driver(): RunDriverDeps {
+		const { store, deps } = this;
+		const config = this.config;
+		const storage = this.ctx.storage;
+		// The steps run only for a link: the driver does nothing without one.
+		const engine = config ? this.engine(config) : undefined;
+		return {
+			config,
+			state: {
+				active: () => this.active,
+				clearActive: () => store.setMeta('activeRun', undefined),
+				nextRunAt: () => store.getMeta<number>('nextRunAt'),
+				setNextRunAt: (at) => store.setMeta('nextRunAt', at),
+				attempts: (runId) => store.getMeta<number>(`attempts:${runId}`) ?? 0,
+				setAttempts: (runId, attempts) => store.setMeta(`attempts:${runId}`, attempts),
+				phase: (runId) => store.phase(runId)
+			},
+			steps: {
+				prepare: (run) => prepare(engine!, run.id, run.dryRun),
+				apply: (run) => applySlice(engine!, run.id),
+				// The baseline changes only between reconciliations, never while one reads it part by part.
+				commit: (run) => store.exclusive(async () => finishApplied(engine!, run.id, run.undoOf))
+			},
+			now: () => deps.now(),
+			clock: () => Date.now(),
+			alarm: {
+				get: () => storage.getAlarm(),
+				set: (at) => (at === null ? storage.deleteAlarm() : storage.setAlarm(at))
+			},
+			beginNightly: async () => {
+				const run = await this.begin(false, { kind: 'schedule' });
+				return { id: run.id, dryRun: false };
+			},
+			fail: (run, error) =>
+				store.transaction(() => {
+					endRun(engine!, run.id, { error });
+					store.setMeta('activeRun', undefined);
+					store.setMeta(`attempts:${run.id}`, undefined);
+				}),
+			maxAttempts: deps.maxAttempts,
+			log: (line) => console.error(JSON.stringify(line))
+		};
+	}
 
 	/**
 	 * Makes sure the alarm is set (the hourly cron calls this for every link): while a run is in
@@ -446,106 +471,19 @@ export class LinkDO extends DurableObject<Env> {
 	 * cron's scheduled time. Returns the alarm (epoch ms) or null when none is needed.
 	 */
 	async ensureAlarm(now = this.deps.now()): Promise<number | null> {
-		if (!this.config) return null;
-		const current = await this.ctx.storage.getAlarm();
-		if (current !== null) return current;
-		return this.arm(now);
+		return ensureAlarm(this.driver(), now);
 	}
 
 	/** Sets the one alarm from the stored state. */
-	private async arm(now = this.deps.now()): Promise<number | null> {
-		const config = this.config;
-		if (!config) {
-			await this.ctx.storage.deleteAlarm();
-			return null;
-		}
-		const next = computeNextAlarm(
-			{ running: this.active !== undefined, config, nextRunAt: this.store.getMeta<number>('nextRunAt') },
-			now
-		);
-		this.store.setMeta('nextRunAt', next.nextRunAt);
-		// A run continues as soon as possible, whatever clock the schedule is computed with.
-		const at = this.active ? Date.now() : next.alarm;
-		if (at === null) await this.ctx.storage.deleteAlarm();
-		else await this.ctx.storage.setAlarm(at);
-		return at;
+	private arm(): Promise<number | null> {
+		return arm(this.driver());
 	}
 
 	async alarm(): Promise<void> {
 		// A second alarm call while one is working (a test helper, an overlapping retry) waits for it.
 		if (this.busy) return this.busy;
-		this.busy = this.tick().finally(() => (this.busy = undefined));
+		this.busy = tick(this.driver()).finally(() => (this.busy = undefined));
 		return this.busy;
-	}
-
-	private async tick(): Promise<void> {
-		const config = this.config;
-		if (!config) return;
-		const now = this.deps.now();
-		let active = this.active;
-		if (
-			!active &&
-			config.enabled &&
-			nightlyDue({ running: false, config, nextRunAt: this.store.getMeta<number>('nextRunAt') }, now)
-		) {
-			const run = await this.begin(false, { kind: 'schedule' });
-			active = { id: run.id, dryRun: false };
-		}
-		if (active) {
-			// If this invocation dies mid-slice, this brings the run back; the end of the tick resets it.
-			await this.ctx.storage.setAlarm(Date.now() + WATCHDOG_MS);
-			try {
-				await this.advance(config, active);
-				this.store.setMeta(`attempts:${active.id}`, undefined);
-			} catch (e) {
-				const attempts = (this.store.getMeta<number>(`attempts:${active.id}`) ?? 0) + 1;
-				console.error(
-					JSON.stringify({
-						event: 'run-slice-failed',
-						link: config.id,
-						run: active.id,
-						attempts,
-						error: e instanceof Error ? e.message : String(e)
-					})
-				);
-				if (attempts >= this.deps.maxAttempts) {
-					this.store.transaction(() => {
-						this.store.finishRun(active!.id, 'failed', this.deps.now(), {
-							code: 'internal',
-							message: `The run stopped after ${attempts} failed attempts: ${e instanceof Error ? e.message : String(e)}`
-						});
-						this.store.setMeta('activeRun', undefined);
-						this.store.setMeta(`attempts:${active!.id}`, undefined);
-					});
-				} else {
-					this.store.setMeta(`attempts:${active.id}`, attempts);
-					await this.ctx.storage.setAlarm(Date.now() + 1000 * 2 ** attempts);
-					return;
-				}
-			}
-		}
-		await this.arm();
-	}
-
-	/** One step of the active run: prepare, one apply slice, or the commit (then it is finished). */
-	/** The baseline changes only between reconciliations, never while one reads it part by part. */
-	private commit(deps: EngineDeps, active: ActiveRun): Promise<Step> {
-		return this.store.exclusive(async () => finishApplied(deps, active.id, active.undoOf));
-	}
-
-	private async advance(config: LinkConfig, active: ActiveRun): Promise<void> {
-		const deps = this.engine(config);
-		const phase = this.store.phase(active.id);
-		let finished = phase === undefined || phase === 'finished';
-		if (phase === 'prepare') {
-			finished = (await prepare(deps, active.id, active.dryRun)) === 'finished';
-		} else if (phase === 'apply') {
-			if ((await applySlice(deps, active.id)) === 'finished')
-				finished = (await this.commit(deps, active)) === 'finished';
-		} else if (phase === 'commit') {
-			finished = (await this.commit(deps, active)) === 'finished';
-		}
-		if (finished) this.store.setMeta('activeRun', undefined);
 	}
 }
 
