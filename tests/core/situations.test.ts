@@ -3,7 +3,7 @@
  * [case, A people, B people, baseline entries, expected ops, expected situation counts].
  */
 import { describe, expect, test } from 'vitest';
-import { fieldsOf, opLine, person, personEntry, run, twoWay } from '../support/factories';
+import { fieldsOf, opLine, person, personEntry, provision, run, twoWay } from '../support/factories';
 
 const ann = (extra = {}) => person('a1', 'Ann', { email: 'ann@x.org', ...extra });
 const annB = (extra = {}) => person('b1', 'Ann', { email: 'ann@x.org', ...extra });
@@ -142,6 +142,39 @@ describe('two-way people: conflicts', () => {
 		expect(r.conflicts[0].reason).toBe('ambiguous-match');
 		expect(r.conflicts[0].records.map((x) => `${x.side}:${x.id}`).sort()).toEqual(['a:a1', 'a:a9', 'b:b1']);
 		expect(r.plan.ops).toEqual([]);
+	});
+
+	// Case-only twins on one side, nobody on the other: ambiguous in the preview, not a create that
+	// fails with 409 at run time (and which twin wins would vary from run to run).
+	test.each([
+		['two-way, twins on A', twoWay(), 'a', 'b'],
+		['two-way, twins on B', twoWay(), 'b', 'a'],
+		['provisioning, twins in the source', provision(), 'a', 'b']
+	] as const)('%s: one ambiguous-match naming both, nothing created', (_n, link, twins, other) => {
+		const pair = [
+			person(`${twins}1`, 'Shared One', { email: 'shared@example.org' }),
+			person(`${twins}2`, 'Shared Two', { email: 'SHARED@example.org' })
+		];
+		const sides = {
+			[twins]: { people: pair },
+			[other]: { people: [person(`${other}9`, 'Someone', { email: 'x@y.z' })] }
+		};
+		const r = run(link, sides.a, sides.b);
+		const ambiguous = r.conflicts.filter((c) => c.reason === 'ambiguous-match');
+		expect(ambiguous.map((c) => c.records.map((x) => `${x.side}:${x.id}`).sort())).toEqual([
+			[`${twins}:${twins}1`, `${twins}:${twins}2`]
+		]);
+		expect(r.plan.ops.filter((o) => o.type === 'create-person' && o.side === other)).toEqual([]);
+	});
+
+	test("provisioning leaves a target's own twins alone", () => {
+		const twins = [
+			person('b1', 'Shared One', { email: 'shared@example.org' }),
+			person('b2', 'Shared Two', { email: 'SHARED@example.org' })
+		];
+		const r = run(provision(), { people: [person('a1', 'Eva', { email: 'eva@x.org' })] }, { people: twins });
+		expect(r.conflicts).toEqual([]);
+		expect(r.untouched.person).toBe(2);
 	});
 
 	test('a newcomer whose email a synced pair already holds is ambiguous, not a duplicate to create', () => {

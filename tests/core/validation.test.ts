@@ -1,6 +1,14 @@
 /** Input validation: every problem named by system, record and field; nothing half-accepted. */
 import { describe, expect, test } from 'vitest';
-import { makeLink, parseLinkConfig, parseResolutions, parseSnapshot, ValidationError } from '../../src/lib/core';
+import {
+	makeLink,
+	MAX_ISSUES,
+	parseLinkConfig,
+	parseResolutions,
+	parseSnapshot,
+	SnapshotParser,
+	ValidationError
+} from '../../src/lib/core';
 
 const issuesOf = (fn: () => unknown) => {
 	try {
@@ -67,10 +75,56 @@ describe('parseSnapshot', () => {
 			'Operations Center|person "p3"|displayName|must not be empty',
 			'Operations Center|person "p3"|active|must be true or false',
 			expect.stringMatching(/^Operations Center\|people\[3\]\|id\|/),
-			'Operations Center|group "g1"|kind|must be one of group, community, function, message-group',
 			'Operations Center|person "p1"|id|is used by another person',
+			'Operations Center|group "g1"|kind|must be one of group, community, function, message-group',
 			'Operations Center|membership of "p1" in "g9"|groupId|names no group of this snapshot'
 		]);
+	});
+});
+
+describe('SnapshotParser (the edge validates each page as it arrives)', () => {
+	test('pages give what one whole snapshot gives: normalized records, problems named across pages', () => {
+		const parser = new SnapshotParser('HR export');
+		const people = [
+			...parser.people([{ id: 'p1', displayName: ' Zoe\u0308 ', email: 'ZOE@X.ORG', active: true }]),
+			...parser.people([
+				{ id: 'p1', displayName: 'Again', active: true },
+				{ id: 'p2', displayName: 'Jose\u0301', active: true }
+			])
+		];
+		expect(people).toEqual([
+			{ id: 'p1', displayName: 'Zoë', email: 'zoe@x.org', active: true },
+			{ id: 'p2', displayName: 'José', active: true }
+		]);
+		parser.groups([{ id: 'g1', name: 'Ops', kind: 'group' }]);
+		expect(
+			parser.memberships([
+				{ groupId: 'g1', personId: 'p2', role: 'member' },
+				{ groupId: 'g1', personId: 'nobody', role: 'member' }
+			])
+		).toEqual([{ groupId: 'g1', personId: 'p2', role: 'member' }]);
+		expect(() => parser.finish()).toThrow(ValidationError);
+		try {
+			parser.finish();
+		} catch (e) {
+			expect((e as ValidationError).issues.map((i) => `${i.record}|${i.field}`)).toEqual([
+				'person "p1"|id',
+				'membership of "nobody" in "g1"|personId'
+			]);
+		}
+	});
+
+	test('a huge bad input lists the first MAX_ISSUES problems and counts the rest', () => {
+		const parser = new SnapshotParser('HR export');
+		parser.people(Array.from({ length: 250 }, (_, i) => ({ id: `p${i}`, displayName: '', active: true })));
+		let error: ValidationError | undefined;
+		try {
+			parser.finish();
+		} catch (e) {
+			error = e as ValidationError;
+		}
+		expect(error?.issues).toHaveLength(MAX_ISSUES);
+		expect(error?.message).toContain('250 problems');
 	});
 });
 

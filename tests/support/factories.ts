@@ -37,14 +37,18 @@ export interface Side {
 	people?: Person[];
 	groups?: Group[];
 	memberships?: Membership[];
+	/** The person fields the system holds (Snapshot.fields); absent: every field. */
+	fields?: string[];
 }
 
-export const snap = (system: string, side: Side): Snapshot =>
-	new Directory(system, {
+export const snap = (system: string, side: Side): Snapshot => {
+	const s = new Directory(system, {
 		people: side.people ?? [],
 		groups: side.groups ?? [],
 		memberships: side.memberships ?? []
 	}).snapshot();
+	return side.fields ? { ...s, fields: side.fields } : s;
+};
 
 export const twoWay = (extra: Partial<LinkConfig> = {}): LinkConfig =>
 	makeLink({ id: 'L1', name: 'Ops ⇄ Team', mode: 'two-way', systems: { a: 'A', b: 'B' }, ...extra });

@@ -77,7 +77,7 @@ export interface PlanMeta {
 /** The rest of a Reconciliation that is not in rows. */
 type PlanHead = Pick<
 	Reconciliation,
-	'linkId' | 'versions' | 'stale' | 'applied' | 'counts' | 'requiresAction' | 'untouched'
+	'linkId' | 'versions' | 'stale' | 'applied' | 'counts' | 'requiresAction' | 'untouched' | 'fields'
 >;
 
 export class PlanStore implements PartSink {
@@ -225,7 +225,8 @@ export class PlanStore implements PartSink {
 				applied: merged.applied,
 				counts: merged.counts,
 				requiresAction: merged.requiresAction,
-				untouched: merged.untouched
+				untouched: merged.untouched,
+				fields: merged.fields
 			};
 			const meta: PlanMeta = {
 				versions: merged.versions,
@@ -360,7 +361,7 @@ export class PlanStore implements PartSink {
 				bySeq(sql, 'SELECT seq, entry AS v FROM plan_kept WHERE seq > ? ORDER BY seq LIMIT 2000'),
 				`],"next":[`,
 				bySeq(sql, 'SELECT seq, draft AS v FROM plan_drafts WHERE seq > ? ORDER BY seq LIMIT 2000'),
-				`]},"counts":${j(head.counts)},"requiresAction":${head.requiresAction},"untouched":${j(head.untouched)}}`
+				`]},"counts":${j(head.counts)},"requiresAction":${head.requiresAction},"untouched":${j(head.untouched)},"fields":${j(head.fields)}}`
 			],
 			current
 		);

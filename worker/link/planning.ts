@@ -68,20 +68,29 @@ const WHOLE_READ_SLICE = 5000;
  */
 async function scanBoth(deps: PlanningDeps, index: PartitionIndex): Promise<Record<Side, SideInfo>> {
 	const stop = new AbortController();
+	// The side that failed first: the other one's failure is then only our own abort.
+	let first: Side | undefined;
 	const scan = async (side: Side): Promise<SideInfo> => {
 		const system = deps.config.systems[side];
 		try {
 			const connector = await deps.connector(system);
 			const writer = deps.store.snapshots.writer(side, system, index);
-			if (connector.scan) return writer.finish((await connector.scan(writer, stop.signal)).takenAt);
-			const snap: Snapshot = await connector.read(stop.signal);
-			for (let i = 0; i < snap.people.length; i += WHOLE_READ_SLICE)
-				writer.people(snap.people.slice(i, i + WHOLE_READ_SLICE));
-			writer.groups(snap.groups, []);
-			for (let i = 0; i < snap.memberships.length; i += WHOLE_READ_SLICE)
-				writer.groups([], snap.memberships.slice(i, i + WHOLE_READ_SLICE));
-			return writer.finish(snap.takenAt);
+			let takenAt: string;
+			if (connector.scan) takenAt = (await connector.scan(writer, stop.signal)).takenAt;
+			else {
+				const snap: Snapshot = await connector.read(stop.signal);
+				for (let i = 0; i < snap.people.length; i += WHOLE_READ_SLICE)
+					writer.people(snap.people.slice(i, i + WHOLE_READ_SLICE));
+				writer.groups(snap.groups, []);
+				for (let i = 0; i < snap.memberships.length; i += WHOLE_READ_SLICE)
+					writer.groups([], snap.memberships.slice(i, i + WHOLE_READ_SLICE));
+				takenAt = snap.takenAt;
+			}
+			// Discovered by the read: what this system holds decides which fields the plan may carry.
+			const caps = connector.capabilities();
+			return writer.finish(takenAt, [...caps.personFields, ...caps.customFields.map((name) => `custom:${name}`)]);
 		} catch (e) {
+			first ??= side;
 			stop.abort();
 			const what = e instanceof ConnectorError ? `${e.code}: ${e.message}` : message(e);
 			throw new SourceError(
@@ -95,9 +104,12 @@ async function scanBoth(deps: PlanningDeps, index: PartitionIndex): Promise<Reco
 		}
 	};
 	const [a, b] = await Promise.allSettled([scan('a'), scan('b')]);
-	if (a.status === 'rejected') throw a.reason;
-	if (b.status === 'rejected') throw b.reason;
-	return { a: a.value, b: b.value };
+	const failed = {
+		a: a.status === 'rejected' ? a.reason : undefined,
+		b: b.status === 'rejected' ? b.reason : undefined
+	};
+	if (first) throw failed[first];
+	return { a: (a as PromiseFulfilledResult<SideInfo>).value, b: (b as PromiseFulfilledResult<SideInfo>).value };
 }
 
 const asSourceError = (deps: PlanningDeps, e: unknown): unknown => {
@@ -185,7 +197,8 @@ async function planParts(
 		version: info[side].version,
 		people: store.snapshots.people(side, part),
 		groups: groups[side],
-		memberships: store.snapshots.memberships(side, part)
+		memberships: store.snapshots.memberships(side, part),
+		...(info[side].fields ? { fields: info[side].fields } : {})
 	});
 	const createdElsewhere = new Set<string>();
 	const byPart = resolutionsByPart(resolutions, index, count);

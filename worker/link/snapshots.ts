@@ -4,6 +4,7 @@
  * the Worker's memory at once. The tables hold the latest read only; each read replaces its side.
  */
 import {
+	SnapshotParser,
 	VersionAccumulator,
 	type Group,
 	type Membership,
@@ -29,6 +30,8 @@ export const SNAPSHOT_SCHEMA = [
 export interface SideInfo extends SideCounts {
 	takenAt: string;
 	version: string;
+	/** The person fields the system holds (see Snapshot.fields). */
+	fields?: string[];
 }
 
 export class SnapshotStore {
@@ -81,7 +84,7 @@ export class SnapshotStore {
 	text(info: Record<Side, SideInfo>): ReadableStream<Uint8Array> {
 		const { sql } = this;
 		const side = (s: Side) => {
-			const { system, takenAt, version } = info[s];
+			const { system, takenAt, version, fields } = info[s];
 			let member = ['', ''];
 			const members = () => {
 				const page = sql
@@ -95,7 +98,7 @@ export class SnapshotStore {
 				return page.map((m) => JSON.stringify({ groupId: m.group_id, personId: m.person_id, role: m.role }));
 			};
 			return [
-				`${JSON.stringify(s)}:{"system":${JSON.stringify(system)},"takenAt":${JSON.stringify(takenAt)},"version":${JSON.stringify(version)},"people":[`,
+				`${JSON.stringify(s)}:{"system":${JSON.stringify(system)},"takenAt":${JSON.stringify(takenAt)},"version":${JSON.stringify(version)},${fields ? `"fields":${JSON.stringify(fields)},` : ''}"people":[`,
 				byId(sql, 'snap_people', s),
 				`],"groups":[`,
 				byId(sql, 'snap_groups', s),
@@ -146,10 +149,15 @@ export class SnapshotStore {
 	}
 }
 
-/** Writes one side's read into the tables, a page per transaction, versioning as it goes. */
+/**
+ * Writes one side's read into the tables, a page per transaction: each record validated and
+ * normalized by the core's SnapshotParser (NFC, trimmed, emails lower-cased) before it is stored,
+ * so the plan is made from, and writes, what parseSnapshot would give. Versioned as it goes.
+ */
 export class SnapshotWriter implements SnapshotSink {
 	#version = new VersionAccumulator();
 	#counts = { people: 0, groups: 0, memberships: 0 };
+	#parser: SnapshotParser;
 
 	constructor(
 		private readonly sql: SqlStorage,
@@ -158,17 +166,21 @@ export class SnapshotWriter implements SnapshotSink {
 		private readonly system: string,
 		private readonly clear: () => void,
 		private readonly index?: PartitionIndex
-	) {}
+	) {
+		this.#parser = new SnapshotParser(system);
+	}
 
 	restart(): void {
 		this.clear();
 		this.#version = new VersionAccumulator();
 		this.#counts = { people: 0, groups: 0, memberships: 0 };
+		this.#parser = new SnapshotParser(this.system);
 		// The index keeps what the failed attempt showed it: a person it no longer holds only joins
 		// parts that did not need joining, which costs nothing but a slightly larger part.
 	}
 
-	people(list: Person[]): void {
+	people(raw: Person[]): void {
+		const list = this.#parser.people(raw);
 		for (const p of list) {
 			this.#version.person(p);
 			this.index?.person(this.side, p);
@@ -184,7 +196,9 @@ export class SnapshotWriter implements SnapshotSink {
 		this.#counts.people += list.length;
 	}
 
-	groups(list: Group[], memberships: Membership[]): void {
+	groups(rawGroups: Group[], rawMemberships: Membership[]): void {
+		const list = this.#parser.groups(rawGroups);
+		const memberships = this.#parser.memberships(rawMemberships);
 		for (const g of list) this.#version.group(g);
 		for (const m of memberships) this.#version.membership(m);
 		this.transaction(() => {
@@ -205,8 +219,16 @@ export class SnapshotWriter implements SnapshotSink {
 		this.#counts.memberships += memberships.length;
 	}
 
-	finish(takenAt: string): SideInfo {
-		return { system: this.system, takenAt, version: this.#version.value(), ...this.#counts };
+	/** Throws a ValidationError naming the bad records; nothing of this read is then planned from. */
+	finish(takenAt: string, fields?: string[]): SideInfo {
+		this.#parser.finish();
+		return {
+			system: this.system,
+			takenAt,
+			version: this.#version.value(),
+			...this.#counts,
+			...(fields ? { fields } : {})
+		};
 	}
 }
 

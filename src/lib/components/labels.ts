@@ -90,6 +90,11 @@ export function explain(conflict: Conflict, names: { a: string; b: string }, mat
 		case 'ambiguous-match': {
 			const na = conflict.records.filter((r) => r.side === 'a').length;
 			const nb = conflict.records.filter((r) => r.side === 'b').length;
+			const value = matchField ? fieldLabel(matchField).toLowerCase() : 'matching value';
+			if (na === 0 || nb === 0) {
+				const [n, system, other] = na === 0 ? [nb, names.b, names.a] : [na, names.a, names.b];
+				return `${n} ${what} in ${system} share the same ${value}. Created in ${other} they would be one record, or the second would fail. Correct the ${value} in ${system}, or create one as new and ignore the other.`;
+			}
 			return `${na} ${na === 1 ? kindLabel(conflict.kind) : what} in ${names.a} and ${nb} in ${names.b} share the same ${matchField ? fieldLabel(matchField).toLowerCase() : 'matching value'}, so Rostersync cannot tell which belong together. Link the two that are the same, create them as new, or ignore them.`;
 		}
 		case 'both-changed': {

@@ -1,6 +1,6 @@
 /** The working state of one reconciliation, shared by the people, group and membership steps. */
 import { fnv1a, recordVersion } from './digest';
-import { groupFieldSpecs, personFieldSpecs, type FieldSpec } from './fields';
+import { groupFieldSpecs, personFieldSpecs, type FieldSpec, type WritableFields } from './fields';
 import type { LifecycleContext } from './lifecycle';
 import type {
 	BaselineEntry,
@@ -153,10 +153,13 @@ export class ReconcileContext {
 		readonly resolutions: PreparedResolutions,
 		readonly lifecycle: LifecycleContext,
 		readonly baseline: readonly BaselineEntry[],
+		/** The link's fields both systems hold (see writableFields). */
+		readonly fields: WritableFields,
 		createdElsewhere?: Set<string>
 	) {
 		this.builder = new PlanBuilder(link.id, createdElsewhere);
-		this.personSpecs = personFieldSpecs(link);
+		const written = new Set(fields.written);
+		this.personSpecs = personFieldSpecs(link).filter((spec) => written.has(spec.key));
 		this.groupSpecs = groupFieldSpecs(link);
 		this.provision = link.mode === 'provision';
 	}

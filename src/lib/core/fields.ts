@@ -113,6 +113,32 @@ export function personFieldSpecs(link: Pick<LinkConfig, 'personFields' | 'fieldM
 	return [...link.personFields.map(standardSpec), ...link.fieldMap.map(customSpec)];
 }
 
+/** Which of a link's fields it writes, and which it leaves out because a system does not hold them. */
+export interface WritableFields {
+	/** Canonical keys (`custom:<name on side A>` for custom fields), in the link's order. */
+	written: string[];
+	omitted: { field: string; missingOn: Side[] }[];
+}
+
+/**
+ * The link's fields intersected with what both systems hold (`undefined`: every field). Two-way,
+ * a field both sides cannot store would be written to one and fail there night after night; in
+ * provisioning, a field the source does not provide (no column, not mapped, not in its schema)
+ * means "leave alone", never "clear", and one the target cannot hold is never planned.
+ */
+export function writableFields(
+	link: Pick<LinkConfig, 'personFields' | 'fieldMap'>,
+	held: Record<Side, readonly string[] | undefined>
+): WritableFields {
+	const out: WritableFields = { written: [], omitted: [] };
+	for (const spec of personFieldSpecs(link)) {
+		const missingOn = (['a', 'b'] as const).filter((side) => held[side] && !held[side]!.includes(spec.local[side]));
+		if (missingOn.length === 0) out.written.push(spec.key);
+		else out.omitted.push({ field: spec.key, missingOn });
+	}
+	return out;
+}
+
 export const GROUP_NAME: FieldSpec<Group> = { key: 'name', local: { a: 'name', b: 'name' }, read: (g) => g.name };
 
 /** Provisioning leaves existing groups alone: no group field is compared there. */

@@ -21,6 +21,8 @@ export {
 	setPersonField,
 	setGroupField,
 	personFieldSpecs,
+	writableFields,
+	type WritableFields,
 	joinList,
 	splitList
 } from './fields';
@@ -64,7 +66,7 @@ export {
 	type RulePlan,
 	type RuleScope
 } from './rules';
-export { parseSnapshot, snapshotVersion } from './snapshot';
+export { parseSnapshot, snapshotVersion, SnapshotParser, MAX_ISSUES } from './snapshot';
 export { VersionAccumulator } from './version';
 export {
 	parseLinkConfig,

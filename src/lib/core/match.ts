@@ -31,6 +31,12 @@ export interface MatchInput<R extends Keyed> {
 	collisionKey?: (record: R) => string;
 	/** Baseline entries whose records must not be paired again (anonymized people). */
 	retired?: (entry: BaselineEntry) => boolean;
+	/**
+	 * Sides on which a key is an identity: two unmatched records holding it are ambiguous even
+	 * with no candidate on the other side (creating both would give the other side two records
+	 * with one key, and the second create fails or, worse, lands on the first).
+	 */
+	uniqueKeys?: Record<'a' | 'b', boolean>;
 }
 
 export interface Pair<R> {
@@ -107,11 +113,26 @@ export function match<R extends Keyed>(input: MatchInput<R>): MatchResult<R> {
 	input.a.forEach((r, id) => usedA.has(id) || restA.push(r));
 	input.b.forEach((r, id) => usedB.has(id) || restB.push(r));
 
+	const unique = input.uniqueKeys;
 	for (const pass of input.passes) {
-		if (restA.length === 0 || restB.length === 0) break;
+		const pairing = restA.length > 0 && restB.length > 0;
+		if (!pairing && !unique?.a && !unique?.b) break;
 		const byA = indexBy(restA, (r) => pass.key(r, 'a'));
 		const byB = indexBy(restB, (r) => pass.key(r, 'b'));
 		const taken = new Set<R>();
+		if (unique) {
+			for (const [side, index, other] of [
+				['a', byA, byB],
+				['b', byB, byA]
+			] as const) {
+				if (!unique[side]) continue;
+				for (const [k, list] of index) {
+					if (list.length < 2 || other.has(k)) continue;
+					ambiguous.push({ via: pass.name, a: side === 'a' ? list : [], b: side === 'b' ? list : [] });
+					for (const r of list) taken.add(r);
+				}
+			}
+		}
 		for (const [k, as] of byA) {
 			const bs = byB.get(k);
 			if (!bs) continue;

@@ -84,6 +84,12 @@ export interface Snapshot {
 	people: Person[];
 	groups: Group[];
 	memberships: Membership[];
+	/**
+	 * The person fields this system holds, as its connector discovered them: standard names
+	 * (PERSON_FIELDS) and `custom:<its own name>`. Absent: every field. A field a system does not
+	 * hold is never written to it, and a field a source does not provide is left alone, not cleared.
+	 */
+	fields?: string[];
 }
 
 /** A connected system, as the browser may see it: never its credentials. */

@@ -16,6 +16,7 @@
  * - the whole's checks (an empty side) and deletion limits run over all parts' counts.
  */
 import { pairConflictId, type PairView } from './context';
+import type { WritableFields } from './fields';
 import { PartitionIndex } from './partition';
 import type {
 	BaselineEntry,
@@ -73,7 +74,7 @@ export interface PartSink {
 /** What the merge decided once every part was seen; the sink's rows are fixed up with it. */
 export interface MergedParts extends Pick<
 	Reconciliation,
-	'linkId' | 'versions' | 'stale' | 'applied' | 'counts' | 'requiresAction' | 'untouched'
+	'linkId' | 'versions' | 'stale' | 'applied' | 'counts' | 'requiresAction' | 'untouched' | 'fields'
 > {
 	/** Operations tagged with these groups are dropped: their group pair is in conflict. */
 	dropTags: Set<string>;
@@ -142,6 +143,7 @@ export class PartMerger {
 	readonly #applied = new Set<string>();
 	readonly #counts = emptyCounts();
 	readonly #untouched = { person: 0, group: 0 };
+	#fields: WritableFields = { written: [], omitted: [] };
 	#personConflicts = 0;
 	#versions = { a: '', b: '' };
 	#parts = 0;
@@ -159,6 +161,7 @@ export class PartMerger {
 		if (this.#parts++ === 0) {
 			this.#versions = rec.versions;
 			this.#untouched.group = rec.untouched.group;
+			this.#fields = rec.fields;
 		}
 		this.#untouched.person += rec.untouched.person;
 		for (const v of rec.pairs) {
@@ -311,7 +314,8 @@ export class PartMerger {
 			applied: [...this.#applied],
 			counts: this.#counts,
 			requiresAction: this.#personConflicts + groupConflicts.length,
-			untouched: this.#untouched
+			untouched: this.#untouched,
+			fields: this.#fields
 		};
 	}
 }
@@ -476,7 +480,8 @@ export class CollectingSink implements PartSink {
 			plan: { linkId: merged.linkId, versions: merged.versions, ops, counts: countOps(ops), keep, next },
 			counts: merged.counts,
 			requiresAction: merged.requiresAction,
-			untouched: merged.untouched
+			untouched: merged.untouched,
+			fields: merged.fields
 		};
 	}
 }

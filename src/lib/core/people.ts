@@ -333,7 +333,10 @@ export function reconcilePeople(ctx: ReconcileContext): void {
 		excluded: resolutions.excluded.person,
 		passes: personPasses(link),
 		// An anonymized person who comes back is a new person: the old account stays anonymized.
-		retired: (e) => e.lifecycle?.state === 'anonymized'
+		retired: (e) => e.lifecycle?.state === 'anonymized',
+		// A source's duplicates are caught before they are created; a target's own duplicates are
+		// its business in provisioning, unless a source person would match them.
+		uniqueKeys: { a: true, b: !ctx.provision }
 	});
 
 	const writes = new Map<Person, FieldValues>();

@@ -11,6 +11,7 @@ import { reconcilePeople } from './people';
 import { countOps, type Plan } from './plan';
 import { prepareResolutions, type StaleResolution } from './resolutions';
 import { applyLimits, assertUsable } from './safety';
+import { writableFields, type WritableFields } from './fields';
 import { indexSnapshot } from './side-index';
 
 export interface ReconcileInput {
@@ -45,6 +46,8 @@ export interface Reconciliation {
 	requiresAction: number;
 	/** Provisioning: target records no link created or adopted, which sync leaves alone. */
 	untouched: { person: number; group: number };
+	/** The person fields this link writes, and those it leaves out because a system lacks them. */
+	fields: WritableFields;
 }
 
 export const emptyCounts = (): SituationCounts => ({
@@ -58,7 +61,16 @@ export function reconcile(input: ReconcileInput): Reconciliation {
 	const sides = { a: indexSnapshot(a), b: indexSnapshot(b) };
 	const resolutions = prepareResolutions(input.resolutions ?? [], sides);
 	const lifecycle = { now, retentionDays: link.retentionDays, timeZone: link.schedule.timeZone };
-	const ctx = new ReconcileContext(link, sides, resolutions, lifecycle, baseline.entries, input.part?.createdElsewhere);
+	const fields = writableFields(link, { a: a.fields, b: b.fields });
+	const ctx = new ReconcileContext(
+		link,
+		sides,
+		resolutions,
+		lifecycle,
+		baseline.entries,
+		fields,
+		input.part?.createdElsewhere
+	);
 
 	// People first, so groups can be filled with the people this plan creates.
 	if (link.kinds.includes('person')) reconcilePeople(ctx);
@@ -88,6 +100,7 @@ export function reconcile(input: ReconcileInput): Reconciliation {
 		},
 		counts,
 		requiresAction: ctx.conflicts.length,
-		untouched: ctx.untouched
+		untouched: ctx.untouched,
+		fields
 	};
 }

@@ -22,6 +22,7 @@ import {
 	type SituationCounts,
 	type StaleResolution,
 	type Snapshot,
+	type WritableFields,
 	type RecordKind,
 	PERSON_FIELDS
 } from '$lib/core';
@@ -65,6 +66,8 @@ export interface ReviewSummary {
 	stale: StaleResolution[];
 	applied: string[];
 	untouched: { person: number; group: number };
+	/** The person fields the link writes, and those left out because a system lacks them. */
+	fields: WritableFields;
 	snapshots: { a?: SnapshotInfo; b?: SnapshotInfo };
 	/** Rows in the list (pairs plus staged-deletion rows). */
 	rows: number;
@@ -246,6 +249,7 @@ export const api = {
 			stale: r.stale,
 			applied: r.applied,
 			untouched: r.untouched,
+			fields: r.fields,
 			snapshots: held.snapshots,
 			rows: m.rows.length
 		};
