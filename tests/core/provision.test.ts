@@ -39,6 +39,25 @@ describe('provision: people', () => {
 		expect(r.plan.next[0]).toMatchObject({ origin: 'adopted' });
 	});
 
+	test('an adoption whose update fails is still recorded: the next run retries the update only', async () => {
+		const hr = { people: [person('e1', 'Eva Smit', { email: 'eva@x.org' })] };
+		const target = { people: [person('t1', 'Eva', { email: 'eva@x.org' })] };
+		const r = run(provision(), hr, target);
+		const outcomes = new Map<string, OpOutcome>();
+		await runPlan(r.plan.ops, outcomes, {
+			apply: {
+				a: async () => ({}),
+				b: async (op) => {
+					if (op.type === 'update-person') throw new Error('400 from the target');
+					return {};
+				}
+			}
+		});
+		const next = commitBaseline(r.plan, outcomes);
+		expect(next.entries).toEqual([expect.objectContaining({ a: 'e1', b: 't1', origin: 'adopted' })]);
+		expect(opLine(run(provision(), hr, target, { entries: next.entries }))).toEqual(['update-person@b']);
+	});
+
 	test('source wins on every owned field; the target is never written back to the source', () => {
 		const entry: BaselineEntry = {
 			kind: 'person',

@@ -18,6 +18,12 @@ export function commitBaseline(plan: Plan, outcomes: ReadonlyMap<string, OpOutco
 	for (const draft of plan.next) {
 		const a = resolve(draft.a);
 		const b = resolve(draft.b);
+		if (a !== undefined && b !== undefined && draft.adoption && done(draft.adoption.opKey)) {
+			if (!draft.opKeys.every(done)) {
+				entries.push({ kind: draft.kind, a, b, origin: 'adopted', fields: draft.adoption.fields });
+				continue;
+			}
+		}
 		if (!draft.opKeys.every(done) || a === undefined || b === undefined) {
 			if (draft.previous) entries.push(draft.previous);
 			continue;

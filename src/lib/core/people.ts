@@ -149,6 +149,7 @@ function reconcilePair(
 	const { link, resolutions } = ctx;
 	let opKeys: string[] | undefined;
 	let note: PairNote | undefined;
+	let adoption: string | undefined;
 	const removedOn = entry?.lifecycle?.state === 'removed' ? (entry.lifecycle.on ?? 'b') : undefined;
 	if (removedOn) {
 		(opKeys ??= []).push(
@@ -162,7 +163,8 @@ function reconcilePair(
 		note = 'restore';
 	}
 	if (ctx.provision && !entry) {
-		(opKeys ??= []).push(ctx.builder.add({ type: 'adopt-person', side: 'b', step: STEP.people, target: idRef(b.id) }));
+		adoption = ctx.builder.add({ type: 'adopt-person', side: 'b', step: STEP.people, target: idRef(b.id) });
+		(opKeys ??= []).push(adoption);
 		note = 'adopt';
 	}
 	const resolution = ctx.resolutionFor('person', a.id, b.id);
@@ -220,7 +222,8 @@ function reconcilePair(
 		origin: entry?.origin ?? (ctx.provision ? 'adopted' : 'matched'),
 		fields: diff?.merged ?? entry?.fields ?? readValues(a, ctx.personSpecs, 'a'),
 		opKeys: opKeys ?? [],
-		previous: entry
+		previous: entry,
+		...(adoption ? { adoption: { opKey: adoption, fields: readValues(b, ctx.personSpecs, 'b') } } : {})
 	});
 }
 

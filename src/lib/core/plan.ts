@@ -33,6 +33,13 @@ export interface DraftEntry {
 	previous?: BaselineEntry;
 	/** The pair ends once its operations succeed (a group or person deleted for good). */
 	retire?: boolean;
+	/**
+	 * Provisioning: the adoption of an existing target record. When the adoption succeeded but an
+	 * update planned with it did not, the pair is still recorded as adopted, with the values it has
+	 * (`fields`): otherwise the adoption would be proposed again every night, and the update never
+	 * retried as what it is.
+	 */
+	adoption?: { opKey: string; fields: FieldValues };
 }
 
 export interface PlanCounts {
