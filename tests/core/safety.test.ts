@@ -1,6 +1,13 @@
 /** Safety limits, empty sources, and resolutions (including stale ones). */
 import { describe, expect, test } from 'vitest';
-import { conflictId, recordVersion, ReconcileError, type BaselineEntry, type Resolution } from '../../src/lib/core';
+import {
+	conflictId,
+	recordVersion,
+	ReconcileError,
+	shrinkage,
+	type BaselineEntry,
+	type Resolution
+} from '../../src/lib/core';
 import { fieldsOf, opLine, person, personEntry, provision, run, twoWay } from '../support/factories';
 
 const many = (n: number, prefix: string) =>
@@ -191,5 +198,32 @@ describe('resolutions', () => {
 			{ entries, resolutions: [{ conflictId: conflict.id, choice: 'take-b', against: conflict.records }] }
 		);
 		expect(opLine(r)).toEqual(['create-person@a']);
+	});
+});
+
+describe('the pre-flight guard: counts that fell since the last run', () => {
+	const limits = { person: DEFAULT, group: { count: 500, percent: 50 }, membership: DEFAULT };
+	const counts = (people: number, groups = 10, memberships = 100) => ({ people, groups, memberships });
+	const side = (system: string, c: ReturnType<typeof counts>) => ({ system, ...c });
+	test.each([
+		['no run yet: nothing to compare with', undefined, counts(10), []],
+		['20 % fewer people is at the limit', counts(100), counts(80), []],
+		['21 % fewer people is over it', counts(100), counts(79), [['a', 'person', 100, 79]]],
+		['groups have their own limit (50 %)', counts(100, 10), counts(100, 6), []],
+		['growth is never a problem', counts(100), counts(1000), []],
+		['from none to none is no fall', counts(0, 0, 0), counts(0, 0, 0), []]
+	] as const)('%s', (_n, before, after, fell) => {
+		const accepted = before ? { a: before, b: counts(100) } : undefined;
+		const found = shrinkage({ limits }, accepted, { a: side('HR', after), b: side('Team', counts(100)) });
+		expect(found.map((f) => [f.side, f.kind, f.before, f.after])).toEqual(fell);
+	});
+
+	test('names the system of the side that fell', () => {
+		const found = shrinkage(
+			{ limits },
+			{ a: counts(100), b: counts(100) },
+			{ a: side('HR', counts(100)), b: side('Team', counts(10)) }
+		);
+		expect(found).toEqual([{ side: 'b', system: 'Team', kind: 'person', before: 100, after: 10 }]);
 	});
 });

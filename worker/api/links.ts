@@ -312,6 +312,15 @@ export const linkRoutes: Route[] = [
 			return json((await stub(env, params.id).staged()) ?? []);
 		}
 	},
+	{
+		method: 'POST',
+		path: '/api/links/:id/confirm-counts',
+		role: 'owner',
+		handler: async ({ env, params }) => {
+			await linkOf(env, params.id);
+			return json(unwrap(await stub(env, params.id).confirmCounts()));
+		}
+	},
 	...(['approve', 'reject'] as const).map((decision): Route => ({
 		method: 'POST',
 		path: `/api/links/:id/staged/:conflictId/${decision}`,

@@ -74,10 +74,10 @@ export interface Ending {
 /** Ends a run with the status its outcomes and its ending call for (the core decides it). */
 export function endRun(deps: Pick<EngineDeps, 'store' | 'now'>, runId: string, ending: Ending = {}): void {
 	const { store } = deps;
-	const run = store.run(runId);
+	const run = store.journal.run(runId);
 	if (!run) return;
 	const status = finalStatus(run.tally, { error: ending.error !== undefined, beforePlan: ending.beforePlan });
-	store.finishRun(runId, status, deps.now(), ending.error);
+	store.journal.finishRun(runId, status, deps.now(), ending.error);
 }
 
 /** Reads, reconciles and stores the plan of a run. Failures end the run with nothing written. */
@@ -85,7 +85,8 @@ export async function prepare(deps: EngineDeps, runId: string, dryRun: boolean):
 	const { store } = deps;
 	try {
 		await planLink(deps, {
-			then: ({ meta }) => store.planRunFromCurrent(runId, !dryRun, meta.counts, dryRun ? 'finished' : 'apply')
+			accept: !dryRun,
+			then: ({ meta }) => store.journal.planRunFromCurrent(runId, !dryRun, meta.counts, dryRun ? 'finished' : 'apply')
 		});
 	} catch (e) {
 		const error: RunError = e instanceof SourceError ? e.detail : { code: 'internal', message: message(e) };
@@ -103,12 +104,11 @@ export async function prepare(deps: EngineDeps, runId: string, dryRun: boolean):
 export async function applySlice(deps: EngineDeps, runId: string): Promise<Step> {
 	const { store, config } = deps;
 	const startedAt = deps.now();
-	const rows = store.pending(runId, deps.slice.ops);
+	const rows = store.journal.pending(runId, deps.slice.ops);
 	if (rows.length === 0) return 'finished';
 
 	const ops = rows.map((r) => r.op);
-	const created = ops.flatMap((op) => refsOf(op)).flatMap((ref) => ('createdBy' in ref ? [ref.createdBy] : []));
-	const outcomes = store.outcomes(runId, created);
+	const outcomes = store.journal.outcomes(runId, ops.flatMap(dependenciesOf));
 	const resolve = resolver(outcomes);
 
 	const connectors = new Map<Side, Promise<Connector>>();
@@ -132,7 +132,7 @@ export async function applySlice(deps: EngineDeps, runId: string): Promise<Step>
 			const outcome = recoveredOutcome(op, targets.get(op.side)!, resolve);
 			if (!outcome) continue;
 			outcomes.set(op.key, outcome);
-			store.recordOutcome(runId, outcome);
+			store.journal.recordOutcome(runId, outcome);
 		}
 	}
 
@@ -147,7 +147,7 @@ export async function applySlice(deps: EngineDeps, runId: string): Promise<Step>
 			const op = ops[i];
 			if (!marked.has(op.key) && !op.staged && !isEdgeDelivered(op) && !outcomes.has(op.key)) keys.push(op.key);
 		}
-		store.markStarted(runId, keys);
+		store.journal.markStarted(runId, keys);
 		for (const k of keys) marked.add(k);
 	};
 
@@ -166,15 +166,19 @@ export async function applySlice(deps: EngineDeps, runId: string): Promise<Step>
 		apply: { a: applier('a'), b: applier('b') },
 		concurrency: deps.concurrency,
 		onOutcome: (outcome, op) =>
-			store.recordOutcome(runId, outcome, outcome.status === 'done' ? noticeFor(deps, runId, op, resolve) : undefined),
+			store.journal.recordOutcome(
+				runId,
+				outcome,
+				outcome.status === 'done' ? noticeFor(deps, runId, op, resolve) : undefined
+			),
 		shouldYield: () => started >= deps.slice.ops || deps.now() - startedAt >= deps.slice.ms
 	});
 	// The slice ended on its own: what was marked ahead but never sent is not cut off.
-	store.unmarkStarted(
+	store.journal.unmarkStarted(
 		runId,
 		[...marked].filter((key) => !attempted.has(key))
 	);
-	return store.pending(runId, 1).length > 0 ? 'continue' : 'finished';
+	return store.journal.pending(runId, 1).length > 0 ? 'continue' : 'finished';
 }
 
 /** The outbox row for a notice operation that succeeded. */
@@ -184,7 +188,7 @@ function noticeFor(deps: EngineDeps, runId: string, op: Op, resolve: (ref: Targe
 	const payload: Record<string, unknown> = {};
 	if (op.type === 'notify-transfer') Object.assign(payload, { from: op.from, to: op.to });
 	// The invitation goes to the person this run created: its name and address are in the create.
-	const creator = 'createdBy' in op.person ? deps.store.op(runId, op.person.createdBy) : undefined;
+	const creator = 'createdBy' in op.person ? deps.store.journal.op(runId, op.person.createdBy) : undefined;
 	if (creator?.type === 'create-person')
 		Object.assign(payload, { displayName: creator.record.displayName, email: creator.record.email });
 	return {
@@ -224,10 +228,10 @@ export function commitSlice(deps: EngineDeps, runId: string): Step {
 	const { store } = deps;
 	const cursorKey = `commit:${runId}`;
 	const after = store.getMeta<number>(cursorKey) ?? -1;
-	const chunk = store.drafts(runId, after, deps.commitChunk ?? 2000);
+	const chunk = store.journal.drafts(runId, after, deps.commitChunk ?? 2000);
 	if (chunk.length === 0) return 'finished';
 	const drafts = chunk.map((c) => c.draft);
-	const outcomes = store.outcomes(runId, drafts.flatMap(keysOf));
+	const outcomes = store.journal.outcomes(runId, drafts.flatMap(keysOf));
 	const committed = commitBaseline(
 		{
 			linkId: deps.config.id,
@@ -245,13 +249,13 @@ export function commitSlice(deps: EngineDeps, runId: string): Step {
 	store.transaction(() => {
 		for (const p of previous) {
 			if (kept.has(p)) continue;
-			store.deleteBaseline(p);
-			store.journalBaseline(runId, 'del', p);
+			store.baseline.delete(p);
+			store.baseline.recordChange(runId, 'del', p);
 		}
 		for (const e of committed.entries) {
 			if (previous.has(e)) continue;
-			store.insertBaseline(e);
-			store.journalBaseline(runId, 'ins', e);
+			store.baseline.insert(e);
+			store.baseline.recordChange(runId, 'ins', e);
 		}
 		store.setMeta(cursorKey, chunk[chunk.length - 1].seq);
 	});
@@ -260,9 +264,9 @@ export function commitSlice(deps: EngineDeps, runId: string): Step {
 
 /** Reverts the baseline changes of an undone run (newest first). Call inside a transaction. */
 function revertBaseline(store: LinkStore, undoneRunId: string): void {
-	for (const { action, entry } of store.baselineChanges(undoneRunId)) {
-		if (action === 'ins') store.deleteBaseline(entry);
-		else store.insertBaseline(entry);
+	for (const { action, entry } of store.baseline.changes(undoneRunId)) {
+		if (action === 'ins') store.baseline.delete(entry);
+		else store.baseline.insert(entry);
 	}
 }
 

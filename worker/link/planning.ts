@@ -18,7 +18,10 @@ import {
 	resolutionsByPart,
 	type LinkConfig,
 	type Resolution,
+	shrinkage,
+	type Shrinkage,
 	type Side,
+	type SideCounts,
 	type Snapshot,
 	type StaleResolution
 } from '$lib/core';
@@ -138,34 +141,93 @@ export interface PlannedLink {
  */
 export function planLink(
 	deps: PlanningDeps,
-	options: { resolutions?: readonly Resolution[]; then?: (planned: PlannedLink) => void } = {}
+	options: {
+		resolutions?: readonly Resolution[];
+		/** The plan is for a real run: its counts become the guard's reference. */
+		accept?: boolean;
+		then?: (planned: PlannedLink) => void;
+	} = {}
 ): Promise<PlannedLink> {
 	return deps.store.exclusive(async () => {
-		const planned = await planNow(deps, options.resolutions ?? deps.store.resolutions());
+		const planned = await planNow(deps, options.resolutions ?? deps.store.resolutions(), options.accept ?? false);
 		// Still under the lock: what `then` reads (the plan's rows) is this plan's.
 		options.then?.(planned);
 		return planned;
 	});
 }
 
-async function planNow(deps: PlanningDeps, resolutions: readonly Resolution[]): Promise<PlannedLink> {
+/** The counts the pre-flight guard compares with: the last real run's, or what an owner confirmed. */
+export const ACCEPTED_COUNTS = 'accepted-counts';
+/** Counts the guard refused, waiting for an owner to confirm them (see confirmCounts). */
+export const SHRUNK_COUNTS = 'shrunk-counts';
+
+export interface ShrunkCounts {
+	counts: Record<Side, SideCounts>;
+	fell: Shrinkage[];
+}
+
+const countsOnly = (info: Record<Side, SideInfo>): Record<Side, SideCounts> => {
+	const only = (s: SideInfo): SideCounts => ({
+		system: s.system,
+		people: s.people,
+		groups: s.groups,
+		memberships: s.memberships
+	});
+	return { a: only(info.a), b: only(info.b) };
+};
+
+const KIND_WORDS = { person: 'people', group: 'groups', membership: 'memberships' } as const;
+
+/**
+ * The pre-flight guard (the core's shrinkage): a side that lost more than the link's limit since
+ * the last run fails the run before any write, naming the counts, until an owner confirms them.
+ * A plan made for a real run makes its counts the new reference.
+ */
+function guardCounts(store: LinkStore, config: LinkConfig, info: Record<Side, SideInfo>, accept: boolean): void {
+	const fell = shrinkage(config, store.getMeta<Record<Side, SideCounts>>(ACCEPTED_COUNTS), info);
+	if (fell.length > 0) {
+		store.setMeta(SHRUNK_COUNTS, { counts: countsOnly(info), fell } satisfies ShrunkCounts);
+		const what = fell
+			.map((f) => `${f.system} has ${f.after} ${KIND_WORDS[f.kind]} where it had ${f.before}`)
+			.join('; ');
+		throw new SourceError({
+			code: 'shrunk',
+			message: `Fewer records than the link's limit allows since the last run: ${what}. Nothing was written; an owner confirms these counts if they are right.`,
+			shrunk: fell
+		});
+	}
+	store.setMeta(SHRUNK_COUNTS, undefined);
+	if (accept) store.setMeta(ACCEPTED_COUNTS, countsOnly(info));
+}
+
+/** An owner confirms the counts the guard refused: they become the reference. False: nothing waits. */
+export function confirmCounts(store: LinkStore): boolean {
+	const waiting = store.getMeta<ShrunkCounts>(SHRUNK_COUNTS);
+	if (!waiting) return false;
+	store.setMeta(ACCEPTED_COUNTS, waiting.counts);
+	store.setMeta(SHRUNK_COUNTS, undefined);
+	return true;
+}
+
+async function planNow(deps: PlanningDeps, resolutions: readonly Resolution[], accept: boolean): Promise<PlannedLink> {
 	const { store, config } = deps;
 	const index = new PartitionIndex(config);
 	// The tables are about to hold another read: until this plan is made they match none.
 	store.setMeta('snapshots', undefined);
 	const info = await scanBoth(deps, index);
 	try {
-		assertCounts(config, info, store.baselineHad());
+		assertCounts(config, info, store.baseline.had());
 	} catch (e) {
 		throw asSourceError(deps, e);
 	}
-	for (const { a, b } of store.personPairs()) index.pair(a, b);
+	guardCounts(store, config, info, accept);
+	for (const { a, b } of store.baseline.personPairs()) index.pair(a, b);
 	for (const r of resolutions) if (r.link) index.pair(r.link.a, r.link.b);
 
 	const count = partCount(Math.max(info.a.people, info.b.people), deps.peoplePerPart ?? PEOPLE_PER_PART);
 	store.snapshots.assignParts('a', (id) => index.partOf('a', id, count));
 	store.snapshots.assignParts('b', (id) => index.partOf('b', id, count));
-	store.assignBaselineParts((a) => index.partOf('a', a, count));
+	store.baseline.assignParts((a) => index.partOf('a', a, count));
 
 	store.plan.begin();
 	try {
@@ -189,7 +251,7 @@ async function planParts(
 ): Promise<PlannedLink> {
 	const { store, config } = deps;
 	const memberPart = (m: BaselineMember) => index.memberPart(m, count);
-	const merger = new PartMerger(config, resolutions, store.ownedCounts(), store.plan);
+	const merger = new PartMerger(config, resolutions, store.baseline.ownedCounts(), store.plan);
 	const groups = { a: store.snapshots.groups('a'), b: store.snapshots.groups('b') };
 	const snapshot = (side: Side, part: number): Snapshot => ({
 		system: info[side].system,
@@ -211,7 +273,7 @@ async function planParts(
 				link: config,
 				a: snapshot('a', part),
 				b: snapshot('b', part),
-				baseline: { linkId: config.id, entries: store.baselineOfPart(part, memberPart) },
+				baseline: { linkId: config.id, entries: store.baseline.ofPart(part, memberPart) },
 				resolutions: byPart[part],
 				now,
 				part: { createdElsewhere }

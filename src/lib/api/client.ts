@@ -226,6 +226,8 @@ export function createApi(opts: ApiOptions) {
 			call<RunDetails>('GET', `/links/${q(id)}/runs/${q(runId)}?offset=${offset}&limit=${limit}`),
 		undoRun: (id: string, runId: string) => call<RunSummary>('POST', `/links/${q(id)}/runs/${q(runId)}/undo`),
 		staged: (id: string) => call<StagedDeletes[]>('GET', `/links/${q(id)}/staged`),
+		/** Accepts the counts the pre-flight guard refused (see LinkStatus.shrunk). */
+		confirmCounts: (id: string) => call<LinkView>('POST', `/links/${q(id)}/confirm-counts`),
 		approveStaged: (id: string, conflictId: string) =>
 			call<LinkView>('POST', `/links/${q(id)}/staged/${q(conflictId)}/approve`),
 		rejectStaged: (id: string, conflictId: string) =>

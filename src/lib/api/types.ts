@@ -14,6 +14,7 @@ import type {
 	Resolution,
 	RunStatus,
 	RunTally,
+	Shrinkage,
 	Side,
 	Snapshot,
 	StaleResolution
@@ -86,11 +87,17 @@ export { RUN_STATUSES, type RunStatus } from '$lib/core';
 
 /** Why a run failed, in words an admin can act on. */
 export interface RunError {
-	/** `source-failed`: a system could not be read or was empty; nothing was written. */
-	code: 'source-failed' | 'invalid' | 'internal';
+	/**
+	 * `source-failed`: a system could not be read or was empty; `shrunk`: a side's count fell by
+	 * more than the link's limit since the last run (an owner confirms the new counts). Either way
+	 * nothing was written.
+	 */
+	code: 'source-failed' | 'shrunk' | 'invalid' | 'internal';
 	message: string;
 	/** The system that failed, when one did. */
 	system?: string;
+	/** `shrunk`: every kind that fell, with its counts. */
+	shrunk?: Shrinkage[];
 }
 
 export interface RunSummary {
@@ -135,6 +142,8 @@ export interface LinkStatus {
 	requiresAction: number;
 	/** Removals of the current plan held back by the safety limits. */
 	staged: number;
+	/** Counts that fell by more than the link's limit: no run writes until an owner confirms them. */
+	shrunk?: Shrinkage[];
 }
 
 export interface LinkView {

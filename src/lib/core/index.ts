@@ -122,6 +122,8 @@ export {
 	baselineHad,
 	countsOf,
 	ownedCounts,
+	shrinkage,
+	type Shrinkage,
 	LIMIT_KINDS,
 	type OwnedCounts,
 	type SideCounts,

@@ -88,6 +88,43 @@ export function assertUsable(link: LinkConfig, a: Snapshot, b: Snapshot, baselin
 	assertCounts(link, { a: countsOf(a), b: countsOf(b) }, baselineHad(baseline.entries));
 }
 
+/** A kind of record on one side whose count fell by more than the link's percent limit. */
+export interface Shrinkage {
+	side: Side;
+	system: string;
+	kind: LimitKind;
+	before: number;
+	after: number;
+}
+
+const countOf = (c: Omit<SideCounts, 'system'>, kind: LimitKind): number =>
+	kind === 'person' ? c.people : kind === 'group' ? c.groups : c.memberships;
+
+/**
+ * The pre-flight guard: kinds whose count on a side fell by more than the link's percent limit
+ * (per kind, default 20 %) since the counts last accepted (the last real run's, or what an owner
+ * confirmed). A directory that lost a fifth of its people overnight is far more likely a broken
+ * export or a wrong filter than a fifth of the staff leaving, so the run stops before any write.
+ */
+export function shrinkage(
+	link: Pick<LinkConfig, 'limits'>,
+	accepted: Record<Side, Omit<SideCounts, 'system'>> | undefined,
+	current: Record<Side, SideCounts>
+): Shrinkage[] {
+	if (!accepted) return [];
+	const out: Shrinkage[] = [];
+	for (const side of SIDES) {
+		for (const kind of LIMIT_KINDS) {
+			const before = countOf(accepted[side], kind);
+			const after = countOf(current[side], kind);
+			const limit = (link.limits[kind] ?? DEFAULT_LIMIT).percent;
+			if (before > 0 && ((before - after) * 100) / before > limit)
+				out.push({ side, system: current[side].system, kind, before, after });
+		}
+	}
+	return out;
+}
+
 /** What the link owns, counted from its baseline: the base of the percent limits. */
 export interface OwnedCounts {
 	people: number;
