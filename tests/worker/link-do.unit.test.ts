@@ -227,6 +227,7 @@ describe('LinkDO', () => {
 			'plan_views',
 			'resolutions',
 			'runs',
+			'schema_migrations',
 			'snap_groups',
 			'snap_members',
 			'snap_parts',

@@ -282,9 +282,9 @@ export function finishApplied(deps: EngineDeps, runId: string, undoOf: string | 
 		return 'finished';
 	}
 	{
-		store.setPhase(runId, 'commit');
+		store.journal.setPhase(runId, 'commit');
 		if (commitSlice(deps, runId) === 'continue') return 'continue';
-		store.dropDrafts(runId);
+		store.journal.dropDrafts(runId);
 		store.setMeta(`commit:${runId}`, undefined);
 	}
 	endRun(deps, runId);

@@ -68,6 +68,8 @@ export class LinkDO extends DurableObject<Env> {
 	private config?: LinkConfig;
 	/** The alarm work in progress in this instance, so two alarm calls never overlap. */
 	private busy?: Promise<void>;
+	/** The schema migrations this instance's start applied: none, unless the code brought new ones. */
+	migrated: readonly string[] = [];
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
@@ -82,8 +84,11 @@ export class LinkDO extends DurableObject<Env> {
 		this.store = new LinkStore(ctx.storage, '');
 		// No request is delivered until the tables exist and the configuration is in memory.
 		ctx.blockConcurrencyWhile(async () => {
-			this.store.migrate();
+			this.migrated = this.store.migrate();
 			this.load();
+			// A link that was already there was upgraded; a new one only made its tables.
+			if (this.migrated.length > 0 && this.config)
+				console.log(JSON.stringify({ event: 'migrated', link: this.config?.id, migrations: this.migrated }));
 		});
 	}
 
@@ -122,7 +127,7 @@ export class LinkDO extends DurableObject<Env> {
 	async update(patch: Record<string, unknown>): Promise<Result<LinkView>> {
 		const current = this.config;
 		if (!current) return notFound();
-		const issues = linkChangeIssues(current, patch, { synced: this.store.baselineSize() > 0 });
+		const issues = linkChangeIssues(current, patch, { synced: this.store.baseline.size() > 0 });
 		if (issues.length > 0)
 			return refuse('invalid', `Invalid link change: ${issues.map((i) => `${i.field} ${i.message}`).join('; ')}`, {
 				issues
@@ -158,7 +163,7 @@ export class LinkDO extends DurableObject<Env> {
 	private view(): LinkView {
 		const config = this.config!;
 		const active = this.active;
-		const last = this.store.lastRun();
+		const last = this.store.journal.lastRun();
 		const plan = this.store.planMeta();
 		const nextRunAt = this.store.getMeta<number>('nextRunAt');
 		return {
@@ -350,34 +355,34 @@ export class LinkDO extends DurableObject<Env> {
 	private async begin(dryRun: boolean, startedBy: StartedBy): Promise<RunSummary> {
 		const id = crypto.randomUUID();
 		this.store.transaction(() => {
-			this.store.insertRun({ id, dryRun, startedBy, startedAt: this.deps.now(), phase: 'prepare' });
+			this.store.journal.insertRun({ id, dryRun, startedBy, startedAt: this.deps.now(), phase: 'prepare' });
 			this.store.setMeta('activeRun', { id, dryRun } satisfies ActiveRun);
 		});
 		await this.arm();
-		return this.store.run(id)!;
+		return this.store.journal.run(id)!;
 	}
 
 	async runs(limit = 30): Promise<RunSummary[]> {
-		return this.store.runs(Math.max(1, Math.min(limit, 500)));
+		return this.store.journal.runs(Math.max(1, Math.min(limit, 500)));
 	}
 
 	/** A run with a page of its operations and their outcomes, or null. */
 	async run(runId: string, offset = 0, limit = 500): Promise<RunDetails | null> {
-		const summary = this.store.run(runId);
+		const summary = this.store.journal.run(runId);
 		if (!summary) return null;
 		const o = Math.max(0, offset);
 		const l = Math.max(1, Math.min(limit, 5000));
-		return { ...summary, ops: this.store.journalPage(runId, o, l), offset: o, limit: l };
+		return { ...summary, ops: this.store.journal.journalPage(runId, o, l), offset: o, limit: l };
 	}
 
 	async progress(runId: string): Promise<RunProgress | null> {
-		const summary = this.store.run(runId);
+		const summary = this.store.journal.run(runId);
 		return summary ? { status: summary.status, tally: summary.tally } : null;
 	}
 
 	/** The notices (emails to send) the runs recorded: the outbox a mail binding would drain. */
 	async notices(runId?: string): Promise<Notice[]> {
-		return this.store.notices(runId);
+		return this.store.journal.notices(runId);
 	}
 
 	/**
@@ -388,21 +393,21 @@ export class LinkDO extends DurableObject<Env> {
 	async undo(runId: string, by: string): Promise<Result<RunSummary>> {
 		const config = this.config;
 		if (!config) return notFound();
-		const run = this.store.run(runId);
+		const run = this.store.journal.run(runId);
 		if (!run) return refuse('not-found', `Link ${config.id} has no run "${runId}".`);
 		let latest: string | undefined;
-		for (const r of this.store.realRuns())
+		for (const r of this.store.journal.realRuns())
 			if (isUndoBarrier(r)) {
 				latest = r.id;
 				break;
 			}
 		const refusal = undoRefusal(run, { running: this.active?.id, latest });
 		if (refusal) return refuse('conflict', refusal.message, refusal.extra);
-		const { ops, outcomes } = this.store.doneOps(runId);
+		const { ops, outcomes } = this.store.journal.doneOps(runId);
 		const undo = planUndo(config.id, ops, outcomes);
 		const id = crypto.randomUUID();
 		this.store.transaction(() => {
-			this.store.insertRun({
+			this.store.journal.insertRun({
 				id,
 				dryRun: false,
 				startedBy: { kind: 'undo', subject: by },
@@ -410,12 +415,12 @@ export class LinkDO extends DurableObject<Env> {
 				phase: 'apply',
 				undoOf: runId
 			});
-			this.store.planRun(id, undo.ops, [], countOps(undo.ops), 'apply', undo.irreversible);
-			this.store.markUndone(runId, id);
+			this.store.journal.planRun(id, undo.ops, [], countOps(undo.ops), 'apply', undo.irreversible);
+			this.store.journal.markUndone(runId, id);
 			this.store.setMeta('activeRun', { id, dryRun: false, undoOf: runId } satisfies ActiveRun);
 		});
 		await this.arm();
-		return ok(this.store.run(id)!);
+		return ok(this.store.journal.run(id)!);
 	}
 
 	// ---- the alarm: runs in slices, and the nightly schedule (worker/link/run-driver.ts) --------
@@ -436,7 +441,7 @@ export class LinkDO extends DurableObject<Env> {
 				setNextRunAt: (at) => store.setMeta('nextRunAt', at),
 				attempts: (runId) => store.getMeta<number>(`attempts:${runId}`) ?? 0,
 				setAttempts: (runId, attempts) => store.setMeta(`attempts:${runId}`, attempts),
-				phase: (runId) => store.phase(runId)
+				phase: (runId) => store.journal.phase(runId)
 			},
 			steps: {
 				prepare: (run) => prepare(engine!, run.id, run.dryRun),

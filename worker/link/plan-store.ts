@@ -25,31 +25,8 @@ import {
 import { bySeq, insertRows, jsonStream } from './rows';
 import type { StagedDeletes } from './types';
 
-export const PLAN_SCHEMA = [
-	// `removal`: a person's removal view (`side\0id`), so staging can note it.
-	`CREATE TABLE IF NOT EXISTS plan_views (seq INTEGER PRIMARY KEY, removal TEXT, view TEXT NOT NULL)`,
-	`CREATE INDEX IF NOT EXISTS plan_views_removal ON plan_views (removal) WHERE removal IS NOT NULL`,
-	`CREATE TABLE IF NOT EXISTS plan_conflicts (seq INTEGER PRIMARY KEY, conflict TEXT NOT NULL)`,
-	// `part`: -1 for group operations (merged over the parts); `tag`: the group an op goes with.
-	`CREATE TABLE IF NOT EXISTS plan_ops (seq INTEGER PRIMARY KEY, key TEXT NOT NULL, step INTEGER NOT NULL, part INTEGER NOT NULL, tag TEXT, staged INTEGER NOT NULL DEFAULT 0, op TEXT NOT NULL)`,
-	`CREATE INDEX IF NOT EXISTS plan_ops_key ON plan_ops (key)`,
-	`CREATE INDEX IF NOT EXISTS plan_ops_tag ON plan_ops (tag) WHERE tag IS NOT NULL`,
-	`CREATE INDEX IF NOT EXISTS plan_ops_order ON plan_ops (step, part, seq)`,
-	// Drafts: what the baseline becomes; prev_* name the entry each one replaces.
-	`CREATE TABLE IF NOT EXISTS plan_drafts (seq INTEGER PRIMARY KEY, prev_kind TEXT, prev_a TEXT, prev_b TEXT, draft TEXT NOT NULL)`,
-	`CREATE INDEX IF NOT EXISTS plan_drafts_prev ON plan_drafts (prev_kind, prev_a, prev_b)`,
-	`CREATE TABLE IF NOT EXISTS plan_fragments (key TEXT NOT NULL, part INTEGER NOT NULL, draft TEXT NOT NULL, PRIMARY KEY (key, part))`,
-	// The baseline entries the plan leaves as they are, and those it lets go (neither kept nor
-	// replaced by a draft: a pair whose records are both gone, an anonymized person, an entry a
-	// recreate replaces). A run's commit deletes the dropped ones, as the core's commitBaseline does.
-	`DROP TABLE IF EXISTS plan_keep`,
-	`CREATE TABLE IF NOT EXISTS plan_kept (seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, a TEXT NOT NULL, b TEXT NOT NULL, entry TEXT NOT NULL)`,
-	`CREATE INDEX IF NOT EXISTS plan_kept_pair ON plan_kept (kind, a, b)`,
-	`CREATE TABLE IF NOT EXISTS plan_dropped (seq INTEGER PRIMARY KEY, entry TEXT NOT NULL)`,
-	// Staged removals of the current plan, per threshold conflict.
-	`CREATE TABLE IF NOT EXISTS staged (conflict_id TEXT PRIMARY KEY, kind TEXT NOT NULL, side TEXT NOT NULL, count INTEGER NOT NULL, total INTEGER NOT NULL, lim TEXT NOT NULL)`,
-	`CREATE TABLE IF NOT EXISTS staged_ops (conflict_id TEXT NOT NULL, seq INTEGER NOT NULL, op TEXT NOT NULL, PRIMARY KEY (conflict_id, seq))`
-];
+// The plan's tables are made by the link's migrations (worker/link/migrations.ts): a new table,
+// column or index is a new migration there.
 
 const PLAN_TABLES = [
 	'plan_views',

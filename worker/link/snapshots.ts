@@ -16,15 +16,8 @@ import {
 import type { SnapshotSink } from '../connectors/types';
 import { insertRows, jsonStream, type Pager } from './rows';
 
-export const SNAPSHOT_SCHEMA = [
-	`CREATE TABLE IF NOT EXISTS snap_people (side TEXT NOT NULL, id TEXT NOT NULL, part INTEGER NOT NULL DEFAULT 0, rec TEXT NOT NULL, PRIMARY KEY (side, id))`,
-	`CREATE INDEX IF NOT EXISTS snap_people_part ON snap_people (side, part)`,
-	`CREATE TABLE IF NOT EXISTS snap_groups (side TEXT NOT NULL, id TEXT NOT NULL, rec TEXT NOT NULL, PRIMARY KEY (side, id))`,
-	`CREATE TABLE IF NOT EXISTS snap_members (side TEXT NOT NULL, group_id TEXT NOT NULL, person_id TEXT NOT NULL, role TEXT NOT NULL, PRIMARY KEY (side, group_id, person_id))`,
-	`CREATE INDEX IF NOT EXISTS snap_members_person ON snap_members (side, person_id)`,
-	// Scratch: each person's part, written in bulk and folded into snap_people in one statement.
-	`CREATE TABLE IF NOT EXISTS snap_parts (side TEXT NOT NULL, id TEXT NOT NULL, part INTEGER NOT NULL, PRIMARY KEY (side, id))`
-];
+// The snapshot tables are made by the link's migrations (worker/link/migrations.ts): a new table,
+// column or index is a new migration there.
 
 /** A side as read: where from, when, its version and how many of each record it holds. */
 export interface SideInfo extends SideCounts {
