@@ -3,7 +3,8 @@
  * [case, A people, B people, baseline entries, expected ops, expected situation counts].
  */
 import { describe, expect, test } from 'vitest';
-import { fieldsOf, opLine, person, personEntry, provision, run, twoWay } from '../support/factories';
+import { reconcile, type Resolution } from '../../src/lib/core';
+import { fieldsOf, NOW, opLine, person, personEntry, provision, run, snap, twoWay } from '../support/factories';
 
 const ann = (extra = {}) => person('a1', 'Ann', { email: 'ann@x.org', ...extra });
 const annB = (extra = {}) => person('b1', 'Ann', { email: 'ann@x.org', ...extra });
@@ -248,5 +249,56 @@ describe('two-way people: conflicts', () => {
 			{ people: [person('b1', `${decomposed.toUpperCase()} smith`)] }
 		);
 		expect(r.pairs.filter((p) => p.a && p.b)).toHaveLength(1);
+	});
+});
+
+describe('a create the other side refused (a unique value held by a record no match found)', () => {
+	const zoe = person('a1', 'Zoe', { email: 'zoe.110@example.org', externalId: 'HR-110' });
+	const holder = person('b7', 'ZOE', { email: 'ZOE.110@EXAMPLE.ORG.old', externalId: 'OTHER' });
+	const collision = { side: 'b' as const, source: 'a1', existingId: 'b7', field: 'userName' };
+	const rec = (resolutions: Resolution[] = [], link = provision()) =>
+		reconcile({
+			link,
+			a: snap(link.systems.a, { people: [zoe] }),
+			b: snap(link.systems.b, { people: [holder] }),
+			baseline: { linkId: link.id, entries: [] },
+			resolutions,
+			now: NOW,
+			collisions: [collision]
+		});
+
+	test('is a name-collision naming the holder, not a create that fails every night', () => {
+		const r = rec();
+		expect(r.plan.ops).toEqual([]);
+		expect(r.conflicts).toEqual([
+			expect.objectContaining({
+				reason: 'name-collision',
+				kind: 'person',
+				collision,
+				records: [expect.objectContaining({ side: 'a', id: 'a1' }), expect.objectContaining({ side: 'b', id: 'b7' })]
+			})
+		]);
+	});
+
+	test.each([
+		['link: the holder is adopted', 'link', ['adopt-person@b', 'update-person@b']],
+		['create new: tried again', 'create-new', ['create-person@b', 'invite@b']],
+		['ignore: skipped', 'ignore', []]
+	] as const)('%s', (_n, choice, ops) => {
+		const conflict = rec().conflicts[0];
+		const r = rec([
+			{
+				conflictId: conflict.id,
+				choice,
+				against: conflict.records,
+				...(choice === 'link' ? { link: { a: 'a1', b: 'b7' } } : {})
+			}
+		]);
+		expect(r.conflicts).toEqual([]);
+		expect(opLine(r)).toEqual(ops);
+	});
+
+	test('two-way, the same', () => {
+		expect(rec([], twoWay()).conflicts.map((c) => c.reason)).toEqual(['name-collision']);
 	});
 });

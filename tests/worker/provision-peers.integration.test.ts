@@ -19,7 +19,7 @@ import type { SystemView } from '../../worker/account/account-do';
 import type { LinkView, RunDetails, RunSummary } from '../../worker/link/types';
 import { sandboxStub } from '../../worker/systems/connect';
 import { finish, sandboxSystem, scimReset } from '../support/links';
-import { listResources, plainReset, type ScimEndpoint } from '../support/scim-peers';
+import { listResources, type ScimEndpoint } from '../support/scim-peers';
 import { api, expectJson, tokenFor, unique } from './support';
 
 const peers = inject('scimPeers');
@@ -36,7 +36,8 @@ interface PeerCase {
 const CASES: PeerCase[] = [
 	{ name: 'SCIMMY', key: 'sy', target: peers.scimmy, reset: () => scimReset(peers.scimmy) },
 	{ name: 'Better Auth', key: 'ba', target: peers.betterAuth },
-	{ name: 'plain SCIM', key: 'pl', target: peers.plain, reset: () => plainReset(peers.plain) }
+	// Not reset: link-collision.integration.test.ts writes to the same peer, perhaps at the same time.
+	{ name: 'plain SCIM', key: 'pl', target: peers.plain }
 ];
 
 /** "Zoë José" with decomposed accents (NFD), as some exports write them. */

@@ -23,6 +23,15 @@ export class BaselineStore {
 			yield row;
 	}
 
+	/** True when the person `id` on `side` is in a baseline pair. */
+	pairs(side: 'a' | 'b', id: string): boolean {
+		return (
+			this.sql
+				.exec(`SELECT 1 FROM baseline WHERE kind = 'person' AND ${side === 'a' ? 'a' : 'b'} = ? LIMIT 1`, id)
+				.toArray().length > 0
+		);
+	}
+
 	/** Which kinds the baseline says were synced (see the core's baselineHad). */
 	had(): Record<'person' | 'group', boolean> {
 		const had = { person: false, group: false };

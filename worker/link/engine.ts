@@ -4,7 +4,8 @@
  *   prepare  read both systems, reconcile (core), store the plan's operations in the journal and
  *            the baseline drafts; a source that cannot be read fails the run before any write
  *   apply    one slice: the next pending operations through the core's runPlan, every outcome
- *            persisted before the next write goes out, until N operations or M ms
+ *            persisted before the next write goes out, until N operations or M ms, or until an
+ *            owner's stop (then nothing more is applied, and the commit follows)
  *   commit   the core's commitBaseline over the drafts, a chunk per transaction (undo runs:
  *            the undone run's baseline changes reverted instead)
  *
@@ -29,7 +30,7 @@ import {
 } from '$lib/core';
 import type { Connector } from '../connectors/types';
 import { isEdgeDelivered } from '../connectors/types';
-import { planLink, SourceError } from './planning';
+import { noteCollision, planLink, SourceError } from './planning';
 import { needsCheck, recoveredOutcome } from './recovery';
 import type { LinkStore, Notice } from './store';
 import type { RunError } from './types';
@@ -76,13 +77,22 @@ export function endRun(deps: Pick<EngineDeps, 'store' | 'now'>, runId: string, e
 	const { store } = deps;
 	const run = store.journal.run(runId);
 	if (!run) return;
-	const status = finalStatus(run.tally, { error: ending.error !== undefined, beforePlan: ending.beforePlan });
+	const status = finalStatus(run.tally, {
+		error: ending.error !== undefined,
+		beforePlan: ending.beforePlan,
+		stopRequested: run.stopRequested !== undefined
+	});
 	store.journal.finishRun(runId, status, deps.now(), ending.error);
 }
 
 /** Reads, reconciles and stores the plan of a run. Failures end the run with nothing written. */
 export async function prepare(deps: EngineDeps, runId: string, dryRun: boolean): Promise<Step> {
 	const { store } = deps;
+	// Stopped before it read anything: there is no plan to journal, and nothing was written.
+	if (store.journal.stopRequested(runId)) {
+		endRun(deps, runId, { beforePlan: true });
+		return 'finished';
+	}
 	try {
 		await planLink(deps, {
 			accept: !dryRun,
@@ -165,19 +175,27 @@ export async function applySlice(deps: EngineDeps, runId: string): Promise<Step>
 	await runPlan(ops, outcomes, {
 		apply: { a: applier('a'), b: applier('b') },
 		concurrency: deps.concurrency,
-		onOutcome: (outcome, op) =>
-			store.journal.recordOutcome(
+		onOutcome: (outcome, op) => {
+			if (outcome.collision && op.type === 'create-person' && op.from)
+				noteCollision(store, { side: op.side, source: op.from, ...outcome.collision });
+			return store.journal.recordOutcome(
 				runId,
 				outcome,
 				outcome.status === 'done' ? noticeFor(deps, runId, op, resolve) : undefined
-			),
-		shouldYield: () => started >= deps.slice.ops || deps.now() - startedAt >= deps.slice.ms
+			);
+		},
+		// A stop is honoured here, between operations: those in flight finish and are journaled.
+		shouldYield: () =>
+			started >= deps.slice.ops || deps.now() - startedAt >= deps.slice.ms || store.journal.stopRequested(runId)
 	});
 	// The slice ended on its own: what was marked ahead but never sent is not cut off.
 	store.journal.unmarkStarted(
 		runId,
 		[...marked].filter((key) => !attempted.has(key))
 	);
+	// A stopped run has nothing more to apply: what did not start stays without outcome, so the
+	// commit keeps the baseline of its pairs as it was.
+	if (store.journal.stopRequested(runId)) return 'finished';
 	return store.journal.pending(runId, 1).length > 0 ? 'continue' : 'finished';
 }
 

@@ -17,6 +17,7 @@ import {
 	ReconcileError,
 	resolutionsByPart,
 	type LinkConfig,
+	type Collision,
 	type Resolution,
 	shrinkage,
 	type Shrinkage,
@@ -209,6 +210,35 @@ export function confirmCounts(store: LinkStore): boolean {
 	return true;
 }
 
+/** Creates a system refused because a record there holds a unique value (see the core's Collision). */
+const COLLISIONS = 'collisions';
+/** Kept at most: a collision is one person waiting for an answer, and they are few. */
+const MAX_COLLISIONS = 5000;
+
+/** Records a refused create, so the next reconciliation shows a conflict instead of retrying it. */
+export function noteCollision(store: LinkStore, collision: Collision): void {
+	const list = (store.getMeta<Collision[]>(COLLISIONS) ?? []).filter(
+		(c) => !(c.side === collision.side && c.source === collision.source)
+	);
+	list.push(collision);
+	store.setMeta(COLLISIONS, list.slice(-MAX_COLLISIONS));
+}
+
+/**
+ * The collisions that still stand: their person is still in the source's snapshot and not yet
+ * paired. Those that no longer stand are forgotten, so a person who comes back is created afresh.
+ */
+function liveCollisions(store: LinkStore): Collision[] {
+	const list = store.getMeta<Collision[]>(COLLISIONS) ?? [];
+	if (list.length === 0) return list;
+	const live = list.filter((c) => {
+		const from = c.side === 'a' ? 'b' : 'a';
+		return store.snapshots.has(from, c.source) && !store.baseline.pairs(from, c.source);
+	});
+	if (live.length !== list.length) store.setMeta(COLLISIONS, live);
+	return live;
+}
+
 async function planNow(deps: PlanningDeps, resolutions: readonly Resolution[], accept: boolean): Promise<PlannedLink> {
 	const { store, config } = deps;
 	const index = new PartitionIndex(config);
@@ -266,6 +296,7 @@ async function planParts(
 	const byPart = resolutionsByPart(resolutions, index, count);
 	// One instant for every part: removals of one reconciliation carry the same time.
 	const now = deps.now();
+	const collisions = liveCollisions(store);
 	for (let part = 0; part < count; part++) {
 		let rec;
 		try {
@@ -276,7 +307,8 @@ async function planParts(
 				baseline: { linkId: config.id, entries: store.baseline.ofPart(part, memberPart) },
 				resolutions: byPart[part],
 				now,
-				part: { createdElsewhere }
+				part: { createdElsewhere },
+				collisions
 			});
 		} catch (e) {
 			throw asSourceError(deps, e);

@@ -107,6 +107,11 @@ export class SnapshotStore {
 		});
 	}
 
+	/** True when the latest read of `side` holds the person `id`. */
+	has(side: Side, id: string): boolean {
+		return this.sql.exec('SELECT 1 FROM snap_people WHERE side = ? AND id = ?', side, id).toArray().length > 0;
+	}
+
 	people(side: Side, part: number): Person[] {
 		const out: Person[] = [];
 		for (const row of this.sql.exec<{ rec: string }>(

@@ -107,6 +107,13 @@ export function explain(conflict: Conflict, names: { a: string; b: string }, mat
 			return `This ${kindLabel(conflict.kind)} was removed from ${removed} but changed in ${kept} since the last sync. Keep it (it is created again in ${removed}) or remove it from ${kept} too.`;
 		}
 		case 'name-collision':
+			if (conflict.collision) {
+				const on = conflict.collision.side === 'a' ? names.a : names.b;
+				const value = conflict.collision.field ? fieldLabel(conflict.collision.field).toLowerCase() : 'a unique value';
+				return conflict.collision.existingId
+					? `${on} refused to create this person: another account there already holds the same ${value}. Link the two if that account is this person (sync adopts it), create as new to try again once ${on} is corrected, or ignore this person.`
+					: `${on} refused to create this person: another account there already holds the same ${value}, and ${on} would not say which. Correct it in ${on} and create as new to try again, or ignore this person.`;
+			}
 			return `${names.a} and ${names.b} each have a ${kindLabel(conflict.kind)} of this name, but with different identifiers: they may not be the same. Link them if they are, create each as new, or ignore them.`;
 		case 'threshold': {
 			const s = conflict.staged;

@@ -4,6 +4,7 @@ import { groupFieldSpecs, personFieldSpecs, type FieldSpec, type WritableFields 
 import type { LifecycleContext } from './lifecycle';
 import type {
 	BaselineEntry,
+	Collision,
 	Conflict,
 	ConflictReason,
 	FieldValues,
@@ -146,6 +147,8 @@ export class ReconcileContext {
 	markSerial = 0;
 	/** Target records provisioning leaves alone because no link created or adopted them. */
 	readonly untouched = { person: 0, group: 0 };
+	/** Creates refused last time, by `side\0source id` (see Collision). */
+	readonly collisions = new Map<string, Collision>();
 
 	constructor(
 		readonly link: LinkConfig,
@@ -155,8 +158,10 @@ export class ReconcileContext {
 		readonly baseline: readonly BaselineEntry[],
 		/** The link's fields both systems hold (see writableFields). */
 		readonly fields: WritableFields,
-		createdElsewhere?: Set<string>
+		createdElsewhere?: Set<string>,
+		collisions: readonly Collision[] = []
 	) {
+		for (const c of collisions) this.collisions.set(`${c.side}\u0000${c.source}`, c);
 		this.builder = new PlanBuilder(link.id, createdElsewhere);
 		const written = new Set(fields.written);
 		this.personSpecs = personFieldSpecs(link).filter((spec) => written.has(spec.key));

@@ -228,6 +228,23 @@ export interface Conflict {
 	removedSide?: Side;
 	/** threshold: how many removals are staged, and the limit that staged them. */
 	staged?: { count: number; total: number; limit: DeletionLimit };
+	/** name-collision of a person: a create was refused because this record holds a unique value. */
+	collision?: Collision;
+}
+
+/**
+ * A create refused by a system because another record there holds a unique value (a SCIM 409 on
+ * `userName`), which no match found: retrying would fail every night. Reconciliation shows it as a
+ * conflict a person resolves instead: adopt that record (link), try again (create new), or skip.
+ */
+export interface Collision {
+	/** The side the create was refused on. */
+	side: Side;
+	/** The person's id on the other side, the one the create was made from. */
+	source: string;
+	/** The record holding the value, when the system could name it. */
+	existingId?: string;
+	field?: string;
 }
 
 export const RESOLUTION_CHOICES = [

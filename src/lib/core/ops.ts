@@ -55,6 +55,8 @@ export type Op =
 			record: Omit<Person, 'id'>;
 			/** Undo of a deletion: the id it had, for systems that let a client choose ids. */
 			restoreId?: string;
+			/** The id of the person it is made from, on the other side (what a collision names). */
+			from?: string;
 	  })
 	| (OpBase & { type: 'update-person'; target: TargetRef; values: FieldValues; before: FieldValues })
 	| (OpBase & { type: 'adopt-person' | 'adopt-group'; target: TargetRef })

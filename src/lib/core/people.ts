@@ -50,7 +50,8 @@ function planCreate(ctx: ReconcileContext, source: Person, from: Side, note?: Pa
 		type: 'create-person',
 		side: to,
 		step: STEP.people,
-		record: personFor(ctx, source, from, to)
+		record: personFor(ctx, source, from, to),
+		from: source.id
 	});
 	const refs = from === 'a' ? { a: idRef(source.id), b: createdRef(key) } : { a: createdRef(key), b: idRef(source.id) };
 	ctx.linkPerson({ [from]: source.id }, from === 'a' ? { bNew: key } : { aNew: key });
@@ -326,6 +327,22 @@ const withField = (p: Person, localKey: string, value: FieldValue): Person => {
 	return copy;
 };
 
+/**
+ * A person whose create the other side refused last time (a unique value held by a record no match
+ * found): a conflict naming that record, not a create that fails every night. Answered with create
+ * new (try again, after fixing the other side), the person is created as usual.
+ */
+function collided(ctx: ReconcileContext, p: Person, side: Side): boolean {
+	const to = otherSide(side);
+	const collision = ctx.collisions.get(`${to}\u0000${p.id}`);
+	if (!collision || ctx.resolutions.excluded.person[side].has(p.id)) return false;
+	const holder = collision.existingId ? ctx.sides[to].people.get(collision.existingId) : undefined;
+	const records = [ctx.ref(side, 'person', p), ...(holder ? [ctx.ref(to, 'person', holder)] : [])];
+	const conflict = ctx.conflict('person', 'name-collision', records, { collision });
+	ctx.view({ kind: 'person', [side]: p.id, [to]: holder?.id, situation: 'conflict', conflictId: conflict.id });
+	return true;
+}
+
 export function reconcilePeople(ctx: ReconcileContext): void {
 	const { sides, link, resolutions } = ctx;
 	const m = match<Person>({
@@ -385,6 +402,7 @@ export function reconcilePeople(ctx: ReconcileContext): void {
 				ctx.untouched.person++;
 				continue;
 			}
+			if (collided(ctx, p, side)) continue;
 			planCreate(ctx, p, side);
 		}
 	}

@@ -4,7 +4,7 @@
  */
 import { ReconcileContext, type PairView } from './context';
 import { settleGroups } from './memberships';
-import type { Baseline, Conflict, LinkConfig, RecordKind, Resolution, Situation, Snapshot } from './model';
+import type { Baseline, Collision, Conflict, LinkConfig, RecordKind, Resolution, Situation, Snapshot } from './model';
 import { SITUATIONS } from './model';
 import { reconcileGroups } from './groups';
 import { reconcilePeople } from './people';
@@ -27,6 +27,8 @@ export interface ReconcileInput {
 	 * the caller's, over every part; `createdElsewhere` holds the create keys of earlier parts.
 	 */
 	part?: { createdElsewhere: Set<string> };
+	/** Creates the other side refused last time (see Collision). */
+	collisions?: readonly Collision[];
 }
 
 export type SituationCounts = Record<RecordKind, Record<Situation, number>>;
@@ -69,7 +71,8 @@ export function reconcile(input: ReconcileInput): Reconciliation {
 		lifecycle,
 		baseline.entries,
 		fields,
-		input.part?.createdElsewhere
+		input.part?.createdElsewhere,
+		input.collisions
 	);
 
 	// People first, so groups can be filled with the people this plan creates.

@@ -15,6 +15,22 @@ export interface OpOutcome {
 	/** The id a create produced. */
 	id?: string;
 	error?: string;
+	/** A create refused because another record holds a unique value (see Collision). */
+	collision?: { existingId?: string; field?: string };
+}
+
+/**
+ * The collision a create's error reports: connectors throw errors with `code: 'conflict'` and,
+ * when they found it, the record that holds the value (`existingId`). Read by shape, since the
+ * core knows no connector.
+ */
+function collisionOf(e: unknown): OpOutcome['collision'] {
+	if (typeof e !== 'object' || e === null || (e as { code?: unknown }).code !== 'conflict') return undefined;
+	const { existingId, field } = e as { existingId?: unknown; field?: unknown };
+	return {
+		...(typeof existingId === 'string' ? { existingId } : {}),
+		...(typeof field === 'string' ? { field } : {})
+	};
 }
 
 /** Writes one operation to one system; create operations return the new record's id. */
@@ -110,6 +126,8 @@ async function settle(
 			outcome = { key: op.key, status: 'done', ...(result.id ? { id: result.id } : {}) };
 		} catch (e) {
 			outcome = { key: op.key, status: e instanceof DependencyError ? 'skipped' : 'failed', error: message(e) };
+			const collision = op.type === 'create-person' ? collisionOf(e) : undefined;
+			if (collision) outcome.collision = collision;
 		}
 	}
 	outcomes.set(op.key, outcome);
