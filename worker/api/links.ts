@@ -296,6 +296,15 @@ export const linkRoutes: Route[] = [
 	},
 	{
 		method: 'POST',
+		path: '/api/links/:id/runs/:runId/stop',
+		role: 'owner',
+		handler: async ({ env, params, caller }) => {
+			await linkOf(env, params.id);
+			return json(unwrap(await stub(env, params.id).stop(params.runId, caller.subject)), 202);
+		}
+	},
+	{
+		method: 'POST',
 		path: '/api/links/:id/runs/:runId/undo',
 		role: 'owner',
 		handler: async ({ env, params, caller }) => {

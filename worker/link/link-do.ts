@@ -8,6 +8,7 @@ import {
 	patchedLink,
 	planUndo,
 	scheduleMoved,
+	stopRefusal,
 	undoRefusal,
 	ValidationError,
 	type LinkConfig,
@@ -383,6 +384,27 @@ export class LinkDO extends DurableObject<Env> {
 	/** The notices (emails to send) the runs recorded: the outbox a mail binding would drain. */
 	async notices(runId?: string): Promise<Notice[]> {
 		return this.store.journal.notices(runId);
+	}
+
+	/**
+	 * Asks the run in progress to stop: it stops at its next operation boundary (operations in
+	 * flight finish and are journaled, no other starts), commits the baseline of what succeeded and
+	 * ends `stopped`. Which runs may be stopped is the core's stopRefusal. Asking twice is harmless.
+	 */
+	async stop(runId: string, by: string): Promise<Result<RunSummary>> {
+		const config = this.config;
+		if (!config) return notFound();
+		const run = this.store.journal.run(runId);
+		if (!run) return refuse('not-found', `Link ${config.id} has no run "${runId}".`);
+		const refusal = stopRefusal(run, {
+			running: this.active?.id,
+			committing: this.store.journal.phase(runId) === 'commit'
+		});
+		if (refusal) return refuse('conflict', refusal.message, refusal.extra);
+		this.store.journal.requestStop(runId, by, this.deps.now());
+		// A run waiting out a retry's backoff ends now rather than after it.
+		await this.arm();
+		return ok(this.store.journal.run(runId)!);
 	}
 
 	/**

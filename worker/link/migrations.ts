@@ -128,6 +128,11 @@ export const LINK_MIGRATIONS: readonly Migration[] = [
 		// were plan_keep before plan_kept. Objects from those days still hold them.
 		name: 'drop the plan tables of before parts',
 		up: [`DROP TABLE IF EXISTS plan_chunks`, `DROP TABLE IF EXISTS plan_keep`]
+	},
+	{
+		// An owner may stop a running run: who asked and when, read between operations.
+		name: 'runs record a request to stop',
+		up: [`ALTER TABLE runs ADD COLUMN stop_by TEXT`, `ALTER TABLE runs ADD COLUMN stop_at INTEGER`]
 	}
 ];
 

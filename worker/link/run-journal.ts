@@ -46,10 +46,12 @@ interface RunRow {
 	undo_of: string | null;
 	undone_by: string | null;
 	irreversible: string | null;
+	stop_by: string | null;
+	stop_at: number | null;
 }
 
 const RUN_COLUMNS =
-	'seq, id, dry_run, started_by, status, phase, started_at, finished_at, counts, total, done, failed, skipped, staged, error, undo_of, undone_by, irreversible';
+	'seq, id, dry_run, started_by, status, phase, started_at, finished_at, counts, total, done, failed, skipped, staged, error, undo_of, undone_by, irreversible, stop_by, stop_at';
 
 export const emptyCounts = (): PlanCounts => ({ total: 0, staged: 0, byType: {}, bySide: { a: 0, b: 0 } });
 
@@ -178,6 +180,19 @@ export class RunJournal {
 		);
 	}
 
+	/** Records that `by` asked the run to stop; the engine stops at its next operation boundary. */
+	requestStop(runId: string, by: string, at: number): void {
+		this.sql.exec('UPDATE runs SET stop_by = ?, stop_at = ? WHERE id = ? AND stop_by IS NULL', by, at, runId);
+	}
+
+	/** True once someone asked the run to stop (asked between operations: one indexed read). */
+	stopRequested(runId: string): boolean {
+		return (
+			this.sql.exec<{ n: number }>('SELECT count(*) AS n FROM runs WHERE id = ? AND stop_by IS NOT NULL', runId).one()
+				.n > 0
+		);
+	}
+
 	markUndone(runId: string, by: string): void {
 		this.sql.exec('UPDATE runs SET undone_by = ? WHERE id = ?', by, runId);
 	}
@@ -239,6 +254,7 @@ export class RunJournal {
 		if (r.undo_of) out.undoOf = r.undo_of;
 		if (r.undone_by) out.undoneBy = r.undone_by;
 		if (r.irreversible) out.irreversible = JSON.parse(r.irreversible);
+		if (r.stop_by !== null && r.stop_at !== null) out.stopRequested = { by: r.stop_by, at: iso(r.stop_at) };
 		return out;
 	}
 

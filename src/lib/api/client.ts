@@ -225,6 +225,7 @@ export function createApi(opts: ApiOptions) {
 		run: (id: string, runId: string, offset = 0, limit = 200) =>
 			call<RunDetails>('GET', `/links/${q(id)}/runs/${q(runId)}?offset=${offset}&limit=${limit}`),
 		undoRun: (id: string, runId: string) => call<RunSummary>('POST', `/links/${q(id)}/runs/${q(runId)}/undo`),
+		stopRun: (id: string, runId: string) => call<RunSummary>('POST', `/links/${q(id)}/runs/${q(runId)}/stop`),
 		staged: (id: string) => call<StagedDeletes[]>('GET', `/links/${q(id)}/staged`),
 		/** Accepts the counts the pre-flight guard refused (see LinkStatus.shrunk). */
 		confirmCounts: (id: string) => call<LinkView>('POST', `/links/${q(id)}/confirm-counts`),

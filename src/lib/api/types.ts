@@ -117,6 +117,8 @@ export interface RunSummary {
 	undoneBy?: string;
 	/** Undo runs: operations of the undone run that cannot be reversed, with why. */
 	irreversible?: { key: string; reason: string }[];
+	/** An owner asked the run to stop (POST …/stop): who, and when (ISO). */
+	stopRequested?: { by: string; at: string };
 }
 
 export interface RunDetails extends RunSummary {
