@@ -187,3 +187,20 @@ describe('stopping a run', () => {
 		expect(runs.find((r) => r.id === run.id)).toMatchObject({ status: 'stopped', undoneBy: undo.id });
 	});
 });
+
+describe('a run stopped before it read anything', () => {
+	it('ends stopped with nothing planned and nothing written', async () => {
+		const before = (await sandboxStub(env, sink.id).snapshot()).people.length;
+		// Started and stopped in one turn of the object, so its alarm cannot begin reading in between.
+		const runId = await runInDurableObject(env.LINKS.getByName(linkId), async (instance: LinkDO) => {
+			const started = await instance.startRun({ dryRun: false, startedBy: { kind: 'person', subject: 'test' } });
+			if (!started.ok) throw new Error(started.refusal.message);
+			const stop = await instance.stop(started.value.id, 'test');
+			if (!stop.ok) throw new Error(stop.refusal.message);
+			return started.value.id;
+		});
+		const done = await finish(linkId, runId);
+		expect(done).toMatchObject({ status: 'stopped', stopRequested: { by: 'test' }, tally: { total: 0, done: 0 } });
+		expect((await sandboxStub(env, sink.id).snapshot()).people).toHaveLength(before);
+	});
+});
