@@ -20,7 +20,16 @@ import type { Env } from '../env';
 import type { Connector } from '../connectors/types';
 import { connectorFor } from '../systems/connect';
 import { applySlice, endRun, finishApplied, prepare, type EngineDeps, type SliceLimits } from './engine';
-import { PEOPLE_PER_PART, planLink, requiresAction, SourceError, thresholdDecision } from './planning';
+import {
+	PEOPLE_PER_PART,
+	planLink,
+	requiresAction,
+	SourceError,
+	thresholdDecision,
+	confirmCounts,
+	SHRUNK_COUNTS,
+	type ShrunkCounts
+} from './planning';
 import { arm, ensureAlarm, tick, type ActiveRun, type RunDriverDeps } from './run-driver';
 import { nightlyOn } from './schedule';
 import { LinkStore, type Notice, type PlanMeta } from './store';
@@ -167,6 +176,7 @@ export class LinkDO extends DurableObject<Env> {
 		const last = this.store.journal.lastRun();
 		const plan = this.store.planMeta();
 		const nextRunAt = this.store.getMeta<number>('nextRunAt');
+		const shrunk = this.store.getMeta<ShrunkCounts>(SHRUNK_COUNTS);
 		return {
 			config,
 			status: {
@@ -176,7 +186,8 @@ export class LinkDO extends DurableObject<Env> {
 				...(nextRunAt !== undefined && nightlyOn(config) ? { nextRunAt: iso(nextRunAt) } : {}),
 				// 0 until the first reconcile (enabling always reconciles afresh before it says yes).
 				requiresAction: plan ? requiresAction(this.store, plan) : 0,
-				staged: plan?.staged ?? 0
+				staged: plan?.staged ?? 0,
+				...(shrunk ? { shrunk: shrunk.fell } : {})
 			}
 		};
 	}
@@ -337,6 +348,16 @@ export class LinkDO extends DurableObject<Env> {
 			at: iso(this.deps.now())
 		};
 		this.store.putResolution(resolution, this.deps.now());
+		return ok(this.view());
+	}
+
+	/**
+	 * An owner confirms the counts the pre-flight guard refused (a side lost more than the link's
+	 * limit since the last run): they become the reference, and the next run may write.
+	 */
+	async confirmCounts(): Promise<Result<LinkView>> {
+		if (!this.config) return notFound();
+		if (!confirmCounts(this.store)) return refuse('not-found', 'No counts wait for confirmation on this link.');
 		return ok(this.view());
 	}
 
@@ -529,7 +550,12 @@ function sourceFailed<T>(e: unknown): Result<T> {
 		return refuse(
 			e.detail.code === 'invalid' ? 'invalid' : 'source-failed',
 			e.detail.message,
-			e.detail.system ? { system: e.detail.system } : undefined
+			e.detail.system || e.detail.shrunk
+				? {
+						...(e.detail.system ? { system: e.detail.system } : {}),
+						...(e.detail.shrunk ? { shrunk: e.detail.shrunk } : {})
+					}
+				: undefined
 		);
 	throw e;
 }
