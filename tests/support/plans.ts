@@ -31,7 +31,8 @@ export function normalized(r: Reconciliation) {
 		keep: sortDeep(r.plan.keep),
 		counts: r.counts,
 		requiresAction: r.requiresAction,
-		untouched: r.untouched
+		untouched: r.untouched,
+		fields: r.fields
 	};
 }
 

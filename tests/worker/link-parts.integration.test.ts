@@ -51,10 +51,13 @@ const coreReconcile = () =>
 		const meta = <T>(key: string) =>
 			JSON.parse(sql.exec<{ value: string }>('SELECT value FROM meta WHERE key = ?', key).one().value) as T;
 		const versions = meta<{ a: string; b: string }>('versions');
+		// What each system holds, as the edge discovered it: the fields the plan may carry.
+		const held = meta<Record<'a' | 'b', { fields?: string[] }>>('snapshots');
 		const side = (s: 'a' | 'b'): Snapshot => ({
 			system: s,
 			takenAt: '',
 			version: versions[s],
+			...(held[s].fields ? { fields: held[s].fields } : {}),
 			people: sql
 				.exec<{ rec: string }>('SELECT rec FROM snap_people WHERE side = ?', s)
 				.toArray()

@@ -8,7 +8,9 @@ import {
 	LIMIT_KINDS,
 	isRemoval,
 	personRemovalKey,
-	mergeGroupDraft,
+	assemblePlan,
+	type EntryKey,
+	type PlanRows,
 	opKind,
 	type BaselineEntry,
 	type BaselineMember,
@@ -17,7 +19,6 @@ import {
 	type MergedParts,
 	type Op,
 	type PairView,
-	type PartSink,
 	type PlanCounts,
 	type Reconciliation,
 	type Side
@@ -57,7 +58,7 @@ type PlanHead = Pick<
 	'linkId' | 'versions' | 'stale' | 'applied' | 'counts' | 'requiresAction' | 'untouched' | 'fields'
 >;
 
-export class PlanStore implements PartSink {
+export class PlanStore implements PlanRows {
 	constructor(
 		private readonly sql: SqlStorage,
 		private readonly transaction: <T>(fn: () => T) => T,
@@ -93,6 +94,53 @@ export class PlanStore implements PartSink {
 		this.#views.push([personRemovalKey(v) ?? null, JSON.stringify(v)]);
 	}
 
+	// ---- PlanRows: what the core's assemblePlan does to the rows once every part is in ----------
+
+	dropTagged(tag: string): void {
+		this.sql.exec('DELETE FROM plan_ops WHERE tag = ?', tag);
+	}
+
+	stage(key: string): void {
+		for (const row of this.sql
+			.exec<{ seq: number; op: string }>('SELECT seq, op FROM plan_ops WHERE key = ? AND staged = 0', key)
+			.toArray())
+			this.sql.exec(
+				'UPDATE plan_ops SET staged = 1, op = ? WHERE seq = ?',
+				JSON.stringify({ ...JSON.parse(row.op), staged: true }),
+				row.seq
+			);
+	}
+
+	noteStaged(removal: string): void {
+		for (const row of this.sql
+			.exec<{ seq: number; view: string }>('SELECT seq, view FROM plan_views WHERE removal = ?', removal)
+			.toArray())
+			this.sql.exec(
+				'UPDATE plan_views SET view = ? WHERE seq = ?',
+				JSON.stringify({ ...JSON.parse(row.view), note: 'staged' }),
+				row.seq
+			);
+	}
+
+	fragments(key: string): { part: number; draft: DraftEntry }[] {
+		return this.sql
+			.exec<{ part: number; draft: string }>('SELECT part, draft FROM plan_fragments WHERE key = ? ORDER BY part', key)
+			.toArray()
+			.map((r) => ({ part: r.part, draft: JSON.parse(r.draft) as DraftEntry }));
+	}
+
+	dropFragments(): void {
+		this.flush();
+		this.sql.exec('DELETE FROM plan_fragments');
+	}
+
+	baselineEntry(e: EntryKey): BaselineEntry | undefined {
+		const row = this.sql
+			.exec<{ entry: string }>('SELECT entry FROM baseline WHERE kind = ? AND a = ? AND b = ?', e.kind, e.a, e.b)
+			.toArray()[0];
+		return row ? JSON.parse(row.entry) : undefined;
+	}
+
 	conflict(c: Conflict): void {
 		this.#conflicts.push([JSON.stringify(c)]);
 	}
@@ -104,6 +152,8 @@ export class PlanStore implements PartSink {
 	draft(d: DraftEntry): void {
 		const p = d.previous;
 		this.#drafts.push([p?.kind ?? null, p?.a ?? null, p?.b ?? null, JSON.stringify(d)]);
+		// Merged group drafts arrive all at once at the end: written as they come, not held.
+		if (this.#drafts.length >= 500) this.flush();
 	}
 
 	groupDraft(key: string, part: number, d: DraftEntry): void {
@@ -144,49 +194,7 @@ export class PlanStore implements PartSink {
 	finish(merged: MergedParts, memberPart: (m: BaselineMember) => number, computedAt: number): PlanMeta {
 		return this.transaction(() => {
 			this.flush();
-			for (const tag of merged.dropTags) this.sql.exec('DELETE FROM plan_ops WHERE tag = ?', tag);
-			for (const key of merged.staged) {
-				for (const row of this.sql
-					.exec<{ seq: number; op: string }>('SELECT seq, op FROM plan_ops WHERE key = ? AND staged = 0', key)
-					.toArray()) {
-					this.sql.exec(
-						'UPDATE plan_ops SET staged = 1, op = ? WHERE seq = ?',
-						JSON.stringify({ ...JSON.parse(row.op), staged: true }),
-						row.seq
-					);
-				}
-			}
-			for (const removal of merged.stagedPeople) {
-				for (const row of this.sql
-					.exec<{ seq: number; view: string }>('SELECT seq, view FROM plan_views WHERE removal = ?', removal)
-					.toArray()) {
-					this.sql.exec(
-						'UPDATE plan_views SET view = ? WHERE seq = ?',
-						JSON.stringify({ ...JSON.parse(row.view), note: 'staged' }),
-						row.seq
-					);
-				}
-			}
-			for (const key of merged.groupDrafts.keys()) {
-				const fragments = this.sql
-					.exec<{ part: number; draft: string }>(
-						'SELECT part, draft FROM plan_fragments WHERE key = ? ORDER BY part',
-						key
-					)
-					.toArray()
-					.map((r) => ({ part: r.part, draft: JSON.parse(r.draft) as DraftEntry }));
-				if (fragments.length === 0) continue;
-				const previous = fragments[0].draft.previous;
-				const whole = previous ? this.baselineEntry(previous) : undefined;
-				this.draft(mergeGroupDraft(fragments, whole, memberPart));
-				if (this.#drafts.length >= 500) this.flush();
-			}
-			this.flush();
-			this.sql.exec('DELETE FROM plan_fragments');
-			for (const { a, b } of merged.keptGroups) {
-				const whole = this.baselineEntry({ kind: 'group', a, b });
-				if (whole) this.keep(whole);
-			}
+			assemblePlan(merged, this, memberPart);
 			this.flush();
 			this.sql.exec(
 				`INSERT INTO plan_dropped (entry) SELECT entry FROM baseline b
@@ -218,13 +226,6 @@ export class PlanStore implements PartSink {
 			this.setMeta('versions', merged.versions);
 			return meta;
 		});
-	}
-
-	private baselineEntry(e: Pick<BaselineEntry, 'kind' | 'a' | 'b'>): BaselineEntry | undefined {
-		const row = this.sql
-			.exec<{ entry: string }>('SELECT entry FROM baseline WHERE kind = ? AND a = ? AND b = ?', e.kind, e.a, e.b)
-			.toArray()[0];
-		return row ? JSON.parse(row.entry) : undefined;
 	}
 
 	/** The staged removals per threshold conflict, in one pass over the staged operations, paged. */

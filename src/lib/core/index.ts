@@ -105,10 +105,7 @@ export type { StaleResolution } from './resolutions';
 export { PartitionIndex, partCount } from './partition';
 export {
 	PartMerger,
-	CollectingSink,
-	mergeGroupDraft,
 	groupDraftKey,
-	personRemovalKey,
 	resolutionsByPart,
 	indexPeople,
 	cutPart,
@@ -117,6 +114,14 @@ export {
 	type PartSink,
 	type MergedParts
 } from './parts';
+export {
+	assemblePlan,
+	mergeGroupDraft,
+	personRemovalKey,
+	MemoryPlanRows,
+	type PlanRows,
+	type EntryKey
+} from './plan-rows';
 export {
 	assertCounts,
 	baselineHad,

@@ -20,7 +20,6 @@ import type { WritableFields } from './fields';
 import { PartitionIndex } from './partition';
 import type {
 	BaselineEntry,
-	BaselineMember,
 	Conflict,
 	Group,
 	LinkConfig,
@@ -33,7 +32,8 @@ import type {
 } from './model';
 import { SIDES } from './model';
 import { isRemoval, opKind, type Op, type TargetRef } from './ops';
-import { countOps, type DraftEntry } from './plan';
+import type { DraftEntry } from './plan';
+import { assemblePlan, MemoryPlanRows } from './plan-rows';
 import { emptyCounts, reconcile, type Reconciliation } from './reconcile';
 import { conflictKind, type StaleResolution } from './resolutions';
 import {
@@ -320,24 +320,6 @@ export class PartMerger {
 	}
 }
 
-/**
- * A group pair's draft from the parts that drafted it: their members, plus the baseline members of
- * the parts that left the pair as it was; the baseline entry it replaces is the whole one.
- */
-export function mergeGroupDraft(
-	fragments: readonly { part: number; draft: DraftEntry }[],
-	whole: BaselineEntry | undefined,
-	memberPart: (m: BaselineMember) => number
-): DraftEntry {
-	const parts = new Set(fragments.map((f) => f.part));
-	const members: NonNullable<DraftEntry['members']> = [];
-	for (const m of whole?.members ?? []) if (!parts.has(memberPart(m))) members.push(m);
-	for (const f of fragments) for (const m of f.draft.members ?? []) members.push(m);
-	const opKeys = [...new Set(fragments.flatMap((f) => f.draft.opKeys))];
-	const { previous: _previous, ...first } = fragments[0].draft;
-	return { ...first, members, opKeys, ...(whole ? { previous: whole } : {}) };
-}
-
 /** The part a resolution is checked in: a person's goes with its records, a group's to every part. */
 function resolutionPart(r: Resolution, index: PartitionIndex, count: number): number | 'all' {
 	const kind: RecordKind | undefined = conflictKind(r.conflictId);
@@ -406,86 +388,6 @@ export function cutPart(
 	return { a: side(whole.a, 'a'), b: side(whole.b, 'b'), baseline };
 }
 
-/** A person's removal view, named as MergedParts.stagedPeople names a staged removal (`side\0id`). */
-export function personRemovalKey(v: PairView): string | undefined {
-	if (v.kind !== 'person' || v.situation !== 'remove' || (v.to !== 'a' && v.to !== 'b')) return undefined;
-	return `${v.to}\u0000${v[v.to]}`;
-}
-
-/** Collects the sink's output in memory and assembles the Reconciliation reconcile would give. */
-export class CollectingSink implements PartSink {
-	readonly views: PairView[] = [];
-	readonly conflicts: Conflict[] = [];
-	readonly ops: { op: Op; part: number; group?: string }[] = [];
-	readonly drafts: DraftEntry[] = [];
-	readonly fragments = new Map<string, { part: number; draft: DraftEntry }[]>();
-	readonly kept: BaselineEntry[] = [];
-
-	view(v: PairView): void {
-		this.views.push(v);
-	}
-	conflict(c: Conflict): void {
-		this.conflicts.push(c);
-	}
-	op(op: Op, part: number, group?: string): void {
-		this.ops.push({ op, part, group });
-	}
-	draft(d: DraftEntry): void {
-		this.drafts.push(d);
-	}
-	groupDraft(key: string, part: number, d: DraftEntry): void {
-		const list = this.fragments.get(key);
-		if (list) list.push({ part, draft: d });
-		else this.fragments.set(key, [{ part, draft: d }]);
-	}
-	keep(entry: BaselineEntry): void {
-		this.kept.push(entry);
-	}
-
-	reconciliation(
-		merged: MergedParts,
-		baseline: readonly BaselineEntry[],
-		memberPart: (m: BaselineMember) => number
-	): Reconciliation {
-		const entryKey = (e: Pick<BaselineEntry, 'kind' | 'a' | 'b'>) => `${e.kind}|${e.a}|${e.b}`;
-		const whole = new Map(baseline.map((e) => [entryKey(e), e]));
-		const ops = this.ops
-			.filter((o) => !o.group || !merged.dropTags.has(o.group))
-			.map(({ op }) => (merged.staged.has(op.key) ? { ...op, staged: true } : op))
-			.map((op, i) => ({ op, i }))
-			.sort((x, y) => x.op.step - y.op.step || x.i - y.i)
-			.map((x) => x.op);
-		const next: DraftEntry[] = [...this.drafts];
-		for (const [key, fragments] of this.fragments) {
-			if (!merged.groupDrafts.has(key)) continue;
-			const previous = fragments[0].draft.previous;
-			next.push(mergeGroupDraft(fragments, previous ? whole.get(entryKey(previous)) : undefined, memberPart));
-		}
-		const keep: BaselineEntry[] = [...this.kept];
-		for (const { a, b } of merged.keptGroups) {
-			const entry = whole.get(entryKey({ kind: 'group', a, b }));
-			if (entry) keep.push(entry);
-		}
-		const pairs = this.views.map((v) => {
-			const removal = personRemovalKey(v);
-			return removal && merged.stagedPeople.has(removal) ? { ...v, note: 'staged' as const } : v;
-		});
-		return {
-			linkId: merged.linkId,
-			versions: merged.versions,
-			pairs,
-			conflicts: this.conflicts,
-			stale: merged.stale,
-			applied: merged.applied,
-			plan: { linkId: merged.linkId, versions: merged.versions, ops, counts: countOps(ops), keep, next },
-			counts: merged.counts,
-			requiresAction: merged.requiresAction,
-			untouched: merged.untouched,
-			fields: merged.fields
-		};
-	}
-}
-
 export interface PartsInput {
 	link: LinkConfig;
 	a: Snapshot;
@@ -497,7 +399,8 @@ export interface PartsInput {
 
 /**
  * reconcile, part by part: the same answer (up to order) from `count` smaller reconciliations.
- * The edge does the same over SQLite; this in-memory form is what the tests compare with reconcile.
+ * The edge does the same with its SQLite PlanRows; the merge and the assembly are these same
+ * functions, only the rows' store differs.
  */
 export function reconcileInParts(input: PartsInput, count: number): Reconciliation {
 	const { link, a, b, now } = input;
@@ -506,8 +409,8 @@ export function reconcileInParts(input: PartsInput, count: number): Reconciliati
 	const counts = { a: countsOf(a), b: countsOf(b) };
 	assertCounts(link, counts, baselineHad(entries));
 	const index = indexPeople(link, a.people, b.people, entries, resolutions);
-	const sink = new CollectingSink();
-	const merger = new PartMerger(link, resolutions, ownedCounts(entries), sink);
+	const rows = new MemoryPlanRows(entries);
+	const merger = new PartMerger(link, resolutions, ownedCounts(entries), rows);
 	const createdElsewhere = new Set<string>();
 	const byPart = resolutionsByPart(resolutions, index, count);
 	for (let part = 0; part < count; part++) {
@@ -525,5 +428,7 @@ export function reconcileInParts(input: PartsInput, count: number): Reconciliati
 			})
 		);
 	}
-	return sink.reconciliation(merger.finish(), entries, (m) => index.memberPart(m, count));
+	const merged = merger.finish();
+	assemblePlan(merged, rows, (m) => index.memberPart(m, count));
+	return rows.reconciliation(merged);
 }
