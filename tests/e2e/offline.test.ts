@@ -17,8 +17,8 @@ describe('the PWA shell', () => {
 		const page = browser.context.pages()[0] ?? (await browser.context.newPage());
 		await page.goto(baseURL);
 		await page.getByLabel('Access token').waitFor();
-		expect(await page.locator('header').textContent()).toContain('Rostersync');
-		await expect.poll(() => page.getByRole('status').first().textContent()).toContain('Online');
+		expect(await page.locator('header').innerText()).toContain('Rostersync');
+		await expect.poll(() => page.getByRole('status').first().innerText()).toContain('Online');
 
 		// Chromium's own installability check (Lighthouse 12+ dropped its PWA category).
 		const cdp = await browser.context.newCDPSession(page);
@@ -41,12 +41,12 @@ describe('the PWA shell', () => {
 		await browser.context.setOffline(true);
 		try {
 			await page.reload();
-			expect(await page.locator('header').textContent()).toContain('Rostersync');
-			await expect.poll(() => page.getByRole('status').first().textContent()).toContain('Offline');
+			expect(await page.locator('header').innerText()).toContain('Rostersync');
+			await expect.poll(() => page.getByRole('status').first().innerText()).toContain('Offline');
 
 			// A deep link that was never visited gets the cached SPA shell too.
 			await page.goto(`${baseURL}/links/never-visited`);
-			expect(await page.locator('header').textContent()).toContain('Rostersync');
+			expect(await page.locator('header').innerText()).toContain('Rostersync');
 		} finally {
 			await browser.context.setOffline(false);
 		}
