@@ -75,6 +75,8 @@ export interface ConnectorErrorInit {
 	existingId?: string;
 	/** Every problem found, when there were several (a CSV file, a snapshot with bad records). */
 	issues?: Issue[];
+	/** How many problems there were in all, when `issues` lists only the first of them. */
+	issueCount?: number;
 }
 
 /** The one error type connectors throw; its message names the system, the record and the field. */
@@ -90,6 +92,7 @@ export class ConnectorError extends Error {
 	readonly retryable: boolean;
 	readonly existingId?: string;
 	readonly issues: Issue[];
+	readonly issueCount: number;
 
 	constructor(init: ConnectorErrorInit) {
 		super(describe(init));
@@ -105,6 +108,7 @@ export class ConnectorError extends Error {
 		this.retryable = init.retryable ?? false;
 		this.existingId = init.existingId;
 		this.issues = init.issues ?? [];
+		this.issueCount = init.issueCount ?? this.issues.length;
 	}
 
 	/** Plain data for the journal and the API (errors do not survive JSON or structured clone). */
@@ -121,7 +125,9 @@ export class ConnectorError extends Error {
 			scimType,
 			retryable,
 			existingId,
-			issues: this.issues
+			issues: this.issues,
+			// Only when `issues` lists a part: every other error would carry a redundant count.
+			...(this.issueCount !== this.issues.length && { issueCount: this.issueCount })
 		};
 	}
 }
