@@ -45,6 +45,27 @@ describe('api client', () => {
 		expect(err.issues).toHaveLength(1);
 	});
 
+	test('a CSV upload sends the bytes of the file as a form, and a refusal keeps its issue count', async () => {
+		const bytes = new Uint8Array([...new TextEncoder().encode('ID\nJos'), 0xe9]);
+		let seen: RequestInit | undefined;
+		const err = await api(async (_url, init) => {
+			seen = init;
+			return new Response(
+				JSON.stringify({ error: 'invalid', message: 'Refused', issues: [{ row: 2, message: 'm' }], issueCount: 7 }),
+				{
+					status: 400
+				}
+			);
+		})
+			.uploadCsv('sys_1', { file: new Blob([bytes]), columns: { externalId: 'ID' } })
+			.catch((e) => e);
+		expect((seen!.headers as Record<string, string>)['content-type']).toBeUndefined();
+		const form = seen!.body as FormData;
+		expect(JSON.parse(form.get('columns') as string)).toEqual({ externalId: 'ID' });
+		expect(new Uint8Array(await (form.get('file') as Blob).arrayBuffer())).toEqual(bytes);
+		expect(err).toMatchObject({ status: 400, body: { issueCount: 7 } });
+	});
+
 	test('no answer at all is offline (status 0)', async () => {
 		const err = await api(async () => {
 			throw new TypeError('Failed to fetch');

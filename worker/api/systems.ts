@@ -7,14 +7,14 @@ import { CONNECTOR_KINDS } from '$lib/core/model';
 import type { SystemCapabilities } from '$lib/api/types';
 import { json } from '../http';
 import { account, type SystemPatch, type SystemView } from '../account/account-do';
-import { CsvConnector, type CsvColumns } from '../connectors/csv';
+import { CsvConnector, decodeUpload, type CsvColumns } from '../connectors/csv';
 import { ConnectorError } from '../connectors/types';
 import { randomToken } from '../crypto';
 import { sealCredentials } from '../systems/credentials';
 import { connectorFor, sandboxStub } from '../systems/connect';
 import { assertSameRegion } from '../systems/region';
 import { createSandbox } from '../sandbox/provision';
-import { ApiError, parseBody, readJson } from './errors';
+import { ApiError, MAX_BODY_BYTES, parseBody, readJson } from './errors';
 import type { Route } from './router';
 
 const Name = v.pipe(
@@ -105,6 +105,48 @@ const CsvUpload = v.strictObject(
 	{ csv: v.pipe(v.string('must be the file as text'), v.minLength(1, 'must not be empty')), columns: ColumnMap },
 	'is not a field of an upload'
 );
+
+const tooLarge = () => new ApiError('invalid', `The body is larger than ${MAX_BODY_BYTES} bytes.`);
+
+/**
+ * An upload as it arrives: JSON `{ csv, columns }` (scripts, curl), or multipart/form-data with
+ * the file's own bytes in `file` and the column map as JSON in `columns` (the app). Either is
+ * decoded by decodeUpload, never by a replacing decoder (`request.text()`): bytes that are not
+ * UTF-8 must reach the parser to be named by row and column, not become U+FFFD on the way.
+ */
+async function readUpload(request: Request): Promise<unknown> {
+	if (Number(request.headers.get('content-length') ?? '0') > MAX_BODY_BYTES) throw tooLarge();
+	if (/^multipart\/form-data/i.test(request.headers.get('content-type') ?? '')) {
+		const form = await request.formData().catch(() => {
+			throw new ApiError('invalid', 'The body is not valid multipart/form-data.');
+		});
+		// Typed as a string by workers-types (the pre-2021 parser); a file part is a File now.
+		const file: unknown = form.get('file');
+		if (!(file instanceof File))
+			throw new ApiError('invalid', 'Invalid upload: file: must be the file itself.', [
+				{ field: 'file', message: 'must be the file itself' }
+			]);
+		if (file.size > MAX_BODY_BYTES) throw tooLarge();
+		let columns: unknown;
+		try {
+			columns = JSON.parse(String(form.get('columns') ?? ''));
+		} catch {
+			throw new ApiError('invalid', 'Invalid upload: columns: must be the column map as JSON.', [
+				{ field: 'columns', message: 'must be the column map as JSON' }
+			]);
+		}
+		return { csv: decodeUpload(new Uint8Array(await file.arrayBuffer())), columns };
+	}
+	const bytes = new Uint8Array(await request.arrayBuffer());
+	if (bytes.length > MAX_BODY_BYTES) throw tooLarge();
+	const text = decodeUpload(bytes).replace(/^\uFEFF/, '');
+	if (text.trim() === '') return undefined;
+	try {
+		return JSON.parse(text);
+	} catch {
+		throw new ApiError('invalid', 'The body is not valid JSON.');
+	}
+}
 
 /** SCIM endpoints get credentials over TLS only; plain http is for a server on this machine. */
 function checkScimUrl(raw: string | undefined, field = 'baseUrl'): string {
@@ -259,7 +301,7 @@ export const systemRoutes: Route[] = [
 		path: '/api/systems/:id/csv',
 		role: 'owner',
 		handler: async ({ env, request, params }) => {
-			const body = parseBody(CsvUpload, await readJson(request), 'upload');
+			const body = parseBody(CsvUpload, await readUpload(request), 'upload');
 			const system = await findSystem(env, params.id);
 			if (system.connector !== 'csv') {
 				throw new ApiError(
@@ -284,10 +326,12 @@ export const systemRoutes: Route[] = [
 				});
 			} catch (e) {
 				if (e instanceof ConnectorError && e.code === 'invalid') {
+					// The connector lists the first problems only; the count says how many there were.
 					throw new ApiError(
 						'invalid',
 						`The file was refused whole: ${e.detail}`,
-						e.issues.map((i) => ({ row: i.row, column: i.column, record: i.record, message: i.message }))
+						e.issues.map((i) => ({ row: i.row, column: i.column, record: i.record, message: i.message })),
+						{ issueCount: e.issueCount }
 					);
 				}
 				throw e;

@@ -82,10 +82,12 @@ export async function request<T>(
 	const doFetch = opts.fetch ?? fetch;
 	let res: Response;
 	try {
+		// A form goes as it is: the browser writes its multipart boundary into the content type.
+		const form = body instanceof FormData;
 		res = await doFetch(`${auth.base}/api${path}`, {
 			method,
-			headers: headers(auth, body !== undefined),
-			body: body === undefined ? undefined : JSON.stringify(body),
+			headers: headers(auth, body !== undefined && !form),
+			body: body === undefined ? undefined : form ? body : JSON.stringify(body),
 			credentials: 'same-origin',
 			cache: 'no-store',
 			signal
@@ -202,9 +204,16 @@ export function createApi(opts: ApiOptions) {
 		systemSnapshot: (id: string) => call<Snapshot>('GET', `/systems/${q(id)}/snapshot`),
 		/** What the system can hold and do, asked of it now (SCIM discovery; a CSV's column map). */
 		systemCapabilities: (id: string) => call<SystemCapabilities>('GET', `/systems/${q(id)}/capabilities`),
-		/** A csv system's file, whole: refused with every bad row and column (400), or its counts. */
-		uploadCsv: (id: string, upload: { csv: string; columns: CsvColumns }) =>
-			call<CsvCounts>('PUT', `/systems/${q(id)}/csv`, upload),
+		/**
+		 * A csv system's file, whole: refused naming its bad rows and columns (400), or its counts.
+		 * The file's own bytes travel, so the edge sees (and names) any that are not UTF-8.
+		 */
+		uploadCsv: (id: string, upload: { file: Blob; columns: CsvColumns }) => {
+			const form = new FormData();
+			form.set('columns', JSON.stringify(upload.columns));
+			form.set('file', upload.file);
+			return call<CsvCounts>('PUT', `/systems/${q(id)}/csv`, form);
+		},
 
 		links: () => call<LinkView[]>('GET', '/links'),
 		link: (id: string) => call<LinkView>('GET', `/links/${q(id)}`),

@@ -214,5 +214,7 @@ export interface ApiErrorBody {
 	error: string;
 	message?: string;
 	issues?: ApiIssue[];
+	/** How many problems there were in all, when `issues` lists only the first (a refused CSV file). */
+	issueCount?: number;
 	requiresAction?: number;
 }
