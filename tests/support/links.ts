@@ -5,9 +5,9 @@
 import { env } from 'cloudflare:workers';
 import { runDurableObjectAlarm } from 'cloudflare:test';
 import { inject } from 'vitest';
-import type { Group, Membership, Person } from '$lib/core';
+import type { Group, LinkConfig, Membership, Person } from '$lib/core';
 import type { SystemView } from '../../worker/account/account-do';
-import type { RunSummary } from '../../worker/link/types';
+import type { LinkView, RunSummary } from '../../worker/link/types';
 import { createSandbox } from '../../worker/sandbox/provision';
 import type { SandboxRecords } from '../../worker/sandbox/sandbox-do';
 import { ORIGIN, api, expectJson, unique } from '../worker/support';
@@ -55,6 +55,29 @@ export async function scimSystem(
 		}),
 		201
 	);
+}
+
+/**
+ * A link through the API, with no nightly schedule unless given (so only the test's runs write),
+ * matching people on email and groups on their identifier unless told otherwise. Its id.
+ */
+export async function newLink(
+	owner: string,
+	body: Partial<LinkConfig> & Pick<LinkConfig, 'mode' | 'systems'>
+): Promise<string> {
+	const view = await expectJson<LinkView>(
+		api('/api/links', {
+			token: owner,
+			body: {
+				name: unique(body.mode),
+				match: { person: 'email', group: 'externalId' },
+				schedule: { timeZone: 'UTC', hour: 2, enabled: false },
+				...body
+			}
+		}),
+		201
+	);
+	return view.config.id;
 }
 
 /**

@@ -6,8 +6,8 @@
  */
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Person, Reconciliation, Resolution } from '$lib/core';
-import type { LinkView, RunDetails, RunSummary } from '../../worker/link/types';
-import { finish, sandboxSystem } from '../support/links';
+import type { RunDetails, RunSummary } from '../../worker/link/types';
+import { finish, newLink, sandboxSystem, scimSystem } from '../support/links';
 import { listResources, plainSeed } from '../support/scim-peers';
 import { api, expectJson, tokenFor, unique } from './support';
 
@@ -45,34 +45,8 @@ beforeAll(async () => {
 	const seeded = await plainSeed(plain, { users: [{ userName: zoe.email!.toUpperCase(), displayName: 'Zoe (old)' }] });
 	holderId = seeded.users[0].id;
 	const source = await sandboxSystem({ people: [zoe], groups: [], memberships: [] });
-	const target = await expectJson<{ id: string }>(
-		api('/api/systems', {
-			token: owner,
-			body: {
-				name: unique('plain'),
-				connector: 'scim',
-				baseUrl: plain.url,
-				region: 'eu',
-				credentials: { token: plain.token }
-			}
-		}),
-		201
-	);
-	const view = await expectJson<LinkView>(
-		api('/api/links', {
-			token: owner,
-			body: {
-				name: unique('collision'),
-				mode: 'provision',
-				systems: { a: source.id, b: target.id },
-				kinds: ['person'],
-				match: { person: 'email', group: 'externalId' },
-				schedule: { timeZone: 'UTC', hour: 2, enabled: false }
-			}
-		}),
-		201
-	);
-	linkId = view.config.id;
+	const target = await scimSystem(owner, plain, 'eu', unique('plain'));
+	linkId = await newLink(owner, { mode: 'provision', systems: { a: source.id, b: target.id }, kinds: ['person'] });
 	await expectJson(api(`/api/links/${linkId}/enable`, { method: 'POST', token: owner }), 200);
 });
 

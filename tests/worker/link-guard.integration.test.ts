@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { STEP, type Op, type Person, type Reconciliation } from '$lib/core';
 import type { LinkView, RunDetails, RunSummary } from '../../worker/link/types';
 import { sandboxStub } from '../../worker/systems/connect';
-import { finish, sandboxSystem } from '../support/links';
+import { finish, newLink, sandboxSystem } from '../support/links';
 import { api, expectJson, tokenFor, unique } from './support';
 
 const people: Person[] = Array.from({ length: 10 }, (_, i) => ({
@@ -42,21 +42,7 @@ beforeAll(async () => {
 	const target = await sandboxSystem({ people: [], groups: [], memberships: [] });
 	sourceId = source.id;
 	targetId = target.id;
-	const view = await expectJson<LinkView>(
-		api('/api/links', {
-			token: owner,
-			body: {
-				name: unique('guard'),
-				mode: 'provision',
-				systems: { a: source.id, b: target.id },
-				kinds: ['person'],
-				match: { person: 'email', group: 'externalId' },
-				schedule: { timeZone: 'UTC', hour: 2, enabled: false }
-			}
-		}),
-		201
-	);
-	linkId = view.config.id;
+	linkId = await newLink(owner, { mode: 'provision', systems: { a: source.id, b: target.id }, kinds: ['person'] });
 	await expectJson(api(`/api/links/${linkId}/enable`, { method: 'POST', token: owner }), 200);
 	expect((await runForReal()).status).toBe('done');
 	expect(await targetPeople()).toHaveLength(10);
