@@ -1,6 +1,7 @@
 import type { Env } from './env';
 import { handleApi } from './api/router';
 import { fanOut } from './link/fan-out';
+import { withSecurityHeaders } from './http';
 
 // The main module may export only handlers and Durable Object / entrypoint classes:
 // workerd refuses to start on any other export (e.g. a constant).
@@ -11,7 +12,8 @@ export { SandboxDO } from './sandbox/sandbox-do';
 async function fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
 	const url = new URL(request.url);
 	// The JSON API: routes, authentication and roles in worker/api/router.ts.
-	if (url.pathname === '/api' || url.pathname.startsWith('/api/')) return handleApi(request, env, ctx);
+	if (url.pathname === '/api' || url.pathname.startsWith('/api/'))
+		return withSecurityHeaders(await handleApi(request, env, ctx));
 	// Everything else is the PWA; Static Assets answers unknown paths with the SPA shell.
 	return env.ASSETS.fetch(request);
 }
