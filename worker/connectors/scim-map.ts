@@ -30,6 +30,7 @@ import {
 	check
 } from './scim-schema';
 import { digest } from './digest';
+import { applyPatch } from '../sandbox/scim-patch';
 
 /** What the client learned about one server, as the mapping needs it. */
 export interface ScimProfile {
@@ -447,49 +448,26 @@ export function groupPatch(values: FieldValues, profile: ScimProfile): PatchOper
 	});
 }
 
-function removeAt(resource: Record<string, unknown>, p: AttributePath): void {
-	const keys = p.schema ? [p.schema, ...p.segments] : p.segments;
-	let cur: unknown = resource;
-	for (const key of keys.slice(0, -1)) {
-		if (cur === null || typeof cur !== 'object') return;
-		cur = (cur as Record<string, unknown>)[key];
-	}
-	if (cur !== null && typeof cur === 'object') delete (cur as Record<string, unknown>)[keys[keys.length - 1]];
-}
-
-const MEMBER_PATH = /^members\[value eq ("(?:\\.|[^"\\])*")\]$/;
-
 /**
- * Applies the client's own PATCH operations to a resource, for servers without PATCH: the
- * result is PUT back. Only what this client sends is understood: attribute paths (core,
- * `urn:...:attr`), `members` adds, and `members[value eq "id"]` removals.
+ * Applies the client's own PATCH operations to a resource, for servers without PATCH: the result
+ * is PUT back. The sandbox's PATCH implementation (worker/sandbox/scim-patch.ts) does it, so a
+ * server without PATCH ends as one with it would; schemas the resource does not name yet (a field
+ * map's extension) are taken from the paths.
  */
 export function applyPatchLocally(
 	resource: Record<string, unknown>,
 	operations: PatchOperation[]
 ): Record<string, unknown> {
-	const doc = structuredClone(resource);
+	const named = Array.isArray(resource.schemas) ? resource.schemas.map(String) : [];
+	const extensions = [...named, ...Object.keys(resource)].filter(
+		(s) => /^urn:/i.test(s) && s !== CORE_USER && s !== CORE_GROUP
+	);
+	const doc = applyPatch(resource, operations, {
+		core: [CORE_USER, CORE_GROUP],
+		extensions: [...new Set(extensions)],
+		strict: false
+	});
 	delete doc.meta;
-	const schemas = Array.isArray(doc.schemas) ? (doc.schemas as string[]) : [];
-	doc.schemas = schemas;
-	for (const o of operations) {
-		const member = MEMBER_PATH.exec(o.path);
-		const members = () => (Array.isArray(doc.members) ? (doc.members as { value: string }[]) : []);
-		if (member && o.op === 'remove') {
-			const id = JSON.parse(member[1]) as string;
-			doc.members = members().filter((m) => m.value !== id);
-		} else if (o.path === 'members' && o.op === 'add') {
-			const list = members();
-			for (const m of o.value as { value: string }[]) if (!list.some((x) => x.value === m.value)) list.push(m);
-			doc.members = list;
-		} else {
-			const path = parsePath(o.path);
-			if (o.op === 'remove') removeAt(doc, path);
-			else {
-				setAt(doc, path, o.value);
-				if (path.schema && !schemas.includes(path.schema)) schemas.push(path.schema);
-			}
-		}
-	}
+	if (!Array.isArray(doc.schemas)) doc.schemas = [];
 	return doc;
 }

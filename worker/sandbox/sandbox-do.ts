@@ -5,7 +5,7 @@ import { STEP, type Op } from '$lib/core/ops';
 import type { Env } from '../env';
 import { sha256Hex, timingSafeEqual } from '../crypto';
 import { ScimSyntaxError, matches, parseFilter, simpleEquality, type Filter } from './scim-filter';
-import { PatchError, applyPatch } from './scim-patch';
+import { PatchError, applyOperations, normalizePatch, type NormalizedOp } from './scim-patch';
 import {
 	DEFAULT_COUNT,
 	ERROR_SCHEMA,
@@ -604,47 +604,38 @@ export class SandboxDO extends DurableObject<Env> {
 	 * change to a group of 100k people costs the change, not the group. Undefined for any other
 	 * PATCH (the general path handles it, with the same result).
 	 */
-	private memberPatch(id: string, operations: unknown): Map<string, Role> | undefined {
-		if (!this.dir.groups.has(id) || !Array.isArray(operations) || operations.length === 0) return undefined;
+	private memberPatch(id: string, ops: readonly NormalizedOp[]): Map<string, Role> | undefined {
+		if (!this.dir.groups.has(id)) return undefined;
 		const members = new Map(this.dir.members.get(id) ?? []);
 		let managers: Set<string> | undefined;
-		const ids = (value: unknown): string[] | undefined =>
-			Array.isArray(value) &&
-			value.every(
-				(m) =>
-					m &&
-					typeof m === 'object' &&
-					typeof (m as Json).value === 'string' &&
-					(!(m as Json).type || String((m as Json).type).toLowerCase() === 'user')
-			)
-				? value.map((m) => String((m as Json).value))
-				: undefined;
-		for (const raw of operations) {
-			if (!raw || typeof raw !== 'object') return undefined;
-			const { op, path, value } = raw as { op?: unknown; path?: unknown; value?: unknown };
-			const verb = String(op ?? '').toLowerCase();
-			if (typeof path !== 'string') return undefined;
-			const filter = MEMBER_FILTER.exec(path);
-			if (verb === 'add' && path.toLowerCase() === 'members') {
-				const added = ids(value);
+		for (const { op, path, value } of ops) {
+			if (!path || path.sub !== undefined) return undefined;
+			const attr = path.attr.toLowerCase();
+			const onMembers = !path.schema && attr === 'members';
+			if (op === 'add' && onMembers && !path.filter) {
+				const added = memberIds(value);
 				if (!added) return undefined;
 				for (const pid of added) {
 					if (!this.dir.people.has(pid)) throw new ScimError(400, `members: no User "${pid}"`, 'invalidValue');
 					if (!members.has(pid)) members.set(pid, 'member');
 				}
-			} else if (verb === 'remove' && filter) {
-				members.delete(JSON.parse(filter[1]) as string);
-			} else if (verb === 'remove' && path.toLowerCase() === 'members' && value !== undefined) {
-				const removed = ids(value);
+			} else if (op === 'remove' && onMembers && path.filter) {
+				const f = path.filter;
+				if (f.op !== 'eq' || f.attrPath.toLowerCase() !== 'value' || typeof f.compValue !== 'string') return undefined;
+				members.delete(f.compValue);
+			} else if (op === 'remove' && onMembers && value !== undefined) {
+				const removed = memberIds(value);
 				if (!removed) return undefined;
 				for (const pid of removed) members.delete(pid);
 			} else if (
-				verb === 'replace' &&
-				path.toLowerCase() === `${GROUP_SCHEMAS.extensions[0]}:managers`.toLowerCase() &&
+				op === 'replace' &&
+				path.schema === GROUP_SCHEMAS.extensions[0] &&
+				attr === 'managers' &&
+				!path.filter &&
 				Array.isArray(value) &&
 				value.every((v) => typeof v === 'string')
 			) {
-				managers = new Set(value as string[]);
+				managers = new Set(value);
 			} else {
 				return undefined;
 			}
@@ -691,7 +682,6 @@ export class SandboxDO extends DurableObject<Env> {
 				);
 			}
 		}
-		const core = kind === 'user' ? USER_SCHEMAS.core : GROUP_SCHEMAS.core;
 		let ids = this.sortedIds(kind === 'user' ? 'people' : 'groups');
 		let rendered: Map<string, Json> | undefined;
 		if (filter) {
@@ -705,7 +695,7 @@ export class SandboxDO extends DurableObject<Env> {
 				const kept: string[] = [];
 				for (const id of ids) {
 					const resource = this.render(kind, id, base);
-					if (matches(resource, filter, core)) {
+					if (matches(resource, filter)) {
 						kept.push(id);
 						rendered.set(id, resource);
 					}
@@ -813,8 +803,10 @@ export class SandboxDO extends DurableObject<Env> {
 		) {
 			throw new ScimError(400, 'schemas must include "urn:ietf:params:scim:api:messages:2.0:PatchOp"', 'invalidSyntax');
 		}
+		const schemaSet = kind === 'user' ? USER_SCHEMAS : GROUP_SCHEMAS;
+		const ops = normalizePatch(body.Operations ?? body.operations, schemaSet);
 		if (kind === 'group') {
-			const members = this.memberPatch(id, body.Operations ?? body.operations);
+			const members = this.memberPatch(id, ops);
 			if (members) {
 				this.mutate(() => {
 					this.setMembers(id, members);
@@ -823,15 +815,24 @@ export class SandboxDO extends DurableObject<Env> {
 				return new Response(null, { status: 204 });
 			}
 		}
-		const current = this.render(kind, id, base);
-		const schemaSet = kind === 'user' ? USER_SCHEMAS : GROUP_SCHEMAS;
-		const patched = applyPatch(current, body.Operations ?? body.operations, schemaSet.core, schemaSet.extensions);
+		const patched = applyOperations(this.render(kind, id, base), ops);
 		if (kind === 'user') return this.replaceUser(id, patched, base);
 		return this.replaceGroup(id, patched, base, true);
 	}
 }
 
-const MEMBER_FILTER = /^members\[value eq ("(?:\\.|[^"\\])*")\]$/i;
+/** The person ids of a members value (`[{ value: id }]`, users only), else undefined. */
+function memberIds(value: unknown): string[] | undefined {
+	if (!Array.isArray(value)) return undefined;
+	const ids: string[] = [];
+	for (const m of value) {
+		if (!m || typeof m !== 'object') return undefined;
+		const { value: id, type } = m as Json;
+		if (typeof id !== 'string' || (type !== undefined && String(type).toLowerCase() !== 'user')) return undefined;
+		ids.push(id);
+	}
+	return ids;
+}
 
 function splitParam(value: string | null): string[] | undefined {
 	if (!value) return undefined;

@@ -1,14 +1,28 @@
 /**
- * SCIM filters (RFC 7644 §3.4.2.2) and PATCH paths (§3.5.2): parsed into a small tree and
- * evaluated against a resource's JSON. Attribute names compare case-insensitively; string values
- * too, except for identifiers (`id`, `externalId`, member values), which are case-exact.
+ * SCIM filters (RFC 7644 §3.4.2.2): parsed by scim2-parse-filter, guarded and evaluated here. The
+ * sandbox's list filters and the value filters of PATCH paths (`members[value eq "x"]`) both go
+ * through `parseFilter` and `matches`, for the sandbox and for the connector's local PATCH alike.
  *
- *   filter := or;  or := and ("or" and)*;  and := unary ("and" unary)*
- *   unary  := "not" "(" filter ")" | "(" filter ")" | attrPath "[" filter "]" | attrPath "pr" | attrPath op value
- *   op     := eq ne co sw ew gt ge lt le;  value := "string" | number | true | false | null
+ * What the guard adds to the package:
+ * - bounds (length, nesting) and no control characters: its tokenizer backtracks exponentially on
+ *   an unterminated string of newlines, so such text never reaches it;
+ * - string values are JSON strings, as the RFC says (the package reads only `\"` as an escape);
+ * - attribute paths are checked (`name.givenName`, `urn:...:User:buildings`), nothing else.
+ *
+ * How values compare: attribute names without case; strings without case too, except identifiers
+ * (`id`, `externalId`, member values, managers), which are case-exact.
  */
+import { Tester, parse, type Filter } from 'scim2-parse-filter';
+import { CORE_GROUP, CORE_USER } from '../connectors/scim-schema';
 
-/** A filter or path that cannot be parsed: a 400 `invalidFilter` / `invalidPath`. */
+export type { Filter };
+
+/** Longest filter accepted; real clients send a few hundred characters at most. */
+export const MAX_FILTER_LENGTH = 4096;
+/** Deepest nesting of and/or/not/[] accepted. */
+export const MAX_FILTER_DEPTH = 32;
+
+/** A filter that cannot be parsed: a 400 `invalidFilter` (or `invalidPath` in a PATCH path). */
 export class ScimSyntaxError extends Error {
 	constructor(message: string) {
 		super(message);
@@ -16,254 +30,97 @@ export class ScimSyntaxError extends Error {
 	}
 }
 
-export interface AttrPath {
-	/** The schema URN when the path names one (extension attributes). */
-	schema?: string;
-	attr: string;
-	sub?: string;
-}
+const CORE_SCHEMAS = [CORE_USER, CORE_GROUP].map((s) => `${s.toLowerCase()}:`);
+const ATTR_PATH = /^(?:urn:[^\s[\]"()]+:)?[A-Za-z$][\w$-]*(?:\.[A-Za-z$][\w$-]*)?$/i;
+const STRING_LITERAL = /"(?:[^"\\]|\\.)*"/g;
 
-export type CompareOp = 'eq' | 'ne' | 'co' | 'sw' | 'ew' | 'gt' | 'ge' | 'lt' | 'le';
-export type Literal = string | number | boolean | null;
+/** `text` cut for an error message (filters are echoed to the client that sent them). */
+const clip = (text: string, max = 120) => (text.length > max ? `${text.slice(0, max)}…` : text);
 
-export type Filter =
-	| { op: 'and' | 'or'; left: Filter; right: Filter }
-	| { op: 'not'; filter: Filter }
-	| { op: 'pr'; path: AttrPath }
-	| { op: CompareOp; path: AttrPath; value: Literal }
-	| { op: 'has'; path: AttrPath; filter: Filter };
-
-const COMPARE = new Set(['eq', 'ne', 'co', 'sw', 'ew', 'gt', 'ge', 'lt', 'le']);
-
-type Token =
-	{ kind: 'punct'; value: '(' | ')' | '[' | ']' } | { kind: 'string'; value: string } | { kind: 'word'; value: string };
-
-function tokenize(text: string): Token[] {
-	const tokens: Token[] = [];
-	let i = 0;
-	while (i < text.length) {
-		const c = text[i];
-		if (/\s/.test(c)) {
-			i++;
-		} else if (c === '(' || c === ')' || c === '[' || c === ']') {
-			tokens.push({ kind: 'punct', value: c });
-			i++;
-		} else if (c === '"') {
-			let j = i + 1;
-			while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
-			if (j >= text.length) throw new ScimSyntaxError(`unterminated string at position ${i + 1}`);
-			try {
-				tokens.push({ kind: 'string', value: JSON.parse(text.slice(i, j + 1)) });
-			} catch {
-				throw new ScimSyntaxError(`invalid string at position ${i + 1}`);
-			}
-			i = j + 1;
-		} else {
-			let j = i;
-			while (j < text.length && !/[\s()[\]"]/.test(text[j])) j++;
-			tokens.push({ kind: 'word', value: text.slice(i, j) });
-			i = j;
-		}
-	}
-	return tokens;
-}
-
-/** `urn:...:User:name.givenName` -> { schema: 'urn:...:User', attr: 'name', sub: 'givenName' }. */
-export function parseAttrPath(text: string): AttrPath {
-	let schema: string | undefined;
-	let rest = text;
-	if (text.toLowerCase().startsWith('urn:')) {
-		const at = text.lastIndexOf(':');
-		schema = text.slice(0, at);
-		rest = text.slice(at + 1);
-	}
-	const parts = rest.split('.');
-	if (parts.length > 2 || parts.some((p) => !/^[A-Za-z$][\w$-]*$/.test(p)))
-		throw new ScimSyntaxError(`"${text}" is not an attribute path`);
-	return { schema, attr: parts[0], ...(parts[1] ? { sub: parts[1] } : {}) };
-}
-
-class Parser {
-	private at = 0;
-	constructor(private readonly tokens: Token[]) {}
-
-	done(): boolean {
-		return this.at >= this.tokens.length;
-	}
-
-	private peek(): Token | undefined {
-		return this.tokens[this.at];
-	}
-
-	private next(what: string): Token {
-		const t = this.tokens[this.at++];
-		if (!t) throw new ScimSyntaxError(`the filter ends where ${what} was expected`);
-		return t;
-	}
-
-	private isWord(value: string): boolean {
-		const t = this.peek();
-		return t?.kind === 'word' && t.value.toLowerCase() === value;
-	}
-
-	private expect(value: string): void {
-		const t = this.next(`"${value}"`);
-		if (t.kind === 'string' || t.value !== value)
-			throw new ScimSyntaxError(`expected "${value}" but found "${t.value}"`);
-	}
-
-	filter(): Filter {
-		let left = this.and();
-		while (this.isWord('or')) {
-			this.at++;
-			left = { op: 'or', left, right: this.and() };
-		}
-		return left;
-	}
-
-	private and(): Filter {
-		let left = this.unary();
-		while (this.isWord('and')) {
-			this.at++;
-			left = { op: 'and', left, right: this.unary() };
-		}
-		return left;
-	}
-
-	private unary(): Filter {
-		if (this.isWord('not')) {
-			this.at++;
-			this.expect('(');
-			const inner = this.filter();
-			this.expect(')');
-			return { op: 'not', filter: inner };
-		}
-		const t = this.next('an attribute');
-		if (t.kind === 'punct' && t.value === '(') {
-			const inner = this.filter();
-			this.expect(')');
-			return inner;
-		}
-		if (t.kind !== 'word') throw new ScimSyntaxError(`expected an attribute but found "${t.value}"`);
-		const path = parseAttrPath(t.value);
-		const after = this.peek();
-		if (after?.kind === 'punct' && after.value === '[') {
-			this.at++;
-			const inner = this.filter();
-			this.expect(']');
-			return { op: 'has', path, filter: inner };
-		}
-		const opToken = this.next('an operator');
-		const op = opToken.kind === 'word' ? opToken.value.toLowerCase() : '';
-		if (op === 'pr') return { op: 'pr', path };
-		if (!COMPARE.has(op))
-			throw new ScimSyntaxError(
-				`"${opToken.value}" is not a comparison operator (eq, ne, co, sw, ew, gt, ge, lt, le, pr)`
-			);
-		const valueToken = this.next('a value');
-		return { op: op as CompareOp, path, value: literal(valueToken) };
-	}
-}
-
-function literal(t: Token): Literal {
-	if (t.kind === 'string') return t.value;
-	if (t.kind === 'punct') throw new ScimSyntaxError(`expected a value but found "${t.value}"`);
-	const w = t.value.toLowerCase();
-	if (w === 'true') return true;
-	if (w === 'false') return false;
-	if (w === 'null') return null;
-	if (/^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(t.value)) return Number(t.value);
-	throw new ScimSyntaxError(`"${t.value}" is not a value (strings need double quotes)`);
-}
-
+/** Parses a filter, or throws ScimSyntaxError saying what is wrong with it. */
 export function parseFilter(text: string): Filter {
-	if (text.trim() === '') throw new ScimSyntaxError('the filter is empty');
-	const parser = new Parser(tokenize(text));
-	const filter = parser.filter();
-	if (!parser.done()) throw new ScimSyntaxError('unexpected text after the end of the filter');
-	return filter;
+	if (text.length > MAX_FILTER_LENGTH) throw new ScimSyntaxError(`is longer than ${MAX_FILTER_LENGTH} characters`);
+	// eslint-disable-next-line no-control-regex
+	const control = /[\u0000-\u001f\u007f]/.exec(text);
+	if (control) throw new ScimSyntaxError(`has a control character at position ${control.index + 1}`);
+	if (text.trim() === '') throw new ScimSyntaxError('is empty');
+	// An escaped backslash is hidden from the package as \u005c; every string is decoded as JSON below.
+	const hidden = text.replace(STRING_LITERAL, (literal) => literal.replace(/\\\\/g, '\\u005c'));
+	let filter: Filter;
+	try {
+		filter = parse(hidden);
+	} catch (e) {
+		throw new ScimSyntaxError(e instanceof RangeError ? 'is nested too deeply' : clip(messageOf(e)));
+	}
+	return checked(filter, 1);
 }
 
-export interface PatchPath {
-	path: AttrPath;
-	/** `members[value eq "x"]`: which elements of a multi-valued attribute. */
-	filter?: Filter;
-	/** `emails[type eq "work"].value`: the sub-attribute of the selected elements. */
-	subAfterFilter?: string;
+function messageOf(e: unknown): string {
+	return e instanceof Error ? e.message : 'cannot be parsed';
 }
 
-/** A PATCH `path`: `attr`, `attr.sub`, `urn:...:attr`, `attr[filter]`, `attr[filter].sub`. */
-export function parsePatchPath(text: string): PatchPath {
-	const open = text.indexOf('[');
-	if (open < 0) return { path: parseAttrPath(text.trim()) };
-	const close = text.lastIndexOf(']');
-	if (close < open) throw new ScimSyntaxError(`"${text}" has an unclosed "["`);
-	const path = parseAttrPath(text.slice(0, open).trim());
-	if (path.sub) throw new ScimSyntaxError(`"${text}": a filter applies to an attribute, not a sub-attribute`);
-	const filter = parseFilter(text.slice(open + 1, close));
-	const rest = text.slice(close + 1).trim();
-	if (rest && !/^\.[A-Za-z$][\w$-]*$/.test(rest)) throw new ScimSyntaxError(`"${text}" is not a valid path`);
-	return { path, filter, ...(rest ? { subAfterFilter: rest.slice(1) } : {}) };
+/** The filter with its strings decoded as JSON, after checking paths and depth. */
+function checked(f: Filter, depth: number): Filter {
+	if (depth > MAX_FILTER_DEPTH) throw new ScimSyntaxError(`is nested deeper than ${MAX_FILTER_DEPTH} levels`);
+	switch (f.op) {
+		case 'and':
+		case 'or':
+			return { op: f.op, filters: f.filters.map((x) => checked(x, depth + 1)) };
+		case 'not':
+			return { op: 'not', filter: checked(f.filter, depth + 1) };
+		case '[]':
+			return { op: '[]', attrPath: attrPath(f.attrPath), valFilter: checked(f.valFilter, depth + 1) };
+		case 'pr':
+			return { op: 'pr', attrPath: attrPath(f.attrPath) };
+		default: {
+			let compValue = f.compValue;
+			if (typeof compValue === 'string') {
+				// The package left every escape but \" as it came: undo that, then read the string as JSON.
+				try {
+					compValue = JSON.parse(`"${compValue.replace(/"/g, '\\"')}"`) as string;
+				} catch {
+					throw new ScimSyntaxError(`the string "${clip(compValue)}" has an invalid escape`);
+				}
+			} else if (typeof compValue === 'number' && !Number.isFinite(compValue)) {
+				throw new ScimSyntaxError(`the number in "${clip(f.attrPath)} ${f.op}" is out of range`);
+			}
+			return { op: f.op, attrPath: attrPath(f.attrPath), compValue };
+		}
+	}
 }
 
-// ---- evaluation ---------------------------------------------------------------------------
+function attrPath(path: string): string {
+	if (!ATTR_PATH.test(path)) throw new ScimSyntaxError(`"${clip(path)}" is not an attribute path`);
+	const lower = path.toLowerCase();
+	// A core attribute may be named with its schema (`urn:...:core:2.0:User:userName`).
+	const core = CORE_SCHEMAS.find((s) => lower.startsWith(s));
+	return core ? path.slice(core.length) : path;
+}
 
 type Json = Record<string, unknown>;
+type CompareOp = Extract<Filter, { compValue: unknown }>['op'];
+type Literal = string | number | boolean | null;
 
-/** The key of `obj` that equals `name` ignoring case, if any. */
-export function keyOf(obj: Json, name: string): string | undefined {
-	if (name in obj) return name;
-	const lower = name.toLowerCase();
-	return Object.keys(obj).find((k) => k.toLowerCase() === lower);
-}
-
-/** The object holding the path's attribute: the resource, or its extension object. */
-export function containerOf(resource: Json, path: AttrPath, coreSchemas: readonly string[]): Json | undefined {
-	if (!path.schema || coreSchemas.some((s) => s.toLowerCase() === path.schema!.toLowerCase())) return resource;
-	const key = keyOf(resource, path.schema);
-	const ext = key ? resource[key] : undefined;
-	return ext && typeof ext === 'object' && !Array.isArray(ext) ? (ext as Json) : undefined;
-}
-
-const CASE_EXACT = new Set(['id', 'externalid']);
-
-/** The values a path reaches (several for multi-valued attributes), and whether they are case-exact. */
-function valuesAt(
-	resource: Json,
-	path: AttrPath,
-	coreSchemas: readonly string[]
-): { values: unknown[]; exact: boolean } {
-	const container = containerOf(resource, path, coreSchemas);
-	const key = container ? keyOf(container, path.attr) : undefined;
-	const top = key ? container![key] : undefined;
-	const exact =
-		CASE_EXACT.has(path.attr.toLowerCase()) ||
-		(path.attr.toLowerCase() === 'members' && (path.sub ?? 'value').toLowerCase() === 'value');
-	const list = Array.isArray(top) ? top : top === undefined || top === null ? [] : [top];
-	const values = list.flatMap((v) => {
-		if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
-			// A complex value compares by the sub-attribute named, else by its "value".
-			const sub = keyOf(v as Json, path.sub ?? 'value');
-			return sub === undefined ? [] : [(v as Json)[sub]];
-		}
-		return path.sub ? [] : [v];
-	});
-	return { values: values.filter((v) => v !== undefined && v !== null), exact };
+/** Whether the attribute at `path` (dot-separated, below `scope`) holds identifiers: compared exactly. */
+function caseExact(scope: readonly string[], path: string): boolean {
+	const full = [...scope, path].join('.').toLowerCase();
+	const last = full.slice(full.lastIndexOf('.') + 1);
+	const attr = last.slice(last.lastIndexOf(':') + 1);
+	return (
+		attr === 'id' || attr === 'externalid' || attr === 'managers' || full === 'members' || full === 'members.value'
+	);
 }
 
 function compare(op: CompareOp, actual: unknown, expected: Literal, exact: boolean): boolean {
-	if (expected === null) return op === 'eq' ? actual === null : op === 'ne' ? actual !== null : false;
+	if (expected === null) return false;
 	if (typeof expected === 'boolean' || typeof actual === 'boolean') {
 		if (op === 'eq') return actual === expected;
-		if (op === 'ne') return actual !== expected;
 		return false;
 	}
 	if (typeof expected === 'number' && typeof actual === 'number') {
 		switch (op) {
 			case 'eq':
 				return actual === expected;
-			case 'ne':
-				return actual !== expected;
 			case 'gt':
 				return actual > expected;
 			case 'ge':
@@ -276,14 +133,13 @@ function compare(op: CompareOp, actual: unknown, expected: Literal, exact: boole
 				return false;
 		}
 	}
+	if (typeof actual === 'object') return false;
 	const norm = (s: string) => (exact ? s : s.toLowerCase());
 	const a = norm(String(actual));
 	const e = norm(String(expected));
 	switch (op) {
 		case 'eq':
 			return a === e;
-		case 'ne':
-			return a !== e;
 		case 'co':
 			return a.includes(e);
 		case 'sw':
@@ -298,43 +154,94 @@ function compare(op: CompareOp, actual: unknown, expected: Literal, exact: boole
 			return a < e;
 		case 'le':
 			return a <= e;
+		default:
+			return false;
 	}
 }
 
-/** True when `resource` matches `filter`. */
-export function matches(resource: Json, filter: Filter, coreSchemas: readonly string[]): boolean {
-	switch (filter.op) {
-		case 'and':
-			return matches(resource, filter.left, coreSchemas) && matches(resource, filter.right, coreSchemas);
-		case 'or':
-			return matches(resource, filter.left, coreSchemas) || matches(resource, filter.right, coreSchemas);
-		case 'not':
-			return !matches(resource, filter.filter, coreSchemas);
-		case 'pr': {
-			const { values } = valuesAt(resource, filter.path, coreSchemas);
-			return values.some((v) => v !== '' && !(Array.isArray(v) && v.length === 0));
-		}
-		case 'has': {
-			const container = containerOf(resource, filter.path, coreSchemas);
-			const key = container ? keyOf(container, filter.path.attr) : undefined;
-			const list = key ? container![key] : undefined;
-			return (
-				Array.isArray(list) && list.some((el) => el && typeof el === 'object' && matches(el as Json, filter.filter, []))
-			);
-		}
-		case 'ne': {
-			const { values, exact } = valuesAt(resource, filter.path, coreSchemas);
-			return values.length === 0 || values.every((v) => compare('ne', v, filter.value, exact));
-		}
-		default: {
-			const { values, exact } = valuesAt(resource, filter.path, coreSchemas);
-			return values.some((v) => compare(filter.op, v, filter.value, exact));
+/** Some value reached: the elements of a multi-valued attribute, a complex value by its `value`. */
+function someValue(v: unknown, test: (x: unknown) => boolean): boolean {
+	if (Array.isArray(v)) return v.some((x) => someValue(x, test));
+	if (v !== null && typeof v === 'object') {
+		const key = Object.keys(v).find((k) => k.toLowerCase() === 'value');
+		return key !== undefined && someValue((v as Json)[key], test);
+	}
+	return v !== undefined && v !== null && test(v);
+}
+
+const present = (v: unknown): boolean =>
+	v !== undefined && v !== null && v !== '' && !(Array.isArray(v) && !v.some(present));
+
+/**
+ * The package's walk over a resource (attribute names without case, multi-valued attributes
+ * searched element by element) with SCIM's comparison rules: string case by attribute, `ne` true
+ * when no value equals, `pr` false for empty values.
+ */
+class ScimTester extends Tester {
+	readonly #scope: string[];
+
+	constructor(scope: readonly string[] = []) {
+		super();
+		this.#scope = [...scope];
+	}
+
+	override test(r: unknown, f: Filter): boolean {
+		switch (f.op) {
+			case '[]':
+				this.#scope.push(f.attrPath);
+				try {
+					return super.test(r, f);
+				} finally {
+					this.#scope.pop();
+				}
+			case 'pr':
+				return this.attrTest(this.attrPath(f.attrPath), r, present);
+			case 'ne':
+				return !this.test(r, { ...f, op: 'eq' });
+			case 'eq':
+			case 'co':
+			case 'sw':
+			case 'ew':
+			case 'gt':
+			case 'ge':
+			case 'lt':
+			case 'le': {
+				const exact = caseExact(this.#scope, f.attrPath);
+				const op = f.op;
+				return this.attrTest(this.attrPath(f.attrPath), r, (v) =>
+					someValue(v, (x) => compare(op, x, f.compValue, exact))
+				);
+			}
+			default:
+				return super.test(r, f);
 		}
 	}
+}
+
+/**
+ * True when `resource` matches `filter`. `scope` names the multi-valued attribute the resource is
+ * an element of, for a PATCH value filter (`members` for `members[value eq "x"]`).
+ */
+export function matches(resource: unknown, filter: Filter, scope: readonly string[] = []): boolean {
+	return new ScimTester(scope).test(resource, filter);
 }
 
 /** For an index look-up: the value of a top-level `attr eq "value"` filter, else undefined. */
 export function simpleEquality(filter: Filter): { attr: string; value: string } | undefined {
-	if (filter.op !== 'eq' || typeof filter.value !== 'string' || filter.path.sub) return undefined;
-	return { attr: filter.path.attr.toLowerCase(), value: filter.value };
+	if (filter.op !== 'eq' || typeof filter.compValue !== 'string' || /[.:]/.test(filter.attrPath)) return undefined;
+	return { attr: filter.attrPath.toLowerCase(), value: filter.compValue };
+}
+
+/**
+ * The attributes a value filter pins (`type eq "work"`, or several with `and`): the element a PATCH
+ * creates when the filter selects none. Undefined for any other filter.
+ */
+export function equalitySeed(filter: Filter): Json | undefined {
+	if (filter.op === 'eq' && filter.compValue !== null && !/[.:]/.test(filter.attrPath))
+		return { [filter.attrPath]: filter.compValue };
+	if (filter.op === 'and') {
+		const parts = filter.filters.map(equalitySeed);
+		return parts.every((p) => p !== undefined) ? Object.assign({}, ...parts) : undefined;
+	}
+	return undefined;
 }
