@@ -25,6 +25,7 @@ import {
 	type ResourceMeta
 } from './scim-resources';
 import type { ScimProfile } from '../connectors/scim-map';
+import { toPlain, toRequest, type SandboxRequest, type SandboxResponse } from './scim-rpc';
 
 /** Header the public route sets so `meta.location` shows the URL external clients use. */
 export const PUBLIC_BASE_HEADER = 'x-rostersync-scim-base';
@@ -92,8 +93,8 @@ const now = () => new Date().toISOString();
  * One built-in directory, answering SCIM 2.0 for Users and Groups. The records live in the core's
  * in-memory Directory (which enforces what real systems enforce: records exist before they are
  * changed, memberships need both ends) and are written through, row by row, to SQLite, from which
- * a fresh instance loads them. Reached by the connector through the stub's fetch, and by external
- * SCIM clients through /api/sandbox/:systemId/scim/v2/.
+ * a fresh instance loads them. Reached through the `scim` RPC method, by the connector and by external
+ * SCIM clients (/api/sandbox/:systemId/scim/v2/).
  */
 export class SandboxDO extends DurableObject<Env> {
 	private dir = new Directory('sandbox');
@@ -462,6 +463,15 @@ export class SandboxDO extends DurableObject<Env> {
 				this.ctx.storage.sql.exec(`DELETE FROM ${table}`);
 		});
 		this.load();
+	}
+
+	/**
+	 * One SCIM request, answered by the same handler as fetch(), as plain data: the edge calls this,
+	 * never stub.fetch(), which wrangler dev leaks (scim-rpc.ts).
+	 */
+	async scim(req: SandboxRequest): Promise<SandboxResponse> {
+		const request = toRequest(req);
+		return toPlain(request, await this.fetch(request));
 	}
 
 	// ---- SCIM over fetch ----------------------------------------------------------------------
