@@ -1,7 +1,8 @@
 /**
  * The built-in sandboxes over the API:
  * - `/api/sandbox/:systemId/scim/v2/...`: the sandbox's SCIM endpoints for external SCIM clients,
- *   authenticated by the sandbox's own token (not an account token); forwarded to its SandboxDO;
+ *   authenticated by the sandbox's own token (not an account token); passed to its SandboxDO's
+ *   `scim` RPC method;
  * - `POST /api/sandbox/:systemId/token` [owner]: a new token for external clients, shown once;
  * - `POST /api/sandbox/drift` [owner]: the demo's second phase (worker/sandbox/seed.ts);
  * - `POST /api/bootstrap` [local first start only]: the first owner token and the demo systems.
@@ -11,7 +12,7 @@ import { flag } from '../env';
 import { account } from '../account/account-do';
 import { randomToken, sha256Hex, credentialsKey } from '../crypto';
 import { PUBLIC_BASE_HEADER } from '../sandbox/sandbox-do';
-import { SANDBOX_INTERNAL_BASE, sandboxStub } from '../systems/connect';
+import { SANDBOX_INTERNAL_BASE, sandboxFetch, sandboxStub } from '../systems/connect';
 import { applyDrift, sandboxBaseUrl, seedDemo } from '../sandbox/provision';
 import { ApiError } from './errors';
 import type { Route, RouteContext } from './router';
@@ -34,10 +35,11 @@ async function forwardScim({ env, request, url, params }: RouteContext): Promise
 	const headers = new Headers(request.headers);
 	headers.set(PUBLIC_BASE_HEADER, sandboxBaseUrl(url.origin, system.id));
 	const hasBody = !['GET', 'HEAD'].includes(request.method.toUpperCase());
-	return sandboxStub(env, system.id).fetch(target.toString(), {
+	// Through the sandbox's RPC method, never stub.fetch() (worker/sandbox/scim-rpc.ts).
+	return sandboxFetch(sandboxStub(env, system.id))(target.toString(), {
 		method: request.method,
 		headers,
-		body: hasBody ? await request.arrayBuffer() : undefined
+		body: hasBody ? request.body : undefined
 	});
 }
 

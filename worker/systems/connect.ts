@@ -2,8 +2,8 @@
  * The connector of a system, built at the edge with its decrypted credentials:
  * - scim: the SCIM client over the network (globalThis.fetch);
  * - csv: the stored upload, read-only;
- * - sandbox: the same SCIM client, whose fetch is the SandboxDO stub's (no network hop: a Worker
- *   cannot fetch its own hostname, see STACK.md).
+ * - sandbox: the same SCIM client, whose fetch is the SandboxDO's `scim` RPC method (no network
+ *   hop: a Worker cannot fetch its own hostname, see STACK.md).
  * Every successful read is recorded as the system's `lastSnapshot`.
  */
 import type { GroupKind, RemoveMode, Snapshot } from '$lib/core/model';
@@ -12,7 +12,9 @@ import type { Env } from '../env';
 import { account, type SystemView } from '../account/account-do';
 import { DomainError } from '../errors';
 import { CsvConnector } from '../connectors/csv';
-import { ScimConnector } from '../connectors/scim';
+import { ScimConnector, type FetchLike } from '../connectors/scim';
+import { PUBLIC_BASE_HEADER, type SandboxDO } from '../sandbox/sandbox-do';
+import type { SandboxResponse } from '../sandbox/scim-rpc';
 import { ConnectorError, type ApplyResult, type Capabilities, type Connector } from '../connectors/types';
 import { openCredentials } from './credentials';
 
@@ -28,6 +30,56 @@ export interface ConnectOptions {
 
 /** The SandboxDO stub of a sandbox system. */
 export const sandboxStub = (env: Pick<Env, 'SANDBOXES'>, systemId: string) => env.SANDBOXES.getByName(systemId);
+
+/** The request headers a sandbox reads; nothing else of a caller's request reaches it. */
+const SANDBOX_HEADERS = ['authorization', 'accept', 'content-type', 'content-length', PUBLIC_BASE_HEADER];
+
+/**
+ * A fetch answered by a sandbox's `scim` RPC method: the request goes as plain data, the answer
+ * comes back as plain data and becomes a Response here. Never stub.fetch(): wrangler dev keeps
+ * every Response that passed through it (worker/sandbox/scim-rpc.ts). An aborted `signal` rejects at
+ * once, and an answer arriving after that is released.
+ */
+export function sandboxFetch(stub: DurableObjectStub<SandboxDO>): FetchLike {
+	return async (input, init = {}) => {
+		init.signal?.throwIfAborted();
+		const given = new Headers(init.headers);
+		const headers: Record<string, string> = {};
+		for (const name of SANDBOX_HEADERS) {
+			const value = given.get(name);
+			if (value !== null) headers[name] = value;
+		}
+		const raw = init.body ?? undefined;
+		const body =
+			raw === undefined || typeof raw === 'string' || raw instanceof ReadableStream ? raw : new Response(raw).body!;
+		const url = new URL(input);
+		const call = stub.scim({ method: init.method ?? 'GET', path: `${url.pathname}${url.search}`, headers, body });
+		const answer = await unlessAborted(call, init.signal ?? undefined);
+		return new Response(answer.body, { status: answer.status, headers: answer.headers });
+	};
+}
+
+/** `call`, or `signal`'s reason as soon as it aborts; a stream in an answer that came too late is cancelled. */
+async function unlessAborted<T extends SandboxResponse>(call: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+	if (!signal) return call;
+	let onAbort = () => {};
+	const aborted = new Promise<never>((_, reject) => {
+		onAbort = () => reject(signal.reason);
+		signal.addEventListener('abort', onAbort, { once: true });
+	});
+	try {
+		return await Promise.race([call, aborted]);
+	} catch (e) {
+		if (signal.aborted)
+			call.then(
+				(late) => (late.body instanceof ReadableStream ? late.body.cancel() : undefined),
+				() => undefined
+			);
+		throw e;
+	} finally {
+		signal.removeEventListener('abort', onAbort);
+	}
+}
 
 /**
  * The connector for `systemId`. Throws DomainError not-found for an unknown system, ConnectorError when
@@ -71,12 +123,11 @@ export async function connectorFor(env: Env, systemId: string, options: ConnectO
 			if (system.connector === 'scim') {
 				inner = new ScimConnector({ ...common, baseUrl: system.baseUrl });
 			} else {
-				const stub = sandboxStub(env, system.id);
 				inner = new ScimConnector({
 					...common,
 					baseUrl: SANDBOX_INTERNAL_BASE,
 					pageSize: 500,
-					fetch: (input, init) => stub.fetch(input, init)
+					fetch: sandboxFetch(sandboxStub(env, system.id))
 				});
 			}
 			break;
