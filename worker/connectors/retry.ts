@@ -73,13 +73,14 @@ const isAbort = (e: unknown, signal?: AbortSignal) =>
 
 /**
  * Sends a request (`send` builds a fresh one each try) until it gets an answer that is not
- * 429/503, or the attempts run out. Aborting the signal stops at once with its reason.
+ * 429/503, or the attempts run out. Aborting the signal stops at once with its reason. An error
+ * `fatal` accepts (a timeout, a refused redirect) is thrown at once: trying again cannot help.
  */
 export async function sendWithRetry(
 	send: () => Promise<Response>,
-	opts: { clock: Clock; policy: RetryPolicy; signal?: AbortSignal }
+	opts: { clock: Clock; policy: RetryPolicy; signal?: AbortSignal; fatal?: (e: unknown) => boolean }
 ): Promise<Response> {
-	const { clock, policy, signal } = opts;
+	const { clock, policy, signal, fatal } = opts;
 	for (let attempt = 0; ; attempt++) {
 		signal?.throwIfAborted();
 		const last = attempt >= policy.attempts - 1;
@@ -87,6 +88,7 @@ export async function sendWithRetry(
 		try {
 			response = await send();
 		} catch (e) {
+			if (fatal?.(e)) throw e;
 			if (isAbort(e, signal)) throw signal?.reason ?? e;
 			if (last) throw new NetworkError(e);
 			await clock.sleep(backoffDelay(attempt, policy, clock.random), signal);

@@ -12,6 +12,11 @@
  *   per-group lock; members are added and removed with PATCH (`members[value eq "id"]`).
  * - 429/503 are retried (Retry-After, else backoff with full jitter; see retry.ts); every
  *   failure becomes a ConnectorError naming the system, the record and the field.
+ * - The server is not trusted (wire.ts): each request has a time limit, each answer and each
+ *   resource a size limit, and redirects stay within its origin. Every string it sends is
+ *   scrubbed of the token (scrub.ts) as it is read, before it is cut, parsed into an error or
+ *   handed on, so a ConnectorError is clean by construction. An answer that is not SCIM is
+ *   called that, and its content is never quoted.
  */
 import type { GenericSchema, InferOutput } from 'valibot';
 import type { Group, GroupKind, Membership, Person, RemoveMode, Snapshot } from '$lib/core/model';
@@ -20,6 +25,18 @@ import type { Capabilities, ApplyResult, Connector, ConnectorErrorInit, Issue, S
 import { ConnectorError, isEdgeDelivered } from './types';
 import { Semaphore } from './semaphore';
 import { DEFAULT_RETRY, NetworkError, realClock, sendWithRetry, type Clock, type RetryPolicy } from './retry';
+import { Scrubber } from './scrub';
+import {
+	DEFAULT_LIMITS,
+	WireError,
+	duration,
+	fetchWithinOrigin,
+	readBody,
+	size,
+	type Body,
+	type FetchLike,
+	type WireLimits
+} from './wire';
 import { snapshotVersion } from './digest';
 import {
 	CORE_GROUP,
@@ -52,7 +69,7 @@ import {
 } from './scim-map';
 
 /** A fetch: the global one, or a Durable Object stub's for the built-in sandbox (no network hop). */
-export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
+export type { FetchLike };
 
 export interface ScimOptions {
 	/** Id of the System: every error names it. */
@@ -74,6 +91,8 @@ export interface ScimOptions {
 	defaultGroupKind?: GroupKind;
 	clock?: Clock;
 	retry?: Partial<RetryPolicy>;
+	/** Time and size limits (see wire.ts; tests lower them). */
+	limits?: Partial<WireLimits>;
 }
 
 /** What /ServiceProviderConfig said (undefined: the server did not say). */
@@ -118,6 +137,8 @@ interface RequestContext {
 	fields?: string[];
 	/** The field when the server names none (a uniqueness conflict on create: userName). */
 	defaultField?: string;
+	/** The operation's deadline, when the request is part of one. */
+	signal?: AbortSignal;
 }
 
 interface RequestInitScim {
@@ -157,6 +178,9 @@ export class ScimConnector implements Connector {
 	readonly #fetch: FetchLike;
 	readonly #clock: Clock;
 	readonly #retry: RetryPolicy;
+	readonly #limits: WireLimits;
+	/** Takes the token out of everything this system sends. */
+	readonly #scrub: Scrubber;
 	/** Bounds the requests in flight to this system, whoever sends them. */
 	readonly #requests: Semaphore;
 	#discovery?: Promise<Discovery>;
@@ -177,6 +201,8 @@ export class ScimConnector implements Connector {
 		this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
 		this.#clock = options.clock ?? realClock;
 		this.#retry = { ...DEFAULT_RETRY, ...options.retry };
+		this.#limits = { ...DEFAULT_LIMITS, ...options.limits };
+		this.#scrub = new Scrubber({ token: options.token });
 		this.#requests = new Semaphore(options.concurrency ?? 4);
 	}
 
@@ -229,6 +255,20 @@ export class ScimConnector implements Connector {
 	}
 
 	async scan(sink: SnapshotSink, signal?: AbortSignal): Promise<{ takenAt: string }> {
+		const deadline = AbortSignal.timeout(this.#limits.scanTimeoutMs);
+		try {
+			return await this.#scan(sink, signal ? AbortSignal.any([signal, deadline]) : deadline);
+		} catch (e) {
+			if (!deadline.aborted || signal?.aborted || e instanceof ConnectorError) throw e;
+			throw this.#error({
+				code: 'unreachable',
+				retryable: true,
+				detail: `could not be read within ${duration(this.#limits.scanTimeoutMs)}`
+			});
+		}
+	}
+
+	async #scan(sink: SnapshotSink, signal: AbortSignal): Promise<{ takenAt: string }> {
 		const d = await this.#discovered(signal);
 		for (let attempt = 1; ; attempt++) {
 			if (attempt > 1) sink.restart();
@@ -385,24 +425,35 @@ export class ScimConnector implements Connector {
 
 	async apply(op: Op, resolve: (ref: TargetRef) => string): Promise<ApplyResult> {
 		if (isEdgeDelivered(op)) return {};
-		const d = await this.#discovered();
+		// Bounds the operation whole (look-ups after a 409, read-modify-write), so a run's slice ends.
+		const deadline = AbortSignal.timeout(this.#limits.operationTimeoutMs);
+		const recordKind = op.type.endsWith('group') ? 'group' : 'person';
 		try {
-			return await this.#apply(op, resolve, d);
+			const d = await this.#discovered(deadline);
+			return await this.#apply(op, resolve, d, deadline);
 		} catch (e) {
 			if (e instanceof MappingError) {
 				throw this.#error({
 					code: e.unsupported ? 'unsupported' : 'invalid',
-					recordKind: op.type.endsWith('group') ? 'group' : 'person',
+					recordKind,
 					recordId: opRecord(op, resolve),
 					field: e.field,
 					detail: e.message
 				});
 			}
+			if (deadline.aborted && !(e instanceof ConnectorError))
+				throw this.#error({
+					code: 'unreachable',
+					retryable: true,
+					recordKind,
+					recordId: opRecord(op, resolve),
+					detail: `${op.type} did not finish within ${duration(this.#limits.operationTimeoutMs)}`
+				});
 			throw e;
 		}
 	}
 
-	async #apply(op: Op, resolve: (ref: TargetRef) => string, d: Discovery): Promise<ApplyResult> {
+	async #apply(op: Op, resolve: (ref: TargetRef) => string, d: Discovery, signal: AbortSignal): Promise<ApplyResult> {
 		const { profile } = d;
 		switch (op.type) {
 			case 'create-person': {
@@ -414,14 +465,19 @@ export class ScimConnector implements Connector {
 					defaultField: 'userName'
 				};
 				try {
-					const created = await this.#request('POST', d.usersPath, { body, context });
+					const created = await this.#request('POST', d.usersPath, { body, context, signal });
 					return { id: createdId(created) ?? this.#missingId(context) };
 				} catch (e) {
 					if (!(e instanceof ConnectorError) || e.code !== 'conflict') throw e;
-					const existing = await this.#findExisting(d, 'person', [
-						['userName', body.userName as string],
-						['externalId', op.record.externalId]
-					]);
+					const existing = await this.#findExisting(
+						d,
+						'person',
+						[
+							['userName', body.userName as string],
+							['externalId', op.record.externalId]
+						],
+						signal
+					);
 					// Our own earlier create whose answer was lost: the same person, by its shared identifier.
 					if (existing && op.record.externalId && existing.externalId === op.record.externalId)
 						return { id: existing.id };
@@ -444,24 +500,29 @@ export class ScimConnector implements Connector {
 					defaultField: 'displayName'
 				};
 				try {
-					const created = await this.#request('POST', d.groupsPath, { body, context });
+					const created = await this.#request('POST', d.groupsPath, { body, context, signal });
 					return { id: createdId(created) ?? this.#missingId(context) };
 				} catch (e) {
 					if (!(e instanceof ConnectorError) || e.code !== 'conflict') throw e;
-					const existing = await this.#findExisting(d, 'group', [
-						['externalId', op.record.externalId],
-						['displayName', op.record.name]
-					]);
+					const existing = await this.#findExisting(
+						d,
+						'group',
+						[
+							['externalId', op.record.externalId],
+							['displayName', op.record.name]
+						],
+						signal
+					);
 					if (existing && op.record.externalId && existing.externalId === op.record.externalId)
 						return { id: existing.id };
 					throw this.#conflict(e, 'group', existing);
 				}
 			}
 			case 'update-person':
-				await this.#patch(d.usersPath, resolve(op.target), 'person', personPatch(op.values, profile));
+				await this.#patch(d.usersPath, resolve(op.target), 'person', personPatch(op.values, profile), signal);
 				return {};
 			case 'update-group':
-				await this.#patch(d.groupsPath, resolve(op.target), 'group', groupPatch(op.values, profile));
+				await this.#patch(d.groupsPath, resolve(op.target), 'group', groupPatch(op.values, profile), signal);
 				return {};
 			case 'adopt-person':
 			case 'adopt-group': {
@@ -470,7 +531,8 @@ export class ScimConnector implements Connector {
 				const id = resolve(op.target);
 				await this.#request('GET', `${kind === 'person' ? d.usersPath : d.groupsPath}/${encodeURIComponent(id)}`, {
 					query: { attributes: 'id' },
-					context: { recordKind: kind, recordId: id }
+					context: { recordKind: kind, recordId: id },
+					signal
 				});
 				return { id };
 			}
@@ -485,25 +547,31 @@ export class ScimConnector implements Connector {
 							field: 'active',
 							detail: 'this server cannot deactivate users'
 						});
-					await this.#patch(d.usersPath, id, 'person', [{ op: 'replace', path: 'active', value: false }]);
-				} else await this.#delete(d.usersPath, id, 'person');
+					await this.#patch(d.usersPath, id, 'person', [{ op: 'replace', path: 'active', value: false }], signal);
+				} else await this.#delete(d.usersPath, id, 'person', signal);
 				return {};
 			}
 			case 'restore-person':
-				await this.#patch(d.usersPath, resolve(op.target), 'person', [{ op: 'replace', path: 'active', value: true }]);
+				await this.#patch(
+					d.usersPath,
+					resolve(op.target),
+					'person',
+					[{ op: 'replace', path: 'active', value: true }],
+					signal
+				);
 				return {};
 			case 'anonymize-person': {
 				const id = resolve(op.target);
-				await this.#patch(d.usersPath, id, 'person', anonymizePatch(id, op.values, profile));
+				await this.#patch(d.usersPath, id, 'person', anonymizePatch(id, op.values, profile), signal);
 				return {};
 			}
 			case 'remove-group':
-				await this.#delete(d.groupsPath, resolve(op.target), 'group');
+				await this.#delete(d.groupsPath, resolve(op.target), 'group', signal);
 				return {};
 			case 'add-membership':
 			case 'set-role':
 			case 'remove-membership':
-				await this.#membership(d, op, resolve(op.group), resolve(op.person));
+				await this.#membership(d, op, resolve(op.group), resolve(op.person), signal);
 				return {};
 			default:
 				return {};
@@ -514,10 +582,11 @@ export class ScimConnector implements Connector {
 		d: Discovery,
 		op: Extract<Op, { type: 'add-membership' | 'set-role' | 'remove-membership' }>,
 		groupId: string,
-		personId: string
+		personId: string,
+		signal: AbortSignal
 	): Promise<void> {
 		const path = `${d.groupsPath}/${encodeURIComponent(groupId)}`;
-		const context: RequestContext = { recordKind: 'group', recordId: groupId, fields: ['members'] };
+		const context: RequestContext = { recordKind: 'group', recordId: groupId, fields: ['members'], signal };
 		const wantsManager = op.type !== 'remove-membership' && op.role === 'manager';
 		const touchesManagers =
 			wantsManager || op.type === 'set-role' || (op.type === 'remove-membership' && op.before === 'manager');
@@ -542,7 +611,7 @@ export class ScimConnector implements Connector {
 		}
 		// Managers are a plain list: read, change, write back, one writer per group at a time.
 		await this.#withLock(path, async () => {
-			const group = (await this.#request('GET', path, { context })) as Record<string, unknown>;
+			const group = (await this.#resource('GET', path, context)) as Record<string, unknown>;
 			const current = new Set(
 				((group?.[ext] as { managers?: unknown } | undefined)?.managers as string[] | undefined) ?? []
 			);
@@ -570,12 +639,19 @@ export class ScimConnector implements Connector {
 		}
 	}
 
-	async #patch(collection: string, id: string, kind: 'person' | 'group', operations: PatchOperation[]): Promise<void> {
+	async #patch(
+		collection: string,
+		id: string,
+		kind: 'person' | 'group',
+		operations: PatchOperation[],
+		signal: AbortSignal
+	): Promise<void> {
 		if (operations.length === 0) return;
 		await this.#patchAt(`${collection}/${encodeURIComponent(id)}`, operations, {
 			recordKind: kind,
 			recordId: id,
-			fields: operations.map((o) => o.path)
+			fields: operations.map((o) => o.path),
+			signal
 		});
 	}
 
@@ -598,7 +674,7 @@ export class ScimConnector implements Connector {
 
 	/** For servers without PATCH: read, change, PUT back (under the record's lock). */
 	async #replaceAt(path: string, operations: PatchOperation[], context: RequestContext): Promise<void> {
-		const current = await this.#request('GET', path, { context });
+		const current = await this.#resource('GET', path, context);
 		if (current === null || typeof current !== 'object')
 			throw this.#error({ ...contextOf(context), code: 'invalid', detail: `GET ${path}: no resource in the answer` });
 		await this.#request('PUT', path, {
@@ -607,10 +683,10 @@ export class ScimConnector implements Connector {
 		});
 	}
 
-	async #delete(collection: string, id: string, kind: 'person' | 'group'): Promise<void> {
+	async #delete(collection: string, id: string, kind: 'person' | 'group', signal: AbortSignal): Promise<void> {
 		try {
 			await this.#request('DELETE', `${collection}/${encodeURIComponent(id)}`, {
-				context: { recordKind: kind, recordId: id }
+				context: { recordKind: kind, recordId: id, signal }
 			});
 		} catch (e) {
 			// Already deleted (a retried removal): the intended state holds.
@@ -631,7 +707,8 @@ export class ScimConnector implements Connector {
 	async #findExisting(
 		d: Discovery,
 		kind: 'person' | 'group',
-		keys: [attribute: string, value: string | undefined][]
+		keys: [attribute: string, value: string | undefined][],
+		signal: AbortSignal
 	): Promise<Holder | undefined> {
 		const wanted = keys.filter((k): k is [string, string] => !!k[1]);
 		if (wanted.length === 0) return undefined;
@@ -654,7 +731,7 @@ export class ScimConnector implements Connector {
 				for (const v of field === 'externalId' ? [value] : new Set([value, value.toLowerCase()])) {
 					let found: unknown[];
 					try {
-						found = await this.#collect(collection, kind, undefined, eq(field, v));
+						found = await this.#collect(collection, kind, signal, eq(field, v));
 					} catch (e) {
 						if (!(e instanceof ConnectorError)) throw e;
 						// A filter on this attribute refused (400 invalidFilter, 501): the next one, then the scan.
@@ -669,7 +746,7 @@ export class ScimConnector implements Connector {
 			}
 		}
 		try {
-			return await this.#scanFor(collection, kind, holderOf);
+			return await this.#scanFor(collection, kind, holderOf, signal);
 		} catch (e) {
 			if (e instanceof ConnectorError) return undefined;
 			throw e;
@@ -684,11 +761,12 @@ export class ScimConnector implements Connector {
 	async #scanFor<T>(
 		collection: string,
 		kind: 'person' | 'group',
-		test: (raw: unknown) => T | undefined
+		test: (raw: unknown) => T | undefined,
+		signal: AbortSignal
 	): Promise<T | undefined> {
 		let previous = new Set<string>();
 		for (let start = 1; ;) {
-			const page = await this.#page(collection, kind, { startIndex: start, count: this.#opts.pageSize });
+			const page = await this.#page(collection, kind, { startIndex: start, count: this.#opts.pageSize }, signal);
 			const ids = new Set<string>();
 			let fresh = 0;
 			for (const raw of page.resources) {
@@ -714,7 +792,7 @@ export class ScimConnector implements Connector {
 		if (!holder) return e;
 		const as = holder.held === holder.value ? '' : ` as "${holder.held}"`;
 		const owner = holder.externalId === undefined ? 'no externalId' : `externalId "${holder.externalId}"`;
-		return new ConnectorError({
+		return this.#error({
 			...e.toJSON(),
 			field: holder.field,
 			existingId: holder.id,
@@ -816,20 +894,61 @@ export class ScimConnector implements Connector {
 		query: Record<string, string | number>,
 		signal?: AbortSignal
 	): Promise<ListedPage> {
-		const body = await this.#request('GET', collection, {
+		const { body, bytes } = await this.#exchange('GET', collection, {
 			query,
 			signal,
 			context: { recordKind: kind, fields: query.filter ? [String(query.filter).split(' ')[0]] : [] }
 		});
 		const list = check(ListResponse, body);
 		if (!list.ok) {
+			if (!isListShaped(body))
+				throw this.#notScim(
+					`${requestName('GET', withQuery(collection, query))} answered JSON that is not a SCIM ListResponse`,
+					{
+						recordKind: kind
+					}
+				);
 			throw this.#error({
 				code: 'invalid',
 				field: list.issues[0].field,
 				detail: `invalid ListResponse from ${collection}: ${list.issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`
 			});
 		}
-		return { total: list.value.totalResults, resources: list.value.Resources ?? [] };
+		const resources = list.value.Resources ?? [];
+		// No resource can be larger than the page it came in.
+		if (bytes > this.#limits.maxRecordBytes)
+			resources.forEach((raw, i) =>
+				this.#bounded(raw, { recordKind: kind, recordId: recordLabel(raw, Number(query.startIndex ?? 1) - 1 + i) })
+			);
+		return { total: list.value.totalResults, resources };
+	}
+
+	/** One resource read to be changed and written back, within the size a record may be. */
+	async #resource(method: string, path: string, context: RequestContext): Promise<unknown> {
+		const { body, bytes } = await this.#exchange(method, path, { context });
+		if (bytes > this.#limits.maxRecordBytes) this.#bounded(body, context);
+		return body;
+	}
+
+	/**
+	 * Throws when a resource is larger than a record may be (a 10 MB attribute would otherwise
+	 * reach the link's SQLite and fail there), naming the record and its largest attribute.
+	 */
+	#bounded(raw: unknown, context: RequestContext): void {
+		const max = this.#limits.maxRecordBytes;
+		const json = JSON.stringify(raw) ?? '';
+		// Characters are at most bytes, and bytes at most three times the characters (UTF-8).
+		if (json.length * 3 <= max) return;
+		const bytes = json.length > max ? json.length : utf8.encode(json).byteLength;
+		if (bytes <= max) return;
+		const field = largestAttribute(raw);
+		throw this.#error({
+			...contextOf(context),
+			recordId: resourceId(raw) ?? context.recordId,
+			code: 'invalid',
+			field,
+			detail: `the record is ${size(bytes)}, over the ${size(max)} one record may be${field ? ` (most of it in ${field})` : ''}`
+		});
 	}
 
 	async #discovered(signal?: AbortSignal): Promise<Discovery> {
@@ -868,7 +987,7 @@ export class ScimConnector implements Connector {
 		if (types) groups = groupType !== undefined;
 		else {
 			// No /ResourceTypes: ask the collection itself.
-			groups = (await this.#optional('/Groups', signal, { count: 1 })) !== undefined;
+			groups = isListShaped(await this.#optional('/Groups', signal, { count: 1 }));
 			groupsPath = '/Groups';
 		}
 
@@ -924,65 +1043,117 @@ export class ScimConnector implements Connector {
 		}
 	}
 
-	/** One request with retries, under the request semaphore. Returns the JSON body (undefined when empty). */
+	/** One request: its JSON body, scrubbed (undefined when empty). */
 	async #request(method: string, path: string, init: RequestInitScim = {}): Promise<unknown> {
-		const { query, body, signal, context = {} } = init;
-		let url = `${this.#opts.baseUrl}${path}`;
-		if (query && Object.keys(query).length > 0)
-			url += `?${new URLSearchParams(Object.entries(query).map(([k, v]): [string, string] => [k, String(v)]))}`;
+		return (await this.#exchange(method, path, init)).body;
+	}
+
+	/**
+	 * One request with retries, under the request semaphore, within the time limit (sending,
+	 * redirects within the origin, and reading the answer) and the size limit. Returns the JSON
+	 * body, scrubbed (undefined when empty), and the answer's size in bytes.
+	 */
+	async #exchange(method: string, path: string, init: RequestInitScim): Promise<{ body: unknown; bytes: number }> {
+		const { query, body, context = {} } = init;
+		const signal = init.signal ?? context.signal;
+		const target = withQuery(path, query);
+		const url = `${this.#opts.baseUrl}${target}`;
+		const what = requestName(method, target);
 		const headers: Record<string, string> = {
 			authorization: `Bearer ${this.#opts.token}`,
 			accept: 'application/scim+json, application/json'
 		};
 		if (body !== undefined) headers['content-type'] = 'application/scim+json';
 		const payload = body === undefined ? undefined : JSON.stringify(body);
+		const limits = this.#limits;
 
-		const response = await this.#requests.run(async () => {
+		return this.#requests.run(async () => {
+			// Each try has its own time limit, which goes on to cover reading the answer.
+			let timeout: AbortSignal | undefined;
+			let attempt: AbortSignal | undefined;
+			const timedOut = () => timeout?.aborted === true && signal?.aborted !== true;
 			try {
-				return await sendWithRetry(() => this.#fetch(url, { method, headers, body: payload, signal }), {
-					clock: this.#clock,
-					policy: this.#retry,
-					signal
-				});
+				const response = await sendWithRetry(
+					() => {
+						timeout = AbortSignal.timeout(limits.timeoutMs);
+						attempt = signal ? AbortSignal.any([signal, timeout]) : timeout;
+						const init: RequestInit = { method, headers, body: payload, signal: attempt };
+						return fetchWithinOrigin(this.#fetch, url, init, limits.maxRedirects);
+					},
+					{
+						clock: this.#clock,
+						policy: this.#retry,
+						signal,
+						fatal: (e) => e instanceof WireError || timedOut()
+					}
+				);
+				if (!response.ok) {
+					const answer = await readBody(response, { maxBytes: limits.maxErrorBytes, over: 'cut', signal: attempt });
+					throw this.#httpError(what, response, answer, context);
+				}
+				const answer = await readBody(response, { maxBytes: limits.maxBodyBytes, over: 'refuse', signal: attempt });
+				return { body: this.#parse(what, response, answer, context), bytes: answer.bytes };
 			} catch (e) {
+				if (e instanceof ConnectorError) throw e;
+				if (timedOut())
+					throw this.#error({
+						...contextOf(context),
+						code: 'unreachable',
+						retryable: true,
+						detail: `did not answer within ${duration(limits.timeoutMs)} (${what})`
+					});
+				if (e instanceof WireError)
+					throw this.#error({
+						...contextOf(context),
+						code: e.kind === 'too-large' ? 'invalid' : 'http',
+						detail: `${what}: ${e.message}`
+					});
 				if (e instanceof NetworkError)
 					throw this.#error({
 						...contextOf(context),
 						code: 'unreachable',
 						retryable: true,
-						detail: `${method} ${path}: ${e.message}`
+						detail: `${what}: ${e.message}`
 					});
 				throw e;
 			}
 		});
-		const text = await response.text();
-		if (response.ok) {
-			if (text.trim() === '') return undefined;
-			try {
-				return JSON.parse(text);
-			} catch {
-				throw this.#error({
-					...contextOf(context),
-					code: 'invalid',
-					status: response.status,
-					detail: `${method} ${path}: the answer is not JSON`
-				});
-			}
-		}
-		throw this.#httpError(method, path, response, text, context);
 	}
 
-	#httpError(method: string, path: string, response: Response, text: string, context: RequestContext): ConnectorError {
+	/** A successful answer's JSON, scrubbed; an answer that is not JSON is not from a SCIM server. */
+	#parse(what: string, response: Response, answer: Body, context: RequestContext): unknown {
+		if (answer.text.trim() === '') return undefined;
+		try {
+			return this.#scrub.json(answer.text);
+		} catch {
+			throw this.#notScim(`${what} answered ${contentKind(response, answer.text)}, not SCIM JSON`, context);
+		}
+	}
+
+	#notScim(why: string, context: RequestContext): ConnectorError {
+		return this.#error({ ...contextOf(context), code: 'invalid', detail: `not a SCIM server: ${why}` });
+	}
+
+	/**
+	 * An error answer as a ConnectorError. A SCIM error's detail and scimType are quoted (scrubbed
+	 * and cut short); anything else is named by its status and kind, never quoted.
+	 */
+	#httpError(what: string, response: Response, answer: Body, context: RequestContext): ConnectorError {
 		let parsed: unknown;
 		try {
-			parsed = JSON.parse(text);
+			parsed = answer.cut ? undefined : this.#scrub.json(answer.text);
 		} catch {
 			parsed = undefined;
 		}
-		const scim = check(ScimErrorBody, parsed);
-		const detail = (scim.ok && scim.value.detail) || text.slice(0, 200) || response.statusText || 'no detail';
-		const scimType = (scim.ok && scim.value.scimType) || undefined;
+		const scim = isScimError(parsed) ? check(ScimErrorBody, parsed) : undefined;
 		const status = response.status;
+		// Printable first: a control character inside a token would hide it from the scrubber.
+		const statusText = clip(this.#scrub.text(response.statusText.replace(/[^\x20-\x7e]/g, '')), 80);
+		const said = scim?.ok ? clip(scim.value.detail ?? '', 300) : '';
+		const answered =
+			answer.text.trim() === '' ? '' : `; the answer is not a SCIM error (${contentKind(response, answer.text)})`;
+		const detail = said || `${status}${statusText ? ` ${statusText}` : ''}${scim ? '' : answered}`;
+		const scimType = (scim?.ok && clip(scim.value.scimType ?? '', 60)) || undefined;
 		const code =
 			status === 401 || status === 403
 				? 'auth'
@@ -1006,7 +1177,7 @@ export class ScimConnector implements Connector {
 			status,
 			scimType,
 			retryable: status === 429 || status === 503 || status >= 500,
-			detail: `${method} ${path}: ${detail}`
+			detail: `${what}: ${detail}`
 		});
 	}
 
@@ -1019,12 +1190,88 @@ export class ScimConnector implements Connector {
 		});
 	}
 
+	/** Every error this connector throws, scrubbed once more whatever went into it. */
 	#error(init: Omit<ConnectorErrorInit, 'system'>): ConnectorError {
-		return new ConnectorError({ system: this.#opts.systemId, ...init });
+		const clean = <T extends string | undefined>(text: T): T =>
+			(text === undefined ? text : this.#scrub.text(text)) as T;
+		return new ConnectorError({
+			...init,
+			system: this.#opts.systemId,
+			detail: clean(init.detail),
+			recordId: clean(init.recordId),
+			field: clean(init.field),
+			scimType: clean(init.scimType),
+			existingId: clean(init.existingId),
+			issues: init.issues?.map((i) => ({
+				...i,
+				record: clean(i.record),
+				field: clean(i.field),
+				column: clean(i.column),
+				message: clean(i.message)
+			}))
+		});
 	}
 }
 
 const contextOf = (c: RequestContext) => ({ recordKind: c.recordKind, recordId: c.recordId });
+
+const utf8 = new TextEncoder();
+
+const withQuery = (path: string, query?: Record<string, string | number>) =>
+	query && Object.keys(query).length > 0
+		? `${path}?${new URLSearchParams(Object.entries(query).map(([k, v]): [string, string] => [k, String(v)]))}`
+		: path;
+
+/** How a request is named in errors: `GET /Users?startIndex=1&count=100` (a long one cut short). */
+const requestName = (method: string, target: string) =>
+	`${method} ${target.length > 200 ? `${target.slice(0, 200)}…` : target}`;
+
+const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max)}…` : text);
+
+/** How an answer that is not SCIM is named: by its kind, never by its content. */
+function contentKind(response: Response, text: string): string {
+	const type = (response.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
+	if (type === 'text/html' || /^\s*</.test(text)) return 'an HTML page';
+	if (/^[a-z0-9.+-]{1,40}\/[a-z0-9.+-]{1,60}$/.test(type)) return `text that is not JSON (${type})`;
+	return 'text that is not JSON';
+}
+
+/** A SCIM error body (RFC 7644 §3.12): the Error schema, or a detail or scimType of its own. */
+function isScimError(body: unknown): boolean {
+	if (body === null || typeof body !== 'object' || Array.isArray(body)) return false;
+	const b = body as { schemas?: unknown; detail?: unknown; scimType?: unknown };
+	return (
+		(Array.isArray(b.schemas) && b.schemas.includes('urn:ietf:params:scim:api:messages:2.0:Error')) ||
+		typeof b.detail === 'string' ||
+		typeof b.scimType === 'string'
+	);
+}
+
+/** Looks like a ListResponse (its schema, or a totalResults), even when some of it is wrong. */
+function isListShaped(body: unknown): boolean {
+	if (body === null || typeof body !== 'object' || Array.isArray(body)) return false;
+	const b = body as { schemas?: unknown; totalResults?: unknown };
+	return (
+		(Array.isArray(b.schemas) && b.schemas.includes('urn:ietf:params:scim:api:messages:2.0:ListResponse')) ||
+		'totalResults' in b
+	);
+}
+
+/** The attribute taking most of a resource (`urn:...:User:department` inside an extension). */
+function largestAttribute(raw: unknown): string | undefined {
+	if (raw === null || typeof raw !== 'object') return undefined;
+	let best: { field: string; length: number } | undefined;
+	const weigh = (field: string, value: unknown) => {
+		const length = (JSON.stringify(value) ?? '').length;
+		if (!best || length > best.length) best = { field, length };
+	};
+	for (const [key, value] of Object.entries(raw)) {
+		if (key.toLowerCase().startsWith('urn:') && value !== null && typeof value === 'object' && !Array.isArray(value))
+			for (const [attr, v] of Object.entries(value)) weigh(`${key}:${attr}`, v);
+		else weigh(key, value);
+	}
+	return best?.field;
+}
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 

@@ -1,0 +1,92 @@
+/**
+ * The scrubber: a system's credential, in every encoding a server is likely to send back, whole
+ * or cut at either end to 8 characters or more, is gone from any text; other text is left as it was.
+ */
+import { describe, expect, it } from 'vitest';
+import { fc, test } from '@fast-check/vitest';
+import { REDACTED, Scrubber } from '../../worker/connectors/scrub';
+
+const TOKEN = 'tok_9f8e7d6c5b4a3210+/=&"\\ end';
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+const b64url = (s: string) => Buffer.from(s).toString('base64url');
+
+describe('Scrubber.text', () => {
+	const scrub = new Scrubber({ token: TOKEN });
+	it.each([
+		['raw', TOKEN],
+		['as a bearer header', `Bearer ${TOKEN}`],
+		['base64 of the token', b64(TOKEN)],
+		['URL-safe base64 of the token', b64url(TOKEN)],
+		['base64 of the header', b64(`Bearer ${TOKEN}`)],
+		['percent-encoded', encodeURIComponent(TOKEN)],
+		['percent-encoded, lower-case hex', encodeURIComponent(TOKEN).replace(/%[0-9A-F]{2}/g, (h) => h.toLowerCase())],
+		['percent-encoded twice', encodeURIComponent(encodeURIComponent(TOKEN))],
+		['form-encoded', new URLSearchParams({ t: TOKEN }).toString().slice(2)],
+		['JSON-escaped', JSON.stringify(TOKEN)],
+		['HTML-escaped', TOKEN.replace(/&/g, '&amp;').replace(/"/g, '&quot;')],
+		['its first 8 characters', TOKEN.slice(0, 8)],
+		['its last 8 characters', TOKEN.slice(-8)],
+		['its first half', TOKEN.slice(0, 15)],
+		['the end of its base64', b64(TOKEN).slice(-9)]
+	])('takes out the token %s', (_, form) => {
+		const out = scrub.text(`before ${form} after`);
+		expect(out).toMatch(/^before .*\[redacted\].* after$/);
+		expect(out).not.toContain(TOKEN.slice(0, 8));
+		expect(out).not.toContain(TOKEN.slice(-8));
+	});
+
+	it('leaves text without the token alone, and 7 characters of it too', () => {
+		const text = `userName "ann@example.org" is taken; ${TOKEN.slice(0, 7)}`;
+		expect(scrub.text(text)).toBe(text);
+	});
+
+	it('takes out the password of basic credentials and the base64 of user:password', () => {
+		const basic = new Scrubber({ basic: { username: 'svc-rostersync', password: 'Pa55w0rd!long' } });
+		expect(basic.text(`Authorization: Basic ${b64('svc-rostersync:Pa55w0rd!long')}`)).toBe(
+			`Authorization: Basic ${REDACTED}`
+		);
+		expect(basic.text('the password Pa55w0rd!long was refused')).toBe(`the password ${REDACTED} was refused`);
+	});
+
+	it('scrubs keys and values of JSON, even behind escapes', () => {
+		const json = JSON.stringify({ [TOKEN]: [`x ${TOKEN}`], n: 1 }).replace(/\//g, '\\/');
+		expect(scrub.json(json)).toEqual({ [REDACTED]: [`x ${REDACTED}`], n: 1 });
+	});
+
+	// Tokens as systems issue them; the text around them as servers write it.
+	const token = fc.string({
+		unit: fc.constantFrom(...'abcXYZ0189-_.~+/=%"\\ '.split('')),
+		minLength: 12,
+		maxLength: 64
+	});
+	const around = fc.string({ maxLength: 40 });
+	const form = fc.constantFrom(
+		(t: string) => t,
+		(t: string) => b64(t),
+		(t: string) => b64url(t),
+		(t: string) => encodeURIComponent(t),
+		(t: string) => JSON.stringify(t).slice(1, -1)
+	);
+	test.prop([token, form, around, around, fc.nat(), fc.boolean()])(
+		'a form of the token cut to 8 characters or more at either end is gone',
+		(t, encode, before, after, cutAt, keepStart) => {
+			const whole = encode(t);
+			const keep = 8 + (cutAt % (whole.length - 7));
+			const copy = keepStart ? whole.slice(0, keep) : whole.slice(whole.length - keep);
+			expect(new Scrubber({ token: t }).text(`${before}${copy}${after}`).includes(copy)).toBe(false);
+		}
+	);
+
+	test.prop([token, around, around])(
+		'base64 of any text holding the token keeps nothing of it but the bits it shares with its neighbours',
+		(t, before, after) => {
+			const encoded = b64(`${before}${t}${after}`);
+			const out = new Scrubber({ token: t }).text(encoded);
+			// The characters that encode the token alone: no 8 of them in a row are left.
+			const start = Math.ceil((Buffer.byteLength(before) * 8) / 6);
+			const end = Math.floor(((Buffer.byteLength(before) + Buffer.byteLength(t)) * 8) / 6);
+			for (let i = start; i + 8 <= end; i++) expect(out).not.toContain(encoded.slice(i, i + 8));
+			expect(out).toContain(REDACTED);
+		}
+	);
+});

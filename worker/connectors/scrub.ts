@@ -1,0 +1,163 @@
+/**
+ * The one place a system's credentials are taken out of what the system says. A careless (or
+ * hostile) server may echo the Authorization header it received in an error's `detail`, its
+ * `scimType`, any other field, its status text or a header, and may encode it on the way: base64
+ * (of the token, of `Bearer <token>`, of `user:pass`), percent-encoded, JSON-escaped. Whatever
+ * reaches a ConnectorError, and from there the API, the journal and the link's SQLite, has been
+ * through `Scrubber.text` or `Scrubber.value` first, and before anything was cut short: a copy
+ * of a credential cut at either end is caught as long as 8 of its characters are left.
+ */
+
+/** What a system is given to prove who we are: a bearer token, or a user name and password. */
+export interface SystemSecrets {
+	token?: string;
+	basic?: { username: string; password: string };
+}
+
+/** What a credential, or any part of one, is replaced with. */
+export const REDACTED = '[redacted]';
+
+/**
+ * Credentials shorter than this are refused when a system is created or changed: a prefix or
+ * suffix this long is what the scrubber looks for, and a shorter secret cannot be told from text.
+ */
+export const MIN_SECRET_LENGTH = 8;
+
+/** Secrets below this are too short to look for at all (they would redact ordinary words). */
+const TOO_SHORT = 4;
+
+const encoder = new TextEncoder();
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+function base64(bytes: Uint8Array): string {
+	let out = '';
+	for (let i = 0; i < bytes.length; i += 3) {
+		const n = (bytes[i] << 16) | ((bytes[i + 1] ?? 0) << 8) | (bytes[i + 2] ?? 0);
+		out += B64[(n >> 18) & 63] + B64[(n >> 12) & 63];
+		out += i + 1 < bytes.length ? B64[(n >> 6) & 63] : '=';
+		out += i + 2 < bytes.length ? B64[n & 63] : '=';
+	}
+	return out;
+}
+
+/**
+ * The characters of base64 that depend only on `secret`, for each of the three alignments it can
+ * have inside a longer encoded text (`Bearer <token>`, `user:<password>`): whatever surrounds it,
+ * one of these three appears wherever its base64 does.
+ */
+function base64Cores(secret: string): string[] {
+	const bytes = encoder.encode(secret);
+	const cores: string[] = [];
+	for (let shift = 0; shift < 3; shift++) {
+		const padded = new Uint8Array(shift + bytes.length);
+		padded.set(bytes, shift);
+		const text = base64(padded);
+		cores.push(text.slice(Math.ceil((8 * shift) / 6), Math.floor((8 * (shift + bytes.length)) / 6)));
+	}
+	return cores;
+}
+
+const htmlEscaped = (s: string) =>
+	s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+
+/** Every form of one secret a server is likely to send back. */
+export function encodings(secret: string): string[] {
+	const forms = new Set<string>([secret, JSON.stringify(secret).slice(1, -1), htmlEscaped(secret)]);
+	const percent = encodeURIComponent(secret);
+	for (const p of [percent, encodeURIComponent(percent), percent.replace(/%20/g, '+')]) {
+		forms.add(p);
+		forms.add(p.replace(/%[0-9A-F]{2}/g, (h) => h.toLowerCase()));
+	}
+	const b64 = [base64(encoder.encode(secret)), ...base64Cores(secret)];
+	for (const b of b64) {
+		forms.add(b);
+		forms.add(b.replace(/=+$/, ''));
+		forms.add(b.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, ''));
+	}
+	return [...forms].filter((f) => f.length >= TOO_SHORT);
+}
+
+/** Takes a system's credentials out of any text or JSON value it sent. */
+export class Scrubber {
+	/** Every encoded form of every secret, longest first. */
+	readonly #forms: string[];
+	/** The first and last characters of each form: any copy cut at one end still holds one of them. */
+	readonly #anchors: string[];
+
+	constructor(secrets: SystemSecrets) {
+		const raw: string[] = [];
+		if (secrets.token) raw.push(secrets.token);
+		if (secrets.basic) {
+			raw.push(secrets.basic.password);
+			raw.push(`${secrets.basic.username}:${secrets.basic.password}`);
+		}
+		const forms = new Set<string>();
+		for (const secret of raw) if (secret.length >= TOO_SHORT) for (const f of encodings(secret)) forms.add(f);
+		this.#forms = [...forms].sort((a, b) => b.length - a.length);
+		this.#anchors = [
+			...new Set(this.#forms.flatMap((f) => [f.slice(0, MIN_SECRET_LENGTH), f.slice(-MIN_SECRET_LENGTH)]))
+		];
+	}
+
+	/** Whether `text` may hold a secret in some form (a cheap test before `value` walks a large answer). */
+	mayHold(text: string): boolean {
+		return this.#anchors.some((a) => text.includes(a));
+	}
+
+	/** `text` with every secret, whole or cut at one end to 8 characters or more, replaced by [redacted]. */
+	text(text: string): string {
+		if (this.#forms.length === 0 || !this.mayHold(text)) return text;
+		const ranges: [number, number][] = [];
+		for (const form of this.#forms) {
+			const n = Math.min(MIN_SECRET_LENGTH, form.length);
+			const head = form.slice(0, n);
+			for (let i = text.indexOf(head); i !== -1; i = text.indexOf(head, i + 1)) {
+				let m = n;
+				while (m < form.length && i + m < text.length && text[i + m] === form[m]) m++;
+				ranges.push([i, i + m]);
+			}
+			const tail = form.slice(-n);
+			for (let j = text.indexOf(tail); j !== -1; j = text.indexOf(tail, j + 1)) {
+				const end = j + n;
+				let m = n;
+				while (m < form.length && end - m - 1 >= 0 && text[end - m - 1] === form[form.length - m - 1]) m++;
+				ranges.push([end - m, end]);
+			}
+		}
+		if (ranges.length === 0) return text;
+		ranges.sort((a, b) => a[0] - b[0]);
+		let out = '';
+		let at = 0;
+		let [start, end] = ranges[0];
+		for (const [s, e] of ranges.slice(1)) {
+			if (s <= end) end = Math.max(end, e);
+			else {
+				out += text.slice(at, start) + REDACTED;
+				at = end;
+				[start, end] = [s, e];
+			}
+		}
+		return out + text.slice(at, start) + REDACTED + text.slice(end);
+	}
+
+	/** A parsed JSON value with every string in it, keys included, scrubbed. */
+	value(value: unknown): unknown {
+		if (typeof value === 'string') return this.text(value);
+		if (Array.isArray(value)) return value.map((v) => this.value(v));
+		if (value !== null && typeof value === 'object') {
+			const out: Record<string, unknown> = {};
+			for (const [k, v] of Object.entries(value)) out[this.text(k)] = this.value(v);
+			return out;
+		}
+		return value;
+	}
+
+	/**
+	 * The JSON value of a system's answer, scrubbed. The walk is skipped when the text shows no
+	 * trace of a secret and has no escapes (`\u0041`, `\/`) that could hide one from that test.
+	 */
+	json(text: string): unknown {
+		const parsed: unknown = JSON.parse(text);
+		return this.#forms.length > 0 && (text.includes('\\') || this.mayHold(text)) ? this.value(parsed) : parsed;
+	}
+}
