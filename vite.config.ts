@@ -34,6 +34,8 @@ export default defineConfig({
 							bindings: {
 								CREDENTIALS_KEY: 'dGVzdC1vbmx5LWNyZWRlbnRpYWxzLWtleS0zMi1ieXQ=',
 								LOCAL_BOOTSTRAP: '',
+								// The tests' SCIM servers listen on 127.0.0.1 (worker/systems/url.ts).
+								LOCAL_DEV: '1',
 								ACCESS_TEAM_DOMAIN: '',
 								ACCESS_AUD: '',
 								ACCESS_ROLES: '',

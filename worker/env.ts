@@ -16,6 +16,8 @@ export interface Env {
 	CREDENTIALS_KEY?: string;
 	/** Set (to anything but "" or "0") only by `npm start`: enables POST /api/bootstrap while no owner exists. */
 	LOCAL_BOOTSTRAP?: string;
+	/** Set only on a developer's machine (the worker tests): system URLs may name loopback and private hosts. */
+	LOCAL_DEV?: string;
 	/** Cloudflare Access team domain, e.g. `myteam.cloudflareaccess.com`. With ACCESS_AUD, enables Access identities. */
 	ACCESS_TEAM_DOMAIN?: string;
 	/** The Access application's audience (AUD) tag. */

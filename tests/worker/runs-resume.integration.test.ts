@@ -153,7 +153,7 @@ describe('a source that cannot be read', () => {
 					connector: 'scim',
 					baseUrl: target.url,
 					region: 'eu',
-					credentials: { token: 'wrong' }
+					credentials: { token: 'wrong-token' }
 				}
 			}),
 			201

@@ -46,13 +46,14 @@ export class ApiError extends Error {
 	}
 }
 
-/** The JSON error response for `error`; `redact` lists values that must never appear in it. */
-export function errorResponse(error: unknown, redact: readonly string[] = []): Response {
+/**
+ * The JSON error response for `error`. Nothing is scrubbed here: what a system said reaches an
+ * error only through its connector, which takes the credentials out (worker/connectors/scrub.ts).
+ */
+export function errorResponse(error: unknown): Response {
 	const e = toApiError(error);
-	const scrub = (text: string) =>
-		redact.reduce((t, secret) => (secret.length >= 4 ? t.split(secret).join('[redacted]') : t), text);
-	const body: Record<string, unknown> = { error: e.code, message: scrub(e.message), ...e.extra };
-	if (e.issues && e.issues.length > 0) body.issues = e.issues.map((i) => ({ ...i, message: scrub(i.message) }));
+	const body: Record<string, unknown> = { error: e.code, message: e.message, ...e.extra };
+	if (e.issues && e.issues.length > 0) body.issues = e.issues;
 	const response = json(body, e.status);
 	if (e.status === 401) response.headers.set('www-authenticate', 'Bearer realm="rostersync"');
 	if (e.status === 405 && e.extra?.allow) response.headers.set('allow', String(e.extra.allow));

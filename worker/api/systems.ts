@@ -13,6 +13,8 @@ import { randomToken } from '../crypto';
 import { sealCredentials } from '../systems/credentials';
 import { connectorFor, sandboxStub } from '../systems/connect';
 import { assertSameRegion } from '../systems/region';
+import { checkSystemUrl, isLocalDevelopment } from '../systems/url';
+import { MIN_SECRET_LENGTH } from '../connectors/scrub';
 import { createSandbox } from '../sandbox/provision';
 import { ApiError, MAX_BODY_BYTES, parseBody, readJson } from './errors';
 import type { Route } from './router';
@@ -34,7 +36,8 @@ const Credentials = v.strictObject(
 	{
 		token: v.pipe(
 			v.string('must be a string'),
-			v.minLength(1, 'must not be empty'),
+			// A shorter one could not be told from ordinary text, so it could not be scrubbed from what a system echoes.
+			v.minLength(MIN_SECRET_LENGTH, `must be at least ${MIN_SECRET_LENGTH} characters`),
 			v.maxLength(8192, 'is longer than 8192 characters')
 		)
 	},
@@ -148,37 +151,6 @@ async function readUpload(request: Request): Promise<unknown> {
 	}
 }
 
-/** SCIM endpoints get credentials over TLS only; plain http is for a server on this machine. */
-function checkScimUrl(raw: string | undefined, field = 'baseUrl'): string {
-	if (!raw)
-		throw new ApiError('invalid', `Invalid system: ${field}: a scim system needs its SCIM base URL.`, [
-			{ field, message: 'is required for a scim system' }
-		]);
-	let url: URL;
-	try {
-		url = new URL(raw);
-	} catch {
-		throw new ApiError('invalid', `Invalid system: ${field}: is not an absolute URL.`, [
-			{ field, message: 'is not an absolute URL' }
-		]);
-	}
-	const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
-	if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
-		throw new ApiError(
-			'invalid',
-			`Invalid system: ${field}: must be an https URL (credentials never travel in clear text).`,
-			[{ field, message: 'must be an https URL' }]
-		);
-	}
-	if (url.username || url.password)
-		throw new ApiError(
-			'invalid',
-			`Invalid system: ${field}: must not carry a user name or password (use credentials).`,
-			[{ field, message: 'must not carry a user name or password' }]
-		);
-	return url.toString().replace(/\/+$/, '');
-}
-
 async function findSystem(env: RouteEnv, id: string): Promise<SystemView> {
 	const system = await account(env).getSystem(id);
 	if (!system) throw new ApiError('not-found', `There is no system "${id}".`);
@@ -210,7 +182,7 @@ export const systemRoutes: Route[] = [
 				return json(created, 201);
 			}
 			let baseUrl = body.baseUrl ?? '';
-			if (body.connector === 'scim') baseUrl = checkScimUrl(body.baseUrl);
+			if (body.connector === 'scim') baseUrl = checkSystemUrl(body.baseUrl, { local: isLocalDevelopment(env) });
 			if (body.connector === 'csv' && body.credentials) {
 				throw new ApiError(
 					'invalid',
@@ -252,7 +224,10 @@ export const systemRoutes: Route[] = [
 					throw new ApiError('invalid', 'Invalid system changes: baseUrl: a sandbox lives at its own address.', [
 						{ field: 'baseUrl', message: 'cannot be changed for a sandbox system' }
 					]);
-				patch.baseUrl = system.connector === 'scim' ? checkScimUrl(body.baseUrl) : body.baseUrl;
+				patch.baseUrl =
+					system.connector === 'scim'
+						? checkSystemUrl(body.baseUrl, { local: isLocalDevelopment(env), what: 'system changes' })
+						: body.baseUrl;
 			}
 			if (body.credentials !== undefined) {
 				if (system.connector !== 'scim')

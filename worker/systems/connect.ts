@@ -4,7 +4,8 @@
  * - csv: the stored upload, read-only;
  * - sandbox: the same SCIM client, whose fetch is the SandboxDO's `scim` RPC method (no network
  *   hop: a Worker cannot fetch its own hostname, see STACK.md).
- * Every successful read is recorded as the system's `lastSnapshot`.
+ * Every successful read is recorded as the system's `lastSnapshot`. A SCIM connector scrubs the
+ * token from everything the system sends (connectors/scrub.ts), so its errors need nothing more here.
  */
 import type { GroupKind, RemoveMode, Snapshot } from '$lib/core/model';
 import type { Op, TargetRef } from '$lib/core/ops';
@@ -16,7 +17,9 @@ import { ScimConnector, type FetchLike } from '../connectors/scim';
 import { PUBLIC_BASE_HEADER, type SandboxDO } from '../sandbox/sandbox-do';
 import type { SandboxResponse } from '../sandbox/scim-rpc';
 import { ConnectorError, type ApplyResult, type Capabilities, type Connector } from '../connectors/types';
+import type { WireLimits } from '../connectors/wire';
 import { openCredentials } from './credentials';
+import { checkSystemUrl, isLocalDevelopment } from './url';
 
 /** The base URL the sandbox connector uses; only the path reaches the SandboxDO. */
 export const SANDBOX_INTERNAL_BASE = 'https://sandbox.internal/scim/v2';
@@ -26,6 +29,8 @@ export interface ConnectOptions {
 	removeMode?: RemoveMode;
 	/** The kind groups read as where the system stores none (default `group`). */
 	defaultGroupKind?: GroupKind;
+	/** Time and size limits of a SCIM system (tests lower them; see connectors/wire.ts). */
+	limits?: Partial<WireLimits>;
 }
 
 /** The SandboxDO stub of a sandbox system. */
@@ -90,7 +95,6 @@ export async function connectorFor(env: Env, systemId: string, options: ConnectO
 	if (!connection) throw new DomainError('not-found', `There is no system "${systemId}".`);
 	const { system, fieldMap } = connection;
 	let inner: Connector;
-	let secret: string | undefined;
 	switch (system.connector) {
 		case 'csv': {
 			if (!connection.csv)
@@ -112,16 +116,16 @@ export async function connectorFor(env: Env, systemId: string, options: ConnectO
 					detail: 'no credentials are stored for this system'
 				});
 			const { token } = await openCredentials(env, system.id, connection.sealedCredentials);
-			secret = token;
 			const common = {
 				systemId: system.id,
 				token,
 				fieldMap,
 				removeMode: options.removeMode,
-				defaultGroupKind: options.defaultGroupKind
+				defaultGroupKind: options.defaultGroupKind,
+				limits: options.limits
 			};
 			if (system.connector === 'scim') {
-				inner = new ScimConnector({ ...common, baseUrl: system.baseUrl });
+				inner = new ScimConnector({ ...common, baseUrl: allowedUrl(env, system) });
 			} else {
 				inner = new ScimConnector({
 					...common,
@@ -135,25 +139,25 @@ export async function connectorFor(env: Env, systemId: string, options: ConnectO
 		default:
 			throw new DomainError('invalid', `System "${system.id}" has an unknown connector.`);
 	}
-	return new RecordingConnector(env, system, inner, secret);
+	return new RecordingConnector(env, system, inner);
 }
 
 /**
- * A ConnectorError without the system's token in it. A misbehaving server may echo the request's
- * Authorization header in an error body, which the client quotes as detail: that copy goes.
+ * The base URL of a SCIM system, checked again as it is used: one stored before the edge refused
+ * private and metadata addresses (or while it ran locally) is not called.
  */
-function scrubbed(e: unknown, secret: string | undefined): unknown {
-	if (!secret || !(e instanceof ConnectorError)) return e;
-	const hide = (text: string | undefined) => (text === undefined ? undefined : text.split(secret).join('[redacted]'));
-	const json = e.toJSON();
-	if (!JSON.stringify(json).includes(secret)) return e;
-	return new ConnectorError({
-		...json,
-		detail: hide(json.detail)!,
-		recordId: hide(json.recordId),
-		field: hide(json.field),
-		issues: json.issues?.map((i) => ({ ...i, message: hide(i.message)!, record: hide(i.record), field: hide(i.field) }))
-	});
+function allowedUrl(env: Env, system: SystemView): string {
+	try {
+		return checkSystemUrl(system.baseUrl, { local: isLocalDevelopment(env) });
+	} catch (e) {
+		if (!(e instanceof DomainError)) throw e;
+		throw new ConnectorError({
+			code: 'invalid',
+			system: system.id,
+			field: 'baseUrl',
+			detail: `the stored base URL is not called: ${e.issues?.[0]?.message ?? e.message}`
+		});
+	}
 }
 
 /** Delegates to a connector and records each snapshot it reads on the system. */
@@ -163,22 +167,13 @@ class RecordingConnector implements Connector {
 		private readonly env: Env,
 		private readonly system: SystemView,
 		/** The connector doing the work (a ScimConnector or CsvConnector). */
-		readonly inner: Connector,
-		private readonly secret: string | undefined
+		readonly inner: Connector
 	) {
 		this.kind = inner.kind;
 	}
 
-	private async guard<T>(work: Promise<T>): Promise<T> {
-		try {
-			return await work;
-		} catch (e) {
-			throw scrubbed(e, this.secret);
-		}
-	}
-
 	discover(signal?: AbortSignal): Promise<Capabilities> {
-		return this.guard(this.inner.discover(signal));
+		return this.inner.discover(signal);
 	}
 
 	capabilities(): Capabilities {
@@ -186,7 +181,7 @@ class RecordingConnector implements Connector {
 	}
 
 	async read(signal?: AbortSignal): Promise<Snapshot> {
-		const snapshot = await this.guard(this.inner.read(signal));
+		const snapshot = await this.inner.read(signal);
 		await account(this.env).recordSnapshot(this.system.id, {
 			takenAt: snapshot.takenAt,
 			version: snapshot.version,
@@ -198,6 +193,6 @@ class RecordingConnector implements Connector {
 	}
 
 	apply(op: Op, resolve: (ref: TargetRef) => string): Promise<ApplyResult> {
-		return this.guard(this.inner.apply(op, resolve));
+		return this.inner.apply(op, resolve);
 	}
 }
