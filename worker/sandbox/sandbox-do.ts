@@ -4,11 +4,9 @@ import type { Group, Membership, Person, Role, Snapshot } from '$lib/core/model'
 import { STEP, type Op } from '$lib/core/ops';
 import type { Env } from '../env';
 import { sha256Hex, timingSafeEqual } from '../crypto';
-import { ScimSyntaxError, matches, parseFilter, simpleEquality, type Filter } from './scim-filter';
-import { PatchError, applyOperations, normalizePatch, type NormalizedOp } from './scim-patch';
+import { matches, simpleEquality, type Filter } from './scim-filter';
+import { applyOperations, normalizePatch, type NormalizedOp } from './scim-patch';
 import {
-	DEFAULT_COUNT,
-	ERROR_SCHEMA,
 	GROUP_SCHEMAS,
 	MAX_RESULTS,
 	USER_SCHEMAS,
@@ -18,17 +16,15 @@ import {
 	readUser,
 	renderGroup,
 	renderUser,
-	resourceTypes,
 	sandboxProfile,
-	schemas,
-	serviceProviderConfig,
 	type ResourceMeta
 } from './scim-resources';
+import { ScimError, handleScim, type ListQuery, type ResourceKind, type ScimDirectory } from './scim-http';
+import { ReadViews, ViewGoneError, type DirectoryState, type Touched, type ViewKind } from './read-views';
 import type { ScimProfile } from '../connectors/scim-map';
 import { toPlain, toRequest, type SandboxRequest, type SandboxResponse } from './scim-rpc';
 
-/** Header the public route sets so `meta.location` shows the URL external clients use. */
-export const PUBLIC_BASE_HEADER = 'x-rostersync-scim-base';
+export { PUBLIC_BASE_HEADER } from './scim-http';
 
 /** Who may call a sandbox: the connector's own token, and one token an owner issued for external clients. */
 export const SANDBOX_TOKEN_KINDS = ['internal', 'external'] as const;
@@ -58,31 +54,6 @@ export interface SandboxInfo {
 	tokens: SandboxTokenKind[];
 }
 
-/** A SCIM error response (RFC 7644 §3.12). */
-class ScimError extends Error {
-	constructor(
-		readonly status: number,
-		message: string,
-		readonly scimType?: string
-	) {
-		super(message);
-	}
-}
-
-const SCIM_HEADERS = { 'content-type': 'application/scim+json; charset=utf-8', 'cache-control': 'no-store' };
-
-function scimJson(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
-	return new Response(JSON.stringify(body), { status, headers: { ...SCIM_HEADERS, ...headers } });
-}
-
-function scimError(e: ScimError): Response {
-	const body: Record<string, unknown> = { schemas: [ERROR_SCHEMA], status: String(e.status), detail: e.message };
-	if (e.scimType) body.scimType = e.scimType;
-	const headers: Record<string, string> =
-		e.status === 401 ? { 'www-authenticate': 'Bearer realm="rostersync-sandbox"' } : {};
-	return scimJson(body, e.status, headers);
-}
-
 type Row = Record<string, string | number | null>;
 type Json = Record<string, unknown>;
 
@@ -94,7 +65,8 @@ const now = () => new Date().toISOString();
  * in-memory Directory (which enforces what real systems enforce: records exist before they are
  * changed, memberships need both ends) and are written through, row by row, to SQLite, from which
  * a fresh instance loads them. Reached through the `scim` RPC method, by the connector and by external
- * SCIM clients (/api/sandbox/:systemId/scim/v2/).
+ * SCIM clients (/api/sandbox/:systemId/scim/v2/). The HTTP side is scim-http.ts; a paged read sees
+ * one version of the directory through read-views.ts.
  */
 export class SandboxDO extends DurableObject<Env> {
 	private dir = new Directory('sandbox');
@@ -106,6 +78,19 @@ export class SandboxDO extends DurableObject<Env> {
 	private customAttributes: string[] = [];
 	private profile: ScimProfile = sandboxProfile([]);
 	private sorted: { people?: string[]; groups?: string[] } = {};
+	/** The directory as it is now, for reads and read views. */
+	private readonly live: DirectoryState = {
+		person: (id) => {
+			const person = this.dir.people.get(id);
+			return person && { person, userName: this.userNames.get(id)!, meta: this.meta.get(`u:${id}`)! };
+		},
+		group: (id) => {
+			const group = this.dir.groups.get(id);
+			return group && { group, members: this.dir.members.get(id) ?? new Map(), meta: this.meta.get(`g:${id}`)! };
+		},
+		ids: (kind) => this.sortedIds(kind === 'user' ? 'people' : 'groups')
+	};
+	private readonly views = new ReadViews(this.live);
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
@@ -168,14 +153,25 @@ export class SandboxDO extends DurableObject<Env> {
 		this.sorted = {};
 	}
 
-	/** Runs `write` (memory and SQLite) in one transaction; on failure memory is reloaded from SQLite. */
-	private mutate<T>(write: () => T): T {
+	/**
+	 * Runs `write` (memory and SQLite) in one transaction; on failure memory is reloaded from SQLite.
+	 * `touched` names the records it changes (not those it creates), for the open read views.
+	 */
+	private mutate<T>(touched: Touched | (() => Touched), write: () => T): T {
+		this.views.beforeWrite(touched);
 		try {
 			return this.ctx.storage.transactionSync(write);
 		} catch (e) {
 			this.load();
 			throw e;
+		} finally {
+			this.views.afterWrite();
 		}
+	}
+
+	/** The groups a person is a member of (their member lists change when the person is deleted). */
+	private groupsOf(personId: string): string[] {
+		return this.rows('SELECT group_id FROM scim_members WHERE person_id = ?', personId).map((r) => String(r.group_id));
 	}
 
 	// ---- persistence (write-through) ---------------------------------------------------------
@@ -289,7 +285,7 @@ export class SandboxDO extends DurableObject<Env> {
 
 	/** Names the sandbox, declares its custom attributes, and sets the connector's token digest. */
 	async setup(init: SandboxSetup): Promise<void> {
-		this.mutate(() => {
+		this.mutate({}, () => {
 			const sql = this.ctx.storage.sql;
 			sql.exec(
 				'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
@@ -309,6 +305,7 @@ export class SandboxDO extends DurableObject<Env> {
 			);
 		});
 		this.load();
+		this.views.reset();
 	}
 
 	/** Replaces the token external SCIM clients use (its SHA-256 digest; the plaintext was shown once). */
@@ -329,7 +326,11 @@ export class SandboxDO extends DurableObject<Env> {
 	 */
 	async seed(records: SandboxRecords, options: { append?: boolean } = {}): Promise<boolean> {
 		if (!options.append && (this.dir.people.size > 0 || this.dir.groups.size > 0)) return false;
-		this.mutate(() => {
+		const touched = () => ({
+			people: records.people.map((p) => p.id),
+			groups: [...records.groups.map((g) => g.id), ...records.memberships.map((m) => m.groupId)]
+		});
+		this.mutate(touched, () => {
 			for (const { userName, ...person } of records.people) {
 				this.dir.apply({
 					key: 'seed',
@@ -374,7 +375,10 @@ export class SandboxDO extends DurableObject<Env> {
 		let applied = 0;
 		for (const op of ops) {
 			try {
-				this.mutate(() => this.applyOp(op));
+				this.mutate(
+					() => this.touchedBy(op),
+					() => this.applyOp(op)
+				);
 				applied++;
 			} catch (e) {
 				failed.push({ key: op.key, error: e instanceof Error ? e.message : String(e) });
@@ -382,6 +386,32 @@ export class SandboxDO extends DurableObject<Env> {
 		}
 		this.sorted = {};
 		return { applied, failed };
+	}
+
+	/** The records an operation changes (for the read views; creations change none). */
+	private touchedBy(op: Op): Touched {
+		const resolve = (ref: { id: string } | { createdBy: string }) => ('id' in ref ? ref.id : ref.createdBy);
+		switch (op.type) {
+			case 'create-person':
+			case 'create-group':
+			case 'invite':
+			case 'notify-transfer':
+				return {};
+			case 'remove-person': {
+				const id = resolve(op.target);
+				return { people: [id], groups: op.soft ? [] : this.groupsOf(id) };
+			}
+			case 'remove-group':
+			case 'update-group':
+			case 'adopt-group':
+				return { groups: [resolve(op.target)] };
+			case 'add-membership':
+			case 'set-role':
+			case 'remove-membership':
+				return { groups: [resolve(op.group)] };
+			default:
+				return { people: [resolve(op.target)] };
+		}
 	}
 
 	private applyOp(op: Op): void {
@@ -458,11 +488,12 @@ export class SandboxDO extends DurableObject<Env> {
 
 	/** Deletes every record, setting and token (the system was deleted). */
 	async wipe(): Promise<void> {
-		this.mutate(() => {
+		this.mutate({}, () => {
 			for (const table of ['settings', 'tokens', 'scim_users', 'scim_groups', 'scim_members'])
 				this.ctx.storage.sql.exec(`DELETE FROM ${table}`);
 		});
 		this.load();
+		this.views.reset();
 	}
 
 	/**
@@ -476,135 +507,64 @@ export class SandboxDO extends DurableObject<Env> {
 
 	// ---- SCIM over fetch ----------------------------------------------------------------------
 
+	/** One SCIM request (scim-http.ts does the HTTP: token first, bounded bodies, SCIM errors). */
 	async fetch(request: Request): Promise<Response> {
-		try {
-			await this.authorize(request);
-			return await this.route(request);
-		} catch (e) {
-			if (e instanceof ScimError) return scimError(e);
-			if (e instanceof PatchError) return scimError(new ScimError(400, e.message, e.scimType));
-			if (e instanceof ScimSyntaxError) return scimError(new ScimError(400, e.message, 'invalidFilter'));
-			console.error(JSON.stringify({ event: 'sandbox-error', name: e instanceof Error ? e.name : typeof e }));
-			return scimError(new ScimError(500, 'the sandbox failed to answer'));
-		}
+		return handleScim(request, this.scimDirectory);
 	}
 
-	private async authorize(request: Request): Promise<void> {
-		const header = request.headers.get('authorization') ?? '';
-		const match = /^Bearer\s+(\S{1,512})\s*$/i.exec(header);
-		if (!match) throw new ScimError(401, 'send "Authorization: Bearer <sandbox token>"');
-		const hash = await sha256Hex(match[1]);
-		let ok = false;
-		for (const known of this.tokens.values()) if (timingSafeEqual(known, hash)) ok = true;
-		if (!ok) throw new ScimError(401, 'the sandbox token is not valid');
-	}
+	/** What handleScim asks of the directory; private, so none of it is an RPC method. */
+	private readonly scimDirectory: ScimDirectory = {
+		authorize: async (token) => {
+			const hash = await sha256Hex(token);
+			let ok = false;
+			for (const known of this.tokens.values()) if (timingSafeEqual(known, hash)) ok = true;
+			return ok;
+		},
+		customAttributes: () => this.customAttributes,
+		list: (kind, base, query) => this.list(kind, base, query),
+		get: (kind, id, base) => this.render(this.live, kind, id, base),
+		create: (kind, body, base) => (kind === 'user' ? this.createUser(body, base) : this.createGroup(body, base)),
+		replace: (kind, id, body, base) =>
+			kind === 'user' ? this.replaceUser(id, body, base) : this.replaceGroup(id, body, base),
+		patch: (kind, id, body, base) => this.patch(kind, id, body, base),
+		remove: (kind, id) => this.remove(kind, id)
+	};
 
-	private async route(request: Request): Promise<Response> {
-		const url = new URL(request.url);
-		const base =
-			request.headers.get(PUBLIC_BASE_HEADER) ?? `${url.origin}${url.pathname.replace(/(\/scim\/v2).*$/, '$1')}`;
-		const path = url.pathname.replace(/^.*?\/scim\/v2/, '').replace(/\/+$/, '') || '/';
-		const segments = path.split('/').filter(Boolean).map(decodeURIComponent);
-		const method = request.method.toUpperCase();
-		const [collection, id, extra] = segments;
-		const params = url.searchParams;
-
-		if (method === 'GET' && segments.length === 1 && collection === 'ServiceProviderConfig')
-			return scimJson(serviceProviderConfig(base));
-		if (method === 'GET' && collection === 'ResourceTypes' && segments.length <= 2) {
-			const all = resourceTypes(base);
-			if (id === undefined) return scimJson(listResponse(all, all.length, 1));
-			const one = all.find((t) => t.id === id);
-			if (!one) throw new ScimError(404, `no resource type "${id}"`);
-			return scimJson(one);
-		}
-		if (method === 'GET' && collection === 'Schemas' && segments.length <= 2) {
-			const all = schemas(base, this.customAttributes);
-			if (id === undefined) return scimJson(listResponse(all, all.length, 1));
-			const one = all.find((s) => s.id === id);
-			if (!one) throw new ScimError(404, `no schema "${id}"`);
-			return scimJson(one);
-		}
-		if (collection === 'Bulk' || collection === 'Me')
-			throw new ScimError(501, `/${collection} is not supported by the sandbox`);
-		if (collection !== 'Users' && collection !== 'Groups') throw new ScimError(404, `no endpoint "${path}"`);
-		const kind = collection === 'Users' ? 'user' : 'group';
-		const listing = {
-			attributes: splitParam(params.get('attributes')),
-			excluded: splitParam(params.get('excludedAttributes'))
-		};
-
-		if (id === '.search' && segments.length === 2 && method === 'POST') {
-			const body = await readBody(request);
-			return this.list(kind, base, {
-				filter: typeof body.filter === 'string' ? body.filter : undefined,
-				startIndex: Number(body.startIndex ?? 1),
-				count: Number(body.count ?? DEFAULT_COUNT),
-				attributes: Array.isArray(body.attributes) ? body.attributes.map(String) : undefined,
-				excluded: Array.isArray(body.excludedAttributes) ? body.excludedAttributes.map(String) : undefined
-			});
-		}
-		if (extra !== undefined) throw new ScimError(404, `no endpoint "${path}"`);
-		if (id === undefined) {
-			if (method === 'GET') {
-				return this.list(kind, base, {
-					filter: params.get('filter') ?? undefined,
-					startIndex: Number(params.get('startIndex') ?? 1),
-					count: Number(params.get('count') ?? DEFAULT_COUNT),
-					...listing
-				});
-			}
-			if (method === 'POST')
-				return kind === 'user'
-					? this.createUser(await readBody(request), base)
-					: this.createGroup(await readBody(request), base);
-			throw new ScimError(405, `${method} is not allowed on /${collection}`);
-		}
-		switch (method) {
-			case 'GET':
-				return scimJson(project(this.render(kind, id, base), listing.attributes, listing.excluded));
-			case 'PUT':
-				return kind === 'user'
-					? this.replaceUser(id, await readBody(request), base)
-					: this.replaceGroup(id, await readBody(request), base, false);
-			case 'PATCH':
-				return this.patch(kind, id, await readBody(request), base);
-			case 'DELETE':
-				if (kind === 'user') {
-					if (!this.dir.people.has(id)) throw new ScimError(404, `no User "${id}"`);
-					this.mutate(() => {
-						this.dir.apply({
-							key: 'scim',
-							side: 'a',
-							step: STEP.peopleRemovals,
-							type: 'remove-person',
-							target: { id },
-							soft: false,
-							before: this.dir.people.get(id)!,
-							beforeMembers: []
-						});
-						this.dropUser(id);
+	private remove(kind: ResourceKind, id: string): void {
+		if (kind === 'user') {
+			if (!this.dir.people.has(id)) throw new ScimError(404, `no User "${id}"`);
+			this.mutate(
+				() => ({ people: [id], groups: this.groupsOf(id) }),
+				() => {
+					this.dir.apply({
+						key: 'scim',
+						side: 'a',
+						step: STEP.peopleRemovals,
+						type: 'remove-person',
+						target: { id },
+						soft: false,
+						before: this.dir.people.get(id)!,
+						beforeMembers: []
 					});
-					this.sorted.people = undefined;
-				} else {
-					if (!this.dir.groups.has(id)) throw new ScimError(404, `no Group "${id}"`);
-					this.mutate(() => {
-						this.dir.apply({
-							key: 'scim',
-							side: 'a',
-							step: STEP.groupRemovals,
-							type: 'remove-group',
-							target: { id },
-							before: this.dir.groups.get(id)!,
-							beforeMembers: []
-						});
-						this.dropGroup(id);
-					});
-					this.sorted.groups = undefined;
+					this.dropUser(id);
 				}
-				return new Response(null, { status: 204 });
-			default:
-				throw new ScimError(405, `${method} is not allowed on a ${kind === 'user' ? 'User' : 'Group'}`);
+			);
+			this.sorted.people = undefined;
+		} else {
+			if (!this.dir.groups.has(id)) throw new ScimError(404, `no Group "${id}"`);
+			this.mutate({ groups: [id] }, () => {
+				this.dir.apply({
+					key: 'scim',
+					side: 'a',
+					step: STEP.groupRemovals,
+					type: 'remove-group',
+					target: { id },
+					before: this.dir.groups.get(id)!,
+					beforeMembers: []
+				});
+				this.dropGroup(id);
+			});
+			this.sorted.groups = undefined;
 		}
 	}
 
@@ -654,70 +614,51 @@ export class SandboxDO extends DurableObject<Env> {
 		return members;
 	}
 
-	private render(kind: 'user' | 'group', id: string, base: string): Json {
+	/** A record as SCIM, from the live directory or a read view. */
+	private render(state: DirectoryState, kind: ResourceKind, id: string, base: string): Json {
 		if (kind === 'user') {
-			const p = this.dir.people.get(id);
+			const p = state.person(id);
 			if (!p) throw new ScimError(404, `no User "${id}"`);
-			return renderUser(p, this.userNames.get(id)!, this.meta.get(`u:${id}`)!, base);
+			return renderUser(p.person, p.userName, p.meta, base);
 		}
-		const g = this.dir.groups.get(id);
+		const g = state.group(id);
 		if (!g) throw new ScimError(404, `no Group "${id}"`);
-		return renderGroup(
-			g,
-			this.dir.members.get(id),
-			(pid) => this.dir.people.get(pid)?.displayName,
-			this.meta.get(`g:${id}`)!,
-			base
-		);
+		return renderGroup(g.group, g.members, (pid) => state.person(pid)?.person.displayName, g.meta, base);
 	}
 
-	private list(
-		kind: 'user' | 'group',
-		base: string,
-		q: { filter?: string; startIndex: number; count: number; attributes?: string[]; excluded?: string[] }
-	): Response {
-		if (!Number.isFinite(q.startIndex) || !Number.isFinite(q.count))
-			throw new ScimError(400, 'startIndex and count must be numbers', 'invalidValue');
-		const startIndex = Math.max(1, Math.floor(q.startIndex));
-		const count = Math.min(MAX_RESULTS, Math.max(0, Math.floor(q.count)));
-		let filter: Filter | undefined;
-		if (q.filter !== undefined && q.filter.trim() !== '') {
-			try {
-				filter = parseFilter(q.filter);
-			} catch (e) {
-				throw new ScimError(
-					400,
-					`filter "${q.filter}": ${e instanceof Error ? e.message : 'cannot be parsed'}`,
-					'invalidFilter'
-				);
-			}
+	/**
+	 * One page of Users or Groups. A look-up by id or userName answers from the live indexes (one
+	 * record, nothing to page); every other list is read through a read view, so its pages show one
+	 * version of the directory however many writes land between them.
+	 */
+	private list(kind: ResourceKind, base: string, q: ListQuery): { body: Json; version: string } {
+		const count = Math.min(MAX_RESULTS, q.count);
+		const eq = q.filter && q.pin === undefined ? simpleEquality(q.filter) : undefined;
+		if (eq && (eq.attr === 'id' || (eq.attr === 'username' && kind === 'user'))) {
+			const hit = eq.attr === 'id' ? eq.value : this.byUserName.get(eq.value.toLowerCase());
+			const ids = hit !== undefined && (kind === 'user' ? this.dir.people : this.dir.groups).has(hit) ? [hit] : [];
+			const page = ids.slice(q.startIndex - 1, q.startIndex - 1 + count);
+			const resources = page.map((id) => project(this.render(this.live, kind, id, base), q.attributes, q.excluded));
+			return { body: listResponse(resources, ids.length, q.startIndex), version: this.views.version };
 		}
-		let ids = this.sortedIds(kind === 'user' ? 'people' : 'groups');
-		let rendered: Map<string, Json> | undefined;
-		if (filter) {
-			const eq = simpleEquality(filter);
-			if (eq && eq.attr === 'id') ids = ids.includes(eq.value) ? [eq.value] : [];
-			else if (eq && eq.attr === 'username' && kind === 'user') {
-				const hit = this.byUserName.get(eq.value.toLowerCase());
-				ids = hit ? [hit] : [];
-			} else {
-				rendered = new Map();
-				const kept: string[] = [];
-				for (const id of ids) {
-					const resource = this.render(kind, id, base);
-					if (matches(resource, filter)) {
-						kept.push(id);
-						rendered.set(id, resource);
-					}
-				}
-				ids = kept;
-			}
+		let page;
+		try {
+			page = this.views.page(`${kind} ${q.filterText ?? ''}`, q.startIndex, count, q.pin, (state) =>
+				this.select(state, kind, base, q.filter)
+			);
+		} catch (e) {
+			if (e instanceof ViewGoneError) throw new ScimError(412, e.message);
+			throw e;
 		}
-		const page = ids.slice(startIndex - 1, startIndex - 1 + count);
-		const resources = page.map((id) =>
-			project(rendered?.get(id) ?? this.render(kind, id, base), q.attributes, q.excluded)
-		);
-		return scimJson(listResponse(resources, ids.length, startIndex));
+		const resources = page.ids.map((id) => project(this.render(page.state, kind, id, base), q.attributes, q.excluded));
+		return { body: listResponse(resources, page.total, q.startIndex), version: page.version };
+	}
+
+	/** The ids of `kind` in `state` that `filter` keeps, in id order. */
+	private select(state: DirectoryState, kind: ViewKind, base: string, filter: Filter | undefined): readonly string[] {
+		const ids = state.ids(kind);
+		if (!filter) return ids;
+		return ids.filter((id) => matches(this.render(state, kind, id, base), filter));
 	}
 
 	private checkSchemas(body: Json, core: string): void {
@@ -736,29 +677,28 @@ export class SandboxDO extends DurableObject<Env> {
 		return read;
 	}
 
-	private createUser(body: Json, base: string): Response {
+	private createUser(body: Json, base: string): Json {
 		this.checkSchemas(body, USER_SCHEMAS.core[0]);
 		const id = crypto.randomUUID();
 		const { person, userName } = this.readUserOrThrow(body, id);
 		const { id: _drop, ...record } = person;
-		this.mutate(() => {
+		this.mutate({}, () => {
 			this.dir.apply({ key: 'scim', side: 'a', step: STEP.people, type: 'create-person', record, restoreId: id });
 			this.putUser(person, userName);
 		});
 		this.sorted.people = undefined;
-		const resource = this.render('user', id, base);
-		return scimJson(resource, 201, { location: String((resource.meta as Json).location) });
+		return this.render(this.live, 'user', id, base);
 	}
 
-	private replaceUser(id: string, body: Json, base: string): Response {
+	private replaceUser(id: string, body: Json, base: string): Json {
 		if (!this.dir.people.has(id)) throw new ScimError(404, `no User "${id}"`);
 		this.checkSchemas(body, USER_SCHEMAS.core[0]);
 		const { person, userName } = this.readUserOrThrow(body, id);
-		this.mutate(() => {
+		this.mutate({ people: [id] }, () => {
 			this.dir.people.set(id, person);
 			this.putUser(person, userName);
 		});
-		return scimJson(this.render('user', id, base));
+		return this.render(this.live, 'user', id, base);
 	}
 
 	private readGroupOrThrow(body: Json, id: string): { group: Group; members: Map<string, Role> } {
@@ -778,35 +718,38 @@ export class SandboxDO extends DurableObject<Env> {
 		return read;
 	}
 
-	private createGroup(body: Json, base: string): Response {
+	private createGroup(body: Json, base: string): Json {
 		this.checkSchemas(body, GROUP_SCHEMAS.core[0]);
 		const id = crypto.randomUUID();
 		const { group, members } = this.readGroupOrThrow(body, id);
 		const { id: _drop, ...record } = group;
-		this.mutate(() => {
+		this.mutate({}, () => {
 			this.dir.apply({ key: 'scim', side: 'a', step: STEP.groups, type: 'create-group', record, restoreId: id });
 			this.putGroup(group);
 			this.setMembers(id, members);
 		});
 		this.sorted.groups = undefined;
-		const resource = this.render('group', id, base);
-		return scimJson(resource, 201, { location: String((resource.meta as Json).location) });
+		return this.render(this.live, 'group', id, base);
 	}
 
-	private replaceGroup(id: string, body: Json, base: string, quiet: boolean): Response {
+	private replaceGroup(id: string, body: Json, base: string): Json {
+		this.writeGroup(id, body);
+		return this.render(this.live, 'group', id, base);
+	}
+
+	private writeGroup(id: string, body: Json): void {
 		if (!this.dir.groups.has(id)) throw new ScimError(404, `no Group "${id}"`);
 		this.checkSchemas(body, GROUP_SCHEMAS.core[0]);
 		const { group, members } = this.readGroupOrThrow(body, id);
-		this.mutate(() => {
+		this.mutate({ groups: [id] }, () => {
 			this.dir.groups.set(id, group);
 			this.putGroup(group);
 			this.setMembers(id, members);
 		});
-		// A PATCH answers 204: a large group's whole member list is not sent back for one change.
-		return quiet ? new Response(null, { status: 204 }) : scimJson(this.render('group', id, base));
 	}
 
-	private patch(kind: 'user' | 'group', id: string, body: Json, base: string): Response {
+	/** The patched resource; undefined for a group (a 204: a large group's members are not sent back for one change). */
+	private patch(kind: ResourceKind, id: string, body: Json, base: string): Json | undefined {
 		if (
 			body.schemas !== undefined &&
 			!(Array.isArray(body.schemas) && body.schemas.includes('urn:ietf:params:scim:api:messages:2.0:PatchOp'))
@@ -818,16 +761,17 @@ export class SandboxDO extends DurableObject<Env> {
 		if (kind === 'group') {
 			const members = this.memberPatch(id, ops);
 			if (members) {
-				this.mutate(() => {
+				this.mutate({ groups: [id] }, () => {
 					this.setMembers(id, members);
 					this.putGroup(this.dir.groups.get(id)!);
 				});
-				return new Response(null, { status: 204 });
+				return undefined;
 			}
 		}
-		const patched = applyOperations(this.render(kind, id, base), ops);
+		const patched = applyOperations(this.render(this.live, kind, id, base), ops);
 		if (kind === 'user') return this.replaceUser(id, patched, base);
-		return this.replaceGroup(id, patched, base, true);
+		this.writeGroup(id, patched);
+		return undefined;
 	}
 }
 
@@ -842,25 +786,4 @@ function memberIds(value: unknown): string[] | undefined {
 		ids.push(id);
 	}
 	return ids;
-}
-
-function splitParam(value: string | null): string[] | undefined {
-	if (!value) return undefined;
-	return value
-		.split(',')
-		.map((s) => s.trim())
-		.filter(Boolean);
-}
-
-async function readBody(request: Request): Promise<Json> {
-	const text = await request.text();
-	let body: unknown;
-	try {
-		body = JSON.parse(text);
-	} catch {
-		throw new ScimError(400, 'the body is not JSON', 'invalidSyntax');
-	}
-	if (!body || typeof body !== 'object' || Array.isArray(body))
-		throw new ScimError(400, 'the body must be a JSON object', 'invalidSyntax');
-	return body as Json;
 }
