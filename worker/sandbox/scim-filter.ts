@@ -187,13 +187,19 @@ class ScimTester extends Tester {
 
 	override test(r: unknown, f: Filter): boolean {
 		switch (f.op) {
-			case '[]':
+			case '[]': {
+				// Element by element: the package would test the whole list, so `emails[type eq "home"
+				// and primary eq true]` matched a home email and another, primary one.
+				const inner = f.valFilter;
 				this.#scope.push(f.attrPath);
 				try {
-					return super.test(r, f);
+					return this.attrTest(this.attrPath(f.attrPath), r, (v) =>
+						(Array.isArray(v) ? v : [v]).some((el) => el !== null && typeof el === 'object' && this.test(el, inner))
+					);
 				} finally {
 					this.#scope.pop();
 				}
+			}
 			case 'pr':
 				return this.attrTest(this.attrPath(f.attrPath), r, present);
 			case 'ne':
