@@ -53,6 +53,13 @@ export async function hostileRelease(server: HostileEndpoint): Promise<void> {
 	await fetch(`${server.origin}/_control/release`, { method: 'POST' });
 }
 
+declare module 'vitest' {
+	export interface ProvidedContext {
+		/** The hostile SCIM server (tests/support/scim-hostile.ts), started by tests/worker/global-setup.ts. */
+		hostileScim: HostileEndpoint;
+	}
+}
+
 /**
  * Every trace of `token` the hostile server sends back, as a test looks for it without trusting
  * the scrubber: the token, `Bearer <token>` in base64, the token in base64, URL-safe base64,

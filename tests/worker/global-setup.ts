@@ -4,6 +4,7 @@ import { startScimmyProcess } from '../support/scimmy-process';
 import { startPlainScimProcess } from '../support/scim-plain-process';
 import { SCIMMY_TARGETS, type ScimmyName, type ScimmyTarget } from '../support/scimmy-target';
 import type { ScimPeers } from '../support/scim-peers';
+import { startHostileScim } from '../support/scim-hostile';
 
 /**
  * wrangler refuses a config whose `[assets] directory` does not exist, and the pool reads
@@ -18,10 +19,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
 	// Better Auth is not a per-process singleton: it runs here; loaded only now, as only the peer tests need it.
 	const { startBetterAuth } = await import('../support/scim-better-auth');
 	// One SCIMMY process per target: SCIMMY is a per-process singleton (the plain peer is SCIMMY too).
-	const [started, peers] = await Promise.all([
+	const [started, peers, hostile] = await Promise.all([
 		Promise.all(SCIMMY_TARGETS.map(() => startScimmyProcess())),
-		Promise.all([startScimmyProcess(), startBetterAuth(), startPlainScimProcess()])
+		Promise.all([startScimmyProcess(), startBetterAuth(), startPlainScimProcess()]),
+		startHostileScim()
 	]);
+	project.provide('hostileScim', { origin: hostile.origin, otherOrigin: hostile.otherOrigin });
 	const targets = Object.fromEntries(
 		SCIMMY_TARGETS.map((name, i) => [
 			name,
@@ -36,6 +39,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
 		plain: { url: plain.url, token: plain.token, control: plain.control, quirks: plain.quirks }
 	} satisfies ScimPeers);
 	return async () => {
-		await Promise.all([...started.map((p) => p.stop()), scimmy.stop(), betterAuth.close(), plain.stop()]);
+		await Promise.all([
+			...started.map((p) => p.stop()),
+			scimmy.stop(),
+			betterAuth.close(),
+			plain.stop(),
+			hostile.close()
+		]);
 	};
 }
