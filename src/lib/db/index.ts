@@ -4,3 +4,4 @@ export * from './snapshots';
 export * from './plans';
 export * from './outbox';
 export * from './cache';
+export * from './erase';

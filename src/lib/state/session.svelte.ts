@@ -1,10 +1,12 @@
 /**
  * Who is signed in. A token typed once is kept in this browser (localStorage); deployed behind
  * Cloudflare Access, GET /api/me answers without a token and that identity is used. The last
- * known identity is kept too, so the app opens offline with the same role.
+ * known identity is kept too, so the app opens offline with the same role. Signing out erases
+ * everything this browser kept of the account.
  */
 import { ApiError, createApi, type Auth } from '$lib/api/client';
 import { ROLES, type Me, type Role } from '$lib/api/types';
+import { eraseCachedAnswers, eraseDatabase, getDb, unsentCount } from '$lib/db';
 import { reportingFetch } from './network.svelte';
 
 const TOKEN_KEY = 'rostersync.token';
@@ -98,7 +100,37 @@ export class Session {
 		}
 	}
 
-	/** Forgets the token; `reason` is shown on the sign-in screen (e.g. the token was revoked). */
+	/** How many answers wait in the outbox, which signing out would erase. */
+	unsentAnswers(): Promise<number> {
+		return unsentCount(getDb());
+	}
+
+	/**
+	 * Signs out of what may be a shared tablet: erases the database (the outbox too: ask first,
+	 * see unsentAnswers), the API answers in CacheStorage and web storage, then forgets the
+	 * credential and reloads, so nothing read stays in memory either (the page's state, the
+	 * reconcile worker's). When erasing fails it throws and nothing is forgotten: the person stays
+	 * signed in and is told, rather than leaving signed out with the data still here.
+	 */
+	async signOutAndErase(): Promise<void> {
+		await eraseDatabase(getDb());
+		if (typeof caches !== 'undefined') await eraseCachedAnswers(caches);
+		for (const storage of [() => localStorage, () => sessionStorage]) {
+			try {
+				storage().clear();
+			} catch {
+				// storage unavailable (private mode): nothing was kept there
+			}
+		}
+		this.signOut();
+		location.replace('/');
+	}
+
+	/**
+	 * Forgets the credential and keeps the data: for a token the edge no longer accepts, where the
+	 * outbox may still be sent after signing in with another one. `reason` is shown on the sign-in
+	 * screen (e.g. the token was revoked).
+	 */
 	signOut(reason?: string): void {
 		write(TOKEN_KEY, undefined);
 		write(ME_KEY, undefined);
