@@ -217,15 +217,20 @@ describe('sizes', () => {
 
 describe('an answer that is not SCIM', () => {
 	it.each([
-		['html', 'an HTML page, not SCIM JSON'],
-		['malformed', 'text that is not JSON (application/scim+json), not SCIM JSON'],
-		['json', 'JSON that is not a SCIM ListResponse']
-	] as const)('%s is "not a SCIM server", its content never quoted', async (mode, kind) => {
+		['html', 'GET /ServiceProviderConfig answered an HTML page, not SCIM JSON'],
+		['malformed', 'GET /ServiceProviderConfig answered text that is not JSON (application/scim+json), not SCIM JSON'],
+		['json', 'GET /Users?startIndex=1&count=100 answered JSON that is not a SCIM ListResponse']
+	] as const)('%s is "not a SCIM server", its content never quoted', async (mode, said) => {
 		const { c } = connector(mode);
 		const e = await connectorError(c.read());
 		expect(e.code).toBe('invalid');
-		expect(e.detail).toBe(`not a SCIM server: GET /Users?startIndex=1&count=100 answered ${kind}`);
+		expect(e.detail).toBe(`not a SCIM server: ${said}`);
 		expect(tracesIn(shown(e), TRACES)).toEqual([]);
 		expect(shown(e)).not.toMatch(/Sign in|welcome|userName/);
+	});
+
+	it('discovery alone says so too, when no discovery endpoint answers SCIM', async () => {
+		const e = await connectorError(connector('html').c.discover());
+		expect(e.detail).toBe('not a SCIM server: GET /ServiceProviderConfig answered an HTML page, not SCIM JSON');
 	});
 });

@@ -222,13 +222,19 @@ describe('a server that sends too much, or the wrong thing', () => {
 
 	it.each([
 		['redirect-away', `redirected to another origin (${hostile.origin} to ${hostile.otherOrigin})`],
-		['html', 'not a SCIM server: GET /Users?startIndex=1&count=100 answered an HTML page'],
+		['html', 'not a SCIM server: GET /ServiceProviderConfig answered an HTML page'],
 		['json', 'not a SCIM server: GET /Users?startIndex=1&count=100 answered JSON that is not a SCIM ListResponse']
 	] as const)('%s: the snapshot fails saying so, quoting nothing it sent', async (mode, said) => {
 		const system = await hostileSystem(mode);
 		const failed = await call(`/api/systems/${system.id}/snapshot`, { as: 'viewer' }, 502);
 		expect(failed.message).toContain(said);
 		expect(failed.message).not.toMatch(/Sign in|welcome/);
+	});
+
+	it('a login page is not a SCIM server for its capabilities either', async () => {
+		const system = await hostileSystem('html');
+		const failed = await call(`/api/systems/${system.id}/capabilities`, { as: 'viewer' }, 502);
+		expect(failed.message).toContain('not a SCIM server: GET /ServiceProviderConfig answered an HTML page');
 	});
 });
 

@@ -901,13 +901,12 @@ export class ScimConnector implements Connector {
 		});
 		const list = check(ListResponse, body);
 		if (!list.ok) {
-			if (!isListShaped(body))
-				throw this.#notScim(
-					`${requestName('GET', withQuery(collection, query))} answered JSON that is not a SCIM ListResponse`,
-					{
-						recordKind: kind
-					}
-				);
+			if (!isListShaped(body)) {
+				const what = body === undefined ? 'nothing' : 'JSON that is not a SCIM ListResponse';
+				throw this.#notScim(`${requestName('GET', withQuery(collection, query))} answered ${what}`, {
+					recordKind: kind
+				});
+			}
 			throw this.#error({
 				code: 'invalid',
 				field: list.issues[0].field,
@@ -958,9 +957,13 @@ export class ScimConnector implements Connector {
 
 	async #discover(signal?: AbortSignal): Promise<Discovery> {
 		// One after the other: discovery runs once, and a failure leaves no request behind.
-		const spcRaw = await this.#optional('/ServiceProviderConfig', signal);
-		const typesRaw = await this.#optional('/ResourceTypes', signal);
-		const schemasRaw = await this.#optional('/Schemas', signal);
+		const notScim: ConnectorError[] = [];
+		const spcRaw = await this.#optional('/ServiceProviderConfig', signal, undefined, notScim);
+		const typesRaw = await this.#optional('/ResourceTypes', signal, undefined, notScim);
+		const schemasRaw = await this.#optional('/Schemas', signal, undefined, notScim);
+		// One page a server answers for every path (a web app's fallback) is not missing SCIM endpoints: a login
+		// page, say. A server may lack some of them, but one that answers all three with something else is not SCIM.
+		if (notScim.length === 3) throw notScim[0];
 		const spc = spcRaw === undefined ? undefined : check(ServiceProviderConfig, spcRaw);
 		const features: ScimFeatures = spc?.ok
 			? {
@@ -1026,11 +1029,20 @@ export class ScimConnector implements Connector {
 		return { profile, caps, features, usersPath, groupsPath };
 	}
 
-	/** A discovery GET: undefined when the server does not have it; auth and network errors throw. */
-	async #optional(path: string, signal?: AbortSignal, query?: Record<string, string | number>): Promise<unknown> {
+	/**
+	 * A discovery GET: undefined when the server does not have it (an answer that is not SCIM also
+	 * goes to `notScim`); auth and network errors throw.
+	 */
+	async #optional(
+		path: string,
+		signal?: AbortSignal,
+		query?: Record<string, string | number>,
+		notScim?: ConnectorError[]
+	): Promise<unknown> {
 		try {
 			return await this.#request('GET', path, { signal, query });
 		} catch (e) {
+			if (e instanceof ConnectorError && notScimErrors.has(e)) notScim?.push(e);
 			if (
 				e instanceof ConnectorError &&
 				(e.code === 'not-found' ||
@@ -1131,7 +1143,9 @@ export class ScimConnector implements Connector {
 	}
 
 	#notScim(why: string, context: RequestContext): ConnectorError {
-		return this.#error({ ...contextOf(context), code: 'invalid', detail: `not a SCIM server: ${why}` });
+		const e = this.#error({ ...contextOf(context), code: 'invalid', detail: `not a SCIM server: ${why}` });
+		notScimErrors.add(e);
+		return e;
 	}
 
 	/**
@@ -1216,6 +1230,9 @@ export class ScimConnector implements Connector {
 const contextOf = (c: RequestContext) => ({ recordKind: c.recordKind, recordId: c.recordId });
 
 const utf8 = new TextEncoder();
+
+/** Errors that say an answer was not SCIM at all (see #notScim), as discovery tells them apart. */
+const notScimErrors = new WeakSet<ConnectorError>();
 
 const withQuery = (path: string, query?: Record<string, string | number>) =>
 	query && Object.keys(query).length > 0
