@@ -64,6 +64,17 @@ interface Edge {
 	stop(): Promise<void>;
 }
 
+/** The Worker's name in Miniflare (its inspector target is `core:user:<name>`). */
+const WORKER = 'rostersync';
+/** A second Worker that seeds sandboxes over RPC for this process (see seedSandbox). */
+const SEEDER = 'bench-seeder';
+const SEEDER_SCRIPT = `export default {
+	async fetch(request, env) {
+		const { systemId, records, append } = await request.json();
+		return Response.json(await env.SANDBOXES.getByName(systemId).seed(records, { append }));
+	}
+};`;
+
 /** Bundles the Worker with wrangler (as `wrangler deploy` would) and starts it in workerd. */
 async function startEdge(): Promise<Edge> {
 	const outdir = join(ROOT, 'bench/out/edge-bundle');
@@ -82,17 +93,29 @@ async function startEdge(): Promise<Edge> {
 	withHeapLimit(HEAP_MB);
 	const mf = new Miniflare({
 		inspectorPort,
-		modules: true,
-		modulesRoot: outdir,
-		scriptPath: join(outdir, 'index.js'),
-		compatibilityDate,
-		// The bindings of wrangler.toml (the PWA's assets are not needed by the API).
-		durableObjects: {
-			LINKS: { className: 'LinkDO', useSQLite: true },
-			ACCOUNT: { className: 'AccountDO', useSQLite: true },
-			SANDBOXES: { className: 'SandboxDO', useSQLite: true }
-		},
-		bindings: { CREDENTIALS_KEY: randomBytes(32).toString('base64'), LOCAL_BOOTSTRAP: '1' },
+		workers: [
+			{
+				name: WORKER,
+				modules: true,
+				modulesRoot: outdir,
+				scriptPath: join(outdir, 'index.js'),
+				compatibilityDate,
+				// The bindings of wrangler.toml (the PWA's assets are not needed by the API).
+				durableObjects: {
+					LINKS: { className: 'LinkDO', useSQLite: true },
+					ACCOUNT: { className: 'AccountDO', useSQLite: true },
+					SANDBOXES: { className: 'SandboxDO', useSQLite: true }
+				},
+				bindings: { CREDENTIALS_KEY: randomBytes(32).toString('base64'), LOCAL_BOOTSTRAP: '1' }
+			},
+			{
+				name: SEEDER,
+				modules: true,
+				script: SEEDER_SCRIPT,
+				compatibilityDate,
+				durableObjects: { SANDBOXES: { className: 'SandboxDO', scriptName: WORKER, useSQLite: true } }
+			}
+		],
 		host: '127.0.0.1',
 		port: 0,
 		// No request to Cloudflare for the `cf` object (there is no internet here).
@@ -190,7 +213,7 @@ async function heapSampler(inspectorPort: number) {
 	const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json()) as {
 		webSocketDebuggerUrl: string;
 	}[];
-	const target = targets.find((t) => t.webSocketDebuggerUrl.includes('core:user:'));
+	const target = targets.find((t) => t.webSocketDebuggerUrl.includes(`core:user:${WORKER}`));
 	if (!target) throw new Error('the Worker is not among the inspector targets');
 	const client = await cdp(target.webSocketDebuggerUrl);
 	let maxTotal = 0;
@@ -240,7 +263,7 @@ async function cpuProfiler(inspectorPort: number) {
 	const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json()) as {
 		webSocketDebuggerUrl: string;
 	}[];
-	const target = targets.find((t) => t.webSocketDebuggerUrl.includes('core:user:'))!;
+	const target = targets.find((t) => t.webSocketDebuggerUrl.includes(`core:user:${WORKER}`))!;
 	const client = await cdp(target.webSocketDebuggerUrl);
 	await client.send('Profiler.enable');
 	await client.send('Profiler.start');
@@ -330,7 +353,7 @@ class Api {
 }
 
 /** `n` people in `groups` communities, `perPerson` memberships each (the first member of a group manages it). */
-function directory(
+export function directory(
 	n: number,
 	groups: number,
 	perPerson: number
@@ -364,18 +387,28 @@ function directory(
 	return { people, groups: list, memberships };
 }
 
-/** Fills an empty sandbox system through its Durable Object's `seed` RPC, in bounded messages. */
+/**
+ * Fills an empty sandbox system through its Durable Object's `seed` RPC, in bounded messages. The
+ * RPC is made by the seeder Worker, not through Miniflare's proxy (`getDurableObjectNamespace`):
+ * the proxy reads `stub.seed` as a property over RPC before calling it, which hands it a stub of
+ * the method that it never disposes ("An RPC stub was not disposed properly" once it is collected).
+ */
 async function seedSandbox(edge: Edge, systemId: string, records: ReturnType<typeof directory>): Promise<void> {
-	const ns = await edge.mf.getDurableObjectNamespace('SANDBOXES');
-	const stub = ns.get(ns.idFromName(systemId)) as unknown as {
-		seed(r: Partial<typeof records>, o: { append: boolean }): Promise<boolean>;
+	const seeder = await edge.mf.getWorker(SEEDER);
+	const seed = async (part: Partial<typeof records>, append: boolean) => {
+		const res = await seeder.fetch('http://seeder/', {
+			method: 'POST',
+			body: JSON.stringify({ systemId, records: part, append })
+		});
+		if (!res.ok) throw new Error(`seeding ${systemId} failed: ${res.status} ${await res.text()}`);
+		return (await res.json()) as boolean;
 	};
 	const parts: Partial<typeof records>[] = [{ groups: records.groups }];
 	for (let i = 0; i < records.people.length; i += 10_000) parts.push({ people: records.people.slice(i, i + 10_000) });
 	for (let i = 0; i < records.memberships.length; i += 30_000)
 		parts.push({ memberships: records.memberships.slice(i, i + 30_000) });
 	for (const [i, part] of parts.entries()) {
-		if (!(await stub.seed({ people: [], groups: [], memberships: [], ...part }, { append: i > 0 })))
+		if (!(await seed({ people: [], groups: [], memberships: [], ...part }, i > 0)))
 			throw new Error(`sandbox ${systemId} was not empty`);
 	}
 }
