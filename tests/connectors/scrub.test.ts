@@ -48,6 +48,13 @@ describe('Scrubber.text', () => {
 		expect(basic.text('the password Pa55w0rd!long was refused')).toBe(`the password ${REDACTED} was refused`);
 	});
 
+	it('keeps a "__proto__" key a plain property, as JSON.parse does', () => {
+		const scrubbed = scrub.json(`{"__proto__": {"id": "x"}, "v": "${b64(TOKEN)}"}`) as Record<string, unknown>;
+		expect(Object.getPrototypeOf(scrubbed)).toBe(Object.prototype);
+		expect(scrubbed.id).toBeUndefined();
+		expect(Object.keys(scrubbed)).toEqual(['__proto__', 'v']);
+	});
+
 	it('scrubs keys and values of JSON, even behind escapes', () => {
 		const json = JSON.stringify({ [TOKEN]: [`x ${TOKEN}`], n: 1 }).replace(/\//g, '\\/');
 		expect(scrub.json(json)).toEqual({ [REDACTED]: [`x ${REDACTED}`], n: 1 });

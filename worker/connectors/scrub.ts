@@ -146,7 +146,14 @@ export class Scrubber {
 		if (Array.isArray(value)) return value.map((v) => this.value(v));
 		if (value !== null && typeof value === 'object') {
 			const out: Record<string, unknown> = {};
-			for (const [k, v] of Object.entries(value)) out[this.text(k)] = this.value(v);
+			// Defined, not assigned: a key "__proto__" stays a plain property, as JSON.parse made it.
+			for (const [k, v] of Object.entries(value))
+				Object.defineProperty(out, this.text(k), {
+					value: this.value(v),
+					enumerable: true,
+					writable: true,
+					configurable: true
+				});
 			return out;
 		}
 		return value;
