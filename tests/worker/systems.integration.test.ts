@@ -347,6 +347,17 @@ describe('CSV uploads', () => {
 		expect(snapshot.people).toHaveLength(12000);
 	});
 
+	it('keeps a character whose halves would fall on a part boundary (an emoji at 512K)', async () => {
+		const account = env.ACCOUNT.getByName('account');
+		// 512 * 1024 UTF-16 units: the emoji's first half is the last unit of the first part.
+		const text = `${'x'.repeat(512 * 1024 - 1)}🚒 after`;
+		const summary = { people: 0, groups: 0, memberships: 0, takenAt: new Date(0).toISOString(), version: 'v' };
+		expect(await account.putCsv(csvId, text, columns, summary)).toBe(true);
+		const stored = await account.getConnection(csvId);
+		expect(stored?.csv?.text.endsWith('🚒 after')).toBe(true);
+		expect(stored?.csv?.text).toHaveLength(text.length);
+	});
+
 	it('refuses uploads to other kinds of systems', async () => {
 		const scim = await expectJson(
 			api('/api/systems', {

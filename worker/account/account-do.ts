@@ -248,13 +248,14 @@ export class AccountDO extends DurableObject<Env> {
 		this.ctx.storage.transactionSync(() => {
 			const sql = this.ctx.storage.sql;
 			sql.exec('DELETE FROM csv_parts WHERE system_id = ?', id);
-			for (let at = 0, part = 0; at < text.length; at += CSV_PART_CHARS, part++) {
-				sql.exec(
-					'INSERT INTO csv_parts (system_id, part, text) VALUES (?, ?, ?)',
-					id,
-					part,
-					text.slice(at, at + CSV_PART_CHARS)
-				);
+			for (let at = 0, part = 0; at < text.length; part++) {
+				let end = Math.min(at + CSV_PART_CHARS, text.length);
+				// Never between the halves of a surrogate pair: each half alone is stored as U+FFFD,
+				// and an emoji on a part boundary would come back as two replacement characters.
+				const last = text.charCodeAt(end - 1);
+				if (end < text.length && last >= 0xd800 && last <= 0xdbff) end--;
+				sql.exec('INSERT INTO csv_parts (system_id, part, text) VALUES (?, ?, ?)', id, part, text.slice(at, end));
+				at = end;
 			}
 			sql.exec(
 				'UPDATE systems SET csv_columns = ?, last_snapshot = ? WHERE id = ?',
