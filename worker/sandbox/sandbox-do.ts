@@ -577,7 +577,9 @@ export class SandboxDO extends DurableObject<Env> {
 	private memberPatch(id: string, ops: readonly NormalizedOp[]): Map<string, Role> | undefined {
 		if (!this.dir.groups.has(id)) return undefined;
 		const members = new Map(this.dir.members.get(id) ?? []);
-		let managers: Set<string> | undefined;
+		// As the general path reads the group back: a manager is a member listed in `managers`, the
+		// list as the operations leave it (one removed and added again in one PATCH is still listed).
+		let managers = new Set([...members].filter(([, role]) => role === 'manager').map(([pid]) => pid));
 		for (const { op, path, value } of ops) {
 			if (!path || path.sub !== undefined) return undefined;
 			const attr = path.attr.toLowerCase();
@@ -610,7 +612,7 @@ export class SandboxDO extends DurableObject<Env> {
 				return undefined;
 			}
 		}
-		if (managers) for (const [pid] of members) members.set(pid, managers.has(pid) ? 'manager' : 'member');
+		for (const [pid] of members) members.set(pid, managers.has(pid) ? 'manager' : 'member');
 		return members;
 	}
 

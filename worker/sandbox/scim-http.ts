@@ -110,6 +110,12 @@ const clip = (text: string, max = 120) => (text.length > max ? `${text.slice(0, 
 
 /** Answers one SCIM request. Never throws. */
 export async function handleScim(request: Request, dir: ScimDirectory): Promise<Response> {
+	const response = await answer(request, dir);
+	// A HEAD is answered as its GET would be, without the body.
+	return request.method.toUpperCase() === 'HEAD' ? new Response(null, response) : response;
+}
+
+async function answer(request: Request, dir: ScimDirectory): Promise<Response> {
 	try {
 		await authorize(request, dir);
 		return await route(request, dir);
