@@ -133,6 +133,18 @@ describe('malformed requests get a SCIM error, never a 500', () => {
 			).toContain('application/scim+json');
 	});
 
+	it('through the public route, each page carries its version and If-Match keeps a read on it', async () => {
+		const first = await scim('/Users?count=1');
+		const etag = first.headers.get('etag')!;
+		expect(etag).toMatch(/^W\/".+"$/);
+		await expectJson(scim('/Users', { method: 'POST', body: JSON.stringify({ userName: 'pinned@example.org' }) }), 201);
+		const pinned = await scim('/Users?count=100', { headers: { 'if-match': etag } });
+		expect(pinned.headers.get('etag')).toBe(etag);
+		const users = (await pinned.json<{ Resources: { userName: string }[] }>()).Resources;
+		expect(users.map((u) => u.userName)).not.toContain('pinned@example.org');
+		await expectScimError(scim('/Users', { headers: { 'if-match': 'W/"gone.1"' } }), 412);
+	});
+
 	it('a method a route does not take is a 405 with Allow', async () => {
 		const res = await scim('/Users', { method: 'PUT', body: '{}', headers: { 'content-type': 'application/json' } });
 		await expectScimError(res.clone(), 405);

@@ -36,8 +36,11 @@ export interface ConnectOptions {
 /** The SandboxDO stub of a sandbox system. */
 export const sandboxStub = (env: Pick<Env, 'SANDBOXES'>, systemId: string) => env.SANDBOXES.getByName(systemId);
 
-/** The request headers a sandbox reads; nothing else of a caller's request reaches it. */
-const SANDBOX_HEADERS = ['authorization', 'accept', 'content-type', 'content-length', PUBLIC_BASE_HEADER];
+/**
+ * The request headers a sandbox reads; nothing else of a caller's request reaches it. If-Match
+ * keeps a paged read on one version of the directory (worker/sandbox/read-views.ts).
+ */
+const SANDBOX_HEADERS = ['authorization', 'accept', 'content-type', 'content-length', 'if-match', PUBLIC_BASE_HEADER];
 
 /**
  * A fetch answered by a sandbox's `scim` RPC method: the request goes as plain data, the answer
