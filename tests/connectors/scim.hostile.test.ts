@@ -4,7 +4,7 @@
  * with a clear error within the limit; redirects stay within the origin; answers and records are
  * bounded; an answer that is not SCIM is called that, and is never quoted.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { TargetRef } from '$lib/core/ops';
 import { ScimConnector, type ScimOptions } from '../../worker/connectors/scim';
 import type { ConnectorError } from '../../worker/connectors/types';
@@ -156,6 +156,52 @@ describe('time limits', () => {
 		);
 		expect(e).toMatchObject({ code: 'unreachable', recordKind: 'person', recordId: 'E1' });
 		expect(e.detail).toBe('create-person did not finish within 100 ms');
+	});
+});
+
+describe('timers', () => {
+	afterEach(() => vi.restoreAllMocks());
+
+	/** Timers started and not yet cleared or fired; AbortSignal.timeout's cannot be cleared at all. */
+	function liveTimers(): () => number {
+		const live = new Set<unknown>();
+		const [set, clear, timeout] = [globalThis.setTimeout, globalThis.clearTimeout, AbortSignal.timeout];
+		vi.spyOn(AbortSignal, 'timeout').mockImplementation((ms) => {
+			live.add(Symbol('AbortSignal.timeout'));
+			return timeout.call(AbortSignal, ms);
+		});
+		vi.spyOn(globalThis, 'setTimeout').mockImplementation(((fn: () => void, ms?: number) => {
+			const handle = set(() => {
+				live.delete(handle);
+				fn();
+			}, ms);
+			live.add(handle);
+			return handle;
+		}) as typeof setTimeout);
+		vi.spyOn(globalThis, 'clearTimeout').mockImplementation((handle) => {
+			live.delete(handle);
+			clear(handle);
+		});
+		return () => live.size;
+	}
+
+	it('every request and operation clears its timers when it ends (workerd allows 10,000 live ones)', async () => {
+		const live = liveTimers();
+		let created = 0;
+		const c = new ScimConnector({
+			systemId: 'fast',
+			baseUrl: 'https://idp.example.com/scim/v2',
+			token: TOKEN,
+			// In-process: no timer but the connector's own is started.
+			fetch: async (input, init) =>
+				init.method === 'POST'
+					? Response.json({ id: `u${++created}`, userName: 'x' }, { status: 201 })
+					: Response.json({ schemas: [], status: '404', detail: `no ${new URL(input).pathname}` }, { status: 404 })
+		});
+		for (let i = 0; i < 200; i++)
+			await c.apply(ops.createPerson({ externalId: `E${i}`, displayName: 'Ann', email: `a${i}@example.org` }), resolve);
+		expect(created).toBe(200);
+		expect(live()).toBe(0);
 	});
 });
 

@@ -29,11 +29,13 @@ import { Scrubber } from './scrub';
 import {
 	DEFAULT_LIMITS,
 	WireError,
+	deadline,
 	duration,
 	fetchWithinOrigin,
 	readBody,
 	size,
 	type Body,
+	type Deadline,
 	type FetchLike,
 	type WireLimits
 } from './wire';
@@ -255,16 +257,18 @@ export class ScimConnector implements Connector {
 	}
 
 	async scan(sink: SnapshotSink, signal?: AbortSignal): Promise<{ takenAt: string }> {
-		const deadline = AbortSignal.timeout(this.#limits.scanTimeoutMs);
+		const limit = deadline(this.#limits.scanTimeoutMs, signal);
 		try {
-			return await this.#scan(sink, signal ? AbortSignal.any([signal, deadline]) : deadline);
+			return await this.#scan(sink, limit.signal);
 		} catch (e) {
-			if (!deadline.aborted || signal?.aborted || e instanceof ConnectorError) throw e;
+			if (!limit.expired() || e instanceof ConnectorError) throw e;
 			throw this.#error({
 				code: 'unreachable',
 				retryable: true,
 				detail: `could not be read within ${duration(this.#limits.scanTimeoutMs)}`
 			});
+		} finally {
+			limit.clear();
 		}
 	}
 
@@ -426,11 +430,11 @@ export class ScimConnector implements Connector {
 	async apply(op: Op, resolve: (ref: TargetRef) => string): Promise<ApplyResult> {
 		if (isEdgeDelivered(op)) return {};
 		// Bounds the operation whole (look-ups after a 409, read-modify-write), so a run's slice ends.
-		const deadline = AbortSignal.timeout(this.#limits.operationTimeoutMs);
+		const limit = deadline(this.#limits.operationTimeoutMs);
 		const recordKind = op.type.endsWith('group') ? 'group' : 'person';
 		try {
-			const d = await this.#discovered(deadline);
-			return await this.#apply(op, resolve, d, deadline);
+			const d = await this.#discovered(limit.signal);
+			return await this.#apply(op, resolve, d, limit.signal);
 		} catch (e) {
 			if (e instanceof MappingError) {
 				throw this.#error({
@@ -441,7 +445,7 @@ export class ScimConnector implements Connector {
 					detail: e.message
 				});
 			}
-			if (deadline.aborted && !(e instanceof ConnectorError))
+			if (limit.expired() && !(e instanceof ConnectorError))
 				throw this.#error({
 					code: 'unreachable',
 					retryable: true,
@@ -450,6 +454,8 @@ export class ScimConnector implements Connector {
 					detail: `${op.type} did not finish within ${duration(this.#limits.operationTimeoutMs)}`
 				});
 			throw e;
+		} finally {
+			limit.clear();
 		}
 	}
 
@@ -1081,15 +1087,14 @@ export class ScimConnector implements Connector {
 
 		return this.#requests.run(async () => {
 			// Each try has its own time limit, which goes on to cover reading the answer.
-			let timeout: AbortSignal | undefined;
-			let attempt: AbortSignal | undefined;
-			const timedOut = () => timeout?.aborted === true && signal?.aborted !== true;
+			let attempt: Deadline | undefined;
+			const timedOut = () => attempt?.expired() === true;
 			try {
 				const response = await sendWithRetry(
 					() => {
-						timeout = AbortSignal.timeout(limits.timeoutMs);
-						attempt = signal ? AbortSignal.any([signal, timeout]) : timeout;
-						const init: RequestInit = { method, headers, body: payload, signal: attempt };
+						attempt?.clear();
+						attempt = deadline(limits.timeoutMs, signal);
+						const init: RequestInit = { method, headers, body: payload, signal: attempt.signal };
 						return fetchWithinOrigin(this.#fetch, url, init, limits.maxRedirects);
 					},
 					{
@@ -1100,10 +1105,18 @@ export class ScimConnector implements Connector {
 					}
 				);
 				if (!response.ok) {
-					const answer = await readBody(response, { maxBytes: limits.maxErrorBytes, over: 'cut', signal: attempt });
+					const answer = await readBody(response, {
+						maxBytes: limits.maxErrorBytes,
+						over: 'cut',
+						signal: attempt?.signal
+					});
 					throw this.#httpError(what, response, answer, context);
 				}
-				const answer = await readBody(response, { maxBytes: limits.maxBodyBytes, over: 'refuse', signal: attempt });
+				const answer = await readBody(response, {
+					maxBytes: limits.maxBodyBytes,
+					over: 'refuse',
+					signal: attempt?.signal
+				});
 				return { body: this.#parse(what, response, answer, context), bytes: answer.bytes };
 			} catch (e) {
 				if (e instanceof ConnectorError) throw e;
@@ -1128,6 +1141,8 @@ export class ScimConnector implements Connector {
 						detail: `${what}: ${e.message}`
 					});
 				throw e;
+			} finally {
+				attempt?.clear();
 			}
 		});
 	}

@@ -49,6 +49,40 @@ export class WireError extends Error {
 
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
 
+/** A time limit on some work, aborting `signal` when it runs out (or when the caller's signal aborts). */
+export interface Deadline {
+	signal: AbortSignal;
+	/** The limit ran out (not the caller's signal). */
+	expired(): boolean;
+	/** The work is over: the timer goes. */
+	clear(): void;
+}
+
+/**
+ * A time limit that is cleared once the work is done. Not AbortSignal.timeout: its timer lives
+ * until it fires, and workerd allows 10,000 live timers per isolate, so a run slice sending a few
+ * thousand requests, each with a 30 s limit, would soon be refused every new one.
+ */
+export function deadline(ms: number, caller?: AbortSignal): Deadline {
+	const controller = new AbortController();
+	let expired = false;
+	const timer = setTimeout(() => {
+		expired = true;
+		controller.abort(new DOMException(`the time limit of ${duration(ms)} ran out`, 'TimeoutError'));
+	}, ms);
+	const follow = () => controller.abort(caller?.reason);
+	if (caller?.aborted) follow();
+	else caller?.addEventListener('abort', follow, { once: true });
+	return {
+		signal: controller.signal,
+		expired: () => expired && caller?.aborted !== true,
+		clear() {
+			clearTimeout(timer);
+			caller?.removeEventListener('abort', follow);
+		}
+	};
+}
+
 const REDIRECTS = [301, 302, 303, 307, 308];
 
 /** "30 s", "200 ms", "15 min": how a limit reads in an error. */
