@@ -35,6 +35,13 @@ describe('Scrubber.text', () => {
 		expect(out).not.toContain(TOKEN.slice(-8));
 	});
 
+	it('takes out the token lower-cased, as a host name a redirect names', () => {
+		const mixed = new Scrubber({ token: 'AbCdEfGh12345678XyZ' });
+		expect(mixed.text('redirected to https://abcdefgh12345678xyz.evil.example')).toBe(
+			`redirected to https://${REDACTED}.evil.example`
+		);
+	});
+
 	it('leaves text without the token alone, and 7 characters of it too', () => {
 		const text = `userName "ann@example.org" is taken; ${TOKEN.slice(0, 7)}`;
 		expect(scrub.text(text)).toBe(text);

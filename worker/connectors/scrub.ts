@@ -62,7 +62,14 @@ const htmlEscaped = (s: string) =>
 
 /** Every form of one secret a server is likely to send back. */
 export function encodings(secret: string): string[] {
-	const forms = new Set<string>([secret, JSON.stringify(secret).slice(1, -1), htmlEscaped(secret)]);
+	// Case changed too: a host name (a redirect to https://<token>.example) comes back lower-cased.
+	const forms = new Set<string>([
+		secret,
+		secret.toLowerCase(),
+		secret.toUpperCase(),
+		JSON.stringify(secret).slice(1, -1),
+		htmlEscaped(secret)
+	]);
 	const percent = encodeURIComponent(secret);
 	for (const p of [percent, encodeURIComponent(percent), percent.replace(/%20/g, '+')]) {
 		forms.add(p);
