@@ -54,7 +54,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** Requests in flight to one system: the SCIM connector's default, which the edge uses too. */
 const CONCURRENCY = 4;
 
-interface Edge {
+export interface Edge {
 	url: string;
 	mf: Miniflare;
 	/** The V8 inspector of workerd (for the isolate's heap). */
@@ -75,18 +75,26 @@ const SEEDER_SCRIPT = `export default {
 	}
 };`;
 
-/** Bundles the Worker with wrangler (as `wrangler deploy` would) and starts it in workerd. */
-async function startEdge(): Promise<Edge> {
-	const outdir = join(ROOT, 'bench/out/edge-bundle');
+/**
+ * Bundles the Worker with wrangler (as `wrangler deploy` would) and starts it in workerd. With
+ * `persistRoot` its Durable Objects are stored there (as `wrangler dev --persist-to <dir>` stores
+ * them under <dir>/v3), so another workerd can take over what this one set up; `root` is a copy of
+ * the project to bundle instead of this one.
+ */
+export async function startEdge(
+	options: { persistRoot?: string; credentialsKey?: string; root?: string } = {}
+): Promise<Edge> {
+	const root = options.root ?? ROOT;
+	const outdir = join(root, 'bench/out/edge-bundle');
 	rmSync(outdir, { recursive: true, force: true });
 	const built = spawnSync(join(ROOT, 'node_modules/.bin/wrangler'), ['deploy', '--dry-run', '--outdir', outdir], {
-		cwd: ROOT,
+		cwd: root,
 		encoding: 'utf8',
 		env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false', CI: '1' }
 	});
 	if (built.status !== 0) throw new Error(`wrangler could not bundle the Worker: ${built.stderr}${built.stdout}`);
 	const compatibilityDate = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(
-		readFileSync(join(ROOT, 'wrangler.toml'), 'utf8')
+		readFileSync(join(root, 'wrangler.toml'), 'utf8')
 	)![1];
 	const before = new Set(workerdChildren());
 	const inspectorPort = await freePort();
@@ -106,7 +114,10 @@ async function startEdge(): Promise<Edge> {
 					ACCOUNT: { className: 'AccountDO', useSQLite: true },
 					SANDBOXES: { className: 'SandboxDO', useSQLite: true }
 				},
-				bindings: { CREDENTIALS_KEY: randomBytes(32).toString('base64'), LOCAL_BOOTSTRAP: '1' }
+				bindings: {
+					CREDENTIALS_KEY: options.credentialsKey ?? randomBytes(32).toString('base64'),
+					LOCAL_BOOTSTRAP: '1'
+				}
 			},
 			{
 				name: SEEDER,
@@ -116,6 +127,7 @@ async function startEdge(): Promise<Edge> {
 				durableObjects: { SANDBOXES: { className: 'SandboxDO', scriptName: WORKER, useSQLite: true } }
 			}
 		],
+		...(options.persistRoot ? { defaultPersistRoot: options.persistRoot } : {}),
 		host: '127.0.0.1',
 		port: 0,
 		// No request to Cloudflare for the `cf` object (there is no internet here).
@@ -258,12 +270,13 @@ async function heapSampler(inspectorPort: number) {
 /**
  * EDGE_PROFILE=1: a CPU profile of the Worker isolate during the dry run, printed as the functions
  * with the most self time (for finding where a run spends its CPU, not a figure of the bench).
+ * `match` picks the inspector target (wrangler dev's inspector proxy names its one target `/ws`).
  */
-async function cpuProfiler(inspectorPort: number) {
+export async function cpuProfiler(inspectorPort: number, match = `core:user:${WORKER}`) {
 	const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json()) as {
 		webSocketDebuggerUrl: string;
 	}[];
-	const target = targets.find((t) => t.webSocketDebuggerUrl.includes(`core:user:${WORKER}`))!;
+	const target = targets.find((t) => t.webSocketDebuggerUrl.includes(match))!;
 	const client = await cdp(target.webSocketDebuggerUrl);
 	await client.send('Profiler.enable');
 	await client.send('Profiler.start');
@@ -316,7 +329,7 @@ function memory(pid: number): { rss: number; hwm: number } {
 	return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
 }
 
-class Api {
+export class Api {
 	constructor(
 		readonly origin: string,
 		private token = ''
@@ -393,7 +406,7 @@ export function directory(
  * the proxy reads `stub.seed` as a property over RPC before calling it, which hands it a stub of
  * the method that it never disposes ("An RPC stub was not disposed properly" once it is collected).
  */
-async function seedSandbox(edge: Edge, systemId: string, records: ReturnType<typeof directory>): Promise<void> {
+export async function seedSandbox(edge: Edge, systemId: string, records: ReturnType<typeof directory>): Promise<void> {
 	const seeder = await edge.mf.getWorker(SEEDER);
 	const seed = async (part: Partial<typeof records>, append: boolean) => {
 		const res = await seeder.fetch('http://seeder/', {

@@ -7,6 +7,7 @@ import './heap-limit';
 import { coreCases } from './core';
 import { browserCases } from './browser';
 import { edgeCases } from './edge';
+import { soakCases } from './soak';
 import type { BenchLine } from './measure';
 
 const only = process.argv[2];
@@ -15,7 +16,9 @@ const emit = (line: BenchLine) => console.log(JSON.stringify(line));
 const suites: Record<string, (emit: (l: BenchLine) => void) => Promise<void>> = {
 	core: coreCases,
 	browser: browserCases,
-	edge: (emit) => edgeCases(emit)
+	edge: (emit) => edgeCases(emit),
+	// wrangler dev under 20 readers, 5 progress streams and a running provisioning (bench/soak.ts).
+	soak: soakCases
 };
 
 for (const [name, suite] of Object.entries(suites)) {

@@ -13,6 +13,10 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export interface WranglerDev {
 	url: string;
 	pid: number;
+	/** The V8 inspector of the Worker (wrangler's inspector proxy). */
+	inspectorPort: number;
+	/** Everything wrangler (and the Worker's console) printed so far. */
+	output(): string;
 	stop(): Promise<void>;
 }
 
@@ -27,14 +31,29 @@ export async function freePort(): Promise<number> {
 	return port;
 }
 
+export interface WranglerDevOptions {
+	timeoutMs?: number;
+	/** Local state prepared beforehand (kept by stop()); default a throwaway directory. */
+	persistTo?: string;
+	/** The CREDENTIALS_KEY that state was sealed with; default a random one. */
+	credentialsKey?: string;
+	/** A copy of the project to serve instead of this one (wrangler dev restarts on every change of its sources). */
+	root?: string;
+}
+
 /**
  * Starts node_modules/.bin/wrangler directly (never through npx, whose children outlive a kill)
  * in its own process group, with throwaway local state, and waits until /api/health answers.
  */
-export async function startWranglerDev({ timeoutMs = 60_000 } = {}): Promise<WranglerDev> {
+export async function startWranglerDev({
+	timeoutMs = 60_000,
+	persistTo,
+	credentialsKey,
+	root = ROOT
+}: WranglerDevOptions = {}): Promise<WranglerDev> {
 	const port = await freePort();
 	const inspectorPort = await freePort();
-	const state = mkdtempSync(join(tmpdir(), 'rostersync-wrangler-'));
+	const state = persistTo ?? mkdtempSync(join(tmpdir(), 'rostersync-wrangler-'));
 	const child = spawn(
 		join(ROOT, 'node_modules/.bin/wrangler'),
 		[
@@ -53,12 +72,12 @@ export async function startWranglerDev({ timeoutMs = 60_000 } = {}): Promise<Wra
 			// Throwaway state, so a throwaway credentials key; the local bootstrap (first owner
 			// token and the sandbox systems) as `npm start` enables it. A fresh clone has no .dev.vars.
 			'--var',
-			`CREDENTIALS_KEY:${randomBytes(32).toString('base64')}`,
+			`CREDENTIALS_KEY:${credentialsKey ?? randomBytes(32).toString('base64')}`,
 			'--var',
 			'LOCAL_BOOTSTRAP:1'
 		],
 		{
-			cwd: ROOT,
+			cwd: root,
 			detached: true, // own process group: stop() kills workerd too
 			stdio: ['ignore', 'pipe', 'pipe'],
 			env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false', CI: '1' }
@@ -70,7 +89,7 @@ export async function startWranglerDev({ timeoutMs = 60_000 } = {}): Promise<Wra
 	const url = `http://127.0.0.1:${port}`;
 	const stop = async () => {
 		await killGroup(child);
-		rmSync(state, { recursive: true, force: true });
+		if (!persistTo) rmSync(state, { recursive: true, force: true });
 	};
 	try {
 		await waitForHealth(url, child, timeoutMs);
@@ -78,7 +97,7 @@ export async function startWranglerDev({ timeoutMs = 60_000 } = {}): Promise<Wra
 		await stop();
 		throw new Error(`${(error as Error).message}\n--- wrangler output ---\n${output}`, { cause: error });
 	}
-	return { url, pid: child.pid!, stop };
+	return { url, pid: child.pid!, inspectorPort, output: () => output, stop };
 }
 
 async function waitForHealth(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {

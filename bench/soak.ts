@@ -1,0 +1,536 @@
+/**
+ * The soak: `wrangler dev` as `npm start` runs it, under ordinary load for SOAK_SECONDS (default
+ * 300), to show that workerd's memory stays flat. In wrangler dev 4.86 a Response passed through a
+ * Durable Object's `stub.fetch()` stays in workerd's heap (STACK.md); before the sandboxes were
+ * reached over RPC, 20 readers and a provisioning run grew workerd until V8 aborted.
+ *
+ * Set-up (not measured): the PWA is built if build/index.html is missing; the project is copied
+ * (see freeze; SOAK_REF=<commit> copies a commit instead); in the edge bench's workerd, on
+ * throwaway state: the bootstrap (owner token), a source sandbox seeded over RPC with 10k people,
+ * 500 communities and 30k memberships, an empty target sandbox, and a provisioning link between
+ * them, enabled. Then wrangler dev takes that state over, and the first real run starts with the load.
+ *
+ * Load, all on 127.0.0.1, every loop bounded by the deadline and a request count:
+ * - 20 readers, each cycling through GET /api/links, /api/links/:id, /api/links/:id/runs,
+ *   /api/links/:id/plan, /api/systems/:id/snapshot of both sandboxes (10k people read through the
+ *   connector) and a page of the source's public SCIM /Users (with a sandbox token);
+ * - 5 progress streams (GET /api/links/:id/runs/:runId/events), each following the running run and
+ *   reconnecting to the next one;
+ * - a runner: when a run ends it changes 50 people in the source (SCIM PATCH) and starts the next
+ *   real run, so something keeps writing.
+ *
+ * One JSON line: requests; errors (network errors, time-outs after 60 s, and non-2xx answers but
+ * the expected 409 of a run started while one runs); p50/p95/max in ms (a progress stream counts
+ * until its headers; p95LightMs leaves out the plan and snapshot reads, 3-17 MB each); workerd's
+ * resident memory (VmRSS of the workerd under wrangler that runs the Worker) at the start of the
+ * load, after a 30 s warm-up and at the end; whether that workerd was replaced; and how many "RPC
+ * stub/result was not disposed" warnings wrangler printed. Goals: no errors, p95 under 1 s, memory
+ * at the end within 1.5x of the memory after warm-up. Figures are printed, never asserted.
+ * SOAK_DEBUG=1 prints the memory and CPU series, latency by route and the first errors to stderr;
+ * SOAK_PROFILE=1 the functions workerd spent the load in; SOAK_PROBE=1 times each route alone.
+ */
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startWranglerDev, type WranglerDev } from '../tests/support/wrangler-dev';
+import { Api, cpuProfiler, directory, seedSandbox, startEdge } from './edge';
+import type { BenchLine } from './measure';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const SECONDS = Number(process.env.SOAK_SECONDS ?? 300);
+const WARM_UP_SECONDS = Math.min(30, SECONDS / 3);
+const PEOPLE = 10_000;
+const READERS = 20;
+const STREAMS = 5;
+/** No request waits longer than this: a loop always comes back to its deadline. */
+const REQUEST_TIMEOUT_MS = 60_000;
+const DEBUG = !!process.env.SOAK_DEBUG;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function soakCases(emit: (line: BenchLine) => void): Promise<void> {
+	ensureBuild();
+	const dir = mkdtempSync(join(tmpdir(), 'rostersync-soak-'));
+	try {
+		const root = freeze(join(dir, 'project'), process.env.SOAK_REF);
+		const state = join(dir, 'state');
+		const credentialsKey = randomBytes(32).toString('base64');
+		const setup = await prepare(root, state, credentialsKey);
+		const dev = await startWranglerDev({ timeoutMs: 120_000, persistTo: state, credentialsKey, root });
+		try {
+			if (process.env.SOAK_PROBE) await probe(dev, setup);
+			else emit({ ...(await soak(dev, setup)), ...(process.env.SOAK_REF ? { ref: process.env.SOAK_REF } : {}) });
+		} finally {
+			await dev.stop();
+		}
+	} finally {
+		rmSync(dir, { recursive: true, force: true });
+	}
+}
+
+/**
+ * A copy of what wrangler dev serves (worker/, src/, wrangler.toml, build/; node_modules/ linked):
+ * wrangler dev rebuilds and restarts workerd whenever one of its sources changes, so in a
+ * working tree that others edit the soak would restart midway. SOAK_REF=<commit> takes the copy
+ * from git instead (the code before a fix, say). Returns the copy's directory.
+ */
+function freeze(root: string, ref: string | undefined): string {
+	const sources = ['worker', 'src', 'wrangler.toml', 'package.json', 'tsconfig.json'];
+	mkdirSync(root, { recursive: true });
+	if (ref) {
+		const archive = spawnSync('git', ['archive', '--format=tar', ref, ...sources], { cwd: ROOT, maxBuffer: 1 << 30 });
+		if (archive.status !== 0) throw new Error(`git archive ${ref}: ${archive.stderr}`);
+		const tar = spawnSync('tar', ['-x', '-C', root], { input: archive.stdout });
+		if (tar.status !== 0) throw new Error(`tar: ${tar.stderr}`);
+	} else {
+		for (const path of sources) cpSync(join(ROOT, path), join(root, path), { recursive: true });
+	}
+	// Copied, not linked: the PWA is rebuilt by others' browser tests, and wrangler watches it too.
+	for (const path of ['build', '.svelte-kit']) cpSync(join(ROOT, path), join(root, path), { recursive: true });
+	symlinkSync(join(ROOT, 'node_modules'), join(root, 'node_modules'));
+	return root;
+}
+
+/** wrangler dev serves build/ (wrangler.toml [assets]): built once when missing. */
+function ensureBuild(): void {
+	if (existsSync(join(ROOT, 'build/index.html'))) return;
+	const built = spawnSync(join(ROOT, 'node_modules/.bin/vite'), ['build'], { cwd: ROOT, encoding: 'utf8' });
+	if (built.status !== 0) throw new Error(`vite build failed: ${built.stderr}${built.stdout}`);
+}
+
+interface Setup {
+	owner: string;
+	source: string;
+	target: string;
+	linkId: string;
+	setupMs: number;
+}
+
+/**
+ * The systems and the link, made in a workerd of the edge bench's own (bench/edge.ts) on the
+ * state wrangler dev then takes over: the source is filled through the SandboxDO's `seed` RPC in
+ * seconds, which from outside wrangler dev would take 10k SCIM requests.
+ */
+async function prepare(root: string, state: string, credentialsKey: string): Promise<Setup> {
+	const started = performance.now();
+	const edge = await startEdge({ persistRoot: join(state, 'v3'), credentialsKey, root });
+	try {
+		const api = new Api(edge.url);
+		const { token: owner } = await api.call<{ token: string }>('POST', '/api/bootstrap');
+		api.authorize(owner);
+		const sandbox = async (name: string) =>
+			(await api.call<{ id: string }>('POST', '/api/systems', { name, connector: 'sandbox', region: 'eu' })).id;
+		const source = await sandbox('Soak source');
+		const target = await sandbox('Soak target');
+		await seedSandbox(edge, source, directory(PEOPLE, PEOPLE / 20, 3));
+		const noLimits = { count: 1_000_000, percent: 100 };
+		const link = await api.call('POST', '/api/links', {
+			name: 'Soak',
+			mode: 'provision',
+			systems: { a: source, b: target },
+			match: { person: 'externalId', group: 'externalId' },
+			limits: { person: noLimits, group: noLimits, membership: noLimits }
+		});
+		await api.call('POST', `/api/links/${link.config.id}/enable`);
+		return {
+			owner,
+			source,
+			target,
+			linkId: link.config.id,
+			setupMs: Math.round(performance.now() - started)
+		};
+	} finally {
+		await edge.stop();
+	}
+}
+
+/** Counts and latencies of every request made under load. */
+class Tally {
+	requests = 0;
+	errors = 0;
+	conflicts = 0;
+	readonly ms: number[] = [];
+	readonly samples: string[] = [];
+	/** Latencies by route (ids and queries left out), for SOAK_DEBUG. */
+	readonly byRoute = new Map<string, number[]>();
+
+	ok(ms: number, route = ''): void {
+		this.requests++;
+		this.time(ms, route);
+	}
+
+	fail(what: string, ms?: number, route = ''): void {
+		this.requests++;
+		this.errors++;
+		if (ms !== undefined) this.time(ms, route);
+		if (this.samples.length < 20) this.samples.push(what);
+	}
+
+	private time(ms: number, route: string): void {
+		this.ms.push(ms);
+		const key = route
+			.replace(/\?.*$/, '')
+			.replace(/\/(sys|lnk)_[^/]+/g, '/:id')
+			.replace(/\/(runs|Users)\/[^/]+/g, '/$1/:id');
+		const list = this.byRoute.get(key) ?? [];
+		list.push(ms);
+		this.byRoute.set(key, list);
+	}
+
+	percentile(p: number, ms = this.ms): number {
+		const sorted = [...ms].sort((x, y) => x - y);
+		return sorted.length === 0 ? 0 : Math.round(sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]);
+	}
+
+	/** The p-th latency of the requests other than the two that read everything (plan, snapshot). */
+	lightPercentile(p: number): number {
+		const light = [...this.byRoute].filter(([route]) => !/\/(plan|snapshot)$/.test(route)).flatMap(([, ms]) => ms);
+		return this.percentile(p, light);
+	}
+
+	routes(): string {
+		return [...this.byRoute]
+			.map(([route, ms]) => `${route}: n=${ms.length} p50=${this.percentile(0.5, ms)} p95=${this.percentile(0.95, ms)}`)
+			.join('\n');
+	}
+}
+
+interface Call {
+	method?: string;
+	body?: unknown;
+	token: string;
+	/** Statuses that are no error (besides 2xx). */
+	expected?: number[];
+}
+
+/** One request, its body read to the end, counted in `tally` (when given). */
+async function request(
+	origin: string,
+	path: string,
+	call: Call,
+	tally?: Tally
+): Promise<{ status: number; text: string } | undefined> {
+	const start = performance.now();
+	try {
+		const res = await fetch(`${origin}${path}`, {
+			method: call.method ?? 'GET',
+			headers: {
+				authorization: `Bearer ${call.token}`,
+				...(call.body === undefined ? {} : { 'content-type': 'application/json' })
+			},
+			body: call.body === undefined ? undefined : JSON.stringify(call.body),
+			signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS)
+		});
+		const text = await res.text();
+		const ms = performance.now() - start;
+		const route = `${call.method ?? 'GET'} ${path}`;
+		if (res.ok) tally?.ok(ms, route);
+		else if (call.expected?.includes(res.status)) {
+			tally?.ok(ms, route);
+			if (res.status === 409 && tally) tally.conflicts++;
+		} else tally?.fail(`${route}: ${res.status} ${text.slice(0, 200)}`, ms, route);
+		return { status: res.status, text };
+	} catch (e) {
+		tally?.fail(`${call.method ?? 'GET'} ${path}: ${e instanceof Error ? `${e.message} (${String(e.cause)})` : e}`);
+		return undefined;
+	}
+}
+
+/** The JSON answer of a set-up request, which must succeed. */
+async function must<T = any>(origin: string, path: string, call: Call): Promise<T> {
+	const res = await request(origin, path, call);
+	if (!res || res.status >= 300)
+		throw new Error(
+			`${call.method ?? 'GET'} ${path}: ${res ? `${res.status} ${res.text.slice(0, 300)}` : 'no answer'}`
+		);
+	return (res.text ? JSON.parse(res.text) : undefined) as T;
+}
+
+/** `items` through `fn`, `limit` at a time. */
+async function each<T>(items: T[], limit: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
+	let next = 0;
+	await Promise.all(
+		Array.from({ length: limit }, async () => {
+			while (next < items.length) {
+				const i = next++;
+				await fn(items[i], i);
+			}
+		})
+	);
+}
+
+/**
+ * The workerd that runs the Worker, under wrangler's process `root`. wrangler dev runs two (one for
+ * its proxy Worker, one for the user Worker): the larger, once the Worker has loaded a sandbox.
+ */
+function workerdOf(root: number): number | undefined {
+	const parent = new Map<number, number>();
+	const names = new Map<number, string>();
+	for (const entry of readdirSync('/proc')) {
+		if (!/^\d+$/.test(entry)) continue;
+		try {
+			const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+			names.set(Number(entry), stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')));
+			parent.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+		} catch {
+			// exited meanwhile
+		}
+	}
+	const under = (pid: number): boolean => {
+		for (let p = parent.get(pid); p !== undefined && p > 1; p = parent.get(p)) if (p === root) return true;
+		return false;
+	};
+	const found = [...names].filter(([pid, name]) => name.startsWith('workerd') && under(pid)).map(([pid]) => pid);
+	return found.sort((x, y) => rssMB(y) - rssMB(x))[0];
+}
+
+/** CPU time `pid` used (user and system), in hundredths of a second (clock ticks on Linux). */
+function cpuTicks(pid: number): number {
+	try {
+		const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+		const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+		return Number(fields[11]) + Number(fields[12]);
+	} catch {
+		return 0;
+	}
+}
+
+/** VmRSS of `pid` in MB, or 0 when the process is gone. */
+function rssMB(pid: number): number {
+	try {
+		const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+		return Math.round(Number(/^VmRSS:\s+(\d+) kB/m.exec(status)![1]) / 1024);
+	} catch {
+		return 0;
+	}
+}
+
+async function soak(dev: WranglerDev, setup: Setup): Promise<BenchLine> {
+	const origin = dev.url;
+	const { owner, source, target, linkId } = setup;
+	const { token: scimToken } = await must<{ token: string }>(origin, `/api/sandbox/${source}/token`, {
+		method: 'POST',
+		body: {},
+		token: owner
+	});
+	let workerd = workerdOf(dev.pid);
+	if (workerd === undefined) throw new Error('no workerd process under wrangler dev');
+	/** Times the Worker's workerd was replaced (it crashed, or wrangler reloaded it): memory figures then mean little. */
+	let restarts = 0;
+	const memory = () => {
+		const now = rssMB(workerd!);
+		if (now > 0) return now;
+		const next = workerdOf(dev.pid);
+		if (next === undefined || next === workerd) return 0;
+		restarts++;
+		workerd = next;
+		return rssMB(next);
+	};
+
+	const profile = process.env.SOAK_PROFILE ? await cpuProfiler(dev.inspectorPort, '/ws') : undefined;
+	const tally = new Tally();
+	const start = Date.now();
+	const deadline = start + SECONDS * 1000;
+	const left = () => deadline - Date.now();
+	const rss = { start: memory(), warm: 0, peak: 0 };
+	const series: string[] = [];
+	let lastTicks = cpuTicks(workerd);
+	let lastAt = Date.now();
+	const sampler = (async () => {
+		while (left() > 0) {
+			const now = memory();
+			rss.peak = Math.max(rss.peak, now);
+			if (!rss.warm && Date.now() - start >= WARM_UP_SECONDS * 1000) rss.warm = now;
+			// Share of one core workerd used since the last sample (it runs the Worker on one thread).
+			const ticks = cpuTicks(workerd!);
+			const busy = Math.round((ticks - lastTicks) / Math.max(0.001, (Date.now() - lastAt) / 1000));
+			series.push(`${Math.round((Date.now() - start) / 1000)}s:${now}MB/${busy}%`);
+			lastTicks = ticks;
+			lastAt = Date.now();
+			await sleep(Math.min(5000, Math.max(0, left())));
+		}
+	})();
+
+	let runsStarted = 0;
+	let runsEnded = 0;
+	const runner = (async () => {
+		for (let round = 0; left() > 0 && round < 1000; round++) {
+			if (round > 0) {
+				// Something for the next run to write: 50 people of the source renamed.
+				const renamed = Array.from({ length: 50 }, (_, i) => `p${(round * 50 + i) % PEOPLE}`);
+				await each(renamed, 4, async (id) => {
+					if (left() <= 0) return;
+					await request(
+						origin,
+						`/api/sandbox/${source}/scim/v2/Users/${id}`,
+						{
+							method: 'PATCH',
+							body: {
+								schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+								Operations: [{ op: 'replace', path: 'displayName', value: `Renamed ${round}` }]
+							},
+							token: scimToken
+						},
+						tally
+					);
+				});
+			}
+			const started = await request(
+				origin,
+				`/api/links/${linkId}/runs`,
+				{ method: 'POST', body: { dryRun: false }, token: owner, expected: [409] },
+				tally
+			);
+			if (started?.status === 202) runsStarted++;
+			const runId = started?.status === 202 ? (JSON.parse(started.text).id as string) : undefined;
+			for (let polls = 0; left() > 0 && polls < 100_000; polls++) {
+				await sleep(Math.min(2000, Math.max(0, left())));
+				const res = await request(
+					origin,
+					runId ? `/api/links/${linkId}/runs/${runId}?limit=1` : `/api/links/${linkId}/runs?limit=1`,
+					{ token: owner },
+					tally
+				);
+				if (!res || res.status !== 200) continue;
+				const status = runId ? JSON.parse(res.text).status : JSON.parse(res.text)[0]?.status;
+				if (status !== 'running') {
+					runsEnded++;
+					break;
+				}
+			}
+		}
+	})();
+
+	const routes = [
+		() => '/api/links',
+		() => `/api/links/${linkId}`,
+		() => `/api/links/${linkId}/runs`,
+		() => `/api/links/${linkId}/plan`,
+		() => `/api/systems/${source}/snapshot`,
+		() => `/api/systems/${target}/snapshot`,
+		() => `/api/sandbox/${source}/scim/v2/Users?startIndex=${1 + Math.floor(Math.random() * PEOPLE)}&count=100`
+	];
+	const readers = Array.from({ length: READERS }, async (_, reader) => {
+		for (let n = 0; left() > 0 && n < 1_000_000; n++) {
+			const path = routes[(reader + n) % routes.length]();
+			await request(origin, path, { token: path.startsWith('/api/sandbox/') ? scimToken : owner }, tally);
+		}
+	});
+
+	const streams = Array.from({ length: STREAMS }, async () => {
+		for (let n = 0; left() > 0 && n < 100_000; n++) {
+			const runs = await request(origin, `/api/links/${linkId}/runs?limit=1`, { token: owner }, tally);
+			const run = runs?.status === 200 ? (JSON.parse(runs.text)[0] as { id: string; status: string }) : undefined;
+			if (run?.status !== 'running') {
+				await sleep(Math.min(1000, Math.max(0, left())));
+				continue;
+			}
+			await follow(origin, `/api/links/${linkId}/runs/${run.id}/events`, owner, left(), tally);
+		}
+	});
+
+	await Promise.all([...readers, ...streams, runner, sampler]);
+	if (profile) console.error(await profile.stop());
+	const alive = rssMB(workerd) > 0;
+	const rssEnd = memory();
+	const warnings = (dev.output().match(/RPC (stub|result) was not disposed/g) ?? []).length;
+	if (DEBUG) {
+		console.error(`rss series (MB): ${series.join(' ')}`);
+		console.error(`latency by route (ms):\n${tally.routes()}`);
+		if (tally.samples.length > 0) console.error(`first errors:\n${tally.samples.join('\n')}`);
+		if (!alive) console.error(`workerd is gone; wrangler's last words:\n${dev.output().slice(-4000)}`);
+	}
+	return {
+		case: 'soak',
+		seconds: SECONDS,
+		people: PEOPLE,
+		readers: READERS,
+		streams: STREAMS,
+		requests: tally.requests,
+		errors: tally.errors,
+		expected409: tally.conflicts,
+		p50Ms: tally.percentile(0.5),
+		p95Ms: tally.percentile(0.95),
+		maxMs: tally.percentile(1),
+		p95LightMs: tally.lightPercentile(0.95),
+		runsStarted,
+		runsEnded,
+		rssStartMB: rss.start,
+		rssWarmMB: rss.warm,
+		rssEndMB: rssEnd,
+		rssPeakMB: Math.max(rss.peak, rssEnd),
+		endOverWarm: rss.warm ? Math.round((rssEnd / rss.warm) * 100) / 100 : 0,
+		workerdAlive: alive ? 'yes' : 'no',
+		workerdRestarts: restarts,
+		rpcDisposeWarnings: warnings,
+		setupMs: setup.setupMs
+	};
+}
+
+/**
+ * Reads a run's progress stream until the server ends it (the run is over) or `ms` pass (then it
+ * is closed here, which is no error). Counted as one request, its latency until the headers.
+ */
+async function follow(origin: string, path: string, token: string, ms: number, tally: Tally): Promise<void> {
+	const controller = new AbortController();
+	const timer = setTimeout(() => controller.abort(), ms);
+	const start = performance.now();
+	try {
+		const res = await fetch(`${origin}${path}`, {
+			headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' },
+			signal: controller.signal
+		});
+		const headersMs = performance.now() - start;
+		if (!res.ok || !res.body) {
+			tally.fail(`GET ${path}: ${res.status} ${(await res.text()).slice(0, 200)}`, headersMs, `GET ${path}`);
+			return;
+		}
+		tally.ok(headersMs, `GET ${path}`);
+		// Drained to the end; the events themselves are not needed.
+		for await (const _ of res.body);
+	} catch (e) {
+		if (!controller.signal.aborted)
+			tally.fail(`GET ${path}: ${e instanceof Error ? `${e.message} (${String(e.cause)})` : e}`);
+	} finally {
+		clearTimeout(timer);
+	}
+}
+
+/** SOAK_PROBE=1: instead of the soak, one request at a time to each route, idle and during the first run. */
+async function probe(dev: WranglerDev, setup: Setup): Promise<void> {
+	const { owner, source, target, linkId } = setup;
+	const { token: scimToken } = await must<{ token: string }>(dev.url, `/api/sandbox/${source}/token`, {
+		method: 'POST',
+		body: {},
+		token: owner
+	});
+	const paths = [
+		'/api/links',
+		`/api/links/${linkId}`,
+		`/api/links/${linkId}/runs`,
+		`/api/links/${linkId}/plan`,
+		`/api/systems/${source}/snapshot`,
+		`/api/systems/${target}/snapshot`,
+		`/api/sandbox/${source}/scim/v2/Users?startIndex=5000&count=100`
+	];
+	const round = async (label: string) => {
+		for (const path of paths) {
+			const times: number[] = [];
+			let bytes = 0;
+			for (let i = 0; i < 3; i++) {
+				const t = performance.now();
+				const res = await request(dev.url, path, { token: path.startsWith('/api/sandbox/') ? scimToken : owner });
+				times.push(Math.round(performance.now() - t));
+				bytes = res?.text.length ?? 0;
+				if (res && res.status !== 200) console.error(`  ${res.status} ${res.text.slice(0, 300)}`);
+			}
+			console.error(`${label} ${path.replace(/(sys|lnk)_[^/]+/g, ':id')}: ${times.join(' ')} ms, ${bytes} chars`);
+		}
+	};
+	await round('idle');
+	await must(dev.url, `/api/links/${linkId}/runs`, { method: 'POST', body: { dryRun: false }, token: owner });
+	for (let i = 0; i < 3; i++) await round(`run${i}`);
+}
