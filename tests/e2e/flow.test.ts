@@ -254,7 +254,8 @@ describe('the whole flow, on a phone', () => {
 		const firstRun = page.url();
 		await page.getByRole('button', { name: 'Undo this run' }).tap();
 		await page.waitForURL((url) => url.href !== firstRun);
-		await page.locator('.badge', { hasText: /^undo$/ }).waitFor();
+		// The undo run's page: on a loaded machine its first answer can take a while.
+		await page.locator('.badge', { hasText: /^undo$/ }).waitFor({ timeout: 60_000 });
 		await expect
 			.poll(() => page.getByTestId('run-status').getAttribute('data-status'), { timeout: 45_000 })
 			.not.toBe('running');
