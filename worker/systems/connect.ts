@@ -9,6 +9,7 @@
  */
 import type { GroupKind, RemoveMode, Snapshot } from '$lib/core/model';
 import type { Op, TargetRef } from '$lib/core/ops';
+import { VersionAccumulator } from '$lib/core/version';
 import type { Env } from '../env';
 import { account, type SystemView } from '../account/account-do';
 import { DomainError } from '../errors';
@@ -16,7 +17,13 @@ import { CsvConnector } from '../connectors/csv';
 import { ScimConnector, type FetchLike } from '../connectors/scim';
 import { PUBLIC_BASE_HEADER, type SandboxDO } from '../sandbox/sandbox-do';
 import type { SandboxResponse } from '../sandbox/scim-rpc';
-import { ConnectorError, type ApplyResult, type Capabilities, type Connector } from '../connectors/types';
+import {
+	ConnectorError,
+	type ApplyResult,
+	type Capabilities,
+	type Connector,
+	type SnapshotSink
+} from '../connectors/types';
 import type { WireLimits } from '../connectors/wire';
 import { openCredentials } from './credentials';
 import { checkSystemUrl, isLocalDevelopment } from './url';
@@ -181,6 +188,43 @@ class RecordingConnector implements Connector {
 
 	capabilities(): Capabilities {
 		return this.inner.capabilities();
+	}
+
+	/**
+	 * Page by page, as the inner connector reads (without it, planning would read a 100k-person
+	 * directory whole): the pages pass through to `sink`, counted and versioned for the record.
+	 */
+	get scan(): Connector['scan'] {
+		const inner = this.inner;
+		if (!inner.scan) return undefined;
+		return async (sink: SnapshotSink, signal?: AbortSignal) => {
+			let version = new VersionAccumulator();
+			let counts = { people: 0, groups: 0, memberships: 0 };
+			const { takenAt } = await inner.scan!(
+				{
+					restart: () => {
+						version = new VersionAccumulator();
+						counts = { people: 0, groups: 0, memberships: 0 };
+						sink.restart();
+					},
+					people: (list) => {
+						for (const p of list) version.person(p);
+						counts.people += list.length;
+						sink.people(list);
+					},
+					groups: (list, memberships) => {
+						for (const g of list) version.group(g);
+						for (const m of memberships) version.membership(m);
+						counts.groups += list.length;
+						counts.memberships += memberships.length;
+						sink.groups(list, memberships);
+					}
+				},
+				signal
+			);
+			await account(this.env).recordSnapshot(this.system.id, { takenAt, version: version.value(), ...counts });
+			return { takenAt };
+		};
 	}
 
 	async read(signal?: AbortSignal): Promise<Snapshot> {
