@@ -221,6 +221,15 @@ describe('provision: communities and functions', () => {
 		expect(opLine(r)).toEqual(['add-membership@b', 'remove-membership@b', 'notify-transfer@b']);
 		const [add, remove, notice] = r.plan.ops;
 		expect(notice).toMatchObject({ from: ['Amsterdam'], to: ['Utrecht'], after: [remove.key, add.key] });
+		// The person's own pair says so: a transfer with its notice, not "in sync".
+		expect(r.pairs.find((p) => p.kind === 'person')).toMatchObject({
+			a: 'e1',
+			b: 't1',
+			situation: 'update',
+			to: 'b',
+			note: 'transfer',
+			transfer: { from: ['Amsterdam'], to: ['Utrecht'] }
+		});
 	});
 
 	// What a run leaves behind when part of a move does not happen. `outcome` names the removal's.

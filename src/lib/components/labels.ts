@@ -27,7 +27,8 @@ export const NOTE_LABEL: Record<PairNote, string> = {
 	anonymize: 'anonymized',
 	recreate: 'created again',
 	staged: 'staged: waits for an owner',
-	resolved: 'resolved'
+	resolved: 'resolved',
+	transfer: 'transfer'
 };
 
 const FIELD_LABEL: Record<string, string> = {
@@ -80,7 +81,9 @@ export const OP_LABEL: Record<OpType, string> = {
 	'set-role': 'Change role',
 	'remove-membership': 'Remove membership',
 	invite: 'Invite',
-	'notify-transfer': 'Notify of a move'
+	'notify-transfer': 'Notify of a move',
+	'grant-access': 'Grant access',
+	'revoke-access': 'Revoke access'
 };
 
 /** A conflict's reason in plain words, naming the systems. */

@@ -33,7 +33,8 @@ export const PAIR_NOTES = [
 	'anonymize',
 	'recreate',
 	'staged',
-	'resolved'
+	'resolved',
+	'transfer'
 ] as const;
 export type PairNote = (typeof PAIR_NOTES)[number];
 
@@ -48,6 +49,11 @@ export interface PairView {
 	to?: Side | 'both';
 	conflictId?: string;
 	note?: PairNote;
+	/**
+	 * Provisioning: the person moves between communities (source names), and is sent a transfer
+	 * notice once the memberships that make the move are done.
+	 */
+	transfer?: { from: string[]; to: string[] };
 }
 
 /** How a person (or group) on one side is reached on the other, and the key its memberships use. */
@@ -131,6 +137,8 @@ export class ReconcileContext {
 	readonly communityMoves = new Map<string, { from: Set<string>; to: Set<string> }>();
 	/** Provisioning: the membership operations of each source person's community move. */
 	readonly moveOps = new Map<string, string[]>();
+	/** Provisioning: each matched pair's view by source person id, so a transfer can mark it. */
+	readonly personViews = new Map<string, PairView>();
 	readonly builder: PlanBuilder;
 	readonly views: PairView[] = [];
 	readonly conflicts: Conflict[] = [];

@@ -324,6 +324,14 @@ function planTransfers(ctx: ReconcileContext): void {
 		if (from.length === 0 && to.length === 0) continue;
 		const after = [...(ctx.moveOps.get(personId) ?? [])];
 		ctx.builder.add({ type: 'notify-transfer', side: 'b', step: STEP.transfers, person, from, to, after });
+		// The pair itself is otherwise in sync: the move and its notice are what happens to it.
+		const view = ctx.personViews.get(personId);
+		if (view && view.situation !== 'conflict') {
+			view.situation = 'update';
+			view.to = view.to === 'a' || view.to === 'both' ? 'both' : 'b';
+			view.note ??= 'transfer';
+			view.transfer = { from, to };
+		}
 	}
 }
 

@@ -206,7 +206,7 @@ function reconcilePair(
 	}
 	const toA = diff && Object.keys(diff.toA).length > 0;
 	const toB = diff && Object.keys(diff.toB).length > 0;
-	ctx.view({
+	const view = ctx.view({
 		kind: 'person',
 		a: a.id,
 		b: b.id,
@@ -215,6 +215,7 @@ function reconcilePair(
 		to: toA && toB ? 'both' : toA ? 'a' : toB ? 'b' : undefined,
 		note
 	});
+	if (ctx.provision) ctx.personViews.set(a.id, view);
 	if (!diff && !opKeys?.length && entry) return ctx.keep(entry);
 	ctx.drafts.push({
 		kind: 'person',
