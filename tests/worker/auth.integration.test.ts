@@ -21,7 +21,13 @@ describe('every route but the public ones needs a credential', () => {
 				.map((r) => r.path)
 				.sort()
 		).toEqual(
-			['/api/bootstrap', '/api/health', '/api/sandbox/:systemId/scim/v2', '/api/sandbox/:systemId/scim/v2/*'].sort()
+			[
+				'/api/bootstrap',
+				'/api/health',
+				'/api/sandbox/:systemId/scim/v2',
+				'/api/sandbox/:systemId/scim/v2/*',
+				'/api/sign-in'
+			].sort()
 		);
 	});
 

@@ -5,6 +5,16 @@ import type { Env } from '../env';
 import type { Role as AccountRole } from '$lib/api/types';
 import { randomToken, sha256Hex } from '../crypto';
 import type { IssuedToken, SnapshotSummary, SystemView, TokenView } from '$lib/api/types';
+import {
+	blockedUntil,
+	codeView,
+	createSignInTables,
+	newCode,
+	noteFailure,
+	type IssuedSignInCode,
+	type RedeemRefusal,
+	type SignInCodeView
+} from './sign-in-codes';
 
 /** The one AccountDO instance of this deployment. */
 export const ACCOUNT_NAME = 'account';
@@ -86,6 +96,7 @@ export class AccountDO extends DurableObject<Env> {
 			sql.exec(
 				`CREATE TABLE IF NOT EXISTS links (id TEXT PRIMARY KEY, a TEXT NOT NULL, b TEXT NOT NULL, created_at TEXT NOT NULL)`
 			);
+			createSignInTables(sql);
 		});
 	}
 
@@ -162,6 +173,93 @@ export class AccountDO extends DurableObject<Env> {
 		if (Date.parse(now) - last >= LAST_USED_RESOLUTION_MS)
 			this.ctx.storage.sql.exec('UPDATE tokens SET last_used_at = ? WHERE id = ?', now, row.id);
 		return { id: String(row.id), name: String(row.name), role: row.role as AccountRole };
+	}
+
+	// ---- sign-in codes (worker/account/sign-in-codes.ts) ----------------------------------------
+
+	/** Issues a one-time sign-in code for `role`, valid `minutes` from `now`; stored as its digest. */
+	async issueSignInCode(
+		input: { name: string; role: AccountRole; createdBy: string; minutes: number },
+		now: number
+	): Promise<IssuedSignInCode> {
+		const code = newCode();
+		const issued: IssuedSignInCode = {
+			id: `sic_${randomToken(9)}`,
+			name: input.name,
+			role: input.role,
+			createdAt: new Date(now).toISOString(),
+			expiresAt: new Date(now + input.minutes * 60_000).toISOString(),
+			code
+		};
+		this.ctx.storage.sql.exec(
+			'INSERT INTO sign_in_codes (id, hash, name, role, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+			issued.id,
+			await sha256Hex(code),
+			issued.name,
+			issued.role,
+			input.createdBy,
+			issued.createdAt,
+			issued.expiresAt
+		);
+		return issued;
+	}
+
+	/** The codes issued, newest first (the last 50): waiting, used or expired. */
+	async listSignInCodes(): Promise<SignInCodeView[]> {
+		return this.rows('SELECT * FROM sign_in_codes ORDER BY created_at DESC, id LIMIT 50').map(codeView);
+	}
+
+	/**
+	 * Exchanges a code (by its digest; undefined for input that cannot be a code) for a new bearer
+	 * token with the code's name and role. The check and the use are one synchronous transaction,
+	 * so two exchanges of one code cannot both succeed. Every refusal but the rate limit counts as
+	 * a failure of `client`.
+	 */
+	async redeemSignInCode(
+		hash: string | undefined,
+		client: string,
+		now: number
+	): Promise<{ ok: true; token: IssuedToken } | { ok: false; reason: RedeemRefusal; retryAfter?: number }> {
+		// Made before the transaction: nothing may wait between the check and the use.
+		const token = randomToken(32);
+		const tokenHash = await sha256Hex(token);
+		const tokenId = `tok_${randomToken(9)}`;
+		const sql = this.ctx.storage.sql;
+		return this.ctx.storage.transactionSync(() => {
+			const until = blockedUntil(sql, client, now);
+			if (until !== undefined)
+				return { ok: false as const, reason: 'rate-limited' as const, retryAfter: Math.ceil((until - now) / 1000) };
+			const row = hash === undefined ? undefined : this.rows('SELECT * FROM sign_in_codes WHERE hash = ?', hash)[0];
+			const reason: RedeemRefusal | undefined = !row
+				? 'unknown'
+				: row.used_at !== null
+					? 'used'
+					: Date.parse(String(row.expires_at)) <= now
+						? 'expired'
+						: undefined;
+			if (reason || !row) {
+				noteFailure(sql, client, now);
+				return { ok: false as const, reason: reason ?? 'unknown' };
+			}
+			const at = new Date(now).toISOString();
+			const issued: IssuedToken = {
+				id: tokenId,
+				name: String(row.name),
+				role: row.role as AccountRole,
+				createdAt: at,
+				token
+			};
+			sql.exec(
+				'INSERT INTO tokens (id, name, role, hash, created_at) VALUES (?, ?, ?, ?, ?)',
+				issued.id,
+				issued.name,
+				issued.role,
+				tokenHash,
+				at
+			);
+			sql.exec('UPDATE sign_in_codes SET used_at = ?, token_id = ? WHERE id = ?', at, issued.id, row.id);
+			return { ok: true as const, token: issued };
+		});
 	}
 
 	// ---- systems ------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ export const ERROR_CODES = {
 	conflict: 409,
 	'requires-action': 409,
 	'region-mismatch': 422,
+	'rate-limited': 429,
 	internal: 500,
 	'source-failed': 502,
 	'not-configured': 503
@@ -57,6 +58,7 @@ export function errorResponse(error: unknown): Response {
 	const response = json(body, e.status);
 	if (e.status === 401) response.headers.set('www-authenticate', 'Bearer realm="rostersync"');
 	if (e.status === 405 && e.extra?.allow) response.headers.set('allow', String(e.extra.allow));
+	if (e.status === 429 && e.extra?.retryAfter) response.headers.set('retry-after', String(e.extra.retryAfter));
 	return response;
 }
 

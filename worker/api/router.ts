@@ -15,6 +15,7 @@ import { tokenRoutes } from './tokens';
 import { systemRoutes } from './systems';
 import { sandboxRoutes } from './sandbox';
 import { linkRoutes } from './links';
+import { signInRoutes } from './sign-in';
 
 export interface RouteContext {
 	request: Request;
@@ -50,7 +51,14 @@ const healthRoutes: Route[] = [
 ];
 
 /** Every API route. The link engine's routes (worker/api/links.ts) join here. */
-export const API_ROUTES: Route[] = [...healthRoutes, ...tokenRoutes, ...systemRoutes, ...sandboxRoutes, ...linkRoutes];
+export const API_ROUTES: Route[] = [
+	...healthRoutes,
+	...tokenRoutes,
+	...systemRoutes,
+	...sandboxRoutes,
+	...linkRoutes,
+	...signInRoutes
+];
 
 const PUBLIC_CALLER: Caller = { subject: 'anonymous', role: 'viewer', via: 'token' };
 
