@@ -1,6 +1,6 @@
 /** Wall-clock arithmetic across daylight-saving changes, and the lifecycle state machine. */
 import { describe, expect, test } from 'vitest';
-import { addLocalDays, isRestorable, lifecycleStep, nextDailyRun } from '../../src/lib/core';
+import { addLocalDays, isRestorable, lifecycleStep, nextDailyRun, plannedRemoval, retention } from '../../src/lib/core';
 
 const at = (iso: string) => Date.parse(iso);
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -76,5 +76,61 @@ describe('lifecycle', () => {
 	test('restorable until the purge instant, not after', () => {
 		expect(isRestorable(removed, at('2026-04-09T07:59:59Z'))).toBe(true);
 		expect(isRestorable(removed, at('2026-04-09T08:00:00Z'))).toBe(false);
+	});
+});
+
+describe('retention: the dates an admin is shown', () => {
+	const nightly = { timeZone: 'Europe/Oslo', hour: 2, enabled: true };
+	// Removed by the nightly run of 2 March (02:00 Oslo, winter): 30 calendar days later is 1 April,
+	// 02:00 Oslo in summer time, which is 00:00 UTC.
+	const removed = plannedRemoval(at('2026-03-02T01:00:00Z'), 30, 'Europe/Oslo');
+	test.each([
+		[
+			'removed, nightly on',
+			removed,
+			at('2026-03-20T12:00:00Z'),
+			nightly,
+			{ restorable: true, anonymizedOn: '2026-04-01T00:00:00.000Z' }
+		],
+		[
+			'removed by hand at noon: the next nightly run after retention anonymizes',
+			plannedRemoval(at('2026-03-02T11:00:00Z'), 30, 'Europe/Oslo'),
+			at('2026-03-20T12:00:00Z'),
+			nightly,
+			{ restorableUntil: '2026-04-01T10:00:00.000Z', anonymizedOn: '2026-04-02T00:00:00.000Z' }
+		],
+		[
+			'removed, no nightly run: no anonymization date',
+			removed,
+			at('2026-03-20T12:00:00Z'),
+			{ ...nightly, enabled: false },
+			{ restorable: true, anonymizedOn: undefined }
+		],
+		['retention over: no longer restorable', removed, at('2026-04-01T00:00:00Z'), nightly, { restorable: false }],
+		[
+			'anonymized',
+			{ ...removed, state: 'anonymized' as const },
+			at('2026-04-02T00:00:00Z'),
+			nightly,
+			{ state: 'anonymized', restorable: false, anonymizedOn: undefined }
+		]
+	] as const)('%s', (_n, lifecycle, now, schedule, expected) => {
+		const r = retention(lifecycle, now, schedule);
+		const { anonymizedOn, ...rest } = expected as typeof expected & { anonymizedOn?: string };
+		expect(r).toMatchObject({ removedAt: lifecycle.removedAt, restorableUntil: lifecycle.purgeAfter, ...rest });
+		if ('anonymizedOn' in expected) expect(r?.anonymizedOn).toBe(anonymizedOn);
+	});
+
+	test('an active person has no retention', () => {
+		expect(retention(undefined, at('2026-03-20T12:00:00Z'), nightly)).toBeUndefined();
+		expect(retention({ state: 'active' }, at('2026-03-20T12:00:00Z'), nightly)).toBeUndefined();
+	});
+
+	test('a removal starts a retention ending 30 calendar days later at the same wall-clock time', () => {
+		expect(removed).toEqual({
+			state: 'removed',
+			removedAt: '2026-03-02T01:00:00.000Z',
+			purgeAfter: '2026-04-01T00:00:00.000Z'
+		});
 	});
 });

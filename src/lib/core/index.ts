@@ -36,8 +36,11 @@ export {
 	lifecycleStep,
 	isRestorable,
 	anonymizedValues,
+	retention,
+	plannedRemoval,
 	type LifecycleAction,
-	type LifecycleContext
+	type LifecycleContext,
+	type Retention
 } from './lifecycle';
 export {
 	runPlan,
@@ -49,9 +52,11 @@ export {
 	type OpOutcome,
 	type OutcomeStatus,
 	type Applier,
+	type BatchApplier,
 	type RunDeps,
 	type RunTally
 } from './runner';
+export { planBatches, isPlainMembership, isBulkable, NO_BATCHING, type Batch, type BatchPolicy } from './batch';
 export { commitBaseline } from './baseline';
 export { planUndo, type UndoPlan } from './undo';
 export { Directory, DirectoryError, type Notice } from './directory';
@@ -66,6 +71,22 @@ export {
 	type RulePlan,
 	type RuleScope
 } from './rules';
+export {
+	previewRule,
+	ruleWarnings,
+	pageRulePeople,
+	personChange,
+	RULE_WARNING_CODES,
+	RULE_CHANGE_KINDS,
+	type RuleWarning,
+	type RuleWarningCode,
+	type RuleChangeKind,
+	type RulePersonChange,
+	type RulePreviewResult,
+	type OtherRule
+} from './rule-preview';
+export { planRuleUndo, pruneRuleJournal, type RuleRunRecord, type RuleUndoPlan } from './rule-undo';
+export type { RuleOwned } from './context';
 export { parseSnapshot, snapshotVersion, SnapshotParser, MAX_ISSUES } from './snapshot';
 export { VersionAccumulator } from './version';
 export {
@@ -132,5 +153,22 @@ export {
 	LIMIT_KINDS,
 	type OwnedCounts,
 	type SideCounts,
-	type LimitKind
+	type LimitKind,
+	CREATION_KINDS,
+	DEFAULT_CREATION_LIMIT,
+	creationKind,
+	creationThresholdPrefix,
+	type CreationKind
 } from './safety';
+export {
+	createdNames,
+	groupIrreversible,
+	irreversibleReason,
+	opSubject,
+	opsDigest,
+	previewOps,
+	referencedIds,
+	type IrreversibleGroup,
+	type Names,
+	type OpsPreview
+} from './preview';

@@ -4,7 +4,7 @@
  */
 import { fnv1a } from './digest';
 import type { FieldValues, Lifecycle, Person } from './model';
-import { addLocalDays } from './time';
+import { addLocalDays, nextDailyRun } from './time';
 
 export type LifecycleAction = 'remove' | 'restore' | 'anonymize' | null;
 
@@ -79,3 +79,47 @@ export function anonymizedValues(person: Person): FieldValues {
 	for (const name of Object.keys(person.custom ?? {})) values[`custom:${name}`] = null;
 	return values;
 }
+
+/** What an admin is told about a removed person (see `retention`). */
+export interface Retention {
+	state: 'removed' | 'anonymized';
+	/** ISO instant of the soft removal. */
+	removedAt?: string;
+	/** ISO instant until which the person can be restored: the end of retention. */
+	restorableUntil?: string;
+	/**
+	 * ISO instant of the run that anonymizes the person: the first nightly run at or after the end
+	 * of retention. Absent when no nightly run is scheduled (the first run after that does it).
+	 */
+	anonymizedOn?: string;
+	/** True while a restore is still possible. */
+	restorable: boolean;
+}
+
+/**
+ * The dates of a removal as admins know them from their directories: "restorable until" (the end
+ * of retention) and "anonymized on" (the nightly run that anonymizes, in the link's schedule).
+ * Undefined for a person who is not removed.
+ */
+export function retention(
+	lifecycle: Lifecycle | undefined,
+	now: number,
+	schedule?: { timeZone: string; hour: number; enabled: boolean }
+): Retention | undefined {
+	if (!lifecycle || lifecycle.state === 'active') return undefined;
+	const out: Retention = { state: lifecycle.state, restorable: isRestorable(lifecycle, now) };
+	if (lifecycle.removedAt) out.removedAt = lifecycle.removedAt;
+	if (lifecycle.purgeAfter) {
+		out.restorableUntil = lifecycle.purgeAfter;
+		if (lifecycle.state === 'removed' && schedule?.enabled) {
+			// A run at the very instant retention ends anonymizes (lifecycleStep: now >= purgeAfter).
+			const at = nextDailyRun(Date.parse(lifecycle.purgeAfter) - 1, schedule.timeZone, schedule.hour);
+			out.anonymizedOn = new Date(at).toISOString();
+		}
+	}
+	return out;
+}
+
+/** The lifecycle a removal made at `at` starts (what a preview's removal will say once it runs). */
+export const plannedRemoval = (at: number, retentionDays: number, timeZone: string): Lifecycle =>
+	lifecycleStep(ACTIVE, false, { now: at, retentionDays, timeZone }).next;
