@@ -5,6 +5,7 @@
  */
 import type { Side } from './model';
 import type { Op, TargetRef } from './ops';
+import { planBatches, type Batch, type BatchPolicy } from './batch';
 
 export const OUTCOME_STATUSES = ['done', 'failed', 'skipped', 'staged'] as const;
 export type OutcomeStatus = (typeof OUTCOME_STATUSES)[number];
@@ -36,8 +37,24 @@ function collisionOf(e: unknown): OpOutcome['collision'] {
 /** Writes one operation to one system; create operations return the new record's id. */
 export type Applier = (op: Op, resolve: (ref: TargetRef) => string) => Promise<{ id?: string }>;
 
+/**
+ * Writes the operations of one batch (see batch.ts) together. `resolve` throws for a record
+ * created by an operation of the same batch: the applier refers to it within the request. The
+ * answer has an outcome per operation it settled (its result, or the error that operation alone
+ * met); an operation it leaves out is applied on its own afterwards. A throw fails every
+ * operation of the batch with that error.
+ */
+export type BatchApplier = (
+	ops: Op[],
+	resolve: (ref: TargetRef) => string
+) => Promise<Map<string, { id?: string } | Error>>;
+
 export interface RunDeps {
 	apply: Record<Side, Applier>;
+	/** Appliers of batches, for the sides that take them. */
+	applyBatch?: Partial<Record<Side, BatchApplier>>;
+	/** How many operations may go together on each side (none: one at a time). */
+	batching?: Partial<Record<Side, BatchPolicy>>;
 	/** Operations in flight at once within a step (steps never overlap). */
 	concurrency?: number;
 	/** Called after each outcome (persist it before the next write for crash safety). */
@@ -83,19 +100,27 @@ const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 export async function runPlan(ops: readonly Op[], outcomes: Map<string, OpOutcome>, deps: RunDeps): Promise<boolean> {
 	const resolve = resolver(outcomes);
 	const limit = Math.max(1, deps.concurrency ?? 1);
+	// Anything with an outcome is settled for this run; failures are retried by the next run's plan.
+	const batches = planBatches(
+		ops.filter((op) => !outcomes.has(op.key)),
+		deps.applyBatch ? deps.batching : undefined
+	);
 	let i = 0;
-	while (i < ops.length) {
-		const step = ops[i].step;
+	while (i < batches.length) {
+		const step = batches[i].step;
 		const inFlight = new Set<Promise<void>>();
-		for (; i < ops.length && ops[i].step === step; i++) {
-			const op = ops[i];
-			// Anything with an outcome is settled for this run; failures are retried by the next run's plan.
-			if (outcomes.has(op.key)) continue;
+		for (; i < batches.length && batches[i].step === step; i++) {
+			const batch = batches[i];
+			if (batch.ops.every((op) => outcomes.has(op.key))) continue;
 			if (deps.shouldYield?.()) {
 				await Promise.all(inFlight);
 				return false;
 			}
-			const task = settle(op, outcomes, deps, resolve).then(() => {
+			const task = (
+				batch.ops.length === 1
+					? settle(batch.ops[0], outcomes, deps, resolve)
+					: settleBatch(batch, outcomes, deps, resolve)
+			).then(() => {
 				inFlight.delete(task);
 			});
 			inFlight.add(task);
@@ -106,6 +131,66 @@ export async function runPlan(ops: readonly Op[], outcomes: Map<string, OpOutcom
 	return true;
 }
 
+/**
+ * One batch: what cannot run is skipped or staged as it would be alone, the rest goes to the
+ * side's batch applier, and every operation gets its own outcome, in the batch's order (a
+ * create's before the memberships that name its person).
+ */
+async function settleBatch(
+	batch: Batch,
+	outcomes: Map<string, OpOutcome>,
+	deps: RunDeps,
+	resolve: (ref: TargetRef) => string
+): Promise<void> {
+	const inBatch = new Set(batch.ops.map((op) => op.key));
+	const ready: Op[] = [];
+	for (const op of batch.ops) {
+		if (outcomes.has(op.key)) continue;
+		try {
+			for (const ref of refsOf(op)) if (!('createdBy' in ref && inBatch.has(ref.createdBy))) resolve(ref);
+			ready.push(op);
+		} catch (e) {
+			await record({ key: op.key, status: 'skipped', error: message(e) }, op, outcomes, deps);
+		}
+	}
+	const applier = deps.applyBatch?.[batch.ops[0].side];
+	let results = new Map<string, { id?: string } | Error>();
+	if (applier && ready.length > 1) {
+		const inner = (ref: TargetRef) => {
+			if ('createdBy' in ref && inBatch.has(ref.createdBy) && !outcomes.has(ref.createdBy))
+				throw new DependencyError(`created in the same batch by ${ref.createdBy}`);
+			return resolve(ref);
+		};
+		try {
+			results = await applier(ready, inner);
+		} catch (e) {
+			results = new Map(ready.map((op) => [op.key, e instanceof Error ? e : new Error(String(e))]));
+		}
+	}
+	for (const op of ready) {
+		const result = results.get(op.key);
+		if (result === undefined) await settle(op, outcomes, deps, resolve);
+		else await record(outcomeOf(op, result), op, outcomes, deps);
+	}
+}
+
+function outcomeOf(op: Op, result: { id?: string } | Error): OpOutcome {
+	if (!(result instanceof Error)) return { key: op.key, status: 'done', ...(result.id ? { id: result.id } : {}) };
+	const outcome: OpOutcome = {
+		key: op.key,
+		status: result instanceof DependencyError ? 'skipped' : 'failed',
+		error: message(result)
+	};
+	const collision = op.type === 'create-person' ? collisionOf(result) : undefined;
+	if (collision) outcome.collision = collision;
+	return outcome;
+}
+
+async function record(outcome: OpOutcome, op: Op, outcomes: Map<string, OpOutcome>, deps: RunDeps): Promise<void> {
+	outcomes.set(op.key, outcome);
+	await deps.onOutcome?.(outcome, op);
+}
+
 async function settle(
 	op: Op,
 	outcomes: Map<string, OpOutcome>,
@@ -113,8 +198,14 @@ async function settle(
 	resolve: (ref: TargetRef) => string
 ): Promise<void> {
 	let outcome: OpOutcome;
+	// What needs a staged creation (its memberships, its invitation) waits with it for the owner.
+	const waitsFor = op.staged
+		? undefined
+		: refsOf(op).find((r) => 'createdBy' in r && outcomes.get(r.createdBy)?.status === 'staged');
 	if (op.staged) {
 		outcome = { key: op.key, status: 'staged' };
+	} else if (waitsFor && 'createdBy' in waitsFor) {
+		outcome = { key: op.key, status: 'staged', error: `waits with ${waitsFor.createdBy}, staged behind a limit` };
 	} else {
 		try {
 			for (const ref of refsOf(op)) resolve(ref);
@@ -122,16 +213,12 @@ async function settle(
 				const waiting = op.after.find((key) => outcomes.get(key)?.status !== 'done');
 				if (waiting) throw new DependencyError(`waits for ${waiting}: the move has not happened yet`);
 			}
-			const result = await deps.apply[op.side](op, resolve);
-			outcome = { key: op.key, status: 'done', ...(result.id ? { id: result.id } : {}) };
+			outcome = outcomeOf(op, await deps.apply[op.side](op, resolve));
 		} catch (e) {
-			outcome = { key: op.key, status: e instanceof DependencyError ? 'skipped' : 'failed', error: message(e) };
-			const collision = op.type === 'create-person' ? collisionOf(e) : undefined;
-			if (collision) outcome.collision = collision;
+			outcome = outcomeOf(op, e instanceof Error ? e : new Error(String(e)));
 		}
 	}
-	outcomes.set(op.key, outcome);
-	await deps.onOutcome?.(outcome, op);
+	await record(outcome, op, outcomes, deps);
 }
 
 export interface RunTally {
