@@ -152,7 +152,7 @@ describe('a provisioning link, sandbox to SCIMMY', () => {
 		expect(started).toMatchObject({
 			dryRun: true,
 			status: 'running',
-			startedBy: { kind: 'person', subject: expect.stringMatching(/^token:reviewer/) }
+			startedBy: { kind: 'person', subject: expect.stringMatching(/^reviewer/) }
 		});
 		const done = await finish(linkId, started.id);
 		expect(done).toMatchObject({ status: 'done', counts: { total: 39 } });

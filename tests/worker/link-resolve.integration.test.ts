@@ -119,7 +119,7 @@ describe('a two-way link with a conflict', () => {
 		expect(answer.stale).toHaveLength(1);
 		expect(answer.stale[0].resolution).toMatchObject({ conflictId: conflict.id, at: '2027-01-01T00:00:00.000Z' });
 		// The edge records who sent it, whatever the body claimed.
-		expect(answer.stale[0].resolution.by).toMatch(/^token:reviewer/);
+		expect(answer.stale[0].resolution.by).toMatch(/^reviewer/);
 		expect(answer.stale[0].changed).toHaveLength(1);
 		expect(answer.stale[0].changed[0].then.id).toBe('a-bob2');
 		expect(answer.stale[0].changed[0].now!.version).not.toBe(answer.stale[0].changed[0].then.version);
@@ -158,7 +158,7 @@ describe('a two-way link with a conflict', () => {
 		expect(answer).toEqual({ accepted: [conflict.id], stale: [] });
 		const stored = await expectJson<Resolution[]>(api(`/api/links/${linkId}/resolutions`, { token: reviewer }), 200);
 		expect(stored).toMatchObject([
-			{ conflictId: conflict.id, choice: 'ignore', by: expect.stringMatching(/^token:reviewer/) }
+			{ conflictId: conflict.id, choice: 'ignore', by: expect.stringMatching(/^reviewer/) }
 		]);
 		const view = await expectJson<LinkView>(api(`/api/links/${linkId}/enable`, { method: 'POST', token: owner }), 200);
 		expect(view.status).toMatchObject({ enabled: true, requiresAction: 0 });

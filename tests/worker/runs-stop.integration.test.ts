@@ -110,7 +110,7 @@ describe('stopping a run', () => {
 		const asked = await expectJson<RunSummary>(api(stop, { method: 'POST', token: owner }), 202);
 		expect(asked).toMatchObject({
 			status: 'running',
-			stopRequested: { by: expect.stringMatching(/^token:owner/) }
+			stopRequested: { by: expect.stringMatching(/^owner/) }
 		});
 		// Asking again changes nothing.
 		expect(await expectJson<RunSummary>(api(stop, { method: 'POST', token: owner }), 202)).toMatchObject({

@@ -217,7 +217,7 @@ export const linkRoutes: Route[] = [
 				]);
 			}
 			await linkOf(env, params.id);
-			return json(unwrap(await stub(env, params.id).resolve(body.resolutions, caller.subject)));
+			return json(unwrap(await stub(env, params.id).resolve(body.resolutions, caller.name)));
 		}
 	},
 	{
@@ -248,7 +248,7 @@ export const linkRoutes: Route[] = [
 				requireRole(caller, 'owner', 'start a run that writes to the systems (a reviewer may start a dry run)');
 			await linkOf(env, params.id);
 			return json(
-				unwrap(await stub(env, params.id).startRun({ dryRun, startedBy: { kind: 'person', subject: caller.subject } })),
+				unwrap(await stub(env, params.id).startRun({ dryRun, startedBy: { kind: 'person', subject: caller.name } })),
 				202
 			);
 		}
@@ -300,7 +300,7 @@ export const linkRoutes: Route[] = [
 		role: 'owner',
 		handler: async ({ env, params, caller }) => {
 			await linkOf(env, params.id);
-			return json(unwrap(await stub(env, params.id).stop(params.runId, caller.subject)), 202);
+			return json(unwrap(await stub(env, params.id).stop(params.runId, caller.name)), 202);
 		}
 	},
 	{
@@ -309,7 +309,7 @@ export const linkRoutes: Route[] = [
 		role: 'owner',
 		handler: async ({ env, params, caller }) => {
 			await linkOf(env, params.id);
-			return json(unwrap(await stub(env, params.id).undo(params.runId, caller.subject)), 202);
+			return json(unwrap(await stub(env, params.id).undo(params.runId, caller.name)), 202);
 		}
 	},
 	{
@@ -336,7 +336,7 @@ export const linkRoutes: Route[] = [
 		role: 'owner',
 		handler: async ({ env, params, caller }) => {
 			await linkOf(env, params.id);
-			return json(unwrap(await stub(env, params.id).decideStaged(params.conflictId, decision, caller.subject)));
+			return json(unwrap(await stub(env, params.id).decideStaged(params.conflictId, decision, caller.name)));
 		}
 	}))
 ];

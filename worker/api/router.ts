@@ -60,7 +60,7 @@ export const API_ROUTES: Route[] = [
 	...signInRoutes
 ];
 
-const PUBLIC_CALLER: Caller = { subject: 'anonymous', role: 'viewer', via: 'token' };
+const PUBLIC_CALLER: Caller = { subject: 'anonymous', name: 'anonymous', role: 'viewer', via: 'token' };
 
 function matchPath(pattern: string, path: string): Record<string, string> | undefined {
 	const want = pattern.split('/').filter(Boolean);

@@ -27,7 +27,7 @@ export async function authenticate(request: Request, env: Env): Promise<Caller> 
 			throw new ApiError('unauthorized', 'The Authorization header must be "Bearer <token>".');
 		const found = await account(env).authenticateToken(await sha256Hex(match[1]), new Date().toISOString());
 		if (!found) throw new ApiError('unauthorized', 'The token is unknown or revoked.');
-		return { subject: `token:${found.name}`, role: found.role, via: 'token', tokenId: found.id };
+		return { subject: `token:${found.name}`, name: found.name, role: found.role, via: 'token', tokenId: found.id };
 	}
 
 	const assertion = request.headers.get('cf-access-jwt-assertion');
@@ -46,7 +46,7 @@ export async function authenticate(request: Request, env: Env): Promise<Caller> 
 	if (assertion !== null && config) {
 		try {
 			const identity = await verifyAccessJwt(assertion, config);
-			return { subject: identity.subject, role: identity.role, via: 'access' };
+			return { subject: identity.subject, name: identity.subject, role: identity.role, via: 'access' };
 		} catch (e) {
 			if (e instanceof AccessError)
 				throw new ApiError(e.status === 403 ? 'forbidden' : 'unauthorized', `Cloudflare Access: ${e.message}.`);

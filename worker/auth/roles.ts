@@ -15,6 +15,11 @@ export const roleAtLeast = (role: AccountRole, needed: AccountRole): boolean =>
 export interface Caller {
 	/** A token's name (`token:<name>`), or an Access identity's email. */
 	subject: string;
+	/**
+	 * Who it is in words people recognize, as runs, stops, undos and answers record it: the token's
+	 * label, or the Access email (a service token's name).
+	 */
+	name: string;
 	role: AccountRole;
 	via: 'token' | 'access';
 	/** The token's id when `via` is "token". */
