@@ -23,6 +23,13 @@ import { PlanBuilder, type DraftEntry, type OpDraft } from './plan';
 import type { PreparedResolutions } from './resolutions';
 import type { SideIndex } from './side-index';
 
+/**
+ * Memberships auto-membership rules added and still own, per side of a link (the rules' journals of
+ * that side's system, as plain data). A link never removes them or changes their role: they are the
+ * rule's business, and a link that undid them would fight the rule at every snapshot.
+ */
+export type RuleOwned = Partial<Record<Side, readonly { groupId: string; personId: string }[]>>;
+
 /** Why a pair stands as it does, beyond its situation, for the preview. */
 export const PAIR_NOTES = [
 	'first-sync',
@@ -49,6 +56,8 @@ export interface PairView {
 	to?: Side | 'both';
 	conflictId?: string;
 	note?: PairNote;
+	/** People: the plan grants or revokes the person's access on the link's access side. */
+	access?: 'grant' | 'revoke';
 	/**
 	 * Provisioning: the person moves between communities (source names), and is sent a transfer
 	 * notice once the memberships that make the move are done.
@@ -155,6 +164,8 @@ export class ReconcileContext {
 	markSerial = 0;
 	/** Target records provisioning leaves alone because no link created or adopted them. */
 	readonly untouched = { person: 0, group: 0 };
+	/** Rule-owned memberships by `group\0person`, per side (see RuleOwned). */
+	private readonly ruleOwned: Partial<Record<Side, Set<string>>> = {};
 	/** Creates refused last time, by `side\0source id` (see Collision). */
 	readonly collisions = new Map<string, Collision>();
 
@@ -167,14 +178,24 @@ export class ReconcileContext {
 		/** The link's fields both systems hold (see writableFields). */
 		readonly fields: WritableFields,
 		createdElsewhere?: Set<string>,
-		collisions: readonly Collision[] = []
+		collisions: readonly Collision[] = [],
+		ruleOwned: RuleOwned = {}
 	) {
+		for (const side of ['a', 'b'] as const)
+			if (ruleOwned[side]?.length)
+				this.ruleOwned[side] = new Set(ruleOwned[side].map((m) => `${m.groupId}\u0000${m.personId}`));
 		for (const c of collisions) this.collisions.set(`${c.side}\u0000${c.source}`, c);
 		this.builder = new PlanBuilder(link.id, createdElsewhere);
 		const written = new Set(fields.written);
 		this.personSpecs = personFieldSpecs(link).filter((spec) => written.has(spec.key));
 		this.groupSpecs = groupFieldSpecs(link);
 		this.provision = link.mode === 'provision';
+	}
+
+	/** Whether a rule owns this membership on `side` (a link then neither removes it nor changes its role). */
+	ruleOwns(side: Side, group: TargetRef, person: TargetRef): boolean {
+		const owned = this.ruleOwned[side];
+		return !!owned && 'id' in group && 'id' in person && owned.has(`${group.id}\u0000${person.id}`);
 	}
 
 	ref(side: Side, kind: RecordKind, record: Person | Group): RecordRef {

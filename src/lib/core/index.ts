@@ -172,3 +172,14 @@ export {
 	type Names,
 	type OpsPreview
 } from './preview';
+export {
+	ACCESS_FIELDS,
+	NO_ACCESS,
+	accessCounts,
+	accessStep,
+	accessVia,
+	hasAccess,
+	planAccess,
+	wantsAccess,
+	type AccessVia
+} from './access';

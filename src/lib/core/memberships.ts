@@ -117,6 +117,8 @@ function diffTwoWay(ctx: ReconcileContext, pair: GroupPairWork): MemberWork {
 		const person = refOn(link, to);
 		// Not writable there (its record is gone on that side): the baseline keeps what it had.
 		if (!person) return;
+		// A rule's membership there is the rule's: the link neither removes it nor changes its role.
+		if ((to === 'a' ? ra : rb) !== undefined && ctx.ruleOwns(to, groupRef[to], person)) return;
 		const member = m.value ? draftMember(link, m.value, previous) : previous ? removedMember(previous) : undefined;
 		work.ops.push({ draft: memberOp(to, groupRef[to], person, to === 'a' ? ra : rb, m.value), member });
 		work.changes.set(link, member ?? null);
@@ -182,9 +184,12 @@ function diffProvision(
 			if (want !== m[2]) work.changes.set(link, want ? (draftMember(link, want, m) ?? null) : null);
 			continue;
 		}
+		const targetPerson = refOn(link, 'b') ?? { id: m[1] };
+		// A rule's membership is the rule's: the link neither removes it nor changes its role.
+		if (now !== undefined && ctx.ruleOwns('b', target, targetPerson)) continue;
 		const member = want ? draftMember(link, want, m) : removedMember(m);
 		work.ops.push({
-			draft: memberOp('b', target, refOn(link, 'b') ?? { id: m[1] }, now, want),
+			draft: memberOp('b', target, targetPerson, now, want),
 			member,
 			mover: community === undefined ? undefined : m[0]
 		});

@@ -15,7 +15,7 @@
  *   the parts that did not (mergeGroupDraft);
  * - the whole's checks (an empty side) and deletion limits run over all parts' counts.
  */
-import { pairConflictId, type PairView } from './context';
+import { pairConflictId, type PairView, type RuleOwned } from './context';
 import type { WritableFields } from './fields';
 import { PartitionIndex } from './partition';
 import type {
@@ -40,6 +40,9 @@ import {
 	assertCounts,
 	baselineHad,
 	countsOf,
+	CREATION_KINDS,
+	creationKind,
+	creationThresholdFor,
 	LIMIT_KINDS,
 	ownedCounts,
 	thresholdFor,
@@ -136,6 +139,8 @@ export class PartMerger {
 		tag?: string;
 		target?: string;
 	}[] = [];
+	/** People this reconciliation creates, for the creation limits (groups are in #groupOps). */
+	readonly #creations: { key: string; side: Side }[] = [];
 	readonly #groupDrafts = new Map<string, Set<number>>();
 	/** Group pairs some part kept (a part that drafted one decides for all: see finish). */
 	readonly #keptGroups = new Map<string, { a: string; b: string }>();
@@ -197,6 +202,7 @@ export class PartMerger {
 				continue;
 			}
 			const tag = tagOf(op);
+			if (creationKind(op) === 'person') this.#creations.push({ key: op.key, side: op.side });
 			if (isRemoval(op)) {
 				const target = op.type === 'remove-person' ? refText(op.target) : undefined;
 				this.#removals.push({ key: op.key, side: op.side, kind: opKind(op) as 'person' | 'membership', tag, target });
@@ -284,7 +290,43 @@ export class PartMerger {
 				}
 			}
 		}
+		// Creation limits, likewise over every part (people) and the merged group operations.
+		const creationApprovals = new Map(
+			this.resolutions.filter((r) => r.choice === 'approve-creates').map((r) => [r.conflictId, r])
+		);
+		const creations = [
+			...this.#creations.map((c) => ({ ...c, kind: 'person' as const })),
+			...groupOps
+				.filter((op) => creationKind(op) === 'group')
+				.map((op) => ({ key: op.key, side: op.side, kind: 'group' as const }))
+		];
+		for (const side of SIDES) {
+			for (const kind of CREATION_KINDS) {
+				const list = creations.filter((c) => c.side === side && c.kind === kind);
+				if (list.length === 0) continue;
+				const t = creationThresholdFor(
+					link,
+					side,
+					kind,
+					list.map((c) => c.key),
+					totalOf(this.owned, kind),
+					creationApprovals
+				);
+				if (!t) continue;
+				if (t.approved) {
+					this.#applied.add(t.conflict.id);
+					continue;
+				}
+				thresholds.push(t.conflict);
+				for (const c of list) staged.add(c.key);
+			}
+		}
 		for (const op of groupOps) {
+			if (staged.has(op.key) && creationKind(op)) {
+				op.staged = true;
+				sink.op(op, -1, tagOf(op));
+				continue;
+			}
 			if (staged.has(op.key)) {
 				op.staged = true;
 				stagedGroups.add(`${op.side}\u0000${refText((op as Extract<Op, { type: 'remove-group' }>).target)}`);
@@ -395,6 +437,7 @@ export interface PartsInput {
 	baseline: { linkId: string; entries: BaselineEntry[] };
 	resolutions?: readonly Resolution[];
 	now: number;
+	ruleOwned?: RuleOwned;
 }
 
 /**
@@ -424,7 +467,8 @@ export function reconcileInParts(input: PartsInput, count: number): Reconciliati
 				baseline: { linkId: link.id, entries: cut.baseline },
 				resolutions: byPart[part],
 				now,
-				part: { createdElsewhere }
+				part: { createdElsewhere },
+				ruleOwned: input.ruleOwned
 			})
 		);
 	}

@@ -2,7 +2,7 @@
  * Reconciliation: both snapshots and the baseline in, every pair's situation, the conflicts that
  * need a person, and the plan out. Pure: the browser's preview and the edge's run are the same call.
  */
-import { ReconcileContext, type PairView } from './context';
+import { ReconcileContext, type PairView, type RuleOwned } from './context';
 import { settleGroups } from './memberships';
 import type { Baseline, Collision, Conflict, LinkConfig, RecordKind, Resolution, Situation, Snapshot } from './model';
 import { SITUATIONS } from './model';
@@ -13,6 +13,7 @@ import { prepareResolutions, type StaleResolution } from './resolutions';
 import { applyLimits, assertUsable } from './safety';
 import { writableFields, type WritableFields } from './fields';
 import { indexSnapshot } from './side-index';
+import { accessVia, NO_ACCESS, planAccess } from './access';
 
 export interface ReconcileInput {
 	link: LinkConfig;
@@ -29,6 +30,8 @@ export interface ReconcileInput {
 	part?: { createdElsewhere: Set<string> };
 	/** Creates the other side refused last time (see Collision). */
 	collisions?: readonly Collision[];
+	/** Memberships rules own on each side: never removed nor re-roled by the link (see RuleOwned). */
+	ruleOwned?: RuleOwned;
 }
 
 export type SituationCounts = Record<RecordKind, Record<Situation, number>>;
@@ -72,7 +75,8 @@ export function reconcile(input: ReconcileInput): Reconciliation {
 		baseline.entries,
 		fields,
 		input.part?.createdElsewhere,
-		input.collisions
+		input.collisions,
+		input.ruleOwned
 	);
 
 	// People first, so groups can be filled with the people this plan creates.
@@ -82,6 +86,8 @@ export function reconcile(input: ReconcileInput): Reconciliation {
 		settleGroups(ctx);
 	}
 	if (!input.part) applyLimits(ctx);
+	// After the limits: a removal they stage is not happening, and neither is its revocation.
+	if (link.kinds.includes('person')) planAccess(ctx, accessVia(input[(link.access ?? NO_ACCESS).side].fields));
 
 	const ops = ctx.builder.ordered();
 	const counts = emptyCounts();
