@@ -4,7 +4,7 @@
  */
 import type { Baseline, BaselineEntry, BaselineMember } from './model';
 import type { TargetRef } from './ops';
-import type { Plan } from './plan';
+import type { DraftEntry, Plan } from './plan';
 import type { OpOutcome } from './runner';
 
 export function commitBaseline(plan: Plan, outcomes: ReadonlyMap<string, OpOutcome>): Baseline {
@@ -15,6 +15,14 @@ export function commitBaseline(plan: Plan, outcomes: ReadonlyMap<string, OpOutco
 		return o?.status === 'done' ? o.id : undefined;
 	};
 	const entries: BaselineEntry[] = [...plan.keep];
+	// Sync's grant is recorded whatever happened to the pair's other operations: it is what may be revoked.
+	const withAccess = (entry: BaselineEntry, draft: DraftEntry): BaselineEntry => {
+		if (!draft.access) return entry;
+		const granted =
+			draft.access.opKey === undefined || done(draft.access.opKey) ? draft.access.granted : entry.access === true;
+		const { access: _was, ...rest } = entry;
+		return granted ? { ...rest, access: true } : rest;
+	};
 	for (const draft of plan.next) {
 		const a = resolve(draft.a);
 		const b = resolve(draft.b);
@@ -25,12 +33,13 @@ export function commitBaseline(plan: Plan, outcomes: ReadonlyMap<string, OpOutco
 			}
 		}
 		if (!draft.opKeys.every(done) || a === undefined || b === undefined) {
-			if (draft.previous) entries.push(draft.previous);
+			if (draft.previous) entries.push(withAccess(draft.previous, draft));
 			continue;
 		}
 		if (draft.retire) continue;
 		const entry: BaselineEntry = { kind: draft.kind, a, b, origin: draft.origin, fields: draft.fields };
 		if (draft.lifecycle && draft.lifecycle.state !== 'active') entry.lifecycle = draft.lifecycle;
+		if (draft.previous?.access) entry.access = true;
 		if (draft.kind === 'group') {
 			const members: BaselineMember[] = [];
 			for (const m of draft.members ?? []) {
@@ -52,7 +61,7 @@ export function commitBaseline(plan: Plan, outcomes: ReadonlyMap<string, OpOutco
 			}
 			entry.members = members;
 		}
-		entries.push(entry);
+		entries.push(withAccess(entry, draft));
 	}
 	return { linkId: plan.linkId, entries };
 }

@@ -108,6 +108,12 @@ export class Directory {
 				this.people.set(p.id, { ...p, active: true });
 				return {};
 			}
+			case 'grant-access':
+			case 'revoke-access': {
+				const p = this.person(resolve(op.target));
+				this.people.set(p.id, { ...p, access: op.type === 'grant-access' });
+				return {};
+			}
 			case 'remove-group': {
 				const id = resolve(op.target);
 				this.group(id);

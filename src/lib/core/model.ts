@@ -58,6 +58,11 @@ export interface Person {
 	active: boolean;
 	/** Custom profile fields by the system's own field name. */
 	custom?: Record<string, string>;
+	/**
+	 * Has access to the system (can sign in and be alerted), on systems that record it per person
+	 * (see access.ts): absent reads as no access.
+	 */
+	access?: boolean;
 }
 
 export interface Group {
@@ -158,6 +163,25 @@ export const ORIGINS = ['created', 'adopted', 'matched'] as const;
 export type Origin = (typeof ORIGINS)[number];
 
 export const LIFECYCLE_STATES = ['active', 'removed', 'anonymized'] as const;
+	/** Access granted to synced people on one side (absent: nobody, as before access existed). */
+	access?: AccessConfig;
+}
+
+/** Who of the synced people a link grants access to. */
+export const ACCESS_GRANTS = ['nobody', 'everyone', 'groups'] as const;
+export type AccessGrant = (typeof ACCESS_GRANTS)[number];
+
+export interface AccessConfig {
+	/** The system access is granted on. */
+	side: Side;
+	grant: AccessGrant;
+	/** `groups`: ids of groups on `side`; a person in one (or in its pair on the other side) qualifies. */
+	groups: string[];
+	/**
+	 * Per-person answers from the review, over the link's rule: `a:<id>` or `b:<id>` (either record
+	 * of a pair) to true (grant) or false (never grant).
+	 */
+	people: Record<string, boolean>;
 export type LifecycleState = (typeof LIFECYCLE_STATES)[number];
 
 export interface Lifecycle {
@@ -195,6 +219,8 @@ export interface Baseline {
 	entries: BaselineEntry[];
 }
 
+	/** People: sync granted this person access on the link's access side (it revokes only that). */
+	access?: true;
 export const SITUATIONS = ['in-sync', 'update', 'create', 'remove', 'conflict'] as const;
 export type Situation = (typeof SITUATIONS)[number];
 

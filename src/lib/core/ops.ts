@@ -19,7 +19,9 @@ export const OP_TYPES = [
 	'set-role',
 	'remove-membership',
 	'invite',
-	'notify-transfer'
+	'notify-transfer',
+	'grant-access',
+	'revoke-access'
 ] as const;
 export type OpType = (typeof OP_TYPES)[number];
 
@@ -74,6 +76,8 @@ export type Op =
 	| (OpBase & { type: 'set-role'; group: TargetRef; person: TargetRef; role: Role; before: Role })
 	| (OpBase & { type: 'remove-membership'; group: TargetRef; person: TargetRef; before: Role })
 	| (OpBase & { type: 'invite'; person: TargetRef })
+	/** Access to the system for a synced person (see access.ts); each is the other's undo. */
+	| (OpBase & { type: 'grant-access' | 'revoke-access'; target: TargetRef })
 	| (OpBase & {
 			type: 'notify-transfer';
 			person: TargetRef;
@@ -120,6 +124,9 @@ export const STEP = {
 	/** Transfer notices wait for the membership changes, removals included, that make the move. */
 	transfers: 7
 } as const;
+
+export const isAccessOp = (op: Op): op is OpOf<'grant-access' | 'revoke-access'> =>
+	op.type === 'grant-access' || op.type === 'revoke-access';
 
 export const isRemoval = (op: Op): boolean =>
 	op.type === 'remove-group' || op.type === 'remove-person' || op.type === 'remove-membership';

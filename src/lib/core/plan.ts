@@ -40,6 +40,11 @@ export interface DraftEntry {
 	 * retried as what it is.
 	 */
 	adoption?: { opKey: string; fields: FieldValues };
+	/**
+	 * People: whether sync will have granted access once `opKey` is done (without one, at once).
+	 * Kept apart from `opKeys`: a failed grant leaves the pair's fields written, and the other way round.
+	 */
+	access?: { granted: boolean; opKey?: string };
 }
 
 export interface PlanCounts {
@@ -121,6 +126,8 @@ function identityOf(op: OpDraft): string {
 		case 'adopt-person':
 		case 'adopt-group':
 		case 'restore-person':
+		case 'grant-access':
+		case 'revoke-access':
 			return refText(op.target);
 		case 'add-membership':
 		case 'set-role':

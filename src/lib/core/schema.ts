@@ -5,6 +5,7 @@
  */
 import * as v from 'valibot';
 import {
+	ACCESS_GRANTS,
 	GROUP_KINDS,
 	GROUP_REMOVAL,
 	LINK_MODES,
@@ -42,7 +43,8 @@ export const PersonSchema = v.object({
 	memberType: v.optional(v.picklist(MEMBER_TYPES, `must be one of ${MEMBER_TYPES.join(', ')}`)),
 	buildings: v.optional(v.array(id)),
 	active: v.boolean('must be true or false'),
-	custom: v.optional(v.record(v.string(), text))
+	custom: v.optional(v.record(v.string(), text)),
+	access: v.optional(v.boolean('must be true or false'))
 });
 
 export const GroupSchema = v.object({
@@ -120,6 +122,20 @@ const matchField = v.union([
 ]);
 
 const limit = (count = 500, percent = 20) => v.optional(DeletionLimitSchema, { count, percent });
+/** Who gets access on which side; the per-person keys name a side and that side's id. */
+export const AccessConfigSchema = v.object({
+	side: v.optional(v.picklist(SIDES, 'must be a or b'), 'b'),
+	grant: v.optional(v.picklist(ACCESS_GRANTS, `must be one of ${ACCESS_GRANTS.join(', ')}`), 'nobody'),
+	groups: v.optional(v.pipe(v.array(id), v.maxLength(1000, 'lists more than 1000 groups')), []),
+	people: v.optional(
+		v.record(
+			v.pipe(v.string(), v.regex(/^[ab]:.+$/, 'keys must be a:<person id> or b:<person id>')),
+			v.boolean('must be true (grant) or false (never grant)')
+		),
+		{}
+	)
+});
+
 
 export const LinkConfigSchema = v.object({
 	id,
@@ -177,7 +193,8 @@ export const LinkConfigSchema = v.object({
 		}),
 		{ group: 'delete', community: 'delete', function: 'delete', 'message-group': 'delete' }
 	),
-	enabled: v.optional(v.boolean(), false)
+	enabled: v.optional(v.boolean(), false),
+	access: v.optional(AccessConfigSchema)
 });
 
 /** A link's configuration with every default filled in, or a ValidationError naming each field. */
@@ -206,6 +223,11 @@ export const ResolutionSchema = v.object({
 	conflictId: id,
 	choice: v.picklist(RESOLUTION_CHOICES),
 	fields: v.optional(v.record(v.string(), v.picklist(SIDES))),
+	if (link.access?.grant === 'groups' && link.access.groups.length === 0)
+		throw new ValidationError(
+			[{ record: `link "${link.id}"`, field: 'access.groups', message: 'must name at least one group' }],
+			'Invalid link configuration'
+		);
 	link: v.optional(v.object({ a: id, b: id })),
 	against: v.array(RecordRefSchema),
 	by: v.optional(v.string()),

@@ -148,6 +148,15 @@ export function planUndo(linkId: string, ops: readonly Op[], outcomes: ReadonlyM
 					role: op.before as Role
 				});
 				break;
+			case 'grant-access':
+			case 'revoke-access':
+				add({
+					type: op.type === 'grant-access' ? 'revoke-access' : 'grant-access',
+					side,
+					step: op.type === 'grant-access' ? STEP.membershipRemovals : STEP.memberships,
+					target: fixed(op.target)
+				});
+				break;
 			case 'anonymize-person':
 				irreversible.push({ key: op.key, reason: 'anonymization is irreversible by design' });
 				break;
