@@ -177,6 +177,43 @@ describe('a server that refuses everything, echoing the credential', () => {
 	});
 });
 
+describe('a system that cannot be read after a good read', () => {
+	it('keeps the last good snapshots and plan, with a note naming the system, until a read succeeds', async () => {
+		const target = await hostileSystem('echo');
+		const linkId = await provisionLink(source, target);
+		await call(`/api/links/${linkId}/reconcile`, { method: 'POST' }, 200);
+		const plan = await call(`/api/links/${linkId}/plan`, { as: 'viewer' }, 200);
+		const snapshots = await call(`/api/links/${linkId}/snapshots`, { as: 'viewer' }, 200);
+		expect(snapshots.a.people).toHaveLength(PEOPLE.length);
+
+		// The same directory, now refusing: the source's new read is written in full before the
+		// target's fails, and must not replace the one the plan was made from.
+		await call(
+			`/api/systems/${target.id}`,
+			{ method: 'PATCH', body: { baseUrl: hostileUrl(hostile, target.tenant, 'deny') } },
+			200
+		);
+		const failed = await call(`/api/links/${linkId}/reconcile`, { method: 'POST' }, 502);
+		expect(failed).toMatchObject({ error: 'source-failed', system: target.id });
+		expect(await call(`/api/links/${linkId}/plan`, { as: 'viewer' }, 200)).toEqual(plan);
+		expect(await call(`/api/links/${linkId}/snapshots`, { as: 'viewer' }, 200)).toEqual(snapshots);
+		const noted = await call<LinkView>(`/api/links/${linkId}`, { as: 'viewer' }, 200);
+		expect(noted.status.readFailure).toMatchObject({ code: 'source-failed', system: target.id });
+		expect(Date.parse(noted.status.readFailure!.at)).toBeGreaterThanOrEqual(Date.parse(snapshots.b.takenAt));
+
+		await call(
+			`/api/systems/${target.id}`,
+			{ method: 'PATCH', body: { baseUrl: hostileUrl(hostile, target.tenant, 'echo') } },
+			200
+		);
+		await call(`/api/links/${linkId}/reconcile`, { method: 'POST' }, 200);
+		const cleared = await call<LinkView>(`/api/links/${linkId}`, { as: 'viewer' }, 200);
+		expect(cleared.status.readFailure).toBeUndefined();
+		const again = await call(`/api/links/${linkId}/snapshots`, { as: 'viewer' }, 200);
+		expect(again.a.people).toEqual(snapshots.a.people);
+	});
+});
+
 describe('a server that never answers', () => {
 	it('a request to it fails at its time limit, naming the request', async () => {
 		const hang = await hostileSystem('hang');
@@ -259,7 +296,7 @@ describe('what the flow left behind', () => {
 		});
 
 	it('the flow did reach the server, and wrote runs and journals', () => {
-		expect(links.length).toBe(4);
+		expect(links.length).toBe(5);
 		expect(bodies.length).toBeGreaterThan(30);
 	});
 

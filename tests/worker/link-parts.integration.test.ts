@@ -45,8 +45,13 @@ const storedPlan = () => expectJson<Reconciliation>(api(`/api/links/${linkId}/pl
  * The core's reconcile over the snapshots, baseline and resolutions the link's Durable Object
  * holds: what the edge's plan must equal, whatever its parts.
  */
-const coreReconcile = () =>
-	runInDurableObject(env.LINKS.getByName(linkId), (_instance: LinkDO, state) => {
+const coreReconcile = async () => {
+	// The records as the link serves them (its current reads), whichever rows hold them.
+	const read = await expectJson<Record<'a' | 'b', Snapshot>>(
+		api(`/api/links/${linkId}/snapshots`, { token: reviewer }),
+		200
+	);
+	return runInDurableObject(env.LINKS.getByName(linkId), (_instance: LinkDO, state) => {
 		const sql = state.storage.sql;
 		const meta = <T>(key: string) =>
 			JSON.parse(sql.exec<{ value: string }>('SELECT value FROM meta WHERE key = ?', key).one().value) as T;
@@ -58,21 +63,9 @@ const coreReconcile = () =>
 			takenAt: '',
 			version: versions[s],
 			...(held[s].fields ? { fields: held[s].fields } : {}),
-			people: sql
-				.exec<{ rec: string }>('SELECT rec FROM snap_people WHERE side = ?', s)
-				.toArray()
-				.map((r) => JSON.parse(r.rec)),
-			groups: sql
-				.exec<{ rec: string }>('SELECT rec FROM snap_groups WHERE side = ?', s)
-				.toArray()
-				.map((r) => JSON.parse(r.rec)),
-			memberships: sql
-				.exec<{ group_id: string; person_id: string; role: 'member' | 'manager' }>(
-					'SELECT group_id, person_id, role FROM snap_members WHERE side = ?',
-					s
-				)
-				.toArray()
-				.map((r) => ({ groupId: r.group_id, personId: r.person_id, role: r.role }))
+			people: read[s].people,
+			groups: read[s].groups,
+			memberships: read[s].memberships
 		});
 		const config = meta<LinkConfig>('config');
 		const entries = sql
@@ -92,6 +85,7 @@ const coreReconcile = () =>
 			now: NOW
 		});
 	});
+};
 
 /**
  * In parts of 25 people (the seed has a few hundred) and in one part: what the core's reconcile

@@ -28,6 +28,8 @@ import {
 	thresholdDecision,
 	confirmCounts,
 	SHRUNK_COUNTS,
+	READ_FAILURE,
+	type ReadFailure,
 	type ShrunkCounts
 } from './planning';
 import { arm, ensureAlarm, tick, type ActiveRun, type RunDriverDeps } from './run-driver';
@@ -177,6 +179,7 @@ export class LinkDO extends DurableObject<Env> {
 		const plan = this.store.planMeta();
 		const nextRunAt = this.store.getMeta<number>('nextRunAt');
 		const shrunk = this.store.getMeta<ShrunkCounts>(SHRUNK_COUNTS);
+		const readFailure = this.store.getMeta<ReadFailure>(READ_FAILURE);
 		return {
 			config,
 			status: {
@@ -187,7 +190,8 @@ export class LinkDO extends DurableObject<Env> {
 				// 0 until the first reconcile (enabling always reconciles afresh before it says yes).
 				requiresAction: plan ? requiresAction(this.store, plan) : 0,
 				staged: plan?.staged ?? 0,
-				...(shrunk ? { shrunk: shrunk.fell } : {})
+				...(shrunk ? { shrunk: shrunk.fell } : {}),
+				...(readFailure ? { readFailure } : {})
 			}
 		};
 	}

@@ -157,6 +157,12 @@ export function planLink(
 	});
 }
 
+/** The last reconciliation's read failed (see ReadFailure); cleared by the next good read. */
+export const READ_FAILURE = 'read-failure';
+
+/** Why the latest read of the link's systems failed, and when: the review shows it beside the last good plan. */
+export type ReadFailure = RunError & { at: string };
+
 /** The counts the pre-flight guard compares with: the last real run's, or what an owner confirmed. */
 export const ACCEPTED_COUNTS = 'accepted-counts';
 /** Counts the guard refused, waiting for an owner to confirm them (see confirmCounts). */
@@ -242,15 +248,27 @@ function liveCollisions(store: LinkStore): Collision[] {
 async function planNow(deps: PlanningDeps, resolutions: readonly Resolution[], accept: boolean): Promise<PlannedLink> {
 	const { store, config } = deps;
 	const index = new PartitionIndex(config);
-	// The tables are about to hold another read: until this plan is made they match none.
-	store.setMeta('snapshots', undefined);
-	const info = await scanBoth(deps, index);
+	let info: Record<Side, SideInfo>;
 	try {
-		assertCounts(config, info, store.baseline.had());
+		info = await scanBoth(deps, index);
+		try {
+			assertCounts(config, info, store.baseline.had());
+		} catch (e) {
+			throw asSourceError(deps, e);
+		}
+		guardCounts(store, config, info, accept);
 	} catch (e) {
-		throw asSourceError(deps, e);
+		// The last good reads stay current, and with them the plan made from them: the review
+		// keeps showing both, with a note saying what could not be read and when.
+		store.snapshots.discard();
+		if (e instanceof SourceError && e.detail.code !== 'shrunk')
+			store.setMeta(READ_FAILURE, { at: new Date(deps.now()).toISOString(), ...e.detail } satisfies ReadFailure);
+		throw e;
 	}
-	guardCounts(store, config, info, accept);
+	store.snapshots.promote();
+	store.setMeta(READ_FAILURE, undefined);
+	// The tables hold another read now: until this plan is made they match none.
+	store.setMeta('snapshots', undefined);
 	for (const { a, b } of store.baseline.personPairs()) index.pair(a, b);
 	for (const r of resolutions) if (r.link) index.pair(r.link.a, r.link.b);
 

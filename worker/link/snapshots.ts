@@ -1,7 +1,12 @@
 /**
  * Both systems' snapshots in the link's SQLite, written page by page as the connectors read them
  * and read back a part at a time (see the core's parts.ts): a 100k-person directory is never in
- * the Worker's memory at once. The tables hold the latest read only; each read replaces its side.
+ * the Worker's memory at once.
+ *
+ * Each side has two slots (`a` and `a~`): a read is written into the slot not in use, and only
+ * when both sides were read and passed the pre-flight checks does it become the current one
+ * (`promote`). A read that fails half-way therefore leaves the last good read, which the current
+ * plan was made from, readable as it was: the review keeps showing it, with a note.
  */
 import {
 	SnapshotParser,
@@ -27,25 +32,60 @@ export interface SideInfo extends SideCounts {
 	fields?: string[];
 }
 
+/** The value of the tables' `side` column a side's rows are kept under. */
+type Slot = Side | `${Side}~`;
+type Slots = Record<Side, Slot>;
+const SLOTS = 'snapshot-slots';
+
 export class SnapshotStore {
 	constructor(
 		private readonly sql: SqlStorage,
-		private readonly transaction: <T>(fn: () => T) => T
+		private readonly transaction: <T>(fn: () => T) => T,
+		private readonly meta: { get<T>(key: string): T | undefined; set(key: string, value: unknown): void }
 	) {}
 
 	/** Changes whenever a side's rows are replaced: a stream of the old rows then stops. */
 	#generation = 0;
+	#slots: Slots | undefined;
 
-	clear(side: Side): void {
-		this.#generation++;
-		for (const table of ['snap_people', 'snap_groups', 'snap_members', 'snap_parts'])
-			this.sql.exec(`DELETE FROM ${table} WHERE side = ?`, side);
+	/** The slot holding `side`'s current read. */
+	#slot(side: Side): Slot {
+		this.#slots ??= this.meta.get<Slots>(SLOTS) ?? { a: 'a', b: 'b' };
+		return this.#slots[side];
 	}
 
-	/** A sink that replaces `side` with what a read writes into it (and shows each person to `index`). */
+	/** The slot the next read of `side` is written into. */
+	#next(side: Side): Slot {
+		return this.#slot(side) === side ? `${side}~` : side;
+	}
+
+	#clear(slot: Slot): void {
+		for (const table of ['snap_people', 'snap_groups', 'snap_members', 'snap_parts'])
+			this.sql.exec(`DELETE FROM ${table} WHERE side = ?`, slot);
+	}
+
+	/**
+	 * A sink that writes a new read of `side` beside the current one (and shows each person to
+	 * `index`); `promote` makes it current, `discard` throws it away.
+	 */
 	writer(side: Side, system: string, index?: PartitionIndex): SnapshotWriter {
-		this.clear(side);
-		return new SnapshotWriter(this.sql, this.transaction, side, system, () => this.clear(side), index);
+		const slot = this.#next(side);
+		this.#clear(slot);
+		return new SnapshotWriter(this.sql, this.transaction, side, slot, system, () => this.#clear(slot), index);
+	}
+
+	/** The reads just written become the current ones; the previous ones are cleared by the next read. */
+	promote(sides: readonly Side[] = ['a', 'b']): void {
+		const slots = { a: this.#slot('a'), b: this.#slot('b') };
+		for (const side of sides) slots[side] = this.#next(side);
+		this.meta.set(SLOTS, slots);
+		this.#slots = slots;
+		this.#generation++;
+	}
+
+	/** A read that failed: its rows go, and the current reads stay as they were. */
+	discard(sides: readonly Side[] = ['a', 'b']): void {
+		for (const side of sides) this.#clear(this.#next(side));
 	}
 
 	/**
@@ -55,19 +95,20 @@ export class SnapshotStore {
 	 */
 	assignParts(side: Side, partOf: (id: string) => number): void {
 		const ids: string[] = [];
-		for (const row of this.sql.exec<{ id: string }>('SELECT id FROM snap_people WHERE side = ?', side))
+		const slot = this.#slot(side);
+		for (const row of this.sql.exec<{ id: string }>('SELECT id FROM snap_people WHERE side = ?', slot))
 			ids.push(row.id);
 		for (let i = 0; i < ids.length; i += 2000) {
 			this.transaction(() => {
-				const rows = ids.slice(i, i + 2000).map((id) => [side, id, partOf(id)]);
+				const rows = ids.slice(i, i + 2000).map((id) => [slot, id, partOf(id)]);
 				insertRows(this.sql, 'snap_parts', ['side', 'id', 'part'], rows, 'INSERT OR REPLACE');
 			});
 		}
 		this.sql.exec(
 			'UPDATE snap_people SET part = (SELECT part FROM snap_parts WHERE snap_parts.side = snap_people.side AND snap_parts.id = snap_people.id) WHERE side = ?',
-			side
+			slot
 		);
-		this.sql.exec('DELETE FROM snap_parts WHERE side = ?', side);
+		this.sql.exec('DELETE FROM snap_parts WHERE side = ?', slot);
 	}
 
 	/**
@@ -78,12 +119,13 @@ export class SnapshotStore {
 		const { sql } = this;
 		const side = (s: Side) => {
 			const { system, takenAt, version, fields } = info[s];
+			const slot = this.#slot(s);
 			let member = ['', ''];
 			const members = () => {
 				const page = sql
 					.exec<{ group_id: string; person_id: string; role: string }>(
 						'SELECT group_id, person_id, role FROM snap_members WHERE side = ? AND (group_id, person_id) > (?, ?) ORDER BY group_id, person_id LIMIT 2000',
-						s,
+						slot,
 						...member
 					)
 					.toArray();
@@ -92,9 +134,9 @@ export class SnapshotStore {
 			};
 			return [
 				`${JSON.stringify(s)}:{"system":${JSON.stringify(system)},"takenAt":${JSON.stringify(takenAt)},"version":${JSON.stringify(version)},${fields ? `"fields":${JSON.stringify(fields)},` : ''}"people":[`,
-				byId(sql, 'snap_people', s),
+				byId(sql, 'snap_people', slot),
 				`],"groups":[`,
-				byId(sql, 'snap_groups', s),
+				byId(sql, 'snap_groups', slot),
 				`],"memberships":[`,
 				members,
 				`]}`
@@ -109,14 +151,16 @@ export class SnapshotStore {
 
 	/** True when the latest read of `side` holds the person `id`. */
 	has(side: Side, id: string): boolean {
-		return this.sql.exec('SELECT 1 FROM snap_people WHERE side = ? AND id = ?', side, id).toArray().length > 0;
+		return (
+			this.sql.exec('SELECT 1 FROM snap_people WHERE side = ? AND id = ?', this.#slot(side), id).toArray().length > 0
+		);
 	}
 
 	people(side: Side, part: number): Person[] {
 		const out: Person[] = [];
 		for (const row of this.sql.exec<{ rec: string }>(
 			'SELECT rec FROM snap_people WHERE side = ? AND part = ?',
-			side,
+			this.#slot(side),
 			part
 		))
 			out.push(JSON.parse(row.rec));
@@ -125,7 +169,7 @@ export class SnapshotStore {
 
 	groups(side: Side): Group[] {
 		const out: Group[] = [];
-		for (const row of this.sql.exec<{ rec: string }>('SELECT rec FROM snap_groups WHERE side = ?', side))
+		for (const row of this.sql.exec<{ rec: string }>('SELECT rec FROM snap_groups WHERE side = ?', this.#slot(side)))
 			out.push(JSON.parse(row.rec));
 		return out;
 	}
@@ -138,7 +182,7 @@ export class SnapshotStore {
 		const rows = this.sql.exec<{ group_id: string; person_id: string; role: string }>(
 			`SELECT m.group_id, m.person_id, m.role FROM snap_people p CROSS JOIN snap_members m ON m.side = p.side AND m.person_id = p.id
 			 WHERE p.side = ? AND p.part = ? ORDER BY m.group_id`,
-			side,
+			this.#slot(side),
 			part
 		);
 		for (const row of rows)
@@ -161,6 +205,8 @@ export class SnapshotWriter implements SnapshotSink {
 		private readonly sql: SqlStorage,
 		private readonly transaction: <T>(fn: () => T) => T,
 		private readonly side: Side,
+		/** The rows' `side` column: the slot this read is written into. */
+		private readonly slot: string,
 		private readonly system: string,
 		private readonly clear: () => void,
 		private readonly index?: PartitionIndex
@@ -188,7 +234,7 @@ export class SnapshotWriter implements SnapshotSink {
 				this.sql,
 				'snap_people',
 				['side', 'id', 'rec'],
-				list.map((p) => [this.side, p.id, JSON.stringify(p)])
+				list.map((p) => [this.slot, p.id, JSON.stringify(p)])
 			)
 		);
 		this.#counts.people += list.length;
@@ -204,13 +250,13 @@ export class SnapshotWriter implements SnapshotSink {
 				this.sql,
 				'snap_groups',
 				['side', 'id', 'rec'],
-				list.map((g) => [this.side, g.id, JSON.stringify(g)])
+				list.map((g) => [this.slot, g.id, JSON.stringify(g)])
 			);
 			insertRows(
 				this.sql,
 				'snap_members',
 				['side', 'group_id', 'person_id', 'role'],
-				memberships.map((m) => [this.side, m.groupId, m.personId, m.role])
+				memberships.map((m) => [this.slot, m.groupId, m.personId, m.role])
 			);
 		});
 		this.#counts.groups += list.length;
@@ -231,7 +277,7 @@ export class SnapshotWriter implements SnapshotSink {
 }
 
 /** A side's records (stored as JSON) in id order, a page at a time. */
-function byId(sql: SqlStorage, table: 'snap_people' | 'snap_groups', side: Side): Pager {
+function byId(sql: SqlStorage, table: 'snap_people' | 'snap_groups', side: string): Pager {
 	let after = '';
 	return () => {
 		const page = sql

@@ -29,7 +29,10 @@ export class LinkStore {
 		const transaction = <T>(fn: () => T): T => this.transaction(fn);
 		this.baseline = new BaselineStore(storage.sql, transaction);
 		this.journal = new RunJournal(storage.sql, transaction, linkId);
-		this.snapshots = new SnapshotStore(storage.sql, transaction);
+		this.snapshots = new SnapshotStore(storage.sql, transaction, {
+			get: <T>(key: string) => this.getMeta<T>(key),
+			set: (key, value) => this.setMeta(key, value)
+		});
 		this.plan = new PlanStore(
 			storage.sql,
 			transaction,

@@ -146,6 +146,11 @@ export interface LinkStatus {
 	staged: number;
 	/** Counts that fell by more than the link's limit: no run writes until an owner confirms them. */
 	shrunk?: Shrinkage[];
+	/**
+	 * The latest reconciliation could not read a system (`at`, ISO): the plan and snapshots are
+	 * still the last good ones, and say so.
+	 */
+	readFailure?: RunError & { at: string };
 }
 
 export interface LinkView {
