@@ -1,6 +1,6 @@
 /**
  * Reconciling in parts gives reconcile's answer: over generated directories, edits and answers to
- * their conflicts, with low and open deletion limits, for 1 to 5 parts.
+ * their conflicts, with low and open deletion and creation limits, for 1 to 5 parts.
  */
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
@@ -32,7 +32,8 @@ const PART_LINKS: LinkConfig[] = [
 		name: 'two-way, tight limits',
 		mode: 'two-way',
 		systems: { a: 'A', b: 'B' },
-		limits: { person: TIGHT, group: TIGHT, membership: TIGHT }
+		limits: { person: TIGHT, group: TIGHT, membership: TIGHT },
+		creationLimits: { person: TIGHT, group: TIGHT }
 	})
 ];
 

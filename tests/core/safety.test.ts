@@ -1,14 +1,18 @@
-/** Safety limits, empty sources, and resolutions (including stale ones). */
-import { describe, expect, test } from 'vitest';
+/** Safety limits (removals and creations), empty sources, and resolutions (including stale ones). */
+import { fc, test } from '@fast-check/vitest';
+import { describe, expect } from 'vitest';
 import {
 	conflictId,
 	recordVersion,
 	ReconcileError,
+	runPlan,
 	shrinkage,
+	tally,
 	type BaselineEntry,
+	type OpOutcome,
 	type Resolution
 } from '../../src/lib/core';
-import { fieldsOf, opLine, person, personEntry, provision, run, twoWay } from '../support/factories';
+import { fieldsOf, group, opLine, person, personEntry, provision, run, twoWay } from '../support/factories';
 
 const many = (n: number, prefix: string) =>
 	Array.from({ length: n }, (_, i) => person(`${prefix}${i}`, `P${i}`, { externalId: `E${i}` }));
@@ -72,6 +76,135 @@ describe('deletion limits', () => {
 			{ entries: entriesFor(10), resolutions: [approve] }
 		);
 		expect(third.plan.ops.filter((o) => o.staged)).toHaveLength(6);
+	});
+});
+
+describe('creation limits', () => {
+	/** A provisioning link owning `owned` people, whose source now has `owned + added`. */
+	const grown = (
+		owned: number,
+		added: number,
+		limit: { count: number; percent: number },
+		approvals: Resolution[] = []
+	) =>
+		run(
+			provision({ creationLimits: { person: limit, group: limit } }),
+			{ people: many(owned + added, 'a') },
+			{ people: many(owned, 'b') },
+			{ entries: entriesFor(owned), resolutions: approvals }
+		);
+
+	test.each([
+		// [case, owned, added, limit, staged?]
+		['5 new beside 10 owned against a count of 5: applied', 10, 5, { count: 5, percent: 100 }, false],
+		['6 new beside 10 owned against a count of 5: staged', 10, 6, { count: 5, percent: 100 }, true],
+		['10 new beside 10 owned is 100 %: at the limit, applied', 10, 10, { count: 500, percent: 100 }, false],
+		['11 new beside 10 owned is 110 %: staged', 10, 11, { count: 500, percent: 100 }, true],
+		['an export 40 times larger (245 owned, 9,800 new): staged', 245, 9800, { count: 500, percent: 100 }, true],
+		['a first sync (nothing owned yet) is not limited', 0, 50, { count: 5, percent: 10 }, false],
+		['a count of 0 stages any creation once the link owns some', 3, 1, { count: 0, percent: 100 }, true]
+	] as const)('%s', (_n, owned, added, limit, staged) => {
+		const r = grown(owned, added, limit);
+		const creates = r.plan.ops.filter((o) => o.type === 'create-person');
+		expect(creates).toHaveLength(added);
+		expect(creates.every((o) => Boolean(o.staged) === staged)).toBe(true);
+		const thresholds = r.conflicts.filter((c) => c.reason === 'threshold');
+		expect(thresholds).toHaveLength(staged ? 1 : 0);
+		if (staged)
+			expect(thresholds[0]).toMatchObject({ createdSide: 'b', staged: { count: added, total: owned, limit } });
+	});
+
+	test('the default limit: 500 creations, or what doubles what the link owns', () => {
+		expect(provision().creationLimits).toEqual({
+			person: { count: 500, percent: 100 },
+			group: { count: 500, percent: 100 }
+		});
+	});
+
+	test('what needs a staged creation waits with it: the invitation is staged when it runs, not failed', async () => {
+		const r = grown(2, 3, { count: 1, percent: 100 });
+		expect(r.plan.ops.filter((o) => o.type === 'invite')).toHaveLength(3);
+		const outcomes = new Map<string, OpOutcome>();
+		const applied: string[] = [];
+		await runPlan(r.plan.ops, outcomes, {
+			apply: {
+				a: async (op) => (applied.push(op.type), {}),
+				b: async (op) => (applied.push(op.type), { id: `new-${op.key}` })
+			}
+		});
+		expect(applied).toEqual([]);
+		expect(tally(r.plan.ops, outcomes)).toMatchObject({ staged: 6, skipped: 0, failed: 0, done: 0 });
+	});
+
+	test('an owner approval of exactly these creations lets them through; another set is another decision', () => {
+		const limit = { count: 2, percent: 100 };
+		const threshold = grown(4, 3, limit).conflicts.find((c) => c.reason === 'threshold')!;
+		const approve: Resolution = { conflictId: threshold.id, choice: 'approve-creates', against: [] };
+		const second = grown(4, 3, limit, [approve]);
+		expect(second.plan.ops.filter((o) => o.staged)).toEqual([]);
+		expect(second.applied).toContain(threshold.id);
+		// Approving removals is not approving creations.
+		const wrong = grown(4, 3, limit, [{ ...approve, choice: 'approve-deletes' }]);
+		expect(wrong.plan.ops.filter((o) => o.staged)).toHaveLength(3);
+		expect(grown(4, 4, limit, [approve]).plan.ops.filter((o) => o.staged)).toHaveLength(4);
+	});
+
+	test('groups have their own creation limit, per side (two-way)', () => {
+		const groups = (prefix: string, n: number) =>
+			Array.from({ length: n }, (_, i) => group(`${prefix}${i}`, `G${i}`, { externalId: `X${i}` }));
+		const owned = Array.from({ length: 2 }, (_, i) => ({
+			kind: 'group' as const,
+			a: `ga${i}`,
+			b: `gb${i}`,
+			origin: 'matched' as const,
+			fields: { name: `G${i}`, kind: 'group' },
+			members: []
+		}));
+		const link = twoWay({ creationLimits: { person: DEFAULT, group: { count: 1, percent: 100 } } });
+		const r = run(link, { groups: groups('ga', 4) }, { groups: groups('gb', 2) }, { entries: owned });
+		expect(r.plan.ops.filter((o) => o.type === 'create-group').map((o) => [o.side, Boolean(o.staged)])).toEqual([
+			['b', true],
+			['b', true]
+		]);
+		expect(r.conflicts.filter((c) => c.reason === 'threshold')).toEqual([
+			expect.objectContaining({
+				kind: 'group',
+				createdSide: 'b',
+				staged: expect.objectContaining({ count: 2, total: 2 })
+			})
+		]);
+	});
+
+	test.prop(
+		[
+			fc.integer({ min: 1, max: 40 }),
+			fc.integer({ min: 0, max: 60 }),
+			fc.integer({ min: 0, max: 30 }),
+			fc.integer({ min: 0, max: 300 }),
+			fc.boolean()
+		],
+		{
+			numRuns: 60
+		}
+	)('nothing above the limit runs unapproved', async (owned, added, count, percent, approve) => {
+		const limit = { count, percent };
+		const first = grown(owned, added, limit);
+		const threshold = first.conflicts.find((c) => c.reason === 'threshold');
+		const r =
+			approve && threshold
+				? grown(owned, added, limit, [{ conflictId: threshold.id, choice: 'approve-creates', against: [] }])
+				: first;
+		const outcomes = new Map<string, OpOutcome>();
+		await runPlan(r.plan.ops, outcomes, {
+			apply: { a: async () => ({}), b: async (op) => ({ id: `new-${op.key}` }) }
+		});
+		const created = r.plan.ops.filter((o) => o.type === 'create-person' && outcomes.get(o.key)?.status === 'done');
+		const over = added > count || (added * 100) / owned > percent;
+		if (over && !(approve && threshold)) expect(created).toEqual([]);
+		else expect(created).toHaveLength(added);
+		// Invitations never go to someone whose account was not created.
+		const invited = r.plan.ops.filter((o) => o.type === 'invite' && outcomes.get(o.key)?.status === 'done');
+		expect(invited).toHaveLength(created.length);
 	});
 });
 

@@ -14,6 +14,11 @@ import { NOW } from './factories';
 
 export const OPEN = { count: 1_000_000, percent: 100 };
 export const limits = { person: OPEN, group: OPEN, membership: OPEN };
+/** Creation limits that never stage (the properties are about reconciling, not the limits). */
+export const OPEN_CREATIONS = {
+	person: { count: 1_000_000, percent: 100_000 },
+	group: { count: 1_000_000, percent: 100_000 }
+};
 
 const NAMES = ['Ann', 'Bo', 'Cy', 'Di', 'Ed'];
 const arbPersonFields = fc.record(
@@ -134,17 +139,32 @@ export function edit(
 }
 
 export const LINKS: LinkConfig[] = [
-	makeLink({ id: 'T', name: 'two-way', mode: 'two-way', systems: { a: 'A', b: 'B' }, limits }),
+	makeLink({
+		id: 'T',
+		name: 'two-way',
+		mode: 'two-way',
+		systems: { a: 'A', b: 'B' },
+		limits,
+		creationLimits: OPEN_CREATIONS
+	}),
 	makeLink({
 		id: 'N',
 		name: 'two-way by name',
 		mode: 'two-way',
 		systems: { a: 'A', b: 'B' },
 		limits,
+		creationLimits: OPEN_CREATIONS,
 		match: { person: 'externalId', group: 'name' },
 		removeMode: 'delete'
 	}),
-	makeLink({ id: 'P', name: 'provision', mode: 'provision', systems: { a: 'A', b: 'B' }, limits })
+	makeLink({
+		id: 'P',
+		name: 'provision',
+		mode: 'provision',
+		systems: { a: 'A', b: 'B' },
+		limits,
+		creationLimits: OPEN_CREATIONS
+	})
 ];
 
 /** Reconciles, or undefined when the core refuses the input (an emptied side): that is not a plan. */

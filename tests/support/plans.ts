@@ -43,7 +43,8 @@ export function answer(c: Conflict, pick: Answer): Resolution | undefined {
 	const base = { conflictId: c.id, against: c.records };
 	switch (c.reason) {
 		case 'threshold':
-			return pick === 'approve-deletes' || pick === 'take-a' ? { ...base, choice: 'approve-deletes' } : undefined;
+			if (pick !== 'approve-deletes' && pick !== 'take-a') return undefined;
+			return { ...base, choice: c.createdSide ? 'approve-creates' : 'approve-deletes' };
 		case 'ambiguous-match':
 		case 'name-collision': {
 			const a = c.records.find((r) => r.side === 'a');

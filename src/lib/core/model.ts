@@ -151,18 +151,18 @@ export interface LinkConfig {
 	authority: { default: Side; fields: Record<string, Side> };
 	schedule: { timeZone: string; hour: number; enabled: boolean };
 	limits: Record<'person' | 'group' | 'membership', DeletionLimit>;
+	/**
+	 * Creations of one kind on one side above either number are staged like removals (an export
+	 * suddenly 40 times larger is a wrong file far more often than 40 times the staff). The percent
+	 * is of what the link already owns of that kind; a link's first sync of a kind is not limited:
+	 * the owner reviewed and confirmed it when setting the link up.
+	 */
+	creationLimits: Record<'person' | 'group', DeletionLimit>;
 	/** Days a removed person stays restorable before anonymization. */
 	retentionDays: number;
 	removeMode: RemoveMode;
 	groupRemoval: Record<GroupKind, GroupRemoval>;
 	enabled: boolean;
-}
-
-/** Where a baseline pair came from: sync created it, adopted an existing record, or matched two. */
-export const ORIGINS = ['created', 'adopted', 'matched'] as const;
-export type Origin = (typeof ORIGINS)[number];
-
-export const LIFECYCLE_STATES = ['active', 'removed', 'anonymized'] as const;
 	/** Access granted to synced people on one side (absent: nobody, as before access existed). */
 	access?: AccessConfig;
 }
@@ -182,6 +182,13 @@ export interface AccessConfig {
 	 * of a pair) to true (grant) or false (never grant).
 	 */
 	people: Record<string, boolean>;
+}
+
+/** Where a baseline pair came from: sync created it, adopted an existing record, or matched two. */
+export const ORIGINS = ['created', 'adopted', 'matched'] as const;
+export type Origin = (typeof ORIGINS)[number];
+
+export const LIFECYCLE_STATES = ['active', 'removed', 'anonymized'] as const;
 export type LifecycleState = (typeof LIFECYCLE_STATES)[number];
 
 export interface Lifecycle {
@@ -212,6 +219,8 @@ export interface BaselineEntry {
 	members?: BaselineMember[];
 	/** People in provisioning: soft removal state. */
 	lifecycle?: Lifecycle;
+	/** People: sync granted this person access on the link's access side (it revokes only that). */
+	access?: true;
 }
 
 export interface Baseline {
@@ -219,8 +228,6 @@ export interface Baseline {
 	entries: BaselineEntry[];
 }
 
-	/** People: sync granted this person access on the link's access side (it revokes only that). */
-	access?: true;
 export const SITUATIONS = ['in-sync', 'update', 'create', 'remove', 'conflict'] as const;
 export type Situation = (typeof SITUATIONS)[number];
 
@@ -252,7 +259,9 @@ export interface Conflict {
 	fields?: { field: string; base: FieldValue; a: FieldValue; b: FieldValue }[];
 	/** changed-vs-removed: the side on which the record was removed. */
 	removedSide?: Side;
-	/** threshold: how many removals are staged, and the limit that staged them. */
+	/** threshold of creations (not removals): the side the records would be created on. */
+	createdSide?: Side;
+	/** threshold: how many removals (or creations) are staged, and the limit that staged them. */
 	staged?: { count: number; total: number; limit: DeletionLimit };
 	/** name-collision of a person: a create was refused because this record holds a unique value. */
 	collision?: Collision;
@@ -280,7 +289,8 @@ export const RESOLUTION_CHOICES = [
 	'link',
 	'create-new',
 	'ignore',
-	'approve-deletes'
+	'approve-deletes',
+	'approve-creates'
 ] as const;
 export type ResolutionChoice = (typeof RESOLUTION_CHOICES)[number];
 

@@ -1,6 +1,7 @@
 /**
- * Safety: an unreachable or empty side is an error, never "delete everything"; removals above the
- * link's limits (count or percent, per side and kind) are staged until an owner approves them.
+ * Safety: an unreachable or empty side is an error, never "delete everything"; removals and
+ * creations above the link's limits (count or percent, per side and kind) are staged until an owner
+ * approves them.
  */
 import { conflictId, type ReconcileContext } from './context';
 import { fnv1a } from './digest';
@@ -16,9 +17,12 @@ import type {
 	Snapshot
 } from './model';
 import { SIDES } from './model';
+import type { Op } from './ops';
 import { removalsBy } from './plan';
 
 export const DEFAULT_LIMIT: DeletionLimit = { count: 500, percent: 20 };
+/** Growth is more often real than loss (a new school year): creations may double what is owned. */
+export const DEFAULT_CREATION_LIMIT: DeletionLimit = { count: 500, percent: 100 };
 
 export class ReconcileError extends Error {
 	constructor(
@@ -191,7 +195,71 @@ export function totalOf(counts: OwnedCounts, kind: LimitKind): number {
 	return counts.memberships;
 }
 
-/** Stages removals above the limits; an approval of exactly these removals lets them through. */
+export const CREATION_KINDS = ['person', 'group'] as const;
+export type CreationKind = (typeof CREATION_KINDS)[number];
+
+/** Creations of new records (an undo's re-creation of what it removed carries `restoreId`). */
+export function creationKind(op: Op): CreationKind | undefined {
+	if (op.type === 'create-person' && op.restoreId === undefined) return 'person';
+	if (op.type === 'create-group' && op.restoreId === undefined) return 'group';
+	return undefined;
+}
+
+/** The id of the threshold conflict for creations of a kind on a side (before its digest). */
+export const creationThresholdPrefix = (side: Side, kind: CreationKind): string =>
+	conflictId('threshold', kind, [{ side, id: `create-${kind}` }]);
+
+/**
+ * The threshold conflict for one side's creations of one kind, when they exceed the link's creation
+ * limit. Nothing is limited while the link owns none of the kind (its first sync, which the owner
+ * reviewed when setting the link up); after that, more than `count` creations, or more than
+ * `percent` of what it owns, wait for an owner. `approved`: an owner approved exactly these.
+ */
+export function creationThresholdFor(
+	link: Pick<LinkConfig, 'creationLimits'>,
+	side: Side,
+	kind: CreationKind,
+	keys: readonly string[],
+	total: number,
+	approvals: ReadonlyMap<string, Resolution>
+): { conflict: Conflict; approved: boolean } | undefined {
+	const limit = link.creationLimits?.[kind] ?? DEFAULT_CREATION_LIMIT;
+	if (total === 0) return undefined;
+	const over = keys.length > limit.count || (keys.length * 100) / total > limit.percent;
+	if (!over) return undefined;
+	const id = `${creationThresholdPrefix(side, kind)}:${fnv1a([...keys].sort().join(','))}`;
+	return {
+		approved: approvals.get(id)?.choice === 'approve-creates',
+		conflict: {
+			id,
+			kind,
+			reason: 'threshold',
+			records: [],
+			staged: { count: keys.length, total, limit },
+			createdSide: side
+		}
+	};
+}
+
+/** Creations per side and kind, for the creation limits. */
+export function creationsBy(ops: readonly Op[]): Map<string, Op[]> {
+	const out = new Map<string, Op[]>();
+	for (const op of ops) {
+		const kind = creationKind(op);
+		if (!kind) continue;
+		const k = `${op.side}:${kind}`;
+		const list = out.get(k);
+		if (list) list.push(op);
+		else out.set(k, [op]);
+	}
+	return out;
+}
+
+/**
+ * Stages removals and creations above the limits; an approval of exactly these lets them through.
+ * What depends on a staged creation (its memberships, its invitation) waits with it: the runner
+ * stages it too (see runner.ts).
+ */
 export function applyLimits(ctx: ReconcileContext): void {
 	const bySideKind = removalsBy(ctx.builder.ops);
 	const counts = ownedCounts(ctx.baseline);
@@ -217,6 +285,28 @@ export function applyLimits(ctx: ReconcileContext): void {
 				const view = ctx.viewByOp.get(op.key);
 				if (view) view.note = 'staged';
 			}
+			ctx.conflicts.push(t.conflict);
+		}
+	}
+	const creations = creationsBy(ctx.builder.ops);
+	for (const side of SIDES) {
+		for (const kind of CREATION_KINDS) {
+			const list = creations.get(`${side}:${kind}`);
+			if (!list) continue;
+			const t = creationThresholdFor(
+				ctx.link,
+				side,
+				kind,
+				list.map((op) => op.key),
+				totalOf(counts, kind),
+				ctx.resolutions.byConflict
+			);
+			if (!t) continue;
+			if (t.approved) {
+				ctx.resolutions.applied.add(t.conflict.id);
+				continue;
+			}
+			for (const op of list) op.staged = true;
 			ctx.conflicts.push(t.conflict);
 		}
 	}

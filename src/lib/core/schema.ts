@@ -121,7 +121,6 @@ const matchField = v.union([
 	v.pipe(v.string(), v.regex(/^custom:.+$/, 'must be externalId, email, employeeNumber, displayName or custom:<field>'))
 ]);
 
-const limit = (count = 500, percent = 20) => v.optional(DeletionLimitSchema, { count, percent });
 /** Who gets access on which side; the per-person keys name a side and that side's id. */
 export const AccessConfigSchema = v.object({
 	side: v.optional(v.picklist(SIDES, 'must be a or b'), 'b'),
@@ -136,6 +135,16 @@ export const AccessConfigSchema = v.object({
 	)
 });
 
+const limit = (count = 500, percent = 20) => v.optional(DeletionLimitSchema, { count, percent });
+/** Creations may be counted past 100 % of what a link owns (growth has no ceiling, loss has). */
+const creationLimit = () =>
+	v.optional(
+		v.object({
+			count: v.pipe(v.number(), v.integer(), v.minValue(0)),
+			percent: v.pipe(v.number(), v.minValue(0), v.maxValue(100_000))
+		}),
+		{ count: 500, percent: 100 }
+	);
 
 export const LinkConfigSchema = v.object({
 	id,
@@ -182,6 +191,10 @@ export const LinkConfigSchema = v.object({
 		group: { count: 500, percent: 20 },
 		membership: { count: 500, percent: 20 }
 	}),
+	creationLimits: v.optional(v.object({ person: creationLimit(), group: creationLimit() }), {
+		person: { count: 500, percent: 100 },
+		group: { count: 500, percent: 100 }
+	}),
 	retentionDays: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(3650)), 30),
 	removeMode: v.optional(v.picklist(REMOVE_MODES), 'deactivate'),
 	groupRemoval: v.optional(
@@ -209,6 +222,11 @@ export function parseLinkConfig(input: unknown): LinkConfig {
 		);
 	}
 	const link = result.output as LinkConfig;
+	if (link.access?.grant === 'groups' && link.access.groups.length === 0)
+		throw new ValidationError(
+			[{ record: `link "${link.id}"`, field: 'access.groups', message: 'must name at least one group' }],
+			'Invalid link configuration'
+		);
 	if (link.systems.a === link.systems.b)
 		throw new ValidationError(
 			[{ record: `link "${link.id}"`, field: 'systems', message: 'must name two different systems' }],
@@ -223,11 +241,6 @@ export const ResolutionSchema = v.object({
 	conflictId: id,
 	choice: v.picklist(RESOLUTION_CHOICES),
 	fields: v.optional(v.record(v.string(), v.picklist(SIDES))),
-	if (link.access?.grant === 'groups' && link.access.groups.length === 0)
-		throw new ValidationError(
-			[{ record: `link "${link.id}"`, field: 'access.groups', message: 'must name at least one group' }],
-			'Invalid link configuration'
-		);
 	link: v.optional(v.object({ a: id, b: id })),
 	against: v.array(RecordRefSchema),
 	by: v.optional(v.string()),
