@@ -8,6 +8,7 @@ import { startScimmy, SCIMMY_GROUP_EXT, SCIMMY_USER_EXT, type ScimmyPeer } from 
 import { connectorError, countingFetch, describeScimServer, unique } from '../support/scim-suite';
 import { ops, resolve } from '../support/scim-ops';
 import { eq, type FetchLike } from '../../worker/connectors/scim';
+import { ConnectorError } from '../../worker/connectors/types';
 
 const server = describeScimServer({
 	name: 'scimmy',
@@ -244,6 +245,26 @@ describe('SCIM connector against SCIMMY: what this server has', () => {
 		]);
 		expect(methods).not.toContain('PATCH');
 		expect(methods).toContain('PUT');
+	});
+
+	it('without PATCH, a record that cannot take the change fails as a connector error naming it', async () => {
+		const id = await server.createPerson();
+		const oddName: FetchLike = async (input, init) => {
+			const response = await fetch(input, init);
+			if (input.endsWith('/ServiceProviderConfig'))
+				return Response.json({ ...(await response.json()), patch: { supported: false } });
+			if (init.method === 'GET' && input.includes(`/Users/${id}`))
+				return Response.json({ ...(await response.json()), name: 'not an object' });
+			return response;
+		};
+		const error = await server
+			.connector({ fetch: oddName })
+			.apply(ops.updatePerson(id, { givenName: 'New' }), resolve)
+			.catch((e: unknown) => e);
+		expect(error).toBeInstanceOf(ConnectorError);
+		expect(error).toMatchObject({ code: 'invalid', scimType: 'invalidValue' });
+		expect((error as Error).message).toContain(id);
+		expect((error as Error).message).toContain('name.givenName');
 	});
 
 	it('rejects a snapshot with invalid payloads, naming every bad record and field', async () => {

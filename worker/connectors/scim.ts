@@ -26,6 +26,7 @@ import { ConnectorError, isEdgeDelivered } from './types';
 import { Semaphore } from './semaphore';
 import { DEFAULT_RETRY, NetworkError, realClock, sendWithRetry, type Clock, type RetryPolicy } from './retry';
 import { Scrubber } from './scrub';
+import { PatchError } from '../sandbox/scim-patch';
 import {
 	DEFAULT_LIMITS,
 	WireError,
@@ -683,10 +684,20 @@ export class ScimConnector implements Connector {
 		const current = await this.#resource('GET', path, context);
 		if (current === null || typeof current !== 'object')
 			throw this.#error({ ...contextOf(context), code: 'invalid', detail: `GET ${path}: no resource in the answer` });
-		await this.#request('PUT', path, {
-			body: applyPatchLocally(current as Record<string, unknown>, operations),
-			context
-		});
+		let body: Record<string, unknown>;
+		try {
+			body = applyPatchLocally(current as Record<string, unknown>, operations);
+		} catch (e) {
+			// The record as the server holds it cannot take the change: name it, like a server's 400.
+			if (!(e instanceof PatchError)) throw e;
+			throw this.#error({
+				...contextOf(context),
+				code: 'invalid',
+				scimType: e.scimType,
+				detail: `${path}: ${e.message}`
+			});
+		}
+		await this.#request('PUT', path, { body, context });
 	}
 
 	async #delete(collection: string, id: string, kind: 'person' | 'group', signal: AbortSignal): Promise<void> {
