@@ -314,6 +314,33 @@ export const linkRoutes: Route[] = [
 	},
 	{
 		method: 'GET',
+		path: '/api/links/:id/removed',
+		role: 'viewer',
+		handler: async ({ env, params }) => {
+			await linkOf(env, params.id);
+			return json((await stub(env, params.id).removed()) ?? []);
+		}
+	},
+	{
+		method: 'POST',
+		path: '/api/links/:id/removed/:personId/restore',
+		role: 'owner',
+		handler: async ({ env, params, caller }) => {
+			await linkOf(env, params.id);
+			return json(unwrap(await stub(env, params.id).restore(params.personId, caller.name)), 202);
+		}
+	},
+	{
+		method: 'GET',
+		path: '/api/links/:id/notices',
+		role: 'viewer',
+		handler: async ({ env, url, params }) => {
+			await linkOf(env, params.id);
+			return json((await stub(env, params.id).noticeViews(intParam(url, 'limit', 500))) ?? []);
+		}
+	},
+	{
+		method: 'GET',
 		path: '/api/links/:id/staged',
 		role: 'viewer',
 		handler: async ({ env, params }) => {

@@ -34,6 +34,10 @@ import {
 } from './planning';
 import { arm, ensureAlarm, tick, type ActiveRun, type RunDriverDeps } from './run-driver';
 import { nightlyOn } from './schedule';
+import { collectNames } from '$lib/api/run-names';
+import { nameLookup } from './names';
+import { noticeList, planRestore, removedPeople } from './provisioning';
+import type { NoticeView, RemovedPerson } from '$lib/api/types';
 import { LinkStore, type Notice, type PlanMeta } from './store';
 import type { SideInfo } from './snapshots';
 import {
@@ -398,7 +402,12 @@ export class LinkDO extends DurableObject<Env> {
 		if (!summary) return null;
 		const o = Math.max(0, offset);
 		const l = Math.max(1, Math.min(limit, 5000));
-		return { ...summary, ops: this.store.journal.journalPage(runId, o, l), offset: o, limit: l };
+		const ops = this.store.journal.journalPage(runId, o, l);
+		const names = collectNames(
+			ops.map((item) => item.op),
+			nameLookup(this.ctx.storage.sql, this.store.journal, runId)
+		);
+		return { ...summary, ops, names, offset: o, limit: l };
 	}
 
 	async progress(runId: string): Promise<RunProgress | null> {
@@ -409,6 +418,46 @@ export class LinkDO extends DurableObject<Env> {
 	/** The notices (emails to send) the runs recorded: the outbox a mail binding would drain. */
 	async notices(runId?: string): Promise<Notice[]> {
 		return this.store.journal.notices(runId);
+	}
+
+	/** The people sync removed, with their retention dates (worker/link/provisioning.ts). */
+	async removed(): Promise<RemovedPerson[] | null> {
+		return this.config ? removedPeople(this.ctx.storage.sql, this.config, this.deps.now()) : null;
+	}
+
+	/** Invitations and transfer notices, planned and recorded, with their state. */
+	async noticeViews(limit = 500): Promise<NoticeView[] | null> {
+		return this.config ? noticeList(this.ctx.storage.sql, this.config, Math.max(1, Math.min(limit, 2000))) : null;
+	}
+
+	/**
+	 * Restores a removed person within retention: a run of one journaled operation (reactivate on
+	 * the system it was removed from) whose commit lets the pair go from the baseline, so the
+	 * source no longer removes them (see provisioning.ts). Undone like any run.
+	 */
+	async restore(personId: string, by: string): Promise<Result<RunSummary>> {
+		const config = this.config;
+		if (!config) return notFound();
+		const running = this.active;
+		if (running) return refuse('conflict', `Run ${running.id} of this link is in progress.`, { running: running.id });
+		const now = this.deps.now();
+		const planned = planRestore(this.ctx.storage.sql, config, personId, now);
+		if (!planned.ok) return planned;
+		const { op, draft } = planned.value;
+		const id = crypto.randomUUID();
+		this.store.transaction(() => {
+			this.store.journal.insertRun({
+				id,
+				dryRun: false,
+				startedBy: { kind: 'person', subject: by },
+				startedAt: now,
+				phase: 'apply'
+			});
+			this.store.journal.planRun(id, [op], [draft], countOps([op]), 'apply');
+			this.store.setMeta('activeRun', { id, dryRun: false } satisfies ActiveRun);
+		});
+		await this.arm();
+		return ok(this.store.journal.run(id)!);
 	}
 
 	/**

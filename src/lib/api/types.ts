@@ -85,6 +85,9 @@ export type StartedBy = { kind: (typeof STARTERS)[number]; subject?: string };
 // How a run ends is the core's decision (finalStatus): the statuses are defined with it.
 export { RUN_STATUSES, type RunStatus } from '$lib/core';
 
+import type { RecordNames } from './run-names';
+export type { RecordNames } from './run-names';
+
 /** Why a run failed, in words an admin can act on. */
 export interface RunError {
 	/**
@@ -123,6 +126,8 @@ export interface RunSummary {
 
 export interface RunDetails extends RunSummary {
 	ops: { op: Op; outcome?: OpOutcome }[];
+	/** The names of the records this page of operations refers to (src/lib/api/run-names.ts). */
+	names: RecordNames;
 	/** Paging over `ops` (in run order). */
 	offset: number;
 	limit: number;
@@ -176,6 +181,53 @@ export interface StagedDeletes {
 	/** The owner's decision so far, if any. */
 	decision?: 'approved' | 'rejected';
 	ops: Op[];
+}
+
+/**
+ * A person sync removed (GET /api/links/:id/removed), with the dates of the core's `retention`:
+ * restorable until the end of retention, anonymized by the first nightly run from then.
+ */
+export interface RemovedPerson {
+	/** The person's id on the side it was removed from (provisioning: the target). */
+	id: string;
+	side: Side;
+	/** The system's id. */
+	system: string;
+	name: string;
+	email?: string;
+	state: 'removed' | 'anonymized';
+	removedAt?: string;
+	restorableUntil?: string;
+	/** Absent when no nightly run is scheduled. */
+	anonymizedOn?: string;
+	restorable: boolean;
+}
+
+/** What becomes of an invitation or a transfer notice. */
+export const NOTICE_STATES = ['planned', 'staged', 'queued', 'sent'] as const;
+export type NoticeState = (typeof NOTICE_STATES)[number];
+
+/** An invitation or transfer notice (GET /api/links/:id/notices). */
+export interface NoticeView {
+	key: string;
+	/** The run that recorded it (absent while only planned). */
+	runId?: string;
+	type: 'invite' | 'notify-transfer';
+	/** The system the person is on (its id), and the person's id there (absent for a person still to be created). */
+	system: string;
+	person?: string;
+	name: string;
+	email?: string;
+	/** Transfers: the communities left and joined (source names). */
+	from?: string[];
+	to?: string[];
+	/**
+	 * `planned`: the current plan sends it with the next run; `staged`: it waits for changes an
+	 * owner must approve; `queued`: recorded by a run, waiting for delivery; `sent`: delivered.
+	 */
+	state: NoticeState;
+	/** ISO instant it was recorded (queued) or delivered (sent). */
+	at?: string;
 }
 
 export type { CsvColumns } from './csv-columns';
