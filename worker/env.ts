@@ -1,6 +1,7 @@
 import type { AccountDO } from './account/account-do';
 import type { LinkDO } from './link/link-do';
 import type { SandboxDO } from './sandbox/sandbox-do';
+import type { RulesDO } from './rules/rules-do';
 
 /** Bindings and secrets the edge Worker receives (see wrangler.toml and .dev.vars.example). */
 export interface Env {
@@ -12,6 +13,8 @@ export interface Env {
 	ACCOUNT: DurableObjectNamespace<AccountDO>;
 	/** One built-in SCIM directory per sandbox system, named by the system's id. */
 	SANDBOXES: DurableObjectNamespace<SandboxDO>;
+	/** One per system with auto-membership rules, named by the system's id. */
+	RULES: DurableObjectNamespace<RulesDO>;
 	/** Base64 of 32 random bytes; encrypts connector credentials at rest. A secret, never a var. */
 	CREDENTIALS_KEY?: string;
 	/** Set (to anything but "" or "0") only by `npm start`: enables POST /api/bootstrap while no owner exists. */
@@ -26,6 +29,8 @@ export interface Env {
 	ACCESS_ROLES?: string;
 	/** Role of an Access identity not in ACCESS_ROLES: a role, or "none" to refuse it (default viewer). */
 	ACCESS_DEFAULT_ROLE?: string;
+	/** "0" or "false": runs write one operation per request, no batched memberships, no Bulk (measuring only). */
+	WRITE_BATCHING?: string;
 }
 
 /** A flag from the environment: set and not "", "0" or "false". */

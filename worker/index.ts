@@ -1,6 +1,7 @@
 import type { Env } from './env';
 import { handleApi } from './api/router';
 import { fanOut } from './link/fan-out';
+import { applyRulesEverywhere } from './rules/fan-out';
 import { withSecurityHeaders } from './http';
 
 // The main module may export only handlers and Durable Object / entrypoint classes:
@@ -8,6 +9,7 @@ import { withSecurityHeaders } from './http';
 export { LinkDO } from './link/link-do';
 export { AccountDO } from './account/account-do';
 export { SandboxDO } from './sandbox/sandbox-do';
+export { RulesDO } from './rules/rules-do';
 
 async function fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
 	const url = new URL(request.url);
@@ -22,6 +24,8 @@ async function scheduled(controller: ScheduledController, env: Env, _ctx: Execut
 	// The cron only fans out: it re-arms any link whose alarm is missing. Each LinkDO decides from
 	// its own time zone when its 02:00 run is due (worker/link/schedule.ts).
 	const result = await fanOut(env, controller.scheduledTime);
+	// Rules apply at least hourly, so a person new in a system joins their groups the same day.
+	const rules = await applyRulesEverywhere(env, 'schedule');
 	console.log(
 		JSON.stringify({
 			event: 'scheduled',
@@ -29,7 +33,9 @@ async function scheduled(controller: ScheduledController, env: Env, _ctx: Execut
 			at: new Date(controller.scheduledTime).toISOString(),
 			fannedOutTo: result.links,
 			armed: result.armed,
-			failed: result.failed
+			failed: result.failed,
+			rules: rules.systems,
+			rulesFailed: rules.failed
 		})
 	);
 }

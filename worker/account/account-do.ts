@@ -1,6 +1,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { ConnectorKind } from '$lib/core/model';
 import type { CsvColumns } from '../connectors/csv';
+import { readHeader, type SavedColumns } from '$lib/api/csv-columns';
 import type { Env } from '../env';
 import type { Role as AccountRole } from '$lib/api/types';
 import { randomToken, sha256Hex } from '../crypto';
@@ -96,6 +97,8 @@ export class AccountDO extends DurableObject<Env> {
 			sql.exec(
 				`CREATE TABLE IF NOT EXISTS links (id TEXT PRIMARY KEY, a TEXT NOT NULL, b TEXT NOT NULL, created_at TEXT NOT NULL)`
 			);
+			// Which system each auto-membership rule lives on (its RulesDO holds everything else).
+			sql.exec(`CREATE TABLE IF NOT EXISTS rule_index (id TEXT PRIMARY KEY, system_id TEXT NOT NULL)`);
 			createSignInTables(sql);
 		});
 	}
@@ -365,6 +368,17 @@ export class AccountDO extends DurableObject<Env> {
 		return true;
 	}
 
+	/**
+	 * A csv system's column map from its last upload, with that file's header row (read from the
+	 * stored file's first part, where the header is), or null before the first upload.
+	 */
+	async csvColumns(id: string): Promise<SavedColumns | null> {
+		const row = this.rows('SELECT csv_columns FROM systems WHERE id = ?', id)[0];
+		if (!row || row.csv_columns === null) return null;
+		const first = this.rows('SELECT text FROM csv_parts WHERE system_id = ? AND part = 0', id)[0];
+		return { columns: JSON.parse(String(row.csv_columns)), header: first ? readHeader(String(first.text)) : [] };
+	}
+
 	/** Records the counts and version of a snapshot just read (shown as `lastSnapshot`). */
 	async recordSnapshot(id: string, summary: SnapshotSummary): Promise<void> {
 		this.ctx.storage.sql.exec('UPDATE systems SET last_snapshot = ? WHERE id = ?', JSON.stringify(summary), id);
@@ -385,6 +399,32 @@ export class AccountDO extends DurableObject<Env> {
 
 	async removeLink(id: string): Promise<void> {
 		this.ctx.storage.sql.exec('DELETE FROM links WHERE id = ?', id);
+	}
+
+	// ---- rules index --------------------------------------------------------------------------
+
+	/** Records that rule `id` lives on system `systemId` (the system's RulesDO holds the rule). */
+	async indexRule(id: string, systemId: string): Promise<void> {
+		this.ctx.storage.sql.exec(
+			'INSERT INTO rule_index (id, system_id) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET system_id = excluded.system_id',
+			id,
+			systemId
+		);
+	}
+
+	async unindexRule(id: string): Promise<void> {
+		this.ctx.storage.sql.exec('DELETE FROM rule_index WHERE id = ?', id);
+	}
+
+	/** The system a rule lives on, or null. */
+	async ruleSystem(id: string): Promise<string | null> {
+		const row = this.rows('SELECT system_id FROM rule_index WHERE id = ?', id)[0];
+		return row ? String(row.system_id) : null;
+	}
+
+	/** Systems with at least one rule (the cron applies their rules hourly). */
+	async ruleSystems(): Promise<string[]> {
+		return this.rows('SELECT DISTINCT system_id FROM rule_index ORDER BY system_id').map((r) => String(r.system_id));
 	}
 
 	/** Every link, oldest first. */

@@ -15,6 +15,7 @@ import { tokenRoutes } from './tokens';
 import { systemRoutes } from './systems';
 import { sandboxRoutes } from './sandbox';
 import { linkRoutes } from './links';
+import { ruleRoutes } from './rules';
 import { signInRoutes } from './sign-in';
 
 export interface RouteContext {
@@ -57,6 +58,7 @@ export const API_ROUTES: Route[] = [
 	...systemRoutes,
 	...sandboxRoutes,
 	...linkRoutes,
+	...ruleRoutes,
 	...signInRoutes
 ];
 
