@@ -114,7 +114,9 @@ const feature = v.nullish(v.looseObject({ supported: flag }));
 /** RFC 7643 §5: only the features the client acts on. */
 export const ServiceProviderConfig = v.looseObject({
 	patch: feature,
-	bulk: feature,
+	bulk: v.nullish(
+		v.looseObject({ supported: flag, maxOperations: v.nullish(v.number()), maxPayloadSize: v.nullish(v.number()) })
+	),
 	sort: feature,
 	etag: feature,
 	filter: v.nullish(v.looseObject({ supported: flag, maxResults: v.nullish(v.number()) }))

@@ -21,6 +21,9 @@
 import type { GenericSchema, InferOutput } from 'valibot';
 import type { Group, GroupKind, Membership, Person, RemoveMode, Snapshot } from '$lib/core/model';
 import type { Op, TargetRef } from '$lib/core/ops';
+import { isBulkable, isPlainMembership, type BatchPolicy } from '$lib/core/batch';
+import { DEFAULT_MEMBER_BATCH, applyMemberBatch, memberBatchSize, type ScimWrites } from './scim-batch';
+import { applyBulk, bulkSize } from './scim-bulk';
 import type { Capabilities, ApplyResult, Connector, ConnectorErrorInit, Issue, SnapshotSink } from './types';
 import { ConnectorError, isEdgeDelivered } from './types';
 import { Semaphore } from './semaphore';
@@ -96,12 +99,19 @@ export interface ScimOptions {
 	retry?: Partial<RetryPolicy>;
 	/** Time and size limits (see wire.ts; tests lower them). */
 	limits?: Partial<WireLimits>;
+	/** Memberships of one group per PATCH (default scim-batch.ts's; 1: one PATCH per membership). */
+	memberBatch?: number;
+	/** Creates and updates through /Bulk where the server offers it (default true). */
+	bulk?: boolean;
 }
 
 /** What /ServiceProviderConfig said (undefined: the server did not say). */
 export interface ScimFeatures {
 	patch?: boolean;
 	bulk?: boolean;
+	/** Bulk's announced limits (operations per request, request bytes). */
+	bulkMaxOperations?: number;
+	bulkMaxPayloadSize?: number;
 	sort?: boolean;
 	etag?: boolean;
 	filter?: boolean;
@@ -190,6 +200,8 @@ export class ScimConnector implements Connector {
 	#caps: Capabilities = CONSERVATIVE;
 	#features: ScimFeatures = {};
 	readonly #locks = new Map<string, Promise<unknown>>();
+	readonly #memberBatch: number;
+	readonly #bulk: boolean;
 
 	constructor(options: ScimOptions) {
 		this.#opts = {
@@ -207,6 +219,8 @@ export class ScimConnector implements Connector {
 		this.#limits = { ...DEFAULT_LIMITS, ...options.limits };
 		this.#scrub = new Scrubber({ token: options.token });
 		this.#requests = new Semaphore(options.concurrency ?? 4);
+		this.#memberBatch = Math.max(1, options.memberBatch ?? DEFAULT_MEMBER_BATCH);
+		this.#bulk = options.bulk ?? true;
 	}
 
 	capabilities(): Capabilities {
@@ -460,6 +474,56 @@ export class ScimConnector implements Connector {
 		}
 	}
 
+	/**
+	 * How many operations this system takes together, as discovered and learned: memberships per
+	 * PATCH (none without PATCH: those are read-modify-write), operations per /Bulk request.
+	 */
+	batching(): BatchPolicy {
+		const f = this.#features;
+		const members = f.patch === false ? 1 : memberBatchSize(this.#opts.systemId, this.#memberBatch);
+		const bulk =
+			this.#bulk && f.bulk === true && f.patch !== false
+				? bulkSize(this.#opts.systemId, {
+						maxOperations: f.bulkMaxOperations ?? 0,
+						maxPayloadBytes: f.bulkMaxPayloadSize
+					})
+				: 0;
+		return { members, ...(bulk > 1 ? { bulk } : {}) };
+	}
+
+	/**
+	 * Applies a batch the core planned (scim-batch.ts, scim-bulk.ts): an outcome per operation it
+	 * settled; the others are applied alone. Bounded as one operation is, by the operation limit.
+	 */
+	async applyBatch(ops: Op[], resolve: (ref: TargetRef) => string): Promise<Map<string, ApplyResult | ConnectorError>> {
+		const limit = deadline(this.#limits.operationTimeoutMs);
+		try {
+			const d = await this.#discovered(limit.signal);
+			const writes: ScimWrites = {
+				systemId: this.#opts.systemId,
+				groupsPath: d.groupsPath,
+				// The only body limit a server announces is Bulk's; servers built on one body parser share it.
+				maxPayloadBytes: d.features.bulkMaxPayloadSize,
+				request: (method, path, init) => this.#request(method, path, init),
+				error: (init) => this.#error(init)
+			};
+			if (ops.every(isPlainMembership))
+				return await applyMemberBatch(writes, ops, resolve, this.#memberBatch, limit.signal);
+			if (!ops.some(isBulkable)) return new Map();
+			const f = d.features;
+			const limits = { maxOperations: f.bulkMaxOperations ?? 0, maxPayloadBytes: f.bulkMaxPayloadSize };
+			if (!this.#bulk || !f.bulk || bulkSize(this.#opts.systemId, limits) === 0) return new Map();
+			return await applyBulk(
+				{ ...writes, usersPath: d.usersPath, profile: d.profile, groups: d.caps.groups, bulk: limits },
+				ops,
+				resolve,
+				limit.signal
+			);
+		} finally {
+			limit.clear();
+		}
+	}
+
 	async #apply(op: Op, resolve: (ref: TargetRef) => string, d: Discovery, signal: AbortSignal): Promise<ApplyResult> {
 		const { profile } = d;
 		switch (op.type) {
@@ -618,7 +682,11 @@ export class ScimConnector implements Connector {
 		}
 		// Managers are a plain list: read, change, write back, one writer per group at a time.
 		await this.#withLock(path, async () => {
-			const group = (await this.#resource('GET', path, context)) as Record<string, unknown>;
+			// Only the managers matter here: a group of 50k members is not read for each of them.
+			const group = (await this.#resource('GET', path, context, { excludedAttributes: 'members' })) as Record<
+				string,
+				unknown
+			>;
 			const current = new Set(
 				((group?.[ext] as { managers?: unknown } | undefined)?.managers as string[] | undefined) ?? []
 			);
@@ -940,8 +1008,13 @@ export class ScimConnector implements Connector {
 	}
 
 	/** One resource read to be changed and written back, within the size a record may be. */
-	async #resource(method: string, path: string, context: RequestContext): Promise<unknown> {
-		const { body, bytes } = await this.#exchange(method, path, { context });
+	async #resource(
+		method: string,
+		path: string,
+		context: RequestContext,
+		query?: Record<string, string>
+	): Promise<unknown> {
+		const { body, bytes } = await this.#exchange(method, path, { context, query });
 		if (bytes > this.#limits.maxRecordBytes) this.#bounded(body, context);
 		return body;
 	}
@@ -986,6 +1059,8 @@ export class ScimConnector implements Connector {
 			? {
 					patch: spc.value.patch?.supported ?? undefined,
 					bulk: spc.value.bulk?.supported ?? undefined,
+					bulkMaxOperations: spc.value.bulk?.maxOperations ?? undefined,
+					bulkMaxPayloadSize: spc.value.bulk?.maxPayloadSize ?? undefined,
 					sort: spc.value.sort?.supported ?? undefined,
 					etag: spc.value.etag?.supported ?? undefined,
 					filter: spc.value.filter?.supported ?? undefined,

@@ -5,6 +5,7 @@
  */
 import type { ConnectorKind, Group, Membership, Person, PersonField, RecordKind, Snapshot } from '$lib/core/model';
 import type { Op, OpType, TargetRef } from '$lib/core/ops';
+import type { BatchPolicy } from '$lib/core/batch';
 
 /** What a system supports, as discovered; the core plans only what the target can take. */
 export interface Capabilities {
@@ -187,4 +188,16 @@ export interface Connector {
 	 * caller records it and goes on with the others.
 	 */
 	apply(op: Op, resolve: (ref: TargetRef) => string): Promise<ApplyResult>;
+	/**
+	 * How many operations this system takes together now (after `discover`; see the core's
+	 * planBatches). Connectors without it are written one operation at a time.
+	 */
+	batching?(): BatchPolicy;
+	/**
+	 * Applies a batch in as few requests as the system allows. `resolve` throws for a record the
+	 * same batch creates. The answer has an outcome per operation it settled, a ConnectorError
+	 * naming that operation's record for each one that failed; operations left out are applied
+	 * alone by the caller.
+	 */
+	applyBatch?(ops: Op[], resolve: (ref: TargetRef) => string): Promise<Map<string, ApplyResult | ConnectorError>>;
 }

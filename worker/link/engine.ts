@@ -21,6 +21,8 @@ import {
 	resolver,
 	runPlan,
 	type BaselineEntry,
+	type BatchApplier,
+	type BatchPolicy,
 	type DraftEntry,
 	type LinkConfig,
 	type Op,
@@ -54,6 +56,8 @@ export interface EngineDeps {
 	commitChunk?: number;
 	/** People reconciled per part (see planning.ts). */
 	peoplePerPart?: number;
+	/** false: every operation is written alone, whatever the systems take (a baseline for the bench). */
+	batching?: boolean;
 }
 
 /** Operations marked started per write (see applySlice). */
@@ -172,8 +176,37 @@ export async function applySlice(deps: EngineDeps, runId: string): Promise<Step>
 		return (await connectorOf(side)).apply(op, res);
 	};
 
+	// A batch is marked started whole, in one write, before its request goes out.
+	const markAll = (keys: string[]) => {
+		const fresh = keys.filter((k) => !marked.has(k));
+		store.journal.markStarted(runId, fresh);
+		for (const k of fresh) marked.add(k);
+	};
+	const batching: Partial<Record<Side, BatchPolicy>> = {};
+	const applyBatch: Partial<Record<Side, BatchApplier>> = {};
+	if (deps.batching !== false)
+		for (const side of new Set(ops.map((op) => op.side))) {
+			let connector: Connector;
+			try {
+				connector = await connectorOf(side);
+				if (!connector.batching || !connector.applyBatch) continue;
+				await connector.discover();
+			} catch {
+				continue; // the operations meet the same failure alone, each with its outcome
+			}
+			batching[side] = connector.batching!();
+			applyBatch[side] = async (batch, res) => {
+				started += batch.length;
+				markAll(batch.map((op) => op.key));
+				for (const op of batch) attempted.add(op.key);
+				return connector.applyBatch!(batch, res);
+			};
+		}
+
 	await runPlan(ops, outcomes, {
 		apply: { a: applier('a'), b: applier('b') },
+		applyBatch,
+		batching,
 		concurrency: deps.concurrency,
 		onOutcome: (outcome, op) => {
 			if (outcome.collision && op.type === 'create-person' && op.from)

@@ -16,7 +16,7 @@ import {
 	type Side,
 	type StaleResolution
 } from '$lib/core';
-import type { Env } from '../env';
+import { flag, type Env } from '../env';
 import type { Connector } from '../connectors/types';
 import { connectorFor } from '../systems/connect';
 import { applySlice, endRun, finishApplied, prepare, type EngineDeps, type SliceLimits } from './engine';
@@ -64,6 +64,8 @@ export interface LinkDeps {
 	maxAttempts: number;
 	/** People reconciled per part (see planning.ts): smaller parts, less memory, more work. */
 	peoplePerPart: number;
+	/** Operations a system takes together go together (see the core's planBatches). */
+	batching?: boolean;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -95,7 +97,8 @@ export class LinkDO extends DurableObject<Env> {
 			slice: { ops: 1000, ms: 10_000 },
 			concurrency: 8,
 			maxAttempts: 5,
-			peoplePerPart: PEOPLE_PER_PART
+			peoplePerPart: PEOPLE_PER_PART,
+			batching: env.WRITE_BATCHING === undefined || flag(env.WRITE_BATCHING)
 		};
 		this.store = new LinkStore(ctx.storage, '');
 		// No request is delivered until the tables exist and the configuration is in memory.
@@ -211,7 +214,8 @@ export class LinkDO extends DurableObject<Env> {
 			connector: (systemId) => deps.connector(systemId, config),
 			slice: deps.slice,
 			concurrency: deps.concurrency,
-			peoplePerPart: deps.peoplePerPart
+			peoplePerPart: deps.peoplePerPart,
+			batching: deps.batching
 		};
 	}
 

@@ -5,6 +5,7 @@
  * rows and read a page at a time.
  */
 import type { BaselineEntry, DraftEntry, Op, OpOutcome, OutcomeStatus, PlanCounts, RunTally } from '$lib/core';
+import { STEP } from '$lib/core';
 import { insertRows } from './rows';
 import type { RunError, RunPhase, RunStatus, RunSummary, StartedBy } from './types';
 
@@ -130,7 +131,8 @@ export class RunJournal {
 			this.sql.exec('DELETE FROM journal WHERE run_id = ?', runId);
 			this.sql.exec('DELETE FROM drafts WHERE run_id = ?', runId);
 			this.sql.exec(
-				'INSERT INTO journal (run_id, seq, key, op) SELECT ?, row_number() OVER (ORDER BY step, part, seq) - 1, key, op FROM plan_ops',
+				// Memberships by group within their steps, so a slice's memberships of one group go as one batch.
+				`INSERT INTO journal (run_id, seq, key, op) SELECT ?, row_number() OVER (ORDER BY step, CASE WHEN step IN (${STEP.memberships}, ${STEP.membershipRemovals}) THEN json_extract(op, '$.group') END, part, seq) - 1, key, op FROM plan_ops`,
 				runId
 			);
 			if (withDrafts) {

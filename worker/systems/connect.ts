@@ -242,4 +242,13 @@ class RecordingConnector implements Connector {
 	apply(op: Op, resolve: (ref: TargetRef) => string): Promise<ApplyResult> {
 		return this.inner.apply(op, resolve);
 	}
+
+	/** Batches pass through as the inner connector takes them (see Connector.batching). */
+	get batching(): Connector['batching'] {
+		return this.inner.batching?.bind(this.inner);
+	}
+
+	get applyBatch(): Connector['applyBatch'] {
+		return this.inner.applyBatch?.bind(this.inner);
+	}
 }
