@@ -9,6 +9,7 @@ import { connectorError, countingFetch, describeScimServer, unique } from '../su
 import { ops, resolve } from '../support/scim-ops';
 import { eq, type FetchLike } from '../../worker/connectors/scim';
 import { ConnectorError } from '../../worker/connectors/types';
+import { realClock } from '../../worker/connectors/retry';
 
 const server = describeScimServer({
 	name: 'scimmy',
@@ -212,6 +213,42 @@ describe('SCIM connector against SCIMMY: what this server has', () => {
 		expect(snapshot.people.map((p) => p.id).sort()).toEqual([...peer().users.keys()].sort());
 		// The first pass saw totalResults move and was thrown away.
 		expect(counts.get('GET /Users')).toBeGreaterThan(Math.ceil(peer().users.size / 3));
+	});
+
+	it('waits between re-reads, and names the records that moved when the directory never settles', async () => {
+		const added: string[] = [];
+		const waits: number[] = [];
+		// Somebody adds a user during every read (as a run writing into the system would).
+		const busy: FetchLike = async (input, init) => {
+			const response = await fetch(input, init);
+			if (init.method === 'GET' && input.includes('/Users?') && input.includes('startIndex=1&')) {
+				const handle = unique('busy');
+				const created = await fetch(`${peer().url}/Users`, {
+					method: 'POST',
+					headers: { authorization: `Bearer ${peer().token}`, 'content-type': 'application/scim+json' },
+					body: JSON.stringify({
+						schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
+						userName: `${handle}@example.org`,
+						externalId: handle
+					})
+				});
+				added.push(((await created.json()) as { id: string }).id);
+			}
+			return response;
+		};
+		for (let i = 0; i < 4; i++) await server.createPerson();
+		const clock = { ...realClock, sleep: async (ms: number) => void waits.push(ms) };
+		const error = await server
+			.connector({ pageSize: 3, fetch: busy, clock })
+			.read()
+			.catch((e: unknown) => e);
+		expect(error).toBeInstanceOf(ConnectorError);
+		expect(error).toMatchObject({ code: 'http', retryable: true, recordKind: 'person' });
+		expect((error as Error).message).toContain('kept changing while it was read (3 attempts');
+		// A user added during the reads is named (which one depends on the pages it landed in).
+		expect(added).toHaveLength(3);
+		expect(added.filter((id) => (error as Error).message.includes(id)).length).toBeGreaterThan(0);
+		expect(waits.filter((ms) => ms >= 1000)).toEqual([2000, 4000]);
 	});
 
 	it('falls back to GET + PUT on a server that announces no PATCH', async () => {

@@ -131,6 +131,14 @@ export const eq = (attribute: string, value: string): string => `${attribute} eq
 
 /** Reads are retried this many times in all when the directory changes while it is read. */
 const READ_ATTEMPTS = 3;
+/**
+ * Waited before the second attempt, doubled before each later one: a directory that changes
+ * while it is read is usually being written in a burst (a run, an import), and reading again at
+ * once would meet the same burst.
+ */
+const SETTLE_MS = 2000;
+/** Records named when a read does not settle (and how many more). */
+const MOVED_NAMED = 10;
 
 const CONSERVATIVE: Capabilities = {
 	write: true,
@@ -289,8 +297,13 @@ export class ScimConnector implements Connector {
 
 	async #scan(sink: SnapshotSink, signal: AbortSignal): Promise<{ takenAt: string }> {
 		const d = await this.#discovered(signal);
+		// What each attempt saw, so that a read that does not settle names the records that moved.
+		const seen: Record<'person' | 'group', Set<string>[]> = { person: [], group: [] };
 		for (let attempt = 1; ; attempt++) {
-			if (attempt > 1) sink.restart();
+			if (attempt > 1) {
+				await this.#clock.sleep(SETTLE_MS * 2 ** (attempt - 2), signal);
+				sink.restart();
+			}
 			const sequential = attempt > 1;
 			const issues: PendingIssue[] = [];
 			const noteIssues = (
@@ -322,9 +335,10 @@ export class ScimConnector implements Connector {
 				},
 				signal
 			);
+			seen.person.push(users.ids);
 			if (!users.stable) {
 				if (attempt < READ_ATTEMPTS) continue;
-				throw this.#unsettled();
+				throw this.#unsettled('person', seen.person);
 			}
 
 			let dangling = false;
@@ -360,9 +374,10 @@ export class ScimConnector implements Connector {
 						signal
 					)
 				: { stable: true, ids: new Set<string>() };
+			if (d.caps.groups) seen.group.push(groups.ids);
 			if (!groups.stable) {
 				if (attempt < READ_ATTEMPTS) continue;
-				throw this.#unsettled();
+				throw this.#unsettled('group', seen.group);
 			}
 
 			if (issues.length > 0) throw this.#invalidRead(issues, { person: users.ids.size, group: groups.ids.size });
@@ -372,11 +387,31 @@ export class ScimConnector implements Connector {
 		}
 	}
 
-	#unsettled(): ConnectorError {
+	/**
+	 * The read did not settle: names the records of `kind` that appeared or disappeared between
+	 * the last two reads of them (the ones a plan made now could get wrong).
+	 */
+	#unsettled(kind: 'person' | 'group', reads: Set<string>[]): ConnectorError {
+		const [before, after] = reads.slice(-2);
+		const moved: string[] = [];
+		if (before && after) {
+			for (const id of before) if (!after.has(id)) moved.push(id);
+			for (const id of after) if (!before.has(id)) moved.push(id);
+		}
+		const plural = kind === 'person' ? 'people' : 'groups';
+		const named =
+			moved.length === 0
+				? `${plural} shifted between pages`
+				: `${plural} that appeared or disappeared between reads: ${moved.slice(0, MOVED_NAMED).join(', ')}${
+						moved.length > MOVED_NAMED ? ` and ${moved.length - MOVED_NAMED} more` : ''
+					}`;
 		return this.#error({
 			code: 'http',
 			retryable: true,
-			detail: `the directory kept changing while it was read (${READ_ATTEMPTS} attempts)`
+			recordKind: kind,
+			detail: `the directory kept changing while it was read (${READ_ATTEMPTS} attempts over ${
+				(SETTLE_MS * (2 ** (READ_ATTEMPTS - 1) - 1)) / 1000
+			} s; ${named}); try again when it is not being written`
 		});
 	}
 
