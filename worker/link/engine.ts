@@ -30,6 +30,7 @@ import {
 	type Snapshot,
 	type TargetRef
 } from '$lib/core';
+import type { RuleOwned } from '$lib/core';
 import type { Connector } from '../connectors/types';
 import { isEdgeDelivered } from '../connectors/types';
 import { noteCollision, planLink, SourceError } from './planning';
@@ -58,6 +59,8 @@ export interface EngineDeps {
 	peoplePerPart?: number;
 	/** false: every operation is written alone, whatever the systems take (a baseline for the bench). */
 	batching?: boolean;
+	/** Memberships the systems' rules own, which the plan leaves alone (see planning.ts). */
+	ruleOwned?(): Promise<RuleOwned>;
 }
 
 /** Operations marked started per write (see applySlice). */

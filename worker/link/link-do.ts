@@ -19,6 +19,7 @@ import {
 import { flag, type Env } from '../env';
 import type { Connector } from '../connectors/types';
 import { connectorFor } from '../systems/connect';
+import { applyRulesAfterLinkRun, ruleOwnedFor } from '../rules/fan-out';
 import { applySlice, endRun, finishApplied, prepare, type EngineDeps, type SliceLimits } from './engine';
 import {
 	PEOPLE_PER_PART,
@@ -215,7 +216,8 @@ export class LinkDO extends DurableObject<Env> {
 			slice: deps.slice,
 			concurrency: deps.concurrency,
 			peoplePerPart: deps.peoplePerPart,
-			batching: deps.batching
+			batching: deps.batching,
+			ruleOwned: () => ruleOwnedFor(this.env, config.systems)
 		};
 	}
 
@@ -584,10 +586,22 @@ export class LinkDO extends DurableObject<Env> {
 		return arm(this.driver());
 	}
 
+	/** One tick; a real run that ended in it hands its systems to their rules, which apply next. */
+	private async tickThenRules(): Promise<void> {
+		const before = this.active;
+		await tick(this.driver());
+		if (!before || before.dryRun || this.active?.id === before.id || !this.config) return;
+		try {
+			await applyRulesAfterLinkRun(this.env, this.config.systems);
+		} catch (e) {
+			console.log(JSON.stringify({ event: 'rules-after-run-failed', link: this.config.id, error: String(e) }));
+		}
+	}
+
 	async alarm(): Promise<void> {
 		// A second alarm call while one is working (a test helper, an overlapping retry) waits for it.
 		if (this.busy) return this.busy;
-		this.busy = tick(this.driver()).finally(() => (this.busy = undefined));
+		this.busy = this.tickThenRules().finally(() => (this.busy = undefined));
 		return this.busy;
 	}
 }

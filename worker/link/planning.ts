@@ -26,6 +26,7 @@ import {
 	type Snapshot,
 	type StaleResolution
 } from '$lib/core';
+import type { RuleOwned } from '$lib/core';
 import type { Connector } from '../connectors/types';
 import { ConnectorError } from '../connectors/types';
 import type { PlanMeta } from './plan-store';
@@ -53,6 +54,11 @@ export interface PlanningDeps {
 	now(): number;
 	/** People per part (default PEOPLE_PER_PART). */
 	peoplePerPart?: number;
+	/**
+	 * Memberships the systems' auto-membership rules own: the plan never removes them nor changes
+	 * their role, so a link never fights a rule.
+	 */
+	ruleOwned?(): Promise<RuleOwned>;
 }
 
 /**
@@ -315,6 +321,7 @@ async function planParts(
 	// One instant for every part: removals of one reconciliation carry the same time.
 	const now = deps.now();
 	const collisions = liveCollisions(store);
+	const ruleOwned = (await deps.ruleOwned?.()) ?? {};
 	for (let part = 0; part < count; part++) {
 		let rec;
 		try {
@@ -326,7 +333,8 @@ async function planParts(
 				resolutions: byPart[part],
 				now,
 				part: { createdElsewhere },
-				collisions
+				collisions,
+				ruleOwned
 			});
 		} catch (e) {
 			throw asSourceError(deps, e);

@@ -3,6 +3,7 @@
  * and hourly from the cron, so a person new in the system joins their groups the same day.
  * These only queue the application in each system's RulesDO; its alarm does the work.
  */
+import type { RuleOwned } from '$lib/core';
 import type { Env } from '../env';
 import { account } from '../account/account-do';
 import { rulesOf } from './rules-do';
@@ -26,4 +27,16 @@ export async function applyRulesAfterLinkRun(
 	await Promise.allSettled(
 		[systems.a, systems.b].filter((id) => withRules.has(id)).map((id) => rulesOf(env, id).applyAll('snapshot'))
 	);
+}
+
+/** What a link's plan leaves alone: the memberships the rules of its two systems own. */
+export async function ruleOwnedFor(
+	env: Pick<Env, 'RULES' | 'ACCOUNT'>,
+	systems: { a: string; b: string }
+): Promise<RuleOwned> {
+	const withRules = new Set(await account(env).ruleSystems());
+	const [a, b] = await Promise.all(
+		[systems.a, systems.b].map((id) => (withRules.has(id) ? rulesOf(env, id).owned() : Promise.resolve([])))
+	);
+	return { a, b };
 }
