@@ -5,14 +5,16 @@
  * guessing codes stops long before it could succeed. The AccountDO wires its SQLite into these.
  */
 import type { Role } from '$lib/api/types';
+import { CODE_ALPHABET, CODE_LENGTH, type SignInCodeView } from '$lib/api/sign-in';
 
-/** Crockford's base32: no I, L, O or U, so a code read aloud or typed is hard to get wrong. */
-const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
-/** 20 characters of 5 bits: 100 random bits, shown in four groups of five. */
-export const CODE_LENGTH = 20;
-
-/** How long a code may wait to be used, in minutes: the default and the most an owner may choose. */
-export const CODE_MINUTES = { default: 15, max: 60 } as const;
+export {
+	CODE_MINUTES,
+	groupCode,
+	normalizeCode,
+	type IssuedSignInCode,
+	type RedeemRefusal,
+	type SignInCodeView
+} from '$lib/api/sign-in';
 
 /**
  * Failed exchanges allowed within a window before further attempts are refused (429) until it
@@ -20,57 +22,11 @@ export const CODE_MINUTES = { default: 15, max: 60 } as const;
  */
 export const FAILURE_LIMITS = { windowMs: 10 * 60_000, perClient: 10, overall: 100 } as const;
 
-/** A new code: `CODE_LENGTH` characters of `ALPHABET` (256 is a multiple of 32: no bias). */
+/** A new code: `CODE_LENGTH` characters of the alphabet (256 is a multiple of 32: no bias). */
 export function newCode(): string {
 	const bytes = crypto.getRandomValues(new Uint8Array(CODE_LENGTH));
-	return [...bytes].map((b) => ALPHABET[b % 32]).join('');
+	return [...bytes].map((b) => CODE_ALPHABET[b % 32]).join('');
 }
-
-/**
- * A code as typed or scanned, in the form it was issued: dashes and spaces dropped, upper case,
- * and the letters Crockford's base32 reads as digits (O as 0, I and L as 1). Undefined when it
- * cannot be a code at all.
- */
-export function normalizeCode(input: string): string | undefined {
-	const code = input
-		.replace(/[\s-]+/g, '')
-		.toUpperCase()
-		.replace(/O/g, '0')
-		.replace(/[IL]/g, '1');
-	if (code.length !== CODE_LENGTH) return undefined;
-	for (const c of code) if (!ALPHABET.includes(c)) return undefined;
-	return code;
-}
-
-/** A code for people: four groups of five. */
-export const groupCode = (code: string): string => code.replace(/(.{5})(?=.)/g, '$1-');
-
-/** A code as an owner sees it after issuing it (the plaintext `code` shows this once). */
-export interface IssuedSignInCode {
-	id: string;
-	name: string;
-	role: Role;
-	createdAt: string;
-	expiresAt: string;
-	code: string;
-}
-
-/** A code as listed: never the code itself. */
-export interface SignInCodeView {
-	id: string;
-	name: string;
-	role: Role;
-	createdBy: string;
-	createdAt: string;
-	expiresAt: string;
-	/** When it was exchanged, and for which token. */
-	usedAt?: string;
-	tokenId?: string;
-}
-
-/** Why an exchange was refused. */
-export const REDEEM_REFUSALS = ['unknown', 'used', 'expired', 'rate-limited'] as const;
-export type RedeemRefusal = (typeof REDEEM_REFUSALS)[number];
 
 type Row = Record<string, string | number | null>;
 

@@ -5,6 +5,7 @@
 import * as v from 'valibot';
 import { CONNECTOR_KINDS } from '$lib/core/model';
 import type { SystemCapabilities } from '$lib/api/types';
+import { columnChanges, readHeader } from '$lib/api/csv-columns';
 import { json } from '../http';
 import { account, type SystemPatch, type SystemView } from '../account/account-do';
 import { CsvConnector, decodeUpload, type CsvColumns } from '../connectors/csv';
@@ -105,7 +106,11 @@ const ColumnMap = v.strictObject(
 	'is not a field of the column map'
 );
 const CsvUpload = v.strictObject(
-	{ csv: v.pipe(v.string('must be the file as text'), v.minLength(1, 'must not be empty')), columns: ColumnMap },
+	{
+		csv: v.pipe(v.string('must be the file as text'), v.minLength(1, 'must not be empty')),
+		// Absent: the map the system kept from its last upload.
+		columns: v.optional(ColumnMap)
+	},
 	'is not a field of an upload'
 );
 
@@ -132,13 +137,18 @@ async function readUpload(request: Request): Promise<unknown> {
 		if (file.size > MAX_BODY_BYTES) throw tooLarge();
 		let columns: unknown;
 		try {
-			columns = JSON.parse(String(form.get('columns') ?? ''));
+			// No map in the form: the system's saved one is used (see the upload route).
+			const raw = form.get('columns');
+			columns = raw === null ? undefined : JSON.parse(String(raw));
 		} catch {
 			throw new ApiError('invalid', 'Invalid upload: columns: must be the column map as JSON.', [
 				{ field: 'columns', message: 'must be the column map as JSON' }
 			]);
 		}
-		return { csv: decodeUpload(new Uint8Array(await file.arrayBuffer())), columns };
+		return {
+			csv: decodeUpload(new Uint8Array(await file.arrayBuffer())),
+			...(columns === undefined ? {} : { columns })
+		};
 	}
 	const bytes = new Uint8Array(await request.arrayBuffer());
 	if (bytes.length > MAX_BODY_BYTES) throw tooLarge();
@@ -285,7 +295,14 @@ export const systemRoutes: Route[] = [
 					[{ field: 'connector', message: 'must be csv to upload a file' }]
 				);
 			}
-			const columns = body.columns as CsvColumns;
+			const saved = await account(env).csvColumns(system.id);
+			const columns = (body.columns ?? saved?.columns) as CsvColumns | undefined;
+			if (!columns)
+				throw new ApiError(
+					'invalid',
+					`Invalid upload: columns: "${system.name}" has no column map yet; the first upload brings one.`,
+					[{ field: 'columns', message: 'is required until an upload has saved one' }]
+				);
 			let counts;
 			try {
 				const snapshot = await new CsvConnector({ systemId: system.id, text: body.csv, columns }).read();
@@ -311,7 +328,28 @@ export const systemRoutes: Route[] = [
 				}
 				throw e;
 			}
-			return json(counts);
+			// What the file brought that the last one lacked, and what it dropped of the map.
+			return json({
+				...counts,
+				columns: saved ? columnChanges(saved, readHeader(body.csv)) : { added: [], missing: [] }
+			});
+		}
+	},
+	{
+		method: 'GET',
+		path: '/api/systems/:id/csv/columns',
+		role: 'viewer',
+		handler: async ({ env, params }) => {
+			const system = await findSystem(env, params.id);
+			const saved = system.connector === 'csv' ? await account(env).csvColumns(system.id) : null;
+			if (!saved)
+				throw new ApiError(
+					'not-found',
+					system.connector === 'csv'
+						? `"${system.name}" has no upload yet: its column map comes with the first one.`
+						: `"${system.name}" is a ${system.connector} system; only csv systems have a column map.`
+				);
+			return json(saved);
 		}
 	},
 	{

@@ -3,6 +3,7 @@
  * reconcile Web Worker both use it. Every failure is an ApiError; a network failure (offline,
  * edge down) has status 0 so callers can tell "try later" from "the edge said no".
  */
+import { setupRoutes } from './setup-client';
 import type {
 	ApiErrorBody,
 	ApiIssue,
@@ -192,6 +193,8 @@ const q = encodeURIComponent;
 export function createApi(opts: ApiOptions) {
 	const call = <T>(method: string, path: string, body?: unknown) => request<T>(opts, method, path, body);
 	return {
+		// Sign-in links, CSV column maps, link change previews (./setup-client.ts).
+		...setupRoutes(call),
 		health: () => call<{ ok: boolean; service: string; version: string }>('GET', '/health'),
 		me: () => call<Me>('GET', '/me'),
 		tokens: () => call<TokenView[]>('GET', '/tokens'),

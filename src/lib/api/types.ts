@@ -275,3 +275,5 @@ export interface ApiErrorBody {
 	issueCount?: number;
 	requiresAction?: number;
 }
+	/** The file's columns the last upload lacked, and the saved map's columns it lacks. */
+	columns?: import('./csv-columns').ColumnChanges;

@@ -3,8 +3,9 @@
  * (read here; the rows are parsed by the edge), a first guess per field, and the `columns` body
  * of PUT /api/systems/:id/csv. The edge checks everything again and names each bad row and column.
  */
-import Papa from 'papaparse';
-import { CSV_COLUMN_FIELDS, type CsvColumns } from '$lib/api/csv-columns';
+import { CSV_COLUMN_FIELDS, readHeader, type CsvColumns } from '$lib/api/csv-columns';
+
+export { readHeader };
 
 /** The ColumnMap's fields with one column each, in the order the form shows them. */
 export const COLUMN_FIELDS = CSV_COLUMN_FIELDS;
@@ -28,13 +29,6 @@ export const CUSTOM_NAME = /^[A-Za-z][\w-]{0,63}$/;
 export interface CustomColumn {
 	name: string;
 	column: string;
-}
-
-/** The header row's column names (trimmed, blanks and repeats left out); [] when there is none. */
-export function readHeader(text: string): string[] {
-	const parsed = Papa.parse<string[]>(text.replace(/^\uFEFF/, ''), { header: false, preview: 1 });
-	const first = parsed.data[0] ?? [];
-	return [...new Set(first.map((h) => String(h).trim()).filter(Boolean))];
 }
 
 /** Case, spaces, `_` and `-` aside: `Given name`, `given_name` and `givenName` are one name. */
