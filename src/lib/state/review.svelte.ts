@@ -160,7 +160,11 @@ export class ReviewManager {
 			await this.#loadLink();
 			await this.#show(summary);
 		} catch (e) {
-			this.#error = failed(e);
+			// A system could not be read: the edge kept the last good read and its plan, which stay
+			// on screen; the link's status now says what failed (ReadFailureNote), not an error.
+			if (this.#summary && errorInfo(e).status === 502 && errorInfo(e).code === 'source-failed')
+				await this.#loadLink().catch((again: unknown) => (this.#error = failed(again)));
+			else this.#error = failed(e);
 		} finally {
 			this.#busy = undefined;
 		}
