@@ -1,6 +1,9 @@
 // `npm start`: build the PWA, then serve it and the API from one `wrangler dev` process, and print
-// where it runs with the owner token.
+// where it runs with the owner token, and a one-time sign-in link with its QR code for a phone.
 //   PORT=8787 (default) · extra arguments go to wrangler, e.g. `npm start -- --test-scheduled`
+//   HOST=0.0.0.0 listens on every interface, so a phone on the same network can open the link
+//   (it then names this machine's network address); PUBLIC_URL=https://… names another way in
+//   (a tunnel) for the link instead.
 //
 // First start: .dev.vars gets a random CREDENTIALS_KEY and LOCAL_BOOTSTRAP=1; once the Worker
 // answers, POST /api/bootstrap creates the owner token and the demo systems (only while no owner
@@ -9,12 +12,17 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { renderUnicodeCompact } from 'uqr';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = (name) => `${root}node_modules/.bin/${name}`;
 const port = process.env.PORT ?? '8787';
+const host = process.env.HOST ?? '127.0.0.1';
 const origin = `http://127.0.0.1:${port}`;
+/** Where a phone reaches the app: the tunnel named, else this machine's address when listening on it. */
+const publicOrigin = process.env.PUBLIC_URL ?? (host === '0.0.0.0' ? `http://${lanAddress()}:${port}` : origin);
 const tokenFile = `${root}.wrangler/owner-token`;
 
 ensureDevVars(`${root}.dev.vars`);
@@ -23,7 +31,7 @@ const build = spawnSync(bin('vite'), ['build'], { cwd: root, stdio: 'inherit' })
 if (build.status !== 0) process.exit(build.status ?? 1);
 
 const env = { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false' };
-const wrangler = spawn(bin('wrangler'), ['dev', '--ip', '127.0.0.1', '--port', port, ...process.argv.slice(2)], {
+const wrangler = spawn(bin('wrangler'), ['dev', '--ip', host, '--port', port, ...process.argv.slice(2)], {
 	cwd: root,
 	stdio: 'inherit',
 	env
@@ -43,8 +51,10 @@ announce().catch((e) =>
 async function announce() {
 	await waitForHealth();
 	const token = await ownerToken();
-	if (token) console.log(`\nRostersync is running at ${origin} — owner token: ${token}\n`);
-	else
+	if (token) {
+		console.log(`\nRostersync is running at ${origin} — owner token: ${token}\n`);
+		await printSignInLink(token);
+	} else
 		console.log(
 			`\nRostersync is running at ${origin} — no owner token is known here: an owner exists, but .wrangler/owner-token is missing or no longer valid. Delete .wrangler/state for a fresh start.\n`
 		);
@@ -84,6 +94,37 @@ async function ownerToken() {
 	const kept = readFileSync(tokenFile, 'utf8').trim();
 	const me = await fetch(`${origin}/api/me`, { headers: { authorization: `Bearer ${kept}` } });
 	return me.ok ? kept : undefined;
+}
+
+/**
+ * A one-time sign-in link for the owner's phone, with its QR code: the code is exchanged once,
+ * within minutes, for an owner token of its own (so the phone can be signed out on the Access
+ * screen without touching this one).
+ */
+async function printSignInLink(token) {
+	const res = await fetch(`${origin}/api/sign-in-codes`, {
+		method: 'POST',
+		headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+		body: JSON.stringify({ name: 'local owner (sign-in link)', role: 'owner' })
+	});
+	if (res.status !== 201) throw new Error(`POST /api/sign-in-codes answered ${res.status}`);
+	const { code, expiresAt } = await res.json();
+	// The same form as the app's (src/lib/api/sign-in.ts): the code in the fragment, never sent to a server.
+	const link = `${publicOrigin}/#sign-in=${code}`;
+	const until = new Date(expiresAt).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+	console.log(`Sign in on a phone: scan this, or open the link (once, until ${until}):\n${link}\n`);
+	console.log(renderUnicodeCompact(link, { border: 2 }));
+	if (publicOrigin === origin)
+		console.log(
+			`\n(A phone reaches this machine with HOST=0.0.0.0 npm start on the same network, or PUBLIC_URL=https://… through a tunnel.)\n`
+		);
+}
+
+/** This machine's first IPv4 address on a network (not loopback), for a phone on the same one. */
+function lanAddress() {
+	for (const list of Object.values(networkInterfaces()))
+		for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+	return '127.0.0.1';
 }
 
 /** Creates .dev.vars with a random CREDENTIALS_KEY and LOCAL_BOOTSTRAP=1, or adds what it lacks. */

@@ -8,6 +8,8 @@ import { ApiError, createApi, type Auth } from '$lib/api/client';
 import { ROLES, type Me, type Role } from '$lib/api/types';
 import { eraseCachedAnswers, eraseDatabase, getDb, unsentCount } from '$lib/db';
 import { reportingFetch } from './network.svelte';
+import { codeInFragment } from '$lib/api/sign-in';
+import { persistStorage } from './persist';
 
 const TOKEN_KEY = 'rostersync.token';
 const ME_KEY = 'rostersync.me';
@@ -36,6 +38,7 @@ export class Session {
 	#me = $state<Me | undefined>();
 	#status = $state<SessionStatus>('starting');
 	#error = $state<string | undefined>();
+	#persisted = $state<boolean | undefined>();
 
 	/** The typed API client; every call carries the current credential. */
 	readonly api = createApi({ auth: () => this.auth, fetch: reportingFetch });
@@ -55,6 +58,13 @@ export class Session {
 	get role(): Role | undefined {
 		return this.#me?.role;
 	}
+	/**
+	 * Whether this device's storage survives storage pressure, as the browser answered after the
+	 * last sign-in: undefined until asked (or where it cannot be asked).
+	 */
+	get persisted(): boolean | undefined {
+		return this.#persisted;
+	}
 
 	/** True when the signed-in role may do what `role` may. */
 	can(role: Role): boolean {
@@ -63,6 +73,13 @@ export class Session {
 
 	/** Restores the session: the stored token (or an Access identity), else the last known one offline. */
 	async start(): Promise<void> {
+		// Opened through a sign-in link: the code is used once, and never stays in the address bar.
+		const code = typeof location === 'undefined' ? undefined : codeInFragment(location.hash);
+		if (code) {
+			history.replaceState(history.state, '', location.pathname + location.search);
+			if (await this.signInWithCode(code)) return;
+		}
+		const codeError = this.#error;
 		this.#token = read(TOKEN_KEY);
 		const cached = read(ME_KEY);
 		try {
@@ -78,6 +95,27 @@ export class Session {
 				this.#error = 'Your token is no longer accepted. Sign in again.';
 			this.#status = 'signed-out';
 		}
+		// A link that failed is said even when a kept token signed this device in anyway.
+		if (codeError) this.#error = codeError;
+	}
+
+	/**
+	 * Signs in with a one-time code (from a sign-in link, its QR code, or typed): the edge
+	 * exchanges it for a token of the role the owner chose, which is then kept like a typed one.
+	 */
+	async signInWithCode(code: string): Promise<boolean> {
+		this.#error = undefined;
+		let issued;
+		try {
+			issued = await createApi({ auth: () => ({ base: '' }), fetch: reportingFetch }).exchangeSignInCode(code);
+		} catch (e) {
+			this.#error =
+				e instanceof ApiError && e.offline
+					? 'The edge cannot be reached. Signing in needs a connection once; open the link again when online.'
+					: (e as Error).message;
+			return false;
+		}
+		return this.signIn(issued.token);
 	}
 
 	/** Signs in with a token; it is checked against the edge before it is kept. */
@@ -89,6 +127,8 @@ export class Session {
 			const me = await this.api.me();
 			write(TOKEN_KEY, this.#token);
 			this.#accept(me);
+			// Not awaited: a browser may ask the person first, and signing in does not wait for that.
+			void persistStorage().then((persisted) => (this.#persisted = persisted));
 			return true;
 		} catch (e) {
 			this.#token = previous;
