@@ -5,7 +5,7 @@
  * reloads and closed tabs.
  */
 import type { Conflict, Resolution, StaleResolution } from '$lib/core';
-import type { OutboxEntry, RostersyncDb } from './schema';
+import type { OutboxEntry, RecordName, RostersyncDb } from './schema';
 
 /** Puts a person's answer in the outbox, replacing an earlier answer to the same conflict. */
 export async function enqueue(
@@ -13,7 +13,8 @@ export async function enqueue(
 	linkId: string,
 	resolution: Resolution,
 	conflict?: Conflict,
-	now = new Date()
+	now = new Date(),
+	who?: RecordName[]
 ): Promise<OutboxEntry> {
 	return db.transaction('rw', db.outbox, async () => {
 		const key: [string, string] = [linkId, resolution.conflictId];
@@ -28,7 +29,8 @@ export async function enqueue(
 			createdAt: old?.createdAt ?? at,
 			updatedAt: at,
 			attempts: 0,
-			conflict: conflict ?? old?.conflict
+			conflict: conflict ?? old?.conflict,
+			who: who ?? old?.who
 		};
 		await db.outbox.put(entry);
 		return entry;
@@ -136,7 +138,12 @@ export async function flush(deps: FlushDeps): Promise<FlushReport> {
 				const unchanged = current !== undefined && current.rev === e.rev;
 				if (accepted.has(e.conflictId)) {
 					report.accepted++;
-					await db.resolutions.put({ linkId, conflictId: e.conflictId, resolution: e.resolution });
+					await db.resolutions.put({
+						linkId,
+						conflictId: e.conflictId,
+						resolution: e.resolution,
+						acceptedAt: now()
+					});
 					if (unchanged) await db.outbox.delete([linkId, e.conflictId]);
 				} else if (stale.has(e.conflictId)) {
 					report.stale++;

@@ -9,6 +9,7 @@ import type {
 	Conflict,
 	Person,
 	Reconciliation,
+	RecordKind,
 	Resolution,
 	Side,
 	Snapshot,
@@ -60,6 +61,8 @@ export interface AcceptedResolution {
 	linkId: string;
 	conflictId: string;
 	resolution: Resolution;
+	/** When this device's send was accepted (ISO, this device's clock); absent when listed by the edge. */
+	acceptedAt?: string;
 }
 
 export const OUTBOX_STATES = ['pending', 'stale', 'rejected'] as const;
@@ -85,6 +88,16 @@ export interface OutboxEntry {
 	changed?: StaleResolution['changed'];
 	/** The conflict as it stood when the person answered it, to show it again. */
 	conflict?: Conflict;
+	/** The records the answer names, with the names the person saw: the outbox says to whom. */
+	who?: RecordName[];
+}
+
+/** A record as the person saw it when answering. */
+export interface RecordName {
+	side: Side;
+	kind: RecordKind;
+	id: string;
+	name: string;
 }
 
 /** The last answer of a read-only API route, so screens have something to show offline. */

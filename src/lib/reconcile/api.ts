@@ -45,6 +45,7 @@ import {
 } from '$lib/db';
 import './errors';
 import { indexRecords, ReviewModel, type PairDetail, type ReviewFilter, type ReviewRow } from './review';
+import { AnswerIndex, answersOf, withNames, type Answer } from './answers';
 
 export interface SnapshotInfo {
 	system: string;
@@ -91,10 +92,55 @@ const models = new Map<
 	{ at: string; source: PlanSource; model: ReviewModel; snapshots: { a?: SnapshotInfo; b?: SnapshotInfo } }
 >();
 
+/** Each link's answers as of the last query: rows and details carry theirs. */
+const answerIndexes = new Map<string, AnswerIndex>();
+
 /** Tests point the worker's functions at their own database (fake-indexeddb). */
 export function useDatabase(next: RostersyncDb): void {
 	database = next;
 	models.clear();
+	answerIndexes.clear();
+}
+
+/** Every answer of the link (outbox and accepted), judged against the plan on screen, with names. */
+async function answersNow(linkId: string, m: ReviewModel): Promise<AnswerIndex> {
+	const [outbox, accepted] = await Promise.all([
+		db().outbox.where('linkId').equals(linkId).toArray(),
+		db().resolutions.where('linkId').equals(linkId).toArray()
+	]);
+	const source = models.get(linkId)?.source ?? 'edge';
+	const r = m.reconciliation;
+	const name = (side: 'a' | 'b', kind: RecordKind, id: string) => {
+		const records = side === 'a' ? m.a : m.b;
+		return kind === 'person' ? records.people.get(id)?.displayName : records.groups.get(id)?.name;
+	};
+	const answers = answersOf(
+		outbox,
+		accepted.map((x) => x.resolution),
+		{ source, applied: r.applied, stale: r.stale }
+	).map((x) => withNames(x, name));
+	const index = new AnswerIndex(answers);
+	answerIndexes.set(linkId, index);
+	return index;
+}
+
+const withAnswer = <T extends ReviewRow>(row: T, answer: Answer | undefined): T => (answer ? { ...row, answer } : row);
+
+/**
+ * Answers this device sent and the edge accepted after its stored plan was pulled, whose conflict
+ * that plan still shows: until the edge's next plan is pulled, the local preview shows their
+ * effect rather than the conflict they answered.
+ */
+async function unreflected(linkId: string): Promise<number> {
+	const stored = await db().plans.get([linkId, 'edge']);
+	if (!stored) return 0;
+	const open = new Set(stored.reconciliation.conflicts.map((c) => c.id));
+	for (const s of stored.reconciliation.stale) open.delete(s.resolution.conflictId);
+	return db()
+		.resolutions.where('linkId')
+		.equals(linkId)
+		.filter((r) => r.acceptedAt !== undefined && r.acceptedAt >= stored.at && open.has(r.conflictId))
+		.count();
 }
 
 /**
@@ -205,7 +251,7 @@ export const api = {
 			.equals(linkId)
 			.filter((e) => e.state === 'pending')
 			.count();
-		if (pending > 0) return api.preview(linkId);
+		if (pending > 0 || (await unreflected(linkId)) > 0) return api.preview(linkId);
 		if (models.get(linkId)?.source === 'local' || (await db().plans.get([linkId, 'local']))) {
 			await db().plans.delete([linkId, 'local']);
 			models.delete(linkId);
@@ -257,19 +303,45 @@ export const api = {
 
 	/** Filters the list; returns how many rows match. */
 	async query(linkId: string, filter: ReviewFilter): Promise<number> {
-		return (await model(linkId))?.query(filter) ?? 0;
+		const m = await model(linkId);
+		if (!m) return 0;
+		await answersNow(linkId, m);
+		return m.query(filter);
 	},
 
 	async rows(linkId: string, start: number, count: number): Promise<ReviewRow[]> {
-		return (await model(linkId))?.slice(start, count) ?? [];
+		const m = await model(linkId);
+		if (!m) return [];
+		const answers = answerIndexes.get(linkId) ?? (await answersNow(linkId, m));
+		return m.slice(start, count).map((row) => withAnswer(row, answers.forPair(row)));
 	},
 
 	async detail(linkId: string, i: number): Promise<PairDetail | undefined> {
-		return (await model(linkId))?.detail(i);
+		const m = await model(linkId);
+		const detail = m?.detail(i);
+		if (!m || !detail) return undefined;
+		const answers = await answersNow(linkId, m);
+		const answer = answers.forPair(detail.row);
+		return answer ? { ...detail, row: withAnswer(detail.row, answer), answer } : detail;
+	},
+
+	/** Every answer of the link and where it stands (the outbox list, tests). */
+	async answers(linkId: string): Promise<Answer[]> {
+		const m = await model(linkId);
+		return m ? (await answersNow(linkId, m)).answers.slice() : [];
 	},
 
 	async rowOfConflict(linkId: string, conflictId: string): Promise<number | undefined> {
 		return (await model(linkId))?.rowOfConflict(conflictId);
+	},
+
+	async rowOfRecords(
+		linkId: string,
+		kind: RecordKind,
+		aId: string | undefined,
+		bId: string | undefined
+	): Promise<number | undefined> {
+		return (await model(linkId))?.rowOfRecords(kind, aId, bId);
 	},
 
 	async search(linkId: string, side: 'a' | 'b', kind: RecordKind, text: string): Promise<(Person | Group)[]> {

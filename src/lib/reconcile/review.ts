@@ -5,6 +5,7 @@
  */
 import type { Conflict, ConflictReason, Group, Person, PairView, RecordKind, Situation, Snapshot } from '$lib/core';
 import type { ReviewPlan } from '$lib/db/schema';
+import type { Answer } from './answers';
 
 export interface ReviewRow {
 	/** Index of the pair in the reconciliation (stable while the plan is). */
@@ -20,6 +21,8 @@ export interface ReviewRow {
 	fields?: string[];
 	to?: PairView['to'];
 	conflictId?: string;
+	/** The answer made to this pair's conflict, and where it stands (set per request, see api.ts). */
+	answer?: Answer;
 }
 
 export const SITUATION_ORDER: Record<Situation, number> = {
@@ -50,7 +53,7 @@ export function indexRecords(snapshot: Snapshot | undefined): SideRecords {
 	return { people, groups };
 }
 
-function nameOf(records: SideRecords, kind: RecordKind, id: string | undefined): string | undefined {
+export function nameOf(records: SideRecords, kind: RecordKind, id: string | undefined): string | undefined {
 	if (id === undefined) return undefined;
 	return kind === 'person' ? (records.people.get(id)?.displayName ?? id) : (records.groups.get(id)?.name ?? id);
 }
@@ -166,6 +169,13 @@ export class ReviewModel {
 		return this.rows.find((r) => r.conflictId === conflictId)?.i;
 	}
 
+	/** The row that shows one of these records now (a pair can change situation when answered). */
+	rowOfRecords(kind: RecordKind, aId: string | undefined, bId: string | undefined): number | undefined {
+		return this.rows.find(
+			(r) => r.kind === kind && ((aId !== undefined && r.aId === aId) || (bId !== undefined && r.bId === bId))
+		)?.i;
+	}
+
 	/** Records on one side whose name or id contains `text` (for "link to another record"). */
 	search(side: 'a' | 'b', kind: RecordKind, text: string, limit = 20): (Person | Group)[] {
 		const needle = text.trim().toLowerCase();
@@ -191,4 +201,6 @@ export interface PairDetail {
 	b?: Person | Group;
 	conflict?: Conflict;
 	candidates: { ref: Conflict['records'][number]; record?: Person | Group }[];
+	/** The answer made to this pair, and where it stands. */
+	answer?: Answer;
 }

@@ -13,6 +13,7 @@ import {
 	outboxOf,
 	type FlushReport,
 	type OutboxEntry,
+	type RecordName,
 	type SendFailure
 } from '$lib/db';
 import { network } from './network.svelte';
@@ -65,8 +66,15 @@ export class OutboxManager {
 	}
 
 	/** Keeps a person's answer (in IndexedDB first, so nothing is lost), then tries to send it. */
-	async add(linkId: string, resolution: Resolution, conflict?: Conflict): Promise<void> {
-		await enqueue(getDb(), linkId, { ...resolution, by: resolution.by ?? session.me?.subject }, conflict);
+	async add(linkId: string, resolution: Resolution, conflict?: Conflict, who?: RecordName[]): Promise<void> {
+		await enqueue(
+			getDb(),
+			linkId,
+			{ ...resolution, by: resolution.by ?? session.me?.subject },
+			conflict,
+			undefined,
+			who
+		);
 		await this.refresh();
 		if (network.online) void this.flush();
 	}

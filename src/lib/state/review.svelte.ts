@@ -15,6 +15,7 @@ import {
 	type ReviewSummary
 } from '$lib/reconcile/client';
 import { errorInfo } from '$lib/reconcile/errors';
+import { namesOnScreen } from '$lib/reconcile/answers';
 import { network } from './network.svelte';
 import { outbox } from './outbox.svelte';
 import { session } from './session.svelte';
@@ -34,6 +35,11 @@ export class ReviewManager {
 	#detail = $state.raw<PairDetail | undefined>();
 	#selected = $state<number | undefined>();
 	#stopFlush: (() => void) | undefined;
+	#stopReconnect: (() => void) | undefined;
+	/** The connection came back: the next flush is followed by a refresh from the edge. */
+	#refreshDue = false;
+	#refreshing: Promise<void> | undefined;
+	#refreshAgain = false;
 
 	filter = $state<ReviewFilter>({ kind: 'all', situation: 'all', text: '' });
 
@@ -102,8 +108,17 @@ export class ReviewManager {
 			this.#total = 0;
 			this.filter = { kind: 'all', situation: 'all', text: '' };
 		}
+		// Answers the edge accepted changed its plan (it reconciles with them): show that plan. When
+		// the connection returns, the outbox is sent first, then the screen is refreshed from the edge.
 		this.#stopFlush ??= outbox.onFlushed((report) => {
-			if (this.#linkId && (report.accepted > 0 || report.stale > 0)) void this.#afterOutboxChange();
+			// Reload reconciles at the edge itself, after its own flush.
+			if (!this.#linkId || this.#busy === 'reloading') return;
+			if (this.#refreshDue || report.links.includes(this.#linkId)) void this.refreshFromEdge();
+			else if (report.stale > 0 || report.rejected > 0) void this.#afterOutboxChange();
+		});
+		this.#stopReconnect ??= network.onReconnect(() => {
+			this.#refreshDue = true;
+			void outbox.flush();
 		});
 		this.#busy = 'opening';
 		this.#error = undefined;
@@ -127,6 +142,51 @@ export class ReviewManager {
 	close(): void {
 		this.#stopFlush?.();
 		this.#stopFlush = undefined;
+		this.#stopReconnect?.();
+		this.#stopReconnect = undefined;
+	}
+
+	/**
+	 * Shows what the edge holds now: the link's status and its current plan (with any answer
+	 * still on this device previewed on top). Called when the connection returns and when the
+	 * edge accepted answers; an error banner from the offline time goes once the edge answers.
+	 */
+	async refreshFromEdge(): Promise<void> {
+		this.#refreshDue = false;
+		if (this.#refreshing) {
+			this.#refreshAgain = true;
+			return this.#refreshing;
+		}
+		const run = async () => {
+			do {
+				this.#refreshAgain = false;
+				const id = this.#linkId;
+				if (!id || !network.online) return;
+				try {
+					await this.#loadLink();
+					const summary =
+						(await reconcileWorker().pull(id, session.auth)) ?? (await reconcileWorker().previewIfPending(id));
+					if (id !== this.#linkId) return;
+					this.#error = undefined;
+					await this.#showFollowing(summary);
+				} catch (e) {
+					this.#error = failed(e);
+				}
+			} while (this.#refreshAgain);
+		};
+		this.#refreshing = run().finally(() => (this.#refreshing = undefined));
+		return this.#refreshing;
+	}
+
+	/** Shows a new plan, keeping the open pair open: found again by its records (its row may move). */
+	async #showFollowing(summary: ReviewSummary | undefined): Promise<void> {
+		const before = this.#detail?.row;
+		this.#selected = undefined;
+		this.#detail = undefined;
+		await this.#show(summary);
+		if (!before || !this.#linkId) return;
+		const i = await reconcileWorker().rowOfRecords(this.#linkId, before.kind, before.aId, before.bId);
+		if (i !== undefined) await this.select(i);
 	}
 
 	async #loadLink(): Promise<void> {
@@ -184,10 +244,13 @@ export class ReviewManager {
 		this.#detail = i === undefined || !this.#linkId ? undefined : await reconcileWorker().detail(this.#linkId, i);
 	}
 
-	/** Keeps the answer in the outbox (sent now if online) and previews its effect at once. */
+	/**
+	 * Keeps the answer in the outbox (sent now if online) with the names on screen, so the outbox
+	 * can say to whom, and previews its effect at once.
+	 */
 	async resolve(resolution: Resolution, conflict?: Conflict): Promise<void> {
 		if (!this.#linkId) return;
-		await outbox.add(this.#linkId, resolution, conflict);
+		await outbox.add(this.#linkId, resolution, conflict, this.#detail ? namesOnScreen(this.#detail) : undefined);
 		await this.#afterOutboxChange();
 	}
 
@@ -203,13 +266,8 @@ export class ReviewManager {
 		try {
 			const summary = await reconcileWorker().previewIfPending(this.#linkId);
 			await outbox.refresh();
-			// The selected pair may have moved (a resolved conflict becomes an update): follow its key.
-			const before = this.#detail?.row;
-			await this.#show(summary);
-			if (before && this.#detail?.row.conflictId !== before.conflictId) {
-				this.#selected = undefined;
-				this.#detail = undefined;
-			}
+			// The selected pair may have moved (a resolved conflict becomes an update): follow its records.
+			await this.#showFollowing(summary);
 		} catch (e) {
 			this.#error = failed(e);
 		} finally {
