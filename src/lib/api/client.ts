@@ -4,6 +4,7 @@
  * edge down) has status 0 so callers can tell "try later" from "the edge said no".
  */
 import { setupRoutes } from './setup-client';
+import { provisioningRoutes } from './provisioning-client';
 import type {
 	ApiErrorBody,
 	ApiIssue,
@@ -195,6 +196,8 @@ export function createApi(opts: ApiOptions) {
 	return {
 		// Sign-in links, CSV column maps, link change previews (./setup-client.ts).
 		...setupRoutes(call),
+		// Removed people, restores, invitations and notices (./provisioning-client.ts).
+		...provisioningRoutes(call),
 		health: () => call<{ ok: boolean; service: string; version: string }>('GET', '/health'),
 		me: () => call<Me>('GET', '/me'),
 		tokens: () => call<TokenView[]>('GET', '/tokens'),
