@@ -84,6 +84,12 @@ const RunRequest = v.strictObject(
 	'is not a field of a run request'
 );
 
+/** `expect`: the digest of the undo preview the owner confirmed (GET …/undo); absent, no check. */
+const UndoRequest = v.strictObject(
+	{ expect: v.optional(v.pipe(v.string('must be a string'), v.maxLength(64, 'is longer than 64 characters'))) },
+	'is not a field of an undo request'
+);
+
 const intParam = (url: URL, name: string, fallback: number) => {
 	const raw = url.searchParams.get(name);
 	const n = raw === null ? fallback : Number(raw);
@@ -305,11 +311,30 @@ export const linkRoutes: Route[] = [
 	},
 	{
 		method: 'POST',
+		path: '/api/links/:id/runs/preview',
+		role: 'reviewer',
+		handler: async ({ env, params }) => {
+			await linkOf(env, params.id);
+			return json(unwrap(await stub(env, params.id).runPreview()));
+		}
+	},
+	{
+		method: 'GET',
 		path: '/api/links/:id/runs/:runId/undo',
 		role: 'owner',
-		handler: async ({ env, params, caller }) => {
+		handler: async ({ env, params }) => {
 			await linkOf(env, params.id);
-			return json(unwrap(await stub(env, params.id).undo(params.runId, caller.name)), 202);
+			return json(unwrap(await stub(env, params.id).undoPreview(params.runId)));
+		}
+	},
+	{
+		method: 'POST',
+		path: '/api/links/:id/runs/:runId/undo',
+		role: 'owner',
+		handler: async ({ env, request, params, caller }) => {
+			const { expect } = parseBody(UndoRequest, (await readJson(request)) ?? {}, 'undo request');
+			await linkOf(env, params.id);
+			return json(unwrap(await stub(env, params.id).undo(params.runId, caller.name, expect)), 202);
 		}
 	},
 	{

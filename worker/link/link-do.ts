@@ -3,6 +3,7 @@ import {
 	countOps,
 	isUndoBarrier,
 	linkChangeIssues,
+	opsDigest,
 	parseLinkConfig,
 	parseResolutions,
 	patchedLink,
@@ -12,7 +13,10 @@ import {
 	undoRefusal,
 	ValidationError,
 	type LinkConfig,
+	type Op,
+	type OpOutcome,
 	type Resolution,
+	type UndoPlan,
 	type Side,
 	type StaleResolution
 } from '$lib/core';
@@ -37,8 +41,10 @@ import { arm, ensureAlarm, tick, type ActiveRun, type RunDriverDeps } from './ru
 import { nightlyOn } from './schedule';
 import { collectNames } from '$lib/api/run-names';
 import { nameLookup } from './names';
+import { runPreview, stagedNames, undoPreview } from './previews';
+import { thresholdAction } from './plan-store';
 import { noticeList, planRestore, removedPeople } from './provisioning';
-import type { NoticeView, RemovedPerson } from '$lib/api/types';
+import type { NoticeView, RemovedPerson, RunPreview, UndoPreview } from '$lib/api/types';
 import { LinkStore, type Notice, type PlanMeta } from './store';
 import type { SideInfo } from './snapshots';
 import {
@@ -341,22 +347,26 @@ export class LinkDO extends DurableObject<Env> {
 		if (!this.config) return null;
 		return this.store.staged().map((s) => {
 			const decision = thresholdDecision(this.store, s.conflictId);
-			return decision ? { ...s, decision } : s;
+			const named = { ...s, names: stagedNames(this.store, this.ctx.storage.sql, s.ops) };
+			return decision ? { ...named, decision } : named;
 		});
 	}
 
 	/**
-	 * Approves staged removals (an `approve-deletes` resolution for that threshold conflict: the next
-	 * run applies them) or rejects them (kept staged, not proposed again until the set changes).
+	 * Approves staged removals or creations (an `approve-deletes` or `approve-creates` resolution
+	 * for that threshold conflict: the next run applies them) or rejects them (kept staged, not
+	 * proposed again until the set changes).
 	 */
 	async decideStaged(conflictId: string, decision: 'approve' | 'reject', by: string): Promise<Result<LinkView>> {
 		if (!this.config) return notFound();
 		const plan = this.store.planMeta();
 		if (!plan?.thresholds.includes(conflictId))
-			return refuse('not-found', `The current plan has no staged deletes "${conflictId}".`);
+			return refuse('not-found', `The current plan has no staged changes "${conflictId}".`);
+		const staged = this.store.staged().find((s) => s.conflictId === conflictId);
+		const creates = staged ? staged.action === 'create' : thresholdAction(conflictId, 'b') === 'create';
 		const resolution: Resolution = {
 			conflictId,
-			choice: decision === 'approve' ? 'approve-deletes' : 'ignore',
+			choice: decision === 'approve' ? (creates ? 'approve-creates' : 'approve-deletes') : 'ignore',
 			against: [],
 			by,
 			at: iso(this.deps.now())
@@ -492,21 +502,17 @@ export class LinkDO extends DurableObject<Env> {
 	 * before-values) into a new run, which also restores the baseline the run changed. Which runs
 	 * may be undone, and when, is the core's undoRefusal.
 	 */
-	async undo(runId: string, by: string): Promise<Result<RunSummary>> {
-		const config = this.config;
-		if (!config) return notFound();
-		const run = this.store.journal.run(runId);
-		if (!run) return refuse('not-found', `Link ${config.id} has no run "${runId}".`);
-		let latest: string | undefined;
-		for (const r of this.store.journal.realRuns())
-			if (isUndoBarrier(r)) {
-				latest = r.id;
-				break;
-			}
-		const refusal = undoRefusal(run, { running: this.active?.id, latest });
-		if (refusal) return refuse('conflict', refusal.message, refusal.extra);
-		const { ops, outcomes } = this.store.journal.doneOps(runId);
-		const undo = planUndo(config.id, ops, outcomes);
+	async undo(runId: string, by: string, expect?: string): Promise<Result<RunSummary>> {
+		const planned = this.undoPlan(runId);
+		if (!planned.ok) return { ok: false, refusal: planned.refusal };
+		const { undo } = planned.value;
+		// The owner confirmed a preview: undo exactly what it showed, or nothing.
+		if (expect !== undefined && opsDigest(undo.ops) !== expect)
+			return refuse(
+				'conflict',
+				'What undoing this run does has changed since it was previewed: look at the preview again before confirming.',
+				{ digest: opsDigest(undo.ops) }
+			);
 		const id = crypto.randomUUID();
 		this.store.transaction(() => {
 			this.store.journal.insertRun({
@@ -523,6 +529,54 @@ export class LinkDO extends DurableObject<Env> {
 		});
 		await this.arm();
 		return ok(this.store.journal.run(id)!);
+	}
+
+	/** Which runs may be undone, and when, is the core's undoRefusal; the undo is the core's planUndo. */
+	private undoPlan(runId: string): Result<{ undo: UndoPlan; ops: Op[]; outcomes: Map<string, OpOutcome> }> {
+		const config = this.config;
+		if (!config) return notFound();
+		const run = this.store.journal.run(runId);
+		if (!run) return refuse('not-found', `Link ${config.id} has no run "${runId}".`);
+		let latest: string | undefined;
+		for (const r of this.store.journal.realRuns())
+			if (isUndoBarrier(r)) {
+				latest = r.id;
+				break;
+			}
+		const refusal = undoRefusal(run, { running: this.active?.id, latest });
+		if (refusal) return refuse('conflict', refusal.message, refusal.extra);
+		const { ops, outcomes } = this.store.journal.doneOps(runId);
+		return ok({ undo: planUndo(config.id, ops, outcomes), ops, outcomes });
+	}
+
+	/** What undoing a run would do, refused as the undo itself would be; nothing is written. */
+	async undoPreview(runId: string): Promise<Result<UndoPreview>> {
+		const planned = this.undoPlan(runId);
+		if (!planned.ok) return { ok: false, refusal: planned.refusal };
+		const { undo, ops, outcomes } = planned.value;
+		return ok(undoPreview(this.store, this.ctx.storage.sql, runId, undo, ops, outcomes));
+	}
+
+	/**
+	 * What a run started now would do: both systems read and reconciled afresh (it becomes the
+	 * current plan, as a reconcile does), summarized for the owner to confirm.
+	 */
+	async runPreview(): Promise<Result<RunPreview>> {
+		const config = this.config;
+		if (!config) return notFound();
+		const running = this.active;
+		if (running) return refuse('conflict', `Run ${running.id} of this link is in progress.`, { running: running.id });
+		let meta: PlanMeta;
+		try {
+			meta = (await planLink(this.engine(config))).meta;
+		} catch (e) {
+			return sourceFailed(e);
+		}
+		const staged = this.store.staged().map(({ conflictId, action, kind, side, count }) => {
+			const decision = thresholdDecision(this.store, conflictId);
+			return { conflictId, action, kind, side, count, ...(decision ? { decision } : {}) };
+		});
+		return ok(runPreview(this.store, this.ctx.storage.sql, meta, staged, requiresAction(this.store, meta)));
 	}
 
 	// ---- the alarm: runs in slices, and the nightly schedule (worker/link/run-driver.ts) --------

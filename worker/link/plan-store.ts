@@ -5,6 +5,12 @@
  */
 import {
 	conflictId,
+	CREATION_KINDS,
+	creationKind,
+	creationThresholdPrefix,
+	irreversibleReason,
+	type IrreversibleGroup,
+	type OpType,
 	LIMIT_KINDS,
 	isRemoval,
 	personRemovalKey,
@@ -228,19 +234,23 @@ export class PlanStore implements PlanRows {
 		});
 	}
 
-	/** The staged removals per threshold conflict, in one pass over the staged operations, paged. */
+	/**
+	 * The staged removals and creations per threshold conflict, in one pass over the staged
+	 * operations, paged.
+	 */
 	private storeStaged(thresholds: readonly Conflict[]): number {
 		const byRemoval = new Map<string, { id: string; seq: number }>();
 		for (const c of thresholds) {
-			if (!c.staged || !c.removedSide) continue;
-			const kind = thresholdKind(c.id, c.removedSide);
+			const side = c.removedSide ?? c.createdSide;
+			if (!c.staged || !side) continue;
+			const kind = thresholdKind(c.id, side);
 			if (!kind) continue;
-			byRemoval.set(`${c.removedSide}:${kind}`, { id: c.id, seq: 0 });
+			byRemoval.set(`${side}:${c.createdSide ? 'create' : 'remove'}:${kind}`, { id: c.id, seq: 0 });
 			this.sql.exec(
 				'INSERT INTO staged (conflict_id, kind, side, count, total, lim) VALUES (?, ?, ?, ?, ?, ?)',
 				c.id,
 				kind,
-				c.removedSide,
+				side,
 				c.staged.count,
 				c.staged.total,
 				JSON.stringify(c.staged.limit)
@@ -255,7 +265,12 @@ export class PlanStore implements PlanRows {
 			const out: SqlStorageValue[][] = [];
 			for (const text of rows) {
 				const op = JSON.parse(text) as Op;
-				const to = isRemoval(op) ? byRemoval.get(`${op.side}:${opKind(op)}`) : undefined;
+				const created = creationKind(op);
+				const to = created
+					? byRemoval.get(`${op.side}:create:${created}`)
+					: isRemoval(op)
+						? byRemoval.get(`${op.side}:remove:${opKind(op)}`)
+						: undefined;
 				if (to) out.push([to.id, to.seq++, text]);
 			}
 			insertRows(this.sql, 'staged_ops', ['conflict_id', 'seq', 'op'], out);
@@ -290,18 +305,67 @@ export class PlanStore implements PlanRows {
 				'SELECT conflict_id, kind, side, count, total, lim FROM staged ORDER BY conflict_id'
 			)
 			.toArray()
-			.map((r) => ({
-				conflictId: r.conflict_id,
-				kind: r.kind as StagedDeletes['kind'],
-				side: r.side as StagedDeletes['side'],
-				count: r.count,
-				total: r.total,
-				limit: JSON.parse(r.lim),
-				ops: this.sql
-					.exec<{ op: string }>('SELECT op FROM staged_ops WHERE conflict_id = ? ORDER BY seq', r.conflict_id)
-					.toArray()
-					.map((o) => JSON.parse(o.op) as Op)
-			}));
+			.map((r) => {
+				const action = thresholdAction(r.conflict_id, r.side as Side);
+				return {
+					conflictId: r.conflict_id,
+					action,
+					kind: r.kind as StagedDeletes['kind'],
+					side: r.side as StagedDeletes['side'],
+					count: r.count,
+					total: r.total,
+					limit: JSON.parse(r.lim),
+					ops: this.sql
+						.exec<{ op: string }>('SELECT op FROM staged_ops WHERE conflict_id = ? ORDER BY seq', r.conflict_id)
+						.toArray()
+						.map((o) => JSON.parse(o.op) as Op),
+					...(action === 'create' ? { waiting: this.waitingOn(r.conflict_id) } : {})
+				};
+			});
+	}
+
+	/** Operations of the plan that need a staged creation, and so wait with it, by type. */
+	private waitingOn(conflictId: string): Partial<Record<Op['type'], number>> {
+		const out: Partial<Record<Op['type'], number>> = {};
+		for (const row of this.sql.exec<{ type: string; n: number }>(
+			`WITH k AS (SELECT json_extract(op, '$.key') AS key FROM staged_ops WHERE conflict_id = ?)
+			 SELECT json_extract(op, '$.type') AS type, count(*) AS n FROM plan_ops
+			 WHERE json_extract(op, '$.person.createdBy') IN (SELECT key FROM k)
+			    OR json_extract(op, '$.group.createdBy') IN (SELECT key FROM k)
+			 GROUP BY 1`,
+			conflictId
+		))
+			out[row.type as Op['type']] = row.n;
+		return out;
+	}
+
+	/** An operation of the current plan by its key. */
+	opByKey(key: string): Op | undefined {
+		const row = this.sql.exec<{ op: string }>('SELECT op FROM plan_ops WHERE key = ? LIMIT 1', key).toArray()[0];
+		return row ? (JSON.parse(row.op) as Op) : undefined;
+	}
+
+	/**
+	 * What a run of the current plan would do, from its rows: the first `limit` operations that
+	 * would run (in run order), how many more, and those that cannot be reversed, grouped.
+	 */
+	preview(limit: number): { ops: Op[]; more: number; irreversible: IrreversibleGroup[] } {
+		const ops = this.sql
+			.exec<{ op: string }>('SELECT op FROM plan_ops WHERE staged = 0 ORDER BY step, part, seq LIMIT ?', limit)
+			.toArray()
+			.map((r) => JSON.parse(r.op) as Op);
+		const running = this.sql.exec<{ n: number }>('SELECT count(*) AS n FROM plan_ops WHERE staged = 0').one().n;
+		const irreversible: IrreversibleGroup[] = [];
+		for (const row of this.sql.exec<{ type: string; soft: number | null; n: number }>(
+			`SELECT json_extract(op, '$.type') AS type, json_extract(op, '$.soft') AS soft, count(*) AS n FROM plan_ops
+			 WHERE staged = 0 AND json_extract(op, '$.type') IN ('invite', 'notify-transfer', 'anonymize-person', 'remove-person', 'remove-group')
+			 GROUP BY 1, 2 ORDER BY min(step), 1`
+		)) {
+			const type = row.type as OpType;
+			const reason = irreversibleReason({ type, soft: Boolean(row.soft) });
+			if (reason) irreversible.push({ type, reason, count: row.n });
+		}
+		return { ops, more: Math.max(0, running - ops.length), irreversible };
 	}
 
 	/** The current plan as a Reconciliation's JSON text, piece by piece (undefined before the first). */
@@ -346,9 +410,19 @@ export class PlanStore implements PlanRows {
 	}
 }
 
-/** Which kind of removals a threshold conflict holds back (its id says it; see the core's thresholdFor). */
+/**
+ * Which kind of removals or creations a threshold conflict holds back (its id says it; see the
+ * core's thresholdFor and creationThresholdFor).
+ */
 export function thresholdKind(id: string, side: Side): StagedDeletes['kind'] | undefined {
-	return LIMIT_KINDS.find((k) =>
-		id.startsWith(`${conflictId('threshold', k === 'membership' ? 'group' : k, [{ side, id: k }])}:`)
+	return (
+		CREATION_KINDS.find((k) => id.startsWith(`${creationThresholdPrefix(side, k)}:`)) ??
+		LIMIT_KINDS.find((k) =>
+			id.startsWith(`${conflictId('threshold', k === 'membership' ? 'group' : k, [{ side, id: k }])}:`)
+		)
 	);
 }
+
+/** Whether a threshold conflict holds back creations or removals. */
+export const thresholdAction = (id: string, side: Side): StagedDeletes['action'] =>
+	CREATION_KINDS.some((k) => id.startsWith(`${creationThresholdPrefix(side, k)}:`)) ? 'create' : 'remove';

@@ -365,10 +365,10 @@ export function requiresAction(store: LinkStore, meta: PlanMeta): number {
 	return Math.max(0, meta.requiresAction - decided);
 }
 
-/** An owner's decision on a threshold conflict: approve-deletes, or reject (stored as ignore). */
+/** An owner's decision on a threshold conflict: approve-deletes/-creates, or reject (stored as ignore). */
 export function thresholdDecision(store: LinkStore, id: string): StagedDeletes['decision'] {
 	const r = store.resolution(id);
-	if (r?.choice === 'approve-deletes') return 'approved';
+	if (r?.choice === 'approve-deletes' || r?.choice === 'approve-creates') return 'approved';
 	if (r?.choice === 'ignore') return 'rejected';
 	return undefined;
 }

@@ -7,6 +7,8 @@ import type {
 	LinkConfig,
 	Op,
 	OpOutcome,
+	OpType,
+	OpsPreview,
 	PersonField,
 	PlanCounts,
 	RecordKind,
@@ -40,6 +42,21 @@ export interface SnapshotSummary {
 	memberships: number;
 }
 
+/**
+ * Where a system keeps each person's buildings and member type, which rules read (absent: SCIM
+ * `userType` and the Rostersync extension's `buildings`; a CSV's mapped columns).
+ */
+export interface PeopleMap {
+	/** A SCIM attribute path (core, enterprise or extension URN) or a CSV column. */
+	building?: string;
+	/** A SCIM attribute path or a CSV column. */
+	memberType?: string;
+	/** Values that mean staff (any case; default "staff"). */
+	staff?: string[];
+	/** Values that mean student (any case; default "student"). */
+	student?: string[];
+}
+
 export interface SystemView {
 	id: string;
 	name: string;
@@ -49,6 +66,8 @@ export interface SystemView {
 	createdAt: string;
 	hasCredentials: boolean;
 	lastSnapshot?: SnapshotSummary;
+	/** Where its people's buildings and member type are read from (set by an owner). */
+	peopleMap?: PeopleMap;
 }
 
 /**
@@ -68,6 +87,11 @@ export interface SystemCapabilities {
 	write: boolean;
 	/** A person can be deactivated and restored, not only deleted. */
 	softRemove: boolean;
+	/**
+	 * How it keeps a person's access, for access grants: its own flag (a sandbox), a SCIM
+	 * entitlement or role, or the account being active. Absent: access cannot be granted on it.
+	 */
+	access?: 'extension' | 'entitlements' | 'roles' | 'active';
 }
 
 export interface NewSystem {
@@ -170,9 +194,11 @@ export interface ResolutionsAnswer {
 	stale: StaleResolution[];
 }
 
-/** A threshold conflict of the current plan with the removals it holds back. */
+/** A threshold conflict of the current plan with the removals (or creations) it holds back. */
 export interface StagedDeletes {
 	conflictId: string;
+	/** Removals above the link's limits, or creations above its creation limits. */
+	action: 'remove' | 'create';
 	kind: RecordKind | 'membership';
 	side: Side;
 	count: number;
@@ -181,6 +207,45 @@ export interface StagedDeletes {
 	/** The owner's decision so far, if any. */
 	decision?: 'approved' | 'rejected';
 	ops: Op[];
+	/** Creations: the plan's operations that need them (memberships, invitations), by type: they wait too. */
+	waiting?: Partial<Record<OpType, number>>;
+	/** Names of the records the first operations concern (src/lib/api/run-names.ts). */
+	names?: RecordNames;
+}
+
+/**
+ * What a confirmation shows before anything is written (the core's OpsPreview: counts per type,
+ * the first operations that will run, what cannot be reversed), with the names of the records
+ * the listed operations concern.
+ */
+export interface ChangePreview extends Omit<OpsPreview, 'digest'> {
+	names: RecordNames;
+}
+
+/**
+ * What undoing a run will do (GET /api/links/:id/runs/:runId/undo). `irreversible` lists the
+ * undone run's operations an undo cannot reverse; `digest` names exactly these operations: the
+ * undo, asked with it, refuses to apply any other set.
+ */
+export interface UndoPreview extends ChangePreview {
+	runId: string;
+	digest: string;
+}
+
+/** A threshold conflict of a plan, in short (the full list: GET /api/links/:id/staged). */
+export type StagedSummary = Pick<StagedDeletes, 'conflictId' | 'action' | 'kind' | 'side' | 'count' | 'decision'>;
+
+/**
+ * What a run started now would do (POST /api/links/:id/runs/preview): both systems read again and
+ * reconciled, which becomes the link's current plan. Staged operations are counted, not run.
+ */
+export interface RunPreview extends ChangePreview {
+	versions: { a: string; b: string };
+	/** ISO instant of the reconciliation. */
+	computedAt: string;
+	/** Conflicts still needing a person: their records are left as they are. */
+	requiresAction: number;
+	staged: StagedSummary[];
 }
 
 /**
@@ -237,6 +302,8 @@ export interface CsvCounts {
 	people: number;
 	groups: number;
 	memberships: number;
+	/** The file's columns the last upload lacked, and the saved map's columns it lacks. */
+	columns?: import('./csv-columns').ColumnChanges;
 }
 
 /** A bearer token as listed (GET /api/tokens): never the token itself. */
@@ -275,5 +342,3 @@ export interface ApiErrorBody {
 	issueCount?: number;
 	requiresAction?: number;
 }
-	/** The file's columns the last upload lacked, and the saved map's columns it lacks. */
-	columns?: import('./csv-columns').ColumnChanges;

@@ -161,15 +161,11 @@ export {
 	type CreationKind
 } from './safety';
 export {
-	createdNames,
 	groupIrreversible,
 	irreversibleReason,
-	opSubject,
 	opsDigest,
 	previewOps,
-	referencedIds,
 	type IrreversibleGroup,
-	type Names,
 	type OpsPreview
 } from './preview';
 export {

@@ -146,6 +146,10 @@ async function settleBatch(
 	const ready: Op[] = [];
 	for (const op of batch.ops) {
 		if (outcomes.has(op.key)) continue;
+		if (op.staged || stagedDependency(op, outcomes)) {
+			await settle(op, outcomes, deps, resolve);
+			continue;
+		}
 		try {
 			for (const ref of refsOf(op)) if (!('createdBy' in ref && inBatch.has(ref.createdBy))) resolve(ref);
 			ready.push(op);
@@ -191,6 +195,16 @@ async function record(outcome: OpOutcome, op: Op, outcomes: Map<string, OpOutcom
 	await deps.onOutcome?.(outcome, op);
 }
 
+/**
+ * The staged creation an operation needs (its person or group), if any: what needs it waits with
+ * it for the owner, staged too, rather than skipped as if it had failed.
+ */
+function stagedDependency(op: Op, outcomes: ReadonlyMap<string, OpOutcome>): string | undefined {
+	for (const ref of refsOf(op))
+		if ('createdBy' in ref && outcomes.get(ref.createdBy)?.status === 'staged') return ref.createdBy;
+	return undefined;
+}
+
 async function settle(
 	op: Op,
 	outcomes: Map<string, OpOutcome>,
@@ -198,14 +212,11 @@ async function settle(
 	resolve: (ref: TargetRef) => string
 ): Promise<void> {
 	let outcome: OpOutcome;
-	// What needs a staged creation (its memberships, its invitation) waits with it for the owner.
-	const waitsFor = op.staged
-		? undefined
-		: refsOf(op).find((r) => 'createdBy' in r && outcomes.get(r.createdBy)?.status === 'staged');
+	const waitsFor = op.staged ? undefined : stagedDependency(op, outcomes);
 	if (op.staged) {
 		outcome = { key: op.key, status: 'staged' };
-	} else if (waitsFor && 'createdBy' in waitsFor) {
-		outcome = { key: op.key, status: 'staged', error: `waits with ${waitsFor.createdBy}, staged behind a limit` };
+	} else if (waitsFor) {
+		outcome = { key: op.key, status: 'staged', error: `waits with ${waitsFor}, staged behind a limit` };
 	} else {
 		try {
 			for (const ref of refsOf(op)) resolve(ref);
