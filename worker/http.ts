@@ -7,7 +7,12 @@ const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache
 
 /** A JSON response; API answers are never cached (the service worker skips /api/ too). */
 export function json(body: unknown, status = 200): Response {
-	return new Response(JSON.stringify(body), { status, headers: JSON_HEADERS });
+	return jsonText(JSON.stringify(body), status);
+}
+
+/** JSON already serialized (an answer shared between requests). */
+export function jsonText(text: string, status = 200): Response {
+	return new Response(text, { status, headers: JSON_HEADERS });
 }
 
 /**

@@ -6,7 +6,8 @@ import * as v from 'valibot';
 import { CONNECTOR_KINDS } from '$lib/core/model';
 import type { SystemCapabilities } from '$lib/api/types';
 import { columnChanges, readHeader } from '$lib/api/csv-columns';
-import { json } from '../http';
+import { json, jsonText } from '../http';
+import { SharedReads } from '../systems/shared-read';
 import { account, type SystemPatch, type SystemView } from '../account/account-do';
 import { CsvConnector, decodeUpload, type CsvColumns } from '../connectors/csv';
 import { ConnectorError } from '../connectors/types';
@@ -19,6 +20,9 @@ import { MIN_SECRET_LENGTH } from '../connectors/scrub';
 import { createSandbox } from '../sandbox/provision';
 import { ApiError, MAX_BODY_BYTES, parseBody, readJson } from './errors';
 import type { Route } from './router';
+
+/** This isolate's snapshot reads under way, by system (GET /api/systems/:id/snapshot). */
+const snapshotReads = new SharedReads();
 
 const Name = v.pipe(
 	v.string('must be a string'),
@@ -369,8 +373,8 @@ export const systemRoutes: Route[] = [
 		path: '/api/systems/:id/snapshot',
 		role: 'viewer',
 		handler: async ({ env, params }) => {
-			const connector = await connectorFor(env, params.id);
-			return json(await connector.read());
+			const text = await snapshotReads.text(params.id, async () => (await connectorFor(env, params.id)).read());
+			return jsonText(text);
 		}
 	}
 ];

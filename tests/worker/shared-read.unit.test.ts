@@ -1,0 +1,42 @@
+/** Overlapping snapshot reads of one system share one read; reads that do not overlap do not. */
+import { describe, expect, it } from 'vitest';
+import { SharedReads } from '../../worker/systems/shared-read';
+
+function deferred<T>() {
+	let resolve!: (value: T) => void;
+	let reject!: (e: unknown) => void;
+	const promise = new Promise<T>((res, rej) => ((resolve = res), (reject = rej)));
+	return { promise, resolve, reject };
+}
+
+describe('SharedReads', () => {
+	it('answers overlapping requests for one key from one read, and other keys from their own', async () => {
+		const reads = new SharedReads();
+		const gate = deferred<unknown>();
+		let calls = 0;
+		const read = () => (calls++, gate.promise);
+		const first = reads.text('sys-a', read);
+		const second = reads.text('sys-a', read);
+		const other = reads.text('sys-b', async () => ({ people: ['b'] }));
+		gate.resolve({ people: ['a'] });
+		expect(await first).toBe('{"people":["a"]}');
+		expect(await second).toBe(await first);
+		expect(await other).toBe('{"people":["b"]}');
+		expect(calls).toBe(1);
+		expect(reads.size).toBe(0);
+	});
+
+	it('starts a new read once the last one ended, also after a failure', async () => {
+		const reads = new SharedReads();
+		let calls = 0;
+		await expect(
+			reads.text('sys', async () => {
+				calls++;
+				throw new Error('unreachable');
+			})
+		).rejects.toThrow('unreachable');
+		expect(await reads.text('sys', async () => (calls++, { ok: true }))).toBe('{"ok":true}');
+		expect(await reads.text('sys', async () => (calls++, { ok: 2 }))).toBe('{"ok":2}');
+		expect(calls).toBe(3);
+	});
+});
