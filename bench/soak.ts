@@ -31,7 +31,17 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import {
+	cpSync,
+	existsSync,
+	mkdirSync,
+	mkdtempSync,
+	readdirSync,
+	readFileSync,
+	rmSync,
+	symlinkSync,
+	writeFileSync
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -59,7 +69,14 @@ export async function soakCases(emit: (line: BenchLine) => void): Promise<void> 
 		const state = join(dir, 'state');
 		const credentialsKey = randomBytes(32).toString('base64');
 		const setup = await prepare(root, state, credentialsKey);
-		const dev = await startWranglerDev({ timeoutMs: 120_000, persistTo: state, credentialsKey, root });
+		serveBundle(root);
+		const dev = await startWranglerDev({
+			timeoutMs: 120_000,
+			persistTo: state,
+			credentialsKey,
+			root,
+			logLevel: 'info'
+		});
 		try {
 			if (process.env.SOAK_PROBE) await probe(dev, setup);
 			else emit({ ...(await soak(dev, setup)), ...(process.env.SOAK_REF ? { ref: process.env.SOAK_REF } : {}) });
@@ -67,6 +84,7 @@ export async function soakCases(emit: (line: BenchLine) => void): Promise<void> 
 			await dev.stop();
 		}
 	} finally {
+		if (process.env.SOAK_PROFILE) cpSync(join(dir, 'project/bench/out/edge-bundle/index.js'), '/tmp/soak-bundle.js');
 		rmSync(dir, { recursive: true, force: true });
 	}
 }
@@ -92,6 +110,18 @@ function freeze(root: string, ref: string | undefined): string {
 	for (const path of ['build', '.svelte-kit']) cpSync(join(ROOT, path), join(root, path), { recursive: true });
 	symlinkSync(join(ROOT, 'node_modules'), join(root, 'node_modules'));
 	return root;
+}
+
+/**
+ * Points the copy's wrangler.toml at the Worker bundle prepare() made (`wrangler deploy --dry-run`,
+ * the same modules wrangler dev would build), without bundling: wrangler dev then watches no
+ * source at all, not even node_modules/, which others' vite runs write into.
+ */
+function serveBundle(root: string): void {
+	const config = join(root, 'wrangler.toml');
+	const text = readFileSync(config, 'utf8');
+	if (!/^main = "worker\/index\.ts"$/m.test(text)) throw new Error('wrangler.toml: main is not worker/index.ts');
+	writeFileSync(config, text.replace(/^main = .*$/m, 'main = "bench/out/edge-bundle/index.js"\nno_bundle = true'));
 }
 
 /** wrangler dev serves build/ (wrangler.toml [assets]): built once when missing. */
@@ -262,11 +292,8 @@ async function each<T>(items: T[], limit: number, fn: (item: T, i: number) => Pr
 	);
 }
 
-/**
- * The workerd that runs the Worker, under wrangler's process `root`. wrangler dev runs two (one for
- * its proxy Worker, one for the user Worker): the larger, once the Worker has loaded a sandbox.
- */
-function workerdOf(root: number): number | undefined {
+/** Every workerd under wrangler's process `root`. */
+function workerds(root: number): number[] {
 	const parent = new Map<number, number>();
 	const names = new Map<number, string>();
 	for (const entry of readdirSync('/proc')) {
@@ -283,8 +310,16 @@ function workerdOf(root: number): number | undefined {
 		for (let p = parent.get(pid); p !== undefined && p > 1; p = parent.get(p)) if (p === root) return true;
 		return false;
 	};
-	const found = [...names].filter(([pid, name]) => name.startsWith('workerd') && under(pid)).map(([pid]) => pid);
-	return found.sort((x, y) => rssMB(y) - rssMB(x))[0];
+	return [...names].filter(([pid, name]) => name.startsWith('workerd') && under(pid)).map(([pid]) => pid);
+}
+
+/** The command line of `pid`, or '' when it is gone. */
+function cmdline(pid: number): string {
+	try {
+		return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+	} catch {
+		return '';
+	}
 }
 
 /** CPU time `pid` used (user and system), in hundredths of a second (clock ticks on Linux). */
@@ -316,19 +351,13 @@ async function soak(dev: WranglerDev, setup: Setup): Promise<BenchLine> {
 		body: {},
 		token: owner
 	});
-	let workerd = workerdOf(dev.pid);
-	if (workerd === undefined) throw new Error('no workerd process under wrangler dev');
-	/** Times the Worker's workerd was replaced (it crashed, or wrangler reloaded it): memory figures then mean little. */
-	let restarts = 0;
-	const memory = () => {
-		const now = rssMB(workerd!);
-		if (now > 0) return now;
-		const next = workerdOf(dev.pid);
-		if (next === undefined || next === workerd) return 0;
-		restarts++;
-		workerd = next;
-		return rssMB(next);
-	};
+	// wrangler dev runs two workerd: one for its proxy Worker (the port clients connect to), one for
+	// this Worker. Both count: before the sandboxes were reached over RPC, it was the proxy's that grew.
+	const processes = workerds(dev.pid);
+	if (processes.length === 0) throw new Error('no workerd process under wrangler dev');
+	const entry = processes.find((pid) => cmdline(pid).includes(`entry=127.0.0.1:${new URL(origin).port}`));
+	const memory = () => workerds(dev.pid).reduce((sum, pid) => sum + rssMB(pid), 0);
+	const cpu = () => workerds(dev.pid).reduce((sum, pid) => sum + cpuTicks(pid), 0);
 
 	const profile = process.env.SOAK_PROFILE ? await cpuProfiler(dev.inspectorPort, '/ws') : undefined;
 	const tally = new Tally();
@@ -337,17 +366,26 @@ async function soak(dev: WranglerDev, setup: Setup): Promise<BenchLine> {
 	const left = () => deadline - Date.now();
 	const rss = { start: memory(), warm: 0, peak: 0 };
 	const series: string[] = [];
-	let lastTicks = cpuTicks(workerd);
+	let lastTicks = cpu();
 	let lastAt = Date.now();
 	const sampler = (async () => {
 		while (left() > 0) {
 			const now = memory();
 			rss.peak = Math.max(rss.peak, now);
 			if (!rss.warm && Date.now() - start >= WARM_UP_SECONDS * 1000) rss.warm = now;
-			// Share of one core workerd used since the last sample (it runs the Worker on one thread).
-			const ticks = cpuTicks(workerd!);
+			// Share of one core both workerd used since the last sample (a Worker runs on one thread).
+			const ticks = cpu();
 			const busy = Math.round((ticks - lastTicks) / Math.max(0.001, (Date.now() - lastAt) / 1000));
-			series.push(`${Math.round((Date.now() - start) / 1000)}s:${now}MB/${busy}%`);
+			let health = '';
+			if (DEBUG) {
+				const t = performance.now();
+				health = await fetch(`${origin}/api/health`, { signal: AbortSignal.timeout(3000) }).then(
+					(r) => `/health ${r.status} ${Math.round(performance.now() - t)} ms`,
+					() => '/health timeout'
+				);
+			}
+			const split = workerds(dev.pid).map((p) => `${p === entry ? 'proxy' : p}:${rssMB(p)}`);
+			series.push(`${Math.round((Date.now() - start) / 1000)}s:${now}MB(${split.join(',')})/${busy}%${health}`);
 			lastTicks = ticks;
 			lastAt = Date.now();
 			await sleep(Math.min(5000, Math.max(0, left())));
@@ -357,7 +395,7 @@ async function soak(dev: WranglerDev, setup: Setup): Promise<BenchLine> {
 	let runsStarted = 0;
 	let runsEnded = 0;
 	const runner = (async () => {
-		for (let round = 0; left() > 0 && round < 1000; round++) {
+		for (let round = 0; !process.env.SOAK_NORUN && left() > 0 && round < 1000; round++) {
 			if (round > 0) {
 				// Something for the next run to write: 50 people of the source renamed.
 				const renamed = Array.from({ length: 50 }, (_, i) => `p${(round * 50 + i) % PEOPLE}`);
@@ -413,9 +451,10 @@ async function soak(dev: WranglerDev, setup: Setup): Promise<BenchLine> {
 		() => `/api/systems/${target}/snapshot`,
 		() => `/api/sandbox/${source}/scim/v2/Users?startIndex=${1 + Math.floor(Math.random() * PEOPLE)}&count=100`
 	];
+	const only = process.env.SOAK_ROUTES ? routes.filter((r) => new RegExp(process.env.SOAK_ROUTES!).test(r())) : routes;
 	const readers = Array.from({ length: READERS }, async (_, reader) => {
 		for (let n = 0; left() > 0 && n < 1_000_000; n++) {
-			const path = routes[(reader + n) % routes.length]();
+			const path = only[(reader + n) % only.length]();
 			await request(origin, path, { token: path.startsWith('/api/sandbox/') ? scimToken : owner }, tally);
 		}
 	});
@@ -434,14 +473,20 @@ async function soak(dev: WranglerDev, setup: Setup): Promise<BenchLine> {
 
 	await Promise.all([...readers, ...streams, runner, sampler]);
 	if (profile) console.error(await profile.stop());
-	const alive = rssMB(workerd) > 0;
 	const rssEnd = memory();
+	const died = processes.filter((pid) => rssMB(pid) === 0).length;
+	const replaced = workerds(dev.pid).filter((pid) => !processes.includes(pid)).length;
+	const proxyEnd = entry === undefined ? 0 : rssMB(entry);
 	const warnings = (dev.output().match(/RPC (stub|result) was not disposed/g) ?? []).length;
+	const reloads = (dev.output().match(/Reloading local server/g) ?? []).length;
 	if (DEBUG) {
 		console.error(`rss series (MB): ${series.join(' ')}`);
 		console.error(`latency by route (ms):\n${tally.routes()}`);
 		if (tally.samples.length > 0) console.error(`first errors:\n${tally.samples.join('\n')}`);
-		if (!alive) console.error(`workerd is gone; wrangler's last words:\n${dev.output().slice(-4000)}`);
+		const log = join(tmpdir(), `rostersync-soak-wrangler-${process.pid}.log`);
+		writeFileSync(log, dev.output());
+		console.error(`wrangler's output: ${log}`);
+		if (died > 0) console.error(`a workerd is gone; wrangler's last words:\n${dev.output().slice(-4000)}`);
 	}
 	return {
 		case: 'soak',
@@ -463,8 +508,10 @@ async function soak(dev: WranglerDev, setup: Setup): Promise<BenchLine> {
 		rssEndMB: rssEnd,
 		rssPeakMB: Math.max(rss.peak, rssEnd),
 		endOverWarm: rss.warm ? Math.round((rssEnd / rss.warm) * 100) / 100 : 0,
-		workerdAlive: alive ? 'yes' : 'no',
-		workerdRestarts: restarts,
+		proxyRssEndMB: proxyEnd,
+		workerdDied: died,
+		workerdReplaced: replaced,
+		reloads,
 		rpcDisposeWarnings: warnings,
 		setupMs: setup.setupMs
 	};

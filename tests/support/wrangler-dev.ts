@@ -39,6 +39,8 @@ export interface WranglerDevOptions {
 	credentialsKey?: string;
 	/** A copy of the project to serve instead of this one (wrangler dev restarts on every change of its sources). */
 	root?: string;
+	/** wrangler's --log-level (default warn; info shows reloads). */
+	logLevel?: 'warn' | 'info' | 'debug';
 }
 
 /**
@@ -49,7 +51,8 @@ export async function startWranglerDev({
 	timeoutMs = 60_000,
 	persistTo,
 	credentialsKey,
-	root = ROOT
+	root = ROOT,
+	logLevel = 'warn'
 }: WranglerDevOptions = {}): Promise<WranglerDev> {
 	const port = await freePort();
 	const inspectorPort = await freePort();
@@ -68,7 +71,7 @@ export async function startWranglerDev({
 			state,
 			'--show-interactive-dev-session=false',
 			'--log-level',
-			'warn',
+			logLevel,
 			// Throwaway state, so a throwaway credentials key; the local bootstrap (first owner
 			// token and the sandbox systems) as `npm start` enables it. A fresh clone has no .dev.vars.
 			'--var',
