@@ -42,7 +42,8 @@ describe('SCIM connector against plain SCIM: what this server lacks or does its 
 			filter: true,
 			softRemove: true,
 			personFields: ['displayName', 'givenName', 'familyName', 'email', 'phone', 'memberType', 'active'],
-			customFields: []
+			customFields: [],
+			access: 'entitlements'
 		});
 		expect(c.features).toEqual({
 			patch: true,

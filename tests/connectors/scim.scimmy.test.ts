@@ -41,7 +41,9 @@ describe('SCIM connector against SCIMMY: what this server has', () => {
 				'employeeNumber',
 				'buildings'
 			],
-			customFields: ['costCode', 'seniority']
+			customFields: ['costCode', 'seniority'],
+			// RFC 7643's User declares entitlements: access is an entitlement there.
+			access: 'entitlements'
 		});
 		expect(c.features).toEqual({
 			patch: true,

@@ -4,6 +4,7 @@ import {
 	commitBaseline,
 	Directory,
 	parseLinkConfig,
+	parseSnapshot,
 	planUndo,
 	reconcile,
 	ValidationError,
@@ -321,8 +322,16 @@ describe('run, baseline and undo', () => {
 		expect(commitBaseline(r.plan, done).entries[0].access).toBeUndefined();
 	});
 
-	test('snapshots keep the access flag through validation', () => {
-		const s = snap('B', { people: [{ ...evaB, access: true }] });
-		expect(s.people[0].access).toBe(true);
+	test('snapshots keep the access flag through validation and normalization', () => {
+		const s = snap('B', {
+			people: [
+				{ ...evaB, access: true },
+				{ ...maxB, access: false }
+			]
+		});
+		expect(parseSnapshot(s).people.map((p) => p.access)).toEqual([true, false]);
+		expect(() => parseSnapshot({ ...s, people: [{ ...evaB, access: 'yes' }] })).toThrow(
+			/field "access" must be true or false/
+		);
 	});
 });

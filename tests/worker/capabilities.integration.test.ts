@@ -69,7 +69,9 @@ describe('GET /api/systems/:id/capabilities', () => {
 			groups: true,
 			roles: false,
 			write: true,
-			softRemove: true
+			softRemove: true,
+			// No entitlements or roles declared: access to it is its accounts being active.
+			access: 'active'
 		});
 	});
 

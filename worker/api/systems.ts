@@ -364,8 +364,16 @@ export const systemRoutes: Route[] = [
 		role: 'viewer',
 		handler: async ({ env, params }) => {
 			const connector = await connectorFor(env, params.id);
-			const { personFields, customFields, groups, roles, write, softRemove } = await connector.discover();
-			return json({ personFields, customFields, groups, roles, write, softRemove } satisfies SystemCapabilities);
+			const { personFields, customFields, groups, roles, write, softRemove, access } = await connector.discover();
+			return json({
+				personFields,
+				customFields,
+				groups,
+				roles,
+				write,
+				softRemove,
+				...(access ? { access } : {})
+			} satisfies SystemCapabilities);
 		}
 	},
 	{

@@ -31,6 +31,8 @@ import {
 } from './scim-schema';
 import { digest } from './digest';
 import { applyPatch } from '../sandbox/scim-patch';
+import { buildingsOf, memberTypeOf, memberTypeValues, type PeopleMap } from './people-map';
+import { ACCESS_ATTRIBUTE, readAccess } from './scim-access';
 
 /** What the client learned about one server, as the mapping needs it. */
 export interface ScimProfile {
@@ -131,7 +133,7 @@ const uniqueSorted = (list: readonly string[]) => [...new Set(list)].sort();
 /** Where custom field `name` lives on this server, or undefined if nowhere. */
 export function customPath(profile: ScimProfile, name: string): string | undefined {
 	if (profile.fieldMap[name]) return profile.fieldMap[name];
-	if (profile.userExt && name !== 'buildings' && profile.userExtAttributes.includes(name))
+	if (profile.userExt && name !== 'buildings' && name !== ACCESS_ATTRIBUTE && profile.userExtAttributes.includes(name))
 		return `${profile.userExt}:${name}`;
 	return undefined;
 }
@@ -140,7 +142,9 @@ export function customPath(profile: ScimProfile, name: string): string | undefin
 export function customFieldNames(profile: ScimProfile): string[] {
 	const mapped = new Set(Object.values(profile.fieldMap).map((p) => p.toLowerCase()));
 	const fromExt = profile.userExt
-		? profile.userExtAttributes.filter((a) => a !== 'buildings' && !mapped.has(`${profile.userExt}:${a}`.toLowerCase()))
+		? profile.userExtAttributes.filter(
+				(a) => a !== 'buildings' && a !== ACCESS_ATTRIBUTE && !mapped.has(`${profile.userExt}:${a}`.toLowerCase())
+			)
 		: [];
 	return uniqueSorted([...Object.keys(profile.fieldMap), ...fromExt]);
 }
@@ -252,6 +256,7 @@ export interface MappedGroup {
 export function scimToGroup(raw: unknown, profile: ScimProfile): MappedGroup | { issues: MapIssue[] } {
 	const checked = check(ScimGroup, raw);
 	if (!checked.ok) return { issues: checked.issues };
+	Object.assign(person, readAccess(resource, profile));
 	const g = checked.value;
 	let kind: GroupKind = profile.defaultGroupKind;
 	let managers: string[] = [];

@@ -74,6 +74,7 @@ import {
 	type ScimProfile
 } from './scim-map';
 
+import { accessCarrier, accessPatch } from './scim-access';
 /** A fetch: the global one, or a Durable Object stub's for the built-in sandbox (no network hop). */
 export type { FetchLike };
 
@@ -679,6 +680,10 @@ export class ScimConnector implements Connector {
 			case 'remove-membership':
 				await this.#membership(d, op, resolve(op.group), resolve(op.person), signal);
 				return {};
+			case 'grant-access':
+			case 'revoke-access':
+				await this.#access(d, op.type === 'grant-access', resolve(op.target), signal);
+				return {};
 			default:
 				return {};
 		}
@@ -689,6 +694,19 @@ export class ScimConnector implements Connector {
 		op: Extract<Op, { type: 'add-membership' | 'set-role' | 'remove-membership' }>,
 		groupId: string,
 		personId: string,
+	/** Grants or revokes a person's access in the form this server keeps it (see scim-access.ts). */
+	async #access(d: Discovery, grant: boolean, id: string, signal: AbortSignal): Promise<void> {
+		if (!d.caps.access)
+			throw this.#error({
+				code: 'unsupported',
+				recordKind: 'person',
+				recordId: id,
+				field: 'access',
+				detail: 'this server keeps no access a client can write (no entitlements, roles or active)'
+			});
+		await this.#patch(d.usersPath, id, 'person', accessPatch(grant, d.profile), signal);
+	}
+
 		signal: AbortSignal
 	): Promise<void> {
 		const path = `${d.groupsPath}/${encodeURIComponent(groupId)}`;
@@ -1149,7 +1167,8 @@ export class ScimConnector implements Connector {
 			filter: features.filter ?? false,
 			softRemove: coreAttributes ? coreAttributes.includes('active') : true,
 			personFields: personFieldsOf(profile),
-			customFields: customFieldNames(profile)
+			customFields: customFieldNames(profile),
+			...(accessCarrier(profile) ? { access: accessCarrier(profile) } : {})
 		};
 		this.#caps = caps;
 		this.#features = features;

@@ -5,6 +5,7 @@
  */
 import type { ConnectorKind, Group, Membership, Person, PersonField, RecordKind, Snapshot } from '$lib/core/model';
 import type { Op, OpType, TargetRef } from '$lib/core/ops';
+import type { AccessCarrier } from './scim-access';
 import type { BatchPolicy } from '$lib/core/batch';
 
 /** What a system supports, as discovered; the core plans only what the target can take. */
@@ -25,6 +26,8 @@ export interface Capabilities {
 	personFields: PersonField[];
 	/** Custom person fields the system stores, by its own field name. */
 	customFields: string[];
+	/** How the system keeps a person's access, for access grants (absent: it keeps none). */
+	access?: AccessCarrier;
 }
 
 /** Why an operation or a read failed. The edge shows it, the run journals it. */

@@ -259,6 +259,7 @@ function noticeFor(deps: EngineDeps, runId: string, op: Op, resolve: (ref: Targe
 /** Every key a draft's commit looks at: its operations and the creates its ids may wait for. */
 function keysOf(draft: DraftEntry): string[] {
 	const keys = [...draft.opKeys];
+	if (draft.access?.opKey) keys.push(draft.access.opKey);
 	const ref = (r: TargetRef) => {
 		if ('createdBy' in r) keys.push(r.createdBy);
 	};

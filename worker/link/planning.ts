@@ -7,6 +7,7 @@
  * with the core's own `reconcile`, and its answer is written to the plan's rows before the next
  * part is read. So a 100k-person link fits the Worker's 128 MB.
  */
+import { accessField } from '../connectors/scim-access';
 import {
 	assertCounts,
 	type BaselineMember,
@@ -98,7 +99,12 @@ async function scanBoth(deps: PlanningDeps, index: PartitionIndex): Promise<Reco
 			}
 			// Discovered by the read: what this system holds decides which fields the plan may carry.
 			const caps = connector.capabilities();
-			return writer.finish(takenAt, [...caps.personFields, ...caps.customFields.map((name) => `custom:${name}`)]);
+			const access = accessField(caps.access);
+			return writer.finish(takenAt, [
+				...caps.personFields,
+				...caps.customFields.map((name) => `custom:${name}`),
+				...(access ? [access] : [])
+			]);
 		} catch (e) {
 			first ??= side;
 			stop.abort();

@@ -10,6 +10,9 @@
 import type { Group, Person, Role } from '$lib/core/model';
 import { CORE_GROUP, CORE_USER, ENTERPRISE_USER, ROSTERSYNC_GROUP, ROSTERSYNC_USER } from '../connectors/scim-schema';
 import { scimToGroup, userToPerson, type ScimProfile } from '../connectors/scim-map';
+import { ACCESS_ATTRIBUTE } from '../connectors/scim-access';
+import { MAX_BULK_OPERATIONS } from './scim-bulk';
+import { MAX_BODY_BYTES } from './scim-http';
 
 /** The extension ids the sandbox uses (Rostersync's own). */
 export const USER_EXT = ROSTERSYNC_USER[0];
@@ -30,7 +33,7 @@ export function sandboxProfile(customAttributes: readonly string[]): ScimProfile
 	return {
 		enterprise: true,
 		userExt: USER_EXT,
-		userExtAttributes: ['buildings', ...customAttributes],
+		userExtAttributes: ['buildings', ACCESS_ATTRIBUTE, ...customAttributes],
 		groupExt: GROUP_EXT,
 		fieldMap: {},
 		attributeTypes: {},
@@ -68,6 +71,7 @@ export function renderUser(p: Person, userName: string, meta: ResourceMeta, base
 	}
 	const ext: Json = {};
 	if (p.buildings?.length) ext.buildings = [...p.buildings];
+	if (p.access !== undefined) ext[ACCESS_ATTRIBUTE] = p.access;
 	for (const [k, v] of Object.entries(p.custom ?? {})) ext[k] = v;
 	if (Object.keys(ext).length > 0) {
 		schemas.push(USER_EXT);
@@ -245,6 +249,7 @@ export function schemas(base: string, customAttributes: readonly string[]): Json
 		schema(ENTERPRISE_USER, 'EnterpriseUser', [attr('employeeNumber')]),
 		schema(USER_EXT, 'RostersyncUser', [
 			attr('buildings', 'string', { multiValued: true }),
+			attr(ACCESS_ATTRIBUTE, 'boolean'),
 			...customAttributes.map((name) => attr(name))
 		]),
 		schema(CORE_GROUP, 'Group', [

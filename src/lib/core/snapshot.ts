@@ -31,6 +31,7 @@ function normalizePerson(p: Person): Person {
 		for (const [k, value] of Object.entries(p.custom)) if (clean(value)) custom[k] = clean(value);
 		if (Object.keys(custom).length > 0) out.custom = custom;
 	}
+	if (p.access !== undefined) out.access = p.access;
 	return out;
 }
 
