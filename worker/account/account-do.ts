@@ -5,7 +5,7 @@ import { readHeader, type SavedColumns } from '$lib/api/csv-columns';
 import type { Env } from '../env';
 import type { Role as AccountRole } from '$lib/api/types';
 import { randomToken, sha256Hex } from '../crypto';
-import type { IssuedToken, SnapshotSummary, SystemView, TokenView } from '$lib/api/types';
+import type { IssuedToken, PeopleMap, SnapshotSummary, SystemView, TokenView } from '$lib/api/types';
 import {
 	blockedUntil,
 	codeView,
@@ -35,6 +35,8 @@ export interface NewSystemRecord {
 	region: string;
 	/** Custom field name -> SCIM attribute path (scim and sandbox systems). */
 	fieldMap?: Record<string, string>;
+	/** Where buildings and member type are read from (see worker/connectors/people-map.ts). */
+	peopleMap?: PeopleMap;
 	sealedCredentials?: string;
 }
 
@@ -43,6 +45,8 @@ export interface SystemPatch {
 	baseUrl?: string;
 	region?: string;
 	fieldMap?: Record<string, string>;
+	/** Replaces the people map; an empty one returns to where Rostersync reads by default. */
+	peopleMap?: PeopleMap;
 	/** A new sealed value; null removes the credentials. */
 	sealedCredentials?: string | null;
 }
@@ -51,6 +55,7 @@ export interface SystemPatch {
 export interface SystemConnection {
 	system: SystemView;
 	fieldMap: Record<string, string>;
+	peopleMap?: PeopleMap;
 	sealedCredentials?: string;
 	/** csv systems: the stored upload, if any. */
 	csv?: { text: string; columns: CsvColumns };
@@ -99,6 +104,8 @@ export class AccountDO extends DurableObject<Env> {
 			);
 			// Which system each auto-membership rule lives on (its RulesDO holds everything else).
 			sql.exec(`CREATE TABLE IF NOT EXISTS rule_index (id TEXT PRIMARY KEY, system_id TEXT NOT NULL)`);
+			// Each system's people map (where buildings and member type are read), as JSON.
+			sql.exec(`CREATE TABLE IF NOT EXISTS people_maps (system_id TEXT PRIMARY KEY, map TEXT NOT NULL)`);
 			createSignInTables(sql);
 		});
 	}
@@ -281,16 +288,37 @@ export class AccountDO extends DurableObject<Env> {
 			input.sealedCredentials ?? null,
 			input.fieldMap && Object.keys(input.fieldMap).length > 0 ? JSON.stringify(input.fieldMap) : null
 		);
+		if (input.peopleMap) this.setPeopleMap(input.id, input.peopleMap);
 		return this.getSystem(input.id);
 	}
 
 	async getSystem(id: string): Promise<SystemView | null> {
 		const row = this.rows('SELECT * FROM systems WHERE id = ?', id)[0];
-		return row ? systemView(row) : null;
+		return row ? this.withPeopleMap(systemView(row)) : null;
 	}
 
 	async listSystems(): Promise<SystemView[]> {
-		return this.rows('SELECT * FROM systems ORDER BY created_at, id').map(systemView);
+		return this.rows('SELECT * FROM systems ORDER BY created_at, id').map((r) => this.withPeopleMap(systemView(r)));
+	}
+
+	private peopleMap(id: string): PeopleMap | undefined {
+		const row = this.rows('SELECT map FROM people_maps WHERE system_id = ?', id)[0];
+		return row ? (JSON.parse(String(row.map)) as PeopleMap) : undefined;
+	}
+
+	private withPeopleMap(view: SystemView): SystemView {
+		const map = this.peopleMap(view.id);
+		return map ? { ...view, peopleMap: map } : view;
+	}
+
+	private setPeopleMap(id: string, map: PeopleMap): void {
+		if (Object.keys(map).length === 0) this.ctx.storage.sql.exec('DELETE FROM people_maps WHERE system_id = ?', id);
+		else
+			this.ctx.storage.sql.exec(
+				'INSERT INTO people_maps (system_id, map) VALUES (?, ?) ON CONFLICT(system_id) DO UPDATE SET map = excluded.map',
+				id,
+				JSON.stringify(map)
+			);
 	}
 
 	async updateSystem(id: string, patch: SystemPatch): Promise<SystemView | null> {
@@ -308,6 +336,7 @@ export class AccountDO extends DurableObject<Env> {
 		if (patch.fieldMap !== undefined)
 			set('field_map', Object.keys(patch.fieldMap).length > 0 ? JSON.stringify(patch.fieldMap) : null);
 		if (patch.sealedCredentials !== undefined) set('credentials', patch.sealedCredentials);
+		if (patch.peopleMap !== undefined) this.setPeopleMap(id, patch.peopleMap);
 		if (sets.length > 0) this.ctx.storage.sql.exec(`UPDATE systems SET ${sets.join(', ')} WHERE id = ?`, ...values, id);
 		return this.getSystem(id);
 	}
@@ -319,6 +348,7 @@ export class AccountDO extends DurableObject<Env> {
 		if (links.length > 0) return { status: 'in-use', links };
 		this.ctx.storage.transactionSync(() => {
 			this.ctx.storage.sql.exec('DELETE FROM csv_parts WHERE system_id = ?', id);
+			this.ctx.storage.sql.exec('DELETE FROM people_maps WHERE system_id = ?', id);
 			this.ctx.storage.sql.exec('DELETE FROM systems WHERE id = ?', id);
 		});
 		return { status: 'deleted' };
@@ -330,7 +360,8 @@ export class AccountDO extends DurableObject<Env> {
 		if (!row) return null;
 		const connection: SystemConnection = {
 			system: systemView(row),
-			fieldMap: row.field_map ? JSON.parse(String(row.field_map)) : {}
+			fieldMap: row.field_map ? JSON.parse(String(row.field_map)) : {},
+			peopleMap: this.peopleMap(id)
 		};
 		if (row.credentials !== null) connection.sealedCredentials = String(row.credentials);
 		if (row.csv_columns !== null) {

@@ -18,6 +18,7 @@ import { assertSameRegion } from '../systems/region';
 import { checkSystemUrl, isLocalDevelopment } from '../systems/url';
 import { MIN_SECRET_LENGTH } from '../connectors/scrub';
 import { createSandbox } from '../sandbox/provision';
+import { rulesOf } from '../rules/rules-do';
 import { ApiError, MAX_BODY_BYTES, parseBody, readJson } from './errors';
 import type { Route } from './router';
 
@@ -60,6 +61,33 @@ const FieldMap = v.pipe(
 	v.check((m) => Object.keys(m).length <= 100, 'maps at most 100 fields')
 );
 
+const Source = v.pipe(
+	v.string('must be a SCIM attribute path or a CSV column'),
+	v.trim(),
+	v.minLength(1, 'must not be empty'),
+	v.maxLength(256, 'is longer than 256 characters')
+);
+const Values = v.pipe(
+	v.array(v.pipe(v.string('must be text'), v.trim(), v.minLength(1, 'must not be empty')), 'must be a list of values'),
+	v.maxLength(50, 'lists more than 50 values')
+);
+/** Where buildings and member type are read from (worker/connectors/people-map.ts). */
+const PeopleMap = v.pipe(
+	v.strictObject(
+		{
+			building: v.optional(Source),
+			memberType: v.optional(Source),
+			staff: v.optional(Values),
+			student: v.optional(Values)
+		},
+		'is not a field of the people map (building, memberType, staff, student)'
+	),
+	v.check(
+		(m) => !(m.staff ?? []).some((s) => (m.student ?? []).some((t) => t.toLowerCase() === s.toLowerCase())),
+		'a value cannot mean both staff and student'
+	)
+);
+
 const NewSystem = v.strictObject(
 	{
 		name: Name,
@@ -67,7 +95,8 @@ const NewSystem = v.strictObject(
 		baseUrl: v.optional(BaseUrl),
 		region: Region,
 		credentials: v.optional(Credentials),
-		fieldMap: v.optional(FieldMap)
+		fieldMap: v.optional(FieldMap),
+		peopleMap: v.optional(PeopleMap)
 	},
 	'is not a field of a system'
 );
@@ -78,7 +107,8 @@ const SystemChanges = v.strictObject(
 		baseUrl: v.optional(BaseUrl),
 		region: v.optional(Region),
 		credentials: v.optional(v.nullable(Credentials)),
-		fieldMap: v.optional(FieldMap)
+		fieldMap: v.optional(FieldMap),
+		peopleMap: v.optional(PeopleMap)
 	},
 	'is not a field that can be changed'
 );
@@ -193,6 +223,8 @@ export const systemRoutes: Route[] = [
 						{ field: 'credentials', message: 'is not accepted for a sandbox system' }
 					]);
 				const created = await createSandbox(env, { id, name: body.name, region: body.region, origin: url.origin });
+				if (created && body.peopleMap)
+					return json(await account(env).updateSystem(id, { peopleMap: body.peopleMap }), 201);
 				return json(created, 201);
 			}
 			let baseUrl = body.baseUrl ?? '';
@@ -212,6 +244,7 @@ export const systemRoutes: Route[] = [
 				baseUrl,
 				region: body.region,
 				fieldMap: body.fieldMap,
+				peopleMap: body.peopleMap,
 				sealedCredentials
 			});
 			return json(created, 201);
@@ -233,6 +266,7 @@ export const systemRoutes: Route[] = [
 			const patch: SystemPatch = {};
 			if (body.name !== undefined) patch.name = body.name;
 			if (body.fieldMap !== undefined) patch.fieldMap = body.fieldMap;
+			if (body.peopleMap !== undefined) patch.peopleMap = body.peopleMap;
 			if (body.baseUrl !== undefined) {
 				if (system.connector === 'sandbox')
 					throw new ApiError('invalid', 'Invalid system changes: baseUrl: a sandbox lives at its own address.', [
@@ -262,7 +296,10 @@ export const systemRoutes: Route[] = [
 				}
 				patch.region = body.region;
 			}
-			return json(await account(env).updateSystem(system.id, patch));
+			const updated = await account(env).updateSystem(system.id, patch);
+			// Rule previews reuse a recent read; one made under the old map would say the wrong thing.
+			if (patch.peopleMap !== undefined) await rulesOf(env, system.id).forgetSnapshot();
+			return json(updated);
 		}
 	},
 	{

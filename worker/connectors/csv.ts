@@ -19,6 +19,7 @@ import {
 	PERSON_FIELDS,
 	type Group,
 	type GroupKind,
+	type MemberType,
 	type Membership,
 	type Person,
 	type Snapshot
@@ -26,6 +27,7 @@ import {
 import type { ApplyResult, Capabilities, Connector, Issue } from './types';
 import { ConnectorError } from './types';
 import { snapshotVersion } from './digest';
+import { memberTypeOf, memberTypeValues } from './people-map';
 import { CSV_COLUMN_FIELDS, type CsvColumns } from '$lib/api/csv-columns';
 
 export type { CsvColumns };
@@ -36,9 +38,17 @@ export interface CsvOptions {
 	text: string;
 	columns: CsvColumns;
 	clock?: { now(): number };
+	/** The values of the member type column that mean staff and student (default: those words). */
+	memberTypes?: Record<MemberType, string[]>;
 }
 
 const LIST_SEPARATOR = /[;|]/;
+
+/** "staff nor student", naming the values that mean each when a system's people map sets them. */
+const meaning = (types: Record<MemberType, string[]>) =>
+	types.staff.join() === 'staff' && types.student.join() === 'student'
+		? 'staff nor student'
+		: `staff (${types.staff.join(', ')}) nor student (${types.student.join(', ')})`;
 const NAMED_ITEM = /^(.*\S)\s*\[([^\]]*)\]$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const TRUE = new Set(['true', 'yes', 'y', '1', 'active']);
@@ -106,7 +116,12 @@ export class CsvConnector implements Connector {
 	}
 
 	async read(): Promise<Snapshot> {
-		const records = parseRoster(this.#options.text, this.#options.columns, this.#options.systemId);
+		const records = parseRoster(
+			this.#options.text,
+			this.#options.columns,
+			this.#options.systemId,
+			this.#options.memberTypes
+		);
 		return {
 			system: this.#options.systemId,
 			takenAt: new Date((this.#options.clock ?? Date).now()).toISOString(),
@@ -240,7 +255,8 @@ class IssueList {
 export function parseRoster(
 	text: string,
 	columns: CsvColumns,
-	systemId: string
+	systemId: string,
+	memberTypes: Record<MemberType, string[]> = memberTypeValues(undefined)
 ): Pick<Snapshot, 'people' | 'groups' | 'memberships'> {
 	const issues = new IssueList();
 	const fail = () => {
@@ -373,9 +389,10 @@ export function parseRoster(
 		const phone = person.phone;
 		if (phone && !/\d/.test(phone)) problem('phone', `"${phone}" has no digits`, id || undefined);
 
-		const memberType = cell('memberType').toLowerCase();
-		if (memberType === 'staff' || memberType === 'student') person.memberType = memberType;
-		else if (memberType) problem('memberType', `"${cell('memberType')}" is neither staff nor student`, id || undefined);
+		const memberType = memberTypeOf(cell('memberType'), memberTypes);
+		if (memberType) person.memberType = memberType;
+		else if (memberType === null)
+			problem('memberType', `"${cell('memberType')}" is neither ${meaning(memberTypes)}`, id || undefined);
 
 		const active = cell('active').toLowerCase();
 		if (FALSE.has(active)) person.active = false;

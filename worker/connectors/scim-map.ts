@@ -32,6 +32,7 @@ import {
 import { digest } from './digest';
 import { applyPatch } from '../sandbox/scim-patch';
 import { buildingsOf, memberTypeOf, memberTypeValues, type PeopleMap } from './people-map';
+import { buildingsOf, memberTypeOf, memberTypeValues, type PeopleMap } from './people-map';
 import { ACCESS_ATTRIBUTE, readAccess } from './scim-access';
 
 /** What the client learned about one server, as the mapping needs it. */
@@ -55,6 +56,8 @@ export interface ScimProfile {
 	attributeTypes: Record<string, string>;
 	/** The kind of a group on a server that stores none. */
 	defaultGroupKind: GroupKind;
+	/** Where the owner says buildings and member type are kept (see people-map.ts). */
+	peopleMap?: PeopleMap;
 }
 
 export interface MapIssue {
@@ -223,13 +226,27 @@ export function userToPerson(raw: unknown, profile: ScimProfile): { person: Pers
 	if (phone) person.phone = phone;
 	const employeeNumber = nonEmpty(u[ENTERPRISE_USER]?.employeeNumber);
 	if (employeeNumber) person.employeeNumber = employeeNumber;
-	const userType = u.userType?.toLowerCase();
-	if (userType === 'staff' || userType === 'student') person.memberType = userType;
+	const map = profile.peopleMap;
+	if (map?.memberType) {
+		const type = memberTypeOf(getAt(resource, parsePath(map.memberType)), memberTypeValues(map));
+		// A value that means neither is no member type: a rule leaves such a person out, as for userType.
+		if (type) person.memberType = type;
+	} else {
+		const userType = u.userType?.toLowerCase();
+		if (userType === 'staff' || userType === 'student') person.memberType = userType;
+	}
 
-	const buildings = extension.buildings;
-	if (Array.isArray(buildings) && buildings.length > 0) person.buildings = uniqueSorted(buildings);
-	else if (buildings != null && !Array.isArray(buildings))
-		issues.push({ field: `${profile.userExt}:buildings`, message: 'must be a list of strings' });
+	if (map?.building) {
+		const mapped = buildingsOf(getAt(resource, parsePath(map.building)));
+		if (mapped === null)
+			issues.push({ field: map.building, message: 'must be text or a list of text (the buildings)' });
+		else if (mapped.length > 0) person.buildings = mapped;
+	} else {
+		const buildings = extension.buildings;
+		if (Array.isArray(buildings) && buildings.length > 0) person.buildings = uniqueSorted(buildings);
+		else if (buildings != null && !Array.isArray(buildings))
+			issues.push({ field: `${profile.userExt}:buildings`, message: 'must be a list of strings' });
+	}
 
 	const custom: Record<string, string> = {};
 	for (const name of customFieldNames(profile)) {

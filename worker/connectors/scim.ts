@@ -29,6 +29,7 @@ import { ConnectorError, isEdgeDelivered } from './types';
 import { Semaphore } from './semaphore';
 import { DEFAULT_RETRY, NetworkError, realClock, sendWithRetry, type Clock, type RetryPolicy } from './retry';
 import { Scrubber } from './scrub';
+import type { PeopleMap } from './people-map';
 import { PatchError } from '../sandbox/scim-patch';
 import {
 	DEFAULT_LIMITS,
@@ -88,6 +89,8 @@ export interface ScimOptions {
 	fetch?: FetchLike;
 	/** Custom field name -> SCIM attribute path, e.g. `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department`. */
 	fieldMap?: Record<string, string>;
+	/** Where buildings and member type are kept, when not where Rostersync keeps them (people-map.ts). */
+	peopleMap?: PeopleMap;
 	/** Requests in flight at once (default 4). */
 	concurrency?: number;
 	/** Resources asked for per page (default 100; servers may send fewer). */
@@ -198,6 +201,7 @@ export class ScimConnector implements Connector {
 		fieldMap: Record<string, string>;
 	};
 	readonly #fetch: FetchLike;
+	readonly #peopleMap?: PeopleMap;
 	readonly #clock: Clock;
 	readonly #retry: RetryPolicy;
 	readonly #limits: WireLimits;
@@ -223,6 +227,7 @@ export class ScimConnector implements Connector {
 			defaultGroupKind: options.defaultGroupKind ?? 'group'
 		};
 		this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+		this.#peopleMap = options.peopleMap;
 		this.#clock = options.clock ?? realClock;
 		this.#retry = { ...DEFAULT_RETRY, ...options.retry };
 		this.#limits = { ...DEFAULT_LIMITS, ...options.limits };
@@ -1156,6 +1161,7 @@ export class ScimConnector implements Connector {
 			userExtAttributes: userExt ? (userExtSchema?.attributes?.map((a) => a.name) ?? ['buildings']) : [],
 			groupExt,
 			fieldMap: this.#opts.fieldMap,
+			peopleMap: this.#peopleMap,
 			attributeTypes,
 			defaultGroupKind: this.#opts.defaultGroupKind
 		};

@@ -389,8 +389,14 @@ export class RulesDO extends DurableObject<Env> {
 		return { status: run.status, tally: run.tally };
 	}
 
+	/** Forgets the snapshot previews reuse (the system's people map changed: it is read again). */
+	async forgetSnapshot(): Promise<void> {
+		this.latest = undefined;
+	}
+
 	/** Forgets everything (the system is deleted). */
 	async wipe(): Promise<void> {
+		this.latest = undefined;
 		this.store.wipe();
 		await this.ctx.storage.deleteAlarm();
 	}

@@ -27,6 +27,7 @@ import {
 import type { WireLimits } from '../connectors/wire';
 import { openCredentials } from './credentials';
 import { checkSystemUrl, isLocalDevelopment } from './url';
+import { memberTypeValues } from '../connectors/people-map';
 
 /** The base URL the sandbox connector uses; only the path reaches the SandboxDO. */
 export const SANDBOX_INTERNAL_BASE = 'https://sandbox.internal/scim/v2';
@@ -103,7 +104,7 @@ async function unlessAborted<T extends SandboxResponse>(call: Promise<T>, signal
 export async function connectorFor(env: Env, systemId: string, options: ConnectOptions = {}): Promise<Connector> {
 	const connection = await account(env).getConnection(systemId);
 	if (!connection) throw new DomainError('not-found', `There is no system "${systemId}".`);
-	const { system, fieldMap } = connection;
+	const { system, fieldMap, peopleMap } = connection;
 	let inner: Connector;
 	switch (system.connector) {
 		case 'csv': {
@@ -114,7 +115,18 @@ export async function connectorFor(env: Env, systemId: string, options: ConnectO
 					detail:
 						'no export has been uploaded yet (PUT /api/systems/:id/csv): an empty source is never read as "everyone left"'
 				});
-			inner = new CsvConnector({ systemId: system.id, text: connection.csv.text, columns: connection.csv.columns });
+			// The people map names the columns of buildings and member type over the upload's own map.
+			const columns = {
+				...connection.csv.columns,
+				...(peopleMap?.building ? { buildings: peopleMap.building } : {}),
+				...(peopleMap?.memberType ? { memberType: peopleMap.memberType } : {})
+			};
+			inner = new CsvConnector({
+				systemId: system.id,
+				text: connection.csv.text,
+				columns,
+				memberTypes: memberTypeValues(peopleMap)
+			});
 			break;
 		}
 		case 'scim':
@@ -130,6 +142,7 @@ export async function connectorFor(env: Env, systemId: string, options: ConnectO
 				systemId: system.id,
 				token,
 				fieldMap,
+				peopleMap,
 				removeMode: options.removeMode,
 				defaultGroupKind: options.defaultGroupKind,
 				limits: options.limits
