@@ -48,6 +48,8 @@ describe('SCIM connector against SCIMMY: what this server has', () => {
 		expect(c.features).toEqual({
 			patch: true,
 			bulk: true,
+			bulkMaxOperations: 1000,
+			bulkMaxPayloadSize: 1048576,
 			sort: true,
 			etag: false,
 			filter: true,

@@ -21,7 +21,7 @@ const GROUP_EXT = 'urn:rostersync:params:scim:schemas:extension:2.0:Group';
 const TOKEN = 'fuzz-token';
 const PEOPLE = Array.from({ length: 20 }, (_, i) => `p-${i + 1}`);
 const GROUPS = Array.from({ length: 6 }, (_, i) => `g-${i + 1}`);
-/** Statuses a sandbox may answer; 501 is /Bulk and /Me. */
+/** Statuses a sandbox may answer; 501 is /Me. */
 const ERRORS = [400, 401, 404, 405, 409, 412, 413, 415, 501];
 
 // ---- arbitraries ---------------------------------------------------------------------------------

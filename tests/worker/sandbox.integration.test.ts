@@ -306,7 +306,7 @@ describe('the SCIM protocol, raw', () => {
 		expect(spc).toMatchObject({
 			patch: { supported: true },
 			filter: { supported: true, maxResults: 1000 },
-			bulk: { supported: false },
+			bulk: { supported: true, maxOperations: 1000, maxPayloadSize: 2 * 1024 * 1024 },
 			sort: { supported: false },
 			etag: { supported: false }
 		});
@@ -324,7 +324,8 @@ describe('the SCIM protocol, raw', () => {
 			expect.arrayContaining([ENTERPRISE, USER_EXT, GROUP_EXT])
 		);
 		await expectJson(scim('/Schemas/urn:nope'), 404);
-		expect((await scim('/Bulk', { body: {} })).status).toBe(501);
+		expect((await scim('/Bulk', { body: {} })).status).toBe(400);
+		expect((await scim('/Me')).status).toBe(501);
 	});
 
 	it('creates a user (201, Location, meta with the public URL) and rejects a bad one with 400 invalidValue', async () => {

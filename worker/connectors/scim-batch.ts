@@ -10,8 +10,9 @@
  *   found; that membership fails alone, with an error naming the group and the person. A failure
  *   of the request itself (auth, unreachable, the server's own 5xx) fails every membership of the
  *   batch, each naming its person.
- * - A large group is never read: the PATCH asks for the group back without its members
- *   (`excludedAttributes=members`; a server may answer 204 anyway).
+ * - A large group is never read to be written. (The PATCH does not ask for the group back
+ *   without its members: SCIMMY applies `excludedAttributes` to the record it patches, so the
+ *   members it leaves out would be written back as gone.)
  */
 import type { Op, TargetRef } from '$lib/core/ops';
 import { isPlainMembership } from '$lib/core/batch';
@@ -128,7 +129,6 @@ export async function applyMemberBatch(
 		try {
 			await w.request('PATCH', path, {
 				body: bodyOf(chunk),
-				query: { excludedAttributes: 'members' },
 				context: { recordKind: 'group', recordId: groupId, fields: ['members'], signal }
 			});
 			for (const m of chunk) out.set(m.op.key, {});

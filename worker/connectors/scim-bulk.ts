@@ -168,7 +168,10 @@ function primariesOf(request: BulkOp[], primaries: { op: Op; members: Extract<Op
 
 /**
  * The next request: primaries from the queue while the operation count (creates and updates,
- * plus one PATCH per group their new people join) and the payload stay within the limits.
+ * plus one PATCH per membership of the people created) and the payload stay within the limits.
+ * Each membership PATCH names one new person: RFC 7644 lets one operation carry several
+ * `bulkId` references, but SCIMMY resolves only the last of them (and writes the others as
+ * they are), so one each is what every server reads alike.
  */
 function chunk(
 	w: BulkWrites,
@@ -178,56 +181,50 @@ function chunk(
 	out: Map<string, ApplyResult | ConnectorError>
 ): { request: BulkOp[]; taken: number } {
 	const request: BulkOp[] = [];
-	const groupPatches = new Map<string, BulkOp>();
+	const memberPatches: BulkOp[] = [];
 	let bytes = 200;
 	let taken = 0;
 	for (const entry of queue) {
 		const one = bulkOpOf(w, entry.op, `b${request.length}`, resolve, out);
 		taken++;
 		if (!one) continue;
-		const memberOps: { groupId: string; op: Extract<Op, { type: 'add-membership' }> }[] = [];
+		const patches: BulkOp[] = [];
 		if (one.bulkId)
 			for (const m of entry.members) {
+				let groupId: string;
 				try {
-					memberOps.push({ groupId: resolve(m.group), op: m });
+					groupId = resolve(m.group);
 				} catch {
-					// Its group does not exist: left to be applied alone, and skipped there.
+					continue; // Its group does not exist: left to be applied alone, and skipped there.
 				}
+				patches.push({
+					method: 'PATCH',
+					path: `${w.groupsPath}/${encodeURIComponent(groupId)}`,
+					data: {
+						schemas: [PATCH_OP],
+						Operations: [{ op: 'add', path: 'members', value: [{ value: `bulkId:${one.bulkId}` }] }]
+					},
+					ops: [m],
+					recordKind: 'group',
+					recordId: groupId
+				});
 			}
-		const newGroups = new Set(memberOps.map((m) => m.groupId).filter((g) => !groupPatches.has(g)));
-		const cost = utf8.encode(JSON.stringify(one.data)).byteLength + 120 + memberOps.length * 60 + newGroups.size * 200;
-		const over =
-			request.length + groupPatches.size + 1 + newGroups.size > size ||
-			(w.bulk.maxPayloadBytes !== undefined && bytes + cost > w.bulk.maxPayloadBytes);
-		if (over && request.length > 0) {
+		const cost = [one, ...patches].reduce((n, o) => n + utf8.encode(JSON.stringify(o.data)).byteLength + 120, 0);
+		const tooMany = request.length + memberPatches.length + 1 + patches.length > size;
+		const tooLarge = w.bulk.maxPayloadBytes !== undefined && bytes + cost > w.bulk.maxPayloadBytes;
+		if ((tooMany || tooLarge) && request.length > 0) {
 			taken--;
 			break;
 		}
 		// One operation alone over the payload limit: applied alone, outside Bulk.
-		if (over && w.bulk.maxPayloadBytes !== undefined && bytes + cost > w.bulk.maxPayloadBytes) continue;
+		if (tooLarge) continue;
 		bytes += cost;
 		request.push(one);
-		for (const { groupId, op } of memberOps) {
-			let patch = groupPatches.get(groupId);
-			if (!patch) {
-				patch = {
-					method: 'PATCH',
-					path: `${w.groupsPath}/${encodeURIComponent(groupId)}`,
-					data: { schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'members', value: [] as { value: string }[] }] },
-					ops: [],
-					recordKind: 'group',
-					recordId: groupId
-				};
-				groupPatches.set(groupId, patch);
-			}
-			(patch.data as { Operations: { value: { value: string }[] }[] }).Operations[0].value.push({
-				value: `bulkId:${one.bulkId}`
-			});
-			patch.ops.push(op);
-		}
+		// Over the count with its memberships alone: they go alone after the create.
+		if (!tooMany) memberPatches.push(...patches);
 	}
-	// Group PATCHes after every create they name (servers resolve bulkIds in order or by reference).
-	return { request: [...request, ...groupPatches.values()], taken };
+	// Membership PATCHes after every create they name (servers resolve bulkIds in order or by reference).
+	return { request: [...request, ...memberPatches], taken };
 }
 
 /** One create or update as a bulk operation; undefined when it goes alone or needs no request. */

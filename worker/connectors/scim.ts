@@ -1117,8 +1117,9 @@ export class ScimConnector implements Connector {
 			? {
 					patch: spc.value.patch?.supported ?? undefined,
 					bulk: spc.value.bulk?.supported ?? undefined,
-					bulkMaxOperations: spc.value.bulk?.maxOperations ?? undefined,
-					bulkMaxPayloadSize: spc.value.bulk?.maxPayloadSize ?? undefined,
+					// Limits of a Bulk the server does not offer mean nothing (SCIMMY keeps its defaults there).
+					bulkMaxOperations: (spc.value.bulk?.supported && spc.value.bulk.maxOperations) || undefined,
+					bulkMaxPayloadSize: (spc.value.bulk?.supported && spc.value.bulk.maxPayloadSize) || undefined,
 					sort: spc.value.sort?.supported ?? undefined,
 					etag: spc.value.etag?.supported ?? undefined,
 					filter: spc.value.filter?.supported ?? undefined,

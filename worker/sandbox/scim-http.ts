@@ -7,8 +7,9 @@
  * 2. the path, decoded segment by segment (a malformed percent-encoding is a 400);
  * 3. for a body: its Content-Type (415 unless JSON), its size (413 on Content-Length, and again
  *    while it streams in), UTF-8, JSON, an object, bounded nesting (each a 400 invalidSyntax);
- * 4. the directory's answer. Anything thrown becomes an RFC 7644 §3.12 error body; a 500 only for
- *    a fault of the sandbox itself, never for what a client sent.
+ * 4. the directory's answer (POST /Bulk: each operation's, see scim-bulk.ts). Anything thrown
+ *    becomes an RFC 7644 §3.12 error body; a 500 only for a fault of the sandbox itself, never
+ *    for what a client sent.
  */
 import {
 	DEFAULT_COUNT,
@@ -22,6 +23,7 @@ import {
 } from './scim-resources';
 import { ScimSyntaxError, parseFilter, type Filter } from './scim-filter';
 import { PatchError } from './scim-patch';
+import { applyBulk } from './scim-bulk';
 
 /** Header the public route sets so `meta.location` shows the URL external clients use. */
 export const PUBLIC_BASE_HEADER = 'x-rostersync-scim-base';
@@ -165,6 +167,10 @@ async function route(request: Request, dir: ScimDirectory): Promise<Response> {
 		const one = all.find((t) => t.id === id);
 		if (!one) throw new ScimError(404, `no ${collection === 'Schemas' ? 'schema' : 'resource type'} "${clip(id)}"`);
 		return scimJson(one);
+	}
+	if (collection === 'Bulk' && segments.length === 1) {
+		if (method !== 'POST') throw notAllowed(method, '/Bulk', 'POST');
+		return scimJson(applyBulk(dir, await readJson(request), base));
 	}
 	if (collection === 'Bulk' || collection === 'Me')
 		throw new ScimError(501, `/${collection} is not supported by the sandbox`);

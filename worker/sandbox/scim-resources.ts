@@ -163,7 +163,7 @@ export function serviceProviderConfig(base: string): Json {
 		schemas: ['urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig'],
 		documentationUri: 'https://github.com/rostersync/rostersync/blob/main/docs/api.md',
 		patch: { supported: true },
-		bulk: { supported: false, maxOperations: 0, maxPayloadSize: 0 },
+		bulk: { supported: true, maxOperations: MAX_BULK_OPERATIONS, maxPayloadSize: MAX_BODY_BYTES },
 		filter: { supported: true, maxResults: MAX_RESULTS },
 		changePassword: { supported: false },
 		sort: { supported: false },
