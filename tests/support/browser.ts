@@ -49,6 +49,8 @@ export interface DeviceOptions {
 	hasTouch?: boolean;
 	isMobile?: boolean;
 	colorScheme?: 'light' | 'dark';
+	/** The device's time zone (IANA), as Chromium emulates it for the page and its workers. */
+	timezoneId?: string;
 }
 
 export async function launchPersistentBrowser(options: DeviceOptions = {}): Promise<PersistentBrowser> {
@@ -66,7 +68,8 @@ export async function launchPersistentBrowser(options: DeviceOptions = {}): Prom
 		deviceScaleFactor: options.deviceScaleFactor,
 		hasTouch: options.hasTouch,
 		isMobile: options.isMobile,
-		colorScheme: options.colorScheme
+		colorScheme: options.colorScheme,
+		timezoneId: options.timezoneId
 	});
 	return {
 		context,
