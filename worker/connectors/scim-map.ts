@@ -32,7 +32,6 @@ import {
 import { digest } from './digest';
 import { applyPatch } from '../sandbox/scim-patch';
 import { buildingsOf, memberTypeOf, memberTypeValues, type PeopleMap } from './people-map';
-import { buildingsOf, memberTypeOf, memberTypeValues, type PeopleMap } from './people-map';
 import { ACCESS_ATTRIBUTE, readAccess } from './scim-access';
 
 /** What the client learned about one server, as the mapping needs it. */
