@@ -20,6 +20,8 @@ export interface ReviewRow {
 	bName?: string;
 	fields?: string[];
 	to?: PairView['to'];
+	/** Provisioning: the person moves between communities (and is sent a transfer notice). */
+	transfer?: PairView['transfer'];
 	conflictId?: string;
 	/** The answer made to this pair's conflict, and where it stands (set per request, see api.ts). */
 	answer?: Answer;
@@ -85,6 +87,7 @@ export class ReviewModel {
 			if (p.note) row.note = p.note;
 			if (p.fields) row.fields = p.fields;
 			if (p.to) row.to = p.to;
+			if (p.transfer) row.transfer = p.transfer;
 			if (p.conflictId) {
 				row.conflictId = p.conflictId;
 				row.reason = this.conflicts.get(p.conflictId)?.reason;
