@@ -12,6 +12,7 @@ import worker from '../../worker/index';
 import type { Env } from '../../worker/env';
 import { connectorFor } from '../../worker/systems/connect';
 import { DEMO_LINK, HR, OPS, TEAM, drift } from '../../worker/sandbox/seed';
+import { DISTRICT } from '../../worker/sandbox/seed-district';
 import { ORIGIN, api, expectJson } from './support';
 
 const call = (path: string, e: Partial<Env>, init: RequestInit = { method: 'POST' }) =>
@@ -41,7 +42,7 @@ describe('POST /api/bootstrap', () => {
 			role: 'owner',
 			name: 'local owner',
 			token: expect.stringMatching(/^[\w-]{43}$/),
-			systems: { created: [OPS.id, TEAM.id, HR.id], existing: [] }
+			systems: { created: [OPS.id, TEAM.id, HR.id, DISTRICT.id], existing: [] }
 		});
 		expect(await expectJson(api('/api/me', { token: first.token }), 200)).toEqual({
 			subject: 'token:local owner',
@@ -53,8 +54,10 @@ describe('POST /api/bootstrap', () => {
 		expect(systems.map((s) => [s.id, s.name, s.connector, s.region])).toEqual([
 			[OPS.id, 'Operations Center', 'sandbox', 'eu'],
 			[TEAM.id, 'Team Manager', 'sandbox', 'eu'],
-			[HR.id, 'HR export', 'csv', 'eu']
+			[HR.id, 'HR export', 'csv', 'eu'],
+			[DISTRICT.id, 'Lakeside School District', 'sandbox', 'eu']
 		]);
+		expect(systems[3].peopleMap).toMatchObject({ memberType: 'userType' });
 		expect(systems[0].baseUrl).toBe(`${ORIGIN}/api/sandbox/${OPS.id}/scim/v2`);
 		expect(systems[2].lastSnapshot).toMatchObject({ people: 230 });
 

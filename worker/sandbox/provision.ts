@@ -11,6 +11,7 @@ import { DomainError } from '../errors';
 import type { SandboxRecords } from './sandbox-do';
 import { CsvConnector } from '../connectors/csv';
 import { HR, OPS, TEAM, drift, hrExport, seedOps, seedTeam } from './seed';
+import { DISTRICT, DISTRICT_PEOPLE_MAP, seedDistrict } from './seed-district';
 
 /** The public SCIM base URL of a sandbox system (what external SCIM clients use). */
 export const sandboxBaseUrl = (origin: string, systemId: string) =>
@@ -69,7 +70,8 @@ export interface DemoSeed {
 
 /**
  * Creates the demo systems (worker/sandbox/seed.ts) that do not exist yet: Operations Center and
- * Team Manager as seeded sandboxes, the HR export as a csv system with its file uploaded.
+ * Team Manager as seeded sandboxes, the HR export as a csv system with its file uploaded, and
+ * Lakeside School District (seed-district.ts), the messaging sandbox rules are tried on.
  * Idempotent: a second call changes nothing.
  */
 export async function seedDemo(env: Env, origin: string): Promise<DemoSeed> {
@@ -97,6 +99,12 @@ export async function seedDemo(env: Env, origin: string): Promise<DemoSeed> {
 		});
 		result.created.push(HR.id);
 	}
+	// The messaging sandbox, its buildings and member types already mapped: rules can be tried at once.
+	const district = await createSandbox(env, { ...DISTRICT, origin, records: seedDistrict() });
+	if (district) {
+		await store.updateSystem(DISTRICT.id, { peopleMap: DISTRICT_PEOPLE_MAP });
+		result.created.push(DISTRICT.id);
+	} else result.existing.push(DISTRICT.id);
 	return result;
 }
 
