@@ -239,6 +239,10 @@ describe('the whole flow, on a phone', () => {
 		await page.getByRole('link', { name: 'Runs' }).tap();
 		await page.getByRole('heading', { name: 'Runs', level: 1 }).waitFor();
 		await page.getByRole('button', { name: 'Run now' }).tap();
+		// What the run will do is shown first (tests/e2e/confirm.test.ts checks it against the edge).
+		const sheet = page.getByRole('dialog', { name: 'Run now?' });
+		await sheet.getByTestId('sheet-total').waitFor({ timeout: 30_000 });
+		await sheet.getByRole('button', { name: 'Start the run' }).tap();
 		await page.getByRole('progressbar').waitFor();
 		await screen('run-progress');
 		await expect
@@ -256,6 +260,9 @@ describe('the whole flow, on a phone', () => {
 		// An owner undoes it: a new run applies the inverse operations from the journal.
 		const firstRun = page.url();
 		await page.getByRole('button', { name: 'Undo this run' }).tap();
+		const undoSheet = page.getByRole('dialog', { name: 'Undo this run?' });
+		await undoSheet.getByTestId('sheet-total').waitFor({ timeout: 30_000 });
+		await undoSheet.getByRole('button', { name: 'Undo the run' }).tap();
 		await page.waitForURL((url) => url.href !== firstRun);
 		// The undo run's page: on a loaded machine its first answer can take a while.
 		await page.locator('.badge', { hasText: /^undo$/ }).waitFor({ timeout: 60_000 });

@@ -5,6 +5,7 @@
  */
 import { setupRoutes } from './setup-client';
 import { provisioningRoutes } from './provisioning-client';
+import { confirmRoutes } from './confirm-client';
 import type {
 	ApiErrorBody,
 	ApiIssue,
@@ -198,6 +199,8 @@ export function createApi(opts: ApiOptions) {
 		...setupRoutes(call),
 		// Removed people, restores, invitations and notices (./provisioning-client.ts).
 		...provisioningRoutes(call),
+		// What a run or an undo would do, for the confirmation sheet (./confirm-client.ts).
+		...confirmRoutes(call),
 		health: () => call<{ ok: boolean; service: string; version: string }>('GET', '/health'),
 		me: () => call<Me>('GET', '/me'),
 		tokens: () => call<TokenView[]>('GET', '/tokens'),

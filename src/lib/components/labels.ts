@@ -15,7 +15,7 @@ export const REASON_LABEL: Record<ConflictReason, string> = {
 	'both-changed': 'Changed on both sides',
 	'changed-vs-removed': 'Changed on one side, removed on the other',
 	'name-collision': 'Same name, different identifier',
-	threshold: 'Too many removals'
+	threshold: 'Over a safety limit'
 };
 
 export const NOTE_LABEL: Record<PairNote, string> = {
@@ -120,6 +120,12 @@ export function explain(conflict: Conflict, names: { a: string; b: string }, mat
 			return `${names.a} and ${names.b} each have a ${kindLabel(conflict.kind)} of this name, but with different identifiers: they may not be the same. Link them if they are, create each as new, or ignore them.`;
 		case 'threshold': {
 			const s = conflict.staged;
+			if (conflict.createdSide) {
+				const on = conflict.createdSide === 'b' ? names.b : names.a;
+				return s
+					? `Sync would create ${s.count} new ${what} in ${on}, where the link has ${s.total}: more than its limit (${s.limit.count} new, or ${s.limit.percent}% more). A file that suddenly grew is more often wrong than the staff; these creations, and the invitations that follow them, wait until an owner approves them.`
+					: `Creations above the link's limit wait until an owner approves them.`;
+			}
 			const side = conflict.removedSide === 'b' ? names.b : names.a;
 			return s
 				? `Sync would remove ${s.count} of ${s.total} ${what} in ${side}, more than the link's limit (${s.limit.count} or ${s.limit.percent}%). These removals wait until an owner approves them.`
