@@ -52,7 +52,8 @@ const config = {
 					'../worker/**',
 					'../tests/worker/**/*.test.ts',
 					'../tests/worker/support.ts',
-					'../tests/support/links.ts'
+					'../tests/support/links.ts',
+					'../tests/support/rules.ts'
 				];
 				return tsconfig;
 			}
