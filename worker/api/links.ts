@@ -163,12 +163,20 @@ export const linkRoutes: Route[] = [
 		method: 'PATCH',
 		path: '/api/links/:id',
 		role: 'owner',
-		handler: async ({ env, request, params }) => {
+		handler: async ({ env, request, params, url }) => {
 			const body = await readJson(request);
 			if (body === null || typeof body !== 'object' || Array.isArray(body))
 				throw new ApiError('invalid', 'Invalid link changes: the body must be an object of LinkConfig fields.');
+			// ?dryRun=true: what the change would do (settings, next run, plan before and after), applying nothing.
+			const dryRun = url.searchParams.get('dryRun');
+			if (dryRun !== null && dryRun !== 'true' && dryRun !== 'false')
+				throw new ApiError('invalid', 'Query parameter dryRun must be true or false.', [
+					{ field: 'dryRun', message: 'must be true or false' }
+				]);
 			await linkOf(env, params.id);
-			return json(unwrap(await stub(env, params.id).update(body as Partial<LinkConfig>)));
+			const link = stub(env, params.id);
+			const patch = body as Partial<LinkConfig>;
+			return json(unwrap(dryRun === 'true' ? await link.previewUpdate(patch) : await link.update(patch)));
 		}
 	},
 	{

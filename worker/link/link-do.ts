@@ -28,6 +28,7 @@ import { applySlice, endRun, finishApplied, prepare, type EngineDeps, type Slice
 import {
 	PEOPLE_PER_PART,
 	planLink,
+	previewPlans,
 	requiresAction,
 	SourceError,
 	thresholdDecision,
@@ -39,6 +40,9 @@ import {
 } from './planning';
 import { arm, ensureAlarm, tick, type ActiveRun, type RunDriverDeps } from './run-driver';
 import { nightlyOn } from './schedule';
+import { changesPlan, linkChanges } from '$lib/core/link-change';
+import { nextDailyRun } from '$lib/core';
+import type { LinkChangePreview } from '$lib/api/link-change';
 import { collectNames } from '$lib/api/run-names';
 import { nameLookup } from './names';
 import { runPreview, stagedNames, undoPreview } from './previews';
@@ -149,8 +153,8 @@ export class LinkDO extends DurableObject<Env> {
 		return this.config ? this.view() : null;
 	}
 
-	/** Changes the configuration; `id` and `systems` are fixed, `mode` only before the first sync. */
-	async update(patch: Record<string, unknown>): Promise<Result<LinkView>> {
+	/** The configuration `patch` asks for, checked: `id` and `systems` fixed, `mode` only before the first sync. */
+	private changed(patch: Record<string, unknown>): Result<{ current: LinkConfig; config: LinkConfig }> {
 		const current = this.config;
 		if (!current) return notFound();
 		const issues = linkChangeIssues(current, patch, { synced: this.store.baseline.size() > 0 });
@@ -158,17 +162,75 @@ export class LinkDO extends DurableObject<Env> {
 			return refuse('invalid', `Invalid link change: ${issues.map((i) => `${i.field} ${i.message}`).join('; ')}`, {
 				issues
 			});
-		let config: LinkConfig;
 		try {
-			config = parseLinkConfig(patchedLink(current, patch));
+			return ok({ current, config: parseLinkConfig(patchedLink(current, patch)) });
 		} catch (e) {
 			return invalid(e);
 		}
+	}
+
+	/**
+	 * Changes the configuration. A change that can change the plan (see the core's changesPlan)
+	 * plans again under it, so the review shows what the link will now do; when the systems cannot
+	 * be read, the plan made under the old settings is dropped rather than shown as this link's.
+	 */
+	async update(patch: Record<string, unknown>): Promise<Result<LinkView>> {
+		const checked = this.changed(patch);
+		if (!checked.ok) return checked;
+		const { current, config } = checked.value;
 		this.store.setMeta('config', config);
 		this.load();
 		if (scheduleMoved(current, config)) this.store.setMeta('nextRunAt', undefined);
 		await this.arm();
+		if (changesPlan(linkChanges(current, config)) && this.store.planMeta()) {
+			try {
+				await planLink(this.engine(config));
+			} catch (e) {
+				if (!(e instanceof SourceError)) throw e;
+				await this.store.exclusive(async () => this.store.plan.begin());
+			}
+		}
 		return ok(this.view());
+	}
+
+	/**
+	 * What `patch` would change, applying nothing: the settings that differ, the next nightly run
+	 * before and after, and, when the plan can change, the plan under the current settings and
+	 * under the changed ones, made from the same systems one after the other (previewPlans).
+	 */
+	async previewUpdate(patch: Record<string, unknown>): Promise<Result<LinkChangePreview>> {
+		const checked = this.changed(patch);
+		if (!checked.ok) return checked;
+		const { current, config } = checked.value;
+		const changes = linkChanges(current, config);
+		const now = this.deps.now();
+		const stored = this.store.getMeta<number>('nextRunAt');
+		const before = nightlyOn(current)
+			? (stored ?? nextDailyRun(now, current.schedule.timeZone, current.schedule.hour))
+			: undefined;
+		const after = nightlyOn(config)
+			? scheduleMoved(current, config)
+				? nextDailyRun(now, config.schedule.timeZone, config.schedule.hour)
+				: before
+			: undefined;
+		const preview: LinkChangePreview = {
+			config,
+			changes,
+			nextRunAt: {
+				...(before !== undefined ? { before: iso(before) } : {}),
+				...(after !== undefined ? { after: iso(after) } : {})
+			}
+		};
+		if (!changesPlan(changes)) return ok(preview);
+		try {
+			const plans = await previewPlans(this.engine(current), config);
+			if (plans.after) preview.plan = { before: plans.before, after: plans.after };
+			if (plans.afterError) preview.planError = plans.afterError;
+		} catch (e) {
+			if (!(e instanceof SourceError)) throw e;
+			preview.planError = e.detail;
+		}
+		return ok(preview);
 	}
 
 	/** Deletes the link's state and alarm. Refused while a run is in progress. */

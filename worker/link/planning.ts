@@ -24,6 +24,7 @@ import {
 	type Shrinkage,
 	type Side,
 	type SideCounts,
+	type SituationCounts,
 	type Snapshot,
 	type StaleResolution
 } from '$lib/core';
@@ -34,6 +35,7 @@ import type { PlanMeta } from './plan-store';
 import type { LinkStore } from './store';
 import type { SideInfo } from './snapshots';
 import type { RunError, StagedDeletes } from './types';
+import type { PlanSummary } from '$lib/api/link-change';
 
 export { thresholdKind } from './plan-store';
 
@@ -167,6 +169,40 @@ export function planLink(
 		options.then?.(planned);
 		return planned;
 	});
+}
+
+/**
+ * A change of settings previewed: the plan under `candidate` and then, from a second read, the
+ * plan under the current settings again, which stays the link's current plan (as a Reload would
+ * leave it). Both summaries, or why the changed settings could not be planned (a system could not
+ * be read, the pre-flight guard refused the counts under the changed limits). A failure of the
+ * second plan is thrown, as a Reload's would be.
+ */
+export function previewPlans(
+	deps: PlanningDeps,
+	candidate: LinkConfig
+): Promise<{ before: PlanSummary; after?: PlanSummary; afterError?: RunError }> {
+	return deps.store.exclusive(async () => {
+		const resolutions = deps.store.resolutions();
+		let after: PlanSummary | undefined;
+		let afterError: RunError | undefined;
+		try {
+			await planNow({ ...deps, config: candidate }, resolutions, false);
+			after = planSummary(deps.store);
+		} catch (e) {
+			if (!(e instanceof SourceError)) throw e;
+			afterError = e.detail;
+		}
+		await planNow(deps, resolutions, false);
+		return { before: planSummary(deps.store), ...(after ? { after } : {}), ...(afterError ? { afterError } : {}) };
+	});
+}
+
+/** The current plan in numbers (see PlanSummary). */
+function planSummary(store: LinkStore): PlanSummary {
+	const meta = store.planMeta()!;
+	const head = store.getMeta<{ counts: SituationCounts }>('plan-head')!;
+	return { counts: head.counts, plan: meta.counts, requiresAction: requiresAction(store, meta), staged: meta.staged };
 }
 
 /** The last reconciliation's read failed (see ReadFailure); cleared by the next good read. */
