@@ -414,6 +414,11 @@ export class RulesDO extends DurableObject<Env> {
 		return this.busy;
 	}
 
+	/** Works the queue to its end now, or waits for the invocation already working it (tests, the bench). */
+	async drain(): Promise<void> {
+		return this.alarm();
+	}
+
 	private async work(): Promise<void> {
 		for (let job = this.store.nextJob(); job; job = this.store.nextJob()) {
 			// If this invocation dies mid-run, this brings the job back; outcomes already journaled are not redone.
