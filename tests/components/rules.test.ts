@@ -12,6 +12,8 @@ import {
 	draftConfig,
 	draftProblems,
 	emptyDraft,
+	peopleMapDraft,
+	peopleMapOf,
 	ruleChoices,
 	ruleOpLabel,
 	ruleSummary,
@@ -284,5 +286,29 @@ describe('the settings form', () => {
 		const t = text(render(RuleForm, { props: { choices, draft, showProblems: true } }).body);
 		expect(t).toContain('needs a staff safety team manager');
 		expect(t).toContain('Choose at least one building.');
+	});
+});
+
+describe('where buildings and member types are read', () => {
+	it('an unset map shows the defaults; empty fields stay unset, values are trimmed and listed once', () => {
+		expect(peopleMapDraft(undefined)).toEqual({ building: '', memberType: '', staff: 'staff', student: 'student' });
+		expect(
+			peopleMapOf({
+				building: ' department ',
+				memberType: '',
+				staff: 'Teacher, staff ,teacher,Teacher',
+				student: ' , '
+			})
+		).toEqual({ building: 'department', staff: ['Teacher', 'staff', 'teacher'] });
+	});
+
+	it('a saved map reads back the same', () => {
+		const map = {
+			building: 'urn:x:User:buildings',
+			memberType: 'userType',
+			staff: ['Faculty'],
+			student: ['Pupil', 'Learner']
+		};
+		expect(peopleMapOf(peopleMapDraft(map))).toEqual(map);
 	});
 });

@@ -3,7 +3,7 @@
  * Kept apart from client.ts so the rules screens and the link screens can change independently;
  * createApi spreads these into the one client.
  */
-import type { RunProgress } from './types';
+import type { PeopleMap, RunProgress, SystemView } from './types';
 import type {
 	NewRule,
 	RuleActionPreview,
@@ -38,6 +38,9 @@ function pageQuery({ q: text, offset, limit }: PreviewPage = {}): string {
 
 export function ruleRoutes(call: Call, stream: Stream) {
 	return {
+		/** Where the system keeps buildings and member types, which its rules read. Owners only. */
+		updatePeopleMap: (systemId: string, peopleMap: PeopleMap) =>
+			call<SystemView>('PATCH', `/systems/${q(systemId)}`, { peopleMap }),
 		rules: (systemId: string) => call<RuleView[]>('GET', `/systems/${q(systemId)}/rules`),
 		/** Creates a rule (disabled unless `enabled`: then it applies at once). Owners only. */
 		createRule: (systemId: string, rule: NewRule) => call<RuleView>('POST', `/systems/${q(systemId)}/rules`, rule),

@@ -4,6 +4,7 @@
  * they can be tested without a browser.
  */
 import type { MemberType, Op, Role, Snapshot } from '$lib/core';
+import type { PeopleMap } from '$lib/api/types';
 import type {
 	RuleActionPreview,
 	RuleChange,
@@ -221,4 +222,39 @@ export function ruleOpLabel(op: Op): string {
 		default:
 			return op.type;
 	}
+}
+
+/** The people map as the form edits it: value lists as comma-separated text. */
+export interface PeopleMapDraft {
+	building: string;
+	memberType: string;
+	staff: string;
+	student: string;
+}
+
+export const peopleMapDraft = (map: PeopleMap | undefined): PeopleMapDraft => ({
+	building: map?.building ?? '',
+	memberType: map?.memberType ?? '',
+	staff: (map?.staff ?? ['staff']).join(', '),
+	student: (map?.student ?? ['student']).join(', ')
+});
+
+/** The map the edge takes: empty fields left out (the defaults apply), values trimmed and once each. */
+export function peopleMapOf(draft: PeopleMapDraft): PeopleMap {
+	const list = (text: string) => [
+		...new Set(
+			text
+				.split(',')
+				.map((v) => v.trim())
+				.filter(Boolean)
+		)
+	];
+	const map: PeopleMap = {};
+	if (draft.building.trim()) map.building = draft.building.trim();
+	if (draft.memberType.trim()) map.memberType = draft.memberType.trim();
+	const staff = list(draft.staff);
+	const student = list(draft.student);
+	if (staff.length) map.staff = staff;
+	if (student.length) map.student = student;
+	return map;
 }
