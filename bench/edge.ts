@@ -42,13 +42,14 @@ import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Log, LogLevel, Miniflare } from 'miniflare';
-import { resolver, type Group, type Membership, type Op, type OpOutcome, type Person } from '../src/lib/core';
+import { resolver, runPlan, type Group, type Membership, type Op, type OpOutcome, type Person } from '../src/lib/core';
 import { ScimConnector } from '../worker/connectors/scim';
 import { groupToScim, personToUser, type ScimProfile } from '../worker/connectors/scim-map';
 import { mapLimit } from '../worker/connectors/semaphore';
 import { startScimmyProcess, type ScimmyProcess } from '../tests/support/scimmy-process';
 import { freePort } from '../tests/support/wrangler-dev';
 import type { BenchLine } from './measure';
+import { throughputCases } from './edge-throughput';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** Requests in flight to one system: the SCIM connector's default, which the edge uses too. */
@@ -70,7 +71,8 @@ const WORKER = 'rostersync';
 const SEEDER = 'bench-seeder';
 const SEEDER_SCRIPT = `export default {
 	async fetch(request, env) {
-		const { systemId, records, append } = await request.json();
+		const { systemId, records, append, info } = await request.json();
+		if (info) return Response.json(await env.SANDBOXES.getByName(systemId).info());
 		return Response.json(await env.SANDBOXES.getByName(systemId).seed(records, { append }));
 	}
 };`;
@@ -82,7 +84,7 @@ const SEEDER_SCRIPT = `export default {
  * the project to bundle instead of this one.
  */
 export async function startEdge(
-	options: { persistRoot?: string; credentialsKey?: string; root?: string } = {}
+	options: { persistRoot?: string; credentialsKey?: string; root?: string; bindings?: Record<string, string> } = {}
 ): Promise<Edge> {
 	const root = options.root ?? ROOT;
 	const outdir = join(root, 'bench/out/edge-bundle');
@@ -112,11 +114,13 @@ export async function startEdge(
 				durableObjects: {
 					LINKS: { className: 'LinkDO', useSQLite: true },
 					ACCOUNT: { className: 'AccountDO', useSQLite: true },
-					SANDBOXES: { className: 'SandboxDO', useSQLite: true }
+					SANDBOXES: { className: 'SandboxDO', useSQLite: true },
+					RULES: { className: 'RulesDO', useSQLite: true }
 				},
 				bindings: {
 					CREDENTIALS_KEY: options.credentialsKey ?? randomBytes(32).toString('base64'),
-					LOCAL_BOOTSTRAP: '1'
+					LOCAL_BOOTSTRAP: '1',
+					...options.bindings
 				}
 			},
 			{
@@ -221,7 +225,7 @@ async function cdp(wsUrl: string) {
  * isolate answers; V8 answers between and during tasks (an interrupt), so long synchronous work
  * is sampled too. `stop()` gives the largest used size seen.
  */
-async function heapSampler(inspectorPort: number) {
+export async function heapSampler(inspectorPort: number) {
 	const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json()) as {
 		webSocketDebuggerUrl: string;
 	}[];
@@ -323,7 +327,7 @@ function workerdChildren(): number[] {
 }
 
 /** VmRSS and VmHWM of a process, in bytes. */
-function memory(pid: number): { rss: number; hwm: number } {
+export function memory(pid: number): { rss: number; hwm: number } {
 	const status = readFileSync(`/proc/${pid}/status`, 'utf8');
 	const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)![1]) * 1024;
 	return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
@@ -398,6 +402,14 @@ export function directory(
 		}
 	}
 	return { people, groups: list, memberships };
+}
+
+/** A sandbox system's counts (records, SCIM writes it answered) through the seeder Worker. */
+export async function sandboxInfo(edge: Edge, systemId: string): Promise<Record<string, number>> {
+	const seeder = await edge.mf.getWorker(SEEDER);
+	const res = await seeder.fetch('http://seeder/', { method: 'POST', body: JSON.stringify({ systemId, info: true }) });
+	if (!res.ok) throw new Error(`sandbox ${systemId}: ${res.status} ${await res.text()}`);
+	return (await res.json()) as Record<string, number>;
 }
 
 /**
@@ -509,7 +521,7 @@ function drift(records: ReturnType<typeof directory>, fraction: number): ReturnT
 	};
 }
 
-async function runToEnd(
+export async function runToEnd(
 	api: Api,
 	linkId: string,
 	dryRun: boolean
@@ -546,8 +558,37 @@ async function journal(
 	return out;
 }
 
+/**
+ * The same SCIM calls as the edge run, batched as the edge batches them (the core's runPlan with
+ * the connector's batches, over the run's operations in slices of the edge's size), by a plain
+ * loop in Node: CONCURRENCY requests in flight, no journal, no Durable Object.
+ */
+async function plainBatchedLoop(target: ScimmyProcess, ops: Op[]): Promise<{ ms: number; ops: number }> {
+	const scim = new ScimConnector({
+		systemId: 'loop',
+		baseUrl: target.url,
+		token: target.token,
+		concurrency: CONCURRENCY
+	});
+	await scim.discover();
+	const outcomes = new Map<string, OpOutcome>();
+	const writes = ops.filter((op) => op.type !== 'invite' && op.type !== 'notify-transfer');
+	const start = performance.now();
+	for (let i = 0; i < writes.length; i += SLICE_OPS)
+		await runPlan(writes.slice(i, i + SLICE_OPS), outcomes, {
+			apply: { a: (op, res) => scim.apply(op, res), b: (op, res) => scim.apply(op, res) },
+			applyBatch: { b: (batch, res) => scim.applyBatch(batch, res) },
+			batching: { b: scim.batching() },
+			concurrency: 8
+		});
+	return { ms: performance.now() - start, ops: writes.length };
+}
+
+/** Operations per slice of a run at the edge (LinkDO's slice.ops). */
+const SLICE_OPS = 1000;
+
 /** The same SCIM calls as the edge run, by a plain loop: stage by stage, CONCURRENCY in flight. */
-async function plainLoop(target: ScimmyProcess, ops: Op[]): Promise<{ ms: number; ops: number }> {
+export async function plainLoop(target: ScimmyProcess, ops: Op[]): Promise<{ ms: number; ops: number }> {
 	const scim = new ScimConnector({
 		systemId: 'loop',
 		baseUrl: target.url,
@@ -573,58 +614,48 @@ async function plainLoop(target: ScimmyProcess, ops: Op[]): Promise<{ ms: number
 }
 
 /** V8's heap cap for workerd, in MB: the Workers limit unless EDGE_HEAP_MB says otherwise. */
-const HEAP_MB = Number(process.env.EDGE_HEAP_MB ?? 128);
+export const HEAP_MB = Number(process.env.EDGE_HEAP_MB ?? 128);
 
 /** `sizes` only for trying the bench quickly at a smaller scale; `npm run bench` uses the defaults. */
-export async function edgeCases(emit: (line: BenchLine) => void, sizes = { run: 10_000, dry: 100_000 }): Promise<void> {
-	const target = await startScimmyProcess();
-	const edge = await startEdge();
-	try {
-		const api = new Api(edge.url);
-		const boot = await api.call<{ token: string }>('POST', '/api/bootstrap');
-		api.authorize(boot.token);
-		// The dry run first, in a fresh isolate: its heap figures are then its own.
-		const dry = await edgeDryRun(edge, api, sizes.dry);
-		emit(await edgeRun(edge, api, target, sizes.run));
-		for (const line of dry) emit(line);
-	} finally {
-		await edge.stop();
-		await target.stop();
+/**
+ * `only`: one case by name (`npm run bench -- edge-run`); the whole suite otherwise. The
+ * throughput cases (edge-big-group, edge-first-provision-100k) are in edge-throughput.ts.
+ */
+export async function edgeCases(
+	emit: (line: BenchLine) => void,
+	sizes = { run: 10_000, dry: 100_000 },
+	only?: string
+): Promise<void> {
+	const want = (name: string) => !only || only === 'edge' || only === name;
+	if (want('edge-run') || want('edge-dry-run') || want('edge-nightly-dry-run')) {
+		const target = await startScimmyProcess();
+		const edge = await startEdge();
+		try {
+			const api = await bootstrapped(edge);
+			// The dry run first, in a fresh isolate: its heap figures are then its own.
+			const dry = want('edge-dry-run') || want('edge-nightly-dry-run') ? await edgeDryRun(edge, api, sizes.dry) : [];
+			if (want('edge-run')) emit(await edgeRun(edge, api, target, sizes.run));
+			for (const line of dry) if (want(String(line.case))) emit(line);
+		} finally {
+			await edge.stop();
+			await target.stop();
+		}
 	}
+	await throughputCases(emit, want);
 }
 
-/** 10k people, 500 groups, 30k memberships: sandbox -> SCIMMY, then the same SCIM calls by a plain loop. */
-async function edgeRun(edge: Edge, api: Api, target: ScimmyProcess, people: number): Promise<BenchLine> {
-	const source = await api.call('POST', '/api/systems', { name: 'Bench source', connector: 'sandbox', region: 'eu' });
-	await seedSandbox(edge, source.id, directory(people, Math.ceil(people / 20), 3));
-	const sink = await api.call('POST', '/api/systems', {
-		name: 'Bench SCIMMY',
-		connector: 'scim',
-		baseUrl: target.url,
-		region: 'eu',
-		credentials: { token: target.token }
-	});
-	const noLimits = { count: 1_000_000, percent: 100 };
-	const link = await api.call('POST', '/api/links', {
-		name: 'Bench run',
-		mode: 'provision',
-		systems: { a: source.id, b: sink.id },
-		match: { person: 'externalId', group: 'externalId' },
-		limits: { person: noLimits, group: noLimits, membership: noLimits }
-	});
-	await api.call('POST', `/api/links/${link.config.id}/enable`);
-	const cpu = () => fetch(`${target.control}/cpu`).then((r) => r.json() as Promise<{ user: number; system: number }>);
-	const cpu0 = await cpu();
-	const run = await runToEnd(api, link.config.id, false);
-	const cpu1 = await cpu();
-	if (run.tally.done !== run.counts.total)
-		throw new Error(`the edge run did not apply everything: ${JSON.stringify(run.tally)}`);
-	const ops = (await journal(api, link.config.id, run.id, run.counts.total)).map((o) => o.op);
-	const writes = ops.filter((op) => op.type !== 'invite' && op.type !== 'notify-transfer').length;
-	const opsPerSec = writes / (run.durationMs / 1000);
+/** The API of a fresh edge, as its first owner. */
+export async function bootstrapped(edge: Edge): Promise<Api> {
+	const api = new Api(edge.url);
+	const boot = await api.call<{ token: string }>('POST', '/api/bootstrap');
+	api.authorize(boot.token);
+	return api;
+}
 
+/** Writes a SCIMMY target received (its log: every request but reads). */
+export async function targetWrites(target: ScimmyProcess): Promise<number> {
+	const log: string[] = (await (await fetch(`${target.control}/state`)).json()).log;
 	if (process.env.EDGE_DEBUG) {
-		const log: string[] = (await (await fetch(`${target.control}/state`)).json()).log;
 		const kinds = new Map<string, number>();
 		for (const l of log) {
 			const k = l.replace(/\/[0-9a-f-]{36}/g, '/:id').replace(/\?.*$/, '?…');
@@ -632,23 +663,101 @@ async function edgeRun(edge: Edge, api: Api, target: ScimmyProcess, people: numb
 		}
 		console.error([...kinds]);
 	}
-	await fetch(`${target.control}/reset`, { method: 'POST' });
+	return log.filter((l) => !l.startsWith('GET ')).length;
+}
+
+/**
+ * A provisioning link from a seeded sandbox to a SCIM system, enabled, and its first real run to
+ * the end: the run, its operations, and the CPU the target used meanwhile.
+ */
+export async function provision(
+	edge: Edge,
+	api: Api,
+	records: ReturnType<typeof directory>,
+	sink: { baseUrl?: string; token?: string; sandbox?: boolean }
+): Promise<{ run: Awaited<ReturnType<typeof runToEnd>>; linkId: string; sinkId: string }> {
+	const source = await api.call('POST', '/api/systems', { name: 'Bench source', connector: 'sandbox', region: 'eu' });
+	await seedSandbox(edge, source.id, records);
+	const target = sink.sandbox
+		? await api.call('POST', '/api/systems', { name: 'Bench target', connector: 'sandbox', region: 'eu' })
+		: await api.call('POST', '/api/systems', {
+				name: 'Bench SCIM',
+				connector: 'scim',
+				baseUrl: sink.baseUrl,
+				region: 'eu',
+				credentials: { token: sink.token }
+			});
+	const noLimits = { count: 1_000_000, percent: 100 };
+	const link = await api.call('POST', '/api/links', {
+		name: 'Bench run',
+		mode: 'provision',
+		systems: { a: source.id, b: target.id },
+		match: { person: 'externalId', group: 'externalId' },
+		limits: { person: noLimits, group: noLimits, membership: noLimits }
+	});
+	await api.call('POST', `/api/links/${link.config.id}/enable`);
+	const run = await runToEnd(api, link.config.id, false);
+	if (run.tally.done !== run.counts.total)
+		throw new Error(`the edge run did not apply everything: ${JSON.stringify(run.tally)}`);
+	return { run, linkId: link.config.id, sinkId: target.id };
+}
+
+/**
+ * 10k people, 500 groups, 30k memberships: sandbox -> SCIMMY with batches and Bulk; the same
+ * batched SCIM calls by a plain loop (ratio); then the same run with batching and Bulk turned off
+ * (WRITE_BATCHING=0, a second workerd) for `baselineMs`.
+ */
+async function edgeRun(edge: Edge, api: Api, target: ScimmyProcess, people: number): Promise<BenchLine> {
+	const records = directory(people, Math.ceil(people / 20), 3);
+	const cpu = () => fetch(`${target.control}/cpu`).then((r) => r.json() as Promise<{ user: number; system: number }>);
+	const reset = () => fetch(`${target.control}/reset`, { method: 'POST' });
+	await reset();
+	const cpu0 = await cpu();
+	const { run, linkId } = await provision(edge, api, records, { baseUrl: target.url, token: target.token });
+	const cpu1 = await cpu();
+	const requests = await targetWrites(target);
+	const ops = (await journal(api, linkId, run.id, run.counts.total)).map((o) => o.op);
+	const writes = ops.filter((op) => op.type !== 'invite' && op.type !== 'notify-transfer').length;
+	const opsPerSec = writes / (run.durationMs / 1000);
+
+	await reset();
 	const cpu2 = await cpu();
-	const loop = await plainLoop(target, ops);
+	const loop = await plainBatchedLoop(target, ops);
 	const cpu3 = await cpu();
-	const limitOpsPerSec = loop.ops / (loop.ms / 1000);
+	const loopRequests = await targetWrites(target);
+
+	// The baseline: the same run, one request per operation.
+	await reset();
+	const plain = await startEdge({ bindings: { WRITE_BATCHING: '0' } });
+	let baseline: Awaited<ReturnType<typeof runToEnd>>;
+	let baselineRequests: number;
+	try {
+		baseline = (
+			await provision(plain, await bootstrapped(plain), records, { baseUrl: target.url, token: target.token })
+		).run;
+		baselineRequests = await targetWrites(target);
+	} finally {
+		await plain.stop();
+	}
 	const busy = (a: typeof cpu0, b: typeof cpu0, ms: number) =>
 		Math.round(((b.user + b.system - a.user - a.system) / 1000 / ms) * 100) / 100;
+	const synced = records.people.length + records.groups.length + records.memberships.length;
 	return {
 		case: 'edge-run',
 		people,
-		opsPerSec: Math.round(opsPerSec),
-		limitOpsPerSec: Math.round(limitOpsPerSec),
-		ratio: Math.round((opsPerSec / limitOpsPerSec) * 100) / 100,
-		writes,
 		ms: run.durationMs,
-		heapLimitMB: HEAP_MB,
+		requests,
+		recordsPerSec: Math.round(synced / (run.durationMs / 1000)),
+		baselineMs: baseline.durationMs,
+		baselineRequests,
+		msOverBaseline: Math.round((run.durationMs / baseline.durationMs) * 100) / 100,
+		// The edge against a plain loop making the same batched calls.
+		ratio: Math.round((loop.ms / run.durationMs) * 100) / 100,
 		loopMs: Math.round(loop.ms),
+		loopRequests,
+		opsPerSec: Math.round(opsPerSec),
+		writes,
+		heapLimitMB: HEAP_MB,
 		// Share of one core the target used: near 1 means the target was the limit.
 		targetBusy: busy(cpu0, cpu1, run.durationMs),
 		targetBusyLoop: busy(cpu2, cpu3, loop.ms)

@@ -16,12 +16,16 @@ const emit = (line: BenchLine) => console.log(JSON.stringify(line));
 const suites: Record<string, (emit: (l: BenchLine) => void) => Promise<void>> = {
 	core: coreCases,
 	browser: browserCases,
-	edge: (emit) => edgeCases(emit),
+	edge: (emit) => edgeCases(emit, undefined, only),
 	// wrangler dev under 20 readers, 5 progress streams and a running provisioning (bench/soak.ts).
 	soak: soakCases
 };
 
+/** The suite a case name belongs to (`npm run bench -- edge-run` runs that case alone). */
+const suiteOf = (name: string) =>
+	name.startsWith('edge') ? 'edge' : name.startsWith('reconcile') || name === 'floor' ? 'core' : name;
+
 for (const [name, suite] of Object.entries(suites)) {
-	if (only && only !== name) continue;
+	if (only && suiteOf(only) !== name) continue;
 	await suite(emit);
 }

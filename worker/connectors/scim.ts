@@ -1083,12 +1083,13 @@ export class ScimConnector implements Connector {
 	 */
 	#bounded(raw: unknown, context: RequestContext): void {
 		const max = this.#limits.maxRecordBytes;
-		const json = JSON.stringify(raw) ?? '';
+		// A group's members are kept one row each, never as one value: a 5,000-member group is not too large.
+		const json = JSON.stringify(withoutMembers(raw, context)) ?? '';
 		// Characters are at most bytes, and bytes at most three times the characters (UTF-8).
 		if (json.length * 3 <= max) return;
 		const bytes = json.length > max ? json.length : utf8.encode(json).byteLength;
 		if (bytes <= max) return;
-		const field = largestAttribute(raw);
+		const field = largestAttribute(withoutMembers(raw, context));
 		throw this.#error({
 			...contextOf(context),
 			recordId: resourceId(raw) ?? context.recordId,
@@ -1450,6 +1451,13 @@ function largestAttribute(raw: unknown): string | undefined {
 		else weigh(key, value);
 	}
 	return best?.field;
+}
+
+/** A group as its size counts: without its members (see #bounded). */
+function withoutMembers(raw: unknown, context: RequestContext): unknown {
+	if (context.recordKind !== 'group' || raw === null || typeof raw !== 'object' || !('members' in raw)) return raw;
+	const { members: _, ...rest } = raw as Record<string, unknown>;
+	return rest;
 }
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);

@@ -52,6 +52,8 @@ export interface SandboxInfo {
 	groups: number;
 	memberships: number;
 	tokens: SandboxTokenKind[];
+	/** SCIM requests that write (not GET or HEAD) this instance answered since it started (the bench counts them). */
+	scimWrites: number;
 }
 
 type Row = Record<string, string | number | null>;
@@ -482,7 +484,8 @@ export class SandboxDO extends DurableObject<Env> {
 			people: this.dir.people.size,
 			groups: this.dir.groups.size,
 			memberships,
-			tokens: [...this.tokens.keys()].sort()
+			tokens: [...this.tokens.keys()].sort(),
+			scimWrites: this.scimWrites
 		};
 	}
 
@@ -509,8 +512,11 @@ export class SandboxDO extends DurableObject<Env> {
 
 	/** One SCIM request (scim-http.ts does the HTTP: token first, bounded bodies, SCIM errors). */
 	async fetch(request: Request): Promise<Response> {
+		if (request.method !== 'GET' && request.method !== 'HEAD') this.scimWrites++;
 		return handleScim(request, this.scimDirectory);
 	}
+
+	private scimWrites = 0;
 
 	/** What handleScim asks of the directory; private, so none of it is an RPC method. */
 	private readonly scimDirectory: ScimDirectory = {
