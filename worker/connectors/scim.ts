@@ -74,8 +74,8 @@ import {
 	type PatchOperation,
 	type ScimProfile
 } from './scim-map';
-
 import { accessCarrier, accessPatch } from './scim-access';
+
 /** A fetch: the global one, or a Durable Object stub's for the built-in sandbox (no network hop). */
 export type { FetchLike };
 
@@ -680,25 +680,20 @@ export class ScimConnector implements Connector {
 			case 'remove-group':
 				await this.#delete(d.groupsPath, resolve(op.target), 'group', signal);
 				return {};
+			case 'grant-access':
+			case 'revoke-access':
+				await this.#access(d, op.type === 'grant-access', resolve(op.target), signal);
+				return {};
 			case 'add-membership':
 			case 'set-role':
 			case 'remove-membership':
 				await this.#membership(d, op, resolve(op.group), resolve(op.person), signal);
-				return {};
-			case 'grant-access':
-			case 'revoke-access':
-				await this.#access(d, op.type === 'grant-access', resolve(op.target), signal);
 				return {};
 			default:
 				return {};
 		}
 	}
 
-	async #membership(
-		d: Discovery,
-		op: Extract<Op, { type: 'add-membership' | 'set-role' | 'remove-membership' }>,
-		groupId: string,
-		personId: string,
 	/** Grants or revokes a person's access in the form this server keeps it (see scim-access.ts). */
 	async #access(d: Discovery, grant: boolean, id: string, signal: AbortSignal): Promise<void> {
 		if (!d.caps.access)
@@ -712,6 +707,11 @@ export class ScimConnector implements Connector {
 		await this.#patch(d.usersPath, id, 'person', accessPatch(grant, d.profile), signal);
 	}
 
+	async #membership(
+		d: Discovery,
+		op: Extract<Op, { type: 'add-membership' | 'set-role' | 'remove-membership' }>,
+		groupId: string,
+		personId: string,
 		signal: AbortSignal
 	): Promise<void> {
 		const path = `${d.groupsPath}/${encodeURIComponent(groupId)}`;
