@@ -164,7 +164,7 @@ describe('Bulk, where the server announces it', () => {
 
 	it('creates and updates go as one /Bulk request; a new person’s memberships ride along by bulkId', async () => {
 		const c = connector();
-		expect((await c.discover()) && c.batching()).toEqual({ members: 500, bulk: 1000 });
+		expect((await c.discover()) && c.batching()).toEqual({ members: 500, bulk: 200 });
 		const [existing] = await people(c, 1);
 		const groupId = await newGroup(c);
 		peer.log.length = 0;

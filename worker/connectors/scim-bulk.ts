@@ -10,7 +10,8 @@
  *   failed, and anything the answer does not account for are left to be applied alone, where a
  *   conflict is looked up (the holder named) and a failure names its member exactly.
  * - A server that announces Bulk but refuses /Bulk (404, 405, 501) is not asked again; what
- *   the request carried is applied alone.
+ *   the request carried is applied alone. A request that fails otherwise (no answer in time, a
+ *   5xx) halves the size for the next ones, and its operations are applied alone.
  */
 import * as v from 'valibot';
 import type { Op, TargetRef } from '$lib/core/ops';
@@ -44,6 +45,13 @@ export interface BulkWrites extends ScimWrites {
 	bulk: BulkLimits;
 }
 
+/**
+ * Operations per request at most, whatever a server announces: SCIMMY announces 1,000 and then
+ * takes over 30 s (a request's time limit) for 1,000 creates on a loaded machine, while 200 go
+ * through in a few seconds and already make the creates 200 times fewer requests.
+ */
+export const BULK_OPERATIONS = 200;
+
 /** Operations per request learned per system (a refusal halves it), and systems whose /Bulk failed. */
 const learned = new Map<string, number>();
 const refused = new Set<string>();
@@ -51,7 +59,7 @@ const refused = new Set<string>();
 /** Operations this system takes per bulk request now (0: none, it has no working Bulk). */
 export function bulkSize(systemId: string, limits: BulkLimits | undefined): number {
 	if (!limits || refused.has(systemId)) return 0;
-	const n = Math.min(limits.maxOperations, learned.get(systemId) ?? limits.maxOperations);
+	const n = Math.min(limits.maxOperations, BULK_OPERATIONS, learned.get(systemId) ?? BULK_OPERATIONS);
 	// A request of one operation is no bulk: the operation goes alone.
 	return n < 2 ? 0 : n;
 }
@@ -154,7 +162,11 @@ export async function applyBulk(
 				refused.add(w.systemId);
 				break;
 			}
-			throw e;
+			if (e.code === 'auth') throw e;
+			// Anything else (no answer in time, a 5xx): smaller requests from now on, and this one's
+			// operations alone, where a create the server did make is recognized by its externalId.
+			learned.set(w.systemId, Math.floor(taken / 2));
+			break;
 		}
 	}
 	return out;
