@@ -4,8 +4,7 @@
  * computes it on the system's latest snapshot and pages the list; a bench runs it on 100k people.
  */
 import type { MemberType, Person, Role, Snapshot } from './model';
-import { planRule, ruleWants, type Rule, type RuleJournal } from './rules';
-import { indexSnapshot, membersOf } from './side-index';
+import { decideRule, ruleWants, type Rule, type RuleJournal } from './rules';
 
 export const RULE_WARNING_CODES = [
 	'no-staff-manager',
@@ -76,42 +75,20 @@ export function previewRule(
 	others: readonly OtherRule[] = []
 ): RulePreviewResult {
 	const on = { ...rule, enabled: true };
-	const plan = planRule(on, snapshot, journal);
-	const index = indexSnapshot(snapshot);
-	const current = membersOf(index, rule.groupId);
-	const changes = new Map<string, { change: RuleChangeKind; role: Role }>();
-	for (const op of plan.ops) {
-		if (!('person' in op) || !('id' in op.person)) continue;
-		if (op.type === 'add-membership') changes.set(op.person.id, { change: 'join', role: op.role });
-		else if (op.type === 'set-role') changes.set(op.person.id, { change: 'role', role: op.role });
-		else if (op.type === 'remove-membership') changes.set(op.person.id, { change: 'leave', role: op.before });
-	}
 	const people: RulePersonChange[] = [];
 	let joining = 0;
 	let leaving = 0;
 	let roleChanges = 0;
-	for (const person of snapshot.people) {
-		const change = changes.get(person.id);
-		if (change) {
-			if (change.change === 'join') joining++;
-			else if (change.change === 'leave') leaving++;
-			else roleChanges++;
-			people.push(personChange(person, change.change, change.role));
-		} else if (ruleWants(on, person)) {
-			const role = current.get(person.id);
-			if (role !== undefined) people.push(personChange(person, 'stays', role));
-		}
-	}
+	const counts = decideRule(on, snapshot, journal, (d) => {
+		if (d.change === 'join') joining++;
+		else if (d.change === 'leave') leaving++;
+		else if (d.change === 'role') roleChanges++;
+		const person = d.person ?? { id: d.personId, displayName: d.personId, active: false };
+		people.push(personChange(person, d.change, d.role));
+	});
 	const rank = (c: RuleChangeKind) => RULE_CHANGE_KINDS.indexOf(c);
 	people.sort((x, y) => rank(x.change) - rank(y.change) || (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
-	const result = {
-		wanted: plan.wanted,
-		joining,
-		leaving,
-		roleChanges,
-		alreadyMembers: plan.alreadyMembers,
-		people
-	};
+	const result = { ...counts, joining, leaving, roleChanges, people };
 	return { ...result, warnings: ruleWarnings(on, snapshot, result, others) };
 }
 

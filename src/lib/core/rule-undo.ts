@@ -7,8 +7,7 @@ import type { Role, Snapshot } from './model';
 import { STEP, type Op } from './ops';
 import { PlanBuilder } from './plan';
 import type { OpOutcome } from './runner';
-import type { Rule, RuleJournal } from './rules';
-import { indexSnapshot, membersOf } from './side-index';
+import { groupMembers, type Rule, type RuleJournal } from './rules';
 
 export interface RuleRunRecord {
 	id: string;
@@ -30,7 +29,7 @@ export function planRuleUndo(
 	snapshot: Snapshot,
 	journal: RuleJournal
 ): RuleUndoPlan {
-	const current = membersOf(indexSnapshot(snapshot), rule.groupId);
+	const current = groupMembers(snapshot, rule.groupId);
 	const builder = new PlanBuilder(`rule:${rule.id}:undo:${run.id}`);
 	const irreversible: RuleUndoPlan['irreversible'] = [];
 	const group = { id: rule.groupId };
@@ -93,7 +92,7 @@ export function planRuleUndo(
  * system): they are no longer the rule's, and the rule adds the person again if it still wants them.
  */
 export function pruneRuleJournal(journal: RuleJournal, snapshot: Snapshot, groupId: string): RuleJournal {
-	const current = membersOf(indexSnapshot(snapshot), groupId);
+	const current = groupMembers(snapshot, groupId);
 	const added: Record<string, Role> = {};
 	for (const [personId, role] of Object.entries(journal.added)) if (current.has(personId)) added[personId] = role;
 	return { ruleId: journal.ruleId, added };

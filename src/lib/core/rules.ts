@@ -7,7 +7,6 @@ import type { MemberType, Person, Role, Snapshot } from './model';
 import { STEP, type Op } from './ops';
 import { PlanBuilder } from './plan';
 import type { OpOutcome } from './runner';
-import { indexSnapshot, membersOf } from './side-index';
 
 export const RULE_SCOPES = ['organization', 'buildings'] as const;
 export type RuleScope = (typeof RULE_SCOPES)[number];
@@ -55,64 +54,103 @@ export function ruleWants(rule: Rule, person: Person): boolean {
  */
 export function planRule(rule: Rule, snapshot: Snapshot, journal: RuleJournal): RulePlan {
 	if (!rule.enabled) return planRuleOff(rule, snapshot, journal, false);
-	const index = indexSnapshot(snapshot);
-	if (!index.groups.has(rule.groupId))
-		throw new Error(`rule "${rule.name}": group "${rule.groupId}" is not in ${snapshot.system}`);
-	const current = membersOf(index, rule.groupId);
 	const builder = new PlanBuilder(`rule:${rule.id}`);
 	const group = { id: rule.groupId };
-	let wanted = 0;
-	let alreadyMembers = 0;
-	for (const person of snapshot.people) {
-		if (!ruleWants(rule, person)) continue;
-		wanted++;
-		const role = current.get(person.id);
-		const owned = journal.added[person.id];
-		if (role === undefined) {
-			builder.add({
-				type: 'add-membership',
-				side: 'b',
-				step: STEP.memberships,
-				group,
-				person: { id: person.id },
-				role: rule.role
-			});
-		} else if (owned !== undefined && role !== rule.role) {
+	const counts = decideRule(rule, snapshot, journal, (d) => {
+		const person = { id: d.personId };
+		if (d.change === 'join')
+			builder.add({ type: 'add-membership', side: 'b', step: STEP.memberships, group, person, role: d.role });
+		else if (d.change === 'role')
 			builder.add({
 				type: 'set-role',
 				side: 'b',
 				step: STEP.memberships,
 				group,
-				person: { id: person.id },
-				role: rule.role,
-				before: role
+				person,
+				role: d.role,
+				before: d.before!
 			});
-		} else if (owned === undefined) {
-			alreadyMembers++;
+		else if (d.change === 'leave')
+			builder.add({
+				type: 'remove-membership',
+				side: 'b',
+				step: STEP.membershipRemovals,
+				group,
+				person,
+				before: d.role
+			});
+	});
+	return { ruleId: rule.id, ops: builder.ordered(), ...counts };
+}
+
+/** What a rule decides for one person (see decideRule). */
+export interface RuleDecision {
+	personId: string;
+	/** Absent for a journaled person no longer in the system. */
+	person?: Person;
+	/** `stays`: wanted and a member already (by hand, from before, or the rule's own). */
+	change: 'join' | 'role' | 'leave' | 'stays';
+	/** The role they will have (`leave`: the role they had). */
+	role: Role;
+	before?: Role;
+}
+
+/**
+ * The one place a rule decides: add who is missing, correct the role of memberships it owns,
+ * remove its own memberships of people no longer in scope (or gone), leave everyone else as they
+ * are. `visit` gets each decision, people in snapshot order, then those leaving. Reads one
+ * group's members and the snapshot's people once: no index of everyone.
+ */
+export function decideRule(
+	rule: Rule,
+	snapshot: Snapshot,
+	journal: RuleJournal,
+	visit: (decision: RuleDecision) => void
+): { wanted: number; alreadyMembers: number } {
+	if (!snapshot.groups.some((g) => g.id === rule.groupId))
+		throw new Error(`rule "${rule.name}": group "${rule.groupId}" is not in ${snapshot.system}`);
+	const current = groupMembers(snapshot, rule.groupId);
+	const on = { ...rule, enabled: true };
+	const stillWanted = new Set<string>();
+	let wanted = 0;
+	let alreadyMembers = 0;
+	for (const person of snapshot.people) {
+		if (!ruleWants(on, person)) continue;
+		wanted++;
+		const role = current.get(person.id);
+		const owned = journal.added[person.id] !== undefined;
+		if (owned) stillWanted.add(person.id);
+		if (role === undefined) visit({ personId: person.id, person, change: 'join', role: rule.role });
+		else if (owned && role !== rule.role)
+			visit({ personId: person.id, person, change: 'role', role: rule.role, before: role });
+		else {
+			if (!owned) alreadyMembers++;
+			visit({ personId: person.id, person, change: 'stays', role });
 		}
 	}
-	for (const [personId, ownedRole] of Object.entries(journal.added)) {
-		const person = index.people.get(personId);
-		if (person && ruleWants(rule, person)) continue;
+	let leaving: Map<string, Person> | undefined;
+	for (const personId of Object.keys(journal.added)) {
+		if (stillWanted.has(personId)) continue;
 		const role = current.get(personId);
 		if (role === undefined) continue;
-		builder.add({
-			type: 'remove-membership',
-			side: 'b',
-			step: STEP.membershipRemovals,
-			group,
-			person: { id: personId },
-			before: role ?? ownedRole
-		});
+		leaving ??= new Map(snapshot.people.filter((p) => Object.hasOwn(journal.added, p.id)).map((p) => [p.id, p]));
+		visit({ personId, person: leaving.get(personId), change: 'leave', role });
 	}
-	return { ruleId: rule.id, ops: builder.ordered(), wanted, alreadyMembers };
+	return { wanted, alreadyMembers };
+}
+
+/** The members of one group (person id to role), from the snapshot's memberships. */
+export function groupMembers(snapshot: Snapshot, groupId: string): Map<string, Role> {
+	const members = new Map<string, Role>();
+	for (const m of snapshot.memberships) if (m.groupId === groupId) members.set(m.personId, m.role);
+	return members;
 }
 
 /** Turning a rule off (or undoing it): with removal, exactly the memberships it added go. */
 export function planRuleOff(rule: Rule, snapshot: Snapshot, journal: RuleJournal, removeMembers: boolean): RulePlan {
 	const builder = new PlanBuilder(`rule:${rule.id}`);
 	if (removeMembers) {
-		const current = membersOf(indexSnapshot(snapshot), rule.groupId);
+		const current = groupMembers(snapshot, rule.groupId);
 		for (const personId of Object.keys(journal.added)) {
 			const role = current.get(personId);
 			if (role === undefined) continue;
