@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { makeLink } from '$lib/core/link';
+import { linkChanges } from '$lib/core/link-change';
+import { describeChange, draftOf, matchOptions, patchOf } from '$lib/components/link-settings';
+
+const link = makeLink({
+	id: 'l1',
+	name: 'Ops ⇄ Team',
+	mode: 'two-way',
+	systems: { a: 'ops', b: 'team' },
+	fieldMap: [{ a: 'rank', b: 'grade' }],
+	schedule: { timeZone: 'Europe/Oslo', hour: 2, enabled: true }
+});
+const names = { a: 'Operations Center', b: 'Team Manager' };
+
+describe('the settings screen', () => {
+	it('an untouched draft asks for nothing', () => {
+		expect(patchOf(link, draftOf(link))).toEqual({});
+	});
+
+	it('asks for exactly what the draft changes', () => {
+		const draft = draftOf(link);
+		draft.hour = 3;
+		draft.personMatch = 'employeeNumber';
+		draft.limits.person = { count: 50, percent: 5 };
+		draft.authority = 'b';
+		draft.fieldMap.push({ a: 'badge', b: '' }); // half a mapping is not asked for
+		expect(patchOf(link, draft)).toEqual({
+			schedule: { timeZone: 'Europe/Oslo', hour: 3, enabled: true },
+			limits: { ...link.limits, person: { count: 50, percent: 5 } },
+			match: { person: 'employeeNumber', group: 'externalId' },
+			authority: { default: 'b', fields: {} }
+		});
+	});
+
+	it('offers the standard match fields and each mapped custom field', () => {
+		expect(matchOptions(link.fieldMap)).toEqual([
+			'externalId',
+			'email',
+			'employeeNumber',
+			'displayName',
+			'custom:rank'
+		]);
+	});
+
+	it.each([
+		[{ name: 'Ops and Team' }, ['Name: “Ops ⇄ Team” → “Ops and Team”']],
+		[
+			{ schedule: { timeZone: 'UTC', hour: 4, enabled: true } },
+			['Nightly run: 02:00 nightly, Europe/Oslo → 04:00 nightly, UTC']
+		],
+		[
+			{ schedule: { timeZone: 'Europe/Oslo', hour: 2, enabled: false } },
+			['Nightly run: 02:00 nightly, Europe/Oslo → no nightly run']
+		],
+		[
+			{ limits: { ...link.limits, group: { count: 5, percent: 1 } } },
+			['Group removals staged above 500 or 20 % → 5 or 1 %']
+		],
+		[
+			{ match: { person: 'custom:rank', group: 'name' } },
+			['People matched by Email → rank (custom)', 'Groups matched by identifier → identifier, then name']
+		],
+		[{ fieldMap: [] }, ['Custom fields: rank → grade → none']],
+		[
+			{ authority: { default: 'b', fields: {} } },
+			["First sync, where values differ: Operations Center's win → Team Manager's win"]
+		]
+	] as const)('%o in words', (patch, words) => {
+		const changes = linkChanges(link, { ...link, ...patch } as typeof link);
+		expect(changes.flatMap((c) => describeChange(c, names))).toEqual(words);
+	});
+});
