@@ -17,6 +17,7 @@ import { sandboxRoutes } from './sandbox';
 import { linkRoutes } from './links';
 import { ruleRoutes } from './rules';
 import { signInRoutes } from './sign-in';
+import { incidentRoutes } from './incidents';
 
 export interface RouteContext {
 	request: Request;
@@ -59,7 +60,8 @@ export const API_ROUTES: Route[] = [
 	...sandboxRoutes,
 	...linkRoutes,
 	...ruleRoutes,
-	...signInRoutes
+	...signInRoutes,
+	...incidentRoutes
 ];
 
 const PUBLIC_CALLER: Caller = { subject: 'anonymous', name: 'anonymous', role: 'viewer', via: 'token' };

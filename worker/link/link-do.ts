@@ -1,4 +1,7 @@
 import { DurableObject } from 'cloudflare:workers';
+import type { IncidentPayload, IncidentPush, IncidentRecord } from '$lib/core/incidents';
+import { IncidentPushes, type Received } from './incidents';
+import { recordWriterFor } from '../systems/records';
 import {
 	countOps,
 	isUndoBarrier,
@@ -125,6 +128,71 @@ export class LinkDO extends DurableObject<Env> {
 	private load(): void {
 		this.config = this.store.config();
 		this.store.linkId = this.config?.id ?? '';
+	}
+
+	// ---- incident pushes (worker/link/incidents.ts) ---------------------------------------------
+
+	#incidents?: IncidentPushes;
+	private get incidents(): IncidentPushes {
+		return (this.#incidents ??= new IncidentPushes({
+			sql: this.ctx.storage.sql,
+			config: () => this.config,
+			write: async (systemId, record, key) => (await recordWriterFor(this.env, systemId)).write(record, key),
+			now: () => this.deps.now()
+		}));
+	}
+
+	/** Stores the sealed webhook secret (the edge issued it; the link never sees it open). */
+	async setIncidentSecret(sealed: string): Promise<Result<null>> {
+		if (!this.config) return notFound();
+		this.store.setMeta('incidentSecret', sealed);
+		return ok(null);
+	}
+
+	async incidentSecret(): Promise<string | undefined> {
+		return this.store.getMeta<string>('incidentSecret');
+	}
+
+	/** A closed incident, validated and signed at the edge: recorded once, written, retried. */
+	async receiveIncident(payload: IncidentPayload): Promise<Result<Received>> {
+		if (!this.config) return notFound();
+		const received = await this.incidents.receive(payload);
+		await this.armPushes();
+		return ok(received);
+	}
+
+	async incidentPushes(limit = 100): Promise<IncidentPush[]> {
+		return this.incidents.list(Math.max(1, Math.min(limit, 500)));
+	}
+
+	async incidentPush(key: string): Promise<{ push: IncidentPush; record: IncidentRecord } | null> {
+		const push = this.incidents.get(key);
+		return push ? { push, record: this.incidents.record(key)! } : null;
+	}
+
+	/** An owner sends a push again now (the same idempotency key: the target writes it once). */
+	async resendIncident(key: string, by: string): Promise<Result<IncidentPush>> {
+		if (!this.config) return notFound();
+		const push = await this.incidents.resend(key, by);
+		if (!push) return refuse('not-found', `Link "${this.config.id}" has no incident push "${key}".`);
+		await this.armPushes();
+		return ok(push);
+	}
+
+	/** Brings the one alarm forward to the next push retry, if that comes first. */
+	private async armPushes(): Promise<void> {
+		const due = this.incidents.nextDue();
+		if (due === undefined) return;
+		const current = await this.ctx.storage.getAlarm();
+		if (current === null || due < current) await this.ctx.storage.setAlarm(due);
+	}
+
+	/** The driver's alarm, never later than the next push retry. */
+	private async setAlarm(at: number | null): Promise<void> {
+		const due = this.incidents.nextDue();
+		const when = at === null ? (due ?? null) : due === undefined ? at : Math.min(at, due);
+		if (when === null) await this.ctx.storage.deleteAlarm();
+		else await this.ctx.storage.setAlarm(when);
 	}
 
 	private get active(): ActiveRun | undefined {
@@ -671,7 +739,7 @@ export class LinkDO extends DurableObject<Env> {
 			clock: () => Date.now(),
 			alarm: {
 				get: () => storage.getAlarm(),
-				set: (at) => (at === null ? storage.deleteAlarm() : storage.setAlarm(at))
+				set: (at) => this.setAlarm(at)
 			},
 			beginNightly: async () => {
 				const run = await this.begin(false, { kind: 'schedule' });
@@ -717,7 +785,12 @@ export class LinkDO extends DurableObject<Env> {
 	async alarm(): Promise<void> {
 		// A second alarm call while one is working (a test helper, an overlapping retry) waits for it.
 		if (this.busy) return this.busy;
-		this.busy = this.tickThenRules().finally(() => (this.busy = undefined));
+		this.busy = this.tickThenRules()
+			.then(async () => {
+				await this.incidents.deliverDue();
+				await this.armPushes();
+			})
+			.finally(() => (this.busy = undefined));
 		return this.busy;
 	}
 }

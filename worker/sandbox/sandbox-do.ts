@@ -23,6 +23,7 @@ import { ScimError, handleScim, type ListQuery, type ResourceKind, type ScimDire
 import { ReadViews, ViewGoneError, type DirectoryState, type Touched, type ViewKind } from './read-views';
 import type { ScimProfile } from '../connectors/scim-map';
 import { toPlain, toRequest, type SandboxRequest, type SandboxResponse } from './scim-rpc';
+import { DemoRecords, handleRecords, recordsPath, type SandboxIncident, type StoredRecord } from './records';
 
 export { PUBLIC_BASE_HEADER } from './scim-http';
 
@@ -512,8 +513,62 @@ export class SandboxDO extends DurableObject<Env> {
 
 	/** One SCIM request (scim-http.ts does the HTTP: token first, bounded bodies, SCIM errors). */
 	async fetch(request: Request): Promise<Response> {
+		// Team Manager's incident reports and events live beside its SCIM endpoints (records.ts).
+		if (recordsPath(new URL(request.url).pathname))
+			return handleRecords(request, this.records, this.scimDirectory.authorize);
 		if (request.method !== 'GET' && request.method !== 'HEAD') this.scimWrites++;
 		return handleScim(request, this.scimDirectory);
+	}
+
+	// ---- incidents and records of the demo (records.ts) -------------------------------------------
+
+	#records?: DemoRecords;
+	private get records(): DemoRecords {
+		return (this.#records ??= new DemoRecords(this.ctx.storage.sql));
+	}
+
+	/** Opens an incident with some of this system's people (the demo's Operations Center). */
+	async openIncident(input: {
+		title: string;
+		type: string;
+		location?: string;
+		people: { id: string; role: string }[];
+	}): Promise<{ incident: SandboxIncident } | { unknown: string[] }> {
+		// Answered, not thrown: an exception crossing RPC is logged as uncaught.
+		const unknown = input.people.filter((p) => !this.dir.people.has(p.id)).map((p) => p.id);
+		if (unknown.length > 0) return { unknown };
+		return { incident: this.records.open(input, now()) };
+	}
+
+	async closeIncident(id: string): Promise<SandboxIncident | undefined> {
+		return this.records.close(id, now());
+	}
+
+	async incidents(): Promise<SandboxIncident[]> {
+		return this.records.incidents();
+	}
+
+	/** The webhook secret a link issued for incidents closing here. */
+	async subscribeIncidents(linkId: string, secret: string): Promise<void> {
+		this.records.subscribe(linkId, secret, now());
+	}
+
+	async incidentWebhooks(): Promise<{ linkId: string; secret: string }[]> {
+		return this.records.webhooks();
+	}
+
+	/** Team Manager's incident reports and events, as another system wrote them. */
+	async storedRecords(): Promise<StoredRecord[]> {
+		return this.records.records();
+	}
+
+	async storedRecord(id: string): Promise<StoredRecord | undefined> {
+		return this.records.record(id);
+	}
+
+	/** The next `n` record writes answer 503 (tests of a push's retry). */
+	async failRecordWrites(n: number): Promise<void> {
+		this.records.failures = n;
 	}
 
 	private scimWrites = 0;

@@ -169,7 +169,7 @@ export async function connectorFor(env: Env, systemId: string, options: ConnectO
  * The base URL of a SCIM system, checked again as it is used: one stored before the edge refused
  * private and metadata addresses (or while it ran locally) is not called.
  */
-function allowedUrl(env: Env, system: SystemView): string {
+export function allowedUrl(env: Env, system: SystemView): string {
 	try {
 		return checkSystemUrl(system.baseUrl, { local: isLocalDevelopment(env) });
 	} catch (e) {

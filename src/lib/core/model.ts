@@ -165,6 +165,18 @@ export interface LinkConfig {
 	enabled: boolean;
 	/** Access granted to synced people on one side (absent: nobody, as before access existed). */
 	access?: AccessConfig;
+	/** Incidents closed on one side, pushed to the other (see incidents.ts; absent: from A, as a report). */
+	incidents?: IncidentConfig;
+}
+
+/** How a link writes a closed incident to the other system: an incident report, or an event with attendance. */
+export const INCIDENT_TARGETS = ['report', 'event'] as const;
+export type IncidentTarget = (typeof INCIDENT_TARGETS)[number];
+
+/** A link's incident settings: the system incidents close in, and what the other one gets. */
+export interface IncidentConfig {
+	from: Side;
+	as: IncidentTarget;
 }
 
 /** Who of the synced people a link grants access to. */

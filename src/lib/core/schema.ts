@@ -6,6 +6,7 @@
 import * as v from 'valibot';
 import {
 	ACCESS_GRANTS,
+	INCIDENT_TARGETS,
 	GROUP_KINDS,
 	GROUP_REMOVAL,
 	LINK_MODES,
@@ -207,7 +208,13 @@ export const LinkConfigSchema = v.object({
 		{ group: 'delete', community: 'delete', function: 'delete', 'message-group': 'delete' }
 	),
 	enabled: v.optional(v.boolean(), false),
-	access: v.optional(AccessConfigSchema)
+	access: v.optional(AccessConfigSchema),
+	incidents: v.optional(
+		v.object({
+			from: v.optional(v.picklist(SIDES, 'must be a or b'), 'a'),
+			as: v.optional(v.picklist(INCIDENT_TARGETS, `must be one of ${INCIDENT_TARGETS.join(', ')}`), 'report')
+		})
+	)
 });
 
 /** A link's configuration with every default filled in, or a ValidationError naming each field. */
