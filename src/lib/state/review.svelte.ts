@@ -40,6 +40,8 @@ export class ReviewManager {
 	#refreshDue = false;
 	#refreshing: Promise<void> | undefined;
 	#refreshAgain = false;
+	/** Bumped each time the person opens or closes a pair. */
+	#choices = 0;
 
 	filter = $state<ReviewFilter>({ kind: 'all', situation: 'all', text: '' });
 
@@ -178,15 +180,19 @@ export class ReviewManager {
 		return this.#refreshing;
 	}
 
-	/** Shows a new plan, keeping the open pair open: found again by its records (its row may move). */
+	/**
+	 * Shows a new plan, keeping the open pair open: found again by its records (its row may move).
+	 * A pair the person opened or closed meanwhile is left as they chose.
+	 */
 	async #showFollowing(summary: ReviewSummary | undefined): Promise<void> {
 		const before = this.#detail?.row;
+		const choice = this.#choices;
 		this.#selected = undefined;
 		this.#detail = undefined;
 		await this.#show(summary);
-		if (!before || !this.#linkId) return;
+		if (!before || !this.#linkId || choice !== this.#choices) return;
 		const i = await reconcileWorker().rowOfRecords(this.#linkId, before.kind, before.aId, before.bId);
-		if (i !== undefined) await this.select(i);
+		if (i !== undefined && choice === this.#choices) await this.#selectRow(i);
 	}
 
 	async #loadLink(): Promise<void> {
@@ -206,7 +212,7 @@ export class ReviewManager {
 	async #show(summary: ReviewSummary | undefined): Promise<void> {
 		this.#summary = summary;
 		await this.applyFilter();
-		if (this.#selected !== undefined) await this.select(this.#selected);
+		if (this.#selected !== undefined) await this.#selectRow(this.#selected);
 	}
 
 	/** Sends the outbox, then has the edge reconcile from fresh snapshots (the admins' "Reload"). */
@@ -239,9 +245,17 @@ export class ReviewManager {
 	rows = (start: number, count: number): Promise<ReviewRow[]> =>
 		this.#linkId ? reconcileWorker().rows(this.#linkId, start, count) : Promise.resolve([]);
 
+	/** The person opens a pair (or closes it: undefined). */
 	async select(i: number | undefined): Promise<void> {
+		this.#choices++;
+		await this.#selectRow(i);
+	}
+
+	async #selectRow(i: number | undefined): Promise<void> {
 		this.#selected = i;
-		this.#detail = i === undefined || !this.#linkId ? undefined : await reconcileWorker().detail(this.#linkId, i);
+		const detail = i === undefined || !this.#linkId ? undefined : await reconcileWorker().detail(this.#linkId, i);
+		// A later choice (another pair, or closed) wins over this answer arriving late.
+		if (this.#selected === i) this.#detail = detail;
 	}
 
 	/**
