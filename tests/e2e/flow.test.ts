@@ -407,4 +407,11 @@ async function resolveFirstConflict(page: Page, screenshot?: string) {
 	}
 	await expect.poll(() => page.getByRole('status').filter({ hasText: 'Saved on this device' }).count()).toBe(1);
 	await expect.poll(shown).not.toBe(before);
+	// On a phone the pair is a sheet over the list, and stays open to show its answer: a person
+	// closes it to pick the next one.
+	const sheet = page.getByRole('dialog', { name: await detail.locator('#pair-title').innerText() });
+	if ((await sheet.count()) > 0) {
+		await sheet.getByRole('button', { name: 'Close the pair' }).tap();
+		await sheet.waitFor({ state: 'detached' });
+	}
 }
