@@ -91,7 +91,10 @@ describe('memberships of one group go as one PATCH', () => {
 		expect(membersOf(groupId)).toEqual(new Set(ids));
 		expect(patchesOf(groupId)).toHaveLength(1);
 		const more = await people(c, 5);
-		await run(c, more.map((id) => ops.addMembership(groupId, id)));
+		await run(
+			c,
+			more.map((id) => ops.addMembership(groupId, id))
+		);
 		expect(membersOf(groupId)).toEqual(new Set([...ids, ...more]));
 		// The group is never read to be written.
 		expect(peer.log.some((l) => l.startsWith(`GET /Groups/${groupId}`))).toBe(false);

@@ -256,6 +256,7 @@ export function userToPerson(raw: unknown, profile: ScimProfile): { person: Pers
 		else if (value !== undefined) custom[name] = value;
 	}
 	if (Object.keys(custom).length > 0) person.custom = custom;
+	Object.assign(person, readAccess(resource, profile));
 
 	return issues.length > 0 ? { issues } : { person };
 }
@@ -272,7 +273,6 @@ export interface MappedGroup {
 export function scimToGroup(raw: unknown, profile: ScimProfile): MappedGroup | { issues: MapIssue[] } {
 	const checked = check(ScimGroup, raw);
 	if (!checked.ok) return { issues: checked.issues };
-	Object.assign(person, readAccess(resource, profile));
 	const g = checked.value;
 	let kind: GroupKind = profile.defaultGroupKind;
 	let managers: string[] = [];
