@@ -4,6 +4,7 @@
  *
  * - rule-preview: the core's previewRule (who joins, leaves, changes role or stays, sorted, with
  *   the warnings) and the first page of its list, on the snapshot in memory. Goal: under 300 ms.
+ *   `ms` is the wall clock (median of five), `cpuMs` this process's CPU time for one preview.
  * - rule-preview-edge: POST /api/systems/:id/rules/preview at the edge, in workerd with V8's heap
  *   capped at 128 MB (bench/heap-limit.ts), the system a SCIM server in this process whose people
  *   keep their building in the enterprise `department` attribute and their member type in
@@ -64,15 +65,27 @@ const rule: Rule = {
 function coreCase(): BenchLine {
 	const records = district();
 	const snapshot = { system: 'bench', takenAt: new Date().toISOString(), version: 'v', ...records };
-	const r = measure(() => {
+	const run = () => {
 		const preview = previewRule(rule, snapshot, { ruleId: rule.id, added: {} });
 		return { preview, page: pageRulePeople(preview.people, { limit: 50 }) };
-	});
+	};
+	const r = measure(run);
+	// The process's own CPU time for one preview: on a shared machine the wall clock also counts
+	// the time other processes had the cores.
+	const cpu: number[] = [];
+	for (let i = 0; i < 5; i++) {
+		const before = process.cpuUsage();
+		run();
+		const used = process.cpuUsage(before);
+		cpu.push((used.user + used.system) / 1000);
+	}
+	cpu.sort((x, y) => x - y);
 	return {
 		case: 'rule-preview',
 		people: PEOPLE,
 		buildings: CHOSEN.length,
 		ms: r.ms,
+		cpuMs: Math.round(cpu[2]),
 		peakHeapMB: r.peakHeapMB,
 		wanted: r.value.preview.wanted,
 		joining: r.value.preview.joining,

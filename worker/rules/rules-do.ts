@@ -107,10 +107,10 @@ export class RulesDO extends DurableObject<Env> {
 
 	/** The system's snapshot: a fresh read, or for previews one read a moment ago. */
 	private async snapshot(systemId: string, fresh: boolean): Promise<Snapshot> {
-		const now = Date.now();
-		if (!fresh && this.latest && now - this.latest.at < this.deps.previewMaxAgeMs) return this.latest.snapshot;
+		if (!fresh && this.latest && Date.now() - this.latest.at < this.deps.previewMaxAgeMs) return this.latest.snapshot;
 		const snapshot = await (await this.deps.connector(systemId)).read();
-		this.latest = { at: now, snapshot };
+		// Its age counts from when the read ended: a 100k-person read can take a while.
+		this.latest = { at: Date.now(), snapshot };
 		return snapshot;
 	}
 
