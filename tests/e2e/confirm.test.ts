@@ -148,6 +148,29 @@ describe('confirm before writing, on a phone', () => {
 		await browser?.close();
 	});
 
+	it('the review shows the staged creations as a conflict; approving there shows the sheet first', async () => {
+		await page.goto(`${baseURL}/links/${encodeURIComponent(linkId)}`);
+		await page.getByTestId('plan-source').waitFor({ timeout: 30_000 });
+		await page.getByLabel('Situation').selectOption('conflict');
+		await page
+			.getByRole('list', { name: 'Pairs' })
+			.getByRole('button', { name: /10 creations staged/ })
+			.tap();
+		const detail = page.locator('article.detail');
+		await detail.waitFor();
+		expect(await detail.innerText()).toContain('Sync would create 10 new people in Crew app, where the link has 6');
+		await detail.getByRole('button', { name: 'Approve these creations…' }).tap();
+		const sheet = page.getByRole('dialog', { name: 'Approve 10 new people in Crew app?' });
+		await sheet.getByTestId('sheet-total').waitFor();
+		expect(await sheetCounts(sheet)).toEqual({ 'create-person': 10 });
+		expect(await sheetIrreversible(sheet)).toEqual({ invite: 10 });
+		await screen('review-approve-sheet');
+		// Cancelled, nothing is decided.
+		await sheet.getByRole('button', { name: 'Cancel' }).tap();
+		await expect.poll(() => sheet.count()).toBe(0);
+		expect((await api<StagedDeletes[]>(`/links/${linkId}/staged`))[0].decision).toBeUndefined();
+	});
+
 	it('the creations above the limit wait for an owner; approving shows what follows, then approves', async () => {
 		await page.goto(`${baseURL}/links/${encodeURIComponent(linkId)}/runs`);
 		const item = page.getByTestId('staged-item').filter({ hasText: 'new people' });

@@ -103,7 +103,7 @@ export class ReviewModel {
 				situation: 'conflict',
 				reason: 'threshold',
 				conflictId: c.id,
-				aName: `${c.staged?.count ?? 0} removals staged`,
+				aName: `${c.staged?.count ?? 0} ${c.createdSide ? 'creations' : 'removals'} staged`,
 				bName: undefined
 			});
 		}
