@@ -6,6 +6,7 @@
 import { setupRoutes } from './setup-client';
 import { provisioningRoutes } from './provisioning-client';
 import { confirmRoutes } from './confirm-client';
+import { incidentRoutes } from './incidents-client';
 import type {
 	ApiErrorBody,
 	ApiIssue,
@@ -201,6 +202,8 @@ export function createApi(opts: ApiOptions) {
 		...provisioningRoutes(call),
 		// What a run or an undo would do, for the confirmation sheet (./confirm-client.ts).
 		...confirmRoutes(call),
+		// Incident pushes, and the demo sandboxes' incidents and records (./incidents-client.ts).
+		...incidentRoutes(call),
 		health: () => call<{ ok: boolean; service: string; version: string }>('GET', '/health'),
 		me: () => call<Me>('GET', '/me'),
 		tokens: () => call<TokenView[]>('GET', '/tokens'),
