@@ -35,6 +35,7 @@ export function answerWords(
 	};
 	const choice = resolution.choice;
 	if (choice === 'approve-deletes') return 'Approve the staged removals';
+	if (choice === 'approve-creates') return 'Approve the staged creations, and their invitations';
 	if (choice === 'link' && resolution.link)
 		return `Link ${named('a', resolution.link.a)} with ${named('b', resolution.link.b)}: one ${kind === 'person' ? 'person' : 'group'}, synced`;
 	if (choice === 'create-new') {
