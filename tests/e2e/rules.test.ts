@@ -352,8 +352,23 @@ describe('auto synchronization, on a phone', () => {
 		await screen('undo-done');
 	});
 
-	it('offline, the rule and its runs are still there, marked as stored, and nothing can be changed', async () => {
+	it('turning it on again previews first what applying it would do, and Cancel changes nothing', async () => {
 		await page.getByRole('link', { name: '← Rule' }).tap();
+		await page.getByRole('switch', { name: 'Auto synchronization' }).tap();
+		await page.getByRole('heading', { name: 'Turn auto synchronization on?' }).waitFor({ timeout: 30_000 });
+		const edge = await api<RulePreview>(`/rules/${rule.id}/preview?limit=100`, {
+			method: 'POST',
+			body: { enabled: true }
+		});
+		expect(await page.getByTestId('preview-joining').innerText()).toBe(String(edge.joining));
+		expect(await page.getByTestId('preview-already').innerText()).toBe(String(edge.alreadyMembers));
+		await screen('enable-preview');
+		await page.getByRole('button', { name: 'Cancel', exact: true }).tap();
+		expect(await page.getByRole('switch', { name: 'Auto synchronization' }).getAttribute('aria-checked')).toBe('false');
+		expect((await api<RuleView>(`/rules/${rule.id}`)).enabled).toBe(false);
+	});
+
+	it('offline, the rule and its runs are still there, marked as stored, and nothing can be changed', async () => {
 		await page.getByTestId('rule-owned').waitFor();
 		const edgeRule = await api<RuleView>(`/rules/${rule.id}`);
 		const edgeRuns = await api<RuleRunSummary[]>(`/rules/${rule.id}/runs`);
@@ -379,30 +394,37 @@ describe('auto synchronization, on a phone', () => {
 		}
 	});
 
-	it('a viewer reads the rule and its runs, without any control', async () => {
-		const viewer = await api<{ token: string }>('/tokens', {
-			method: 'POST',
-			body: { name: 'Vic (viewer)', role: 'viewer' }
-		});
-		const other = await launchPersistentBrowser(DEVICES.phone);
-		try {
-			const vic = other.context.pages()[0] ?? (await other.context.newPage());
-			await vic.goto(baseURL);
-			await vic.getByLabel('Access token').fill(viewer.token);
-			await vic.getByRole('button', { name: 'Sign in' }).tap();
-			await vic.getByRole('heading', { name: 'Links', level: 1 }).waitFor();
-			await vic.goto(`${baseURL}/systems/${encodeURIComponent(systemId)}/rules/${encodeURIComponent(rule.id)}`);
-			await vic.getByTestId('auto-sync-state').waitFor({ timeout: 30_000 });
-			expect(await vic.getByTestId('auto-sync-state').innerText()).toBe('Off');
-			expect(await vic.getByRole('switch').count()).toBe(0);
-			for (const name of ['Change settings', 'Preview', 'Dry run', 'Apply now', 'Delete rule'])
-				expect(await vic.getByRole('button', { name, exact: true }).count()).toBe(0);
-			const runs = await api<RuleRunSummary[]>(`/rules/${rule.id}/runs`);
-			expect(await vic.getByTestId('rule-run').count()).toBe(runs.length);
-		} finally {
-			await other.close();
+	it.each([
+		['viewer', [], ['Change settings', 'Preview', 'Dry run', 'Apply now', 'Delete rule']],
+		['reviewer', ['Preview', 'Dry run'], ['Change settings', 'Apply now', 'Delete rule']]
+	] as const)(
+		'a %s reads the rule and its runs, with only the controls the role allows',
+		async (role, shown, hidden) => {
+			const issued = await api<{ token: string }>('/tokens', {
+				method: 'POST',
+				body: { name: `${role} on a phone`, role }
+			});
+			const other = await launchPersistentBrowser(DEVICES.phone);
+			try {
+				const them = other.context.pages()[0] ?? (await other.context.newPage());
+				await them.goto(baseURL);
+				await them.getByLabel('Access token').fill(issued.token);
+				await them.getByRole('button', { name: 'Sign in' }).tap();
+				await them.getByRole('heading', { name: 'Links', level: 1 }).waitFor();
+				await them.goto(`${baseURL}/systems/${encodeURIComponent(systemId)}/rules/${encodeURIComponent(rule.id)}`);
+				await them.getByTestId('auto-sync-state').waitFor({ timeout: 30_000 });
+				const edge = await api<RuleView>(`/rules/${rule.id}`);
+				expect(await them.getByTestId('auto-sync-state').innerText()).toBe(edge.enabled ? 'On' : 'Off');
+				expect(await them.getByRole('switch').count()).toBe(0);
+				for (const name of shown) expect(await them.getByRole('button', { name, exact: true }).count()).toBe(1);
+				for (const name of hidden) expect(await them.getByRole('button', { name, exact: true }).count()).toBe(0);
+				const runs = await api<RuleRunSummary[]>(`/rules/${rule.id}/runs`);
+				expect(await them.getByTestId('rule-run').count()).toBe(runs.length);
+			} finally {
+				await other.close();
+			}
 		}
-	});
+	);
 
 	it('every screen is accessible in light and dark, and touch-sized', () => {
 		expect(axeFindings).toEqual([]);
