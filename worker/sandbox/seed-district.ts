@@ -66,28 +66,30 @@ export function seedDistrict(): SandboxRecords {
 	people[people.length - 1].active = false;
 
 	const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-');
+	// Ids in list order (the order a SCIM read returns them in): each building's student group, then
+	// its staff group, then the district-wide groups.
 	const groups: Group[] = [
-		{ id: 'district-g-all-staff', externalId: 'all-staff', name: 'All staff alerts', kind: 'message-group' },
-		...BUILDINGS.flatMap((building): Group[] => [
+		...BUILDINGS.flatMap((building, b): Group[] => [
 			{
-				id: `district-g-${slug(building)}-students`,
+				id: `district-g-${b + 1}a-${slug(building)}-students`,
 				externalId: `${slug(building)}-students`,
 				name: `${building} students`,
 				kind: 'message-group'
 			},
 			{
-				id: `district-g-${slug(building)}-staff`,
+				id: `district-g-${b + 1}b-${slug(building)}-staff`,
 				externalId: `${slug(building)}-staff`,
 				name: `${building} staff`,
 				kind: 'message-group'
 			}
 		]),
-		{ id: 'district-g-safety', externalId: 'safety-team', name: 'Safety team', kind: 'message-group' }
+		{ id: 'district-g-8-all-staff', externalId: 'all-staff', name: 'All staff alerts', kind: 'message-group' },
+		{ id: 'district-g-9-safety', externalId: 'safety-team', name: 'Safety team', kind: 'message-group' }
 	];
 	// Filled by hand before any rule: the principals manage the all-staff and safety groups.
 	const memberships: Membership[] = [
-		...principals.map((id): Membership => ({ groupId: 'district-g-all-staff', personId: id, role: 'manager' })),
-		...principals.map((id): Membership => ({ groupId: 'district-g-safety', personId: id, role: 'manager' }))
+		...principals.map((id): Membership => ({ groupId: 'district-g-8-all-staff', personId: id, role: 'manager' })),
+		...principals.map((id): Membership => ({ groupId: 'district-g-9-safety', personId: id, role: 'manager' }))
 	];
 	return { people, groups, memberships };
 }
