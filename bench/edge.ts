@@ -237,8 +237,13 @@ export async function heapSampler(inspectorPort: number) {
 	let longestWait = 0;
 	const used = async () => {
 		const asked = Date.now();
-		const answer = await Promise.race([client.send('Runtime.getHeapUsage'), sleep(120_000).then(() => undefined)]);
-		if (!answer) throw new Error('the inspector did not answer Runtime.getHeapUsage for 2 minutes');
+		let timer: ReturnType<typeof setTimeout> | undefined;
+		// Long (a loaded machine stretches the isolate's longest tasks), and cleared: a pending timer would keep the bench alive.
+		const answer = await Promise.race([
+			client.send('Runtime.getHeapUsage'),
+			new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), 600_000)))
+		]).finally(() => clearTimeout(timer));
+		if (!answer) throw new Error('the inspector did not answer Runtime.getHeapUsage for 10 minutes');
 		longestWait = Math.max(longestWait, Date.now() - asked);
 		maxTotal = Math.max(maxTotal, answer.result.totalSize as number);
 		return answer.result.usedSize as number;
@@ -674,10 +679,13 @@ export async function provision(
 	edge: Edge,
 	api: Api,
 	records: ReturnType<typeof directory>,
-	sink: { baseUrl?: string; token?: string; sandbox?: boolean }
+	sink: { baseUrl?: string; token?: string; sandbox?: boolean },
+	/** Called once the source is seeded, before the link exists (e.g. to start sampling the heap). */
+	onSeeded?: () => Promise<void>
 ): Promise<{ run: Awaited<ReturnType<typeof runToEnd>>; linkId: string; sinkId: string }> {
 	const source = await api.call('POST', '/api/systems', { name: 'Bench source', connector: 'sandbox', region: 'eu' });
 	await seedSandbox(edge, source.id, records);
+	await onSeeded?.();
 	const target = sink.sandbox
 		? await api.call('POST', '/api/systems', { name: 'Bench target', connector: 'sandbox', region: 'eu' })
 		: await api.call('POST', '/api/systems', {

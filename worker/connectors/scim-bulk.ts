@@ -131,6 +131,7 @@ export async function applyBulk(
 	}
 
 	let queue = primaries;
+	let retried = false;
 	while (queue.length > 0) {
 		const size = bulkSize(w.systemId, w.bulk);
 		if (size === 0) break;
@@ -163,10 +164,13 @@ export async function applyBulk(
 				break;
 			}
 			if (e.code === 'auth') throw e;
-			// Anything else (no answer in time, a 5xx): smaller requests from now on, and this one's
-			// operations alone, where a create the server did make is recognized by its externalId.
+			// Anything else (no answer in time, a 5xx): smaller requests from now on; this one's
+			// operations go again, once, in halves (a create the server did make then answers 409
+			// and is recognized alone by its externalId), else alone.
 			learned.set(w.systemId, Math.floor(taken / 2));
-			break;
+			if (retried || request.length < 2) break;
+			retried = true;
+			queue = [...primariesOf(request, primaries), ...queue];
 		}
 	}
 	return out;
