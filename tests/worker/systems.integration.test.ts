@@ -265,7 +265,7 @@ describe('CSV uploads', () => {
 			'ID,Name,Email,Type,Teams\nE1,Ada Lovelace,ada@example.org,staff,North [N1];South [S1]\nE2,Alan Turing,alan@example.org,student,N1\n';
 		expect(
 			await expectJson(api(`/api/systems/${csvId}/csv`, { method: 'PUT', token: owner, body: { csv, columns } }), 200)
-		).toEqual({ people: 2, groups: 2, memberships: 3 });
+		).toMatchObject({ people: 2, groups: 2, memberships: 3 });
 		const snapshot = await expectJson(api(`/api/systems/${csvId}/snapshot`, { token: owner }), 200);
 		expect(snapshot.people.map((p: { id: string }) => p.id)).toEqual(['E1', 'E2']);
 		expect(snapshot.groups).toEqual([
@@ -338,7 +338,7 @@ describe('CSV uploads', () => {
 		expect(csv.length).toBeGreaterThan(1024 * 1024);
 		expect(
 			await expectJson(api(`/api/systems/${csvId}/csv`, { method: 'PUT', token: owner, body: { csv, columns } }), 200)
-		).toEqual({ people: 12000, groups: 40, memberships: 12000 });
+		).toMatchObject({ people: 12000, groups: 40, memberships: 12000 });
 		const parts = await runInDurableObject(env.ACCOUNT.getByName('account'), (_, state) =>
 			state.storage.sql.exec('SELECT COUNT(*) AS n FROM csv_parts WHERE system_id = ?', csvId).one()
 		);
