@@ -171,7 +171,7 @@ export interface LinkStatus {
 	nextRunAt?: string;
 	/** Conflicts of the current plan still needing a person (0 before the first reconcile). */
 	requiresAction: number;
-	/** Removals of the current plan held back by the safety limits. */
+	/** Removals and creations of the current plan held back by the safety limits (operations). */
 	staged: number;
 	/** Counts that fell by more than the link's limit: no run writes until an owner confirms them. */
 	shrunk?: Shrinkage[];
