@@ -220,5 +220,8 @@ describe('rules routes', () => {
 		);
 		expect(off.message).toContain('disable');
 		await expectJson(api(`/api/rules/${on.id}`, { method: 'DELETE', token: owner }), 409);
+		// A system with rules is not deleted from under them.
+		const inUse = await expectJson(api(`/api/systems/${system.id}`, { method: 'DELETE', token: owner }), 409);
+		expect(inUse).toMatchObject({ error: 'conflict', rules: [on.id] });
 	});
 });

@@ -308,6 +308,17 @@ export const systemRoutes: Route[] = [
 		role: 'owner',
 		handler: async ({ env, params }) => {
 			const system = await findSystem(env, params.id);
+			// Its rules own memberships in it: each is turned off (keeping or removing them) and deleted first.
+			if ((await account(env).ruleSystems()).includes(system.id)) {
+				const rules = await rulesOf(env, system.id).list();
+				if (rules.length > 0)
+					throw new ApiError(
+						'conflict',
+						`"${system.name}" has ${rules.length === 1 ? 'an auto-membership rule' : `${rules.length} auto-membership rules`}; turn ${rules.length === 1 ? 'it' : 'them'} off and delete ${rules.length === 1 ? 'it' : 'them'} first.`,
+						undefined,
+						{ rules: rules.map((r) => r.id) }
+					);
+			}
 			const result = await account(env).deleteSystem(system.id);
 			if (result.status === 'not-found') throw new ApiError('not-found', `There is no system "${params.id}".`);
 			if (result.status === 'in-use') {
