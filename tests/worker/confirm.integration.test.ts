@@ -146,6 +146,7 @@ describe('previews and creation limits', () => {
 		expect((await api(path)).status).toBe(401);
 		expect((await api(path, { token: viewer })).status).toBe(403);
 		expect((await api(path, { token: reviewer })).status).toBe(403);
+		expect((await api(`/api/links/${linkId}/runs/no-such-run/undo`, { token: owner })).status).toBe(404);
 		undoPreview = await expectJson<UndoPreview>(api(path, { token: owner }), 200);
 		expect(undoPreview.runId).toBe(approvedRun.id);
 		expect(undoPreview.counts.byType).toEqual({ 'remove-person': 10, 'remove-membership': 10 });
