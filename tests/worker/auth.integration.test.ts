@@ -3,7 +3,7 @@ import { createExecutionContext, runInDurableObject } from 'cloudflare:test';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import worker from '../../worker/index';
 import { API_ROUTES, type Route } from '../../worker/api/router';
-import { ACCOUNT_ROLES, roleAtLeast, type AccountRole } from '../../worker/auth';
+import { ACCOUNT_ROLES, authenticate, roleAtLeast, type AccountRole } from '../../worker/auth';
 import { clearAccessKeys } from '../../worker/auth/access';
 import { base64urlEncode, sha256Hex } from '../../worker/crypto';
 import type { Env } from '../../worker/env';
@@ -288,6 +288,26 @@ describe('Cloudflare Access', () => {
 		});
 		// Keys are fetched once and reused.
 		expect(certsFetched).toBe(1);
+	});
+
+	it('names the caller as runs, stops, undos and answers record it: the email, or the token label', async () => {
+		serveKeys([key]);
+		const viaAccess = new Request(`${ORIGIN}/api/me`, {
+			headers: { 'cf-access-jwt-assertion': await key.sign(claims()) }
+		});
+		expect(await authenticate(viaAccess, accessEnv())).toMatchObject({
+			name: 'olga.owner@example.org',
+			via: 'access'
+		});
+		const label = unique('Rita (phone)');
+		const viaToken = new Request(`${ORIGIN}/api/me`, {
+			headers: { authorization: `Bearer ${await tokenFor('reviewer', label)}` }
+		});
+		expect(await authenticate(viaToken, accessEnv())).toMatchObject({
+			subject: `token:${label}`,
+			name: label,
+			via: 'token'
+		});
 	});
 
 	it('the role decides what the identity may do', async () => {
