@@ -93,6 +93,21 @@ describe('times in the link zone, on a UTC phone', () => {
 		await screen('times-links-utc');
 	});
 
+	it("lists runs by their start in the link's zone, and on the device", async () => {
+		const id = encodeURIComponent(link.config.id);
+		const run = await api.call<{ id: string; startedAt: string }>('POST', `/links/${id}/runs`, { dryRun: true }, 202);
+		await page.goto(`${baseURL}/links/${id}/runs`);
+		const shown = page.locator(`time[datetime="${run.startedAt}"]`);
+		await shown.waitFor({ timeout: 30_000 });
+		const oslo = toLocalTime(Date.parse(run.startedAt), 'Europe/Oslo');
+		const utc = new Date(run.startedAt);
+		const text = await shown.innerText();
+		expect(text).toContain(`${two(oslo.hour)}:${two(oslo.minute)} (Europe/Oslo)`);
+		expect(text).toContain(`${two(utc.getUTCHours())}:${two(utc.getUTCMinutes())} on this device (UTC)`);
+		await screen('times-runs-utc');
+		await page.goto(baseURL);
+	});
+
 	it('on a phone in Oslo the time is said once', async () => {
 		const oslo = await launchPersistentBrowser({ ...DEVICES.phone, timezoneId: 'Europe/Oslo' });
 		try {
