@@ -329,8 +329,8 @@ describe('run, baseline and undo', () => {
 				{ ...maxB, access: false }
 			]
 		});
-		expect(parseSnapshot(s).people.map((p) => p.access)).toEqual([true, false]);
-		expect(() => parseSnapshot({ ...s, people: [{ ...evaB, access: 'yes' }] })).toThrow(
+		expect(parseSnapshot(s, s.system, s.takenAt).people.map((p) => p.access)).toEqual([true, false]);
+		expect(() => parseSnapshot({ ...s, people: [{ ...evaB, access: 'yes' }] }, s.system, s.takenAt)).toThrow(
 			/field "access" must be true or false/
 		);
 	});

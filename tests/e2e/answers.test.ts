@@ -290,7 +290,10 @@ describe('answers show on their pairs, offline and back', () => {
 			.tap();
 		await page.getByRole('button', { name: 'Approve these removals' }).tap();
 		// What approving does is shown first (ConfirmSheet; tests/e2e/confirm.test.ts checks its counts).
-		await page.getByRole('dialog', { name: /^Approve / }).getByRole('button', { name: 'Approve removals' }).tap();
+		await page
+			.getByRole('dialog', { name: /^Approve / })
+			.getByRole('button', { name: 'Approve removals' })
+			.tap();
 		await expect.poll(shownRequiringAction, { timeout: 30_000 }).toBe(0);
 		expect(await edgeStatus()).toBe(0);
 		await screen('answers-all-answered');
