@@ -4,7 +4,10 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { RuleActionPreview, RulePreview, RuleRunDetails, RuleRunSummary, RuleView } from '$lib/api/rules';
-import { api, expectJson, tokenFor, unique } from './support';
+import { env } from 'cloudflare:workers';
+import { createSandbox } from '../../worker/sandbox/provision';
+import { DISTRICT_PEOPLE_MAP, seedDistrict } from '../../worker/sandbox/seed-district';
+import { ORIGIN, api, expectJson, tokenFor, unique } from './support';
 import { districtSystem, finishRule, membersOf } from '../support/rules';
 
 let owner: string;
@@ -223,5 +226,35 @@ describe('rules routes', () => {
 		// A system with rules is not deleted from under them.
 		const inUse = await expectJson(api(`/api/systems/${system.id}`, { method: 'DELETE', token: owner }), 409);
 		expect(inUse).toMatchObject({ error: 'conflict', rules: [on.id] });
+	});
+});
+
+describe('the demo district', () => {
+	it('can be tried at once: its first message group is students without a staff manager', async () => {
+		const id = unique('sys-demo');
+		await createSandbox(env, { id, name: 'Lakeside', region: 'eu', origin: ORIGIN, records: seedDistrict() });
+		await expectJson(
+			api(`/api/systems/${id}`, { method: 'PATCH', token: owner, body: { peopleMap: DISTRICT_PEOPLE_MAP } }),
+			200
+		);
+		const snap = await env.SANDBOXES.getByName(id).snapshot();
+		const first = snap.groups.find((g) => g.kind === 'message-group')!;
+		expect(first.name).toBe('Lakeside High students');
+		const p = await expectJson<RulePreview>(
+			api(`/api/systems/${id}/rules/preview`, {
+				token: reviewer,
+				body: {
+					name: first.name,
+					groupId: first.id,
+					scope: 'buildings',
+					buildings: ['Lakeside High'],
+					memberTypes: ['student'],
+					role: 'member'
+				}
+			}),
+			200
+		);
+		expect(p).toMatchObject({ joining: 30, alreadyMembers: 0 });
+		expect(p.warnings.map((w) => w.code)).toEqual(['no-staff-manager']);
 	});
 });
