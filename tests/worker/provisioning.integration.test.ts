@@ -211,6 +211,19 @@ describe('provisioning, named', () => {
 		expect((await targetPerson(5)).active).toBe(true);
 		const removed = await expectJson<RemovedPerson[]>(api(`/api/links/${linkId}/removed`, { token: viewer }), 200);
 		expect(removed.map((r) => r.name)).toEqual([person(4).displayName]);
+
+		// Undone like any run: the person is deactivated again and back among the removed, dates kept.
+		const undo = await expectJson<RunSummary>(
+			api(`/api/links/${linkId}/runs/${restore.id}/undo`, { method: 'POST', token: owner }),
+			202
+		);
+		expect((await finish(linkId, undo.id)).status).toBe('done');
+		expect((await targetPerson(5)).active).toBe(false);
+		const again = await expectJson<RemovedPerson[]>(api(`/api/links/${linkId}/removed`, { token: viewer }), 200);
+		expect(again.find((r) => r.id === five)).toMatchObject({ removedAt, restorable: true });
+		restore = await finish(linkId, (await expectJson<RunSummary>(api(path, { method: 'POST', token: owner }), 202)).id);
+		expect(restore.status).toBe('done');
+		expect((await targetPerson(5)).active).toBe(true);
 		// Restored by hand, the person is the target's own now: the next run leaves them active.
 		const next = await realRun();
 		expect(next.status).toBe('done');
