@@ -11,6 +11,7 @@ import {
 	parseResolutions,
 	patchedLink,
 	planUndo,
+	SIDES,
 	scheduleMoved,
 	stopRefusal,
 	undoRefusal,
@@ -492,8 +493,8 @@ export class LinkDO extends DurableObject<Env> {
 		const plan = this.store.planMeta();
 		if (!plan?.thresholds.includes(conflictId))
 			return refuse('not-found', `The current plan has no staged changes "${conflictId}".`);
-		const staged = this.store.staged().find((s) => s.conflictId === conflictId);
-		const creates = staged ? staged.action === 'create' : thresholdAction(conflictId, 'b') === 'create';
+		// The id says which set it is (see the core's creationThresholdFor): no need to read its operations.
+		const creates = SIDES.some((side) => thresholdAction(conflictId, side) === 'create');
 		const resolution: Resolution = {
 			conflictId,
 			choice: decision === 'approve' ? (creates ? 'approve-creates' : 'approve-deletes') : 'ignore',
