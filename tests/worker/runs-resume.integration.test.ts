@@ -39,6 +39,10 @@ async function crashAfter(type: Op['type'], nth: number): Promise<{ crashed: str
 				const c = await real(systemId, config);
 				if (systemId !== sink.id) return c;
 				const wrapped: Connector = Object.create(c);
+				// One write at a time, so the crash lands after exactly one operation (batched runs
+				// mark a batch started whole, and recover it as they recover one operation).
+				Object.defineProperty(wrapped, 'batching', { value: undefined });
+				Object.defineProperty(wrapped, 'applyBatch', { value: undefined });
 				wrapped.apply = async (op, resolve) => {
 					const result = await c.apply(op, resolve);
 					if (op.type === type && seen.crashed.length === 0 && ++count === nth) {
@@ -119,10 +123,11 @@ describe('a run cut off at any point', () => {
 			expect(rows.find((r) => r.key === key)).toMatchObject({ started: 1, status: 'done' });
 
 		const state = await scimState(target);
-		// Exactly once: one POST per person and per group, one PATCH per membership.
+		// Exactly once: one POST per person and per group, no more PATCHes than memberships (the
+		// instance after the last crash batches a group's memberships; each lands once, below).
 		expect(state.log.filter((l) => l.startsWith('POST /Users'))).toHaveLength(30);
 		expect(state.log.filter((l) => l.startsWith('POST /Groups'))).toHaveLength(4);
-		expect(state.log.filter((l) => l.startsWith('PATCH /Groups/'))).toHaveLength(30);
+		expect(state.log.filter((l) => l.startsWith('PATCH /Groups/')).length).toBeLessThanOrEqual(30);
 		expect(state.users.map((u) => u.externalId).sort()).toEqual(records.people.map((p) => p.externalId).sort());
 		expect(state.groups.map((g) => g.externalId).sort()).toEqual(records.groups.map((g) => g.externalId).sort());
 		const byExt = new Map(state.users.map((u) => [u.id, u.externalId as string]));
