@@ -41,7 +41,7 @@ export const CHANGE_LABEL: Record<RuleChange, string> = {
 	join: 'joins',
 	leave: 'leaves',
 	role: 'role changes',
-	stays: 'already a member'
+	stays: 'stays'
 };
 
 export const CHANGE_CLASS: Record<RuleChange, string> = {
