@@ -628,7 +628,7 @@ export const HEAP_MB = Number(process.env.EDGE_HEAP_MB ?? 128);
  */
 export async function edgeCases(
 	emit: (line: BenchLine) => void,
-	sizes = { run: 10_000, dry: 100_000 },
+	sizes = { run: Number(process.env.EDGE_RUN_PEOPLE ?? 10_000), dry: 100_000 },
 	only?: string
 ): Promise<void> {
 	const want = (name: string) => !only || only === 'edge' || only === name;

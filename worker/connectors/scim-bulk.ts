@@ -28,6 +28,7 @@ import {
 	type ScimProfile
 } from './scim-map';
 import { isSizeRefusal, type ScimWrites } from './scim-batch';
+import { Semaphore } from './semaphore';
 
 export const BULK_REQUEST = 'urn:ietf:params:scim:api:messages:2.0:BulkRequest';
 
@@ -51,6 +52,18 @@ export interface BulkWrites extends ScimWrites {
  * through in a few seconds and already make the creates 200 times fewer requests.
  */
 export const BULK_OPERATIONS = 200;
+
+/**
+ * One /Bulk request at a time per system: a server works through a bulk request's operations one
+ * after the other, so four of them at once only take four times as long each (and ran past the
+ * time limit on SCIMMY); other requests to the system still go beside it.
+ */
+const lanes = new Map<string, Semaphore>();
+const laneOf = (systemId: string) => {
+	let lane = lanes.get(systemId);
+	if (!lane) lanes.set(systemId, (lane = new Semaphore(1)));
+	return lane;
+};
 
 /** Operations per request learned per system (a refusal halves it), and systems whose /Bulk failed. */
 const learned = new Map<string, number>();
@@ -139,18 +152,20 @@ export async function applyBulk(
 		queue = queue.slice(taken);
 		if (request.length === 0) continue;
 		try {
-			const answer = await w.request('POST', '/Bulk', {
-				body: {
-					schemas: [BULK_REQUEST],
-					Operations: request.map(({ method, path, bulkId, data }) => ({
-						method,
-						path,
-						...(bulkId ? { bulkId } : {}),
-						data
-					}))
-				},
-				context: { recordKind: request[0].recordKind, fields: [], signal }
-			});
+			const answer = await laneOf(w.systemId).run(() =>
+				w.request('POST', '/Bulk', {
+					body: {
+						schemas: [BULK_REQUEST],
+						Operations: request.map(({ method, path, bulkId, data }) => ({
+							method,
+							path,
+							...(bulkId ? { bulkId } : {}),
+							data
+						}))
+					},
+					context: { recordKind: request[0].recordKind, fields: [], signal }
+				})
+			);
 			settle(w, request, answer, out);
 		} catch (e) {
 			if (!(e instanceof ConnectorError)) throw e;
