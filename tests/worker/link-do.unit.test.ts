@@ -215,6 +215,7 @@ describe('LinkDO', () => {
 			'baseline_journal',
 			'baseline_parts',
 			'drafts',
+			'incident_pushes',
 			'journal',
 			'meta',
 			'notices',

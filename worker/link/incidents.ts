@@ -39,14 +39,8 @@ export interface Received {
 }
 
 export class IncidentPushes {
-	constructor(private readonly deps: IncidentDeps) {
-		deps.sql.exec(`CREATE TABLE IF NOT EXISTS incident_pushes (
-			key TEXT PRIMARY KEY, incident_id TEXT NOT NULL, title TEXT NOT NULL, kind TEXT NOT NULL,
-			system TEXT NOT NULL, record TEXT NOT NULL, unmapped TEXT NOT NULL, state TEXT NOT NULL,
-			attempts INTEGER NOT NULL, next_at INTEGER, last_error TEXT, target_id TEXT,
-			received_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, journal TEXT NOT NULL)`);
-		deps.sql.exec('CREATE INDEX IF NOT EXISTS incident_pushes_due ON incident_pushes (next_at)');
-	}
+	/** The table is the link's migration `incident pushes` (migrations.ts). */
+	constructor(private readonly deps: IncidentDeps) {}
 
 	/** The person paired with `id` on side `from`, on the other side (active pairs only). */
 	private pairOf(from: Side, id: string): string | undefined {

@@ -133,6 +133,18 @@ export const LINK_MIGRATIONS: readonly Migration[] = [
 		// An owner may stop a running run: who asked and when, read between operations.
 		name: 'runs record a request to stop',
 		up: [`ALTER TABLE runs ADD COLUMN stop_by TEXT`, `ALTER TABLE runs ADD COLUMN stop_at INTEGER`]
+	},
+	{
+		// Closed incidents received by the webhook, one row per push (worker/link/incidents.ts).
+		name: 'incident pushes',
+		up: [
+			`CREATE TABLE IF NOT EXISTS incident_pushes (
+				key TEXT PRIMARY KEY, incident_id TEXT NOT NULL, title TEXT NOT NULL, kind TEXT NOT NULL,
+				system TEXT NOT NULL, record TEXT NOT NULL, unmapped TEXT NOT NULL, state TEXT NOT NULL,
+				attempts INTEGER NOT NULL, next_at INTEGER, last_error TEXT, target_id TEXT,
+				received_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, journal TEXT NOT NULL)`,
+			`CREATE INDEX IF NOT EXISTS incident_pushes_due ON incident_pushes (next_at)`
+		]
 	}
 ];
 
