@@ -39,7 +39,9 @@ describe('SCIM connector against Better Auth: what this server lacks', () => {
 				'active',
 				'employeeNumber'
 			],
-			customFields: ['department']
+			customFields: ['department'],
+			// Its User schema declares entitlements: access is granted as one.
+			access: 'entitlements'
 		});
 		expect(c.features).toEqual({
 			patch: true,
