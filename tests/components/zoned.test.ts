@@ -4,6 +4,7 @@ import {
 	canonicalZone,
 	exactZone,
 	searchZones,
+	linkTime,
 	utcOffset,
 	zonedTime,
 	zoneLabel,
@@ -49,6 +50,14 @@ describe('zonedTime', () => {
 			device: '01:00',
 			deviceZone: 'UTC'
 		});
+	});
+});
+
+describe('linkTime', () => {
+	test("a run's instant reads in the link's zone once the zone is known, on the device's clock before", () => {
+		const iso = new Date(RUN).toISOString();
+		expect(linkTime(iso, 'Europe/Oslo', () => 'device')).toMatch(/02:00 \(Europe\/Oslo\)/);
+		expect(linkTime(iso, undefined, (at) => `device ${at}`)).toBe(`device ${iso}`);
 	});
 });
 

@@ -119,3 +119,11 @@ export function zonedTime(at: number | string, linkZone: string, device: string,
 		text: `${link} (${linkZone}) · ${deviceText} on this device (${here})`
 	};
 }
+
+/**
+ * An instant of a link's life (a run, a plan) as the link means it when its zone is known, else
+ * on the device's clock: `zonedTime`'s text, or `fallback` (how the page words a bare instant).
+ */
+export function linkTime(at: string, linkZone: string | undefined, fallback: (at: string) => string): string {
+	return linkZone ? zonedTime(at, linkZone, deviceZone()).text : fallback(at);
+}
