@@ -36,6 +36,8 @@ async function slowTarget(): Promise<void> {
 			...instance.deps,
 			concurrency: 2,
 			slice: { ops: 1000, ms: 60_000 },
+			// One write per operation, so the gate holds operations (a batch would pass it as one).
+			batching: false,
 			connector: async (systemId, config) => {
 				const c = await real(systemId, config);
 				if (systemId !== sink.id) return c;
