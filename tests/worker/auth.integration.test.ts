@@ -24,6 +24,8 @@ describe('every route but the public ones needs a credential', () => {
 			[
 				'/api/bootstrap',
 				'/api/health',
+				// Signed with the link's webhook secret instead (tests/worker/incidents.integration.test.ts).
+				'/api/links/:id/incidents',
 				'/api/sandbox/:systemId/scim/v2',
 				'/api/sandbox/:systemId/scim/v2/*',
 				'/api/sign-in'
