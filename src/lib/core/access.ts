@@ -87,6 +87,15 @@ const REMOVALS = new Set<Op['type']>(['remove-person', 'anonymize-person']);
 export function planAccess(ctx: ReconcileContext, via: AccessVia | undefined): void {
 	const config = ctx.link.access ?? NO_ACCESS;
 	if (!via) return;
+	// Nobody is to have access and sync granted none before: nothing to plan, and the indexes
+	// below would cost a 100k-person reconciliation a second for nothing (the usual case).
+	if (
+		config.grant === 'nobody' &&
+		!Object.values(config.people).some(Boolean) &&
+		!ctx.drafts.some((d) => d.previous?.access === true) &&
+		!ctx.kept.some((e) => e.access === true)
+	)
+		return;
 	const side = config.side;
 	const other = otherSide(side);
 	const chosen = config.grant === 'groups' ? config.groups : [];
