@@ -217,8 +217,15 @@ describe('rules applying', () => {
 			202
 		);
 		expect(await finish(linkId, started.id)).toMatchObject({ status: 'done' });
-		await drainRules(target.id);
-		const [applied] = await runsOf(rule.id);
+		// The run is done before the link hands its systems to their rules (the same alarm, just
+		// after): wait for the rule's application to be queued and worked.
+		let applied: Awaited<ReturnType<typeof runsOf>>[number] | undefined;
+		for (let i = 0; applied?.trigger !== 'snapshot' || applied.status === 'running'; i++) {
+			if (i > 400) throw new Error(`the rule never applied after the link run: ${JSON.stringify(applied)}`);
+			await new Promise((r) => setTimeout(r, 25));
+			await drainRules(target.id);
+			[applied] = await runsOf(rule.id);
+		}
 		expect(applied).toMatchObject({ trigger: 'snapshot', status: 'done', counts: { add: 1 } });
 		expect(Object.keys(await membersOf(target.id, kg))).toHaveLength(2);
 	});
