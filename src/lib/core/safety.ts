@@ -261,53 +261,49 @@ export function creationsBy(ops: readonly Op[]): Map<string, Op[]> {
  * stages it too (see runner.ts).
  */
 export function applyLimits(ctx: ReconcileContext): void {
-	const bySideKind = removalsBy(ctx.builder.ops);
 	const counts = ownedCounts(ctx.baseline);
-	for (const side of SIDES) {
-		for (const kind of LIMIT_KINDS) {
-			const removals = bySideKind.get(`${side}:${kind}`);
-			if (!removals) continue;
-			const t = thresholdFor(
-				ctx.link,
-				side,
-				kind,
-				removals.map((op) => op.key),
-				totalOf(counts, kind),
-				ctx.resolutions.byConflict
-			);
-			if (!t) continue;
-			if (t.approved) {
-				ctx.resolutions.applied.add(t.conflict.id);
-				continue;
+	/** Each side's and kind's operations over its limit are staged, unless an owner approved exactly them. */
+	const stage = <K extends string>(
+		bySideKind: Map<string, Op[]>,
+		kinds: readonly K[],
+		threshold: (side: Side, kind: K, keys: string[], total: number) => ReturnType<typeof thresholdFor>,
+		noteViews: boolean
+	) => {
+		for (const side of SIDES) {
+			for (const kind of kinds) {
+				const ops = bySideKind.get(`${side}:${kind}`);
+				if (!ops) continue;
+				const t = threshold(
+					side,
+					kind,
+					ops.map((op) => op.key),
+					totalOf(counts, kind as LimitKind)
+				);
+				if (!t) continue;
+				if (t.approved) {
+					ctx.resolutions.applied.add(t.conflict.id);
+					continue;
+				}
+				for (const op of ops) {
+					op.staged = true;
+					const view = noteViews ? ctx.viewByOp.get(op.key) : undefined;
+					if (view) view.note = 'staged';
+				}
+				ctx.conflicts.push(t.conflict);
 			}
-			for (const op of removals) {
-				op.staged = true;
-				const view = ctx.viewByOp.get(op.key);
-				if (view) view.note = 'staged';
-			}
-			ctx.conflicts.push(t.conflict);
 		}
-	}
-	const creations = creationsBy(ctx.builder.ops);
-	for (const side of SIDES) {
-		for (const kind of CREATION_KINDS) {
-			const list = creations.get(`${side}:${kind}`);
-			if (!list) continue;
-			const t = creationThresholdFor(
-				ctx.link,
-				side,
-				kind,
-				list.map((op) => op.key),
-				totalOf(counts, kind),
-				ctx.resolutions.byConflict
-			);
-			if (!t) continue;
-			if (t.approved) {
-				ctx.resolutions.applied.add(t.conflict.id);
-				continue;
-			}
-			for (const op of list) op.staged = true;
-			ctx.conflicts.push(t.conflict);
-		}
-	}
+	};
+	const approvals = ctx.resolutions.byConflict;
+	stage(
+		removalsBy(ctx.builder.ops),
+		LIMIT_KINDS,
+		(side, kind, keys, total) => thresholdFor(ctx.link, side, kind, keys, total, approvals),
+		true
+	);
+	stage(
+		creationsBy(ctx.builder.ops),
+		CREATION_KINDS,
+		(side, kind, keys, total) => creationThresholdFor(ctx.link, side, kind, keys, total, approvals),
+		false
+	);
 }
