@@ -41,3 +41,34 @@ export function withSecurityHeaders(response: Response): Response {
 		return secure(new Response(response.body, response));
 	}
 }
+
+/**
+ * The entity tags an If-None-Match header names (RFC 9110 §13.1.2), as they were sent (quoted,
+ * weak ones without their W/). At most 8, none longer than 200 characters: anything else in the
+ * header is ignored, not trusted.
+ */
+export function requestedTags(request: Request): string[] {
+	const header = request.headers.get('if-none-match');
+	if (!header) return [];
+	return header
+		.split(',')
+		.map((t) => t.trim().replace(/^W\//, ''))
+		.filter((t) => /^"[\x21\x23-\x7e]{1,198}"$/.test(t))
+		.slice(0, 8);
+}
+
+/** A stored answer and its entity tag; no body when the caller holds that answer already. */
+export interface TaggedAnswer {
+	etag: string;
+	body: ReadableStream<Uint8Array> | string | null;
+}
+
+/**
+ * A stored answer as HTTP: 304 without a body when the caller named its tag, else the JSON with
+ * its ETag. Still no-store: the app keeps its copy in IndexedDB (erased at sign-out), never in
+ * the browser's HTTP cache, and sends the tag back itself.
+ */
+export function taggedJson(answer: TaggedAnswer): Response {
+	const headers = { ...JSON_HEADERS, etag: answer.etag };
+	return answer.body === null ? new Response(null, { status: 304, headers }) : new Response(answer.body, { headers });
+}

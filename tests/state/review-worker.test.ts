@@ -4,7 +4,7 @@
  * edge's plan carries; the list filters and pages inside the worker.
  */
 import 'fake-indexeddb/auto';
-import { beforeEach, describe, expect, test } from 'vitest';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { reconcile } from '../../src/lib/core';
 import { RostersyncDb, enqueue, outboxOf, remember, saveEdgePlan, saveSnapshot } from '../../src/lib/db';
 import { api, fieldsOf as systemFieldsOf, linkCacheKey, useDatabase } from '../../src/lib/reconcile/api';
@@ -112,5 +112,56 @@ describe('review in the worker', () => {
 			standard: ['displayName', 'email', 'active'],
 			custom: ['badge']
 		});
+	});
+});
+
+describe('pulling the edge plan', () => {
+	const realFetch = globalThis.fetch;
+	afterEach(() => {
+		globalThis.fetch = realFetch;
+	});
+
+	/** An edge holding `rec` under ETag `tag`; every request it was sent, with its If-None-Match. */
+	function fakeEdge(rec: ReturnType<typeof reconcile>, tag: string) {
+		const sent: string[] = [];
+		globalThis.fetch = (async (input: string | URL | Request, init?: RequestInit) => {
+			const path = new URL(String(input)).pathname;
+			const held = new Headers(init?.headers).get('if-none-match');
+			sent.push(held ? `${path} ${held}` : path);
+			const json = (body: unknown, headers: Record<string, string> = {}) =>
+				new Response(JSON.stringify(body), { headers: { 'content-type': 'application/json', ...headers } });
+			if (path.endsWith('/plan'))
+				return held === tag ? new Response(null, { status: 304, headers: { etag: tag } }) : json(rec, { etag: tag });
+			if (path.endsWith('/snapshots')) return json({ a, b });
+			if (path.endsWith('/resolutions')) return json([]);
+			return json({ config: link, status: { enabled: false, requiresAction: rec.requiresAction, staged: 0 } });
+		}) as typeof fetch;
+		return sent;
+	}
+
+	test('names the plan it holds: a 304 keeps it and its snapshots, a new tag brings the new plan', async () => {
+		const auth = { base: 'https://edge.test', token: 't' };
+		const rec = reconcile({ link, a, b, baseline: baseline(link.id, entries), now: NOW });
+		const sent = fakeEdge(rec, '"plan-1"');
+		await db.cache.clear();
+		// Nothing named yet: the whole plan and its snapshots come.
+		expect(await api.pull(link.id, auth)).toMatchObject({ source: 'edge', requiresAction: 1 });
+		expect(sent.filter((s) => /\/(plan|snapshots)/.test(s))).toEqual([
+			`/api/links/${link.id}/plan`,
+			`/api/links/${link.id}/snapshots`
+		]);
+		sent.length = 0;
+		expect(await api.pull(link.id, auth)).toMatchObject({ source: 'edge', requiresAction: 1 });
+		expect(sent).toContain(`/api/links/${link.id}/plan "plan-1"`);
+		expect(sent.some((s) => s.endsWith('/snapshots'))).toBe(false);
+
+		// The edge made another plan: a person more in A, to be created in B.
+		const grown = { ...a, people: [...a.people, person('a4', 'Dirk', { email: 'dirk@x.org' })] };
+		const next = reconcile({ link, a: grown, b, baseline: baseline(link.id, entries), now: NOW });
+		const again = fakeEdge(next, '"plan-2"');
+		const summary = await api.pull(link.id, auth);
+		expect(again).toContain(`/api/links/${link.id}/plan "plan-1"`);
+		expect(again.some((s) => s.endsWith('/snapshots'))).toBe(true);
+		expect(summary!.counts.person.create).toBe(2);
 	});
 });

@@ -136,6 +136,46 @@ describe('a provisioning link, sandbox to SCIMMY', () => {
 		expect(stored).toEqual(rec);
 	});
 
+	it('answers the plan, its snapshots and a system snapshot conditionally (ETag, 304 to a holder)', async () => {
+		const first = await api(`/api/links/${linkId}/plan`, { token: viewer });
+		const planTag = first.headers.get('etag')!;
+		expect(planTag).toMatch(/^"plan-[0-9a-f-]{36}"$/);
+		const plan = await first.json();
+		const held = (tag: string, path = 'plan') =>
+			api(`/api/links/${linkId}/${path}`, { token: viewer, headers: { 'if-none-match': tag } });
+		const unchanged = await held(planTag);
+		expect(unchanged.status).toBe(304);
+		expect(await unchanged.text()).toBe('');
+		expect(unchanged.headers.get('etag')).toBe(planTag);
+		// A list, a weak form: either names it; an unknown tag or garbage gets the plan.
+		expect((await held(`"x", W/${planTag}`)).status).toBe(304);
+		expect(await expectJson(held('"plan-other"'), 200)).toEqual(plan);
+		expect(await expectJson(held('not a tag'), 200)).toEqual(plan);
+
+		const snaps = await api(`/api/links/${linkId}/snapshots`, { token: viewer });
+		const snapTag = snaps.headers.get('etag')!;
+		expect(snapTag).toBe(planTag.replace('plan-', 'snapshots-'));
+		expect((await held(snapTag, 'snapshots')).status).toBe(304);
+
+		// A new plan is a new tag: the old one gets the whole new plan.
+		await expectJson(api(`/api/links/${linkId}/reconcile`, { method: 'POST', token: reviewer }), 200);
+		const again = await held(planTag);
+		expect(again.status).toBe(200);
+		expect(again.headers.get('etag')).not.toBe(planTag);
+		expect((await held(snapTag, 'snapshots')).status).toBe(200);
+
+		// A system's snapshot: weak, by the records' version (a later read differs in takenAt only).
+		const read = await api(`/api/systems/${source.id}/snapshot`, { token: viewer });
+		const { version } = (await read.json()) as { version: string };
+		expect(read.headers.get('etag')).toBe(`W/"${version}"`);
+		const heldRead = await api(`/api/systems/${source.id}/snapshot`, {
+			token: viewer,
+			headers: { 'if-none-match': `W/"${version}"` }
+		});
+		expect(heldRead.status).toBe(304);
+		expect(await heldRead.text()).toBe('');
+	});
+
 	it('enables sync (owner only) and schedules the nightly run in the link time zone', async () => {
 		expect((await api(`/api/links/${linkId}/enable`, { method: 'POST', token: reviewer })).status).toBe(403);
 		const view = await expectJson<LinkView>(api(`/api/links/${linkId}/enable`, { method: 'POST', token: owner }), 200);

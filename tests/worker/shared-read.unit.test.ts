@@ -12,16 +12,16 @@ function deferred<T>() {
 describe('SharedReads', () => {
 	it('answers overlapping requests for one key from one read, and other keys from their own', async () => {
 		const reads = new SharedReads();
-		const gate = deferred<unknown>();
+		const gate = deferred<{ version?: string; people: string[] }>();
 		let calls = 0;
 		const read = () => (calls++, gate.promise);
-		const first = reads.text('sys-a', read);
-		const second = reads.text('sys-a', read);
-		const other = reads.text('sys-b', async () => ({ people: ['b'] }));
-		gate.resolve({ people: ['a'] });
-		expect(await first).toBe('{"people":["a"]}');
+		const first = reads.answer('sys-a', read);
+		const second = reads.answer('sys-a', read);
+		const other = reads.answer('sys-b', async () => ({ people: ['b'] }));
+		gate.resolve({ version: 'v1', people: ['a'] });
+		expect(await first).toEqual({ text: '{"version":"v1","people":["a"]}', version: 'v1' });
 		expect(await second).toBe(await first);
-		expect(await other).toBe('{"people":["b"]}');
+		expect(await other).toEqual({ text: '{"people":["b"]}' });
 		expect(calls).toBe(1);
 		expect(reads.size).toBe(0);
 	});
@@ -30,13 +30,13 @@ describe('SharedReads', () => {
 		const reads = new SharedReads();
 		let calls = 0;
 		await expect(
-			reads.text('sys', async () => {
+			reads.answer('sys', async () => {
 				calls++;
 				throw new Error('unreachable');
 			})
 		).rejects.toThrow('unreachable');
-		expect(await reads.text('sys', async () => (calls++, { ok: true }))).toBe('{"ok":true}');
-		expect(await reads.text('sys', async () => (calls++, { ok: 2 }))).toBe('{"ok":2}');
+		expect((await reads.answer('sys', async () => (calls++, { ok: true }))).text).toBe('{"ok":true}');
+		expect((await reads.answer('sys', async () => (calls++, { ok: 2 }))).text).toBe('{"ok":2}');
 		expect(calls).toBe(3);
 	});
 });

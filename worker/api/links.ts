@@ -6,7 +6,7 @@
 import * as v from 'valibot';
 import type { LinkConfig, Snapshot } from '$lib/core';
 import type { Env } from '../env';
-import { json } from '../http';
+import { json, requestedTags, taggedJson } from '../http';
 import { account } from '../account/account-do';
 import { requireRole } from '../auth';
 import { randomToken } from '../crypto';
@@ -60,14 +60,15 @@ function streamJson(parts: Iterable<string>, status = 200): Response {
 	});
 }
 
-/** The current plan of a link, as stored (JSON text), or 404. */
-async function planResponse(env: Env, id: string): Promise<Response> {
-	const text = await stub(env, id).plan();
-	if (!text)
+/**
+ * The current plan of a link, as stored (JSON text), with its ETag; 304 when `known` (the
+ * caller's If-None-Match) names it; 404 before the first reconciliation.
+ */
+async function planResponse(env: Env, id: string, known: string[] = []): Promise<Response> {
+	const answer = await stub(env, id).plan(known);
+	if (!answer)
 		throw new ApiError('not-found', `Link "${id}" has not been reconciled yet: POST /api/links/${id}/reconcile first.`);
-	return new Response(text, {
-		headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }
-	});
+	return taggedJson(answer);
 }
 
 const NewLink = v.looseObject({
@@ -125,18 +126,15 @@ async function createLink({ env, request }: RouteContext): Promise<Response> {
 	return json(view, 201);
 }
 
-/** Snapshots of both systems, read now through the edge (credentials stay here). */
 /**
- * The records of the link's current plan, as the link's Durable Object scanned them; before the
- * first reconciliation, both systems read now.
+ * The records of the link's current plan, as the link's Durable Object scanned them (with an ETag
+ * that changes with the plan; 304 to a caller holding them); before the first reconciliation,
+ * both systems read now through the edge (credentials stay here).
  */
-async function snapshots({ env, params }: RouteContext): Promise<Response> {
+async function snapshots({ env, params, request }: RouteContext): Promise<Response> {
 	const { config } = await linkOf(env, params.id);
-	const stored = await stub(env, params.id).snapshots();
-	if (stored)
-		return new Response(stored, {
-			headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }
-		});
+	const stored = await stub(env, params.id).snapshots(requestedTags(request));
+	if (stored) return taggedJson(stored);
 	const read = (systemId: string) =>
 		connectorFor(env, systemId, { removeMode: config.removeMode }).then((c) => c.read());
 	const [a, b]: Snapshot[] = await Promise.all([read(config.systems.a), read(config.systems.b)]);
@@ -205,9 +203,9 @@ export const linkRoutes: Route[] = [
 		method: 'GET',
 		path: '/api/links/:id/plan',
 		role: 'viewer',
-		handler: async ({ env, params }) => {
+		handler: async ({ env, params, request }) => {
 			await linkOf(env, params.id);
-			return planResponse(env, params.id);
+			return planResponse(env, params.id, requestedTags(request));
 		}
 	},
 	{

@@ -6,7 +6,7 @@ import * as v from 'valibot';
 import { CONNECTOR_KINDS } from '$lib/core/model';
 import type { SystemCapabilities } from '$lib/api/types';
 import { columnChanges, readHeader } from '$lib/api/csv-columns';
-import { json, jsonText } from '../http';
+import { json, jsonText, requestedTags, taggedJson } from '../http';
 import { SharedReads } from '../systems/shared-read';
 import { account, type SystemPatch, type SystemView } from '../account/account-do';
 import { CsvConnector, decodeUpload, type CsvColumns } from '../connectors/csv';
@@ -428,9 +428,17 @@ export const systemRoutes: Route[] = [
 		method: 'GET',
 		path: '/api/systems/:id/snapshot',
 		role: 'viewer',
-		handler: async ({ env, params }) => {
-			const text = await snapshotReads.text(params.id, async () => (await connectorFor(env, params.id)).read());
-			return jsonText(text);
+		handler: async ({ env, params, request }) => {
+			const { text, version } = await snapshotReads.answer(params.id, async () =>
+				(await connectorFor(env, params.id)).read()
+			);
+			// Weak: a read of the same records taken later differs in its takenAt only. The read is
+			// made either way; a caller holding these records is not sent them again.
+			if (!version || !/^[\w.:+/=-]{1,120}$/.test(version)) return jsonText(text);
+			return taggedJson({
+				etag: `W/"${version}"`,
+				body: requestedTags(request).includes(`"${version}"`) ? null : text
+			});
 		}
 	}
 ];

@@ -25,6 +25,7 @@ import {
 	type StaleResolution
 } from '$lib/core';
 import { flag, type Env } from '../env';
+import type { TaggedAnswer } from '../http';
 import type { Connector } from '../connectors/types';
 import { connectorFor } from '../systems/connect';
 import { applyRulesAfterLinkRun, ruleOwnedFor } from '../rules/fan-out';
@@ -380,19 +381,29 @@ export class LinkDO extends DurableObject<Env> {
 		}
 	}
 
-	/** The current plan as JSON text (a Reconciliation), or null before the first reconcile. */
-	async plan(): Promise<ReadableStream<Uint8Array> | null> {
-		return this.store.exclusive(async () => this.store.planText() ?? null);
+	/**
+	 * The current plan as JSON text (a Reconciliation) with its entity tag, or null before the
+	 * first reconcile. `known`: the tags the caller holds (If-None-Match); the body is left out
+	 * (null) when one is the current plan's, so a plan nobody needs is never read from SQLite.
+	 */
+	async plan(known: readonly string[] = []): Promise<TaggedAnswer | null> {
+		return this.store.exclusive(async () => {
+			const tag = this.store.plan.tag();
+			if (!tag) return null;
+			return tagged(`"plan-${tag}"`, known, () => this.store.planText() ?? null);
+		});
 	}
 
 	/**
-	 * Both snapshots the current plan was reconciled from (`{ a, b }` JSON, streamed from SQLite),
-	 * or null before the first reconciliation.
+	 * Both snapshots the current plan was reconciled from (`{ a, b }` JSON, streamed from SQLite)
+	 * with their entity tag (they change with the plan), or null before the first reconciliation.
 	 */
-	async snapshots(): Promise<ReadableStream<Uint8Array> | null> {
+	async snapshots(known: readonly string[] = []): Promise<TaggedAnswer | null> {
 		return this.store.exclusive(async () => {
 			const info = this.store.getMeta<Record<Side, SideInfo>>('snapshots');
-			return info ? this.store.snapshots.text(info) : null;
+			const tag = this.store.plan.tag();
+			if (!info || !tag) return null;
+			return tagged(`"snapshots-${tag}"`, known, () => this.store.snapshots.text(info));
 		});
 	}
 
@@ -797,6 +808,17 @@ export class LinkDO extends DurableObject<Env> {
 }
 
 const notFound = <T>(): Result<T> => refuse('not-found', 'There is no such link.');
+
+/** A stored answer under `etag`: without its body when the caller holds it already. */
+function tagged(
+	etag: string,
+	known: readonly string[],
+	body: () => ReadableStream<Uint8Array> | null
+): TaggedAnswer | null {
+	if (known.includes(etag)) return { etag, body: null };
+	const stream = body();
+	return stream ? { etag, body: stream } : null;
+}
 
 function invalid<T>(e: unknown): Result<T> {
 	if (e instanceof ValidationError)

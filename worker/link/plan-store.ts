@@ -58,6 +58,8 @@ export interface PlanMeta {
 	thresholds: string[];
 }
 
+const PLAN_TAG = 'plan-tag';
+
 /** The rest of a Reconciliation that is not in rows. */
 type PlanHead = Pick<
 	Reconciliation,
@@ -83,7 +85,20 @@ export class PlanStore implements PlanRows {
 			for (const table of PLAN_TABLES) this.sql.exec(`DELETE FROM ${table}`);
 			this.setMeta('plan', undefined);
 			this.setMeta('plan-head', undefined);
+			this.setMeta(PLAN_TAG, undefined);
 		});
+	}
+
+	/**
+	 * The current plan's entity tag: new with every plan (and the snapshots it was made from), so
+	 * a caller holding the plan of that tag is answered 304. Given to a plan made before tags
+	 * existed on first ask. Undefined while there is no plan.
+	 */
+	tag(): string | undefined {
+		if (!this.getMeta('plan')) return undefined;
+		let tag = this.getMeta<string>(PLAN_TAG);
+		if (!tag) this.setMeta(PLAN_TAG, (tag = crypto.randomUUID()));
+		return tag;
 	}
 
 	// ---- PartSink: rows as the parts produce them ----------------------------------------------
@@ -229,6 +244,7 @@ export class PlanStore implements PlanRows {
 			};
 			this.setMeta('plan-head', head);
 			this.setMeta('plan', meta);
+			this.setMeta(PLAN_TAG, crypto.randomUUID());
 			this.setMeta('versions', merged.versions);
 			return meta;
 		});

@@ -4,15 +4,25 @@
  * single-threaded isolate. Only a read under way is shared; a request made after it ended starts
  * its own, so nobody is answered from a read that ended before they asked.
  */
-export class SharedReads {
-	readonly #underway = new Map<string, Promise<string>>();
 
-	/** The JSON text of `read()`'s answer, from the read of `key` under way if there is one. */
-	text(key: string, read: () => Promise<unknown>): Promise<string> {
+/** A read as JSON text, and the version of the records it holds (when the system gave one). */
+export interface SharedAnswer {
+	text: string;
+	version?: string;
+}
+
+export class SharedReads {
+	readonly #underway = new Map<string, Promise<SharedAnswer>>();
+
+	/** `read()`'s answer as JSON, from the read of `key` under way if there is one. */
+	answer(key: string, read: () => Promise<object>): Promise<SharedAnswer> {
 		const current = this.#underway.get(key);
 		if (current) return current;
 		const next = read()
-			.then((value) => JSON.stringify(value))
+			.then((value) => {
+				const version = (value as { version?: unknown }).version;
+				return { text: JSON.stringify(value), ...(typeof version === 'string' ? { version } : {}) };
+			})
 			.finally(() => this.#underway.delete(key));
 		this.#underway.set(key, next);
 		return next;

@@ -83,15 +83,40 @@ export async function request<T>(
 	body?: unknown,
 	signal?: AbortSignal
 ): Promise<T> {
+	return decode<T>(await send(opts, method, path, body, signal));
+}
+
+/**
+ * A read of something this device keeps with its ETag (a plan, snapshots): undefined when the
+ * edge answers 304 (what `etag` names is still current), else the answer and its new ETag.
+ */
+export async function requestIfChanged<T>(
+	opts: ApiOptions,
+	path: string,
+	etag: string | undefined
+): Promise<{ value: T; etag?: string } | undefined> {
+	const res = await send(opts, 'GET', path, undefined, undefined, etag ? { 'if-none-match': etag } : {});
+	if (res.status === 304) return undefined;
+	const value = await decode<T>(res);
+	return { value, ...(res.headers.get('etag') ? { etag: res.headers.get('etag')! } : {}) };
+}
+
+async function send(
+	opts: ApiOptions,
+	method: string,
+	path: string,
+	body?: unknown,
+	signal?: AbortSignal,
+	extra: Record<string, string> = {}
+): Promise<Response> {
 	const auth = opts.auth();
 	const doFetch = opts.fetch ?? fetch;
-	let res: Response;
 	try {
 		// A form goes as it is: the browser writes its multipart boundary into the content type.
 		const form = body instanceof FormData;
-		res = await doFetch(`${auth.base}/api${path}`, {
+		return await doFetch(`${auth.base}/api${path}`, {
 			method,
-			headers: headers(auth, body !== undefined && !form),
+			headers: { ...headers(auth, body !== undefined && !form), ...extra },
 			body: body === undefined ? undefined : form ? body : JSON.stringify(body),
 			credentials: 'same-origin',
 			cache: 'no-store',
@@ -101,6 +126,10 @@ export async function request<T>(
 		if ((e as Error)?.name === 'AbortError') throw e;
 		throw new ApiError(0, 'network', 'The edge cannot be reached (offline?).');
 	}
+}
+
+/** An answer's JSON, or the ApiError it carries. */
+async function decode<T>(res: Response): Promise<T> {
 	if (res.status === 204) return undefined as T;
 	const text = await res.text();
 	let data: unknown;
@@ -236,6 +265,9 @@ export function createApi(opts: ApiOptions) {
 		snapshots: (id: string) => call<{ a: Snapshot; b: Snapshot }>('GET', `/links/${q(id)}/snapshots`),
 		reconcile: (id: string) => call<Reconciliation>('POST', `/links/${q(id)}/reconcile`),
 		plan: (id: string) => call<Reconciliation>('GET', `/links/${q(id)}/plan`),
+		/** The plan unless the one `etag` names is still current (then undefined: keep yours). */
+		planIfChanged: (id: string, etag: string | undefined) =>
+			requestIfChanged<Reconciliation>(opts, `/links/${q(id)}/plan`, etag),
 		resolutions: (id: string) => call<Resolution[]>('GET', `/links/${q(id)}/resolutions`),
 		sendResolutions: (id: string, resolutions: Resolution[]) =>
 			call<ResolutionsAnswer>('POST', `/links/${q(id)}/resolutions`, { resolutions }),

@@ -197,12 +197,20 @@ async function pendingResolutions(linkId: string): Promise<Resolution[]> {
 	return [...byConflict.values()];
 }
 
-/** Keeps the edge's plan with what it was made from: both snapshots, accepted resolutions, the link. */
+/** Where the ETag of the edge's plan this device keeps is remembered. */
+const planTagKey = (linkId: string) => `plan-etag:${linkId}`;
+
+/**
+ * Keeps the edge's plan with what it was made from: both snapshots, accepted resolutions, the
+ * link; `etag` names that plan (its snapshots change with it) for the next pull.
+ */
 async function adoptEdgePlan(
 	edge: ReturnType<typeof createApi>,
 	linkId: string,
-	reconciliation: Reconciliation
+	reconciliation: Reconciliation,
+	etag?: string
 ): Promise<void> {
+	await db().cache.delete(planTagKey(linkId));
 	const [snapshots, resolutions, link] = await Promise.all([
 		edge.snapshots(linkId),
 		edge.resolutions(linkId),
@@ -212,6 +220,14 @@ async function adoptEdgePlan(
 	await storeSnapshots(linkId, snapshots);
 	await saveAcceptedResolutions(db(), linkId, resolutions);
 	keep(await saveEdgePlan(db(), reconciliation), snapshots.a, snapshots.b);
+	if (etag) await remember(db(), planTagKey(linkId), etag);
+}
+
+/** The edge's plan has not changed since this device pulled it: only what goes with it may have. */
+async function refreshAroundPlan(edge: ReturnType<typeof createApi>, linkId: string): Promise<void> {
+	const [resolutions, link] = await Promise.all([edge.resolutions(linkId), edge.link(linkId)]);
+	await remember(db(), linkCacheKey(linkId), link);
+	await saveAcceptedResolutions(db(), linkId, resolutions);
 }
 
 export const api = {
@@ -233,14 +249,20 @@ export const api = {
 	 */
 	async pull(linkId: string, auth: Auth): Promise<ReviewSummary | undefined> {
 		const edge = createApi({ auth: () => auth });
-		let reconciliation;
+		// The plan this device holds is named to the edge, which sends nothing when it is current
+		// (a 10k-person plan and its snapshots are megabytes on a phone's connection).
+		const held = (await db().plans.get([linkId, 'edge']))
+			? (await recall<string>(db(), planTagKey(linkId)))?.value
+			: undefined;
+		let answer;
 		try {
-			reconciliation = await edge.plan(linkId);
+			answer = await edge.planIfChanged(linkId, held);
 		} catch (e) {
 			if (e instanceof ApiError && e.status === 404) return undefined;
 			throw e;
 		}
-		await adoptEdgePlan(edge, linkId, reconciliation);
+		if (answer) await adoptEdgePlan(edge, linkId, answer.value, answer.etag);
+		else await refreshAroundPlan(edge, linkId);
 		return (await api.previewIfPending(linkId, false)) ?? (await api.summary(linkId))!;
 	},
 
