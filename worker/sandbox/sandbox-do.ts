@@ -476,6 +476,11 @@ export class SandboxDO extends DurableObject<Env> {
 		return this.dir.snapshot(now());
 	}
 
+	/** The directory's version: it changes with every write (see read-views.ts) and every restart. */
+	async version(): Promise<string> {
+		return this.views.version;
+	}
+
 	async info(): Promise<SandboxInfo> {
 		let memberships = 0;
 		for (const list of this.dir.members.values()) memberships += list.size;
