@@ -217,6 +217,12 @@ export class PlanStore implements PlanRows {
 			this.flush();
 			assemblePlan(merged, this, memberPart);
 			this.flush();
+			// The journal, the outcomes and the baseline go by key: two operations under one key
+			// would share one outcome, and one of them would never be made. Refused, loudly.
+			const shared = this.sql
+				.exec<{ key: string }>('SELECT key FROM plan_ops GROUP BY key HAVING COUNT(*) > 1 LIMIT 1')
+				.toArray()[0];
+			if (shared) throw new Error(`Two operations of the plan share the key "${shared.key}": the plan is refused.`);
 			this.sql.exec(
 				`INSERT INTO plan_dropped (entry) SELECT entry FROM baseline b
 				 WHERE NOT EXISTS (SELECT 1 FROM plan_kept k WHERE k.kind = b.kind AND k.a = b.a AND k.b = b.b)

@@ -2,7 +2,7 @@
  * The plan: ordered operations with stable idempotency keys, plus what the baseline becomes once
  * they succeed. Building it is pure; applying it is the runner's job.
  */
-import { canonicalJson, fnv1a } from './digest';
+import { canonicalJson, digest64 } from './digest';
 import type { BaselineEntry, BaselineMember, FieldValues, Lifecycle, Origin, RecordKind, Role, Side } from './model';
 import { isRemoval, opKind, type Op, type OpType, type TargetRef } from './ops';
 
@@ -85,9 +85,11 @@ export class PlanBuilder {
 	/**
 	 * Adds an operation. Its key is a digest of the link and everything the operation does, so
 	 * planning the same change twice yields the same key and the runner never applies it twice.
+	 * 64 bits: the parts of a large plan are built apart, and 300k memberships under 32-bit keys
+	 * would share about ten keys between parts (one outcome for two writes, one never made).
 	 */
 	add(draft: OpDraft): string {
-		let key = `${draft.type}:${draft.side}:${fnv1a(this.linkId + identityOf(draft))}`;
+		let key = `${draft.type}:${draft.side}:${digest64(this.linkId + identityOf(draft))}`;
 		const shared = draft.type === 'create-person' ? this.createdElsewhere : undefined;
 		for (let n = 2; this.keys.has(key) || shared?.has(key); n++) key = `${key.split('#')[0]}#${n}`;
 		this.keys.add(key);
