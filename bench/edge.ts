@@ -35,7 +35,7 @@
 // First: Miniflare must be loaded through it (see heap-limit.ts).
 import { withHeapLimit } from './heap-limit';
 import { spawnSync } from 'node:child_process';
-import { createServer } from 'node:http';
+import { createServer, request as httpRequest } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -84,7 +84,14 @@ const SEEDER_SCRIPT = `export default {
  * the project to bundle instead of this one.
  */
 export async function startEdge(
-	options: { persistRoot?: string; credentialsKey?: string; root?: string; bindings?: Record<string, string> } = {}
+	options: {
+		persistRoot?: string;
+		credentialsKey?: string;
+		root?: string;
+		bindings?: Record<string, string>;
+		/** V8's heap cap for this workerd, in MB (HEAP_MB unless said otherwise). */
+		heapMB?: number;
+	} = {}
 ): Promise<Edge> {
 	const root = options.root ?? ROOT;
 	const outdir = join(root, 'bench/out/edge-bundle');
@@ -100,7 +107,7 @@ export async function startEdge(
 	)![1];
 	const before = new Set(workerdChildren());
 	const inspectorPort = await freePort();
-	withHeapLimit(HEAP_MB);
+	withHeapLimit(options.heapMB ?? HEAP_MB);
 	const mf = new Miniflare({
 		inspectorPort,
 		workers: [
@@ -372,6 +379,31 @@ export class Api {
 		if (!expected.includes(res.status)) throw new Error(`${method} ${path}: ${res.status} ${text.slice(0, 500)}`);
 		return (text ? JSON.parse(text) : undefined) as T;
 	}
+
+	/**
+	 * A POST that may take longer than fetch waits for headers (5 minutes): enabling a 100k-person
+	 * link reconciles it inside the request. Sent once, without a time limit.
+	 */
+	post<T = any>(path: string): Promise<T> {
+		return new Promise((resolve, reject) => {
+			const req = httpRequest(`${this.origin}${path}`, {
+				method: 'POST',
+				headers: { authorization: `Bearer ${this.token}` }
+			});
+			req.on('response', (res) => {
+				let text = '';
+				res.setEncoding('utf8');
+				res.on('data', (chunk: string) => (text += chunk));
+				res.on('end', () =>
+					res.statusCode === 200
+						? resolve((text ? JSON.parse(text) : undefined) as T)
+						: reject(new Error(`POST ${path}: ${res.statusCode} ${text.slice(0, 500)}`))
+				);
+			});
+			req.on('error', reject);
+			req.end();
+		});
+	}
 }
 
 /** `n` people in `groups` communities, `perPerson` memberships each (the first member of a group manages it). */
@@ -551,7 +583,7 @@ export async function runToEnd(
 }
 
 /** Every operation of a run, with its outcome, page by page. */
-async function journal(
+export async function journal(
 	api: Api,
 	linkId: string,
 	runId: string,
