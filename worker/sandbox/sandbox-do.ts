@@ -125,6 +125,7 @@ export class SandboxDO extends DurableObject<Env> {
 		const settings = new Map(this.rows('SELECT key, value FROM settings').map((r) => [String(r.key), String(r.value)]));
 		this.systemId = settings.get('systemId') ?? '';
 		this.customAttributes = JSON.parse(settings.get('customAttributes') ?? '[]');
+		this.scimWrites = Number(settings.get('scimWrites') ?? 0);
 		this.profile = sandboxProfile(this.customAttributes);
 		this.tokens = new Map(
 			this.rows('SELECT kind, hash FROM tokens').map((r) => [r.kind as SandboxTokenKind, String(r.hash)])
@@ -521,7 +522,14 @@ export class SandboxDO extends DurableObject<Env> {
 		// Team Manager's incident reports and events live beside its SCIM endpoints (records.ts).
 		if (recordsPath(new URL(request.url).pathname))
 			return handleRecords(request, this.records, this.scimDirectory.authorize);
-		if (request.method !== 'GET' && request.method !== 'HEAD') this.scimWrites++;
+		if (request.method !== 'GET' && request.method !== 'HEAD') {
+			// Kept in storage: an instance evicted between writes still counts those made before.
+			this.ctx.storage.sql.exec(
+				'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
+				'scimWrites',
+				String(++this.scimWrites)
+			);
+		}
 		return handleScim(request, this.scimDirectory);
 	}
 
