@@ -128,6 +128,21 @@ describe('reconcileInParts', () => {
 	const people = ['ann', 'bo', 'cy', 'di', 'ed', 'fay'].map((n, i) => person(`a${i}`, n, { email: `${n}@x.org` }));
 	const ops = group('g', 'Ops', { externalId: 'G1' });
 
+	it('plans two newcomers with equal records as one reconcile does, whichever part each falls in', () => {
+		// Found by the property above: bp1 fell in the first part and took the unnumbered key, so
+		// bp0's membership named another create than in one reconcile.
+		const b = snap('B', {
+			people: [
+				{ id: 'bp0', active: true, displayName: 'Ann' },
+				{ id: 'bp1', active: true, displayName: 'Ann' }
+			],
+			groups: [{ id: 'bg0', name: 'Ops', kind: 'group' }],
+			memberships: [member('bg0', 'bp0')]
+		});
+		const link = twoWay();
+		for (const parts of [2, 3, 4]) expectSame(link, snap('A', {}), b, { linkId: link.id, entries: [] }, [], parts);
+	});
+
 	it("drops every part's operations of a group pair one part finds in conflict", async () => {
 		const link = twoWay();
 		const { dirs, baseline, splitting } = await synced(link, {

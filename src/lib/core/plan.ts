@@ -116,8 +116,11 @@ const refText = (ref: TargetRef): string => ('id' in ref ? ref.id : `+${ref.crea
 function identityOf(op: OpDraft): string {
 	switch (op.type) {
 		case 'create-group':
-		case 'create-person':
 			return canonicalJson(op.record) + (op.restoreId ?? '');
+		case 'create-person':
+			// Whom it is made from too: two newcomers with equal records get their own keys whatever
+			// order they are planned in (parts plan them in another order than one reconcile does).
+			return canonicalJson(op.record) + (op.restoreId ?? '') + (op.from === undefined ? '' : `<${op.from}`);
 		case 'update-group':
 		case 'update-person':
 		case 'anonymize-person':
