@@ -437,16 +437,13 @@ export const systemRoutes: Route[] = [
 			const held = requestedTags(request);
 			const tagged = (version: string, text: string | null) =>
 				taggedJson({ etag: `W/"${version}"`, body: held.includes(`"${version}"`) ? null : text });
+			// A sandbox's version as this request starts: a write landing later changes it, so a read
+			// started now can only ever be paired with the records it got, or be missed.
+			const probe = await snapshotVersions.probe(env, params.id);
 			// A sandbox written by nobody since the caller's records were read: nothing to read again.
-			if (held.length > 0) {
-				const probe = await snapshotVersions.probe(env, params.id);
-				const records = probe === undefined ? undefined : snapshotVersions.recordsAt(params.id, probe);
-				if (records !== undefined && held.includes(`"${records}"`)) return tagged(records, null);
-			}
+			const records = probe === undefined ? undefined : snapshotVersions.recordsAt(params.id, probe);
+			if (records !== undefined && held.includes(`"${records}"`)) return tagged(records, null);
 			const { text, version } = await snapshotReads.answer(params.id, async () => {
-				// Taken before the read: a write landing meanwhile changes the version, so this
-				// pairing can only ever name the records the read got, or be missed.
-				const probe = await snapshotVersions.probe(env, params.id);
 				const snapshot = await (await connectorFor(env, params.id)).read();
 				if (probe !== undefined && ETAG_SAFE.test(snapshot.version))
 					snapshotVersions.note(params.id, probe, snapshot.version);

@@ -291,16 +291,8 @@ export class SandboxDO extends DurableObject<Env> {
 	async setup(init: SandboxSetup): Promise<void> {
 		this.mutate({}, () => {
 			const sql = this.ctx.storage.sql;
-			sql.exec(
-				'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
-				'systemId',
-				init.systemId
-			);
-			sql.exec(
-				'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
-				'customAttributes',
-				JSON.stringify(init.customAttributes)
-			);
+			this.setSetting('systemId', init.systemId);
+			this.setSetting('customAttributes', JSON.stringify(init.customAttributes));
 			sql.exec(
 				'INSERT INTO tokens (kind, hash, created_at) VALUES (?, ?, ?) ON CONFLICT(kind) DO UPDATE SET hash = excluded.hash, created_at = excluded.created_at',
 				'internal',
@@ -477,6 +469,14 @@ export class SandboxDO extends DurableObject<Env> {
 		return this.dir.snapshot(now());
 	}
 
+	private setSetting(key: string, value: string): void {
+		this.ctx.storage.sql.exec(
+			'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
+			key,
+			value
+		);
+	}
+
 	/** The directory's version: it changes with every write (see read-views.ts) and every restart. */
 	async version(): Promise<string> {
 		return this.views.version;
@@ -524,11 +524,7 @@ export class SandboxDO extends DurableObject<Env> {
 			return handleRecords(request, this.records, this.scimDirectory.authorize);
 		if (request.method !== 'GET' && request.method !== 'HEAD') {
 			// Kept in storage: an instance evicted between writes still counts those made before.
-			this.ctx.storage.sql.exec(
-				'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
-				'scimWrites',
-				String(++this.scimWrites)
-			);
+			this.setSetting('scimWrites', String(++this.scimWrites));
 		}
 		return handleScim(request, this.scimDirectory);
 	}
