@@ -73,15 +73,6 @@ export const ANSWER_STATE_LABEL: Record<AnswerState, string> = {
 	refused: 'Refused'
 };
 
-/** A state in one word, for a row of the list (a phone row has room for little). */
-export const ANSWER_STATE_WORD: Record<AnswerState, string> = {
-	waiting: 'waiting',
-	sent: 'sent',
-	applied: 'applied',
-	stale: 'stale',
-	refused: 'refused'
-};
-
 /** What a state means for the person who answered. */
 export function answerStateText(state: AnswerState, online: boolean, error?: string): string {
 	switch (state) {

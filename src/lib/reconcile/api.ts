@@ -211,19 +211,13 @@ async function adoptEdgePlan(
 	etag?: string
 ): Promise<void> {
 	await db().cache.delete(planTagKey(linkId));
-	const [snapshots, resolutions, link] = await Promise.all([
-		edge.snapshots(linkId),
-		edge.resolutions(linkId),
-		edge.link(linkId)
-	]);
-	await remember(db(), linkCacheKey(linkId), link);
+	const [snapshots] = await Promise.all([edge.snapshots(linkId), refreshAroundPlan(edge, linkId)]);
 	await storeSnapshots(linkId, snapshots);
-	await saveAcceptedResolutions(db(), linkId, resolutions);
 	keep(await saveEdgePlan(db(), reconciliation), snapshots.a, snapshots.b);
 	if (etag) await remember(db(), planTagKey(linkId), etag);
 }
 
-/** The edge's plan has not changed since this device pulled it: only what goes with it may have. */
+/** What goes with the edge's plan besides its snapshots: the link and the accepted resolutions. */
 async function refreshAroundPlan(edge: ReturnType<typeof createApi>, linkId: string): Promise<void> {
 	const [resolutions, link] = await Promise.all([edge.resolutions(linkId), edge.link(linkId)]);
 	await remember(db(), linkCacheKey(linkId), link);
