@@ -19,6 +19,7 @@ import {
 	heapSampler,
 	journal,
 	provision,
+	provisioningLink,
 	runToEnd,
 	sandboxInfo,
 	seedSandbox,
@@ -101,22 +102,15 @@ async function firstProvision(people: number): Promise<BenchLine> {
 			});
 		const a = await system('Source over SCIM', from);
 		const b = await system('Target over SCIM', to);
-		const noLimits = { count: 1_000_000, percent: 100 };
-		const created = await link.api.call('POST', '/api/links', {
-			name: 'Bench first provisioning',
-			mode: 'provision',
-			systems: { a: a.id, b: b.id },
-			match: { person: 'externalId', group: 'externalId' },
-			limits: { person: noLimits, group: noLimits, membership: noLimits }
-		});
+		const linkId = await provisioningLink(link.api, 'Bench first provisioning', a.id, b.id);
 		const heaps = await Promise.all([link, source, target].map(({ edge }) => heapSampler(edge.inspectorPort)));
 		const started = performance.now();
-		await link.api.post(`/api/links/${created.config.id}/enable`);
-		const run = await runToEnd(link.api, created.config.id, false);
+		await link.api.post(`/api/links/${linkId}/enable`);
+		const run = await runToEnd(link.api, linkId, false);
 		const ms = Math.round(performance.now() - started);
 		const [linkHeap, sourceHeap, targetHeap] = await Promise.all(heaps.map((h) => h.stop()));
 		if (run.tally.done !== run.counts.total) {
-			const all = await journal(link.api, created.config.id, run.id, run.counts.total);
+			const all = await journal(link.api, linkId, run.id, run.counts.total);
 			const byType = new Map<string, number>();
 			for (const { op } of all) byType.set(op.type, (byType.get(op.type) ?? 0) + 1);
 			const left = all.filter((o) => !o.outcome);

@@ -727,19 +727,25 @@ export async function provision(
 				region: 'eu',
 				credentials: { token: sink.token }
 			});
+	const linkId = await provisioningLink(api, 'Bench run', source.id, target.id);
+	await api.call('POST', `/api/links/${linkId}/enable`);
+	const run = await runToEnd(api, linkId, false);
+	if (run.tally.done !== run.counts.total)
+		throw new Error(`the edge run did not apply everything: ${JSON.stringify(run.tally)}`);
+	return { run, linkId, sinkId: target.id };
+}
+
+/** A provisioning link from `a` to `b` matched by externalId, with no safety limit in the way: its id. */
+export async function provisioningLink(api: Api, name: string, a: string, b: string): Promise<string> {
 	const noLimits = { count: 1_000_000, percent: 100 };
 	const link = await api.call('POST', '/api/links', {
-		name: 'Bench run',
+		name,
 		mode: 'provision',
-		systems: { a: source.id, b: target.id },
+		systems: { a, b },
 		match: { person: 'externalId', group: 'externalId' },
 		limits: { person: noLimits, group: noLimits, membership: noLimits }
 	});
-	await api.call('POST', `/api/links/${link.config.id}/enable`);
-	const run = await runToEnd(api, link.config.id, false);
-	if (run.tally.done !== run.counts.total)
-		throw new Error(`the edge run did not apply everything: ${JSON.stringify(run.tally)}`);
-	return { run, linkId: link.config.id, sinkId: target.id };
+	return link.config.id;
 }
 
 /**

@@ -48,7 +48,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startWranglerDev, type WranglerDev } from '../tests/support/wrangler-dev';
-import { Api, cpuProfiler, directory, seedSandbox, startEdge } from './edge';
+import { Api, cpuProfiler, directory, provisioningLink, seedSandbox, startEdge } from './edge';
 import type { BenchLine } from './measure';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -158,20 +158,13 @@ async function prepare(root: string, state: string, credentialsKey: string): Pro
 		const source = await sandbox('Soak source');
 		const target = await sandbox('Soak target');
 		await seedSandbox(edge, source, directory(PEOPLE, PEOPLE / 20, 3));
-		const noLimits = { count: 1_000_000, percent: 100 };
-		const link = await api.call('POST', '/api/links', {
-			name: 'Soak',
-			mode: 'provision',
-			systems: { a: source, b: target },
-			match: { person: 'externalId', group: 'externalId' },
-			limits: { person: noLimits, group: noLimits, membership: noLimits }
-		});
-		await api.call('POST', `/api/links/${link.config.id}/enable`);
+		const linkId = await provisioningLink(api, 'Soak', source, target);
+		await api.call('POST', `/api/links/${linkId}/enable`);
 		return {
 			owner,
 			source,
 			target,
-			linkId: link.config.id,
+			linkId,
 			setupMs: Math.round(performance.now() - started)
 		};
 	} finally {
