@@ -10,37 +10,17 @@ import type { Conflict, Reconciliation } from '$lib/core';
 import type { IncidentPush } from '$lib/core/incidents';
 import { DEVICES, launchPersistentBrowser, type PersistentBrowser } from '../support/browser';
 import { seriousViolations, shot } from '../support/pwa';
+import { edge, runToEnd as runLinkToEnd } from '../support/sandboxes';
 
 const baseURL = inject('baseURL');
 const token = inject('ownerToken');
 
-async function call<T = any>(method: string, path: string, body?: unknown): Promise<T> {
-	const res = await fetch(`${baseURL}/api${path}`, {
-		method,
-		headers: {
-			authorization: `Bearer ${token}`,
-			...(body === undefined ? {} : { 'content-type': 'application/json' })
-		},
-		body: body === undefined ? undefined : JSON.stringify(body)
-	});
-	const text = await res.text();
-	if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-	return (text ? JSON.parse(text) : undefined) as T;
-}
+const api = edge(baseURL, token);
+const call = <T = any>(method: string, path: string, body?: unknown) => api.call<T>(method, path, body);
 
 /** Starts a real run and waits for it to end (also from beforeAll, where expect.poll is not allowed). */
 async function runToEnd(linkId: string): Promise<void> {
-	const run = await call<{ id: string }>('POST', `/links/${linkId}/runs`, { dryRun: false });
-	const deadline = Date.now() + 120_000;
-	for (;;) {
-		const { status } = await call<{ status: string }>('GET', `/links/${linkId}/runs/${run.id}?limit=1`);
-		if (status !== 'running') {
-			expect(status).toBe('done');
-			return;
-		}
-		if (Date.now() > deadline) throw new Error(`run ${run.id} still running after two minutes`);
-		await new Promise((r) => setTimeout(r, 500));
-	}
+	expect(await runLinkToEnd(api, linkId, 120_000)).toBe('done');
 }
 
 describe('access and incidents on a two-way link, on a phone', () => {
