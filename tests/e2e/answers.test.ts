@@ -11,9 +11,10 @@
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { DEVICES, launchPersistentBrowser, type PersistentBrowser } from '../support/browser';
+import { type PersistentBrowser } from '../support/browser';
 import { seriousViolations, shot, smallTargets } from '../support/pwa';
 import { createSandbox, edge, runToEnd, type Sandbox } from '../support/sandboxes';
+import { signedIn } from '../support/sign-in';
 
 const baseURL = inject('baseURL');
 const token = inject('ownerToken');
@@ -159,12 +160,7 @@ describe('answers show on their pairs, offline and back', () => {
 			'changed-vs-removed'
 		]);
 
-		browser = await launchPersistentBrowser(DEVICES.phone);
-		page = browser.context.pages()[0] ?? (await browser.context.newPage());
-		await page.goto(baseURL);
-		await page.getByLabel('Access token').fill(token);
-		await page.getByRole('button', { name: 'Sign in' }).tap();
-		await page.getByRole('heading', { name: 'Links', level: 1 }).waitFor();
+		({ browser, page } = await signedIn(baseURL, token));
 		await page.goto(`${baseURL}${path()}`);
 		await page.getByTestId('requires-action').waitFor({ timeout: 30_000 });
 	});

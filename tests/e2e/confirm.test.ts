@@ -9,8 +9,9 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Page, Response } from 'playwright-core';
 import type { LinkView, RunPreview, RunSummary, StagedDeletes, SystemView, UndoPreview } from '../../src/lib/api/types';
-import { DEVICES, launchPersistentBrowser, type PersistentBrowser } from '../support/browser';
+import { type PersistentBrowser } from '../support/browser';
 import { seriousViolations, shot, smallTargets } from '../support/pwa';
+import { signedIn } from '../support/sign-in';
 
 const baseURL = inject('baseURL');
 const token = inject('ownerToken');
@@ -137,12 +138,7 @@ describe('confirm before writing, on a phone', () => {
 		});
 		await api(`/links/${linkId}/reconcile`, { method: 'POST' });
 
-		browser = await launchPersistentBrowser(DEVICES.phone);
-		page = browser.context.pages()[0] ?? (await browser.context.newPage());
-		await page.goto(baseURL);
-		await page.getByLabel('Access token').fill(token);
-		await page.getByRole('button', { name: 'Sign in' }).tap();
-		await page.getByRole('heading', { name: 'Links', level: 1 }).waitFor();
+		({ browser, page } = await signedIn(baseURL, token));
 	});
 	afterAll(async () => {
 		await browser?.close();

@@ -6,8 +6,9 @@
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { DEVICES, launchPersistentBrowser, type PersistentBrowser } from '../support/browser';
+import { type PersistentBrowser } from '../support/browser';
 import { seriousViolations, shot } from '../support/pwa';
+import { signedIn } from '../support/sign-in';
 
 const baseURL = inject('baseURL');
 const token = inject('ownerToken');
@@ -62,12 +63,7 @@ describe('a CSV re-upload keeps its column map, on a phone', () => {
 	beforeAll(async () => {
 		systemId = (await call<{ id: string }>('POST', '/systems', { name, connector: 'csv', region: 'eu' })).id;
 		await call('PUT', `/systems/${systemId}/csv`, { csv: FIRST, columns: MAP });
-		browser = await launchPersistentBrowser(DEVICES.phone);
-		page = browser.context.pages()[0] ?? (await browser.context.newPage());
-		await page.goto(baseURL);
-		await page.getByLabel('Access token').fill(token);
-		await page.getByRole('button', { name: 'Sign in' }).tap();
-		await page.getByRole('heading', { name: 'Links', level: 1 }).waitFor();
+		({ browser, page } = await signedIn(baseURL, token));
 	});
 	afterAll(async () => {
 		await browser?.close();

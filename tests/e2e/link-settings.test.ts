@@ -9,8 +9,9 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import type { LinkConfig, Reconciliation, Situation } from '$lib/core';
 import type { LinkChangePreview } from '$lib/api/link-change';
-import { DEVICES, launchPersistentBrowser, type PersistentBrowser } from '../support/browser';
+import { type PersistentBrowser } from '../support/browser';
 import { seriousViolations, shot } from '../support/pwa';
+import { signedIn } from '../support/sign-in';
 
 const baseURL = inject('baseURL');
 const token = inject('ownerToken');
@@ -75,12 +76,7 @@ describe("changing a link's settings, previewed first, on a phone", () => {
 		});
 		linkId = view.config.id;
 		await call('POST', `/links/${linkId}/reconcile`);
-		browser = await launchPersistentBrowser(DEVICES.phone);
-		page = browser.context.pages()[0] ?? (await browser.context.newPage());
-		await page.goto(baseURL);
-		await page.getByLabel('Access token').fill(token);
-		await page.getByRole('button', { name: 'Sign in' }).tap();
-		await page.getByRole('heading', { name: 'Links', level: 1 }).waitFor();
+		({ browser, page } = await signedIn(baseURL, token));
 	});
 	afterAll(async () => {
 		await browser?.close();

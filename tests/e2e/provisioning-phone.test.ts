@@ -18,6 +18,7 @@ import { plannedRemoval, retention, type Reconciliation, type Snapshot } from '.
 import type { LinkView, NoticeView, RemovedPerson, RunDetails, RunSummary } from '../../src/lib/api/types';
 import { DEVICES, launchPersistentBrowser, type PersistentBrowser } from '../support/browser';
 import { seriousViolations, shot, smallTargets } from '../support/pwa';
+import { signIn, signedIn } from '../support/sign-in';
 
 const baseURL = inject('baseURL');
 const token = inject('ownerToken');
@@ -125,12 +126,7 @@ describe('provisioning on a phone', () => {
 		firstRun = await finished(linkId, (await api<RunSummary>(`/links/${linkId}/runs`, { body: { dryRun: false } })).id);
 		expect(firstRun.status).toBe('done');
 
-		browser = await launchPersistentBrowser(DEVICES.phone);
-		page = browser.context.pages()[0] ?? (await browser.context.newPage());
-		await page.goto(baseURL);
-		await page.getByLabel('Access token').fill(token);
-		await page.getByRole('button', { name: 'Sign in' }).tap();
-		await page.getByRole('heading', { name: 'Links', level: 1 }).waitFor();
+		({ browser, page } = await signedIn(baseURL, token));
 	}, 180_000);
 	afterAll(async () => {
 		await browser?.close();
@@ -342,10 +338,7 @@ describe('10,000 rows on a phone', () => {
 		const browser = await launchPersistentBrowser(DEVICES.phone);
 		try {
 			const page = browser.context.pages()[0] ?? (await browser.context.newPage());
-			await page.goto(baseURL);
-			await page.getByLabel('Access token').fill(token);
-			await page.getByRole('button', { name: 'Sign in' }).tap();
-			await page.getByRole('heading', { name: 'Links', level: 1 }).waitFor();
+			await signIn(page, baseURL, token);
 			await page.goto(`${baseURL}/links/${encodeURIComponent(id)}`);
 			await page.getByTestId('plan-source').waitFor({ timeout: 60_000 });
 			expect(await page.getByTestId('row-count').innerText()).toBe(`${total.toLocaleString('en-US')} pairs`);

@@ -19,6 +19,7 @@ import type {
 import type { Snapshot } from '../../src/lib/core';
 import { DEVICES, launchPersistentBrowser, type PersistentBrowser } from '../support/browser';
 import { seriousViolations, shot, smallTargets } from '../support/pwa';
+import { signIn } from '../support/sign-in';
 
 const baseURL = inject('baseURL');
 const token = inject('ownerToken');
@@ -128,10 +129,7 @@ describe('auto synchronization, on a phone', () => {
 	});
 
 	it("signs in and opens the district's message groups from Systems", async () => {
-		await page.goto(baseURL);
-		await page.getByLabel('Access token').fill(token);
-		await page.getByRole('button', { name: 'Sign in' }).tap();
-		await page.getByRole('heading', { name: 'Links', level: 1 }).waitFor();
+		await signIn(page, baseURL, token);
 		await page.getByRole('link', { name: 'Systems' }).tap();
 		const systems = await api<{ id: string; name: string }[]>('/systems');
 		const name = systems.find((s) => s.id === systemId)!.name;

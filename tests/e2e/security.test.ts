@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { launchPersistentBrowser, type PersistentBrowser } from '../support/browser';
+import { signIn } from '../support/sign-in';
 
 const baseURL = inject('baseURL');
 const token = inject('ownerToken');
@@ -126,10 +127,7 @@ describe('the app under its policy, and signing out', () => {
 	});
 
 	it('signs in, reviews a link in the Web Worker, runs offline-ready: no policy violation', async () => {
-		await page.goto(baseURL);
-		await page.getByLabel('Access token').fill(token);
-		await page.getByRole('button', { name: 'Sign in' }).click();
-		await page.getByRole('heading', { name: 'Links', level: 1 }).waitFor();
+		await signIn(page, baseURL, token, 'click');
 		await page.getByRole('heading', { name: LINK_NAME }).waitFor();
 
 		// The review reconciles in the comlink Web Worker and keeps snapshots and the plan in IndexedDB.

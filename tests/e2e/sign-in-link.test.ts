@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { DEVICES, launchPersistentBrowser, type PersistentBrowser } from '../support/browser';
 import { seriousViolations, shot } from '../support/pwa';
+import { signedIn } from '../support/sign-in';
 
 const baseURL = inject('baseURL');
 const token = inject('ownerToken');
@@ -34,12 +35,7 @@ describe('signing in through a one-time link, on a phone', () => {
 	}
 
 	beforeAll(async () => {
-		owner = await launchPersistentBrowser(DEVICES.phone);
-		page = owner.context.pages()[0] ?? (await owner.context.newPage());
-		await page.goto(baseURL);
-		await page.getByLabel('Access token').fill(token);
-		await page.getByRole('button', { name: 'Sign in' }).tap();
-		await page.getByRole('heading', { name: 'Links', level: 1 }).waitFor();
+		({ browser: owner, page } = await signedIn(baseURL, token));
 	});
 	afterAll(async () => {
 		await owner?.close();

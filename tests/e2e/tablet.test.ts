@@ -4,8 +4,9 @@
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { DEVICES, launchPersistentBrowser, type PersistentBrowser } from '../support/browser';
+import { DEVICES, type PersistentBrowser } from '../support/browser';
 import { seriousViolations, shot, smallTargets } from '../support/pwa';
+import { signedIn } from '../support/sign-in';
 
 const baseURL = inject('baseURL');
 /** The seeded HR export's header row (worker/sandbox/seed.ts). */
@@ -41,12 +42,7 @@ describe('every screen on a tablet', () => {
 		});
 		expect(res.status).toBe(201);
 		linkId = ((await res.json()) as { config: { id: string } }).config.id;
-		browser = await launchPersistentBrowser(DEVICES.tablet);
-		page = browser.context.pages()[0] ?? (await browser.context.newPage());
-		await page.goto(baseURL);
-		await page.getByLabel('Access token').fill(token);
-		await page.getByRole('button', { name: 'Sign in' }).tap();
-		await page.getByRole('heading', { name: 'Links', level: 1 }).waitFor();
+		({ browser, page } = await signedIn(baseURL, token, DEVICES.tablet));
 	});
 	afterAll(async () => {
 		await browser?.close();

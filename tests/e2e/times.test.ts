@@ -10,6 +10,7 @@ import { toLocalTime } from '../../src/lib/core';
 import { DEVICES, launchPersistentBrowser, type PersistentBrowser } from '../support/browser';
 import { seriousViolations, shot, smallTargets } from '../support/pwa';
 import { createSandbox, edge } from '../support/sandboxes';
+import { signedIn } from '../support/sign-in';
 
 const baseURL = inject('baseURL');
 const token = inject('ownerToken');
@@ -64,12 +65,7 @@ describe('times in the link zone, on a UTC phone', () => {
 		link = await api.call<LinkView>('POST', `/links/${id}/enable`);
 		expect(link.status.nextRunAt).toBeDefined();
 
-		browser = await launchPersistentBrowser({ ...DEVICES.phone, timezoneId: 'UTC' });
-		page = browser.context.pages()[0] ?? (await browser.context.newPage());
-		await page.goto(baseURL);
-		await page.getByLabel('Access token').fill(token);
-		await page.getByRole('button', { name: 'Sign in' }).tap();
-		await page.getByRole('heading', { name: 'Links', level: 1 }).waitFor();
+		({ browser, page } = await signedIn(baseURL, token, { ...DEVICES.phone, timezoneId: 'UTC' }));
 	});
 	afterAll(async () => {
 		await browser?.close();

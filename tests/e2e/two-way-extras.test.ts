@@ -8,9 +8,10 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import type { Conflict, Reconciliation } from '$lib/core';
 import type { IncidentPush } from '$lib/core/incidents';
-import { DEVICES, launchPersistentBrowser, type PersistentBrowser } from '../support/browser';
+import { type PersistentBrowser } from '../support/browser';
 import { seriousViolations, shot } from '../support/pwa';
 import { edge, runToEnd as runLinkToEnd } from '../support/sandboxes';
+import { signedIn } from '../support/sign-in';
 
 const baseURL = inject('baseURL');
 const token = inject('ownerToken');
@@ -59,12 +60,7 @@ describe('access and incidents on a two-way link, on a phone', () => {
 		await call('POST', `/links/${linkId}/enable`);
 		await runToEnd(linkId);
 
-		browser = await launchPersistentBrowser(DEVICES.phone);
-		page = browser.context.pages()[0] ?? (await browser.context.newPage());
-		await page.goto(baseURL);
-		await page.getByLabel('Access token').fill(token);
-		await page.getByRole('button', { name: 'Sign in' }).tap();
-		await page.getByRole('heading', { name: 'Links', level: 1 }).waitFor();
+		({ browser, page } = await signedIn(baseURL, token));
 	}, 240_000);
 
 	afterAll(async () => {

@@ -24,11 +24,6 @@ export interface PersistentBrowser {
 	close(): Promise<void>;
 }
 
-/**
- * A persistent (non-incognito) context with a fresh profile: service workers, caches and
- * installability behave as for a real visitor. Throws when Chromium is missing: browser tests
- * must fail, never skip.
- */
 /** Viewports the PWA is tested at: a phone (Pixel 7) and a tablet, both by touch. */
 export const DEVICES = {
 	phone: { viewport: { width: 412, height: 915 }, deviceScaleFactor: 2.625, hasTouch: true, isMobile: true },
@@ -53,6 +48,11 @@ export interface DeviceOptions {
 	timezoneId?: string;
 }
 
+/**
+ * A persistent (non-incognito) context with a fresh profile: service workers, caches and
+ * installability behave as for a real visitor. Throws when Chromium is missing: browser tests
+ * must fail, never skip.
+ */
 export async function launchPersistentBrowser(options: DeviceOptions = {}): Promise<PersistentBrowser> {
 	if (!existsSync(CHROMIUM_PATH)) {
 		throw new Error(
