@@ -119,6 +119,22 @@ describe('two-way people: conflicts', () => {
 		expect(r.requiresAction).toBe(1);
 	});
 
+	test('a removed pair whose fields conflict waits whole: no restore is written while a person decides', () => {
+		const removed = {
+			...base,
+			lifecycle: { state: 'removed' as const, removedAt: '2026-11-01T00:00:00.000Z', on: 'b' as const }
+		};
+		const r = run(
+			twoWay({ removeMode: 'deactivate' }),
+			{ people: [ann({ displayName: 'Anne' })] },
+			{ people: [annB({ displayName: 'Annie', active: false })] },
+			{ entries: [removed] }
+		);
+		expect(r.conflicts.map((c) => c.reason)).toEqual(['both-changed']);
+		expect(opLine(r)).toEqual([]);
+		expect(r.plan.keep).toEqual([removed]);
+	});
+
 	test('changed-vs-removed names the surviving record and the side that removed it', () => {
 		const r = run(
 			twoWay(),

@@ -148,26 +148,6 @@ function reconcilePair(
 	writes: Map<Person, FieldValues>
 ): void {
 	const { link, resolutions } = ctx;
-	let opKeys: string[] | undefined;
-	let note: PairNote | undefined;
-	let adoption: string | undefined;
-	const removedOn = entry?.lifecycle?.state === 'removed' ? (entry.lifecycle.on ?? 'b') : undefined;
-	if (removedOn) {
-		(opKeys ??= []).push(
-			ctx.builder.add({
-				type: 'restore-person',
-				side: removedOn,
-				step: STEP.people,
-				target: idRef((removedOn === 'a' ? a : b).id)
-			})
-		);
-		note = 'restore';
-	}
-	if (ctx.provision && !entry) {
-		adoption = ctx.builder.add({ type: 'adopt-person', side: 'b', step: STEP.people, target: idRef(b.id) });
-		(opKeys ??= []).push(adoption);
-		note = 'adopt';
-	}
 	const resolution = ctx.resolutionFor('person', a.id, b.id);
 	const diff = diffRecord(
 		ctx.personSpecs,
@@ -194,6 +174,27 @@ function reconcilePair(
 		return;
 	}
 	ctx.linkPerson({ a: a.id, b: b.id });
+	// Only now, past the conflict: a pair waiting for a person is neither restored nor adopted.
+	let opKeys: string[] | undefined;
+	let note: PairNote | undefined;
+	let adoption: string | undefined;
+	const removedOn = entry?.lifecycle?.state === 'removed' ? (entry.lifecycle.on ?? 'b') : undefined;
+	if (removedOn) {
+		(opKeys ??= []).push(
+			ctx.builder.add({
+				type: 'restore-person',
+				side: removedOn,
+				step: STEP.people,
+				target: idRef((removedOn === 'a' ? a : b).id)
+			})
+		);
+		note = 'restore';
+	}
+	if (ctx.provision && !entry) {
+		adoption = ctx.builder.add({ type: 'adopt-person', side: 'b', step: STEP.people, target: idRef(b.id) });
+		(opKeys ??= []).push(adoption);
+		note = 'adopt';
+	}
 	if (resolution && diff) {
 		resolutions.applied.add(pairConflictId('person', a.id, b.id));
 		note = 'resolved';
