@@ -333,7 +333,7 @@ function settle(
 						!used.has(a) &&
 						a.method?.toUpperCase() === 'PATCH' &&
 						!!a.location &&
-						a.location.endsWith(r.path.split('/').pop()!)
+						lastSegment(a.location) === (lastSegment(r.path) ?? '')
 				)) ||
 			(answers[i] && !used.has(answers[i]) && !answers[i].bulkId === !r.bulkId ? answers[i] : undefined);
 		if (!found) return;
@@ -371,8 +371,25 @@ function settle(
 function idOf(found: ResponseOp): string | undefined {
 	const response = found.response as { id?: unknown } | null | undefined;
 	if (response && typeof response.id === 'string' && response.id !== '') return response.id;
-	const last = found.location?.replace(/\/+$/, '').split('/').pop();
-	return last ? decodeURIComponent(last) : undefined;
+	return found.location ? lastSegment(found.location) : undefined;
+}
+
+/**
+ * The record id a path or location ends in, decoded: compared whole, so /Users/2 is never taken
+ * for /Users/12. Undefined when it is empty or not valid percent-encoding (a server's mistake).
+ */
+function lastSegment(path: string): string | undefined {
+	const last = path
+		.replace(/[?#].*$/, '')
+		.replace(/\/+$/, '')
+		.split('/')
+		.pop();
+	if (!last) return undefined;
+	try {
+		return decodeURIComponent(last);
+	} catch {
+		return undefined;
+	}
 }
 
 function codeOf(status: number): ConnectorErrorCode {
