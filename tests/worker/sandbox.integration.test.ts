@@ -587,6 +587,32 @@ describe('the SCIM protocol, raw', () => {
 		await expectJson(api('/api/sandbox/sys_nope/token', { token: owner, body: {} }), 404);
 	});
 
+	it("Team Manager's record routes: token before anything, a bad id or body is a 4xx, never a 500", async () => {
+		const writes = async () => (await env.SANDBOXES.getByName(emptyId).info()).scimWrites;
+		const before = await writes();
+		expect((await scim('/Events/%zz', { token: null })).status).toBe(401);
+		expect((await scim('/Events', { token: null, body: { title: 'x' } })).status).toBe(401);
+		// A SCIM write nobody was allowed to make is neither counted nor stored.
+		expect((await scim('/Users', { token: null, body: { userName: 'nobody@example.org' } })).status).toBe(401);
+		expect(await writes()).toBe(before);
+		expect(await expectJson(scim('/Events/%zz'), 400)).toMatchObject({ error: 'invalid' });
+		const plain = await api(`/api/sandbox/${emptyId}/scim/v2/Events`, {
+			method: 'POST',
+			headers: { authorization: `Bearer ${scimToken}`, 'content-type': 'text/plain' },
+			body: '{}'
+		});
+		expect(plain.status).toBe(415);
+		const huge = await api(`/api/sandbox/${emptyId}/scim/v2/Events`, {
+			method: 'POST',
+			headers: { authorization: `Bearer ${scimToken}`, 'content-type': 'application/json' },
+			body: JSON.stringify({ title: 'x'.repeat(3_000_000) })
+		});
+		expect(huge.status).toBe(413);
+		const many = { sourceId: 's', title: 't', type: 'fire', startedAt: 'a', endedAt: 'b' };
+		const tooMany = Array.from({ length: 1001 }, (_, i) => ({ personId: `p${i}`, role: 'r', from: 'a', to: 'b' }));
+		expect((await scim('/Events', { body: { ...many, people: tooMany } })).status).toBe(400);
+	});
+
 	it('deleting a sandbox system wipes its directory', async () => {
 		const created = await expectJson(
 			api('/api/systems', { token: owner, body: { name: 'Doomed', connector: 'sandbox', region: 'eu' } }),

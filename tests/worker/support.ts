@@ -24,7 +24,7 @@ export interface Call {
 export function api(path: string, call: Call = {}): Promise<Response> {
 	const headers: Record<string, string> = { ...call.headers };
 	if (call.token) headers.authorization = `Bearer ${call.token}`;
-	if (call.body !== undefined) headers['content-type'] = 'application/json';
+	if (call.body !== undefined) headers['content-type'] ??= 'application/json';
 	return exports.default.fetch(`${ORIGIN}${path}`, {
 		method: call.method ?? (call.body === undefined ? 'GET' : 'POST'),
 		headers,

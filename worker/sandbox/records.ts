@@ -7,6 +7,7 @@
  */
 import * as v from 'valibot';
 import type { IncidentRecord } from '$lib/core/incidents';
+import { readJson, ScimError } from './scim-http';
 
 type Row = Record<string, string | number | null>;
 
@@ -38,8 +39,11 @@ const RecordBody = v.object({
 	type: text,
 	startedAt: text,
 	endedAt: text,
-	location: v.optional(v.string()),
-	people: v.array(v.object({ personId: text, role: text, from: text, to: text }), 'must be a list')
+	location: v.optional(v.pipe(v.string(), v.maxLength(512))),
+	people: v.pipe(
+		v.array(v.object({ personId: text, role: text, from: text, to: text }), 'must be a list'),
+		v.maxLength(1000, 'lists more than 1000 people')
+	)
 });
 
 export class DemoRecords {
@@ -163,12 +167,23 @@ const json = (status: number, body: unknown) =>
 		headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }
 	});
 
-/** The collection a path names (`…/IncidentReports`, `…/Events/evt-1`), if any. */
+/**
+ * The collection a path names (`…/IncidentReports`, `…/Events/evt-1`), if any. `id` stays as
+ * sent (percent-encoded): it is decoded once the caller is known to hold a token.
+ */
 export function recordsPath(pathname: string): { kind: IncidentRecord['kind']; id?: string } | undefined {
 	const m = /\/(IncidentReports|Events)(?:\/([^/]+))?\/?$/.exec(pathname);
 	if (!m) return undefined;
 	const kind = RECORD_COLLECTIONS[m[1] as keyof typeof RECORD_COLLECTIONS];
-	return m[2] ? { kind, id: decodeURIComponent(m[2]) } : { kind };
+	return m[2] ? { kind, id: m[2] } : { kind };
+}
+
+function decodedId(raw: string): string | undefined {
+	try {
+		return decodeURIComponent(raw);
+	} catch {
+		return undefined;
+	}
 }
 
 /** Team Manager's records over HTTP, behind the sandbox's own token like its SCIM endpoints. */
@@ -183,12 +198,15 @@ export async function handleRecords(
 	if (!token || !(await authorize(token)))
 		return json(401, { error: 'auth', message: 'a valid bearer token is required' });
 	const method = request.method.toUpperCase();
+	const id = where.id === undefined ? undefined : decodedId(where.id);
+	if (where.id !== undefined && id === undefined)
+		return json(400, { error: 'invalid', message: 'the record id in the path is not valid percent-encoding' });
 	if (method === 'GET') {
-		if (!where.id) return json(200, { records: records.records(where.kind) });
-		const record = records.record(where.id);
+		if (!id) return json(200, { records: records.records(where.kind) });
+		const record = records.record(id);
 		return record && record.kind === where.kind
 			? json(200, record)
-			: json(404, { error: 'not-found', message: `no record "${where.id}"` });
+			: json(404, { error: 'not-found', message: `no record "${id.slice(0, 100)}"` });
 	}
 	if (method !== 'POST' || where.id)
 		return json(405, { error: 'method-not-allowed', message: `${method} is not allowed here` });
@@ -198,9 +216,11 @@ export async function handleRecords(
 	}
 	let body: unknown;
 	try {
-		body = await request.json();
-	} catch {
-		return json(400, { error: 'invalid', message: 'the body is not JSON' });
+		// Bounded and typed as the sandbox's SCIM bodies are: never read whole before its size is known.
+		body = await readJson(request);
+	} catch (e) {
+		if (e instanceof ScimError) return json(e.status, { error: 'invalid', message: e.message });
+		throw e;
 	}
 	try {
 		const { record, created } = records.write(where.kind, body, new Date().toISOString());

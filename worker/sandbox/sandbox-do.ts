@@ -522,11 +522,13 @@ export class SandboxDO extends DurableObject<Env> {
 		// Team Manager's incident reports and events live beside its SCIM endpoints (records.ts).
 		if (recordsPath(new URL(request.url).pathname))
 			return handleRecords(request, this.records, this.scimDirectory.authorize);
-		if (request.method !== 'GET' && request.method !== 'HEAD') {
+		const response = await handleScim(request, this.scimDirectory);
+		// Writes a token holder sent, refused or not; one without a token is not counted (nor stored).
+		if (request.method !== 'GET' && request.method !== 'HEAD' && response.status !== 401) {
 			// Kept in storage: an instance evicted between writes still counts those made before.
 			this.setSetting('scimWrites', String(++this.scimWrites));
 		}
-		return handleScim(request, this.scimDirectory);
+		return response;
 	}
 
 	// ---- incidents and records of the demo (records.ts) -------------------------------------------
