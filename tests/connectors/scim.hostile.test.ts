@@ -6,8 +6,9 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { TargetRef } from '$lib/core/ops';
+import { RecordWriter } from '../../worker/connectors/records';
 import { ScimConnector, type ScimOptions } from '../../worker/connectors/scim';
-import type { ConnectorError } from '../../worker/connectors/types';
+import { ConnectorError } from '../../worker/connectors/types';
 import { startHostileScim, type HostileServer } from '../support/scim-hostile';
 import { credentialTraces, hostileToken, hostileUrl, tracesIn, type HostileMode } from '../support/scim-hostile-client';
 import { connectorError } from '../support/scim-suite';
@@ -110,6 +111,52 @@ describe('a credential echoed by the server', () => {
 			)
 		);
 		expect(e.detail).toContain('refused Bearer e; base64 QmVhcmVyIGU=; percent e;');
+	});
+});
+
+describe("an incident's record written to a hostile system", () => {
+	const record = {
+		kind: 'event' as const,
+		sourceId: 'inc-1',
+		title: 'Fire drill',
+		type: 'exercise',
+		startedAt: '2026-11-30T10:00:00Z',
+		endedAt: '2026-11-30T11:00:00Z',
+		people: []
+	};
+	const writer = (mode: HostileMode) =>
+		new RecordWriter({
+			systemId: `hostile-${mode}`,
+			baseUrl: hostileUrl(server, `r${++tenants}`, mode),
+			token: TOKEN,
+			timeoutMs: 1500
+		});
+	const refusal = (mode: HostileMode) =>
+		writer(mode)
+			.write(record, 'idem-1')
+			.then(
+				() => expect.unreachable('the write was refused'),
+				(e: unknown) => {
+					expect(e).toBeInstanceOf(ConnectorError);
+					return e as ConnectorError;
+				}
+			);
+
+	it.each([
+		['deny', 'auth'],
+		['deny-empty', 'auth'],
+		['redirect-away', 'invalid'],
+		['hang', 'unreachable'],
+		['html', 'invalid']
+	] as const)('%s: the refusal carries no trace of the token', async (mode, code) => {
+		const e = await refusal(mode);
+		expect(e.code).toBe(code);
+		expect(tracesIn(shown(e), TRACES)).toEqual([]);
+	});
+
+	it('a refusal with nothing but a status text says that text, scrubbed', async () => {
+		const e = await refusal('deny-empty');
+		expect(e.detail).toBe('writing the event was refused: Refused [redacted]');
 	});
 });
 

@@ -7,6 +7,7 @@
 export const HOSTILE_MODES = [
 	'echo',
 	'deny',
+	'deny-empty',
 	'slow',
 	'hang',
 	'stall',

@@ -12,6 +12,7 @@
  *                   fail-text                     a text/plain body cut by a naive 200 characters
  *                   fail-huge                     an error body of 100 KB, a copy at its 64 KB mark
  *   deny            401 to everything, echoing the credential as fail-400 does
+ *   deny-empty      401 to everything with an empty body, the credential in the status text only
  *   slow            echo, each answer after `SLOW_MS`
  *   hang            never answers, until the control's release (then a 500 echoing the credential)
  *   stall           sends the headers and the start of a body, then nothing, until released
@@ -175,6 +176,8 @@ export async function startHostileScim(): Promise<HostileServer> {
 		switch (mode as HostileMode) {
 			case 'deny':
 				return refuse(401);
+			case 'deny-empty':
+				return send(401, undefined, {}, `Refused ${echoes(authorization).token}`);
 			case 'hang':
 				return void held.add(() => refuse(500));
 			case 'stall':

@@ -38,8 +38,15 @@ export class RecordWriter {
 		const timeoutMs = this.opts.timeoutMs ?? DEFAULT_LIMITS.timeoutMs;
 		const limit = deadline(timeoutMs);
 		const url = `${this.opts.baseUrl.replace(/\/+$/, '')}${RECORD_PATHS[record.kind]}`;
+		// Every error goes out through here, scrubbed whole: a redirect's origin, a status text and a
+		// body can each carry the token back.
 		const fail = (init: Omit<ConstructorParameters<typeof ConnectorError>[0], 'system' | 'recordKind'>) =>
-			new ConnectorError({ ...init, system: systemId, recordId: record.sourceId });
+			new ConnectorError({
+				...init,
+				detail: this.#scrub.text(init.detail),
+				system: systemId,
+				recordId: record.sourceId
+			});
 		try {
 			let response: Response;
 			try {
@@ -63,7 +70,7 @@ export class RecordWriter {
 				if (e instanceof WireError) throw fail({ code: 'invalid', detail: e.message });
 				if (limit.expired())
 					throw fail({ code: 'unreachable', retryable: true, detail: `no answer within ${duration(timeoutMs)}` });
-				throw fail({ code: 'unreachable', retryable: true, detail: this.#scrub.text(String(e)) });
+				throw fail({ code: 'unreachable', retryable: true, detail: String(e) });
 			}
 			const body = await readBody(response, {
 				maxBytes: DEFAULT_LIMITS.maxErrorBytes,
@@ -84,7 +91,8 @@ export class RecordWriter {
 									: 'http',
 					status,
 					retryable: status === 429 || status >= 500,
-					detail: `writing the ${record.kind === 'report' ? 'incident report' : 'event'} was refused: ${text.slice(0, 300) || response.statusText}`
+					// Printable first: a control character inside a token would hide it from the scrubber.
+					detail: `writing the ${record.kind === 'report' ? 'incident report' : 'event'} was refused: ${text.slice(0, 300) || response.statusText.replace(/[^\x20-\x7e]/g, '').slice(0, 80)}`
 				});
 			}
 			let parsed: unknown;
