@@ -7,12 +7,14 @@ import {
 	parseSnapshot,
 	planUndo,
 	reconcile,
+	reconcileInParts,
 	ValidationError,
 	type AccessConfig,
 	type BaselineEntry
 } from '../../src/lib/core';
 import { accessCounts, accessStep, accessVia, wantsAccess } from '../../src/lib/core/access';
 import { applyPlan } from '../support/apply';
+import { normalized } from '../support/plans';
 import { baseline, group, member, NOW, opLine, person, personEntry, run, snap, twoWay } from '../support/factories';
 
 const access = (extra: Partial<AccessConfig> = {}): AccessConfig => ({
@@ -215,7 +217,7 @@ describe('planning access in a reconciliation', () => {
 		expect(opLine(r)).toEqual(['revoke-access@b', 'remove-person@b']);
 	});
 
-	test('a removal the limits stage keeps the access until it is approved', () => {
+	test('a removal the limits stage keeps the access until it is approved: its revocation waits with it', () => {
 		const r = run(
 			twoWay({ kinds: ['person'], access: access() }),
 			{ people: [max] },
@@ -227,7 +229,65 @@ describe('planning access in a reconciliation', () => {
 			},
 			{ entries: matched([{ access: true }, { access: true }]) }
 		);
-		expect(opLine(r)).toEqual(['remove-person@b(staged)']);
+		expect(opLine(r)).toEqual(['revoke-access@b(staged)', 'remove-person@b(staged)']);
+		expect(accessCounts(r.plan.ops)).toEqual({ gain: 0, lose: 0 });
+		const staged = new Map(r.plan.ops.map((op) => [op.key, { key: op.key, status: 'staged' as const }]));
+		expect(commitBaseline(r.plan, staged).entries.find((e) => e.a === 'a1')).toMatchObject({ access: true });
+	});
+
+	const removalInParts: [string, () => ReturnType<typeof snap>][] = [
+		[
+			'access as an attribute',
+			() =>
+				snap('B', {
+					people: [
+						{ ...evaB, access: true },
+						{ ...maxB, access: true }
+					]
+				})
+		],
+		[
+			'access as the account being active',
+			() =>
+				snap('B', {
+					people: [evaB, maxB],
+					fields: ['displayName', 'email', 'active', 'access:active']
+				})
+		]
+	];
+	test.each(removalInParts)(
+		'%s: a plan made in parts stages the revocation with the removal, as one reconcile does',
+		(_name, b) => {
+			const input = {
+				link: twoWay({ kinds: ['person'], access: access() }),
+				a: snap('A', { people: [max] }),
+				b: b(),
+				baseline: baseline('L1', matched([{ access: true }, { access: true }])),
+				now: NOW
+			};
+			const whole = reconcile(input);
+			const split = reconcileInParts(input, 2);
+			expect(normalized(split)).toEqual(normalized(whole));
+			expect(split.plan.ops.every((op) => op.staged)).toBe(true);
+			// Nothing ran: the baseline still says sync granted Eva her access.
+			const staged = new Map(split.plan.ops.map((op) => [op.key, { key: op.key, status: 'staged' as const }]));
+			expect(commitBaseline(split.plan, staged).entries.find((e) => e.a === 'a1')).toMatchObject({ access: true });
+		}
+	);
+
+	test('where access is the account being active, a removal that failed leaves the access recorded', () => {
+		const open = { count: 500, percent: 100 };
+		const r = run(
+			twoWay({ kinds: ['person'], access: access(), limits: { person: open, group: open, membership: open } }),
+			{ people: [max] },
+			{ people: [evaB, maxB], fields: ['displayName', 'email', 'active', 'access:active'] },
+			{ entries: matched([{ access: true }, { access: true }]) }
+		);
+		expect(opLine(r)).toEqual(['remove-person@b']);
+		const failed = new Map([[r.plan.ops[0].key, { key: r.plan.ops[0].key, status: 'failed' as const }]]);
+		expect(commitBaseline(r.plan, failed).entries.find((e) => e.a === 'a1')).toMatchObject({ access: true });
+		const done = new Map([[r.plan.ops[0].key, { key: r.plan.ops[0].key, status: 'done' as const }]]);
+		expect(commitBaseline(r.plan, done).entries.find((e) => e.a === 'a1')).not.toHaveProperty('access');
 	});
 
 	test('a system that records no access gets no access operations', () => {

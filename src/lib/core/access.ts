@@ -119,7 +119,8 @@ export function planAccess(ctx: ReconcileContext, via: AccessVia | undefined): v
 		ref: TargetRef | undefined,
 		ids: AccessPair,
 		had: boolean,
-		removing: boolean
+		removing: boolean,
+		removal?: Op
 	): { step: AccessStep; opKey?: string } | undefined => {
 		if (!ref) return undefined;
 		const record = 'id' in ref ? ctx.sides[side].people.get(ref.id) : undefined;
@@ -129,15 +130,18 @@ export function planAccess(ctx: ReconcileContext, via: AccessVia | undefined): v
 		const step = accessStep({ had, has: hasAccess(record, via), wants, removing });
 		if (!step) return undefined;
 		if (!step.op) return { step };
-		// The `active` state is the access: a removal's deactivation already takes it away.
-		if (step.op === 'revoke-access' && via === 'active' && removing) return { step: { granted: false } };
+		// The `active` state is the access: a removal's deactivation takes it away, and only once it is done.
+		if (step.op === 'revoke-access' && via === 'active' && removing)
+			return { step: { granted: false }, opKey: removal?.key };
+		// A grant to someone whose creation the limits staged waits with it; a revocation with its removal.
+		const waits =
+			step.op === 'grant-access' ? 'createdBy' in ref && opsByKey.get(ref.createdBy)?.staged : removal?.staged;
 		const opKey = ctx.builder.add({
 			type: step.op,
 			side,
 			step: step.op === 'grant-access' ? STEP.memberships : STEP.membershipRemovals,
 			target: ref,
-			// A grant to someone whose creation the limits staged waits with it.
-			...('createdBy' in ref && opsByKey.get(ref.createdBy)?.staged ? { staged: true } : {})
+			...(waits ? { staged: true } : {})
 		});
 		const view = views.get(ids.a !== undefined ? `a:${ids.a}` : `b:${ids.b}`);
 		if (view) view.access = step.op === 'grant-access' ? 'grant' : 'revoke';
@@ -146,11 +150,12 @@ export function planAccess(ctx: ReconcileContext, via: AccessVia | undefined): v
 
 	for (const draft of ctx.drafts) {
 		if (draft.kind !== 'person') continue;
-		// A removal the limits staged is not happening yet; a pair already removed stays without access.
+		// A removal's revocation goes with it: staged when the limits stage it (the access stays until
+		// an owner approves), recorded only once it is done. A pair already removed stays without access.
 		const removal = draft.opKeys.map((k) => opsByKey.get(k)).find((op) => op !== undefined && REMOVALS.has(op.type));
-		const removing = removal ? !removal.staged : draft.lifecycle !== undefined && draft.lifecycle.state !== 'active';
+		const removing = removal !== undefined || (draft.lifecycle !== undefined && draft.lifecycle.state !== 'active');
 		const ids = { a: idOf(draft.a), b: idOf(draft.b) };
-		const decided = decide(draft[side], ids, draft.previous?.access === true, removing);
+		const decided = decide(draft[side], ids, draft.previous?.access === true, removing, removal);
 		if (decided) draft.access = { granted: decided.step.granted, opKey: decided.opKey };
 	}
 

@@ -139,6 +139,8 @@ export class PartMerger {
 		tag?: string;
 		target?: string;
 	}[] = [];
+	/** A person's revocation of access by the key of their removal: staged with it (see planAccess). */
+	readonly #revocations = new Map<string, string>();
 	/** People this reconciliation creates, for the creation limits (groups are in #groupOps). */
 	readonly #creations: { key: string; side: Side }[] = [];
 	readonly #groupDrafts = new Map<string, Set<number>>();
@@ -211,6 +213,9 @@ export class PartMerger {
 		}
 		for (const d of rec.plan.next) {
 			if (d.kind === 'person') {
+				const revoke = d.access?.opKey;
+				if (revoke !== undefined && !d.opKeys.includes(revoke))
+					for (const key of d.opKeys) this.#revocations.set(key, revoke);
 				sink.draft(d);
 				continue;
 			}
@@ -285,6 +290,8 @@ export class PartMerger {
 				thresholds.push(t.conflict);
 				for (const r of list) {
 					staged.add(r.key);
+					const revoke = this.#revocations.get(r.key);
+					if (revoke !== undefined) staged.add(revoke);
 					if (r.target) stagedPeople.add(`${side}\u0000${r.target}`);
 					if (r.kind !== 'person' && r.tag) stagedGroups.add(r.tag);
 				}
