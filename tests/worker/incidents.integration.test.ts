@@ -5,7 +5,7 @@
  * "Team Manager", once per incident, retrying a target that failed.
  */
 import { env } from 'cloudflare:workers';
-import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import { listDurableObjectIds, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { IncidentPayload, IncidentPush } from '$lib/core/incidents';
 import type { SystemView } from '../../worker/account/account-do';
@@ -110,6 +110,15 @@ describe('POST /api/links/:id/incidents', () => {
 		expect(tampered.status).toBe(401);
 		expect(await pushes()).toEqual([]);
 		expect(await records()).toEqual([]);
+	});
+
+	it('an id that names no link is refused as one without a secret, and no link object comes into being', async () => {
+		const nobody = `lnk_${crypto.randomUUID().slice(0, 12)}`;
+		const body = JSON.stringify(payload('x-0', [{ id: 'ic-p0', role: 'lead' }]));
+		const refused = await expectJson(api(`/api/links/${nobody}/incidents`, { method: 'POST', body }), 401);
+		expect(refused.message).toBe('This link takes no incidents: no webhook secret was issued.');
+		const named = env.LINKS.idFromName(nobody);
+		expect((await listDurableObjectIds(env.LINKS)).some((id) => id.equals(named))).toBe(false);
 	});
 
 	it('refuses a replay: a timestamp outside the window, even correctly signed', async () => {

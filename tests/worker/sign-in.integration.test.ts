@@ -1,8 +1,8 @@
-import { env } from 'cloudflare:workers';
+import { env, exports } from 'cloudflare:workers';
 import { runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { FAILURE_LIMITS, groupCode, normalizeCode } from '../../worker/account/sign-in-codes';
-import { api, expectJson, tokenFor, unique } from './support';
+import { ORIGIN, api, expectJson, tokenFor, unique } from './support';
 
 const accountDO = () => env.ACCOUNT.getByName('account');
 /** Each test signs in from its own address, so one test's failures never limit another's. */
@@ -127,6 +127,27 @@ describe('one-time sign-in codes', () => {
 		expect(Number(res.headers.get('retry-after'))).toBeLessThanOrEqual(FAILURE_LIMITS.windowMs / 1000);
 		// Another address is not held back, and the code was not spent by the refused attempt.
 		await expectJson(api('/api/sign-in', { body: { code }, headers: from() }), 201);
+	});
+
+	it('a body without a length is read no further than the public limit, and never whole', async () => {
+		// 64 KB at a time, up to 32 MB: what a client sending a chunked body that never ends would send.
+		let pulled = 0;
+		const body = new ReadableStream<Uint8Array>({
+			pull(controller) {
+				if (pulled >= 32 * 1024 * 1024) return controller.close();
+				pulled += 65536;
+				controller.enqueue(new Uint8Array(65536).fill(0x20));
+			}
+		});
+		const res = await exports.default.fetch(`${ORIGIN}/api/sign-in`, {
+			method: 'POST',
+			headers: { 'content-type': 'application/json', ...from() },
+			body,
+			duplex: 'half'
+		} as RequestInit);
+		expect(res.status).toBe(400);
+		expect(await res.json()).toMatchObject({ message: 'The body is larger than 16384 bytes.' });
+		expect(pulled).toBeLessThan(1024 * 1024);
 	});
 
 	it('reads codes as people type them', () => {

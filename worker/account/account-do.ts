@@ -428,6 +428,11 @@ export class AccountDO extends DurableObject<Env> {
 		);
 	}
 
+	/** Whether link `id` exists: asked before a Durable Object is named by an id a caller chose. */
+	async hasLink(id: string): Promise<boolean> {
+		return this.rows('SELECT 1 FROM links WHERE id = ?', id).length > 0;
+	}
+
 	async removeLink(id: string): Promise<void> {
 		this.ctx.storage.sql.exec('DELETE FROM links WHERE id = ?', id);
 	}

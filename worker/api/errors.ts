@@ -114,12 +114,42 @@ export function parseBody<S extends v.GenericSchema>(
 /** Largest JSON body accepted (CSV uploads travel as JSON). */
 export const MAX_BODY_BYTES = 32 * 1024 * 1024;
 
-/** The request's JSON body, or a 400 saying why not. */
-export async function readJson(request: Request): Promise<unknown> {
-	const length = Number(request.headers.get('content-length') ?? '0');
-	if (length > MAX_BODY_BYTES) throw new ApiError('invalid', `The body is larger than ${MAX_BODY_BYTES} bytes.`);
-	const text = await request.text();
-	if (text.length > MAX_BODY_BYTES) throw new ApiError('invalid', `The body is larger than ${MAX_BODY_BYTES} bytes.`);
+/** Largest body a public route (no credential) reads: a sign-in code is a few dozen bytes. */
+export const MAX_PUBLIC_BODY_BYTES = 16 * 1024;
+
+/**
+ * The request's body as text, read only as far as `limit` bytes: checked on Content-Length first,
+ * then counted as it streams in, so a chunked body that never ends costs at most the limit.
+ */
+export async function readText(request: Request, limit = MAX_BODY_BYTES): Promise<string> {
+	const tooLarge = () => new ApiError('invalid', `The body is larger than ${limit} bytes.`);
+	if (Number(request.headers.get('content-length') ?? '0') > limit) throw tooLarge();
+	if (request.body === null) return '';
+	const reader = request.body.getReader();
+	const chunks: Uint8Array[] = [];
+	let size = 0;
+	for (;;) {
+		const { done, value } = await reader.read();
+		if (done) break;
+		size += value.byteLength;
+		if (size > limit) {
+			await reader.cancel().catch(() => undefined);
+			throw tooLarge();
+		}
+		chunks.push(value);
+	}
+	const bytes = new Uint8Array(size);
+	let at = 0;
+	for (const chunk of chunks) {
+		bytes.set(chunk, at);
+		at += chunk.byteLength;
+	}
+	return new TextDecoder().decode(bytes);
+}
+
+/** The request's JSON body (at most `limit` bytes), or a 400 saying why not. */
+export async function readJson(request: Request, limit = MAX_BODY_BYTES): Promise<unknown> {
+	const text = await readText(request, limit);
 	if (text.trim() === '') return undefined;
 	try {
 		return JSON.parse(text);

@@ -23,7 +23,7 @@ import {
 import { incidentsOf } from '../link/incidents';
 import type { SandboxIncident } from '../sandbox/records';
 import type { Result } from '../link/types';
-import { ApiError, parseBody, readJson } from './errors';
+import { ApiError, parseBody, readJson, readText } from './errors';
 import type { Route, RouteContext } from './router';
 
 const link = (env: Env, id: string) => env.LINKS.getByName(id);
@@ -46,13 +46,9 @@ async function configOf(env: Env, id: string) {
 
 /** The webhook: signature and timestamp first, then the payload; nothing is written unless all hold. */
 async function receive({ env, request, params }: RouteContext): Promise<Response> {
-	const length = Number(request.headers.get('content-length') ?? '0');
-	if (length > MAX_WEBHOOK_BYTES) throw new ApiError('invalid', `The body is larger than ${MAX_WEBHOOK_BYTES} bytes.`);
-	const body = await request.text();
-	if (body.length > MAX_WEBHOOK_BYTES)
-		throw new ApiError('invalid', `The body is larger than ${MAX_WEBHOOK_BYTES} bytes.`);
-	const stub = link(env, params.id);
-	const sealed = await stub.incidentSecret();
+	const body = await readText(request, MAX_WEBHOOK_BYTES);
+	// Anyone may call this: an id that names no link never brings a Durable Object (and its storage) into being.
+	const sealed = (await account(env).hasLink(params.id)) ? await link(env, params.id).incidentSecret() : undefined;
 	// One answer for an unknown link and a link without a secret: a caller learns nothing from it.
 	if (!sealed) throw new ApiError('unauthorized', 'This link takes no incidents: no webhook secret was issued.');
 	const refusal = await checkSignature({
@@ -81,7 +77,7 @@ async function receive({ env, request, params }: RouteContext): Promise<Response
 		throw new ApiError('invalid', 'The body is not valid JSON.');
 	}
 	const payload = parseIncident(raw);
-	const received = unwrap(await stub.receiveIncident(payload));
+	const received = unwrap(await link(env, params.id).receiveIncident(payload));
 	return json(received, received.duplicate ? 200 : 202);
 }
 

@@ -9,7 +9,7 @@ import { account } from '../account/account-do';
 import { ACCOUNT_ROLES } from '../auth';
 import { sha256Hex } from '../crypto';
 import { CODE_MINUTES, normalizeCode, type RedeemRefusal } from '../account/sign-in-codes';
-import { ApiError, parseBody, readJson } from './errors';
+import { ApiError, MAX_PUBLIC_BODY_BYTES, parseBody, readJson } from './errors';
 import type { Route } from './router';
 
 const NewCode = v.strictObject(
@@ -66,7 +66,7 @@ export const signInRoutes: Route[] = [
 		path: '/api/sign-in',
 		role: 'public',
 		handler: async ({ env, request }) => {
-			const { code } = parseBody(Exchange, await readJson(request), 'sign-in');
+			const { code } = parseBody(Exchange, await readJson(request, MAX_PUBLIC_BODY_BYTES), 'sign-in');
 			const normalized = normalizeCode(code);
 			// Cloudflare sets the address; without it (a local test client) all share one counter.
 			const client = request.headers.get('cf-connecting-ip') ?? 'unknown';
