@@ -2,7 +2,7 @@
 import { describe, expect, test } from 'vitest';
 import { commitBaseline, Directory, reconcile, runPlan, type BaselineEntry, type OpOutcome } from '../../src/lib/core';
 import { applyPlan } from '../support/apply';
-import { baseline, group, member, opLine, person, provision, run } from '../support/factories';
+import { baseline, group, member, opLine, person, provision, run, twoWay } from '../support/factories';
 
 const open = {
 	person: { count: 500, percent: 100 },
@@ -157,6 +157,56 @@ describe('provision: removal lifecycle', () => {
 			active: false
 		});
 		expect(JSON.stringify(t1)).not.toMatch(/Eva|Vries|eva@|\+31|42/);
+	});
+});
+
+describe('after anonymization', () => {
+	const anonymized: BaselineEntry = {
+		kind: 'person',
+		a: 'e1',
+		b: 't1',
+		origin: 'created',
+		fields: { displayName: 'Eva' },
+		lifecycle: { state: 'anonymized', removedAt: '2026-03-10T09:00:00.000Z', on: 'b' }
+	};
+	const husk = person('t1', 'Removed person 1a2b3c4d', { externalId: 'E1', active: false });
+
+	const stays: BaselineEntry = {
+		kind: 'person',
+		a: 'e2',
+		b: 't2',
+		origin: 'created',
+		fields: { displayName: 'Stays' }
+	};
+
+	test('the next runs keep the anonymized pair and leave its account alone', () => {
+		const r = run(
+			provision(),
+			{ people: [person('e2', 'Stays')] },
+			{ people: [husk, person('t2', 'Stays')] },
+			{ entries: [anonymized, stays] }
+		);
+		expect(opLine(r)).toEqual([]);
+		expect(r.plan.keep).toContainEqual(anonymized);
+		expect(r.plan.next.some((d) => d.previous === anonymized)).toBe(false);
+		expect(r.untouched.person).toBe(0);
+	});
+
+	test('a person who comes back with the same identifier is a new person: the anonymized account is not adopted', () => {
+		const r = run(
+			provision(),
+			{ people: [person('e1', 'Eva', { externalId: 'E1', email: 'eva@x.org' })] },
+			{ people: [husk] },
+			{ entries: [anonymized] }
+		);
+		expect(opLine(r)).toEqual(['create-person@b', 'invite@b']);
+		expect(r.plan.keep).toEqual([anonymized]);
+	});
+
+	test('two-way: the anonymized account is never created on the other side', () => {
+		const r = run(twoWay(), { people: [] }, { people: [husk] }, { entries: [anonymized] });
+		expect(opLine(r)).toEqual([]);
+		expect(r.plan.keep).toEqual([anonymized]);
 	});
 });
 

@@ -4,7 +4,7 @@
  * Two or more candidates on either side for one key is never resolved silently: it becomes an
  * ambiguous match naming every candidate.
  */
-import type { BaselineEntry } from './model';
+import type { BaselineEntry, Side } from './model';
 
 export interface Keyed {
 	id: string;
@@ -29,8 +29,12 @@ export interface MatchInput<R extends Keyed> {
 	passes: readonly MatchPass<R>[];
 	/** Leftovers that share this key are reported as name collisions. */
 	collisionKey?: (record: R) => string;
-	/** Baseline entries whose records must not be paired again (anonymized people). */
-	retired?: (entry: BaselineEntry) => boolean;
+	/**
+	 * Baseline entries that pair nothing any more (anonymized people): the side that still holds
+	 * the entry's record, which is then never paired, created elsewhere or adopted; undefined for
+	 * a live entry.
+	 */
+	retired?: (entry: BaselineEntry) => Side | undefined;
 	/**
 	 * Sides on which a key is an identity: two unmatched records holding it are ambiguous even
 	 * with no candidate on the other side (creating both would give the other side two records
@@ -54,6 +58,8 @@ export interface MatchResult<R> {
 	onlyB: R[];
 	ambiguous: { via: string; a: R[]; b: R[] }[];
 	collisions: { a: R[]; b: R[] }[];
+	/** The retired entries (see MatchInput.retired): kept as they are. */
+	retired: BaselineEntry[];
 }
 
 function indexBy<R extends Keyed>(records: Iterable<R>, key: (r: R) => string): Map<string, R[]> {
@@ -76,9 +82,16 @@ export function match<R extends Keyed>(input: MatchInput<R>): MatchResult<R> {
 	const usedA = new Set<string>();
 	const usedB = new Set<string>();
 
+	const retired: BaselineEntry[] = [];
 	for (const entry of input.baseline) {
+		// First: a person who came back under the same id is a new entry, beside the retired one.
+		const holder = input.retired?.(entry);
+		if (holder) {
+			retired.push(entry);
+			(holder === 'a' ? usedA : usedB).add(entry[holder]);
+			continue;
+		}
 		if (usedA.has(entry.a) || usedB.has(entry.b)) continue;
-		if (input.retired?.(entry)) continue;
 		const a = input.a.get(entry.a);
 		const b = input.b.get(entry.b);
 		if (a && b) pairs.push({ a, b, entry, via: 'baseline' });
@@ -164,5 +177,5 @@ export function match<R extends Keyed>(input: MatchInput<R>): MatchResult<R> {
 		restB = restB.filter((r) => !taken.has(r));
 	}
 
-	return { pairs, broken, onlyA: [...restA, ...aloneA], onlyB: [...restB, ...aloneB], ambiguous, collisions };
+	return { pairs, broken, onlyA: [...restA, ...aloneA], onlyB: [...restB, ...aloneB], ambiguous, collisions, retired };
 }

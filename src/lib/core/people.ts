@@ -355,12 +355,14 @@ export function reconcilePeople(ctx: ReconcileContext): void {
 		excluded: resolutions.excluded.person,
 		passes: personPasses(link),
 		// An anonymized person who comes back is a new person: the old account stays anonymized.
-		retired: (e) => e.lifecycle?.state === 'anonymized',
+		retired: (e) => (e.lifecycle?.state === 'anonymized' ? (e.lifecycle.on ?? 'b') : undefined),
 		// A source's duplicates are caught before they are created; a target's own duplicates are
 		// its business in provisioning, unless a source person would match them.
 		uniqueKeys: { a: true, b: !ctx.provision }
 	});
 
+	// The anonymized account stays as it is, and so does the entry that says why.
+	for (const entry of m.retired) ctx.keep(entry);
 	const writes = new Map<Person, FieldValues>();
 	for (const { a, b, entry } of m.pairs) reconcilePair(ctx, a, b, entry, writes);
 	const survivors = { a: new Set<string>(), b: new Set<string>() };
