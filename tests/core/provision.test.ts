@@ -1,8 +1,17 @@
 /** Provisioning: source of truth to target, provenance, soft removal, restore, anonymize, notices. */
 import { describe, expect, test } from 'vitest';
-import { commitBaseline, Directory, reconcile, runPlan, type BaselineEntry, type OpOutcome } from '../../src/lib/core';
+import {
+	commitBaseline,
+	Directory,
+	reconcile,
+	reconcileInParts,
+	runPlan,
+	type BaselineEntry,
+	type BaselineMember,
+	type OpOutcome
+} from '../../src/lib/core';
 import { applyPlan } from '../support/apply';
-import { baseline, group, member, opLine, person, provision, run, twoWay } from '../support/factories';
+import { baseline, group, member, NOW, opLine, person, provision, run, snap, twoWay } from '../support/factories';
 
 const open = {
 	person: { count: 500, percent: 100 },
@@ -157,6 +166,68 @@ describe('provision: removal lifecycle', () => {
 			active: false
 		});
 		expect(JSON.stringify(t1)).not.toMatch(/Eva|Vries|eva@|\+31|42/);
+	});
+});
+
+describe('a removal the limits stage', () => {
+	// Three people in one community; two leave the source: 2 of 3 is over a person limit of 50%.
+	const people = ['1', '2', '3'];
+	const input = () => ({
+		link: provision({
+			limits: { person: { count: 500, percent: 50 }, group: open.group, membership: open.membership }
+		}),
+		a: snap('HR', {
+			people: [person('e3', 'Stays')],
+			groups: [group('c1', 'Amsterdam', { kind: 'community', externalId: 'C1' })],
+			memberships: [member('c1', 'e3')]
+		}),
+		b: snap('T', {
+			people: people.map((n) => person(`t${n}`, `P${n}`)),
+			groups: [group('tc1', 'Amsterdam', { kind: 'community', externalId: 'C1' })],
+			memberships: people.map((n) => member('tc1', `t${n}`))
+		}),
+		baseline: baseline('P1', [
+			...people.map((n): BaselineEntry => ({
+				kind: 'person',
+				a: `e${n}`,
+				b: `t${n}`,
+				origin: 'created',
+				fields: { displayName: n === '3' ? 'Stays' : `P${n}` }
+			})),
+			{
+				kind: 'group',
+				a: 'c1',
+				b: 'tc1',
+				origin: 'created',
+				fields: {},
+				members: people.map((n): BaselineMember => [`e${n}`, `t${n}`, 'member'])
+			}
+		]),
+		now: NOW
+	});
+
+	test.each([
+		['one reconcile', () => reconcile(input())],
+		['a plan made in parts', () => reconcileInParts(input(), 3)]
+	])('%s: the memberships of the people it would remove wait with it', async (_name, plan) => {
+		const r = plan();
+		const lines = opLine(r);
+		expect(lines.filter((l) => l.startsWith('remove-person'))).toEqual([
+			'remove-person@b(staged)',
+			'remove-person@b(staged)'
+		]);
+		expect(lines.filter((l) => l.startsWith('remove-membership'))).toEqual([
+			'remove-membership@b(staged)',
+			'remove-membership@b(staged)'
+		]);
+		const outcomes = new Map<string, OpOutcome>();
+		await runPlan(r.plan.ops, outcomes, { apply: { a: async () => ({}), b: async () => ({}) } });
+		const next = commitBaseline(r.plan, outcomes);
+		// Nothing of the removals happened: the community's baseline still names all three.
+		expect(next.entries.find((e) => e.kind === 'group')?.members).toEqual(
+			expect.arrayContaining(people.map((n) => [`e${n}`, `t${n}`, 'member']))
+		);
+		expect(next.entries.find((e) => e.kind === 'group')?.members).toHaveLength(3);
 	});
 });
 

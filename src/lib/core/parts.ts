@@ -31,8 +31,8 @@ import type {
 	Snapshot
 } from './model';
 import { SIDES } from './model';
-import { isRemoval, opKind, type Op, type TargetRef } from './ops';
-import type { DraftEntry } from './plan';
+import { isRemoval, opKind, type Op } from './ops';
+import { refText, type DraftEntry } from './plan';
 import { assemblePlan, MemoryPlanRows } from './plan-rows';
 import { emptyCounts, reconcile, type Reconciliation } from './reconcile';
 import { conflictKind, type StaleResolution } from './resolutions';
@@ -93,8 +93,6 @@ export interface MergedParts extends Pick<
 	keptGroups: { a: string; b: string }[];
 }
 
-const refText = (ref: TargetRef): string => ('id' in ref ? ref.id : `+${ref.createdBy}`);
-
 /** A group pair's key: its refs on both sides. */
 export const groupDraftKey = (d: Pick<DraftEntry, 'a' | 'b'>): string => `${refText(d.a)}|${refText(d.b)}`;
 
@@ -138,6 +136,8 @@ export class PartMerger {
 		kind: 'person' | 'group' | 'membership';
 		tag?: string;
 		target?: string;
+		/** A membership removal's person: it waits with that person's staged removal. */
+		person?: string;
 	}[] = [];
 	/** A person's revocation of access by the key of their removal: staged with it (see planAccess). */
 	readonly #revocations = new Map<string, string>();
@@ -207,7 +207,15 @@ export class PartMerger {
 			if (creationKind(op) === 'person') this.#creations.push({ key: op.key, side: op.side });
 			if (isRemoval(op)) {
 				const target = op.type === 'remove-person' ? refText(op.target) : undefined;
-				this.#removals.push({ key: op.key, side: op.side, kind: opKind(op) as 'person' | 'membership', tag, target });
+				const person = op.type === 'remove-membership' ? refText(op.person) : undefined;
+				this.#removals.push({
+					key: op.key,
+					side: op.side,
+					kind: opKind(op) as 'person' | 'membership',
+					tag,
+					target,
+					person
+				});
 			}
 			sink.op(op, part, tag);
 		}
@@ -297,6 +305,10 @@ export class PartMerger {
 				}
 			}
 		}
+		// A person's memberships wait with their staged removal (as applyLimits does in one reconcile).
+		for (const r of removals)
+			if (r.person !== undefined && !staged.has(r.key) && stagedPeople.has(`${r.side}\u0000${r.person}`))
+				staged.add(r.key);
 		// Creation limits, likewise over every part (people) and the merged group operations.
 		const creationApprovals = new Map(
 			this.resolutions.filter((r) => r.choice === 'approve-creates').map((r) => [r.conflictId, r])

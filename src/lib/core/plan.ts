@@ -107,7 +107,8 @@ export class PlanBuilder {
 	}
 }
 
-const refText = (ref: TargetRef): string => ('id' in ref ? ref.id : `+${ref.createdBy}`);
+/** A reference as text: the record's id, or `+<key>` of the create that makes it. */
+export const refText = (ref: TargetRef): string => ('id' in ref ? ref.id : `+${ref.createdBy}`);
 
 /**
  * What makes an operation the operation it is: its target and the values it writes. Before-values

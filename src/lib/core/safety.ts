@@ -18,7 +18,7 @@ import type {
 } from './model';
 import { SIDES } from './model';
 import type { Op } from './ops';
-import { removalsBy } from './plan';
+import { refText, removalsBy } from './plan';
 
 export const DEFAULT_LIMIT: DeletionLimit = { count: 500, percent: 20 };
 /** Growth is more often real than loss (a new school year): creations may double what is owned. */
@@ -300,6 +300,14 @@ export function applyLimits(ctx: ReconcileContext): void {
 		(side, kind, keys, total) => thresholdFor(ctx.link, side, kind, keys, total, approvals),
 		true
 	);
+	// A person's memberships wait with their staged removal: removing them now would carry out
+	// part of a removal no owner approved.
+	const removing = new Set<string>();
+	for (const op of ctx.builder.ops)
+		if (op.type === 'remove-person' && op.staged) removing.add(`${op.side}\u0000${refText(op.target)}`);
+	if (removing.size > 0)
+		for (const op of ctx.builder.ops)
+			if (op.type === 'remove-membership' && removing.has(`${op.side}\u0000${refText(op.person)}`)) op.staged = true;
 	stage(
 		creationsBy(ctx.builder.ops),
 		CREATION_KINDS,
