@@ -55,6 +55,29 @@ describe('SCIM connector against plain SCIM: what this server lacks or does its 
 		});
 	});
 
+	it('a field mapped into an extension it lacks is not a field it has: never read as empty, never written', async () => {
+		const c = server.connector({
+			fieldMap: {
+				department: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department',
+				title: 'title'
+			}
+		});
+		// What a link plans from: the fields a system has (worker/link/planning.ts).
+		expect((await c.discover()).customFields).toEqual(['title']);
+		const handle = unique('dep');
+		const { id } = await c.apply(
+			ops.createPerson({ externalId: handle, displayName: 'Dep', email: `${handle}@example.org` }),
+			resolve
+		);
+		expect(await connectorError(c.apply(ops.updatePerson(id!, { 'custom:department': 'Ops' }), resolve))).toMatchObject(
+			{
+				recordKind: 'person',
+				recordId: id,
+				field: 'custom:department'
+			}
+		);
+	});
+
 	it('creates without the enterprise extension, and refuses an employee number it cannot store', async () => {
 		const c = server.connector();
 		const handle = unique('emp');

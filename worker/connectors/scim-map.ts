@@ -134,21 +134,39 @@ const uniqueSorted = (list: readonly string[]) => [...new Set(list)].sort();
 
 /** Where custom field `name` lives on this server, or undefined if nowhere. */
 export function customPath(profile: ScimProfile, name: string): string | undefined {
-	if (profile.fieldMap[name]) return profile.fieldMap[name];
+	if (profile.fieldMap[name]) return holdsPath(profile, profile.fieldMap[name]) ? profile.fieldMap[name] : undefined;
 	if (profile.userExt && name !== 'buildings' && name !== ACCESS_ATTRIBUTE && profile.userExtAttributes.includes(name))
 		return `${profile.userExt}:${name}`;
 	return undefined;
 }
 
+/**
+ * Whether the server can hold a field-map path: a core attribute its core schema declares, or an
+ * attribute of an extension it has. What it does not declare at all (no /Schemas) is assumed, as
+ * for the standard fields; a path into an extension it lacks is not a field of this server, so it
+ * is neither read (as empty) nor written, night after night, to be dropped.
+ */
+export function holdsPath(profile: ScimProfile, path: string): boolean {
+	const lower = path.toLowerCase();
+	const cut = lower.startsWith('urn:') ? lower.lastIndexOf(':') : -1;
+	const schema = cut < 0 ? CORE_USER.toLowerCase() : lower.slice(0, cut);
+	const attribute = lower.slice(cut + 1).split('.')[0];
+	if (schema === CORE_USER.toLowerCase()) return !profile.coreAttributes || profile.coreAttributes.includes(attribute);
+	if (schema === ENTERPRISE_USER.toLowerCase()) return profile.enterprise;
+	const declared = Object.keys(profile.attributeTypes);
+	return declared.length === 0 || profile.attributeTypes[`${schema}:${attribute}`] !== undefined;
+}
+
 /** Custom field names this server can store. */
 export function customFieldNames(profile: ScimProfile): string[] {
 	const mapped = new Set(Object.values(profile.fieldMap).map((p) => p.toLowerCase()));
+	const held = Object.keys(profile.fieldMap).filter((name) => holdsPath(profile, profile.fieldMap[name]));
 	const fromExt = profile.userExt
 		? profile.userExtAttributes.filter(
 				(a) => a !== 'buildings' && a !== ACCESS_ATTRIBUTE && !mapped.has(`${profile.userExt}:${a}`.toLowerCase())
 			)
 		: [];
-	return uniqueSorted([...Object.keys(profile.fieldMap), ...fromExt]);
+	return uniqueSorted([...held, ...fromExt]);
 }
 
 /** The core User attribute that holds each standard person field (the others live in extensions). */
