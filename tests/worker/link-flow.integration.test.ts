@@ -299,7 +299,8 @@ describe('a provisioning link, sandbox to SCIMMY', () => {
 		);
 		expect(rec.conflicts.filter((c) => c.reason === 'threshold')).toHaveLength(1);
 		const view = await expectJson<LinkView>(api(`/api/links/${linkId}`, { token: viewer }), 200);
-		expect(view.status).toMatchObject({ requiresAction: 1, staged: 5 });
+		// The five removals, and each person's one membership, which waits with its removal.
+		expect(view.status).toMatchObject({ requiresAction: 1, staged: 10 });
 		const list = await expectJson<StagedDeletes[]>(api(`/api/links/${linkId}/staged`, { token: viewer }), 200);
 		expect(list).toHaveLength(1);
 		staged = list[0];
@@ -321,7 +322,7 @@ describe('a provisioning link, sandbox to SCIMMY', () => {
 		expect(list[0].decision).toBe('rejected');
 		const run = await expectJson<RunSummary>(api(`/api/links/${linkId}/runs`, { token: owner, body: {} }), 202);
 		const done = await finish(linkId, run.id);
-		expect(done.tally.staged).toBe(5);
+		expect(done.tally.staged).toBe(10);
 		expect(await activeUsers()).toHaveLength(11);
 	});
 
@@ -361,9 +362,10 @@ describe('a provisioning link, sandbox to SCIMMY', () => {
 			api(`/api/links/${linkId}/runs/${approvedRun.id}/undo`, { method: 'POST', token: owner }),
 			202
 		);
-		expect(undo).toMatchObject({ undoOf: approvedRun.id, startedBy: { kind: 'undo' }, counts: { total: 5 } });
+		// Five people restored, and the membership each lost with its removal given back.
+		expect(undo).toMatchObject({ undoOf: approvedRun.id, startedBy: { kind: 'undo' }, counts: { total: 10 } });
 		const done = await finish(linkId, undo.id);
-		expect(done).toMatchObject({ status: 'done', tally: { done: 5, failed: 0 } });
+		expect(done).toMatchObject({ status: 'done', tally: { done: 10, failed: 0 } });
 		expect(await activeUsers()).toHaveLength(11);
 		const undone = await expectJson<RunDetails>(
 			api(`/api/links/${linkId}/runs/${approvedRun.id}`, { token: viewer }),
