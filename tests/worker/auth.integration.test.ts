@@ -356,6 +356,20 @@ describe('Cloudflare Access', () => {
 		await expectJson(call('garbage'), 401);
 	});
 
+	it('fetches the keys with a time limit, and refuses a key set too large to be one', async () => {
+		const real = globalThis.fetch;
+		let signal: AbortSignal | undefined;
+		vi.spyOn(globalThis, 'fetch').mockImplementation(async (input, init) => {
+			const url = input instanceof Request ? input.url : String(input);
+			if (url !== CERTS) return real(input, init);
+			signal = init?.signal ?? undefined;
+			return Response.json({ keys: [key.jwk], padding: 'x'.repeat(512 * 1024) });
+		});
+		const refused = await expectJson(call(await key.sign(claims())), 401);
+		expect(refused.message).toContain('could not be read');
+		expect(signal).toBeInstanceOf(AbortSignal);
+	});
+
 	it('fetches the keys again when a new key id appears (rotation)', async () => {
 		serveKeys([key]);
 		await expectJson(call(await key.sign(claims())), 200);

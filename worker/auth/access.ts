@@ -4,6 +4,7 @@
  * verified with WebCrypto (signature, aud, iss, exp, nbf) and its email mapped to a role.
  */
 import { base64urlDecode } from '../crypto';
+import { deadline, readBody } from '../connectors/wire';
 import { isAccountRole, type AccountRole } from './roles';
 
 export interface AccessConfig {
@@ -35,12 +36,12 @@ export interface AccessIdentity {
 }
 
 export interface AccessDeps {
-	fetch: (url: string) => Promise<Response>;
+	fetch: (url: string, init?: { signal?: AbortSignal }) => Promise<Response>;
 	/** Epoch milliseconds. */
 	now: () => number;
 }
 
-const defaultDeps: AccessDeps = { fetch: (url) => globalThis.fetch(url), now: () => Date.now() };
+const defaultDeps: AccessDeps = { fetch: (url, init) => globalThis.fetch(url, init), now: () => Date.now() };
 
 /** Seconds of clock skew tolerated on exp and nbf. */
 const LEEWAY_SECONDS = 60;
@@ -93,15 +94,38 @@ interface Jwk {
 
 const jwksCache = new Map<string, { at: number; keys: Map<string, Promise<CryptoKey>> }>();
 
+/** A team's JWKS is a few keys: a few KB. Fetched within 10 s, or the request is refused. */
+const JWKS_LIMITS = { timeoutMs: 10_000, maxBytes: 256 * 1024 };
+
 async function fetchKeys(url: string, deps: AccessDeps): Promise<Map<string, Promise<CryptoKey>>> {
-	let response: Response;
+	const limit = deadline(JWKS_LIMITS.timeoutMs);
+	let body: { keys?: Jwk[] } | undefined;
 	try {
-		response = await deps.fetch(url);
-	} catch {
-		throw new AccessError('the Access signing keys could not be fetched', 401);
+		let response: Response;
+		try {
+			response = await deps.fetch(url, { signal: limit.signal });
+		} catch {
+			throw new AccessError('the Access signing keys could not be fetched', 401);
+		}
+		if (!response.ok) throw new AccessError(`the Access signing keys could not be fetched (${response.status})`, 401);
+		const text = await readBody(response, {
+			maxBytes: JWKS_LIMITS.maxBytes,
+			over: 'refuse',
+			signal: limit.signal
+		}).then(
+			(b) => b.text,
+			() => {
+				throw new AccessError('the Access signing keys could not be read (too large, or too slow)', 401);
+			}
+		);
+		try {
+			body = JSON.parse(text);
+		} catch {
+			body = undefined;
+		}
+	} finally {
+		limit.clear();
 	}
-	if (!response.ok) throw new AccessError(`the Access signing keys could not be fetched (${response.status})`, 401);
-	const body = (await response.json().catch(() => undefined)) as { keys?: Jwk[] } | undefined;
 	const keys = new Map<string, Promise<CryptoKey>>();
 	for (const jwk of body?.keys ?? []) {
 		if (jwk.kty !== 'RSA' || !jwk.kid || !jwk.n || !jwk.e) continue;
