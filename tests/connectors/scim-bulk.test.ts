@@ -4,11 +4,12 @@
  * a careless server sends (PATCH answers without a location, in another order).
  */
 import { describe, expect, it } from 'vitest';
+import type { TargetRef } from '$lib/core/ops';
 import { ConnectorError } from '../../worker/connectors/types';
 import { applyBulk, forgetBulk, type BulkWrites } from '../../worker/connectors/scim-bulk';
 import { ops } from '../support/scim-ops';
 
-const resolve = (r: { id?: string }) => r.id ?? '';
+const resolve = (r: TargetRef) => ('id' in r ? r.id : '');
 
 function writes(answer: (body: { Operations: { method: string; path: string }[] }) => unknown): BulkWrites {
 	return {
@@ -16,7 +17,7 @@ function writes(answer: (body: { Operations: { method: string; path: string }[] 
 		usersPath: '/Users',
 		groupsPath: '/Groups',
 		groups: true,
-		bulk: { supported: true, maxOperations: 10, maxPayloadSize: 1_000_000 },
+		bulk: { maxOperations: 10, maxPayloadBytes: 1_000_000 },
 		profile: {
 			enterprise: false,
 			userExtAttributes: [],
