@@ -5,7 +5,7 @@
  */
 
 /** The targets, by name; each test file uses only the ones it names. */
-export const SCIMMY_TARGETS = ['flow', 'crash', 'batch'] as const;
+export const SCIMMY_TARGETS = ['flow', 'crash', 'batch', 'undo'] as const;
 export type ScimmyName = (typeof SCIMMY_TARGETS)[number];
 
 export interface ScimmyTarget {

@@ -18,7 +18,9 @@ import {
 	commitBaseline,
 	finalStatus,
 	dependenciesOf,
+	recreatedIds,
 	resolver,
+	restoredEntry,
 	runPlan,
 	type BaselineEntry,
 	type BatchApplier,
@@ -317,11 +319,19 @@ export function commitSlice(deps: EngineDeps, runId: string): Step {
 	return 'continue';
 }
 
-/** Reverts the baseline changes of an undone run (newest first). Call inside a transaction. */
-function revertBaseline(store: LinkStore, undoneRunId: string): void {
+/**
+ * Reverts the baseline changes of an undone run (newest first), putting removed entries back under
+ * the ids the undo re-created their records with (see restoredEntry). Call inside a transaction.
+ */
+function revertBaseline(store: LinkStore, undoneRunId: string, undoRunId: string): void {
+	const recreated = recreatedIds(store.journal.entries(undoRunId));
 	for (const { action, entry } of store.baseline.changes(undoneRunId)) {
-		if (action === 'ins') store.baseline.delete(entry);
-		else store.baseline.insert(entry);
+		if (action === 'ins') {
+			store.baseline.delete(entry);
+			continue;
+		}
+		const restored = restoredEntry(entry, recreated);
+		if (restored) store.baseline.insert(restored);
 	}
 }
 
@@ -331,7 +341,7 @@ export function finishApplied(deps: EngineDeps, runId: string, undoOf: string | 
 	if (undoOf) {
 		// The revert and the end of the run in one transaction: a crash between them cannot revert twice.
 		store.transaction(() => {
-			revertBaseline(store, undoOf);
+			revertBaseline(store, undoOf, runId);
 			endRun(deps, runId);
 		});
 		return 'finished';

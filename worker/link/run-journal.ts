@@ -361,6 +361,15 @@ export class RunJournal {
 			.map((r) => (r.outcome ? { op: JSON.parse(r.op), outcome: JSON.parse(r.outcome) } : { op: JSON.parse(r.op) }));
 	}
 
+	/** Every operation of a run with its outcome (none yet: not applied), page by page. */
+	*entries(runId: string): Generator<{ op: Op; outcome?: OpOutcome }> {
+		for (let offset = 0; ; offset += 500) {
+			const page = this.journalPage(runId, offset, 500);
+			yield* page;
+			if (page.length < 500) return;
+		}
+	}
+
 	/** The operations of a run that succeeded, with their outcomes (what undo reverses). */
 	doneOps(runId: string): { ops: Op[]; outcomes: Map<string, OpOutcome> } {
 		const ops: Op[] = [];

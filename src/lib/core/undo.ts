@@ -3,7 +3,7 @@
  * reverse order. Notices cannot be unsent and anonymization cannot be reversed: those are listed
  * as not undoable instead of pretended.
  */
-import type { Role } from './model';
+import type { BaselineEntry, BaselineMember, Role, Side } from './model';
 import { STEP, type Op, type TargetRef } from './ops';
 import type { OpDraft } from './plan';
 import { PlanBuilder } from './plan';
@@ -171,4 +171,41 @@ export function planUndo(linkId: string, ops: readonly Op[], outcomes: ReadonlyM
 		}
 	}
 	return { ops: builder.ordered(), irreversible };
+}
+
+/**
+ * The ids an undo's re-creations got, by side: a hard removal is undone by creating the record
+ * again, asking for its old id (`restoreId`), which a system may not keep (SCIM servers assign
+ * ids). null: the re-creation did not happen.
+ */
+export type RecreatedIds = Record<Side, Map<string, string | null>>;
+
+export function recreatedIds(undo: Iterable<{ op: Op; outcome?: OpOutcome }>): RecreatedIds {
+	const out: RecreatedIds = { a: new Map(), b: new Map() };
+	for (const { op, outcome } of undo) {
+		if ((op.type !== 'create-person' && op.type !== 'create-group') || op.restoreId === undefined) continue;
+		out[op.side].set(op.restoreId, outcome?.status === 'done' ? (outcome.id ?? op.restoreId) : null);
+	}
+	return out;
+}
+
+/**
+ * A baseline entry the undone run had removed, as the undo puts it back: under the ids its records
+ * were re-created with. Undefined when one of its records was not re-created: the entry would name
+ * a record that is gone, and the next run would take that for a removal to pass on, so the pair
+ * is new again instead. A member not re-created is left out of its group's entry for the same reason.
+ */
+export function restoredEntry(entry: BaselineEntry, recreated: RecreatedIds): BaselineEntry | undefined {
+	const id = (side: Side, was: string): string | null => (recreated[side].has(was) ? recreated[side].get(was)! : was);
+	const a = id('a', entry.a);
+	const b = id('b', entry.b);
+	if (a === null || b === null) return undefined;
+	if (!entry.members) return a === entry.a && b === entry.b ? entry : { ...entry, a, b };
+	const members: BaselineMember[] = [];
+	for (const [ma, mb, role] of entry.members) {
+		const x = id('a', ma);
+		const y = id('b', mb);
+		if (x !== null && y !== null) members.push([x, y, role]);
+	}
+	return { ...entry, a, b, members };
 }

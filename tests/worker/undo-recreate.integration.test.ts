@@ -1,0 +1,97 @@
+/**
+ * Undoing a hard removal on a system that assigns its own ids: the person is created again under
+ * a new id (SCIMMY, like most SCIM servers, ignores the id asked for), and the baseline the undo
+ * puts back names that id. Had it named the old one, the next run would take the person for
+ * deleted on the target and create them a second time.
+ */
+import { env } from 'cloudflare:workers';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Op, Reconciliation } from '$lib/core';
+import { STEP } from '$lib/core/ops';
+import type { RunSummary } from '../../worker/link/types';
+import { sandboxStub } from '../../worker/systems/connect';
+import { finish, newLink, roster, sandboxSystem, scimmy, scimReset, scimState, scimSystem } from '../support/links';
+import { api, expectJson, tokenFor } from './support';
+
+const target = scimmy('undo');
+const people = roster('ur', 4, 1);
+const open = { count: 500, percent: 100 };
+let owner: string;
+let linkId: string;
+let sourceId: string;
+
+const run = async () => {
+	const started = await expectJson<RunSummary>(api(`/api/links/${linkId}/runs`, { token: owner, body: {} }), 202);
+	return finish(linkId, started.id);
+};
+const usersOnTarget = async () => (await scimState(target)).users;
+
+beforeAll(async () => {
+	await scimReset(target);
+	owner = await tokenFor('owner');
+	const source = await sandboxSystem(people);
+	sourceId = source.id;
+	const sink = await scimSystem(owner, target);
+	linkId = await newLink(owner, {
+		mode: 'provision',
+		systems: { a: source.id, b: sink.id },
+		match: { person: 'externalId', group: 'externalId' },
+		removeMode: 'delete',
+		limits: { person: open, group: open, membership: open }
+	});
+	await expectJson(api(`/api/links/${linkId}/reconcile`, { method: 'POST', token: owner }), 200);
+	await expectJson(api(`/api/links/${linkId}/enable`, { method: 'POST', token: owner }), 200);
+	expect(await run()).toMatchObject({ status: 'done' });
+	expect(await usersOnTarget()).toHaveLength(4);
+});
+
+describe('undoing a hard removal on a system that assigns ids', () => {
+	it('puts the pair back under the id the person was created with again', async () => {
+		const gone = people.people[3];
+		const removal: Op = {
+			key: 'gone-ur-3',
+			side: 'a',
+			step: STEP.peopleRemovals,
+			type: 'remove-person',
+			target: { id: gone.id },
+			soft: false,
+			before: gone,
+			beforeMembers: []
+		};
+		expect((await sandboxStub(env, sourceId).applyOps([removal])).applied).toBe(1);
+		const removed = await run();
+		expect(removed).toMatchObject({ status: 'done' });
+		expect(removed.counts.byType['remove-person']).toBe(1);
+		const before = (await usersOnTarget()).map((u) => u.id);
+		expect(before).toHaveLength(3);
+
+		// The person comes back in the source, and the removal is undone on the target.
+		const { id: _id, ...record } = gone;
+		const back: Op = {
+			key: 'back-ur-3',
+			side: 'a',
+			step: STEP.people,
+			type: 'create-person',
+			record,
+			restoreId: gone.id
+		};
+		expect((await sandboxStub(env, sourceId).applyOps([back])).applied).toBe(1);
+		const undo = await expectJson<RunSummary>(
+			api(`/api/links/${linkId}/runs/${removed.id}/undo`, { method: 'POST', token: owner }),
+			202
+		);
+		expect(await finish(linkId, undo.id)).toMatchObject({ status: 'done' });
+		const after = await usersOnTarget();
+		expect(after).toHaveLength(4);
+		const again = after.find((u) => !before.includes(u.id))!;
+		expect(again.externalId).toBe(gone.externalId);
+
+		// The next plan sees the pair in sync under the new id: no second create, no removal.
+		const rec = await expectJson<Reconciliation>(
+			api(`/api/links/${linkId}/reconcile`, { method: 'POST', token: owner }),
+			200
+		);
+		expect(rec.plan.ops.filter((op) => op.type === 'create-person' || op.type === 'remove-person')).toEqual([]);
+		expect(rec.pairs.find((p) => p.kind === 'person' && p.a === gone.id)).toMatchObject({ b: again.id });
+	});
+});
