@@ -1,7 +1,13 @@
 /** A system's people map: where buildings and member type are read, for SCIM and CSV alike. */
 import { describe, expect, test } from 'vitest';
 import { buildingsOf, memberTypeOf, memberTypeValues } from '../../worker/connectors/people-map';
-import { userToPerson, type ScimProfile } from '../../worker/connectors/scim-map';
+import {
+	personFieldsOf,
+	personPatch,
+	personToUser,
+	userToPerson,
+	type ScimProfile
+} from '../../worker/connectors/scim-map';
 import { CsvConnector } from '../../worker/connectors/csv';
 import { ConnectorError } from '../../worker/connectors/types';
 
@@ -105,5 +111,44 @@ describe('people map: CSV', () => {
 			.catch((x) => x);
 		expect(e).toBeInstanceOf(ConnectorError);
 		expect(e.issues[0]).toMatchObject({ row: 2, column: 'type' });
+	});
+});
+
+describe('people map: writes go where reads come from', () => {
+	const map = { memberType: 'title', staff: ['Teacher', 'Employee'], student: ['Pupil'] };
+
+	test('a new person: member type in the mapped attribute, as its first word; no userType', () => {
+		const body = personToUser(
+			{ displayName: 'Ada', email: 'ada@x.org', memberType: 'staff', active: true },
+			profile(map)
+		);
+		expect(body).toMatchObject({ title: 'Teacher' });
+		expect(body).not.toHaveProperty('userType');
+		// What is written reads back as what was meant.
+		expect(read({ ...body, id: 'u1', userType: undefined }, map).memberType).toBe('staff');
+	});
+
+	test.each([
+		['student', [{ op: 'replace', path: 'title', value: 'Pupil' }]],
+		['staff', [{ op: 'replace', path: 'title', value: 'Teacher' }]],
+		[null, [{ op: 'remove', path: 'title' }]]
+	] as const)('an update to %s', (value, ops) => {
+		expect(personPatch({ memberType: value }, profile(map))).toEqual(ops);
+	});
+
+	test('without a map: userType, as before', () => {
+		expect(personPatch({ memberType: 'student' }, profile())).toEqual([
+			{ op: 'replace', path: 'userType', value: 'student' }
+		]);
+	});
+
+	test('mapped buildings are read for rules, but are not a field links write', () => {
+		const mapped = profile({ building: 'addresses.locality' });
+		expect(personFieldsOf(mapped)).not.toContain('buildings');
+		expect(personFieldsOf(profile())).toContain('buildings');
+		expect(() => personPatch({ buildings: 'north' }, mapped)).toThrow(/people map/);
+		expect(
+			personToUser({ displayName: 'Ada', email: 'ada@x.org', buildings: ['north'], active: true }, mapped)
+		).not.toHaveProperty(EXT);
 	});
 });

@@ -192,12 +192,32 @@ function holdsCore(profile: ScimProfile, field: string): boolean {
 
 /** Standard person fields this server can store. */
 export function personFieldsOf(profile: ScimProfile): PersonField[] {
-	const core: PersonField[] = ['displayName', 'givenName', 'familyName', 'email', 'phone', 'memberType', 'active'];
+	const core: PersonField[] = ['displayName', 'givenName', 'familyName', 'email', 'phone', 'active'];
 	const fields = core.filter((f) => holdsCore(profile, f));
+	if (holdsMemberType(profile)) fields.splice(5, 0, 'memberType');
 	if (profile.enterprise) fields.push('employeeNumber');
-	if (profile.userExt && profile.userExtAttributes.includes('buildings')) fields.push('buildings');
+	// Buildings a people map reads from elsewhere are for rules: a link neither compares nor writes them.
+	if (profile.userExt && profile.userExtAttributes.includes('buildings') && !profile.peopleMap?.building)
+		fields.push('buildings');
 	return fields;
 }
+
+/**
+ * Where member type is written, and as which word: through the people map when it has one (the
+ * first of each type's words), so that what is written reads back as what was meant.
+ */
+function memberTypeTarget(profile: ScimProfile): { path: string; word: (type: string) => string } {
+	const map = profile.peopleMap;
+	if (!map?.memberType) return { path: 'userType', word: (type) => type };
+	const words: Record<string, string> = {
+		staff: map.staff?.find((w) => w.trim() !== '')?.trim() ?? 'staff',
+		student: map.student?.find((w) => w.trim() !== '')?.trim() ?? 'student'
+	};
+	return { path: map.memberType, word: (type) => words[type] ?? type };
+}
+
+const holdsMemberType = (profile: ScimProfile): boolean =>
+	profile.peopleMap?.memberType ? holdsPath(profile, profile.peopleMap.memberType) : holdsCore(profile, 'memberType');
 
 function scalar(value: unknown): string | undefined | MapIssue {
 	if (value === undefined || value === null || value === '') return undefined;
@@ -357,9 +377,17 @@ export function personToUser(record: Omit<Person, 'id'>, profile: ScimProfile): 
 	if (Object.keys(name).length > 0) body.name = name;
 	if (record.email && holds('email')) body.emails = workValue(record.email);
 	if (record.phone && holds('phone')) body.phoneNumbers = workValue(record.phone);
-	if (record.memberType && holds('memberType')) body.userType = record.memberType;
+	if (record.memberType && holdsMemberType(profile)) {
+		const { path, word } = memberTypeTarget(profile);
+		setAt(body, parsePath(path), word(record.memberType));
+	}
 	if (record.employeeNumber && profile.enterprise) body[ENTERPRISE_USER] = { employeeNumber: record.employeeNumber };
-	if (record.buildings?.length && profile.userExt && profile.userExtAttributes.includes('buildings'))
+	if (
+		record.buildings?.length &&
+		profile.userExt &&
+		profile.userExtAttributes.includes('buildings') &&
+		!profile.peopleMap?.building
+	)
 		setAt(body, { schema: profile.userExt, segments: ['buildings'] }, uniqueSorted(record.buildings));
 	for (const [field, value] of Object.entries(record.custom ?? {})) {
 		const path = customPath(profile, field);
@@ -401,7 +429,7 @@ export function personPatch(values: FieldValues, profile: ScimProfile): PatchOpe
 			continue;
 		}
 		const attribute = coreAttributeOf(key);
-		if (attribute && !holdsCore(profile, key))
+		if (attribute && !(key === 'memberType' ? holdsMemberType(profile) : holdsCore(profile, key)))
 			throw new MappingError(key, `this server's User schema has no ${attribute} attribute`, true);
 		switch (key) {
 			case 'displayName':
@@ -418,9 +446,11 @@ export function personPatch(values: FieldValues, profile: ScimProfile): PatchOpe
 			case 'phone':
 				ops.push(set('phoneNumbers', value, workValue));
 				break;
-			case 'memberType':
-				ops.push(set('userType', value));
+			case 'memberType': {
+				const { path, word } = memberTypeTarget(profile);
+				ops.push(set(path, value, word));
 				break;
+			}
 			case 'active':
 				ops.push({ op: 'replace', path: 'active', value: value !== 'false' });
 				break;
@@ -429,6 +459,12 @@ export function personPatch(values: FieldValues, profile: ScimProfile): PatchOpe
 				ops.push(set(`${ENTERPRISE_USER}:employeeNumber`, value));
 				break;
 			case 'buildings':
+				if (profile.peopleMap?.building)
+					throw new MappingError(
+						key,
+						`buildings are read from ${profile.peopleMap.building} (the people map), which links do not write`,
+						true
+					);
 				if (!profile.userExt || !profile.userExtAttributes.includes('buildings'))
 					throw new MappingError(key, 'this server has no Rostersync User extension with buildings', true);
 				ops.push(set(`${profile.userExt}:buildings`, value, (v) => uniqueSorted(v.split('\n').filter(Boolean))));
