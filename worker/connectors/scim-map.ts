@@ -192,9 +192,8 @@ function holdsCore(profile: ScimProfile, field: string): boolean {
 
 /** Standard person fields this server can store. */
 export function personFieldsOf(profile: ScimProfile): PersonField[] {
-	const core: PersonField[] = ['displayName', 'givenName', 'familyName', 'email', 'phone', 'active'];
-	const fields = core.filter((f) => holdsCore(profile, f));
-	if (holdsMemberType(profile)) fields.splice(5, 0, 'memberType');
+	const core: PersonField[] = ['displayName', 'givenName', 'familyName', 'email', 'phone', 'memberType', 'active'];
+	const fields = core.filter((f) => (f === 'memberType' ? holdsMemberType(profile) : holdsCore(profile, f)));
 	if (profile.enterprise) fields.push('employeeNumber');
 	// Buildings a people map reads from elsewhere are for rules: a link neither compares nor writes them.
 	if (profile.userExt && profile.userExtAttributes.includes('buildings') && !profile.peopleMap?.building)
