@@ -7,6 +7,7 @@ import * as v from 'valibot';
 import { ValidationError } from '$lib/core/schema';
 import { ReconcileError } from '$lib/core/safety';
 import { ConnectorError } from '../connectors/types';
+import { readBody, WireError } from '../connectors/wire';
 import { DomainError } from '../errors';
 import { json } from '../http';
 import { CredentialsKeyError } from '../crypto';
@@ -118,33 +119,18 @@ export const MAX_BODY_BYTES = 32 * 1024 * 1024;
 export const MAX_PUBLIC_BODY_BYTES = 16 * 1024;
 
 /**
- * The request's body as text, read only as far as `limit` bytes: checked on Content-Length first,
- * then counted as it streams in, so a chunked body that never ends costs at most the limit.
+ * The request's body as text, read only as far as `limit` bytes (the connectors' reader: checked on
+ * Content-Length first, then counted as it streams in), so a chunked body that never ends costs at
+ * most the limit.
  */
 export async function readText(request: Request, limit = MAX_BODY_BYTES): Promise<string> {
-	const tooLarge = () => new ApiError('invalid', `The body is larger than ${limit} bytes.`);
-	if (Number(request.headers.get('content-length') ?? '0') > limit) throw tooLarge();
-	if (request.body === null) return '';
-	const reader = request.body.getReader();
-	const chunks: Uint8Array[] = [];
-	let size = 0;
-	for (;;) {
-		const { done, value } = await reader.read();
-		if (done) break;
-		size += value.byteLength;
-		if (size > limit) {
-			await reader.cancel().catch(() => undefined);
-			throw tooLarge();
-		}
-		chunks.push(value);
+	try {
+		return (await readBody(request, { maxBytes: limit, over: 'refuse' })).text;
+	} catch (e) {
+		if (e instanceof WireError && e.kind === 'too-large')
+			throw new ApiError('invalid', `The body is larger than ${limit} bytes.`);
+		throw e;
 	}
-	const bytes = new Uint8Array(size);
-	let at = 0;
-	for (const chunk of chunks) {
-		bytes.set(chunk, at);
-		at += chunk.byteLength;
-	}
-	return new TextDecoder().decode(bytes);
 }
 
 /** The request's JSON body (at most `limit` bytes), or a 400 saying why not. */

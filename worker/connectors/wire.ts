@@ -148,12 +148,12 @@ export interface Body {
 }
 
 /**
- * Reads a body up to `maxBytes`: `over: 'refuse'` throws WireError('too-large') past it (before
+ * Reads a body (an answer's, or a request's) up to `maxBytes`: `over: 'refuse'` throws WireError('too-large') past it (before
  * reading anything when Content-Length says so), `over: 'cut'` keeps the first `maxBytes`.
  * Aborting `signal` stops the read with its reason, even while the system sends nothing.
  */
 export async function readBody(
-	response: Response,
+	response: Pick<Response, 'headers' | 'body'>,
 	opts: { maxBytes: number; over: 'refuse' | 'cut'; signal?: AbortSignal }
 ): Promise<Body> {
 	const { maxBytes, over, signal } = opts;
