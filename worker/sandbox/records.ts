@@ -7,7 +7,7 @@
  */
 import * as v from 'valibot';
 import type { IncidentRecord } from '$lib/core/incidents';
-import { readJson, ScimError } from './scim-http';
+import { decodeSegment, readJson, ScimError } from './scim-http';
 
 type Row = Record<string, string | number | null>;
 
@@ -178,14 +178,6 @@ export function recordsPath(pathname: string): { kind: IncidentRecord['kind']; i
 	return m[2] ? { kind, id: m[2] } : { kind };
 }
 
-function decodedId(raw: string): string | undefined {
-	try {
-		return decodeURIComponent(raw);
-	} catch {
-		return undefined;
-	}
-}
-
 /** Team Manager's records over HTTP, behind the sandbox's own token like its SCIM endpoints. */
 export async function handleRecords(
 	request: Request,
@@ -198,9 +190,13 @@ export async function handleRecords(
 	if (!token || !(await authorize(token)))
 		return json(401, { error: 'auth', message: 'a valid bearer token is required' });
 	const method = request.method.toUpperCase();
-	const id = where.id === undefined ? undefined : decodedId(where.id);
-	if (where.id !== undefined && id === undefined)
-		return json(400, { error: 'invalid', message: 'the record id in the path is not valid percent-encoding' });
+	let id: string | undefined;
+	try {
+		id = where.id === undefined ? undefined : decodeSegment(where.id);
+	} catch (e) {
+		if (e instanceof ScimError) return json(e.status, { error: 'invalid', message: e.message });
+		throw e;
+	}
 	if (method === 'GET') {
 		if (!id) return json(200, { records: records.records(where.kind) });
 		const record = records.record(id);

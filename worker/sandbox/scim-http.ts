@@ -136,7 +136,8 @@ async function authorize(request: Request, dir: ScimDirectory): Promise<void> {
 	if (!(await dir.authorize(match[1]))) throw new ScimError(401, 'the sandbox token is not valid');
 }
 
-function decodeSegment(segment: string): string {
+/** A path segment decoded, or a 400 naming it when it is not valid percent-encoding. */
+export function decodeSegment(segment: string): string {
 	try {
 		return decodeURIComponent(segment);
 	} catch {
