@@ -139,7 +139,10 @@ export class PartMerger {
 		/** A membership removal's person: it waits with that person's staged removal. */
 		person?: string;
 	}[] = [];
-	/** A person's revocation of access by the key of their removal: staged with it (see planAccess). */
+	/**
+	 * A person's revocation of access by the keys of their pair's operations: finish looks up only
+	 * removals it stages, so the revocation is staged with its removal (see planAccess).
+	 */
 	readonly #revocations = new Map<string, string>();
 	/** People this reconciliation creates, for the creation limits (groups are in #groupOps). */
 	readonly #creations: { key: string; side: Side }[] = [];
