@@ -11,7 +11,19 @@ import {
 	type OpOutcome
 } from '../../src/lib/core';
 import { applyPlan } from '../support/apply';
-import { baseline, group, member, NOW, opLine, person, provision, run, snap, twoWay } from '../support/factories';
+import {
+	baseline,
+	group,
+	member,
+	NOW,
+	opLine,
+	person,
+	personEntry,
+	provision,
+	run,
+	snap,
+	twoWay
+} from '../support/factories';
 
 const open = {
 	person: { count: 500, percent: 100 },
@@ -187,13 +199,9 @@ describe('a removal the limits stage', () => {
 			memberships: people.map((n) => member('tc1', `t${n}`))
 		}),
 		baseline: baseline('P1', [
-			...people.map((n): BaselineEntry => ({
-				kind: 'person',
-				a: `e${n}`,
-				b: `t${n}`,
-				origin: 'created',
-				fields: { displayName: n === '3' ? 'Stays' : `P${n}` }
-			})),
+			...people.map((n) =>
+				personEntry(`e${n}`, `t${n}`, { displayName: n === '3' ? 'Stays' : `P${n}` }, { origin: 'created' })
+			),
 			{
 				kind: 'group',
 				a: 'c1',
@@ -232,23 +240,15 @@ describe('a removal the limits stage', () => {
 });
 
 describe('after anonymization', () => {
-	const anonymized: BaselineEntry = {
-		kind: 'person',
-		a: 'e1',
-		b: 't1',
-		origin: 'created',
-		fields: { displayName: 'Eva' },
-		lifecycle: { state: 'anonymized', removedAt: '2026-03-10T09:00:00.000Z', on: 'b' }
-	};
+	const anonymized = personEntry(
+		'e1',
+		't1',
+		{ displayName: 'Eva' },
+		{ origin: 'created', lifecycle: { state: 'anonymized', removedAt: '2026-03-10T09:00:00.000Z', on: 'b' } }
+	);
 	const husk = person('t1', 'Removed person 1a2b3c4d', { externalId: 'E1', active: false });
 
-	const stays: BaselineEntry = {
-		kind: 'person',
-		a: 'e2',
-		b: 't2',
-		origin: 'created',
-		fields: { displayName: 'Stays' }
-	};
+	const stays = personEntry('e2', 't2', { displayName: 'Stays' }, { origin: 'created' });
 
 	test('the next runs keep the anonymized pair and leave its account alone', () => {
 		const r = run(

@@ -2,6 +2,7 @@
 import { describe, expect, test } from 'vitest';
 import { recreatedIds, restoredEntry, type BaselineEntry, type Op, type OpOutcome } from '../../src/lib/core';
 import { STEP } from '../../src/lib/core/ops';
+import { personEntry } from '../support/factories';
 
 const recreate = (side: 'a' | 'b', restoreId: string, outcome?: OpOutcome): { op: Op; outcome?: OpOutcome } => ({
 	op: {
@@ -16,7 +17,7 @@ const recreate = (side: 'a' | 'b', restoreId: string, outcome?: OpOutcome): { op
 });
 const done = (key: string, id?: string): OpOutcome => ({ key, status: 'done', ...(id ? { id } : {}) });
 
-const person: BaselineEntry = { kind: 'person', a: 'a1', b: 'b1', origin: 'created', fields: { displayName: 'Eva' } };
+const person = personEntry('a1', 'b1', { displayName: 'Eva' }, { origin: 'created' });
 const crew: BaselineEntry = {
 	kind: 'group',
 	a: 'ga',

@@ -11,6 +11,7 @@ import { STEP } from '$lib/core/ops';
 import type { RunSummary } from '../../worker/link/types';
 import { sandboxStub } from '../../worker/systems/connect';
 import { finish, newLink, roster, sandboxSystem, scimmy, scimReset, scimState, scimSystem } from '../support/links';
+import { ops } from '../support/scim-ops';
 import { api, expectJson, tokenFor } from './support';
 
 const target = scimmy('undo');
@@ -48,17 +49,7 @@ beforeAll(async () => {
 describe('undoing a hard removal on a system that assigns ids', () => {
 	it('puts the pair back under the id the person was created with again', async () => {
 		const gone = people.people[3];
-		const removal: Op = {
-			key: 'gone-ur-3',
-			side: 'a',
-			step: STEP.peopleRemovals,
-			type: 'remove-person',
-			target: { id: gone.id },
-			soft: false,
-			before: gone,
-			beforeMembers: []
-		};
-		expect((await sandboxStub(env, sourceId).applyOps([removal])).applied).toBe(1);
+		expect((await sandboxStub(env, sourceId).applyOps([ops.removePerson(gone.id, false)])).applied).toBe(1);
 		const removed = await run();
 		expect(removed).toMatchObject({ status: 'done' });
 		expect(removed.counts.byType['remove-person']).toBe(1);
