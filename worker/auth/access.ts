@@ -99,32 +99,27 @@ const JWKS_LIMITS = { timeoutMs: 10_000, maxBytes: 256 * 1024 };
 
 async function fetchKeys(url: string, deps: AccessDeps): Promise<Map<string, Promise<CryptoKey>>> {
 	const limit = deadline(JWKS_LIMITS.timeoutMs);
-	let body: { keys?: Jwk[] } | undefined;
+	let text: string;
 	try {
-		let response: Response;
-		try {
-			response = await deps.fetch(url, { signal: limit.signal });
-		} catch {
+		const response = await deps.fetch(url, { signal: limit.signal }).catch(() => {
 			throw new AccessError('the Access signing keys could not be fetched', 401);
-		}
+		});
 		if (!response.ok) throw new AccessError(`the Access signing keys could not be fetched (${response.status})`, 401);
-		const text = await readBody(response, {
+		({ text } = await readBody(response, {
 			maxBytes: JWKS_LIMITS.maxBytes,
 			over: 'refuse',
 			signal: limit.signal
-		}).then(
-			(b) => b.text,
-			() => {
-				throw new AccessError('the Access signing keys could not be read (too large, or too slow)', 401);
-			}
-		);
-		try {
-			body = JSON.parse(text);
-		} catch {
-			body = undefined;
-		}
+		}).catch(() => {
+			throw new AccessError('the Access signing keys could not be read (too large, or too slow)', 401);
+		}));
 	} finally {
 		limit.clear();
+	}
+	let body: { keys?: Jwk[] } | undefined;
+	try {
+		body = JSON.parse(text);
+	} catch {
+		body = undefined;
 	}
 	const keys = new Map<string, Promise<CryptoKey>>();
 	for (const jwk of body?.keys ?? []) {
