@@ -193,13 +193,21 @@ function holdsCore(profile: ScimProfile, field: string): boolean {
 /** Standard person fields this server can store. */
 export function personFieldsOf(profile: ScimProfile): PersonField[] {
 	const core: PersonField[] = ['displayName', 'givenName', 'familyName', 'email', 'phone', 'memberType', 'active'];
-	const fields = core.filter((f) => (f === 'memberType' ? holdsMemberType(profile) : holdsCore(profile, f)));
+	const fields = core.filter((f) => holdsField(profile, f));
 	if (profile.enterprise) fields.push('employeeNumber');
-	// Buildings a people map reads from elsewhere are for rules: a link neither compares nor writes them.
-	if (profile.userExt && profile.userExtAttributes.includes('buildings') && !profile.peopleMap?.building)
-		fields.push('buildings');
+	if (holdsBuildings(profile)) fields.push('buildings');
 	return fields;
 }
+
+/** The server holds a core field where a link writes it (member type: where the people map reads it). */
+const holdsField = (profile: ScimProfile, field: string): boolean =>
+	field === 'memberType' && profile.peopleMap?.memberType
+		? holdsPath(profile, profile.peopleMap.memberType)
+		: holdsCore(profile, field);
+
+/** Buildings in the Rostersync extension; ones a people map reads from elsewhere are for rules, not links. */
+const holdsBuildings = (profile: ScimProfile): boolean =>
+	!!profile.userExt && profile.userExtAttributes.includes('buildings') && !profile.peopleMap?.building;
 
 /**
  * Where member type is written, and as which word: through the people map when it has one (the
@@ -214,9 +222,6 @@ function memberTypeTarget(profile: ScimProfile): { path: string; word: (type: st
 	};
 	return { path: map.memberType, word: (type) => words[type] ?? type };
 }
-
-const holdsMemberType = (profile: ScimProfile): boolean =>
-	profile.peopleMap?.memberType ? holdsPath(profile, profile.peopleMap.memberType) : holdsCore(profile, 'memberType');
 
 function scalar(value: unknown): string | undefined | MapIssue {
 	if (value === undefined || value === null || value === '') return undefined;
@@ -365,7 +370,7 @@ const workValue = (value: string) => [{ value, type: 'work', primary: true }];
 export function personToUser(record: Omit<Person, 'id'>, profile: ScimProfile): Record<string, unknown> {
 	const userName = userNameFor(record);
 	if (!userName) throw new MappingError('userName', 'needs an email, an employee number or an externalId', false);
-	const holds = (field: PersonField) => holdsCore(profile, field);
+	const holds = (field: PersonField) => holdsField(profile, field);
 	const body: Record<string, unknown> = { schemas: [CORE_USER], userName };
 	if (holds('active')) body.active = record.active;
 	if (record.externalId) body.externalId = record.externalId;
@@ -376,18 +381,13 @@ export function personToUser(record: Omit<Person, 'id'>, profile: ScimProfile): 
 	if (Object.keys(name).length > 0) body.name = name;
 	if (record.email && holds('email')) body.emails = workValue(record.email);
 	if (record.phone && holds('phone')) body.phoneNumbers = workValue(record.phone);
-	if (record.memberType && holdsMemberType(profile)) {
+	if (record.memberType && holds('memberType')) {
 		const { path, word } = memberTypeTarget(profile);
 		setAt(body, parsePath(path), word(record.memberType));
 	}
 	if (record.employeeNumber && profile.enterprise) body[ENTERPRISE_USER] = { employeeNumber: record.employeeNumber };
-	if (
-		record.buildings?.length &&
-		profile.userExt &&
-		profile.userExtAttributes.includes('buildings') &&
-		!profile.peopleMap?.building
-	)
-		setAt(body, { schema: profile.userExt, segments: ['buildings'] }, uniqueSorted(record.buildings));
+	if (record.buildings?.length && holdsBuildings(profile))
+		setAt(body, { schema: profile.userExt!, segments: ['buildings'] }, uniqueSorted(record.buildings));
 	for (const [field, value] of Object.entries(record.custom ?? {})) {
 		const path = customPath(profile, field);
 		if (path && value !== '') setAt(body, parsePath(path), typed(profile, path, CORE_USER, value));
@@ -428,7 +428,7 @@ export function personPatch(values: FieldValues, profile: ScimProfile): PatchOpe
 			continue;
 		}
 		const attribute = coreAttributeOf(key);
-		if (attribute && !(key === 'memberType' ? holdsMemberType(profile) : holdsCore(profile, key)))
+		if (attribute && !holdsField(profile, key))
 			throw new MappingError(key, `this server's User schema has no ${attribute} attribute`, true);
 		switch (key) {
 			case 'displayName':
