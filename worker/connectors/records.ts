@@ -91,8 +91,9 @@ export class RecordWriter {
 									: 'http',
 					status,
 					retryable: status === 429 || status >= 500,
-					// Printable first: a control character inside a token would hide it from the scrubber.
-					detail: `writing the ${record.kind === 'report' ? 'incident report' : 'event'} was refused: ${text.slice(0, 300) || response.statusText.replace(/[^\x20-\x7e]/g, '').slice(0, 80)}`
+					// Printable, then scrubbed, then cut: a control character inside a token would hide it
+					// from the scrubber, and a cut copy is harder to find than a whole one.
+					detail: `writing the ${record.kind === 'report' ? 'incident report' : 'event'} was refused: ${text.slice(0, 300) || this.#scrub.text(response.statusText.replace(/[^\x20-\x7e]/g, '')).slice(0, 80)}`
 				});
 			}
 			let parsed: unknown;
