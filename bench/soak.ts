@@ -241,6 +241,8 @@ async function request(
 	tally?: Tally
 ): Promise<{ status: number; text: string; etag?: string } | undefined> {
 	const start = performance.now();
+	// Where a failure happened, for SOAK_DEBUG: before the answer's headers, or while its body came.
+	let headersAt: number | undefined;
 	try {
 		const res = await fetch(`${origin}${path}`, {
 			method: call.method ?? 'GET',
@@ -252,6 +254,7 @@ async function request(
 			body: call.body === undefined ? undefined : JSON.stringify(call.body),
 			signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS)
 		});
+		headersAt = performance.now() - start;
 		const text = await res.text();
 		const ms = performance.now() - start;
 		const route = `${call.method ?? 'GET'} ${path}`;
@@ -262,7 +265,13 @@ async function request(
 		} else tally?.fail(`${route}: ${res.status} ${text.slice(0, 200)}`, ms, route);
 		return { status: res.status, text, ...(res.headers.get('etag') ? { etag: res.headers.get('etag')! } : {}) };
 	} catch (e) {
-		tally?.fail(`${call.method ?? 'GET'} ${path}: ${e instanceof Error ? `${e.message} (${String(e.cause)})` : e}`);
+		const when =
+			headersAt === undefined
+				? `no headers after ${Math.round(performance.now() - start)} ms`
+				: `headers after ${Math.round(headersAt)} ms, body unfinished`;
+		tally?.fail(
+			`${call.method ?? 'GET'} ${path}: ${e instanceof Error ? `${e.message} (${String(e.cause)})` : e}; ${when}, started ${new Date(Date.now() - (performance.now() - start)).toISOString().slice(11, 19)}`
+		);
 		return undefined;
 	}
 }
