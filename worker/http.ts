@@ -60,15 +60,37 @@ export function requestedTags(request: Request): string[] {
 /** A stored answer and its entity tag; no body when the caller holds that answer already. */
 export interface TaggedAnswer {
 	etag: string;
-	body: ReadableStream<Uint8Array> | string | null;
+	body: ReadableStream<Uint8Array> | Uint8Array | string | null;
+	/** The body is gzipped (asked for by a caller that takes gzip: see acceptsGzip). */
+	encoding?: 'gzip';
 }
 
 /**
  * A stored answer as HTTP: 304 without a body when the caller named its tag, else the JSON with
  * its ETag. Still no-store: the app keeps its copy in IndexedDB (erased at sign-out), never in
- * the browser's HTTP cache, and sends the tag back itself.
+ * the browser's HTTP cache, and sends the tag back itself. A gzipped body goes out as it is.
  */
 export function taggedJson(answer: TaggedAnswer): Response {
-	const headers = { ...JSON_HEADERS, etag: answer.etag };
-	return answer.body === null ? new Response(null, { status: 304, headers }) : new Response(answer.body, { headers });
+	const headers: Record<string, string> = { ...JSON_HEADERS, etag: answer.etag };
+	if (answer.body === null) return new Response(null, { status: 304, headers });
+	if (!answer.encoding) return new Response(answer.body, { headers });
+	headers['content-encoding'] = answer.encoding;
+	headers.vary = 'accept-encoding';
+	// Manual: the runtime sends the bytes as they are instead of compressing them a second time.
+	return new Response(answer.body, { headers, encodeBody: 'manual' });
+}
+
+/**
+ * Whether the caller takes a gzipped answer (RFC 9110 §12.5.3): gzip (or x-gzip, or *) named in
+ * Accept-Encoding without q=0. Browsers and fetch() in Node always do.
+ */
+export function acceptsGzip(request: Request): boolean {
+	const header = request.headers.get('accept-encoding');
+	if (!header) return false;
+	return header.split(',').some((item) => {
+		const [coding, ...params] = item.split(';').map((s) => s.trim().toLowerCase());
+		if (coding !== 'gzip' && coding !== 'x-gzip' && coding !== '*') return false;
+		const q = params.find((p) => p.startsWith('q='));
+		return q === undefined || Number(q.slice(2)) > 0;
+	});
 }

@@ -152,11 +152,33 @@ describe('a provisioning link, sandbox to SCIMMY', () => {
 		expect(await expectJson(held('"plan-other"'), 200)).toEqual(plan);
 		expect(await expectJson(held('not a tag'), 200)).toEqual(plan);
 
+		// A caller that takes gzip gets the same plan packed, under the same tag, and still a 304.
+		const gzipped = (headers: Record<string, string>) => api(`/api/links/${linkId}/plan`, { token: viewer, headers });
+		for (const accept of ['gzip', 'br, gzip;q=0.5', 'gzip, deflate, br']) {
+			const packed = await gzipped({ 'accept-encoding': accept });
+			expect(packed.status).toBe(200);
+			expect(packed.headers.get('content-encoding')).toBe('gzip');
+			expect(packed.headers.get('etag')).toBe(planTag);
+			// Unpacked on the way, as a browser does: a body that was not gzip would fail here.
+			expect(await packed.json()).toEqual(plan);
+		}
+		for (const accept of ['identity', 'gzip;q=0', 'deflate'])
+			expect((await gzipped({ 'accept-encoding': accept })).headers.get('content-encoding')).toBeNull();
+		expect((await gzipped({ 'accept-encoding': 'gzip', 'if-none-match': planTag })).status).toBe(304);
+
 		const snaps = await api(`/api/links/${linkId}/snapshots`, { token: viewer });
 		const snapTag = snaps.headers.get('etag')!;
 		expect(((await snaps.json()) as { a: unknown }).a).toBeDefined();
 		expect(snapTag).toBe(planTag.replace('plan-', 'snapshots-'));
 		expect((await held(snapTag, 'snapshots')).status).toBe(304);
+		const packedSnaps = await api(`/api/links/${linkId}/snapshots`, {
+			token: viewer,
+			headers: { 'accept-encoding': 'gzip' }
+		});
+		expect(packedSnaps.headers.get('content-encoding')).toBe('gzip');
+		expect(await packedSnaps.json()).toEqual(
+			await expectJson(api(`/api/links/${linkId}/snapshots`, { token: viewer }), 200)
+		);
 
 		// A new plan is a new tag: the old one gets the whole new plan.
 		await expectJson(api(`/api/links/${linkId}/reconcile`, { method: 'POST', token: reviewer }), 200);
@@ -175,6 +197,13 @@ describe('a provisioning link, sandbox to SCIMMY', () => {
 		});
 		expect(heldRead.status).toBe(304);
 		expect(await heldRead.text()).toBe('');
+		const packedRead = await api(`/api/systems/${source.id}/snapshot`, {
+			token: viewer,
+			headers: { 'accept-encoding': 'gzip' }
+		});
+		expect(packedRead.headers.get('content-encoding')).toBe('gzip');
+		expect(packedRead.headers.get('etag')).toBe(`W/"${version}"`);
+		expect(await packedRead.json()).toMatchObject({ version, people: expect.any(Array) });
 	});
 
 	it('enables sync (owner only) and schedules the nightly run in the link time zone', async () => {

@@ -19,9 +19,15 @@ describe('SharedReads', () => {
 		const second = reads.answer('sys-a', read);
 		const other = reads.answer('sys-b', async () => ({ people: ['b'] }));
 		gate.resolve({ version: 'v1', people: ['a'] });
-		expect(await first).toEqual({ text: '{"version":"v1","people":["a"]}', version: 'v1' });
+		expect(await first).toMatchObject({ text: '{"version":"v1","people":["a"]}', version: 'v1' });
 		expect(await second).toBe(await first);
-		expect(await other).toEqual({ text: '{"people":["b"]}' });
+		expect(await other).toMatchObject({ text: '{"people":["b"]}' });
+		expect((await other).version).toBeUndefined();
+		// Packed once for every caller of the read, and unpacked to the same text.
+		const packed = await (await first).gzipped();
+		expect(await (await second).gzipped()).toBe(packed);
+		const unpacked = new Response(new Response(packed).body!.pipeThrough(new DecompressionStream('gzip')));
+		expect(await unpacked.text()).toBe((await first).text);
 		expect(calls).toBe(1);
 		expect(reads.size).toBe(0);
 	});

@@ -6,7 +6,7 @@
 import * as v from 'valibot';
 import type { LinkConfig, Snapshot } from '$lib/core';
 import type { Env } from '../env';
-import { json, requestedTags, taggedJson } from '../http';
+import { acceptsGzip, json, requestedTags, taggedJson } from '../http';
 import { account } from '../account/account-do';
 import { requireRole } from '../auth';
 import { randomToken } from '../crypto';
@@ -64,8 +64,8 @@ function streamJson(parts: Iterable<string>, status = 200): Response {
  * The current plan of a link, as stored (JSON text), with its ETag; 304 when `known` (the
  * caller's If-None-Match) names it; 404 before the first reconciliation.
  */
-async function planResponse(env: Env, id: string, known: string[] = []): Promise<Response> {
-	const answer = await stub(env, id).plan(known);
+async function planResponse(env: Env, id: string, known: string[] = [], gzip = false): Promise<Response> {
+	const answer = await stub(env, id).plan(known, gzip);
 	if (!answer)
 		throw new ApiError('not-found', `Link "${id}" has not been reconciled yet: POST /api/links/${id}/reconcile first.`);
 	return taggedJson(answer);
@@ -133,7 +133,7 @@ async function createLink({ env, request }: RouteContext): Promise<Response> {
  */
 async function snapshots({ env, params, request }: RouteContext): Promise<Response> {
 	const { config } = await linkOf(env, params.id);
-	const stored = await stub(env, params.id).snapshots(requestedTags(request));
+	const stored = await stub(env, params.id).snapshots(requestedTags(request), acceptsGzip(request));
 	if (stored) return taggedJson(stored);
 	const read = (systemId: string) =>
 		connectorFor(env, systemId, { removeMode: config.removeMode }).then((c) => c.read());
@@ -193,10 +193,10 @@ export const linkRoutes: Route[] = [
 		method: 'POST',
 		path: '/api/links/:id/reconcile',
 		role: 'reviewer',
-		handler: async ({ env, params }) => {
+		handler: async ({ env, params, request }) => {
 			await linkOf(env, params.id);
 			unwrap(await stub(env, params.id).reconcile());
-			return planResponse(env, params.id);
+			return planResponse(env, params.id, [], acceptsGzip(request));
 		}
 	},
 	{
@@ -205,7 +205,7 @@ export const linkRoutes: Route[] = [
 		role: 'viewer',
 		handler: async ({ env, params, request }) => {
 			await linkOf(env, params.id);
-			return planResponse(env, params.id, requestedTags(request));
+			return planResponse(env, params.id, requestedTags(request), acceptsGzip(request));
 		}
 	},
 	{

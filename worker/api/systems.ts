@@ -6,8 +6,8 @@ import * as v from 'valibot';
 import { CONNECTOR_KINDS } from '$lib/core/model';
 import type { SystemCapabilities } from '$lib/api/types';
 import { columnChanges, readHeader } from '$lib/api/csv-columns';
-import { json, jsonText, requestedTags, taggedJson } from '../http';
-import { SharedReads } from '../systems/shared-read';
+import { acceptsGzip, json, jsonText, requestedTags, taggedJson } from '../http';
+import { SharedReads, type SharedAnswer } from '../systems/shared-read';
 import { SnapshotVersions } from '../systems/snapshot-versions';
 import { account, type SystemPatch, type SystemView } from '../account/account-do';
 import { CsvConnector, decodeUpload, type CsvColumns } from '../connectors/csv';
@@ -435,15 +435,21 @@ export const systemRoutes: Route[] = [
 		role: 'viewer',
 		handler: async ({ env, params, request }) => {
 			const held = requestedTags(request);
-			const tagged = (version: string, text: string | null) =>
-				taggedJson({ etag: `W/"${version}"`, body: held.includes(`"${version}"`) ? null : text });
+			const gzip = acceptsGzip(request);
+			const tagged = async (version: string, answer: SharedAnswer | null) => {
+				const etag = `W/"${version}"`;
+				if (!answer || held.includes(`"${version}"`)) return taggedJson({ etag, body: null });
+				return taggedJson(
+					gzip ? { etag, body: await answer.gzipped(), encoding: 'gzip' } : { etag, body: answer.text }
+				);
+			};
 			// A sandbox's version as this request starts: a write landing later changes it, so a read
 			// started now can only ever be paired with the records it got, or be missed.
 			const probe = await snapshotVersions.probe(env, params.id);
 			// A sandbox written by nobody since the caller's records were read: nothing to read again.
 			const records = probe === undefined ? undefined : snapshotVersions.recordsAt(params.id, probe);
 			if (records !== undefined && held.includes(`"${records}"`)) return tagged(records, null);
-			const { text, version } = await snapshotReads.answer(params.id, async () => {
+			const answer = await snapshotReads.answer(params.id, async () => {
 				const snapshot = await (await connectorFor(env, params.id)).read();
 				if (probe !== undefined && ETAG_SAFE.test(snapshot.version))
 					snapshotVersions.note(params.id, probe, snapshot.version);
@@ -452,8 +458,9 @@ export const systemRoutes: Route[] = [
 			// Weak: a read of the same records taken later differs in its takenAt only. The read is
 			// made either way (but see SnapshotVersions); a caller holding these records is not sent
 			// them again.
-			if (!version || !ETAG_SAFE.test(version)) return jsonText(text);
-			return tagged(version, text);
+			const { version } = answer;
+			if (!version || !ETAG_SAFE.test(version)) return jsonText(answer.text);
+			return tagged(version, answer);
 		}
 	}
 ];

@@ -26,6 +26,7 @@ import {
 } from '$lib/core';
 import { flag, type Env } from '../env';
 import type { TaggedAnswer } from '../http';
+import { PackedAnswers } from './packed-answers';
 import type { Connector } from '../connectors/types';
 import { connectorFor } from '../systems/connect';
 import { applyRulesAfterLinkRun, ruleOwnedFor } from '../rules/fan-out';
@@ -102,6 +103,8 @@ export class LinkDO extends DurableObject<Env> {
 	private config?: LinkConfig;
 	/** The alarm work in progress in this instance, so two alarm calls never overlap. */
 	private busy?: Promise<void>;
+	/** The plan and its snapshots gzipped, kept while their tag is current. */
+	readonly #packed = new PackedAnswers();
 	/** The schema migrations this instance's start applied: none, unless the code brought new ones. */
 	migrated: readonly string[] = [];
 
@@ -386,11 +389,11 @@ export class LinkDO extends DurableObject<Env> {
 	 * first reconcile. `known`: the tags the caller holds (If-None-Match); the body is left out
 	 * (null) when one is the current plan's, so a plan nobody needs is never read from SQLite.
 	 */
-	async plan(known: readonly string[] = []): Promise<TaggedAnswer | null> {
+	async plan(known: readonly string[] = [], gzip = false): Promise<TaggedAnswer | null> {
 		return this.store.exclusive(async () => {
 			const tag = this.store.plan.tag();
 			if (!tag) return null;
-			return tagged(`"plan-${tag}"`, known, () => this.store.planText() ?? null);
+			return this.#tagged('plan', `"plan-${tag}"`, known, gzip, () => this.store.planText() ?? null);
 		});
 	}
 
@@ -398,13 +401,31 @@ export class LinkDO extends DurableObject<Env> {
 	 * Both snapshots the current plan was reconciled from (`{ a, b }` JSON, streamed from SQLite)
 	 * with their entity tag (they change with the plan), or null before the first reconciliation.
 	 */
-	async snapshots(known: readonly string[] = []): Promise<TaggedAnswer | null> {
+	async snapshots(known: readonly string[] = [], gzip = false): Promise<TaggedAnswer | null> {
 		return this.store.exclusive(async () => {
 			const info = this.store.getMeta<Record<Side, SideInfo>>('snapshots');
 			const tag = this.store.plan.tag();
 			if (!info || !tag) return null;
-			return tagged(`"snapshots-${tag}"`, known, () => this.store.snapshots.text(info));
+			return this.#tagged('snapshots', `"snapshots-${tag}"`, known, gzip, () => this.store.snapshots.text(info));
 		});
+	}
+
+	/**
+	 * A stored answer under its tag: no body for a caller holding it; gzipped once per tag for
+	 * callers that take gzip (see PackedAnswers), else plain JSON streamed from SQLite.
+	 */
+	async #tagged(
+		name: string,
+		etag: string,
+		known: readonly string[],
+		gzip: boolean,
+		body: () => ReadableStream<Uint8Array> | null
+	): Promise<TaggedAnswer | null> {
+		if (known.includes(etag)) return { etag, body: null };
+		const packed = gzip ? await this.#packed.get(name, etag, body) : undefined;
+		if (packed) return { etag, body: packed, encoding: 'gzip' };
+		const stream = body();
+		return stream ? { etag, body: stream } : null;
 	}
 
 	async resolutions(): Promise<Resolution[]> {
@@ -810,16 +831,6 @@ export class LinkDO extends DurableObject<Env> {
 const notFound = <T>(): Result<T> => refuse('not-found', 'There is no such link.');
 
 /** A stored answer under `etag`: without its body when the caller holds it already. */
-function tagged(
-	etag: string,
-	known: readonly string[],
-	body: () => ReadableStream<Uint8Array> | null
-): TaggedAnswer | null {
-	if (known.includes(etag)) return { etag, body: null };
-	const stream = body();
-	return stream ? { etag, body: stream } : null;
-}
-
 function invalid<T>(e: unknown): Result<T> {
 	if (e instanceof ValidationError)
 		return refuse('invalid', e.message, {

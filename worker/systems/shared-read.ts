@@ -9,6 +9,17 @@
 export interface SharedAnswer {
 	text: string;
 	version?: string;
+	/** The text gzipped, packed on first ask and then shared by every caller of this read. */
+	gzipped(): Promise<Uint8Array>;
+}
+
+/** `text` gzipped once, however many callers ask. */
+function packer(text: string): () => Promise<Uint8Array> {
+	let packed: Promise<Uint8Array> | undefined;
+	return () =>
+		(packed ??= new Response(new Response(text).body!.pipeThrough(new CompressionStream('gzip')))
+			.arrayBuffer()
+			.then((b) => new Uint8Array(b)));
 }
 
 export class SharedReads {
@@ -21,7 +32,8 @@ export class SharedReads {
 		const next = read()
 			.then((value) => {
 				const version = (value as { version?: unknown }).version;
-				return { text: JSON.stringify(value), ...(typeof version === 'string' ? { version } : {}) };
+				const text = JSON.stringify(value);
+				return { text, gzipped: packer(text), ...(typeof version === 'string' ? { version } : {}) };
 			})
 			.finally(() => this.#underway.delete(key));
 		this.#underway.set(key, next);
