@@ -94,3 +94,25 @@ export function acceptsGzip(request: Request): boolean {
 		return q === undefined || Number(q.slice(2)) > 0;
 	});
 }
+
+/** `plain` gzipped as it is read. */
+export function gzip(plain: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+	const packer = new CompressionStream('gzip');
+	// Pumped by hand, not piped: a failed read errors the packed stream, where its reader sees it,
+	// and nowhere else (workerd's pipeTo reports it a second time, as an unhandled rejection).
+	const writer = packer.writable.getWriter();
+	const reader = plain.getReader();
+	void (async () => {
+		try {
+			for (;;) {
+				const { done, value } = await reader.read();
+				if (done) break;
+				await writer.write(value);
+			}
+			await writer.close();
+		} catch (e) {
+			await writer.abort(e).catch(() => undefined);
+		}
+	})();
+	return packer.readable as ReadableStream<Uint8Array>;
+}

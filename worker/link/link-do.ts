@@ -830,7 +830,6 @@ export class LinkDO extends DurableObject<Env> {
 
 const notFound = <T>(): Result<T> => refuse('not-found', 'There is no such link.');
 
-/** A stored answer under `etag`: without its body when the caller holds it already. */
 function invalid<T>(e: unknown): Result<T> {
 	if (e instanceof ValidationError)
 		return refuse('invalid', e.message, {

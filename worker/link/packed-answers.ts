@@ -6,6 +6,7 @@
  * transfers on the isolate's one thread. Bounded: an answer larger than MAX_KEPT_BYTES once
  * packed is not kept, and its callers get the plain stream as before (a 100k-person plan).
  */
+import { gzip } from '../http';
 
 /** Packed bytes kept per answer at most: two answers of a link are 12 MB of its isolate's 128 MB. */
 export const MAX_KEPT_BYTES = 6 * 1024 * 1024;
@@ -35,27 +36,6 @@ export class PackedAnswers {
 		packing.catch(() => this.#kept.get(name)?.packing === packing && this.#kept.delete(name));
 		return packing;
 	}
-}
-
-function gzip(plain: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
-	const packer = new CompressionStream('gzip');
-	// Pumped by hand, not piped: a failed read errors the packed stream, where its reader sees it,
-	// and nowhere else (workerd's pipeTo reports it a second time, as an unhandled rejection).
-	const writer = packer.writable.getWriter();
-	const reader = plain.getReader();
-	void (async () => {
-		try {
-			for (;;) {
-				const { done, value } = await reader.read();
-				if (done) break;
-				await writer.write(value);
-			}
-			await writer.close();
-		} catch (e) {
-			await writer.abort(e).catch(() => undefined);
-		}
-	})();
-	return packer.readable as ReadableStream<Uint8Array>;
 }
 
 /** The whole of `stream` in one array, or undefined (and the stream cancelled) past `max` bytes. */

@@ -4,6 +4,7 @@
  * single-threaded isolate. Only a read under way is shared; a request made after it ended starts
  * its own, so nobody is answered from a read that ended before they asked.
  */
+import { gzip } from '../http';
 
 /** A read as JSON text, and the version of the records it holds (when the system gave one). */
 export interface SharedAnswer {
@@ -16,10 +17,7 @@ export interface SharedAnswer {
 /** `text` gzipped once, however many callers ask. */
 function packer(text: string): () => Promise<Uint8Array> {
 	let packed: Promise<Uint8Array> | undefined;
-	return () =>
-		(packed ??= new Response(new Response(text).body!.pipeThrough(new CompressionStream('gzip')))
-			.arrayBuffer()
-			.then((b) => new Uint8Array(b)));
+	return () => (packed ??= new Response(gzip(new Response(text).body!)).arrayBuffer().then((b) => new Uint8Array(b)));
 }
 
 export class SharedReads {
