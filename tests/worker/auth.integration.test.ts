@@ -4,7 +4,7 @@ import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import worker from '../../worker/index';
 import { API_ROUTES, type Route } from '../../worker/api/router';
 import { ACCOUNT_ROLES, authenticate, roleAtLeast, type AccountRole } from '../../worker/auth';
-import { clearAccessKeys } from '../../worker/auth/access';
+import { accessConfig, clearAccessKeys, verifyAccessJwt } from '../../worker/auth/access';
 import { base64urlEncode, sha256Hex } from '../../worker/crypto';
 import type { Env } from '../../worker/env';
 import { ORIGIN, api, expectJson, tokenFor, unique } from './support';
@@ -378,6 +378,37 @@ describe('Cloudflare Access', () => {
 		serveKeys([rotated, key]);
 		await expectJson(call(await rotated.sign(claims())), 200);
 		expect(certsFetched).toBe(1);
+	});
+
+	it('fetches the keys once for concurrent callers, and again for unknown key ids at most once per 30 s', async () => {
+		serveKeys([key]);
+		const signed = await Promise.all(Array.from({ length: 5 }, () => key.sign(claims())));
+		await Promise.all(signed.map((jwt) => expectJson(call(jwt), 200)));
+		expect(certsFetched).toBe(1);
+		const unknown = async (kid: string) => (await expectJson(call(await rotated.sign(claims(), { kid })), 401)).message;
+		expect(await unknown('made-up-1')).toContain('unknown key');
+		expect(certsFetched).toBe(2);
+		for (const kid of ['made-up-2', 'made-up-3', 'made-up-4']) expect(await unknown(kid)).toContain('unknown key');
+		expect(certsFetched).toBe(2);
+		// Known keys are still served from the keys fetched.
+		await expectJson(call(await key.sign(claims())), 200);
+		expect(certsFetched).toBe(2);
+	});
+
+	it('fetches again for an unknown key id once the 30 s have passed', async () => {
+		let clock = Date.now();
+		let fetched = 0;
+		const deps = { now: () => clock, fetch: async () => (fetched++, Response.json({ keys: [key.jwk] })) };
+		const config = accessConfig(accessEnv())!;
+		const verify = async (kid: string) => verifyAccessJwt(await rotated.sign(claims(), { kid }), config, deps);
+		await verifyAccessJwt(await key.sign(claims()), config, deps);
+		await expect(verify('made-up-1')).rejects.toThrow('unknown key');
+		clock += 29_000;
+		await expect(verify('made-up-2')).rejects.toThrow('unknown key');
+		expect(fetched).toBe(2);
+		clock += 1_000;
+		await expect(verify('made-up-3')).rejects.toThrow('unknown key');
+		expect(fetched).toBe(3);
 	});
 
 	it('ignores the header when Access is not configured, and prefers a bearer token when both come', async () => {

@@ -92,7 +92,26 @@ interface Jwk {
 	alg?: string;
 }
 
-const jwksCache = new Map<string, { at: number; keys: Map<string, Promise<CryptoKey>> }>();
+type KeySet = Map<string, Promise<CryptoKey>>;
+
+/**
+ * A fetch of a team's keys, shared by every request that needs it (concurrent ones included).
+ * `unknownAt`: when it was made because a key id was unknown, for the cooldown below.
+ */
+interface KeyFetch {
+	at: number;
+	keys: Promise<KeySet>;
+	unknownAt?: number;
+}
+
+const jwksCache = new Map<string, KeyFetch>();
+
+/**
+ * After fetching the keys for an unknown key id, another unknown id waits this long before the
+ * keys are fetched again (jose's remote key sets wait the same): assertions with made-up key ids
+ * cost one fetch per 30 s, not one per request. A real rotation publishes the new key first.
+ */
+const UNKNOWN_KEY_COOLDOWN_MS = 30_000;
 
 /** A team's JWKS is a few keys: a few KB. Fetched within 10 s, or the request is refused. */
 const JWKS_LIMITS = { timeoutMs: 10_000, maxBytes: 256 * 1024 };
@@ -138,15 +157,32 @@ async function fetchKeys(url: string, deps: AccessDeps): Promise<Map<string, Pro
 	return keys;
 }
 
-/** The key `kid` from the team's JWKS; refetched once when unknown (keys rotate). */
+/** Starts a fetch of the keys at `url` that the next requests share; a failed one is not kept. */
+function startFetch(url: string, deps: AccessDeps, unknown: boolean): KeyFetch {
+	const now = deps.now();
+	const started: KeyFetch = { at: now, keys: fetchKeys(url, deps), ...(unknown ? { unknownAt: now } : {}) };
+	jwksCache.set(url, started);
+	started.keys.catch(() => jwksCache.get(url) === started && jwksCache.delete(url));
+	return started;
+}
+
+/**
+ * The key `kid` from the team's JWKS; fetched again when unknown (keys rotate), at most once per
+ * UNKNOWN_KEY_COOLDOWN_MS.
+ */
 async function keyFor(issuer: string, kid: string, deps: AccessDeps): Promise<CryptoKey> {
 	const url = `${issuer}/cdn-cgi/access/certs`;
-	let cached = jwksCache.get(url);
-	if (!cached || deps.now() - cached.at > JWKS_TTL_MS || !cached.keys.has(kid)) {
-		cached = { at: deps.now(), keys: await fetchKeys(url, deps) };
-		jwksCache.set(url, cached);
+	let current = jwksCache.get(url);
+	if (!current || deps.now() - current.at > JWKS_TTL_MS) current = startFetch(url, deps, false);
+	let keys = await current.keys;
+	if (!keys.has(kid)) {
+		const latest = jwksCache.get(url);
+		// Another request fetched them again meanwhile: its keys are the newest there are.
+		if (latest && latest !== current) keys = await latest.keys;
+		else if (current.unknownAt === undefined || deps.now() - current.unknownAt >= UNKNOWN_KEY_COOLDOWN_MS)
+			keys = await startFetch(url, deps, true).keys;
 	}
-	const key = cached.keys.get(kid);
+	const key = keys.get(kid);
 	if (!key) throw new AccessError('the assertion is signed with an unknown key', 401);
 	return key;
 }
