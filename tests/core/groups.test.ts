@@ -204,6 +204,46 @@ describe('memberships (as sets with roles, three-way)', () => {
 		}
 	);
 
+	// The person behind a member is gone from B: its memberships go with its removal on A, so the
+	// member leaves the group's baseline only once that removal is done.
+	test.each(['done', 'failed', 'staged'] as const)(
+		'a member gone from B, its removal on A %s: the group keeps the member in the baseline until it is done',
+		async (outcome) => {
+			const limits = outcome === 'staged' ? { ...open, person: { count: 0, percent: 100 } } : open;
+			const a = [member('ga', 'a1'), member('ga', 'a2')];
+			const b = [member('gb', 'b1')];
+			const entries = [
+				...pEntries,
+				gEntry([
+					['a1', 'b1', 'member'],
+					['a2', 'b2', 'member']
+				])
+			];
+			const bSide = { people: [people.b[0]], groups: g.b, memberships: b };
+			const r = run(twoWay({ limits }), side('a', a), bSide, { entries });
+			expect(opLine(r)).toEqual([outcome === 'staged' ? 'remove-person@a(staged)' : 'remove-person@a']);
+			const outcomes = new Map<string, OpOutcome>();
+			await runPlan(r.plan.ops, outcomes, {
+				apply: {
+					a: async () => {
+						if (outcome === 'failed') throw new Error('503');
+						return {};
+					},
+					b: async () => ({})
+				}
+			});
+			const next = commitBaseline(r.plan, outcomes);
+			expect(next.entries.find((e) => e.kind === 'group')!.members).toEqual(
+				outcome === 'done'
+					? [['a1', 'b1', 'member']]
+					: [
+							['a1', 'b1', 'member'],
+							['a2', 'b2', 'member']
+						]
+			);
+		}
+	);
+
 	test('a membership conflict is a both-changed conflict on the group, naming the member', () => {
 		const r = run(twoWay(), side('a', [member('ga', 'a1', 'manager')]), side('b', []), {
 			entries: [...pEntries, gEntry([['a1', 'b1', 'member']])]

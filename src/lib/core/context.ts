@@ -78,6 +78,8 @@ export interface PersonLink {
 	bGone?: boolean;
 	/** In conflict: its memberships wait, and their baseline is carried over as it was. */
 	deferred?: boolean;
+	/** The operation that removes the person where it survives (gone on the other side). */
+	removal?: string;
 	/** Scratch mark for the membership pass: which group last visited this person. */
 	mark: number;
 }
@@ -257,6 +259,7 @@ export class ReconcileContext {
 			aGone: options?.aGone,
 			bGone: options?.bGone,
 			deferred: options?.deferred,
+			removal: undefined,
 			mark: 0
 		};
 		if (ids.a) this.personLinks.a.set(ids.a, link);

@@ -91,9 +91,11 @@ function diffTwoWay(ctx: ReconcileContext, pair: GroupPairWork): MemberWork {
 	let seenB = 0;
 
 	const consider = (link: PersonLink, ra: Role | undefined, rb: Role | undefined, previous?: BaselineMember) => {
-		// The person is being removed (gone on one side): its memberships go with it, no merge to make.
+		// The person is gone on one side: its memberships go with its removal on the other, no merge
+		// to make. A member sync wrote leaves the baseline only once that removal is done; while it
+		// is staged, failed or not planned, the member stays as sync last wrote it.
 		if (link.aGone || link.bGone) {
-			work.changes.set(link, null);
+			work.changes.set(link, previous ? { ...removedMember(previous), opKey: link.removal } : null);
 			return;
 		}
 		const field = `member:${linkKey(link)}`;

@@ -68,7 +68,8 @@ function planCreate(ctx: ReconcileContext, source: Person, from: Side, note?: Pa
 }
 
 /** The survivor's counterpart is gone: remove it (soft first), or anonymize once retention ends. */
-function planRemoval(ctx: ReconcileContext, entry: BaselineEntry, survivor: Person, on: Side): void {
+/** Plans the person's removal (or its next lifecycle step) where it survives; the operation's key, if any. */
+function planRemoval(ctx: ReconcileContext, entry: BaselineEntry, survivor: Person, on: Side): string | undefined {
 	const step = lifecycleStep(entry.lifecycle, false, ctx.lifecycle);
 	const target = idRef(survivor.id);
 	const draft = {
@@ -81,7 +82,7 @@ function planRemoval(ctx: ReconcileContext, entry: BaselineEntry, survivor: Pers
 	};
 	if (step.action === null) {
 		ctx.keep(entry);
-		return;
+		return undefined;
 	}
 	if (step.action === 'anonymize') {
 		const key = ctx.builder.add({
@@ -94,7 +95,7 @@ function planRemoval(ctx: ReconcileContext, entry: BaselineEntry, survivor: Pers
 		});
 		ctx.drafts.push({ ...draft, lifecycle: { ...step.next, on }, opKeys: [key] });
 		ctx.view({ kind: 'person', [on]: survivor.id, situation: 'remove', to: on, note: 'anonymize' });
-		return;
+		return key;
 	}
 	const soft = ctx.link.removeMode === 'deactivate';
 	const beforeMembers = groupsOfPerson(ctx.sides[on], survivor.id);
@@ -109,6 +110,7 @@ function planRemoval(ctx: ReconcileContext, entry: BaselineEntry, survivor: Pers
 	});
 	ctx.drafts.push({ ...draft, lifecycle: soft ? { ...step.next, on } : undefined, opKeys: [key], retire: !soft });
 	ctx.viewByOp.set(key, ctx.view({ kind: 'person', [on]: survivor.id, situation: 'remove', to: on }));
+	return key;
 }
 
 /** True when a record changed since sync last wrote it. */
@@ -251,9 +253,9 @@ function reconcileBroken(
 	const survivor = (a ?? b)!;
 	const side: Side = a ? 'a' : 'b';
 	const gone = side === 'a' ? { bGone: true } : { aGone: true };
-	ctx.linkPerson({ a: entry.a, b: entry.b }, gone);
+	const link = ctx.linkPerson({ a: entry.a, b: entry.b }, gone);
 	if (entry.lifecycle && entry.lifecycle.state !== 'active') {
-		planRemoval(ctx, entry, survivor, side);
+		link.removal = planRemoval(ctx, entry, survivor, side);
 		return;
 	}
 	if (changedSince(ctx, entry, survivor, side)) {
@@ -274,7 +276,7 @@ function reconcileBroken(
 			return;
 		}
 	}
-	planRemoval(ctx, entry, survivor, side);
+	link.removal = planRemoval(ctx, entry, survivor, side);
 }
 
 /**
