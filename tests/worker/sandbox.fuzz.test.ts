@@ -10,6 +10,7 @@ import { runInDurableObject } from 'cloudflare:test';
 import { fc, test } from '@fast-check/vitest';
 import { beforeAll, describe, expect } from 'vitest';
 import { sha256Hex } from '../../worker/crypto';
+import { recordsPath } from '../../worker/sandbox/records';
 import type { SandboxDO } from '../../worker/sandbox/sandbox-do';
 import { MAX_BODY_BYTES, SCIM_TYPES } from '../../worker/sandbox/scim-http';
 import { ORIGIN, api, expectJson, tokenFor, unique } from './support';
@@ -417,6 +418,134 @@ describe('fuzzing the sandbox SCIM handler', () => {
 			if (body && !validToken(r.auth)) expect(body.pulled()).toBe(0);
 			if (body && res.status === 413) expect(body.pulled()).toBeLessThanOrEqual(MAX_BODY_BYTES + 64 * 1024);
 			// Nothing reached a prototype.
+			expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+		}
+	);
+});
+
+// ---- Team Manager's records ------------------------------------------------------------------
+
+const arbText = fc.oneof(
+	fc.string({ minLength: 1, maxLength: 12 }),
+	fc.constantFrom('', 'x'.repeat(513), '\u0000', '<script>', '__proto__'),
+	fc.constantFrom(7, null, true, ['x'], { a: 1 })
+);
+const arbRecordPerson = fc.oneof(
+	{
+		weight: 3,
+		arbitrary: fc.record({ personId: fc.constantFrom(...PEOPLE), role: arbText, from: arbText, to: arbText })
+	},
+	fc.record({ personId: arbText, role: arbText, from: arbText, to: arbText }, { requiredKeys: [] }),
+	fc.jsonValue({ maxDepth: 1 })
+);
+/** A record as Operations Center writes it, with any field missing, mistyped or too long. */
+const arbRecord = fc.record(
+	{
+		idempotencyKey: fc.oneof(fc.constantFrom('k-1', 'k-2', 'k-3'), arbText),
+		sourceId: arbText,
+		title: arbText,
+		type: arbText,
+		startedAt: arbText,
+		endedAt: arbText,
+		location: arbText,
+		people: fc.oneof(fc.array(arbRecordPerson, { maxLength: 3 }), fc.constantFrom('x', null, {})),
+		__proto__: fc.constant({ polluted: true })
+	},
+	{ requiredKeys: [] }
+);
+const arbValidText = fc.string({ minLength: 1, maxLength: 12 });
+/** A record Team Manager takes (written once per idempotency key). */
+const arbValidRecord = fc.record(
+	{
+		idempotencyKey: fc.constantFrom('k-1', 'k-2', 'k-3', 'k-4'),
+		sourceId: arbValidText,
+		title: arbValidText,
+		type: arbValidText,
+		startedAt: fc.constant('2026-12-01T08:00:00Z'),
+		endedAt: fc.constant('2026-12-01T10:00:00Z'),
+		location: fc.string({ maxLength: 12 }),
+		people: fc.array(
+			fc.record({ personId: fc.constantFrom(...PEOPLE), role: arbValidText, from: arbValidText, to: arbValidText }),
+			{ maxLength: 3 }
+		)
+	},
+	{ requiredKeys: ['sourceId', 'title', 'type', 'startedAt', 'endedAt', 'people'] }
+);
+const arbWildRecordRequest = fc.record({
+	method: fc.constantFrom('GET', 'GET', 'POST', 'POST', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'),
+	path: fc
+		.tuple(
+			fc.constantFrom('IncidentReports', 'Events', 'IncidentReports/', 'Events/'),
+			fc.option(fc.oneof(fc.constantFrom('rec-1', 'k-1'), arbId), { nil: undefined })
+		)
+		.map(([collection, id]) => (id === undefined ? collection : `${collection.replace(/\/$/, '')}/${id}`)),
+	auth: arbAuth,
+	contentType: fc.option(fc.oneof(arbValidContentType, arbContentType), { nil: undefined, freq: 6 }),
+	body: fc.option(fc.oneof({ weight: 4, arbitrary: arbRecord.map(json) }, arbBody), { nil: undefined, freq: 6 })
+});
+const arbRecordRequest = fc.oneof(
+	fc.record({
+		method: fc.constant('POST'),
+		path: fc.constantFrom('IncidentReports', 'Events'),
+		auth: arbValidAuth,
+		contentType: arbValidContentType,
+		body: arbValidRecord.map(json)
+	}),
+	{ weight: 3, arbitrary: arbWildRecordRequest }
+);
+type RecordRequest = typeof arbRecordRequest extends fc.Arbitrary<infer T> ? T : never;
+/** Statuses the record routes answer; 503 only when a test asks for a failure (none here). */
+const RECORD_STATUSES = [200, 201, 400, 401, 404, 405, 413, 415, 422];
+
+describe("fuzzing Team Manager's record routes", () => {
+	test.prop([arbRecordRequest], { numRuns: 300 })(
+		'never a 500; errors name what was wrong; without a valid token a 401 that reads no body; what is stored reads back',
+		async (r) => {
+			const request = { ...r, query: undefined, ifMatch: undefined } as FuzzRequest & RecordRequest;
+			const body = hasBody(request) ? counted(r.body!) : undefined;
+			const declared = r.body !== undefined && 'oversized' in r.body && r.body.declare ? r.body.oversized : undefined;
+			const stub = env.SANDBOXES.getByName(systemId);
+			const url = new URL(`https://sandbox.internal/scim/v2/${r.path}`);
+			const res = await runInDurableObject(stub, (instance: SandboxDO) =>
+				instance.fetch(
+					new Request(url, {
+						method: r.method,
+						headers: headersOf(request, declared),
+						body: body?.stream
+					})
+				)
+			);
+			// Dot segments can climb out of the record routes: then it is the SCIM handler's answer.
+			if (!recordsPath(url.pathname)) return expectScimAnswer(res, request);
+			const text = await res.text();
+			const what = `${r.method} ${r.path} → ${res.status} ${text.slice(0, 300)}`;
+			expect(RECORD_STATUSES, what).toContain(res.status);
+			if (r.method !== 'HEAD') {
+				expect(res.headers.get('content-type'), what).toMatch(/^application\/json/);
+				const answer = JSON.parse(text);
+				if (res.status >= 400) {
+					expect(typeof answer.error, what).toBe('string');
+					expect(typeof answer.message, what).toBe('string');
+					// What it echoes of the request is bounded.
+					expect(answer.message.length, what).toBeLessThan(2_000);
+				} else if (r.method === 'POST') {
+					expect(answer.kind, what).toBe(r.path.startsWith('Events') ? 'event' : 'report');
+					const again = await runInDurableObject(stub, (instance: SandboxDO) =>
+						instance.fetch(
+							new Request(`https://sandbox.internal/scim/v2/${r.path}/${encodeURIComponent(answer.id)}`, {
+								headers: { authorization: `Bearer ${TOKEN}` }
+							})
+						)
+					);
+					expect(again.status, what).toBe(200);
+					expect(await again.json(), what).toEqual(answer);
+				}
+			}
+			if (!validToken(r.auth)) {
+				expect(res.status, what).toBe(401);
+				if (body) expect(body.pulled(), what).toBe(0);
+			}
+			if (body && res.status === 413) expect(body.pulled()).toBeLessThanOrEqual(MAX_BODY_BYTES + 64 * 1024);
 			expect(({} as Record<string, unknown>).polluted).toBeUndefined();
 		}
 	);

@@ -613,6 +613,19 @@ describe('the SCIM protocol, raw', () => {
 		expect((await scim('/Events', { body: { ...many, people: tooMany } })).status).toBe(400);
 	});
 
+	it("Team Manager's records: one record per idempotency key, and a key of the other kind is refused", async () => {
+		const record = { sourceId: 'inc-9', title: 'Drill', type: 'exercise', startedAt: 'a', endedAt: 'b', people: [] };
+		const first = await expectJson(scim('/IncidentReports', { body: { ...record, idempotencyKey: 'idem-9' } }), 201);
+		const again = await expectJson(scim('/IncidentReports', { body: { ...record, idempotencyKey: 'idem-9' } }), 200);
+		expect(again).toEqual(first);
+		expect(await expectJson(scim('/Events', { body: { ...record, idempotencyKey: 'idem-9' } }), 422)).toEqual({
+			error: 'idempotency-key-reused',
+			message: 'idempotency key "idem-9" already holds an incident report'
+		});
+		const events = await expectJson(scim('/Events'), 200);
+		expect(events.records.filter((r: { sourceId: string }) => r.sourceId === 'inc-9')).toEqual([]);
+	});
+
 	it('deleting a sandbox system wipes its directory', async () => {
 		const created = await expectJson(
 			api('/api/systems', { token: owner, body: { name: 'Doomed', connector: 'sandbox', region: 'eu' } }),

@@ -46,6 +46,18 @@ const RecordBody = v.object({
 	)
 });
 
+/** An idempotency key already holds a record of the other kind: answered 422, nothing written. */
+export class ReusedKey extends Error {
+	constructor(
+		readonly key: string,
+		readonly holds: IncidentRecord['kind']
+	) {
+		super(
+			`idempotency key "${key.slice(0, 100)}" already holds an ${holds === 'report' ? 'incident report' : 'event'}`
+		);
+	}
+}
+
 export class DemoRecords {
 	/** Record writes still to refuse with 503 (a test's target failure). */
 	failures = 0;
@@ -134,13 +146,22 @@ export class DemoRecords {
 		return row ? (JSON.parse(String(row.record)) as StoredRecord) : undefined;
 	}
 
-	/** Stores a record once per idempotency key: the second write answers the first record. */
+	/**
+	 * Stores a record once per idempotency key: the second write answers the first record. A key
+	 * that names a record of the other kind is refused (as the IETF Idempotency-Key draft has a key
+	 * reused for another request): answering an incident report to an Events write would tell the
+	 * writer its event exists.
+	 */
 	write(kind: IncidentRecord['kind'], body: unknown, now: string): { record: StoredRecord; created: boolean } {
 		const parsed = v.parse(RecordBody, body);
 		const key = parsed.idempotencyKey;
 		if (key) {
 			const row = this.sql.exec<Row>('SELECT record FROM sb_records WHERE idem = ?', key).toArray()[0];
-			if (row) return { record: JSON.parse(String(row.record)) as StoredRecord, created: false };
+			if (row) {
+				const record = JSON.parse(String(row.record)) as StoredRecord;
+				if (record.kind !== kind) throw new ReusedKey(key, record.kind);
+				return { record, created: false };
+			}
 		}
 		const { idempotencyKey: _key, ...rest } = parsed;
 		const record: StoredRecord = {
@@ -222,6 +243,7 @@ export async function handleRecords(
 		const { record, created } = records.write(where.kind, body, new Date().toISOString());
 		return json(created ? 201 : 200, record);
 	} catch (e) {
+		if (e instanceof ReusedKey) return json(422, { error: 'idempotency-key-reused', message: e.message });
 		if (e instanceof v.ValiError)
 			return json(400, {
 				error: 'invalid',
