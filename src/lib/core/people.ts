@@ -67,8 +67,10 @@ function planCreate(ctx: ReconcileContext, source: Person, from: Side, note?: Pa
 		ctx.builder.add({ type: 'invite', side: to, step: STEP.notices, person: createdRef(key) });
 }
 
-/** The survivor's counterpart is gone: remove it (soft first), or anonymize once retention ends. */
-/** Plans the person's removal (or its next lifecycle step) where it survives; the operation's key, if any. */
+/**
+ * The survivor's counterpart is gone: remove it (soft first), or anonymize once retention ends.
+ * Answers the key of the operation that does it (none while the lifecycle waits).
+ */
 function planRemoval(ctx: ReconcileContext, entry: BaselineEntry, survivor: Person, on: Side): string | undefined {
 	const step = lifecycleStep(entry.lifecycle, false, ctx.lifecycle);
 	const target = idRef(survivor.id);
