@@ -79,6 +79,44 @@ describe('provision: people', () => {
 		expect(opLine(run(provision(), hr, target, { entries: next.entries }))).toEqual(['update-person@b']);
 	});
 
+	// The synced account t1 was deleted by hand on the target; t2 is the target's own account that
+	// shares Eva's email. Remaking t1 must not turn into adopting t2 because the first try failed.
+	test.each(['done', 'failed'] as const)(
+		'an account deleted by hand on the target is made again (create %s): the old pairing stays until the create succeeds',
+		async (outcome) => {
+			const hr = { people: [person('e1', 'Eva', { email: 'eva@x.org', externalId: 'E1' })] };
+			const target = { people: [person('t2', 'Eva', { email: 'eva@x.org' })] };
+			const synced = personEntry(
+				'e1',
+				't1',
+				{ displayName: 'Eva', email: 'eva@x.org' },
+				{ origin: 'created', access: true }
+			);
+			const r = run(provision(), hr, target, { entries: [synced] });
+			expect(opLine(r)).toEqual(['create-person@b']);
+			const outcomes = new Map<string, OpOutcome>();
+			await runPlan(r.plan.ops, outcomes, {
+				apply: {
+					a: async () => ({}),
+					b: async () => {
+						if (outcome === 'failed') throw new Error('503 from the target');
+						return { id: 't3' };
+					}
+				}
+			});
+			const next = commitBaseline(r.plan, outcomes);
+			if (outcome === 'done') {
+				// The new pair, without the access sync had granted the deleted account.
+				expect(next.entries).toEqual([
+					{ kind: 'person', a: 'e1', b: 't3', origin: 'created', fields: expect.any(Object) }
+				]);
+				return;
+			}
+			expect(next.entries).toEqual([synced]);
+			expect(opLine(run(provision(), hr, target, { entries: next.entries }))).toEqual(['create-person@b']);
+		}
+	);
+
 	test('source wins on every owned field; the target is never written back to the source', () => {
 		const entry: BaselineEntry = {
 			kind: 'person',

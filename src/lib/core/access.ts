@@ -155,7 +155,9 @@ export function planAccess(ctx: ReconcileContext, via: AccessVia | undefined): v
 		const removal = draft.opKeys.map((k) => opsByKey.get(k)).find((op) => op !== undefined && REMOVALS.has(op.type));
 		const removing = removal !== undefined || (draft.lifecycle !== undefined && draft.lifecycle.state !== 'active');
 		const ids = { a: idOf(draft.a), b: idOf(draft.b) };
-		const decided = decide(draft[side], ids, draft.previous?.access === true, removing, removal);
+		// A remade account starts without the access the deleted one had.
+		const had = draft.previous?.access === true && !draft.recreates;
+		const decided = decide(draft[side], ids, had, removing, removal);
 		if (decided) draft.access = { granted: decided.step.granted, opKey: decided.opKey };
 	}
 

@@ -39,7 +39,7 @@ export function commitBaseline(plan: Plan, outcomes: ReadonlyMap<string, OpOutco
 		if (draft.retire) continue;
 		const entry: BaselineEntry = { kind: draft.kind, a, b, origin: draft.origin, fields: draft.fields };
 		if (draft.lifecycle && draft.lifecycle.state !== 'active') entry.lifecycle = draft.lifecycle;
-		if (draft.previous?.access) entry.access = true;
+		if (draft.previous?.access && !draft.recreates) entry.access = true;
 		if (draft.kind === 'group') {
 			const members: BaselineMember[] = [];
 			for (const m of draft.members ?? []) {

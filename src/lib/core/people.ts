@@ -44,7 +44,14 @@ function personFor(ctx: ReconcileContext, source: Person, from: Side, to: Side):
 	return rest;
 }
 
-function planCreate(ctx: ReconcileContext, source: Person, from: Side, note?: PairNote): void {
+function planCreate(
+	ctx: ReconcileContext,
+	source: Person,
+	from: Side,
+	note?: PairNote,
+	/** Provisioning: the pairing whose target record this create remakes (see DraftEntry.recreates). */
+	replaces?: BaselineEntry
+): void {
 	const to = otherSide(from);
 	const key = ctx.builder.add({
 		type: 'create-person',
@@ -60,7 +67,8 @@ function planCreate(ctx: ReconcileContext, source: Person, from: Side, note?: Pa
 		...refs,
 		origin: 'created',
 		fields: readValues(source, ctx.personSpecs, from),
-		opKeys: [key]
+		opKeys: [key],
+		...(replaces ? { previous: replaces, recreates: true as const } : {})
 	});
 	ctx.view({ kind: 'person', [from]: source.id, situation: 'create', to, note });
 	if (ctx.provision && note !== 'recreate')
@@ -248,7 +256,7 @@ function reconcileBroken(
 			planRemoval(ctx, entry, b, 'b');
 		} else if (a) {
 			// Source is the truth: a synced account deleted by hand on the target comes back.
-			planCreate(ctx, a, 'a', 'recreate');
+			planCreate(ctx, a, 'a', 'recreate', entry);
 		}
 		return;
 	}

@@ -31,6 +31,13 @@ export interface DraftEntry {
 	/** Operations on the pair's own fields and existence; if any fails, `previous` stays. */
 	opKeys: string[];
 	previous?: BaselineEntry;
+	/**
+	 * Provisioning: the create remakes a synced record deleted by hand on the target. `previous` is
+	 * the pairing it replaces: it stays as it was while the create has not succeeded (the next run
+	 * remakes the record again, rather than matching the person anew), and once it has, the new pair
+	 * takes its place without the old account's access.
+	 */
+	recreates?: true;
 	/** The pair ends once its operations succeed (a group or person deleted for good). */
 	retire?: boolean;
 	/**
