@@ -7,7 +7,9 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
 import {
+	commitBaseline,
 	Directory,
+	fnv1a,
 	planUndo,
 	runPlan,
 	type Baseline,
@@ -43,6 +45,62 @@ describe('properties', () => {
 				expect(again.plan.ops.map((o) => o.type)).toEqual([]);
 				if (round === 0) edit(dirs, edits);
 			}
+		}
+	);
+
+	/** A directory's content with its ids left out: records by their values, members by theirs. */
+	const byValue = (d: Directory) => {
+		const s = d.snapshot();
+		const value = (r: { id: string }) => {
+			const { id: _id, ...rest } = r;
+			return JSON.stringify(rest, Object.keys(rest).sort());
+		};
+		const people = new Map(s.people.map((p) => [p.id, value(p)]));
+		const groups = new Map(s.groups.map((g) => [g.id, value(g)]));
+		return {
+			people: [...people.values()].sort(),
+			groups: [...groups.values()].sort(),
+			memberships: s.memberships.map((m) => `${groups.get(m.groupId)} ${people.get(m.personId)} ${m.role}`).sort()
+		};
+	};
+
+	test.prop([fc.constantFrom(...LINKS), arbSide('a'), arbSide('b'), arbEdits, fc.integer()], { numRuns: 300 })(
+		'retry: a run whose operations partly fail, then the next run in full, ends where one run in full ends',
+		async (link, a0, b0, edits, seed) => {
+			const start = { a: new Directory('A', a0), b: new Directory('B', b0) };
+			const first = tryReconcile(link, start.a.snapshot(), start.b.snapshot(), { linkId: link.id, entries: [] });
+			if (!first) return;
+			const { baseline } = await applyPlan(first.plan, start.a, start.b);
+			edit(start, edits);
+			const copy = (d: Directory, prefix: string) => new Directory(d.system, content(d.snapshot()), prefix);
+			const once = { a: copy(start.a, 'A1'), b: copy(start.b, 'B1') };
+			const twice = { a: copy(start.a, 'A2'), b: copy(start.b, 'B2') };
+
+			const r = tryReconcile(link, once.a.snapshot(), once.b.snapshot(), baseline);
+			if (!r) return;
+			await applyPlan(r.plan, once.a, once.b);
+
+			// The same plan, with about a third of its operations failing (and what needs them skipped).
+			const fails = (key: string) => (Math.imul(seed ^ fnv1a(key).charCodeAt(3), 0x9e3779b1) >>> 0) % 3 === 0;
+			const outcomes = new Map<string, OpOutcome>();
+			await runPlan(r.plan.ops, outcomes, {
+				apply: {
+					a: async (op, res) => {
+						if (fails(op.key)) throw new Error('503 Service Unavailable');
+						return twice.a.apply(op, res);
+					},
+					b: async (op, res) => {
+						if (fails(op.key)) throw new Error('503 Service Unavailable');
+						return twice.b.apply(op, res);
+					}
+				}
+			});
+			const after = commitBaseline(r.plan, outcomes);
+			const retry = tryReconcile(link, twice.a.snapshot(), twice.b.snapshot(), after);
+			if (!retry) return;
+			const { outcomes: retried } = await applyPlan(retry.plan, twice.a, twice.b);
+			expect([...retried.values()].filter((o) => o.status !== 'done')).toEqual([]);
+			expect({ a: byValue(twice.a), b: byValue(twice.b) }).toEqual({ a: byValue(once.a), b: byValue(once.b) });
 		}
 	);
 

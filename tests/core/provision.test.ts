@@ -117,6 +117,25 @@ describe('provision: people', () => {
 		}
 	);
 
+	test('a newcomer with the email of an account made again is not created beside it: ambiguous, naming both', () => {
+		const hr = {
+			people: [
+				person('e1', 'Eva', { email: 'eva@x.org', externalId: 'E1' }),
+				person('e2', 'Eva B', { email: 'eva@x.org', externalId: 'E2' })
+			]
+		};
+		const synced = personEntry('e1', 't1', { displayName: 'Eva', email: 'eva@x.org' }, { origin: 'created' });
+		const r = run(provision(), hr, { people: [person('t9', 'Manual Max')] }, { entries: [synced] });
+		expect(opLine(r)).toEqual(['create-person@b']);
+		expect(r.plan.ops[0]).toMatchObject({ from: 'e1' });
+		expect(r.conflicts).toEqual([
+			expect.objectContaining({
+				reason: 'ambiguous-match',
+				records: [expect.objectContaining({ side: 'a', id: 'e2' }), expect.objectContaining({ side: 'a', id: 'e1' })]
+			})
+		]);
+	});
+
 	test('source wins on every owned field; the target is never written back to the source', () => {
 		const entry: BaselineEntry = {
 			kind: 'person',

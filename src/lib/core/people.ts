@@ -247,7 +247,9 @@ function reconcileBroken(
 	ctx: ReconcileContext,
 	entry: BaselineEntry,
 	a: Person | undefined,
-	b: Person | undefined
+	b: Person | undefined,
+	/** Collects the people whose record on the other side this plan makes again. */
+	recreated: Record<Side, Person[]>
 ): void {
 	if (!a && !b) return;
 	if (ctx.provision) {
@@ -257,6 +259,7 @@ function reconcileBroken(
 		} else if (a) {
 			// Source is the truth: a synced account deleted by hand on the target comes back.
 			planCreate(ctx, a, 'a', 'recreate', entry);
+			recreated.a.push(a);
 		}
 		return;
 	}
@@ -283,6 +286,7 @@ function reconcileBroken(
 		if (choice === side) {
 			ctx.personLinks[side].delete(survivor.id);
 			planCreate(ctx, survivor, side, 'recreate');
+			recreated[side].push(survivor);
 			return;
 		}
 	}
@@ -291,18 +295,20 @@ function reconcileBroken(
 
 /**
  * People about to be created whose match key a paired record on the other side holds (or will hold
- * once this plan's updates land): creating them would duplicate that key there, so they are
- * ambiguous instead, naming the holder. A person chooses create new (the key is then shared) or ignore.
+ * once this plan's updates land), or a record this plan makes again there will hold: creating them
+ * would duplicate that key there, so they are ambiguous instead, naming the holder (or the person
+ * whose record is made again). A person chooses create new (the key is then shared) or ignore.
  */
 function heldKeys(
 	ctx: ReconcileContext,
 	pairs: readonly Pair<Person>[],
 	creatable: Record<Side, Person[]>,
-	writes: ReadonlyMap<Person, FieldValues>
+	writes: ReadonlyMap<Person, FieldValues>,
+	recreated: Record<Side, readonly Person[]>
 ): { ambiguous: { via: string; a: Person[]; b: Person[] }[]; taken: Set<Person> } {
 	const ambiguous: { via: string; a: Person[]; b: Person[] }[] = [];
 	const taken = new Set<Person>();
-	if (pairs.length === 0) return { ambiguous, taken };
+	if (pairs.length === 0 && recreated.a.length === 0 && recreated.b.length === 0) return { ambiguous, taken };
 	const passes = personPasses(ctx.link);
 	for (const pass of passes) {
 		const spec = ctx.personSpecs.find((s) => s.key === pass.name);
@@ -325,9 +331,17 @@ function heldKeys(
 				if (k === '' || !waiting.has(k)) continue;
 				holders.set(k, [...(holders.get(k) ?? []), holder]);
 			}
-			for (const [k, list] of holders) {
+			// The record made again carries this side's values: same side, same key.
+			const remade = new Map<string, Person[]>();
+			for (const p of recreated[side]) {
+				const k = pass.key(p, side);
+				if (k !== '' && waiting.has(k)) remade.set(k, [...(remade.get(k) ?? []), p]);
+			}
+			for (const k of new Set([...holders.keys(), ...remade.keys()])) {
 				const mine = waiting.get(k)!;
-				ambiguous.push({ via: pass.name, a: side === 'a' ? mine : list, b: side === 'a' ? list : mine });
+				const same = [...mine, ...(remade.get(k) ?? [])];
+				const list = holders.get(k) ?? [];
+				ambiguous.push({ via: pass.name, a: side === 'a' ? same : list, b: side === 'a' ? list : same });
 				for (const p of mine) taken.add(p);
 			}
 		}
@@ -384,14 +398,15 @@ export function reconcilePeople(ctx: ReconcileContext): void {
 	}
 	indexGroupsOf(sides.a, survivors.a);
 	indexGroupsOf(sides.b, survivors.b);
-	for (const { entry, a, b } of m.broken) reconcileBroken(ctx, entry, a, b);
+	const recreated: Record<Side, Person[]> = { a: [], b: [] };
+	for (const { entry, a, b } of m.broken) reconcileBroken(ctx, entry, a, b, recreated);
 
 	// Records a person already decided on (create new, ignore) are not second-guessed.
 	const creatable = {
 		a: m.onlyA.filter((p) => !resolutions.excluded.person.a.has(p.id)),
 		b: ctx.provision ? [] : m.onlyB.filter((p) => !resolutions.excluded.person.b.has(p.id))
 	};
-	const held = heldKeys(ctx, m.pairs, creatable, writes);
+	const held = heldKeys(ctx, m.pairs, creatable, writes, recreated);
 	m.ambiguous.push(...held.ambiguous);
 
 	for (const group of m.ambiguous) {
