@@ -2,7 +2,9 @@
  * Invariants, over generated directories:
  * - converge: reconcile, apply the plan to both sides, reconcile again: nothing is proposed;
  * - symmetry: swapping A and B (and the authority) gives the mirrored answer;
- * - undo: undoing a run's operations restores the directories it started from.
+ * - undo: undoing a run's operations restores the directories it started from;
+ * - retry: a run whose operations partly fail, then the next run in full, ends where one run in
+ *   full ends (the baseline records only what succeeded).
  */
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
