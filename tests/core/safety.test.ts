@@ -9,10 +9,11 @@ import {
 	shrinkage,
 	tally,
 	type BaselineEntry,
+	type BaselineMember,
 	type OpOutcome,
 	type Resolution
 } from '../../src/lib/core';
-import { fieldsOf, group, opLine, person, personEntry, provision, run, twoWay } from '../support/factories';
+import { fieldsOf, group, member, opLine, person, personEntry, provision, run, twoWay } from '../support/factories';
 
 const many = (n: number, prefix: string) =>
 	Array.from({ length: n }, (_, i) => person(`${prefix}${i}`, `P${i}`, { externalId: `E${i}` }));
@@ -331,6 +332,36 @@ describe('resolutions', () => {
 			{ entries, resolutions: [{ conflictId: conflict.id, choice: 'take-b', against: conflict.records }] }
 		);
 		expect(opLine(r)).toEqual(['create-person@a']);
+	});
+
+	test('changed-vs-removed kept: the record made again joins the groups it is in, even as their only member', () => {
+		const survivor = person('b1', 'Ann (edited)', { email: 'ann@x.org' });
+		const keep = person('a2', 'Keep');
+		const groups = {
+			a: [{ id: 'ga', name: 'Ops', kind: 'group' as const, externalId: 'G1' }],
+			b: [{ id: 'gb', name: 'Ops', kind: 'group' as const, externalId: 'G1' }]
+		};
+		const entries = [
+			base,
+			personEntry('a2', 'b2', fieldsOf({ displayName: 'Keep' })),
+			{
+				kind: 'group' as const,
+				a: 'ga',
+				b: 'gb',
+				origin: 'matched' as const,
+				fields: { name: 'Ops' },
+				members: [['a1', 'b1', 'member'] as BaselineMember]
+			}
+		];
+		const a = { people: [keep], groups: groups.a };
+		const b = { people: [survivor, person('b2', 'Keep')], groups: groups.b, memberships: [member('gb', 'b1')] };
+		const conflict = run(twoWay(), a, b, { entries }).conflicts[0];
+		const r = run(twoWay(), a, b, {
+			entries,
+			resolutions: [{ conflictId: conflict.id, choice: 'take-b', against: conflict.records }]
+		});
+		expect(opLine(r)).toEqual(['create-person@a', 'add-membership@a']);
+		expect(r.plan.ops[1]).toMatchObject({ group: { id: 'ga' }, person: { createdBy: r.plan.ops[0].key } });
 	});
 });
 

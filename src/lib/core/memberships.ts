@@ -131,8 +131,12 @@ function diffTwoWay(ctx: ReconcileContext, pair: GroupPairWork): MemberWork {
 		if (!link) continue;
 		const ra = aMembers.get(m[0]);
 		const rb = bMembers.get(m[1]);
-		if (ra !== undefined) seenA++;
-		if (rb !== undefined) seenB++;
+		// A gone person's surviving record may be linked anew (made again on the other side): its
+		// membership is then the new link's, for the walk over the live members below to find.
+		if (!link.aGone && !link.bGone) {
+			if (ra !== undefined) seenA++;
+			if (rb !== undefined) seenB++;
+		}
 		if (link.deferred || (ra === m[2] && rb === m[2])) continue;
 		consider(link, ra, rb, m);
 	}
