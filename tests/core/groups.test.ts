@@ -1,6 +1,14 @@
 /** Groups and memberships: matching by identifier or name, collisions, members as sets with roles. */
 import { describe, expect, test } from 'vitest';
-import { commitBaseline, runPlan, type BaselineEntry, type OpOutcome } from '../../src/lib/core';
+import {
+	commitBaseline,
+	runPlan,
+	type Baseline,
+	type BaselineEntry,
+	type BaselineMember,
+	type OpOutcome,
+	type Plan
+} from '../../src/lib/core';
 import { group, member, opLine, person, run, twoWay } from '../support/factories';
 
 const people = {
@@ -160,45 +168,45 @@ describe('memberships (as sets with roles, three-way)', () => {
 		expect(opLine(r)).toEqual(ops);
 	});
 
+	// A1 and A2 are both members in the baseline; B's group has only B1 now.
+	const bothMembers: BaselineMember[] = [
+		['a1', 'b1', 'member'],
+		['a2', 'b2', 'member']
+	];
+	const inGroupA = [member('ga', 'a1'), member('ga', 'a2')];
+	const inGroupB = [member('gb', 'b1')];
+	const synced = [...pEntries, gEntry(bothMembers.map((m) => [...m] as BaselineMember))];
+	/** Runs the plan, every operation on A failing when `outcome` says so, and commits the baseline. */
+	async function commitAfter(plan: Plan, outcome: 'done' | 'failed' | 'staged') {
+		const outcomes = new Map<string, OpOutcome>();
+		await runPlan(plan.ops, outcomes, {
+			apply: {
+				a: async () => {
+					if (outcome === 'failed') throw new Error('503');
+					return {};
+				},
+				b: async () => ({})
+			}
+		});
+		return commitBaseline(plan, outcomes);
+	}
+	const groupMembers = (b: Baseline) => b.entries.find((e) => e.kind === 'group')!.members;
+
 	// Two-way: a removal that did not happen must stay in the baseline, or the next run reads the
 	// member as added on A and puts it back on B.
 	test.each(['done', 'failed', 'staged'] as const)(
 		'removed on B, its removal on A %s: the baseline and the next plan follow what happened',
 		async (outcome) => {
 			const limits = outcome === 'staged' ? { ...open, membership: { count: 0, percent: 100 } } : open;
-			const a = [member('ga', 'a1'), member('ga', 'a2')];
-			const b = [member('gb', 'b1')];
-			const entries = [
-				...pEntries,
-				gEntry([
-					['a1', 'b1', 'member'],
-					['a2', 'b2', 'member']
-				])
-			];
-			const r = run(twoWay({ limits }), side('a', a), side('b', b), { entries });
-			const outcomes = new Map<string, OpOutcome>();
-			await runPlan(r.plan.ops, outcomes, {
-				apply: {
-					a: async () => {
-						if (outcome === 'failed') throw new Error('503');
-						return {};
-					},
-					b: async () => ({})
-				}
-			});
-			const next = commitBaseline(r.plan, outcomes);
-			const members = next.entries.find((e) => e.kind === 'group')!.members;
-			expect(members).toEqual(
-				outcome === 'done'
-					? [['a1', 'b1', 'member']]
-					: [
-							['a1', 'b1', 'member'],
-							['a2', 'b2', 'member']
-						]
+			const r = run(twoWay({ limits }), side('a', inGroupA), side('b', inGroupB), { entries: synced });
+			const next = await commitAfter(r.plan, outcome);
+			expect(groupMembers(next)).toEqual(outcome === 'done' ? [bothMembers[0]] : bothMembers);
+			const again = run(
+				twoWay({ limits }),
+				side('a', outcome === 'done' ? [inGroupA[0]] : inGroupA),
+				side('b', inGroupB),
+				{ entries: next.entries }
 			);
-			const again = run(twoWay({ limits }), side('a', outcome === 'done' ? [a[0]] : a), side('b', b), {
-				entries: next.entries
-			});
 			const left = { done: [], failed: ['remove-membership@a'], staged: ['remove-membership@a(staged)'] };
 			expect(opLine(again)).toEqual(left[outcome]);
 		}
@@ -210,37 +218,11 @@ describe('memberships (as sets with roles, three-way)', () => {
 		'a member gone from B, its removal on A %s: the group keeps the member in the baseline until it is done',
 		async (outcome) => {
 			const limits = outcome === 'staged' ? { ...open, person: { count: 0, percent: 100 } } : open;
-			const a = [member('ga', 'a1'), member('ga', 'a2')];
-			const b = [member('gb', 'b1')];
-			const entries = [
-				...pEntries,
-				gEntry([
-					['a1', 'b1', 'member'],
-					['a2', 'b2', 'member']
-				])
-			];
-			const bSide = { people: [people.b[0]], groups: g.b, memberships: b };
-			const r = run(twoWay({ limits }), side('a', a), bSide, { entries });
+			const bSide = { people: [people.b[0]], groups: g.b, memberships: inGroupB };
+			const r = run(twoWay({ limits }), side('a', inGroupA), bSide, { entries: synced });
 			expect(opLine(r)).toEqual([outcome === 'staged' ? 'remove-person@a(staged)' : 'remove-person@a']);
-			const outcomes = new Map<string, OpOutcome>();
-			await runPlan(r.plan.ops, outcomes, {
-				apply: {
-					a: async () => {
-						if (outcome === 'failed') throw new Error('503');
-						return {};
-					},
-					b: async () => ({})
-				}
-			});
-			const next = commitBaseline(r.plan, outcomes);
-			expect(next.entries.find((e) => e.kind === 'group')!.members).toEqual(
-				outcome === 'done'
-					? [['a1', 'b1', 'member']]
-					: [
-							['a1', 'b1', 'member'],
-							['a2', 'b2', 'member']
-						]
-			);
+			const next = await commitAfter(r.plan, outcome);
+			expect(groupMembers(next)).toEqual(outcome === 'done' ? [bothMembers[0]] : bothMembers);
 		}
 	);
 

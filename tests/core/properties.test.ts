@@ -9,7 +9,6 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
 import {
-	commitBaseline,
 	Directory,
 	fnv1a,
 	planUndo,
@@ -84,20 +83,7 @@ describe('properties', () => {
 
 			// The same plan, with about a third of its operations failing (and what needs them skipped).
 			const fails = (key: string) => (Math.imul(seed ^ fnv1a(key).charCodeAt(3), 0x9e3779b1) >>> 0) % 3 === 0;
-			const outcomes = new Map<string, OpOutcome>();
-			await runPlan(r.plan.ops, outcomes, {
-				apply: {
-					a: async (op, res) => {
-						if (fails(op.key)) throw new Error('503 Service Unavailable');
-						return twice.a.apply(op, res);
-					},
-					b: async (op, res) => {
-						if (fails(op.key)) throw new Error('503 Service Unavailable');
-						return twice.b.apply(op, res);
-					}
-				}
-			});
-			const after = commitBaseline(r.plan, outcomes);
+			const { baseline: after } = await applyPlan(r.plan, twice.a, twice.b, (op) => fails(op.key));
 			const retry = tryReconcile(link, twice.a.snapshot(), twice.b.snapshot(), after);
 			if (!retry) return;
 			const { outcomes: retried } = await applyPlan(retry.plan, twice.a, twice.b);
