@@ -65,6 +65,12 @@ describe('Scrubber.text', () => {
 	it('scrubs keys and values of JSON, even behind escapes', () => {
 		const json = JSON.stringify({ [TOKEN]: [`x ${TOKEN}`], n: 1 }).replace(/\//g, '\\/');
 		expect(scrub.json(json)).toEqual({ [REDACTED]: [`x ${REDACTED}`], n: 1 });
+		const plain = new Scrubber({ token: 'abcdefgh1234wxyz' });
+		const unicode = JSON.stringify({ detail: 'x abcdefgh1234wxyz' }).replace(
+			/[a-z]/g,
+			(c) => `\\u00${c.charCodeAt(0).toString(16)}`
+		);
+		expect(plain.json(unicode)).toEqual({ detail: `x ${REDACTED}` });
 	});
 
 	// Tokens as systems issue them; the text around them as servers write it.
@@ -88,6 +94,29 @@ describe('Scrubber.text', () => {
 			const keep = 8 + (cutAt % (whole.length - 7));
 			const copy = keepStart ? whole.slice(0, keep) : whole.slice(whole.length - keep);
 			expect(new Scrubber({ token: t }).text(`${before}${copy}${after}`).includes(copy)).toBe(false);
+		}
+	);
+
+	/** Every string in a JSON value, keys included. */
+	const strings = (value: unknown): string[] =>
+		typeof value === 'string'
+			? [value]
+			: value !== null && typeof value === 'object'
+				? Object.entries(value).flatMap(([k, v]) => [k, ...strings(v)])
+				: [];
+	const escape = (s: string) => JSON.stringify(s).slice(1, -1);
+	const answer = fc.constantFrom(
+		(detail: string) => JSON.stringify({ detail, meta: { version: 'W/"1"' } }),
+		// An error quoting the request it refused, as JSON in a string: the token escaped twice.
+		(detail: string) => JSON.stringify({ detail: JSON.stringify({ authorization: detail }) }),
+		(detail: string) => JSON.stringify({ detail }).replace(/[a-z]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`),
+		(detail: string) => JSON.stringify({ detail }).replace(/\//g, '\\/')
+	);
+	test.prop([token, around, around, answer], { numRuns: 300 })(
+		'no string of a JSON answer holds the token, however the answer escapes it',
+		(t, before, after, write) => {
+			const found = strings(new Scrubber({ token: t }).json(write(`${before}${t}${after}`)));
+			for (const s of found) expect(s.includes(t) || s.includes(escape(t))).toBe(false);
 		}
 	);
 

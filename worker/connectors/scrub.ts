@@ -88,8 +88,17 @@ export function encodings(secret: string): string[] {
 export class Scrubber {
 	/** Every encoded form of every secret, longest first. */
 	readonly #forms: string[];
-	/** The first and last characters of each form: any copy cut at one end still holds one of them. */
-	readonly #anchors: string[];
+	/**
+	 * The first and last characters of each form, as one pattern: any copy cut at one end still
+	 * holds one of them.
+	 */
+	readonly #anchorPattern: RegExp | undefined;
+	/**
+	 * Whether a secret holds a character JSON escapes (`"`, `\`, a control character): its copy
+	 * in a JSON string nested in another (an error body quoting a request) is then escaped twice,
+	 * a form no anchor is made for.
+	 */
+	readonly #escaped: boolean;
 
 	constructor(secrets: SystemSecrets) {
 		const raw: string[] = [];
@@ -101,14 +110,19 @@ export class Scrubber {
 		const forms = new Set<string>();
 		for (const secret of raw) if (secret.length >= TOO_SHORT) for (const f of encodings(secret)) forms.add(f);
 		this.#forms = [...forms].sort((a, b) => b.length - a.length);
-		this.#anchors = [
-			...new Set(this.#forms.flatMap((f) => [f.slice(0, MIN_SECRET_LENGTH), f.slice(-MIN_SECRET_LENGTH)]))
-		];
+		// eslint-disable-next-line no-control-regex
+		this.#escaped = raw.some((secret) => /["\\\u0000-\u001f]/.test(secret));
+		const anchors = new Set(this.#forms.flatMap((f) => [f.slice(0, MIN_SECRET_LENGTH), f.slice(-MIN_SECRET_LENGTH)]));
+		this.#anchorPattern =
+			anchors.size === 0
+				? undefined
+				: new RegExp([...anchors].map((a) => a.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|'));
 	}
 
 	/** Whether `text` may hold a secret in some form (a cheap test before `value` walks a large answer). */
 	mayHold(text: string): boolean {
-		return this.#anchors.some((a) => text.includes(a));
+		// One pass of one alternation: a third of the time of a search per anchor, on a page of users.
+		return this.#anchorPattern?.test(text) ?? false;
 	}
 
 	/** `text` with every secret, whole or cut at one end to 8 characters or more, replaced by [redacted]. */
@@ -168,10 +182,15 @@ export class Scrubber {
 
 	/**
 	 * The JSON value of a system's answer, scrubbed. The walk is skipped when the text shows no
-	 * trace of a secret and has no escapes (`\u0041`, `\/`) that could hide one from that test.
+	 * trace of a secret and has no escape that could hide one from that test: `\u0041` and `\/`
+	 * can stand for any character of a secret, the other escapes only for characters the secret
+	 * lacks. (Every SCIM resource's `meta.version`, `W/\"…\"`, holds escapes: walking each page
+	 * of a 10k directory string by string was a tenth of a read.)
 	 */
 	json(text: string): unknown {
 		const parsed: unknown = JSON.parse(text);
-		return this.#forms.length > 0 && (text.includes('\\') || this.mayHold(text)) ? this.value(parsed) : parsed;
+		if (this.#forms.length === 0) return parsed;
+		const hiding = this.#escaped ? text.includes('\\') : /\\[u/]/.test(text);
+		return hiding || this.mayHold(text) ? this.value(parsed) : parsed;
 	}
 }
