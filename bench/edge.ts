@@ -300,6 +300,8 @@ export async function cpuProfiler(inspectorPort: number, match = `core:user:${WO
 		stop: async () => {
 			const answer = await client.send('Profiler.stop');
 			client.close();
+			// The whole profile, for a look at who called what (Chrome's DevTools open it).
+			if (process.env.PROFILE_OUT) writeFileSync(process.env.PROFILE_OUT, JSON.stringify(answer.result.profile));
 			const { nodes, samples, timeDeltas } = answer.result.profile as {
 				nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];
 				samples: number[];
