@@ -21,7 +21,7 @@ import {
 	TIMESTAMP_HEADER
 } from '../link/incident-signature';
 import { incidentsOf } from '../link/incidents';
-import type { SandboxIncident } from '../sandbox/records';
+import type { DemoIncident } from '$lib/api/incidents-client';
 import type { Result } from '../link/types';
 import { ApiError, parseBody, readJson, readText } from './errors';
 import type { Route, RouteContext } from './router';
@@ -106,7 +106,7 @@ async function sandboxOf(env: Env, systemId: string) {
 }
 
 /** The payload an Operations Center sends for a closed incident. */
-export const payloadOf = (incident: SandboxIncident): IncidentPayload => ({
+export const payloadOf = (incident: DemoIncident): IncidentPayload => ({
 	id: incident.id,
 	title: incident.title,
 	type: incident.type,

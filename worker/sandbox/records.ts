@@ -7,27 +7,11 @@
  */
 import * as v from 'valibot';
 import type { IncidentRecord } from '$lib/core/incidents';
+// The shapes the API answers with, defined once where the app reads them.
+import type { DemoIncident, StoredRecord } from '$lib/api/incidents-client';
 import { decodeSegment, readJson, ScimError } from './scim-http';
 
 type Row = Record<string, string | number | null>;
-
-/** An incident as the Operations Center keeps it. */
-export interface SandboxIncident {
-	id: string;
-	title: string;
-	type: string;
-	location?: string;
-	startedAt: string;
-	endedAt?: string;
-	state: 'open' | 'closed';
-	people: { id: string; role: string }[];
-}
-
-/** A record Team Manager stored, with the key it was written under. */
-export interface StoredRecord extends IncidentRecord {
-	id: string;
-	createdAt: string;
-}
 
 export const RECORD_COLLECTIONS = { IncidentReports: 'report', Events: 'event' } as const;
 
@@ -76,7 +60,7 @@ export class DemoRecords {
 	// ---- the Operations Center's incidents ----------------------------------------------------
 
 	open(input: { title: string; type: string; location?: string; people: { id: string; role: string }[] }, now: string) {
-		const incident: SandboxIncident = {
+		const incident: DemoIncident = {
 			id: `inc-${crypto.randomUUID().slice(0, 8)}`,
 			title: input.title,
 			type: input.type,
@@ -95,24 +79,24 @@ export class DemoRecords {
 	}
 
 	/** Closes an incident (a second close changes nothing and answers it as it is). */
-	close(id: string, now: string): SandboxIncident | undefined {
+	close(id: string, now: string): DemoIncident | undefined {
 		const incident = this.incident(id);
 		if (!incident || incident.state === 'closed') return incident;
-		const closed: SandboxIncident = { ...incident, state: 'closed', endedAt: now };
+		const closed: DemoIncident = { ...incident, state: 'closed', endedAt: now };
 		this.sql.exec('UPDATE sb_incidents SET incident = ? WHERE id = ?', JSON.stringify(closed), id);
 		return closed;
 	}
 
-	incident(id: string): SandboxIncident | undefined {
+	incident(id: string): DemoIncident | undefined {
 		const row = this.sql.exec<Row>('SELECT incident FROM sb_incidents WHERE id = ?', id).toArray()[0];
-		return row ? (JSON.parse(String(row.incident)) as SandboxIncident) : undefined;
+		return row ? (JSON.parse(String(row.incident)) as DemoIncident) : undefined;
 	}
 
-	incidents(): SandboxIncident[] {
+	incidents(): DemoIncident[] {
 		return this.sql
 			.exec<Row>('SELECT incident FROM sb_incidents ORDER BY created DESC, id')
 			.toArray()
-			.map((r) => JSON.parse(String(r.incident)) as SandboxIncident);
+			.map((r) => JSON.parse(String(r.incident)) as DemoIncident);
 	}
 
 	/** The webhook secret a link gave this system (an admin pastes it into the real product). */

@@ -23,7 +23,8 @@ import { ScimError, handleScim, type ListQuery, type ResourceKind, type ScimDire
 import { ReadViews, ViewGoneError, type DirectoryState, type Touched, type ViewKind } from './read-views';
 import type { ScimProfile } from '../connectors/scim-map';
 import { toPlain, toRequest, type SandboxRequest, type SandboxResponse } from './scim-rpc';
-import { DemoRecords, handleRecords, recordsPath, type SandboxIncident, type StoredRecord } from './records';
+import type { DemoIncident, StoredRecord } from '$lib/api/incidents-client';
+import { DemoRecords, handleRecords, recordsPath } from './records';
 
 export { PUBLIC_BASE_HEADER } from './scim-http';
 
@@ -544,18 +545,18 @@ export class SandboxDO extends DurableObject<Env> {
 		type: string;
 		location?: string;
 		people: { id: string; role: string }[];
-	}): Promise<{ incident: SandboxIncident } | { unknown: string[] }> {
+	}): Promise<{ incident: DemoIncident } | { unknown: string[] }> {
 		// Answered, not thrown: an exception crossing RPC is logged as uncaught.
 		const unknown = input.people.filter((p) => !this.dir.people.has(p.id)).map((p) => p.id);
 		if (unknown.length > 0) return { unknown };
 		return { incident: this.records.open(input, now()) };
 	}
 
-	async closeIncident(id: string): Promise<SandboxIncident | undefined> {
+	async closeIncident(id: string): Promise<DemoIncident | undefined> {
 		return this.records.close(id, now());
 	}
 
-	async incidents(): Promise<SandboxIncident[]> {
+	async incidents(): Promise<DemoIncident[]> {
 		return this.records.incidents();
 	}
 
