@@ -2,6 +2,7 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
 import {
+	commitBaseline,
 	conflictId,
 	recordVersion,
 	ReconcileError,
@@ -10,7 +11,10 @@ import {
 	tally,
 	type BaselineEntry,
 	type BaselineMember,
+	type LinkConfig,
 	type OpOutcome,
+	type Person,
+	type Plan,
 	type Resolution
 } from '../../src/lib/core';
 import { fieldsOf, group, member, opLine, person, personEntry, provision, run, twoWay } from '../support/factories';
@@ -363,6 +367,133 @@ describe('resolutions', () => {
 		expect(opLine(r)).toEqual(['create-person@a', 'add-membership@a']);
 		expect(r.plan.ops[1]).toMatchObject({ group: { id: 'ga' }, person: { createdBy: r.plan.ops[0].key } });
 	});
+});
+
+// A person changed on one side and deleted on the other; the owner kept the changed record, so the
+// plan makes it again on the side that deleted it. That create is a pair's operation like any other:
+// until it is done, the old pairing, its access and its memberships stay as sync last wrote them.
+describe('changed-vs-removed kept: the record made again', () => {
+	const ann = fieldsOf({ displayName: 'Ann', email: 'ann@x.org' });
+	const old = personEntry('a1', 'b1', ann);
+	const bystander = personEntry('k1', 'k2', fieldsOf({ displayName: 'Kim' }));
+	const edited = (id: string) => person(id, 'Ann (edited)', { email: 'ann@x.org' });
+	const kim = (id: string) => person(id, 'Kim');
+	/** The gone record is `gone`'s; the owner keeps the other side's. */
+	function plan(link: LinkConfig, gone: 'a' | 'b', more: { a?: Side; b?: Side; entries?: BaselineEntry[] } = {}) {
+		const kept = gone === 'b' ? 'a' : 'b';
+		const a = { ...more.a, people: [...(gone === 'a' ? [] : [edited('a1')]), kim('k1'), ...(more.a?.people ?? [])] };
+		const b = { ...more.b, people: [...(gone === 'b' ? [] : [edited('b1')]), kim('k2'), ...(more.b?.people ?? [])] };
+		const entries = [old, bystander, ...(more.entries ?? [])];
+		const conflict = run(link, a, b, { entries }).conflicts.find((c) => c.reason === 'changed-vs-removed')!;
+		const choice = kept === 'a' ? ('take-a' as const) : ('take-b' as const);
+		const resolutions: Resolution[] = [{ conflictId: conflict.id, choice, against: conflict.records }];
+		return { a, b, entries, resolutions, r: run(link, a, b, { entries, resolutions }) };
+	}
+	/** Applies the plan; creates get ids new-1, new-2…; `fails` says which operations a system refuses. */
+	async function commitAfter(p: Plan, fails: (type: string) => boolean = () => false) {
+		const outcomes = new Map<string, OpOutcome>();
+		let made = 0;
+		const apply = async (op: { type: string }) => {
+			if (fails(op.type)) throw new Error('503 Service Unavailable');
+			return op.type.startsWith('create-') ? { id: `new-${++made}` } : {};
+		};
+		await runPlan(p.ops, outcomes, { apply: { a: apply, b: apply } });
+		return commitBaseline(p, outcomes);
+	}
+	type Side = Parameters<typeof run>[1];
+
+	test.each([
+		['b', 'done'],
+		['b', 'failed'],
+		['a', 'done'],
+		['a', 'failed']
+	] as const)(
+		'deleted on %s, its create %s: the old pairing stays until the record is made again',
+		async (gone, outcome) => {
+			const { a, b, resolutions, r } = plan(twoWay({ kinds: ['person'] }), gone);
+			expect(opLine(r)).toEqual([`create-person@${gone}`]);
+			const next = await commitAfter(r.plan, () => outcome === 'failed');
+			const pair = next.entries.find(
+				(e) => e.a === (gone === 'a' ? 'new-1' : 'a1') && e.b === (gone === 'b' ? 'new-1' : 'b1')
+			);
+			if (outcome === 'done') {
+				expect(pair).toMatchObject({ origin: 'created' });
+				expect(next.entries).not.toContainEqual(old);
+				return;
+			}
+			expect(pair).toBeUndefined();
+			expect(next.entries).toContainEqual(old);
+			// The next run makes it again, under the same answer.
+			expect(opLine(run(twoWay({ kinds: ['person'] }), a, b, { entries: next.entries, resolutions }))).toEqual([
+				`create-person@${gone}`
+			]);
+		}
+	);
+
+	test('a newcomer with the key of the kept record is not created beside it: ambiguous, naming both', () => {
+		const { r } = plan(twoWay({ kinds: ['person'] }), 'b', {
+			b: { people: [person('b2', 'Ann B', { email: 'ann@x.org' })] }
+		});
+		expect(opLine(r)).toEqual(['create-person@b']);
+		expect(r.conflicts).toEqual([
+			expect.objectContaining({
+				reason: 'ambiguous-match',
+				records: expect.arrayContaining([
+					expect.objectContaining({ side: 'a', id: 'a1' }),
+					expect.objectContaining({ side: 'b', id: 'b2' })
+				])
+			})
+		]);
+	});
+
+	// Sync granted Ann access; everyone synced is to have it.
+	test.each([
+		['the kept record, on the access side, keeps the access sync granted it', 'a', []],
+		['the record made on the access side starts without it, and is granted it once made', 'b', ['grant-access@b']]
+	] as const)('%s', async (_n, accessSide, grants) => {
+		const link = twoWay({ kinds: ['person'], access: { side: accessSide, grant: 'everyone', groups: [], people: {} } });
+		const granted = (p: Person): Person => ({ ...p, access: true });
+		const a = { people: [granted(edited('a1')), granted(kim('k1'))] };
+		const b = { people: [granted(kim('k2'))] };
+		const entries = [old, bystander].map((e) => ({ ...e, access: true as const }));
+		const conflict = run(link, a, b, { entries }).conflicts.find((c) => c.reason === 'changed-vs-removed')!;
+		const resolutions: Resolution[] = [{ conflictId: conflict.id, choice: 'take-a', against: conflict.records }];
+		const planned = run(link, a, b, { entries, resolutions });
+		expect(opLine(planned)).toEqual(['create-person@b', ...grants]);
+		const next = await commitAfter(planned.plan);
+		expect(next.entries.find((e) => e.a === 'a1')).toMatchObject({ b: 'new-1', access: true });
+	});
+
+	// The group's baseline member was the old pairing: it leaves once the record is made again (then
+	// the new pairing is the member), and stays while it is not.
+	test.each([
+		['b', 'done', [['a1', 'new-1', 'member']]],
+		['b', 'failed', [['a1', 'b1', 'member']]],
+		['a', 'done', [['new-1', 'b1', 'member']]],
+		['a', 'failed', [['a1', 'b1', 'member']]]
+	] as const)(
+		'deleted on %s, its create %s: the group keeps the old member until then',
+		async (gone, outcome, members) => {
+			const groups = { a: [group('ga', 'Ops', { externalId: 'G1' })], b: [group('gb', 'Ops', { externalId: 'G1' })] };
+			const inGroup = gone === 'b' ? { a: [member('ga', 'a1')], b: [] } : { a: [], b: [member('gb', 'b1')] };
+			const synced: BaselineEntry = {
+				kind: 'group',
+				a: 'ga',
+				b: 'gb',
+				origin: 'matched',
+				fields: { name: 'Ops' },
+				members: [['a1', 'b1', 'member'] as BaselineMember]
+			};
+			const { r } = plan(twoWay(), gone, {
+				a: { people: [], groups: groups.a, memberships: inGroup.a },
+				b: { people: [], groups: groups.b, memberships: inGroup.b },
+				entries: [synced]
+			});
+			expect(opLine(r)).toEqual([`create-person@${gone}`, `add-membership@${gone}`]);
+			const next = await commitAfter(r.plan, (type) => outcome === 'failed' && type === 'create-person');
+			expect(next.entries.find((e) => e.kind === 'group')!.members).toEqual(members);
+		}
+	);
 });
 
 describe('the pre-flight guard: counts that fell since the last run', () => {

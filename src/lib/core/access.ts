@@ -155,10 +155,12 @@ export function planAccess(ctx: ReconcileContext, via: AccessVia | undefined): v
 		const removal = draft.opKeys.map((k) => opsByKey.get(k)).find((op) => op !== undefined && REMOVALS.has(op.type));
 		const removing = removal !== undefined || (draft.lifecycle !== undefined && draft.lifecycle.state !== 'active');
 		const ids = { a: idOf(draft.a), b: idOf(draft.b) };
-		// A remade account starts without the access the deleted one had.
-		const had = draft.previous?.access === true && !draft.recreates;
+		// A record made again on the access side starts without the access the deleted one had; a kept
+		// record there (its partner is the one made again) keeps what sync granted it.
+		const had = draft.previous?.access === true && draft.recreates !== side;
 		const decided = decide(draft[side], ids, had, removing, removal);
 		if (decided) draft.access = { granted: decided.step.granted, opKey: decided.opKey };
+		else if (had && draft.recreates) draft.access = { granted: true };
 	}
 
 	const kept: BaselineEntry[] = [];

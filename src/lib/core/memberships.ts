@@ -32,7 +32,11 @@ const newWork = (): MemberWork => ({ ops: [], changes: new Map(), stale: 0, conf
 /** The live link of a baseline member, if its two people are still paired with each other. */
 function linkOf(ctx: ReconcileContext, m: BaselineMember): PersonLink | undefined {
 	const link = ctx.personLinks.a.get(m[0]);
-	return link && link.bId === m[1] ? link : undefined;
+	if (link && link.bId === m[1]) return link;
+	// A record kept on A whose B record is made again is linked anew on A; the old pairing (its B
+	// record gone) is still found from B, and its membership leaves once the record is made again.
+	const old = link && ctx.personLinks.b.get(m[1]);
+	return old && old.aId === m[0] ? old : undefined;
 }
 
 /** A baseline member's live link, recorded for the merge and marked as seen for this group. */

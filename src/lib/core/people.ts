@@ -49,9 +49,9 @@ function planCreate(
 	source: Person,
 	from: Side,
 	note?: PairNote,
-	/** Provisioning: the pairing whose target record this create remakes (see DraftEntry.recreates). */
+	/** The pairing whose record on the other side this create remakes (see DraftEntry.recreates). */
 	replaces?: BaselineEntry
-): void {
+): string {
 	const to = otherSide(from);
 	const key = ctx.builder.add({
 		type: 'create-person',
@@ -68,11 +68,12 @@ function planCreate(
 		origin: 'created',
 		fields: readValues(source, ctx.personSpecs, from),
 		opKeys: [key],
-		...(replaces ? { previous: replaces, recreates: true as const } : {})
+		...(replaces ? { previous: replaces, recreates: to } : {})
 	});
 	ctx.view({ kind: 'person', [from]: source.id, situation: 'create', to, note });
 	if (ctx.provision && note !== 'recreate')
 		ctx.builder.add({ type: 'invite', side: to, step: STEP.notices, person: createdRef(key) });
+	return key;
 }
 
 /**
@@ -285,7 +286,8 @@ function reconcileBroken(
 		ctx.resolutions.applied.add(id);
 		if (choice === side) {
 			ctx.personLinks[side].delete(survivor.id);
-			planCreate(ctx, survivor, side, 'recreate');
+			// The old pairing stays until the record is made again; so do the gone record's memberships.
+			link.removal = planCreate(ctx, survivor, side, 'recreate', entry);
 			recreated[side].push(survivor);
 			return;
 		}
@@ -330,6 +332,11 @@ function heldKeys(
 						: pass.key(holder, other);
 				if (k === '' || !waiting.has(k)) continue;
 				holders.set(k, [...(holders.get(k) ?? []), holder]);
+			}
+			// A kept record whose other side is made again holds its key there, paired once this plan is done.
+			for (const p of recreated[other]) {
+				const k = pass.key(p, other);
+				if (k !== '' && waiting.has(k)) holders.set(k, [...(holders.get(k) ?? []), p]);
 			}
 			// The record made again carries this side's values: same side, same key.
 			const remade = new Map<string, Person[]>();

@@ -32,12 +32,14 @@ export interface DraftEntry {
 	opKeys: string[];
 	previous?: BaselineEntry;
 	/**
-	 * Provisioning: the create remakes a synced record deleted by hand on the target. `previous` is
-	 * the pairing it replaces: it stays as it was while the create has not succeeded (the next run
-	 * remakes the record again, rather than matching the person anew), and once it has, the new pair
-	 * takes its place without the old account's access.
+	 * The create remakes, on this side, a synced record deleted there: by hand on a provisioning
+	 * target, or on either side of a two-way link when a person chose to keep the changed record.
+	 * `previous` is the pairing it replaces: it stays as it was while the create has not succeeded
+	 * (the next run remakes the record again, rather than matching the person anew), and once it
+	 * has, the new pair takes its place. A remade record on the access side starts without the
+	 * access the deleted one had; the kept record keeps its own.
 	 */
-	recreates?: true;
+	recreates?: Side;
 	/** The pair ends once its operations succeed (a group or person deleted for good). */
 	retire?: boolean;
 	/**
