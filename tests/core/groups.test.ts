@@ -9,7 +9,7 @@ import {
 	type OpOutcome,
 	type Plan
 } from '../../src/lib/core';
-import { group, member, opLine, person, run, twoWay } from '../support/factories';
+import { group, member, opLine, person, provision, run, twoWay } from '../support/factories';
 
 const people = {
 	a: [person('a1', 'Ann', { email: 'ann@x.org' }), person('a2', 'Bo', { email: 'bo@x.org' })],
@@ -257,5 +257,65 @@ describe('memberships (as sets with roles, three-way)', () => {
 		expect(opLine(r)).toEqual(['create-group@b', 'create-person@b', 'add-membership@b', 'remove-person@b']);
 		const add = r.plan.ops[2];
 		expect(add).toMatchObject({ group: { createdBy: r.plan.ops[0].key }, person: { createdBy: r.plan.ops[1].key } });
+	});
+});
+
+// A synced group deleted on one side is made again there (a provisioning target's community
+// deleted by hand; a two-way group the owner kept after it changed on the other side). Until the
+// create is done, the old pairing stays as it was: the next run makes it again from the same pair.
+describe('a group made again', () => {
+	const kim = { a: [person('k1', 'Kim')], b: [person('k2', 'Kim')] };
+	const kimEntry: BaselineEntry = {
+		...pEntries[0],
+		a: 'k1',
+		b: 'k2',
+		fields: { ...pEntries[0].fields, displayName: 'Kim', email: null }
+	};
+	const synced: BaselineEntry = {
+		kind: 'group',
+		a: 'ga',
+		b: 'gb',
+		origin: 'created',
+		fields: { name: 'Ops' },
+		members: []
+	};
+	async function commitAfter(plan: Plan, outcome: 'done' | 'failed') {
+		const outcomes = new Map<string, OpOutcome>();
+		const apply = async () => {
+			if (outcome === 'failed') throw new Error('503');
+			return { id: 'g-new' };
+		};
+		await runPlan(plan.ops, outcomes, { apply: { a: apply, b: apply } });
+		return commitBaseline(plan, outcomes);
+	}
+	const cases = [
+		['provisioning, deleted by hand on the target', 'done'],
+		['provisioning, deleted by hand on the target', 'failed'],
+		['two-way, kept after a change', 'done'],
+		['two-way, kept after a change', 'failed']
+	] as const;
+	test.each(cases)('%s, its create %s', async (how, outcome) => {
+		const provisioning = how.startsWith('provisioning');
+		const link = provisioning ? provision() : twoWay();
+		// Another synced group stays on both sides: a side without groups would be refused as empty.
+		const stays = { a: group('gx', 'Crew', { externalId: 'G2' }), b: group('gy', 'Crew', { externalId: 'G2' }) };
+		const a = {
+			people: kim.a,
+			groups: [group('ga', provisioning ? 'Ops' : 'Ops (renamed)', { externalId: 'G1' }), stays.a]
+		};
+		const b = { people: kim.b, groups: [stays.b] };
+		const kept: BaselineEntry = { ...synced, a: 'gx', b: 'gy', fields: { name: 'Crew' } };
+		const entries = [kimEntry, synced, kept];
+		const conflict = run(link, a, b, { entries }).conflicts[0];
+		const resolutions = provisioning
+			? []
+			: [{ conflictId: conflict.id, choice: 'take-a' as const, against: conflict.records }];
+		const r = run(link, a, b, { entries, resolutions });
+		expect(opLine(r)).toEqual(['create-group@b']);
+		const next = await commitAfter(r.plan, outcome);
+		const groups = next.entries.filter((e) => e.kind === 'group' && e.a === 'ga');
+		expect(groups).toEqual(outcome === 'done' ? [expect.objectContaining({ b: 'g-new' })] : [synced]);
+		if (outcome === 'failed')
+			expect(opLine(run(link, a, b, { entries: next.entries, resolutions }))).toEqual(['create-group@b']);
 	});
 });

@@ -37,7 +37,14 @@ function groupPasses(ctx: ReconcileContext): MatchPass<Group>[] {
 	return passes;
 }
 
-function planCreate(ctx: ReconcileContext, source: Group, from: Side, note?: PairNote): void {
+function planCreate(
+	ctx: ReconcileContext,
+	source: Group,
+	from: Side,
+	note?: PairNote,
+	/** The pairing whose group on the other side this create remakes (see DraftEntry.recreates). */
+	replaces?: BaselineEntry
+): void {
 	const to = otherSide(from);
 	const record: Omit<Group, 'id'> = { name: source.name, kind: source.kind };
 	if (source.externalId) record.externalId = source.externalId;
@@ -49,7 +56,8 @@ function planCreate(ctx: ReconcileContext, source: Group, from: Side, note?: Pai
 		origin: 'created' as const,
 		fields: readValues(source, ctx.groupSpecs, from),
 		members: [],
-		opKeys: [key]
+		opKeys: [key],
+		...(replaces ? { previous: replaces, recreates: to } : {})
 	};
 	ctx.drafts.push(draft);
 	ctx.createdGroups.push({ source, from, key, draft });
@@ -166,7 +174,7 @@ export function reconcileGroups(ctx: ReconcileContext): void {
 		const survivor = (a ?? b)!;
 		const side: Side = a ? 'a' : 'b';
 		if (ctx.provision && side === 'a') {
-			planCreate(ctx, survivor, 'a', 'recreate');
+			planCreate(ctx, survivor, 'a', 'recreate', entry);
 			continue;
 		}
 		if (!ctx.provision) {
@@ -185,7 +193,7 @@ export function reconcileGroups(ctx: ReconcileContext): void {
 				}
 				resolutions.applied.add(id);
 				if (choice === side) {
-					planCreate(ctx, survivor, side, 'recreate');
+					planCreate(ctx, survivor, side, 'recreate', entry);
 					continue;
 				}
 			}
