@@ -8,6 +8,7 @@ import {
 	type Baseline,
 	type LinkConfig,
 	type Reconciliation,
+	type Resolution,
 	type Snapshot
 } from '../../src/lib/core';
 import { NOW } from './factories';
@@ -172,10 +173,11 @@ export function tryReconcile(
 	link: LinkConfig,
 	a: Snapshot,
 	b: Snapshot,
-	baseline: Baseline
+	baseline: Baseline,
+	resolutions?: Resolution[]
 ): Reconciliation | undefined {
 	try {
-		return reconcile({ link, a, b, baseline, now: NOW });
+		return reconcile({ link, a, b, baseline, resolutions, now: NOW });
 	} catch (e) {
 		if (e instanceof ReconcileError) return undefined;
 		throw e;
