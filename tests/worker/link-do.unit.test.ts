@@ -157,6 +157,18 @@ describe('recoveredOutcome', () => {
 		const outcome = recoveredOutcome(o, target, resolve);
 		expect(outcome).toEqual(expected ? { key: o.key, ...expected } : undefined);
 	});
+
+	it('never takes a record another create made, or the baseline pairs: the create is applied again', () => {
+		const bo = op({ type: 'create-person', record: { email: 'bo@example.org', displayName: 'Bo', active: true } });
+		const north = op({ type: 'create-group', record: { externalId: 'G1', name: 'North', kind: 'community' } });
+		expect(recoveredOutcome(bo, target, resolve, (id) => id === 'u2')).toBeUndefined();
+		expect(recoveredOutcome(north, target, resolve, (id) => id === 'g1')).toBeUndefined();
+		expect(recoveredOutcome(bo, target, resolve, (id) => id === 'u1')).toEqual({
+			key: bo.key,
+			status: 'done',
+			id: 'u2'
+		});
+	});
 });
 
 describe('LinkDO', () => {

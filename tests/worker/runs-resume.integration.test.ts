@@ -12,7 +12,7 @@ import type { SystemView } from '../../worker/account/account-do';
 import type { Connector } from '../../worker/connectors/types';
 import type { LinkDO } from '../../worker/link/link-do';
 import type { LinkView, RunSummary } from '../../worker/link/types';
-import { finish, roster, sandboxSystem, scimmy, scimReset, scimState, scimSystem } from '../support/links';
+import { finish, newLink, roster, sandboxSystem, scimmy, scimReset, scimState, scimSystem } from '../support/links';
 import { api, expectJson, tokenFor } from './support';
 
 const target = scimmy('crash');
@@ -227,3 +227,67 @@ async function until(check: () => boolean | Promise<boolean>, timeoutMs = 30_000
 		await new Promise((r) => setTimeout(r, 10));
 	}
 }
+
+describe('a create cut off before it was sent', () => {
+	// Two newcomers alike but for their employee numbers: nothing to tell their accounts apart by
+	// but the record the first create made. Creates are marked started a batch ahead, so the second
+	// is "started" when the crash comes before it went out; on resume it must be made, not taken
+	// to be the first one's account.
+	it('is made on resume, never recovered as the account another create made', { timeout: 60_000 }, async () => {
+		const twins = {
+			people: ['30001', '30002'].map((n) => ({
+				id: `twin-${n}`,
+				displayName: 'Sam Twin',
+				employeeNumber: n,
+				active: true
+			})),
+			groups: [],
+			memberships: []
+		};
+		const from = await sandboxSystem(twins);
+		const to = await sandboxSystem({ people: [], groups: [], memberships: [] });
+		const id = await newLink(owner, { mode: 'provision', systems: { a: from.id, b: to.id } });
+		await expectJson(api(`/api/links/${id}/enable`, { method: 'POST', token: owner }), 200);
+		const crashed: string[] = [];
+		await runInDurableObject(env.LINKS.getByName(id), (instance: LinkDO, state) => {
+			const real = instance.deps.connector;
+			let creates = 0;
+			instance.deps = {
+				...instance.deps,
+				concurrency: 1,
+				connector: async (systemId, config) => {
+					const c = await real(systemId, config);
+					if (systemId !== to.id) return c;
+					const wrapped: Connector = Object.create(c);
+					Object.defineProperty(wrapped, 'batching', { value: undefined });
+					Object.defineProperty(wrapped, 'applyBatch', { value: undefined });
+					wrapped.apply = async (op, resolve) => {
+						if (op.type === 'create-person' && ++creates === 2 && crashed.length === 0) {
+							crashed.push(op.key);
+							state.abort('simulated crash before a write');
+						}
+						return c.apply(op, resolve);
+					};
+					return wrapped;
+				}
+			};
+		});
+		const run = await expectJson<RunSummary>(
+			api(`/api/links/${id}/runs`, { token: owner, body: { dryRun: false } }),
+			202
+		);
+		await until(() => crashed.length > 0);
+		const done = await finish(id, run.id);
+		expect(done.status).toBe('done');
+		const made = await expectJson<{ people: { id: string; employeeNumber?: string }[] }>(
+			api(`/api/systems/${to.id}/snapshot`, { token: owner }),
+			200
+		);
+		expect(made.people.map((p) => p.employeeNumber).sort()).toEqual(['30001', '30002']);
+		const pairs = await runInDurableObject(env.LINKS.getByName(id), (_i, state) =>
+			state.storage.sql.exec<{ a: string; b: string }>("SELECT a, b FROM baseline WHERE kind = 'person'").toArray()
+		);
+		expect(pairs.map((p) => p.a).sort()).toEqual(['twin-30001', 'twin-30002']);
+		expect(new Set(pairs.map((p) => p.b)).size).toBe(2);
+	});
+});

@@ -32,6 +32,14 @@ export class BaselineStore {
 		);
 	}
 
+	/** True when the record `id` of `kind` on `side` is in a baseline pair. */
+	holds(kind: 'person' | 'group', side: 'a' | 'b', id: string): boolean {
+		const column = side === 'a' ? 'a' : 'b';
+		return (
+			this.sql.exec(`SELECT 1 FROM baseline WHERE kind = ? AND ${column} = ? LIMIT 1`, kind, id).toArray().length > 0
+		);
+	}
+
 	/** Which kinds the baseline says were synced (see the core's baselineHad). */
 	had(): Record<'person' | 'group', boolean> {
 		const had = { person: false, group: false };

@@ -28,6 +28,7 @@ import {
 	type DraftEntry,
 	type LinkConfig,
 	type Op,
+	type OpOutcome,
 	type Side,
 	type Snapshot,
 	type TargetRef
@@ -146,10 +147,15 @@ export async function applySlice(deps: EngineDeps, runId: string): Promise<Step>
 	const cutOff = rows.filter((r) => r.started && needsCheck(r.op));
 	if (cutOff.length > 0) {
 		const targets = new Map<Side, Snapshot>();
+		const made = createdIds(store.journal.doneOps(runId));
+		const claimed = (side: Side, kind: 'person' | 'group') => (id: string) =>
+			made[side].has(id) || store.baseline.holds(kind, side, id);
 		for (const { op } of cutOff) {
 			if (!targets.has(op.side)) targets.set(op.side, await (await connectorOf(op.side)).read());
-			const outcome = recoveredOutcome(op, targets.get(op.side)!, resolve);
+			const kind = op.type === 'create-group' ? 'group' : 'person';
+			const outcome = recoveredOutcome(op, targets.get(op.side)!, resolve, claimed(op.side, kind));
 			if (!outcome) continue;
+			if (outcome.id) made[op.side].add(outcome.id);
 			outcomes.set(op.key, outcome);
 			store.journal.recordOutcome(runId, outcome);
 		}
@@ -157,7 +163,8 @@ export async function applySlice(deps: EngineDeps, runId: string): Promise<Step>
 
 	// Operations are marked started a batch ahead, in one write: the output gate then holds one
 	// batch's first request for that write instead of every request for its own (a started op
-	// that was never applied is only checked once more on resume, which is harmless).
+	// that was never applied is checked once more on resume, against records no other create of
+	// the run made: see recoveredOutcome).
 	const position = new Map(ops.map((op, i) => [op.key, i]));
 	const marked = new Set<string>();
 	const markAhead = (from: number) => {
@@ -354,4 +361,14 @@ export function finishApplied(deps: EngineDeps, runId: string, undoOf: string | 
 	}
 	endRun(deps, runId);
 	return 'finished';
+}
+
+/** The records a run's done creates made, by side. */
+function createdIds({ ops, outcomes }: { ops: Op[]; outcomes: Map<string, OpOutcome> }): Record<Side, Set<string>> {
+	const made: Record<Side, Set<string>> = { a: new Set(), b: new Set() };
+	for (const op of ops) {
+		const id = outcomes.get(op.key)?.id;
+		if ((op.type === 'create-person' || op.type === 'create-group') && id) made[op.side].add(id);
+	}
+	return made;
 }
