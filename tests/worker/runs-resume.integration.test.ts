@@ -291,3 +291,74 @@ describe('a create cut off before it was sent', () => {
 		expect(new Set(pairs.map((p) => p.b)).size).toBe(2);
 	});
 });
+
+describe('a run given up after its retries', () => {
+	// Cut off after a few creates, then its target cannot be read any more (its token revoked), so
+	// each resumed slice fails until the run is given up. What was done before still reaches the
+	// baseline: otherwise the next plan would adopt the records this link made.
+	it('commits what it did before ending failed', { timeout: 60_000 }, async () => {
+		const people = roster('gu', 6, 1);
+		const from = await sandboxSystem(people);
+		const to = await scimSystem(owner, target);
+		const id = await newLink(owner, {
+			mode: 'provision',
+			systems: { a: from.id, b: to.id },
+			match: { person: 'externalId', group: 'externalId' }
+		});
+		await expectJson(api(`/api/links/${id}/enable`, { method: 'POST', token: owner }), 200);
+		const crashed: string[] = [];
+		await runInDurableObject(env.LINKS.getByName(id), (instance: LinkDO, state) => {
+			const real = instance.deps.connector;
+			let creates = 0;
+			instance.deps = {
+				...instance.deps,
+				concurrency: 1,
+				connector: async (systemId, config) => {
+					const c = await real(systemId, config);
+					if (systemId !== to.id) return c;
+					const wrapped: Connector = Object.create(c);
+					Object.defineProperty(wrapped, 'batching', { value: undefined });
+					Object.defineProperty(wrapped, 'applyBatch', { value: undefined });
+					wrapped.apply = async (op, resolve) => {
+						const result = await c.apply(op, resolve);
+						if (op.type === 'create-person' && ++creates === 3 && crashed.length === 0) {
+							crashed.push(op.key);
+							state.abort('simulated crash after a write');
+						}
+						return result;
+					};
+					return wrapped;
+				}
+			};
+		});
+		const run = await expectJson<RunSummary>(
+			api(`/api/links/${id}/runs`, { token: owner, body: { dryRun: false } }),
+			202
+		);
+		await until(() => crashed.length > 0);
+		await expectJson(
+			api(`/api/systems/${to.id}`, {
+				method: 'PATCH',
+				token: owner,
+				body: { credentials: { token: 'revoked-token-123' } }
+			}),
+			200
+		);
+		await runInDurableObject(env.LINKS.getByName(id), (instance: LinkDO) => {
+			instance.deps = { ...instance.deps, maxAttempts: 2 };
+		});
+		const ended = await finish(id, run.id);
+		expect(ended.status).toBe('failed');
+		const { done, pairs } = await runInDurableObject(env.LINKS.getByName(id), (_i, state) => ({
+			done: state.storage.sql
+				.exec<{ op: string }>("SELECT op FROM journal WHERE run_id = ? AND status = 'done'", run.id)
+				.toArray()
+				.map((r) => JSON.parse(r.op) as Op)
+				.filter((op) => op.type === 'create-person' || op.type === 'create-group').length,
+			pairs: state.storage.sql.exec<{ n: number }>('SELECT count(*) AS n FROM baseline').one().n
+		}));
+		// The group and the people made before the crash (the one cut off is not known to be done).
+		expect(done).toBeGreaterThanOrEqual(3);
+		expect(pairs).toBe(done);
+	});
+});

@@ -353,14 +353,26 @@ export function finishApplied(deps: EngineDeps, runId: string, undoOf: string | 
 		});
 		return 'finished';
 	}
-	{
-		store.journal.setPhase(runId, 'commit');
-		if (commitSlice(deps, runId) === 'continue') return 'continue';
-		store.journal.dropDrafts(runId);
-		store.setMeta(`commit:${runId}`, undefined);
-	}
+	store.journal.setPhase(runId, 'commit');
+	if (commitSlice(deps, runId) === 'continue') return 'continue';
+	commitDone(deps, runId);
 	endRun(deps, runId);
 	return 'finished';
+}
+
+function commitDone(deps: EngineDeps, runId: string): void {
+	deps.store.journal.dropDrafts(runId);
+	deps.store.setMeta(`commit:${runId}`, undefined);
+}
+
+/**
+ * A run given up because its steps kept failing still commits what it did: the operations done
+ * before the failures are in the systems, and a baseline without them would have the next plan
+ * adopt the records it made. Whatever did not happen keeps its pair as it was, as in any commit.
+ */
+export function commitGivenUp(deps: EngineDeps, runId: string): void {
+	while (commitSlice(deps, runId) === 'continue');
+	commitDone(deps, runId);
 }
 
 /** The records a run's done creates made, by side. */

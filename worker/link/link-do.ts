@@ -30,7 +30,7 @@ import { PackedAnswers } from './packed-answers';
 import type { Connector } from '../connectors/types';
 import { connectorFor } from '../systems/connect';
 import { applyRulesAfterLinkRun, ruleOwnedFor } from '../rules/fan-out';
-import { applySlice, endRun, finishApplied, prepare, type EngineDeps, type SliceLimits } from './engine';
+import { applySlice, commitGivenUp, endRun, finishApplied, prepare, type EngineDeps, type SliceLimits } from './engine';
 import {
 	PEOPLE_PER_PART,
 	planLink,
@@ -779,10 +779,14 @@ export class LinkDO extends DurableObject<Env> {
 				return { id: run.id, dryRun: false };
 			},
 			fail: (run, error) =>
-				store.transaction(() => {
-					endRun(engine!, run.id, { error });
-					store.setMeta('activeRun', undefined);
-					store.setMeta(`attempts:${run.id}`, undefined);
+				store.exclusive(async () => {
+					// An undo's commit is its revert, which only a finished undo makes.
+					if (!run.undoOf) commitGivenUp(engine!, run.id);
+					store.transaction(() => {
+						endRun(engine!, run.id, { error });
+						store.setMeta('activeRun', undefined);
+						store.setMeta(`attempts:${run.id}`, undefined);
+					});
 				}),
 			maxAttempts: deps.maxAttempts,
 			log: (line) => console.error(JSON.stringify(line))

@@ -60,7 +60,8 @@ export interface RunDriverDeps {
 	/** Starts the nightly run (recorded as started by the schedule) and returns it. */
 	beginNightly(): Promise<ActiveRun>;
 	/** Ends a run whose steps kept failing, and forgets it as the active run and its attempts. */
-	fail(run: ActiveRun, error: RunError): void;
+	/** Ends a run given up after maxAttempts (committing what it did). */
+	fail(run: ActiveRun, error: RunError): Promise<void> | void;
 	/** A step is tried this many times before the run fails. */
 	maxAttempts: number;
 	watchdogMs?: number;
@@ -137,7 +138,7 @@ export async function tick(deps: RunDriverDeps): Promise<void> {
 			deps.log?.({ event: 'run-slice-failed', link: config.id, run: active.id, attempts, error: message(e) });
 			const next = afterFailure(attempts, deps.maxAttempts);
 			if (next === 'give-up') {
-				deps.fail(active, {
+				await deps.fail(active, {
 					code: 'internal',
 					message: `The run stopped after ${attempts} failed attempts: ${message(e)}`
 				});
