@@ -1,6 +1,16 @@
-/** Undo's baseline: entries a run removed come back under the ids the undo re-created them with. */
+/**
+ * Undo's baseline: entries a run removed come back under the ids the undo re-created them with, and
+ * each pair goes back only as far as the undo's own operations on it succeeded.
+ */
 import { describe, expect, test } from 'vitest';
-import { recreatedIds, restoredEntry, type BaselineEntry, type Op, type OpOutcome } from '../../src/lib/core';
+import {
+	recreatedIds,
+	restoredEntry,
+	revertChanges,
+	type BaselineEntry,
+	type Op,
+	type OpOutcome
+} from '../../src/lib/core';
 import { STEP } from '../../src/lib/core/ops';
 import { personEntry } from '../support/factories';
 
@@ -56,5 +66,120 @@ describe('restoredEntry', () => {
 	test('the side matters: an id re-created on A does not rename a record on B', () => {
 		const recreated = recreatedIds([recreate('a', 'b1', done('c-a-b1', 'x'))]);
 		expect(restoredEntry(person, recreated)).toEqual(person);
+	});
+});
+
+describe('revertChanges', () => {
+	const failed = (key: string): OpOutcome => ({ key, status: 'failed', error: '503' });
+	const removePerson = (side: 'a' | 'b', id: string, outcome: 'done' | 'failed') => {
+		const key = `rm-${side}-${id}`;
+		return {
+			op: {
+				key,
+				type: 'remove-person',
+				side,
+				step: STEP.peopleRemovals,
+				target: { id },
+				soft: false,
+				before: { id, displayName: 'Eva', active: true },
+				beforeMembers: []
+			} as Op,
+			outcome: outcome === 'done' ? done(key) : failed(key)
+		};
+	};
+	const removeMember = (side: 'a' | 'b', group: string, person: string, outcome: 'done' | 'failed') => {
+		const key = `rmm-${side}-${group}-${person}`;
+		return {
+			op: {
+				key,
+				type: 'remove-membership',
+				side,
+				step: STEP.membershipRemovals,
+				group: { id: group },
+				person: { id: person },
+				before: 'member'
+			} as Op,
+			outcome: outcome === 'done' ? done(key) : failed(key)
+		};
+	};
+	const removeGroup = (side: 'a' | 'b', id: string, outcome: 'done' | 'failed') => {
+		const key = `rmg-${side}-${id}`;
+		return {
+			op: {
+				key,
+				type: 'remove-group',
+				side,
+				step: STEP.groupRemovals,
+				target: { id },
+				before: { id, name: 'Crew', kind: 'group' },
+				beforeMembers: []
+			} as Op,
+			outcome: outcome === 'done' ? done(key) : failed(key)
+		};
+	};
+	const updated = { ...person, fields: { displayName: 'Eva (edited)' } };
+
+	test.each([
+		[
+			'a person the run made, removed by the undo: the pair goes',
+			[{ action: 'ins', entry: person }],
+			[removePerson('b', 'b1', 'done')],
+			{ remove: [person], put: [] }
+		],
+		[
+			'its removal failed: the record is still there, and so is the pair',
+			[{ action: 'ins', entry: person }],
+			[removePerson('b', 'b1', 'failed')],
+			{ remove: [], put: [] }
+		],
+		[
+			'an update changed back: the old values return',
+			[
+				{ action: 'ins', entry: updated },
+				{ action: 'del', entry: person }
+			],
+			[],
+			{ remove: [updated], put: [person] }
+		],
+		[
+			'an update not changed back: the values the record still has stay',
+			[
+				{ action: 'ins', entry: updated },
+				{ action: 'del', entry: person }
+			],
+			[
+				{
+					op: {
+						key: 'up',
+						type: 'update-person',
+						side: 'b',
+						step: STEP.people,
+						target: { id: 'b1' },
+						values: { displayName: 'Eva' },
+						before: { displayName: 'Eva (edited)' }
+					} as Op,
+					outcome: failed('up')
+				}
+			],
+			{ remove: [], put: [] }
+		],
+		[
+			'a group the run made, not removed: it stays, without the members the undo did remove',
+			[{ action: 'ins', entry: crew }],
+			[
+				removeMember('b', 'gb', 'b1', 'done'),
+				removeMember('b', 'gb', 'b2', 'failed'),
+				removeGroup('b', 'gb', 'failed')
+			],
+			{ remove: [crew], put: [{ ...crew, members: [['a2', 'b2', 'manager']] }] }
+		],
+		[
+			'a group the run made, removed: it goes',
+			[{ action: 'ins', entry: crew }],
+			[removeMember('b', 'gb', 'b1', 'done'), removeMember('b', 'gb', 'b2', 'done'), removeGroup('b', 'gb', 'done')],
+			{ remove: [crew], put: [] }
+		]
+	] as const)('%s', (_name, changes, undo, expected) => {
+		expect(revertChanges(changes, undo)).toEqual(expected);
 	});
 });

@@ -5,9 +5,12 @@
  * deleted on the target and create them a second time.
  */
 import { env } from 'cloudflare:workers';
+import { runInDurableObject } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Op, Reconciliation } from '$lib/core';
 import { STEP } from '$lib/core/ops';
+import type { Connector } from '../../worker/connectors/types';
+import type { LinkDO } from '../../worker/link/link-do';
 import type { RunSummary } from '../../worker/link/types';
 import { sandboxStub } from '../../worker/systems/connect';
 import { finish, newLink, roster, sandboxSystem, scimmy, scimReset, scimState, scimSystem } from '../support/links';
@@ -84,5 +87,61 @@ describe('undoing a hard removal on a system that assigns ids', () => {
 		);
 		expect(rec.plan.ops.filter((op) => op.type === 'create-person' || op.type === 'remove-person')).toEqual([]);
 		expect(rec.pairs.find((p) => p.kind === 'person' && p.a === gone.id)).toMatchObject({ b: again.id });
+	});
+});
+
+describe('an undo its target refuses', () => {
+	// The undo's removals all fail: the people the run made are still on the target, so the pairs
+	// the run wrote stay. Reverted anyway, the next plan would adopt them, and the run, marked
+	// undone, could not be undone again.
+	it('leaves the baseline as it was, and the next plan has nothing to adopt', { timeout: 60_000 }, async () => {
+		const from = await sandboxSystem(roster('uf', 3, 1));
+		const to = await sandboxSystem({ people: [], groups: [], memberships: [] });
+		const id = await newLink(owner, {
+			mode: 'provision',
+			systems: { a: from.id, b: to.id },
+			match: { person: 'externalId', group: 'externalId' },
+			removeMode: 'delete',
+			limits: { person: open, group: open, membership: open }
+		});
+		await expectJson(api(`/api/links/${id}/enable`, { method: 'POST', token: owner }), 200);
+		const first = await expectJson<RunSummary>(api(`/api/links/${id}/runs`, { token: owner, body: {} }), 202);
+		expect(await finish(id, first.id)).toMatchObject({ status: 'done' });
+		const baseline = () =>
+			runInDurableObject(env.LINKS.getByName(id), (_i, state) =>
+				state.storage.sql.exec('SELECT kind, a, b, entry FROM baseline ORDER BY kind, a').toArray()
+			);
+		const before = await baseline();
+		expect(before).toHaveLength(4);
+
+		await runInDurableObject(env.LINKS.getByName(id), (instance: LinkDO) => {
+			const real = instance.deps.connector;
+			instance.deps = {
+				...instance.deps,
+				connector: async (systemId, config) => {
+					const c = await real(systemId, config);
+					if (systemId !== to.id) return c;
+					const refusing: Connector = Object.create(c);
+					Object.defineProperty(refusing, 'batching', { value: undefined });
+					Object.defineProperty(refusing, 'applyBatch', { value: undefined });
+					refusing.apply = async () => {
+						throw new Error('503 target unavailable');
+					};
+					return refusing;
+				}
+			};
+		});
+		const undo = await expectJson<RunSummary>(
+			api(`/api/links/${id}/runs/${first.id}/undo`, { method: 'POST', token: owner }),
+			202
+		);
+		const ended = await finish(id, undo.id);
+		expect(ended.tally.done).toBe(0);
+		expect(await baseline()).toEqual(before);
+		const plan = await expectJson<Reconciliation>(
+			api(`/api/links/${id}/reconcile`, { method: 'POST', token: owner }),
+			200
+		);
+		expect(plan.plan.ops.filter((o) => o.type === 'adopt-person' || o.type === 'adopt-group')).toEqual([]);
 	});
 });

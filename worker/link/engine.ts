@@ -18,9 +18,8 @@ import {
 	commitBaseline,
 	finalStatus,
 	dependenciesOf,
-	recreatedIds,
 	resolver,
-	restoredEntry,
+	revertChanges,
 	runPlan,
 	type BaselineEntry,
 	type BatchApplier,
@@ -327,19 +326,17 @@ export function commitSlice(deps: EngineDeps, runId: string): Step {
 }
 
 /**
- * Reverts the baseline changes of an undone run (newest first), putting removed entries back under
- * the ids the undo re-created their records with (see restoredEntry). Call inside a transaction.
+ * Reverts the baseline changes of an undone run with the core's revertChanges: each pair as far as
+ * the undo's operations on it succeeded, removed entries back under the ids the undo re-created
+ * their records with. Call inside a transaction.
  */
 function revertBaseline(store: LinkStore, undoneRunId: string, undoRunId: string): void {
-	const recreated = recreatedIds(store.journal.entries(undoRunId));
-	for (const { action, entry } of store.baseline.changes(undoneRunId)) {
-		if (action === 'ins') {
-			store.baseline.delete(entry);
-			continue;
-		}
-		const restored = restoredEntry(entry, recreated);
-		if (restored) store.baseline.insert(restored);
-	}
+	const { remove, put } = revertChanges(
+		[...store.baseline.changes(undoneRunId)],
+		[...store.journal.entries(undoRunId)]
+	);
+	for (const entry of remove) store.baseline.delete(entry);
+	for (const entry of put) store.baseline.insert(entry);
 }
 
 /** Ends a run that applied its operations: commits, then records how it ended. */

@@ -58,7 +58,15 @@ export {
 } from './runner';
 export { planBatches, isPlainMembership, isBulkable, NO_BATCHING, type Batch, type BatchPolicy } from './batch';
 export { commitBaseline } from './baseline';
-export { planUndo, recreatedIds, restoredEntry, type RecreatedIds, type UndoPlan } from './undo';
+export {
+	planUndo,
+	recreatedIds,
+	restoredEntry,
+	revertChanges,
+	type BaselineChange,
+	type RecreatedIds,
+	type UndoPlan
+} from './undo';
 export { Directory, DirectoryError, type Notice } from './directory';
 export {
 	planRule,

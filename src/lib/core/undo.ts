@@ -209,3 +209,82 @@ export function restoredEntry(entry: BaselineEntry, recreated: RecreatedIds): Ba
 	}
 	return { ...entry, a, b, members };
 }
+
+/** One change a run made to the baseline: an entry it inserted or deleted (an update is both). */
+export interface BaselineChange {
+	action: 'ins' | 'del';
+	entry: BaselineEntry;
+}
+
+/**
+ * The baseline changes that revert a run, given its changes (newest first) and its undo's
+ * operations with their outcomes. A pair goes back only as far as the undo's own operations on it
+ * succeeded: a record the undo could not remove or change back is still as the run left it, so
+ * the pair the run wrote stays (without it, the next plan would adopt a record sync made, and the
+ * run, marked undone, could not be undone again). A group kept so loses the members whose removal
+ * the undo did make, and gets back those it re-added.
+ */
+export function revertChanges(
+	changes: readonly BaselineChange[],
+	undo: readonly { op: Op; outcome?: OpOutcome }[]
+): { remove: BaselineEntry[]; put: BaselineEntry[] } {
+	const recreated = recreatedIds(undo);
+	const stuck = new Set<string>();
+	/** Memberships the undo changed back: side, group and person id to the role it left (null: none). */
+	const members = new Map<string, Role | null>();
+	for (const { op, outcome } of undo) {
+		const done = outcome?.status === 'done';
+		if (
+			!done &&
+			(op.type === 'remove-person' ||
+				op.type === 'remove-group' ||
+				op.type === 'update-person' ||
+				op.type === 'update-group') &&
+			'id' in op.target
+		)
+			stuck.add(`${op.side}:${op.target.id}`);
+		if (
+			done &&
+			(op.type === 'add-membership' || op.type === 'remove-membership' || op.type === 'set-role') &&
+			'id' in op.group &&
+			'id' in op.person
+		)
+			members.set(`${op.side}:${op.group.id}:${op.person.id}`, op.type === 'remove-membership' ? null : op.role);
+	}
+	const pairOf = (e: BaselineEntry) => `${e.kind}:${e.a}:${e.b}`;
+	const kept = new Map<string, { entry: BaselineEntry; before?: BaselineEntry }>();
+	const remove: BaselineEntry[] = [];
+	const put: BaselineEntry[] = [];
+	for (const { action, entry } of changes) {
+		if (action === 'ins') {
+			if (stuck.has(`a:${entry.a}`) || stuck.has(`b:${entry.b}`)) kept.set(pairOf(entry), { entry });
+			else remove.push(entry);
+			continue;
+		}
+		const stays = kept.get(pairOf(entry));
+		if (stays) {
+			stays.before = entry;
+			continue;
+		}
+		const restored = restoredEntry(entry, recreated);
+		if (restored) put.push(restored);
+	}
+	for (const { entry, before } of kept.values()) {
+		if (entry.kind !== 'group') continue;
+		const undone = (m: BaselineMember) => members.get(`a:${entry.a}:${m[0]}`) ?? members.get(`b:${entry.b}:${m[1]}`);
+		const changed = (m: BaselineMember) => members.has(`a:${entry.a}:${m[0]}`) || members.has(`b:${entry.b}:${m[1]}`);
+		const now: BaselineMember[] = [];
+		const seen = new Set<string>();
+		for (const m of entry.members ?? []) {
+			seen.add(`${m[0]}:${m[1]}`);
+			if (!changed(m)) now.push(m);
+			else if (undone(m)) now.push([m[0], m[1], undone(m)!]);
+		}
+		for (const m of before?.members ?? [])
+			if (!seen.has(`${m[0]}:${m[1]}`) && changed(m) && undone(m)) now.push([m[0], m[1], undone(m)!]);
+		if (now.length === (entry.members ?? []).length && now.every((m, i) => m === entry.members![i])) continue;
+		remove.push(entry);
+		put.push({ ...entry, members: now });
+	}
+	return { remove, put };
+}
