@@ -3,10 +3,12 @@
  * 127.0.0.1), records, driving a run's alarms to the end, and reading its progress events.
  */
 import { env } from 'cloudflare:workers';
-import { runDurableObjectAlarm } from 'cloudflare:test';
+import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { inject } from 'vitest';
 import type { Group, LinkConfig, Membership, Person } from '$lib/core';
 import type { SystemView } from '../../worker/account/account-do';
+import type { Connector } from '../../worker/connectors/types';
+import type { LinkDO, LinkDeps } from '../../worker/link/link-do';
 import type { LinkView, RunSummary } from '../../worker/link/types';
 import { createSandbox } from '../../worker/sandbox/provision';
 import type { SandboxRecords } from '../../worker/sandbox/sandbox-do';
@@ -167,4 +169,37 @@ export async function readEvents(res: Response): Promise<{ event: string; data: 
 		}
 		if (done) return events;
 	}
+}
+
+/**
+ * Makes the link's current instance write to `systemId` one operation at a time (no batches)
+ * through `apply`, which is handed the real connector's write and the instance's state (to abort
+ * it, as a crash would). `deps` changes other settings of that instance (concurrency, attempts).
+ */
+export function interceptWrites(
+	linkId: string,
+	systemId: string,
+	apply: (
+		op: Parameters<Connector['apply']>[0],
+		write: () => ReturnType<Connector['apply']>,
+		state: DurableObjectState
+	) => ReturnType<Connector['apply']>,
+	deps: Partial<LinkDeps> = {}
+): Promise<void> {
+	return runInDurableObject(env.LINKS.getByName(linkId), (instance: LinkDO, state) => {
+		const real = instance.deps.connector;
+		instance.deps = {
+			...instance.deps,
+			...deps,
+			connector: async (id, config) => {
+				const c = await real(id, config);
+				if (id !== systemId) return c;
+				const wrapped: Connector = Object.create(c);
+				Object.defineProperty(wrapped, 'batching', { value: undefined });
+				Object.defineProperty(wrapped, 'applyBatch', { value: undefined });
+				wrapped.apply = (op, resolve) => apply(op, () => c.apply(op, resolve), state);
+				return wrapped;
+			}
+		};
+	});
 }

@@ -12,7 +12,17 @@ import type { SystemView } from '../../worker/account/account-do';
 import type { Connector } from '../../worker/connectors/types';
 import type { LinkDO } from '../../worker/link/link-do';
 import type { LinkView, RunSummary } from '../../worker/link/types';
-import { finish, newLink, roster, sandboxSystem, scimmy, scimReset, scimState, scimSystem } from '../support/links';
+import {
+	finish,
+	interceptWrites,
+	newLink,
+	roster,
+	sandboxSystem,
+	scimmy,
+	scimReset,
+	scimState,
+	scimSystem
+} from '../support/links';
 import { api, expectJson, tokenFor } from './support';
 
 const target = scimmy('crash');
@@ -249,29 +259,19 @@ describe('a create cut off before it was sent', () => {
 		const id = await newLink(owner, { mode: 'provision', systems: { a: from.id, b: to.id } });
 		await expectJson(api(`/api/links/${id}/enable`, { method: 'POST', token: owner }), 200);
 		const crashed: string[] = [];
-		await runInDurableObject(env.LINKS.getByName(id), (instance: LinkDO, state) => {
-			const real = instance.deps.connector;
-			let creates = 0;
-			instance.deps = {
-				...instance.deps,
-				concurrency: 1,
-				connector: async (systemId, config) => {
-					const c = await real(systemId, config);
-					if (systemId !== to.id) return c;
-					const wrapped: Connector = Object.create(c);
-					Object.defineProperty(wrapped, 'batching', { value: undefined });
-					Object.defineProperty(wrapped, 'applyBatch', { value: undefined });
-					wrapped.apply = async (op, resolve) => {
-						if (op.type === 'create-person' && ++creates === 2 && crashed.length === 0) {
-							crashed.push(op.key);
-							state.abort('simulated crash before a write');
-						}
-						return c.apply(op, resolve);
-					};
-					return wrapped;
+		let creates = 0;
+		await interceptWrites(
+			id,
+			to.id,
+			async (op, write, state) => {
+				if (op.type === 'create-person' && ++creates === 2 && crashed.length === 0) {
+					crashed.push(op.key);
+					state.abort('simulated crash before a write');
 				}
-			};
-		});
+				return write();
+			},
+			{ concurrency: 1 }
+		);
 		const run = await expectJson<RunSummary>(
 			api(`/api/links/${id}/runs`, { token: owner, body: { dryRun: false } }),
 			202
@@ -307,30 +307,20 @@ describe('a run given up after its retries', () => {
 		});
 		await expectJson(api(`/api/links/${id}/enable`, { method: 'POST', token: owner }), 200);
 		const crashed: string[] = [];
-		await runInDurableObject(env.LINKS.getByName(id), (instance: LinkDO, state) => {
-			const real = instance.deps.connector;
-			let creates = 0;
-			instance.deps = {
-				...instance.deps,
-				concurrency: 1,
-				connector: async (systemId, config) => {
-					const c = await real(systemId, config);
-					if (systemId !== to.id) return c;
-					const wrapped: Connector = Object.create(c);
-					Object.defineProperty(wrapped, 'batching', { value: undefined });
-					Object.defineProperty(wrapped, 'applyBatch', { value: undefined });
-					wrapped.apply = async (op, resolve) => {
-						const result = await c.apply(op, resolve);
-						if (op.type === 'create-person' && ++creates === 3 && crashed.length === 0) {
-							crashed.push(op.key);
-							state.abort('simulated crash after a write');
-						}
-						return result;
-					};
-					return wrapped;
+		let creates = 0;
+		await interceptWrites(
+			id,
+			to.id,
+			async (op, write, state) => {
+				const result = await write();
+				if (op.type === 'create-person' && ++creates === 3 && crashed.length === 0) {
+					crashed.push(op.key);
+					state.abort('simulated crash after a write');
 				}
-			};
-		});
+				return result;
+			},
+			{ concurrency: 1 }
+		);
 		const run = await expectJson<RunSummary>(
 			api(`/api/links/${id}/runs`, { token: owner, body: { dryRun: false } }),
 			202

@@ -9,11 +9,19 @@ import { runInDurableObject } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Op, Reconciliation } from '$lib/core';
 import { STEP } from '$lib/core/ops';
-import type { Connector } from '../../worker/connectors/types';
-import type { LinkDO } from '../../worker/link/link-do';
 import type { RunSummary } from '../../worker/link/types';
 import { sandboxStub } from '../../worker/systems/connect';
-import { finish, newLink, roster, sandboxSystem, scimmy, scimReset, scimState, scimSystem } from '../support/links';
+import {
+	finish,
+	interceptWrites,
+	newLink,
+	roster,
+	sandboxSystem,
+	scimmy,
+	scimReset,
+	scimState,
+	scimSystem
+} from '../support/links';
 import { ops } from '../support/scim-ops';
 import { api, expectJson, tokenFor } from './support';
 
@@ -114,22 +122,8 @@ describe('an undo its target refuses', () => {
 		const before = await baseline();
 		expect(before).toHaveLength(4);
 
-		await runInDurableObject(env.LINKS.getByName(id), (instance: LinkDO) => {
-			const real = instance.deps.connector;
-			instance.deps = {
-				...instance.deps,
-				connector: async (systemId, config) => {
-					const c = await real(systemId, config);
-					if (systemId !== to.id) return c;
-					const refusing: Connector = Object.create(c);
-					Object.defineProperty(refusing, 'batching', { value: undefined });
-					Object.defineProperty(refusing, 'applyBatch', { value: undefined });
-					refusing.apply = async () => {
-						throw new Error('503 target unavailable');
-					};
-					return refusing;
-				}
-			};
+		await interceptWrites(id, to.id, async () => {
+			throw new Error('503 target unavailable');
 		});
 		const undo = await expectJson<RunSummary>(
 			api(`/api/links/${id}/runs/${first.id}/undo`, { method: 'POST', token: owner }),
