@@ -174,6 +174,15 @@ describe('revertChanges', () => {
 			{ remove: [crew], put: [{ ...crew, members: [['a2', 'b2', 'manager']] }] }
 		],
 		[
+			'a record the run made again, its removal failed: the new pair stays, the old one does not return',
+			[
+				{ action: 'ins', entry: { ...person, b: 'b3' } },
+				{ action: 'del', entry: person }
+			],
+			[removePerson('b', 'b3', 'failed')],
+			{ remove: [], put: [] }
+		],
+		[
 			'a group the run made, removed: it goes',
 			[{ action: 'ins', entry: crew }],
 			[removeMember('b', 'gb', 'b1', 'done'), removeMember('b', 'gb', 'b2', 'done'), removeGroup('b', 'gb', 'done')],

@@ -253,12 +253,16 @@ export function revertChanges(
 	}
 	const pairOf = (e: BaselineEntry) => `${e.kind}:${e.a}:${e.b}`;
 	const kept = new Map<string, { entry: BaselineEntry; before?: BaselineEntry }>();
+	/** The records the kept pairs name, by kind and side. */
+	const holds = new Set<string>();
 	const remove: BaselineEntry[] = [];
 	const put: BaselineEntry[] = [];
 	for (const { action, entry } of changes) {
 		if (action === 'ins') {
-			if (stuck.has(`a:${entry.a}`) || stuck.has(`b:${entry.b}`)) kept.set(pairOf(entry), { entry });
-			else remove.push(entry);
+			if (stuck.has(`a:${entry.a}`) || stuck.has(`b:${entry.b}`)) {
+				kept.set(pairOf(entry), { entry });
+				holds.add(`${entry.kind}:a:${entry.a}`).add(`${entry.kind}:b:${entry.b}`);
+			} else remove.push(entry);
 			continue;
 		}
 		const stays = kept.get(pairOf(entry));
@@ -266,6 +270,8 @@ export function revertChanges(
 			stays.before = entry;
 			continue;
 		}
+		// A pair the run replaced (a record made again) stays replaced while the new one is kept.
+		if (holds.has(`${entry.kind}:a:${entry.a}`) || holds.has(`${entry.kind}:b:${entry.b}`)) continue;
 		const restored = restoredEntry(entry, recreated);
 		if (restored) put.push(restored);
 	}
