@@ -183,6 +183,40 @@ describe('revertChanges', () => {
 			{ remove: [], put: [] }
 		],
 		[
+			"a grant the undo could not take back: the pair goes back, with sync's grant",
+			[
+				{ action: 'ins', entry: { ...person, access: true } },
+				{ action: 'del', entry: person }
+			],
+			[
+				{
+					op: {
+						key: 'rv',
+						type: 'revoke-access',
+						side: 'b',
+						step: STEP.membershipRemovals,
+						target: { id: 'b1' }
+					} as Op,
+					outcome: failed('rv')
+				}
+			],
+			{ remove: [{ ...person, access: true }], put: [{ ...person, access: true }] }
+		],
+		[
+			'a revocation the undo could not take back: the pair goes back without the grant',
+			[
+				{ action: 'ins', entry: person },
+				{ action: 'del', entry: { ...person, access: true } }
+			],
+			[
+				{
+					op: { key: 'gr', type: 'grant-access', side: 'b', step: STEP.memberships, target: { id: 'b1' } } as Op,
+					outcome: failed('gr')
+				}
+			],
+			{ remove: [person], put: [person] }
+		],
+		[
 			'a group the run made, removed: it goes',
 			[{ action: 'ins', entry: crew }],
 			[removeMember('b', 'gb', 'b1', 'done'), removeMember('b', 'gb', 'b2', 'done'), removeGroup('b', 'gb', 'done')],

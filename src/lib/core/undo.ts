@@ -230,6 +230,8 @@ export function revertChanges(
 ): { remove: BaselineEntry[]; put: BaselineEntry[] } {
 	const recreated = recreatedIds(undo);
 	const stuck = new Set<string>();
+	/** People whose access the undo could not give back or take back: sync's grant stays as the run left it. */
+	const access = new Set<string>();
 	/** Memberships the undo changed back: side, group and person id to the role it left (null: none). */
 	const members = new Map<string, Role | null>();
 	for (const { op, outcome } of undo) {
@@ -243,6 +245,8 @@ export function revertChanges(
 			'id' in op.target
 		)
 			stuck.add(`${op.side}:${op.target.id}`);
+		if (!done && (op.type === 'grant-access' || op.type === 'revoke-access') && 'id' in op.target)
+			access.add(`${op.side}:${op.target.id}`);
 		if (
 			done &&
 			(op.type === 'add-membership' || op.type === 'remove-membership' || op.type === 'set-role') &&
@@ -255,6 +259,8 @@ export function revertChanges(
 	const kept = new Map<string, { entry: BaselineEntry; before?: BaselineEntry }>();
 	/** The records the kept pairs name, by kind and side. */
 	const holds = new Set<string>();
+	/** The entries the run wrote and the undo takes out, by pair. */
+	const written = new Map<string, BaselineEntry>();
 	const remove: BaselineEntry[] = [];
 	const put: BaselineEntry[] = [];
 	for (const { action, entry } of changes) {
@@ -262,7 +268,10 @@ export function revertChanges(
 			if (stuck.has(`a:${entry.a}`) || stuck.has(`b:${entry.b}`)) {
 				kept.set(pairOf(entry), { entry });
 				holds.add(`${entry.kind}:a:${entry.a}`).add(`${entry.kind}:b:${entry.b}`);
-			} else remove.push(entry);
+			} else {
+				remove.push(entry);
+				written.set(pairOf(entry), entry);
+			}
 			continue;
 		}
 		const stays = kept.get(pairOf(entry));
@@ -273,7 +282,13 @@ export function revertChanges(
 		// A pair the run replaced (a record made again) stays replaced while the new one is kept.
 		if (holds.has(`${entry.kind}:a:${entry.a}`) || holds.has(`${entry.kind}:b:${entry.b}`)) continue;
 		const restored = restoredEntry(entry, recreated);
-		if (restored) put.push(restored);
+		if (!restored) continue;
+		if (!access.has(`a:${entry.a}`) && !access.has(`b:${entry.b}`)) {
+			put.push(restored);
+			continue;
+		}
+		const { access: _had, ...rest } = restored;
+		put.push(written.get(pairOf(entry))?.access ? { ...rest, access: true } : rest);
 	}
 	for (const { entry, before } of kept.values()) {
 		if (entry.kind !== 'group') continue;
