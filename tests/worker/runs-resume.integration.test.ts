@@ -9,7 +9,6 @@ import { runInDurableObject } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Op } from '$lib/core';
 import type { SystemView } from '../../worker/account/account-do';
-import type { Connector } from '../../worker/connectors/types';
 import type { LinkDO } from '../../worker/link/link-do';
 import type { LinkView, RunSummary } from '../../worker/link/types';
 import {
@@ -39,32 +38,22 @@ let linkId: string;
  */
 async function crashAfter(type: Op['type'], nth: number): Promise<{ crashed: string[] }> {
 	const seen = { crashed: [] as string[] };
-	await runInDurableObject(env.LINKS.getByName(linkId), (instance: LinkDO, state) => {
-		const real = instance.deps.connector;
-		let count = 0;
-		instance.deps = {
-			...instance.deps,
-			slice: { ops: 7, ms: 60_000 },
-			connector: async (systemId, config) => {
-				const c = await real(systemId, config);
-				if (systemId !== sink.id) return c;
-				const wrapped: Connector = Object.create(c);
-				// One write at a time, so the crash lands after exactly one operation (batched runs
-				// mark a batch started whole, and recover it as they recover one operation).
-				Object.defineProperty(wrapped, 'batching', { value: undefined });
-				Object.defineProperty(wrapped, 'applyBatch', { value: undefined });
-				wrapped.apply = async (op, resolve) => {
-					const result = await c.apply(op, resolve);
-					if (op.type === type && seen.crashed.length === 0 && ++count === nth) {
-						seen.crashed.push(op.key);
-						state.abort('simulated crash after a write');
-					}
-					return result;
-				};
-				return wrapped;
+	let count = 0;
+	// One write at a time (interceptWrites), so the crash lands after exactly one operation (batched
+	// runs mark a batch started whole, and recover it as they recover one operation).
+	await interceptWrites(
+		linkId,
+		sink.id,
+		async (op, write, state) => {
+			const result = await write();
+			if (op.type === type && seen.crashed.length === 0 && ++count === nth) {
+				seen.crashed.push(op.key);
+				state.abort('simulated crash after a write');
 			}
-		};
-	});
+			return result;
+		},
+		{ slice: { ops: 7, ms: 60_000 } }
+	);
 	return seen;
 }
 
