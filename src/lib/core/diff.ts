@@ -67,7 +67,7 @@ export function diffRecord<R>(
 	b: R,
 	base: FieldValues | undefined,
 	authority: (field: string) => Side,
-	chosen: (field: string) => Side | undefined = () => undefined
+	chosen?: (field: string) => Side | undefined
 ): RecordDiff | null {
 	let dirty = base === undefined;
 	for (let i = 0; i < specs.length && !dirty; i++) {
@@ -83,7 +83,7 @@ export function diffRecord<R>(
 		const vb = spec.read(b, 'b');
 		const vbase = base === undefined ? undefined : (base[spec.key] ?? null);
 		if (va !== vb) diff.changed.push(spec.key);
-		const m = merge3<FieldValue>(va, vb, vbase, authority(spec.key), chosen(spec.key));
+		const m = merge3<FieldValue>(va, vb, vbase, authority(spec.key), chosen?.(spec.key));
 		if (m.kind === 'conflict') {
 			diff.conflicts.push({ field: spec.key, base: vbase ?? null, a: va, b: vb });
 			diff.merged[spec.key] = vbase ?? null;

@@ -137,10 +137,11 @@ function diffTwoWay(ctx: ReconcileContext, pair: GroupPairWork): MemberWork {
 		const rb = bMembers.get(m[1]);
 		// A gone person's surviving record may be linked anew (made again on the other side): its
 		// membership is then the new link's, for the walk over the live members below to find.
-		if (!link.aGone && !link.bGone) {
-			if (ra !== undefined) seenA++;
-			if (rb !== undefined) seenB++;
-		}
+		// Counted only where the walk would skip it anyway (the record's live link is this one, not
+		// a new link for a survivor made again elsewhere): a removal's surviving record, left
+		// uncounted, would send every group it is in on that walk.
+		if (ra !== undefined && link.replacedOn !== 'a') seenA++;
+		if (rb !== undefined && link.replacedOn !== 'b') seenB++;
 		if (link.deferred || (ra === m[2] && rb === m[2])) continue;
 		consider(link, ra, rb, m);
 	}

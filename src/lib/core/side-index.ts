@@ -1,13 +1,13 @@
 /** One side's records indexed by id, built once per reconciliation. */
-import type { Group, Person, Role, Snapshot } from './model';
+import type { Group, Membership, Person, Role, Snapshot } from './model';
 
 export interface SideIndex {
 	people: Map<string, Person>;
 	groups: Map<string, Group>;
-	/** Group id to its members (person id to role). */
-	members: Map<string, Map<string, Role>>;
-	membershipCount: number;
-	/** Person id to its groups, for the people indexGroupsOf was asked about. */
+	/** Group id to its members (person id to role): built on first use, see indexMembers. */
+	members?: Map<string, Map<string, Role>>;
+	memberships: readonly Membership[];
+	/** Person id to its groups, for the people indexMembers was asked about. */
 	byPerson?: Map<string, { groupId: string; role: Role }[]>;
 }
 
@@ -16,33 +16,61 @@ export function indexSnapshot(snapshot: Snapshot): SideIndex {
 	for (const p of snapshot.people) people.set(p.id, p);
 	const groups = new Map<string, Group>();
 	for (const g of snapshot.groups) groups.set(g.id, g);
-	const members = new Map<string, Map<string, Role>>();
+	return { people, groups, memberships: snapshot.memberships };
+}
+
+const NO_PEOPLE: ReadonlySet<string> = new Set();
+
+/**
+ * Indexes the memberships by group and, for these people, by person too (those about to be removed
+ * need their memberships journaled). One pass does both: a second walk over every membership, for
+ * a few hundred people, cost more than the rest of their removal. Asked again, only the people
+ * not indexed yet cost a walk.
+ */
+export function indexMembers(
+	index: SideIndex,
+	personIds: ReadonlySet<string> = NO_PEOPLE
+): Map<string, Map<string, Role>> {
+	const byPerson = (index.byPerson ??= new Map());
+	const wanted = [...personIds].filter((id) => !byPerson.has(id));
+	const watch = wanted.length === personIds.size ? personIds : new Set(wanted);
+	if (index.members) {
+		if (watch.size > 0) scanGroupsOf(index.members, watch, byPerson);
+		return index.members;
+	}
+	const members = (index.members = new Map<string, Map<string, Role>>());
+	const groupsOf = new Map<string, string[]>();
 	// Systems list memberships group by group (SCIM Group.members): skip the lookup while the group repeats.
 	let lastGroup: string | undefined;
 	let list: Map<string, Role> | undefined;
-	for (const m of snapshot.memberships) {
+	for (const m of index.memberships) {
 		if (m.groupId !== lastGroup) {
 			lastGroup = m.groupId;
 			list = members.get(m.groupId);
 			if (!list) members.set(m.groupId, (list = new Map()));
 		}
 		list!.set(m.personId, m.role);
+		if (watch.size === 0 || !watch.has(m.personId)) continue;
+		const groups = groupsOf.get(m.personId);
+		if (!groups) groupsOf.set(m.personId, [m.groupId]);
+		else if (!groups.includes(m.groupId)) groups.push(m.groupId);
 	}
-	return { people, groups, members, membershipCount: snapshot.memberships.length };
+	// Roles once every membership is in: a membership listed twice holds its last role, as above.
+	groupsOf.forEach((groups, personId) =>
+		byPerson.set(
+			personId,
+			groups.map((groupId) => ({ groupId, role: members.get(groupId)!.get(personId)! }))
+		)
+	);
+	return members;
 }
 
-const NO_MEMBERS: ReadonlyMap<string, Role> = new Map();
-export const membersOf = (index: SideIndex, groupId: string): ReadonlyMap<string, Role> =>
-	index.members.get(groupId) ?? NO_MEMBERS;
-
-/**
- * Indexes the groups of just these people (those about to be removed need their memberships
- * journaled); indexing everyone would cost a record per membership for nothing.
- */
-export function indexGroupsOf(index: SideIndex, personIds: ReadonlySet<string>): void {
-	const byPerson = (index.byPerson ??= new Map());
-	if (personIds.size === 0) return;
-	index.members.forEach((list, groupId) => {
+function scanGroupsOf(
+	members: Map<string, Map<string, Role>>,
+	personIds: ReadonlySet<string>,
+	byPerson: NonNullable<SideIndex['byPerson']>
+): void {
+	members.forEach((list, groupId) => {
 		list.forEach((role, pid) => {
 			if (!personIds.has(pid)) return;
 			const groups = byPerson.get(pid);
@@ -52,8 +80,12 @@ export function indexGroupsOf(index: SideIndex, personIds: ReadonlySet<string>):
 	});
 }
 
-/** Groups a person belongs to on one side (after indexGroupsOf for that person). */
+const NO_MEMBERS: ReadonlyMap<string, Role> = new Map();
+export const membersOf = (index: SideIndex, groupId: string): ReadonlyMap<string, Role> =>
+	(index.members ?? indexMembers(index)).get(groupId) ?? NO_MEMBERS;
+
+/** Groups a person belongs to on one side (after indexMembers for that person). */
 export function groupsOfPerson(index: SideIndex, personId: string): { groupId: string; role: Role }[] {
-	if (!index.byPerson) throw new Error('groupsOfPerson before indexGroupsOf');
+	if (!index.byPerson) throw new Error('groupsOfPerson before indexMembers');
 	return index.byPerson.get(personId) ?? [];
 }
