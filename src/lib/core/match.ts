@@ -83,7 +83,10 @@ export function match<R extends Keyed>(input: MatchInput<R>): MatchResult<R> {
 	const usedB = new Set<string>();
 
 	const retired: BaselineEntry[] = [];
-	for (const entry of input.baseline) {
+	// Indexed, not for-of: this loop runs once over every pair, mostly before the optimizer steps
+	// in, and an unoptimized for-of allocates a result per element.
+	for (let i = 0; i < input.baseline.length; i++) {
+		const entry = input.baseline[i];
 		// First: a person who came back under the same id is a new entry, beside the retired one.
 		const holder = input.retired?.(entry);
 		if (holder) {

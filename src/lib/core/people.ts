@@ -325,8 +325,8 @@ function heldKeys(
 			if (waiting.size === 0) continue;
 			const other = otherSide(side);
 			const holders = new Map<string, Person[]>();
-			for (const pair of pairs) {
-				const holder = pair[other];
+			for (let i = 0; i < pairs.length; i++) {
+				const holder = pairs[i][other];
 				const written = spec && writes.get(holder);
 				const k =
 					written && spec.key in written
@@ -401,7 +401,9 @@ export function reconcilePeople(ctx: ReconcileContext): void {
 	const writes = new Map<Person, FieldValues>();
 	// One function for every pair: a closure per pair was a hundred thousand allocations at 100k.
 	const authority = (f: string): Side => (ctx.provision ? 'a' : (link.authority.fields[f] ?? link.authority.default));
-	for (const { a, b, entry } of m.pairs) reconcilePair(ctx, a, b, entry, writes, authority);
+	// Indexed loops over every pair (see match).
+	for (let i = 0; i < m.pairs.length; i++)
+		reconcilePair(ctx, m.pairs[i].a, m.pairs[i].b, m.pairs[i].entry, writes, authority);
 	const survivors = { a: new Set<string>(), b: new Set<string>() };
 	for (const { a, b } of m.broken) {
 		if (a) survivors.a.add(a.id);

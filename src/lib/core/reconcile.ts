@@ -91,7 +91,7 @@ export function reconcile(input: ReconcileInput): Reconciliation {
 
 	const ops = ctx.builder.ordered();
 	const counts = emptyCounts();
-	for (const v of ctx.views) counts[v.kind][v.situation]++;
+	for (let i = 0; i < ctx.views.length; i++) counts[ctx.views[i].kind][ctx.views[i].situation]++;
 	return {
 		linkId: link.id,
 		versions: { a: a.version, b: b.version },

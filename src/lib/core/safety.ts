@@ -52,7 +52,10 @@ export const countsOf = (s: Snapshot): SideCounts => ({
 /** Which kinds the baseline says were synced (and not only as removed or anonymized people). */
 export function baselineHad(entries: Iterable<Pick<BaselineEntry, 'kind' | 'lifecycle'>>): Record<RecordKind, boolean> {
 	const had = { person: false, group: false };
-	for (const e of entries) if (!e.lifecycle || e.lifecycle.state === 'active') had[e.kind] = true;
+	for (const e of entries) {
+		if (!e.lifecycle || e.lifecycle.state === 'active') had[e.kind] = true;
+		if (had.person && had.group) break;
+	}
 	return had;
 }
 

@@ -12,10 +12,12 @@ export interface SideIndex {
 }
 
 export function indexSnapshot(snapshot: Snapshot): SideIndex {
+	// Indexed loops, here and below: these run once per reconciliation over every record, mostly
+	// before the optimizer steps in, and an unoptimized for-of allocates a result per element.
 	const people = new Map<string, Person>();
-	for (const p of snapshot.people) people.set(p.id, p);
+	for (let i = 0; i < snapshot.people.length; i++) people.set(snapshot.people[i].id, snapshot.people[i]);
 	const groups = new Map<string, Group>();
-	for (const g of snapshot.groups) groups.set(g.id, g);
+	for (let i = 0; i < snapshot.groups.length; i++) groups.set(snapshot.groups[i].id, snapshot.groups[i]);
 	return { people, groups, memberships: snapshot.memberships };
 }
 
@@ -43,7 +45,9 @@ export function indexMembers(
 	// Systems list memberships group by group (SCIM Group.members): skip the lookup while the group repeats.
 	let lastGroup: string | undefined;
 	let list: Map<string, Role> | undefined;
-	for (const m of index.memberships) {
+	const listed = index.memberships;
+	for (let i = 0; i < listed.length; i++) {
+		const m = listed[i];
 		if (m.groupId !== lastGroup) {
 			lastGroup = m.groupId;
 			list = members.get(m.groupId);
