@@ -23,6 +23,16 @@ describe('operation keys', () => {
 		expect(new PlanBuilder('lnk').add(draft)).toBe(new PlanBuilder('lnk').add(draft));
 	});
 
+	it('stay with their operation when one draft is added twice', () => {
+		// The builder keeps a draft as its operation; a second add must not re-key the first.
+		const builder = new PlanBuilder('lnk');
+		const draft = membership('g1', 'p1');
+		const first = builder.add(draft);
+		const second = builder.add(draft);
+		expect(second).toBe(`${first}#2`);
+		expect(builder.ops.map((op) => op.key)).toEqual([first, second]);
+	});
+
 	it('differ for two memberships planned in different parts whose 32-bit digests collide', () => {
 		// Found among 300k memberships of a 100k-person first provisioning (bench: edge-first-provision-100k),
 		// where such pairs shared an outcome and one of the two was never written.

@@ -103,7 +103,14 @@ export class PlanBuilder {
 		for (let n = 2; this.keys.has(key) || shared?.has(key); n++) key = `${key.split('#')[0]}#${n}`;
 		this.keys.add(key);
 		shared?.add(key);
-		this.ops.push({ ...draft, key } as Op);
+		// The draft becomes the operation: callers hand over fresh literals, and a copy per operation
+		// (a spread over a dozen operation shapes) was most of this call's cost. A draft added twice
+		// is copied, so the first operation keeps its key.
+		if ('key' in draft) this.ops.push({ ...(draft as object), key } as Op);
+		else {
+			(draft as Op).key = key;
+			this.ops.push(draft as Op);
+		}
 		return key;
 	}
 
