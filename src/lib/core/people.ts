@@ -5,7 +5,7 @@ import { readValues, setPersonField, toLocal } from './fields';
 import { anonymizedValues, lifecycleStep } from './lifecycle';
 import { match, type MatchPass, type Pair } from './match';
 import type { BaselineEntry, FieldValue, FieldValues, LinkConfig, MatchField, Person, Side } from './model';
-import { otherSide } from './model';
+import { otherSide, SIDES } from './model';
 import { normalize, ruleFor } from './normalize';
 import { STEP } from './ops';
 import { chosenSide } from './resolutions';
@@ -314,42 +314,61 @@ function heldKeys(
 	const taken = new Set<Person>();
 	if (pairs.length === 0 && recreated.a.length === 0 && recreated.b.length === 0) return { ambiguous, taken };
 	const passes = personPasses(ctx.link);
+	const add = (index: Map<string, Person[]>, k: string, p: Person) => {
+		const list = index.get(k);
+		if (list) list.push(p);
+		else index.set(k, [p]);
+	};
 	for (const pass of passes) {
 		const spec = ctx.personSpecs.find((s) => s.key === pass.name);
-		for (const side of ['a', 'b'] as const) {
-			const waiting = new Map<string, Person[]>();
+		// Each side's people waiting to be created, by key (a side's are taken only by its own
+		// ambiguities, so both sides' can be gathered first).
+		const waiting = { a: new Map<string, Person[]>(), b: new Map<string, Person[]>() };
+		for (const side of SIDES)
 			for (const p of creatable[side]) {
 				const k = taken.has(p) ? '' : pass.key(p, side);
-				if (k !== '') waiting.set(k, [...(waiting.get(k) ?? []), p]);
+				if (k !== '') add(waiting[side], k, p);
 			}
-			if (waiting.size === 0) continue;
+		if (waiting.a.size === 0 && waiting.b.size === 0) continue;
+		// The paired records holding those keys on the other side, both sides in one walk over the pairs.
+		const keyOf = (holder: Person, on: Side): string => {
+			const written = spec && writes.size > 0 ? writes.get(holder) : undefined;
+			return written && spec!.key in written
+				? pass.key(withField(holder, spec!.local[on], written[spec!.key]), on)
+				: pass.key(holder, on);
+		};
+		const holders = { a: new Map<string, Person[]>(), b: new Map<string, Person[]>() };
+		const forA = waiting.a.size > 0;
+		const forB = waiting.b.size > 0;
+		for (let i = 0; i < pairs.length; i++) {
+			const pair = pairs[i];
+			if (forA) {
+				const k = keyOf(pair.b, 'b');
+				if (k !== '' && waiting.a.has(k)) add(holders.a, k, pair.b);
+			}
+			if (forB) {
+				const k = keyOf(pair.a, 'a');
+				if (k !== '' && waiting.b.has(k)) add(holders.b, k, pair.a);
+			}
+		}
+		for (const side of SIDES) {
+			if (waiting[side].size === 0) continue;
 			const other = otherSide(side);
-			const holders = new Map<string, Person[]>();
-			for (let i = 0; i < pairs.length; i++) {
-				const holder = pairs[i][other];
-				const written = spec && writes.get(holder);
-				const k =
-					written && spec.key in written
-						? pass.key(withField(holder, spec.local[other], written[spec.key]), other)
-						: pass.key(holder, other);
-				if (k === '' || !waiting.has(k)) continue;
-				holders.set(k, [...(holders.get(k) ?? []), holder]);
-			}
 			// A kept record whose other side is made again holds its key there, paired once this plan is done.
 			for (const p of recreated[other]) {
 				const k = pass.key(p, other);
-				if (k !== '' && waiting.has(k)) holders.set(k, [...(holders.get(k) ?? []), p]);
+				if (k !== '' && waiting[side].has(k)) add(holders[side], k, p);
 			}
 			// The record made again carries this side's values: same side, same key.
 			const remade = new Map<string, Person[]>();
 			for (const p of recreated[side]) {
 				const k = pass.key(p, side);
-				if (k !== '' && waiting.has(k)) remade.set(k, [...(remade.get(k) ?? []), p]);
+				if (k !== '' && waiting[side].has(k)) add(remade, k, p);
 			}
-			for (const k of new Set([...holders.keys(), ...remade.keys()])) {
-				const mine = waiting.get(k)!;
+			for (const k of new Set([...holders[side].keys(), ...remade.keys()])) {
+				const mine = waiting[side].get(k)!;
 				const same = [...mine, ...(remade.get(k) ?? [])];
-				const list = holders.get(k) ?? [];
+				const list = holders[side].get(k) ?? [];
 				ambiguous.push({ via: pass.name, a: side === 'a' ? same : list, b: side === 'a' ? list : same });
 				for (const p of mine) taken.add(p);
 			}
