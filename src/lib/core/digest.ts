@@ -15,10 +15,14 @@ export function canonicalJson(value: unknown): string {
 	if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
 	if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
 	const obj = value as Record<string, unknown>;
-	const keys = Object.keys(obj)
-		.filter((k) => obj[k] !== undefined)
-		.sort();
-	return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
+	// Built by appending, not with filter/map/join: every operation's key digests one of these.
+	const keys = Object.keys(obj).sort();
+	let out = '';
+	for (const k of keys) {
+		if (obj[k] === undefined) continue;
+		out += `${out === '' ? '' : ','}${JSON.stringify(k)}:${canonicalJson(obj[k])}`;
+	}
+	return `{${out}}`;
 }
 
 /** A record's version: changes whenever any of its values changes. */
