@@ -50,9 +50,13 @@ export const countsOf = (s: Snapshot): SideCounts => ({
 });
 
 /** Which kinds the baseline says were synced (and not only as removed or anonymized people). */
-export function baselineHad(entries: Iterable<Pick<BaselineEntry, 'kind' | 'lifecycle'>>): Record<RecordKind, boolean> {
+export function baselineHad(
+	entries: readonly Pick<BaselineEntry, 'kind' | 'lifecycle'>[]
+): Record<RecordKind, boolean> {
 	const had = { person: false, group: false };
-	for (const e of entries) {
+	// Indexed: run once over the whole baseline, an unoptimized for-of allocates per entry.
+	for (let i = 0; i < entries.length; i++) {
+		const e = entries[i];
 		if (!e.lifecycle || e.lifecycle.state === 'active') had[e.kind] = true;
 		if (had.person && had.group) break;
 	}
@@ -144,9 +148,10 @@ export interface OwnedCounts {
  * memberships sync wrote. Manual records on the target are not the link's, so they neither dilute
  * nor count toward a removal limit.
  */
-export function ownedCounts(entries: Iterable<Pick<BaselineEntry, 'kind' | 'lifecycle' | 'members'>>): OwnedCounts {
+export function ownedCounts(entries: readonly Pick<BaselineEntry, 'kind' | 'lifecycle' | 'members'>[]): OwnedCounts {
 	const owned = { people: 0, groups: 0, memberships: 0 };
-	for (const e of entries) {
+	for (let i = 0; i < entries.length; i++) {
+		const e = entries[i];
 		if (e.kind === 'group') {
 			owned.groups++;
 			owned.memberships += e.members?.length ?? 0;
