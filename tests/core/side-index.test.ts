@@ -19,6 +19,11 @@ describe('indexMembers', () => {
 	test.each([
 		['listed group by group', [member('g1', 'p1'), member('g1', 'p2'), member('g2', 'p1', 'manager')]],
 		['listed person by person', [member('g1', 'p1'), member('g2', 'p1', 'manager'), member('g1', 'p2')]],
+		// p1's groups come in the order the groups first appear (g1 before g2), not p1's own order.
+		[
+			'a person listed before a group’s first member',
+			[member('g1', 'p2'), member('g2', 'p1', 'manager'), member('g1', 'p1')]
+		],
 		// Listed twice: one membership, holding its last role.
 		[
 			'one membership listed twice',

@@ -42,6 +42,8 @@ export function indexMembers(
 	}
 	const members = (index.members = new Map<string, Map<string, Role>>());
 	const groupsOf = new Map<string, string[]>();
+	/** Each group's place in the list, where it first appears: a person's groups are listed in that order. */
+	const place = new Map<string, number>();
 	// Systems list memberships group by group (SCIM Group.members): skip the lookup while the group repeats.
 	let lastGroup: string | undefined;
 	let list: Map<string, Role> | undefined;
@@ -51,7 +53,10 @@ export function indexMembers(
 		if (m.groupId !== lastGroup) {
 			lastGroup = m.groupId;
 			list = members.get(m.groupId);
-			if (!list) members.set(m.groupId, (list = new Map()));
+			if (!list) {
+				members.set(m.groupId, (list = new Map()));
+				if (watch.size > 0) place.set(m.groupId, place.size);
+			}
 		}
 		list!.set(m.personId, m.role);
 		if (watch.size === 0 || !watch.has(m.personId)) continue;
@@ -60,10 +65,14 @@ export function indexMembers(
 		else if (!groups.includes(m.groupId)) groups.push(m.groupId);
 	}
 	// Roles once every membership is in: a membership listed twice holds its last role, as above.
+	// Groups in the order they first appear in the list (as a walk over `members` finds them), not
+	// in the order of the person's own memberships: the same answer however the list is ordered.
 	groupsOf.forEach((groups, personId) =>
 		byPerson.set(
 			personId,
-			groups.map((groupId) => ({ groupId, role: members.get(groupId)!.get(personId)! }))
+			groups
+				.sort((x, y) => place.get(x)! - place.get(y)!)
+				.map((groupId) => ({ groupId, role: members.get(groupId)!.get(personId)! }))
 		)
 	);
 	return members;
