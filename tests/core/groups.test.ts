@@ -319,3 +319,32 @@ describe('a group made again', () => {
 			expect(opLine(run(link, a, b, { entries: next.entries, resolutions }))).toEqual(['create-group@b']);
 	});
 });
+
+describe('a baseline member listed twice', () => {
+	test('for a person removed on the other side: the group’s new members are still written', () => {
+		// The membership pass skips its walk over the live members once it has seen all of them;
+		// the duplicate must not count as a second member seen.
+		const r = run(
+			twoWay({ limits: open }),
+			{
+				people: people.a,
+				groups: [group('ga', 'Ops')],
+				memberships: [member('ga', 'a1'), member('ga', 'a2')]
+			},
+			{ people: [people.b[1]], groups: [group('gb', 'Ops')], memberships: [] },
+			{
+				entries: [
+					...pEntries,
+					gEntry([
+						['a1', 'b1', 'member'],
+						['a1', 'b1', 'member']
+					])
+				]
+			}
+		);
+		expect(r.plan.ops.map((o) => `${o.type}@${o.side} ${'person' in o ? JSON.stringify(o.person) : ''}`)).toEqual([
+			'add-membership@b {"id":"b2"}',
+			'remove-person@a '
+		]);
+	});
+});

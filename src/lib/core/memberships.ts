@@ -39,15 +39,11 @@ function linkOf(ctx: ReconcileContext, m: BaselineMember): PersonLink | undefine
 	return old && old.aId === m[0] ? old : undefined;
 }
 
-/** A baseline member's live link, recorded for the merge and marked as seen for this group. */
-function visitBase(ctx: ReconcileContext, work: MemberWork, m: BaselineMember, serial: number): PersonLink | undefined {
+/** A baseline member's live link, recorded for the merge (the caller marks it as seen for this group). */
+function visitBase(ctx: ReconcileContext, work: MemberWork, m: BaselineMember): PersonLink | undefined {
 	const link = linkOf(ctx, m);
 	work.links.push(link);
-	if (!link) {
-		work.stale++;
-		return undefined;
-	}
-	link.mark = serial;
+	if (!link) work.stale++;
 	return link;
 }
 
@@ -93,6 +89,8 @@ function diffTwoWay(ctx: ReconcileContext, pair: GroupPairWork): MemberWork {
 	const serial = ++ctx.markSerial;
 	let seenA = 0;
 	let seenB = 0;
+	let linksA = 0;
+	let linksB = 0;
 
 	const consider = (link: PersonLink, ra: Role | undefined, rb: Role | undefined, previous?: BaselineMember) => {
 		// The person is gone on one side: its memberships go with its removal on the other, no merge
@@ -131,32 +129,43 @@ function diffTwoWay(ctx: ReconcileContext, pair: GroupPairWork): MemberWork {
 	};
 
 	for (const m of pair.entry?.members ?? []) {
-		const link = visitBase(ctx, work, m, serial);
+		const link = visitBase(ctx, work, m);
 		if (!link) continue;
+		const first = link.mark !== serial;
+		link.mark = serial;
 		const ra = aMembers.get(m[0]);
 		const rb = bMembers.get(m[1]);
 		// A gone person's surviving record may be linked anew (made again on the other side): its
 		// membership is then the new link's, for the walk over the live members below to find.
-		// Counted only where the walk would skip it anyway (the record's live link is this one, not
-		// a new link for a survivor made again elsewhere): a removal's surviving record, left
-		// uncounted, would send every group it is in on that walk.
-		if (ra !== undefined && link.replacedOn !== 'a') seenA++;
-		if (rb !== undefined && link.replacedOn !== 'b') seenB++;
+		if (!link.aGone && !link.bGone) {
+			if (ra !== undefined) seenA++;
+			if (rb !== undefined) seenB++;
+		}
+		// Distinct links whose record's live link is this one: the walk would skip each of them. A
+		// removal's surviving record, left out of seenA/seenB, would otherwise send every group it
+		// is in on that walk for nothing.
+		if (first) {
+			if (ra !== undefined && link.replacedOn !== 'a') linksA++;
+			if (rb !== undefined && link.replacedOn !== 'b') linksB++;
+		}
 		if (link.deferred || (ra === m[2] && rb === m[2])) continue;
 		consider(link, ra, rb, m);
 	}
 	// forEach, not for-of: no [key, value] pair allocated per member.
-	if (seenA < aMembers.size) {
+	if (seenA < aMembers.size && linksA < aMembers.size) {
 		aMembers.forEach((ra, pa) => {
 			const link = ctx.personLinks.a.get(pa);
 			if (!link || link.mark === serial) return;
 			link.mark = serial;
 			const rb = link.bId === undefined ? undefined : bMembers.get(link.bId);
-			if (rb !== undefined) seenB++;
+			if (rb !== undefined) {
+				seenB++;
+				if (link.replacedOn !== 'b') linksB++;
+			}
 			if (!link.deferred) consider(link, ra, rb);
 		});
 	}
-	if (seenB < bMembers.size) {
+	if (seenB < bMembers.size && linksB < bMembers.size) {
 		bMembers.forEach((rb, pb) => {
 			const link = ctx.personLinks.b.get(pb);
 			if (!link || link.mark === serial) return;
@@ -181,8 +190,9 @@ function diffProvision(
 	const serial = ++ctx.markSerial;
 	let seen = 0;
 	for (const m of owned ?? []) {
-		const link = visitBase(ctx, work, m, serial);
+		const link = visitBase(ctx, work, m);
 		if (!link) continue;
+		link.mark = serial;
 		const want = sourceMembers.get(m[0]);
 		const now = targetMembers.get(m[1]);
 		if (community) ctx.communityMove(m[0], 'from', community);
