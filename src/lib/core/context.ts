@@ -163,7 +163,7 @@ export class ReconcileContext {
 	/**
 	 * Person id on a side to its link (absent: not synced). B's index is built on first use: most
 	 * runs never look a person up by its B id (only new members on B and records made on A do),
-	 * and a hundred thousand inserts are a tenth of a 100k reconciliation.
+	 * and at 100k its hundred thousand inserts took about 0.1 s.
 	 */
 	readonly personLinks: Record<Side, Map<string, PersonLink>>;
 	/** Links with a B id, in the order made, while B's index is not built (see personLinks). */
