@@ -33,29 +33,43 @@ let sink: SystemView;
 let linkId: string;
 
 /**
- * Makes the link's current instance crash right after the target accepted the `nth` operation of
- * `type` it applies (its outcome never recorded). Slices are small, so the run also spans many alarms.
+ * Makes a link's current instance crash right before or right after the target accepted the `nth`
+ * operation of `type` it applies (its outcome never recorded).
  */
-async function crashAfter(type: Op['type'], nth: number): Promise<{ crashed: string[] }> {
+async function crashOn(
+	link: string,
+	system: string,
+	type: Op['type'],
+	nth: number,
+	when: 'before' | 'after',
+	deps: Parameters<typeof interceptWrites>[3]
+): Promise<{ crashed: string[] }> {
 	const seen = { crashed: [] as string[] };
 	let count = 0;
-	// One write at a time (interceptWrites), so the crash lands after exactly one operation (batched
+	const isNth = (op: Op) => op.type === type && seen.crashed.length === 0 && ++count === nth;
+	// One write at a time (interceptWrites), so the crash lands at exactly one operation (batched
 	// runs mark a batch started whole, and recover it as they recover one operation).
 	await interceptWrites(
-		linkId,
-		sink.id,
+		link,
+		system,
 		async (op, write, state) => {
-			const result = await write();
-			if (op.type === type && seen.crashed.length === 0 && ++count === nth) {
+			const crash = () => {
 				seen.crashed.push(op.key);
-				state.abort('simulated crash after a write');
-			}
+				state.abort(`simulated crash ${when} a write`);
+			};
+			if (when === 'before' && isNth(op)) crash();
+			const result = await write();
+			if (when === 'after' && isNth(op)) crash();
 			return result;
 		},
-		{ slice: { ops: 7, ms: 60_000 } }
+		deps
 	);
 	return seen;
 }
+
+/** crashOn for this suite's link, after the write; slices are small, so the run also spans many alarms. */
+const crashAfter = (type: Op['type'], nth: number) =>
+	crashOn(linkId, sink.id, type, nth, 'after', { slice: { ops: 7, ms: 60_000 } });
 
 const started = (runId: string) =>
 	runInDurableObject(env.LINKS.getByName(linkId), (_i, state) =>
@@ -247,20 +261,7 @@ describe('a create cut off before it was sent', () => {
 		const to = await sandboxSystem({ people: [], groups: [], memberships: [] });
 		const id = await newLink(owner, { mode: 'provision', systems: { a: from.id, b: to.id } });
 		await expectJson(api(`/api/links/${id}/enable`, { method: 'POST', token: owner }), 200);
-		const crashed: string[] = [];
-		let creates = 0;
-		await interceptWrites(
-			id,
-			to.id,
-			async (op, write, state) => {
-				if (op.type === 'create-person' && ++creates === 2 && crashed.length === 0) {
-					crashed.push(op.key);
-					state.abort('simulated crash before a write');
-				}
-				return write();
-			},
-			{ concurrency: 1 }
-		);
+		const { crashed } = await crashOn(id, to.id, 'create-person', 2, 'before', { concurrency: 1 });
 		const run = await expectJson<RunSummary>(
 			api(`/api/links/${id}/runs`, { token: owner, body: { dryRun: false } }),
 			202
@@ -295,21 +296,7 @@ describe('a run given up after its retries', () => {
 			match: { person: 'externalId', group: 'externalId' }
 		});
 		await expectJson(api(`/api/links/${id}/enable`, { method: 'POST', token: owner }), 200);
-		const crashed: string[] = [];
-		let creates = 0;
-		await interceptWrites(
-			id,
-			to.id,
-			async (op, write, state) => {
-				const result = await write();
-				if (op.type === 'create-person' && ++creates === 3 && crashed.length === 0) {
-					crashed.push(op.key);
-					state.abort('simulated crash after a write');
-				}
-				return result;
-			},
-			{ concurrency: 1 }
-		);
+		const { crashed } = await crashOn(id, to.id, 'create-person', 3, 'after', { concurrency: 1 });
 		const run = await expectJson<RunSummary>(
 			api(`/api/links/${id}/runs`, { token: owner, body: { dryRun: false } }),
 			202
