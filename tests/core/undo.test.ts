@@ -71,11 +71,15 @@ describe('restoredEntry', () => {
 
 describe('revertChanges', () => {
 	const failed = (key: string): OpOutcome => ({ key, status: 'failed', error: '503' });
-	const removePerson = (side: 'a' | 'b', id: string, outcome: 'done' | 'failed') => {
-		const key = `rm-${side}-${id}`;
-		return {
-			op: {
-				key,
+	/** An undo operation and how it ended. */
+	const ran = (op: Op, outcome: 'done' | 'failed') => ({
+		op,
+		outcome: outcome === 'done' ? done(op.key) : failed(op.key)
+	});
+	const removePerson = (side: 'a' | 'b', id: string, outcome: 'done' | 'failed') =>
+		ran(
+			{
+				key: `rm-${side}-${id}`,
 				type: 'remove-person',
 				side,
 				step: STEP.peopleRemovals,
@@ -83,40 +87,35 @@ describe('revertChanges', () => {
 				soft: false,
 				before: { id, displayName: 'Eva', active: true },
 				beforeMembers: []
-			} as Op,
-			outcome: outcome === 'done' ? done(key) : failed(key)
-		};
-	};
-	const removeMember = (side: 'a' | 'b', group: string, person: string, outcome: 'done' | 'failed') => {
-		const key = `rmm-${side}-${group}-${person}`;
-		return {
-			op: {
-				key,
+			},
+			outcome
+		);
+	const removeMember = (side: 'a' | 'b', group: string, person: string, outcome: 'done' | 'failed') =>
+		ran(
+			{
+				key: `rmm-${side}-${group}-${person}`,
 				type: 'remove-membership',
 				side,
 				step: STEP.membershipRemovals,
 				group: { id: group },
 				person: { id: person },
 				before: 'member'
-			} as Op,
-			outcome: outcome === 'done' ? done(key) : failed(key)
-		};
-	};
-	const removeGroup = (side: 'a' | 'b', id: string, outcome: 'done' | 'failed') => {
-		const key = `rmg-${side}-${id}`;
-		return {
-			op: {
-				key,
+			},
+			outcome
+		);
+	const removeGroup = (side: 'a' | 'b', id: string, outcome: 'done' | 'failed') =>
+		ran(
+			{
+				key: `rmg-${side}-${id}`,
 				type: 'remove-group',
 				side,
 				step: STEP.groupRemovals,
 				target: { id },
 				before: { id, name: 'Crew', kind: 'group' },
 				beforeMembers: []
-			} as Op,
-			outcome: outcome === 'done' ? done(key) : failed(key)
-		};
-	};
+			},
+			outcome
+		);
 	const updated = { ...person, fields: { displayName: 'Eva (edited)' } };
 
 	test.each([
