@@ -59,8 +59,10 @@ export interface RunDriverDeps {
 	};
 	/** Starts the nightly run (recorded as started by the schedule) and returns it. */
 	beginNightly(): Promise<ActiveRun>;
-	/** Ends a run whose steps kept failing, and forgets it as the active run and its attempts. */
-	/** Ends a run given up after maxAttempts (committing what it did). */
+	/**
+	 * Ends a run whose steps kept failing (given up after maxAttempts), committing what it did, and
+	 * forgets it as the active run and its attempts.
+	 */
 	fail(run: ActiveRun, error: RunError): Promise<void> | void;
 	/** A step is tried this many times before the run fails. */
 	maxAttempts: number;
