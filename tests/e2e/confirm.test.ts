@@ -12,9 +12,11 @@ import type { LinkView, RunPreview, RunSummary, StagedDeletes, SystemView, UndoP
 import { type PersistentBrowser } from '../support/browser';
 import { seriousViolations, shot, smallTargets } from '../support/pwa';
 import { signedIn } from '../support/sign-in';
+import { edgeApi, finishedRun } from '../support/edge-api';
 
 const baseURL = inject('baseURL');
 const token = inject('ownerToken');
+const api = edgeApi(baseURL, token);
 
 const COLUMNS = {
 	externalId: 'Employee ID',
@@ -46,25 +48,6 @@ const csvOf = (names: string[]) =>
 			return `E${i + 1},${name},${given},${family},${given.toLowerCase()}.${family.toLowerCase()}@example.org,${i % 2 ? 'North [C-N]' : 'South [C-S]'}`;
 		})
 	].join('\n');
-
-async function api<T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
-	const res = await fetch(`${baseURL}/api${path}`, {
-		method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
-		headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-		body: init.body === undefined ? undefined : JSON.stringify(init.body)
-	});
-	if (!res.ok) throw new Error(`${init.method ?? 'GET'} ${path}: ${res.status} ${await res.text()}`);
-	return (res.status === 204 ? undefined : await res.json()) as T;
-}
-
-async function finished(linkId: string, runId: string): Promise<RunSummary> {
-	for (let i = 0; i < 240; i++) {
-		const run = (await api<RunSummary[]>(`/links/${linkId}/runs?limit=10`)).find((r) => r.id === runId)!;
-		if (run.status !== 'running') return run;
-		await new Promise((r) => setTimeout(r, 500));
-	}
-	throw new Error(`run ${runId} did not finish`);
-}
 
 /** The counts per operation type a sheet shows. */
 async function sheetCounts(sheet: ReturnType<Page['getByRole']>): Promise<Record<string, number>> {
@@ -129,7 +112,7 @@ describe('confirm before writing, on a phone', () => {
 		await api(`/links/${linkId}/enable`, { method: 'POST' });
 		// The first sync is not limited: the owner reviewed it when setting the link up.
 		const first = await api<RunSummary>(`/links/${linkId}/runs`, { body: { dryRun: false } });
-		expect(await finished(linkId, first.id)).toMatchObject({ status: 'done', tally: { staged: 0 } });
+		expect(await finishedRun(api, linkId, first.id)).toMatchObject({ status: 'done', tally: { staged: 0 } });
 		expect(await activeOnTarget()).toEqual([...FIRST].sort());
 		// The next export is almost three times larger.
 		await api(`/systems/${source.id}/csv`, {

@@ -19,9 +19,11 @@ import type { LinkView, NoticeView, RemovedPerson, RunDetails, RunSummary } from
 import { DEVICES, launchPersistentBrowser, type PersistentBrowser } from '../support/browser';
 import { seriousViolations, shot, smallTargets } from '../support/pwa';
 import { signIn, signedIn } from '../support/sign-in';
+import { edgeApi, finishedRun } from '../support/edge-api';
 
 const baseURL = inject('baseURL');
 const token = inject('ownerToken');
+const api = edgeApi(baseURL, token);
 const ZONE = 'Europe/Oslo';
 
 /** The people of the HR file (identifier, name, email, phone, communities). */
@@ -51,27 +53,6 @@ const LEAVER = PEOPLE[9];
 const SECOND = PEOPLE.filter((p) => p !== LEAVER).map((p) =>
 	p === MOVER ? [p[0], p[1], p[2], 'Harbour Station [C-HB]'] : p === CHANGED ? [p[0], p[1], '+47 49999999', p[3]] : p
 );
-
-async function api<T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
-	const res = await fetch(`${baseURL}/api${path}`, {
-		method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
-		headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-		body: init.body === undefined ? undefined : JSON.stringify(init.body)
-	});
-	const text = await res.text();
-	if (!res.ok) throw new Error(`${init.method ?? 'GET'} ${path}: ${res.status} ${text}`);
-	return (text ? JSON.parse(text) : undefined) as T;
-}
-
-async function finished(linkId: string, runId: string): Promise<RunSummary> {
-	const deadline = Date.now() + 120_000;
-	for (;;) {
-		const run = (await api<RunSummary[]>(`/links/${linkId}/runs?limit=10`)).find((r) => r.id === runId)!;
-		if (run.status !== 'running') return run;
-		if (Date.now() > deadline) throw new Error(`run ${runId} still running`);
-		await new Promise((r) => setTimeout(r, 500));
-	}
-}
 
 describe('provisioning on a phone', () => {
 	/** Searches the review for one person, and waits until the list shows them alone. */
@@ -123,7 +104,11 @@ describe('provisioning on a phone', () => {
 		).config.id;
 		await api(`/links/${linkId}/reconcile`, { method: 'POST' });
 		await api(`/links/${linkId}/enable`, { method: 'POST' });
-		firstRun = await finished(linkId, (await api<RunSummary>(`/links/${linkId}/runs`, { body: { dryRun: false } })).id);
+		firstRun = await finishedRun(
+			api,
+			linkId,
+			(await api<RunSummary>(`/links/${linkId}/runs`, { body: { dryRun: false } })).id
+		);
 		expect(firstRun.status).toBe('done');
 
 		({ browser, page } = await signedIn(baseURL, token));
@@ -244,7 +229,8 @@ describe('provisioning on a phone', () => {
 	});
 
 	it("after the run: the removed person with the edge's dates, restored by the owner; notices with their state", async () => {
-		const second = await finished(
+		const second = await finishedRun(
+			api,
 			linkId,
 			(await api<RunSummary>(`/links/${linkId}/runs`, { body: { dryRun: false } })).id
 		);

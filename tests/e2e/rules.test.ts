@@ -20,26 +20,14 @@ import type { Snapshot } from '../../src/lib/core';
 import { DEVICES, launchPersistentBrowser, type PersistentBrowser } from '../support/browser';
 import { seriousViolations, shot, smallTargets } from '../support/pwa';
 import { signIn } from '../support/sign-in';
+import { edgeApi } from '../support/edge-api';
 
 const baseURL = inject('baseURL');
 const token = inject('ownerToken');
+const api = edgeApi(baseURL, token);
 
 /** The Rostersync User extension the sandbox declares (buildings live there). */
 const USER_EXT = 'urn:rostersync:params:scim:schemas:extension:2.0:User';
-
-async function api<T>(path: string, init: { method?: string; body?: unknown; bearer?: string } = {}): Promise<T> {
-	const res = await fetch(`${baseURL}/api${path}`, {
-		method: init.method ?? 'GET',
-		headers: {
-			authorization: `Bearer ${init.bearer ?? token}`,
-			...(init.body === undefined ? {} : { 'content-type': 'application/json' })
-		},
-		body: init.body === undefined ? undefined : JSON.stringify(init.body)
-	});
-	const text = await res.text();
-	if (!res.ok) throw new Error(`${init.method ?? 'GET'} ${path} answered ${res.status}: ${text}`);
-	return (text ? JSON.parse(text) : undefined) as T;
-}
 
 /** Whom the group holds now, read from the system through the edge: person id → role. */
 async function members(systemId: string, groupId: string): Promise<Map<string, string>> {

@@ -8,21 +8,12 @@ import type { Page } from 'playwright-core';
 import type { LinkView, RunDetails, RunSummary } from '../../src/lib/api/types';
 import { DEVICES, launchPersistentBrowser, type PersistentBrowser } from '../support/browser';
 import { signIn } from '../support/sign-in';
+import { edgeApi, finishedRun } from '../support/edge-api';
 
 const baseURL = inject('baseURL');
 const token = inject('ownerToken');
+const api = edgeApi(baseURL, token);
 const PEOPLE = 260;
-
-async function api<T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
-	const res = await fetch(`${baseURL}/api${path}`, {
-		method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
-		headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-		body: init.body === undefined ? undefined : JSON.stringify(init.body)
-	});
-	const text = await res.text();
-	if (!res.ok) throw new Error(`${init.method ?? 'GET'} ${path}: ${res.status} ${text}`);
-	return (text ? JSON.parse(text) : undefined) as T;
-}
 
 describe("a run's operations, page by page", () => {
 	let browser: PersistentBrowser;
@@ -51,13 +42,7 @@ describe("a run's operations, page by page", () => {
 		).config.id;
 		await api(`/links/${linkId}/enable`, { method: 'POST' });
 		const started = await api<RunSummary>(`/links/${linkId}/runs`, { body: { dryRun: false } });
-		const deadline = Date.now() + 120_000;
-		for (;;) {
-			run = (await api<RunSummary[]>(`/links/${linkId}/runs?limit=10`)).find((r) => r.id === started.id)!;
-			if (run.status !== 'running') break;
-			if (Date.now() > deadline) throw new Error(`run ${started.id} still running`);
-			await new Promise((r) => setTimeout(r, 500));
-		}
+		run = await finishedRun(api, linkId, started.id);
 		browser = await launchPersistentBrowser(DEVICES.phone);
 		page = browser.context.pages()[0] ?? (await browser.context.newPage());
 		await signIn(page, baseURL, token);
