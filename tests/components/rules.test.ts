@@ -185,7 +185,7 @@ describe('a run', () => {
 		const { body } = render(RuleRunList, {
 			props: {
 				runs: [run({ undoneBy: 'rrn_2', startedBy: 'local owner', trigger: 'person' })],
-				href: (id) => `/x/${id}`
+				href: (id: string) => `/x/${id}`
 			}
 		});
 		const t = text(body);
@@ -231,7 +231,11 @@ describe('the preview', () => {
 
 	it('shows the counts, the warnings with what to do, and how many people it concerns', () => {
 		const { body } = render(RulePreviewPanel, {
-			props: { preview, fetchPage: async () => preview, ruleName: (id) => (id === 'r9' ? 'Lincoln managers' : id) }
+			props: {
+				preview,
+				fetchPage: async () => preview,
+				ruleName: (id: string) => (id === 'r9' ? 'Lincoln managers' : id)
+			}
 		});
 		const t = text(body);
 		expect(t).toMatch(/37 join 1 leave 0 role changes 3 already members/);
