@@ -55,6 +55,31 @@ describe('Scrubber.text', () => {
 		expect(basic.text('the password Pa55w0rd!long was refused')).toBe(`the password ${REDACTED} was refused`);
 	});
 
+	// Which characters get escaped is the server's choice: no list of encodings covers them all.
+	const everyByte = (s: string) =>
+		[...Buffer.from(s)].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join('');
+	const base64Token = 'Q2xpZW50SWQ6c2VjcmV0/A1b2C3d+E4f5G6h7/J8k9L0mN1oP2qR3sT4uV5wX6yZ7=';
+	it.each([
+		['every byte percent-encoded', everyByte(base64Token)],
+		['percent-encoded but "/", as Python quote() does', encodeURIComponent(base64Token).replace(/%2F/g, '/')],
+		['every byte percent-encoded, cut in half', everyByte(base64Token).slice(0, 90)],
+		[
+			'its escapes mixed with plain characters',
+			everyByte(base64Token).replace(/%4([1-9A-F])/g, (h) => decodeURIComponent(h))
+		]
+	])('takes out a token %s: no 8 of its characters are left', (_, form) => {
+		const out = new Scrubber({ token: base64Token }).text(`scimType: ${form} (echoed)`);
+		expect(out).toMatch(/^scimType: .*\[redacted\].* \(echoed\)$/);
+		const decoded = decodeURIComponent(out);
+		for (let i = 0; i + 8 <= base64Token.length; i++) expect(decoded).not.toContain(base64Token.slice(i, i + 8));
+	});
+
+	it('walks a JSON answer whose strings hold the token percent-encoded byte by byte', () => {
+		const plain = new Scrubber({ token: base64Token });
+		const answer = JSON.stringify({ Resources: [{ id: 'u1', displayName: `Bearer ${everyByte(base64Token)}` }] });
+		expect(plain.json(answer)).toEqual({ Resources: [{ id: 'u1', displayName: `Bearer ${REDACTED}` }] });
+	});
+
 	it('keeps a "__proto__" key a plain property, as JSON.parse does', () => {
 		const scrubbed = scrub.json(`{"__proto__": {"id": "x"}, "v": "${b64(TOKEN)}"}`) as Record<string, unknown>;
 		expect(Object.getPrototypeOf(scrubbed)).toBe(Object.prototype);

@@ -85,15 +85,22 @@ export function credentialTraces(token: string): string[] {
 	return [...traces];
 }
 
-/** The traces of the credential found in `text`, and in every string of it when it is JSON (none, when nothing leaked). */
+/** `text` with every `%XX` read as the byte it stands for: a percent-encoding of any choice of characters, undone. */
+const percentDecoded = (text: string) =>
+	text.replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+
+/**
+ * The traces of the credential found in `text`, and in every string of it when it is JSON, each
+ * also read with its percent escapes undone (none, when nothing leaked).
+ */
 export function tracesIn(text: string, traces: string[]): string[] {
-	const texts = [text];
+	const texts = [text, percentDecoded(text)];
 	try {
 		const walk = (v: unknown): void => {
-			if (typeof v === 'string') texts.push(v);
+			if (typeof v === 'string') texts.push(v, percentDecoded(v));
 			else if (v !== null && typeof v === 'object')
 				for (const [k, x] of Object.entries(v)) {
-					texts.push(k);
+					texts.push(k, percentDecoded(k));
 					walk(x);
 				}
 		};

@@ -5,7 +5,7 @@
  *
  *   echo            a working SCIM directory (Users and Groups, discovery, eq filters, PATCH) that
  *                   puts the Authorization header it got into its data: the user `mirror` holds it
- *                   raw, in base64, percent-encoded, JSON-escaped and cut in half. A write whose
+ *                   raw, in base64, percent-encoded (three ways), JSON-escaped and cut in half. A write whose
  *                   body holds `fail-<how>` fails, echoing the credential (see failure()):
  *                   fail-400, fail-409, fail-500 a SCIM error with the credential in every field,
  *                                                 encoded every way, in headers and status text
@@ -71,6 +71,9 @@ function echoes(authorization: string) {
 		base64: b64(authorization),
 		base64url: b64url(token),
 		percent: encodeURIComponent(token),
+		// Percent-encoding is chosen per character: every byte, or all but "/" (Python's quote()).
+		percentEveryByte: [...Buffer.from(token)].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join(''),
+		percentKeepingSlash: encodeURIComponent(token).replace(/%2F/g, '/'),
 		json: JSON.stringify({ authorization }),
 		firstHalf: token.slice(0, half),
 		secondHalf: token.slice(half)
@@ -83,6 +86,7 @@ function mirrorUser(authorization: string): Resource {
 	return {
 		schemas: [SCHEMA.user],
 		id: 'mirror',
+		externalId: e.percentEveryByte,
 		userName: 'mirror@example.org',
 		displayName: e.authorization,
 		nickName: e.base64,
@@ -99,7 +103,8 @@ function echoHeaders(authorization: string): Record<string, string> {
 	return {
 		'www-authenticate': `Bearer realm="hostile", error="invalid_token", token="${e.percent}"`,
 		'x-echo-authorization': e.base64,
-		'x-echo-token': e.percent
+		'x-echo-token': e.percent,
+		'x-echo-bytes': e.percentEveryByte
 	};
 }
 
@@ -113,6 +118,7 @@ function echoError(status: number, authorization: string) {
 		detail: `refused ${e.authorization}; base64 ${e.base64}; percent ${e.percent}; JSON ${e.json}; cut ${e.firstHalf}`,
 		message: e.base64url,
 		error_description: e.secondHalf,
+		error_uri: `https://example.org/errors?t=${e.percentKeepingSlash}&b=${e.percentEveryByte}`,
 		request: { headers: { authorization: e.authorization } }
 	};
 }

@@ -2,10 +2,11 @@
  * The one place a system's credentials are taken out of what the system says. A careless (or
  * hostile) server may echo the Authorization header it received in an error's `detail`, its
  * `scimType`, any other field, its status text or a header, and may encode it on the way: base64
- * (of the token, of `Bearer <token>`, of `user:pass`), percent-encoded, JSON-escaped. Whatever
- * reaches a ConnectorError, and from there the API, the journal and the link's SQLite, has been
- * through `Scrubber.text` or `Scrubber.value` first, and before anything was cut short: a copy
- * of a credential cut at either end is caught as long as 8 of its characters are left.
+ * (of the token, of `Bearer <token>`, of `user:pass`), percent-encoded (any choice of characters:
+ * the escapes are also read as what they stand for), JSON-escaped. Whatever reaches a
+ * ConnectorError, and from there the API, the journal and the link's SQLite, has been through
+ * `Scrubber.text` or `Scrubber.value` first, and before anything was cut short: a copy of a
+ * credential cut at either end is caught as long as 8 of its characters are left.
  */
 
 /** What a system is given to prove who we are: a bearer token, or a user name and password. */
@@ -13,6 +14,10 @@ export interface SystemSecrets {
 	token?: string;
 	basic?: { username: string; password: string };
 }
+
+const PERCENT_ESCAPE = /%[0-9A-Fa-f]{2}/;
+const PERCENT_ESCAPES = /%([0-9A-Fa-f]{2})/g;
+const byte = (hex: string) => String.fromCharCode(parseInt(hex, 16));
 
 /** What a credential, or any part of one, is replaced with. */
 export const REDACTED = '[redacted]';
@@ -127,7 +132,19 @@ export class Scrubber {
 
 	/** `text` with every secret, whole or cut at one end to 8 characters or more, replaced by [redacted]. */
 	text(text: string): string {
-		if (this.#forms.length === 0 || !this.mayHold(text)) return text;
+		if (this.#forms.length === 0) return text;
+		const ranges = this.mayHold(text) ? this.#ranges(text) : [];
+		// Percent-encoding is a choice per character (every byte, or all but "/"): no list of forms
+		// covers it, so the escapes are also read as the characters they stand for and searched again.
+		if (PERCENT_ESCAPE.test(text)) {
+			const { decoded, at } = percentDecoded(text);
+			if (this.mayHold(decoded)) for (const [s, e] of this.#ranges(decoded)) ranges.push([at[s], at[e]]);
+		}
+		return redact(text, ranges);
+	}
+
+	/** Where each form of a secret, whole or cut at one end to 8 characters or more, is in `text`. */
+	#ranges(text: string): [number, number][] {
 		const ranges: [number, number][] = [];
 		for (const form of this.#forms) {
 			const n = Math.min(MIN_SECRET_LENGTH, form.length);
@@ -145,20 +162,7 @@ export class Scrubber {
 				ranges.push([end - m, end]);
 			}
 		}
-		if (ranges.length === 0) return text;
-		ranges.sort((a, b) => a[0] - b[0]);
-		let out = '';
-		let at = 0;
-		let [start, end] = ranges[0];
-		for (const [s, e] of ranges.slice(1)) {
-			if (s <= end) end = Math.max(end, e);
-			else {
-				out += text.slice(at, start) + REDACTED;
-				at = end;
-				[start, end] = [s, e];
-			}
-		}
-		return out + text.slice(at, start) + REDACTED + text.slice(end);
+		return ranges;
 	}
 
 	/** A parsed JSON value with every string in it, keys included, scrubbed. */
@@ -191,6 +195,45 @@ export class Scrubber {
 		const parsed: unknown = JSON.parse(text);
 		if (this.#forms.length === 0) return parsed;
 		const hiding = this.#escaped ? text.includes('\\') : /\\[u/]/.test(text);
-		return hiding || this.mayHold(text) ? this.value(parsed) : parsed;
+		return hiding || this.mayHold(text) || this.#mayHoldEscaped(text) ? this.value(parsed) : parsed;
 	}
+
+	/** Whether `text`, its percent escapes read as what they stand for, may hold a secret. */
+	#mayHoldEscaped(text: string): boolean {
+		// Undone by one native replace: a page of users is tested whole, and positions are not needed.
+		return PERCENT_ESCAPE.test(text) && this.mayHold(text.replace(PERCENT_ESCAPES, (_, hex: string) => byte(hex)));
+	}
+}
+
+/** `text` with each of `ranges` (merged where they touch) replaced by [redacted]. */
+function redact(text: string, ranges: [number, number][]): string {
+	if (ranges.length === 0) return text;
+	ranges.sort((a, b) => a[0] - b[0]);
+	let out = '';
+	let at = 0;
+	let [start, end] = ranges[0];
+	for (const [s, e] of ranges.slice(1)) {
+		if (s <= end) end = Math.max(end, e);
+		else {
+			out += text.slice(at, start) + REDACTED;
+			at = end;
+			[start, end] = [s, e];
+		}
+	}
+	return out + text.slice(at, start) + REDACTED + text.slice(end);
+}
+
+/** `text` with each `%XX` read as the byte it stands for, and where each character of that came from. */
+function percentDecoded(text: string): { decoded: string; at: number[] } {
+	let decoded = '';
+	const at: number[] = [];
+	for (let i = 0; i < text.length;) {
+		at.push(i);
+		if (text[i] === '%' && /^[0-9A-Fa-f]{2}$/.test(text.slice(i + 1, i + 3))) {
+			decoded += byte(text.slice(i + 1, i + 3));
+			i += 3;
+		} else decoded += text[i++];
+	}
+	at.push(text.length);
+	return { decoded, at };
 }
