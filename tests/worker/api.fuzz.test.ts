@@ -154,7 +154,15 @@ const arbRequest = fc.record({
 	body: fc.option(arbBody, { nil: undefined, freq: 5 }),
 	contentType: arbContentType,
 	query: fc.option(
-		fc.dictionary(fc.constantFrom('limit', 'dryRun', 'since', 'cursor', 'kind', 'page'), fc.string({ maxLength: 8 })),
+		fc.dictionary(
+			fc.constantFrom('limit', 'offset', 'dryRun', 'since', 'cursor', 'kind', 'page', 'q', 'change'),
+			fc.oneof(
+				fc.string({ maxLength: 8 }),
+				fc.nat().map(String),
+				// Numbers SQLite cannot bind as a limit or an offset.
+				fc.constantFrom('1.5', '1e20', '-1', '', '0x10', 'NaN', 'Infinity', '99999999999999999999')
+			)
+		),
 		{ nil: undefined }
 	)
 });

@@ -24,6 +24,7 @@ import { incidentsOf } from '../link/incidents';
 import type { DemoIncident } from '$lib/api/incidents-client';
 import type { Result } from '../link/types';
 import { ApiError, parseBody, readJson, readText } from './errors';
+import { intParam } from './params';
 import type { Route, RouteContext } from './router';
 
 const link = (env: Env, id: string) => env.LINKS.getByName(id);
@@ -148,8 +149,7 @@ export const incidentRoutes: Route[] = [
 		role: 'viewer',
 		handler: async ({ env, params, url }) => {
 			await configOf(env, params.id);
-			const limit = Number(url.searchParams.get('limit') ?? '100');
-			return json(await link(env, params.id).incidentPushes(Number.isFinite(limit) ? limit : 100));
+			return json(await link(env, params.id).incidentPushes(intParam(url, 'limit', 100)));
 		}
 	},
 	{

@@ -16,6 +16,7 @@ import { jsonParts } from '../link/json-chunks';
 import { progressStream } from '../link/progress';
 import type { LinkView, Result } from '../link/types';
 import { ApiError, parseBody, readJson } from './errors';
+import { intParam } from './params';
 import type { Route, RouteContext } from './router';
 
 const stub = (env: Env, id: string) => env.LINKS.getByName(id);
@@ -90,16 +91,6 @@ const UndoRequest = v.strictObject(
 	{ expect: v.optional(v.pipe(v.string('must be a string'), v.maxLength(64, 'is longer than 64 characters'))) },
 	'is not a field of an undo request'
 );
-
-const intParam = (url: URL, name: string, fallback: number) => {
-	const raw = url.searchParams.get(name);
-	const n = raw === null ? fallback : Number(raw);
-	if (!Number.isInteger(n) || n < 0)
-		throw new ApiError('invalid', `Query parameter ${name} must be a non-negative integer.`, [
-			{ field: name, message: 'must be a non-negative integer' }
-		]);
-	return n;
-};
 
 async function createLink({ env, request }: RouteContext): Promise<Response> {
 	const raw = await readJson(request);

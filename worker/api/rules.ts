@@ -16,6 +16,7 @@ import { progressStream } from '../link/progress';
 import type { Result } from '../link/types';
 import { rulesOf, type PreviewQuery } from '../rules/rules-do';
 import { ApiError, parseBody, readJson } from './errors';
+import { intParam } from './params';
 import type { Route, RouteContext } from './router';
 
 const Name = v.pipe(
@@ -92,16 +93,6 @@ function unwrap<T>(result: Result<T>): T {
 	const { issues, ...rest } = (extra ?? {}) as { issues?: ApiError['issues'] } & Record<string, unknown>;
 	throw new ApiError(code, message, issues, Object.keys(rest).length > 0 ? rest : undefined);
 }
-
-const intParam = (url: URL, name: string, fallback: number) => {
-	const raw = url.searchParams.get(name);
-	const n = raw === null ? fallback : Number(raw);
-	if (!Number.isInteger(n) || n < 0)
-		throw new ApiError('invalid', `Query parameter ${name} must be a non-negative integer.`, [
-			{ field: name, message: 'must be a non-negative integer' }
-		]);
-	return n;
-};
 
 function previewQuery(url: URL): PreviewQuery {
 	const change = url.searchParams.get('change') ?? undefined;
