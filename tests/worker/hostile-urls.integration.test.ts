@@ -46,6 +46,11 @@ describe('hostKind', () => {
 		['http://[fd00:ec2::254]/latest', 'metadata'],
 		['http://metadata.google.internal/computeMetadata/v1', 'metadata'],
 		['http://metadata.google.internal./computeMetadata/v1', 'metadata'],
+		// More than one trailing dot: `new URL` keeps them all.
+		['https://metadata.google.internal../computeMetadata/v1', 'metadata'],
+		['https://169.254.169.254../latest/meta-data', 'metadata'],
+		['http://localhost../scim', 'loopback'],
+		['https://intranet.corp../scim', 'internal-name'],
 		['http://100.100.100.200/latest', 'metadata'],
 		['https://0.0.0.0/scim', 'reserved'],
 		['https://[::]/scim', 'reserved'],

@@ -101,7 +101,8 @@ function kindOfV6(g: number[]): HostKind {
 
 /** What kind of host a URL's hostname is (as `new URL` gives it: lower case, IPv4 dotted, IPv6 in brackets). */
 export function hostKind(hostname: string): HostKind {
-	const host = hostname.replace(/\.$/, '');
+	// Every trailing dot: `new URL` keeps `metadata.google.internal..` as it was written.
+	const host = hostname.replace(/\.+$/, '');
 	if (host.startsWith('[') && host.endsWith(']')) {
 		const groups = parseV6(host.slice(1, -1).replace(/%.*$/, ''));
 		return groups ? kindOfV6(groups) : 'reserved';
