@@ -309,6 +309,11 @@ export interface MappedGroup {
 	members: string[];
 	/** Person ids listed as managers in the Rostersync Group extension. */
 	managers: string[];
+	/**
+	 * The resource carried `members` at all. A list may leave them out (RFC 7643 §7: `returned:
+	 * "request"`, or a server sparing itself large groups), which is not "no members".
+	 */
+	listed: boolean;
 }
 
 /** A SCIM Group as a Group plus its member and manager ids, or every problem with it. */
@@ -333,7 +338,7 @@ export function scimToGroup(raw: unknown, profile: ScimProfile): MappedGroup | {
 	const members = uniqueSorted(
 		(g.members ?? []).filter((m) => !m.type || m.type.toLowerCase() === 'user').map((m) => m.value)
 	);
-	return { group, members, managers };
+	return { group, members, managers, listed: g.members != null };
 }
 
 /** The userName a new person gets: email, else employee number, else externalId. */

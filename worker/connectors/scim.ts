@@ -70,6 +70,7 @@ import {
 	personPatch,
 	personToUser,
 	scimToGroup,
+	type MappedGroup,
 	userToPerson,
 	type PatchOperation,
 	type ScimProfile
@@ -348,6 +349,21 @@ export class ScimConnector implements Connector {
 			}
 
 			let dangling = false;
+			const membershipsOf = ({ group, members, managers }: MappedGroup): Membership[] => {
+				const out: Membership[] = [];
+				const managerSet = new Set(managers);
+				for (const personId of new Set([...members, ...managers])) {
+					// A member created or deleted between the Users and the Groups pages.
+					if (!users.ids.has(personId)) {
+						dangling = true;
+						continue;
+					}
+					out.push({ groupId: group.id, personId, role: managerSet.has(personId) ? 'manager' : 'member' });
+				}
+				return out;
+			};
+			/** Groups whose list entry left `members` out: asked for one by one once the list is in. */
+			const unlisted: string[] = [];
 			const groups = d.caps.groups
 				? await this.#eachPage(
 						d.groupsPath,
@@ -359,21 +375,9 @@ export class ScimConnector implements Connector {
 							resources.forEach((raw, i) => {
 								const mapped = scimToGroup(raw, d.profile);
 								if (!('group' in mapped)) return noteIssues('group', raw, start + i, mapped.issues);
-								const { group, members, managers } = mapped;
-								list.push(group);
-								const managerSet = new Set(managers);
-								for (const personId of new Set([...members, ...managers])) {
-									// A member created or deleted between the Users and the Groups pages.
-									if (!users.ids.has(personId)) {
-										dangling = true;
-										continue;
-									}
-									memberships.push({
-										groupId: group.id,
-										personId,
-										role: managerSet.has(personId) ? 'manager' : 'member'
-									});
-								}
+								list.push(mapped.group);
+								if (!mapped.listed) unlisted.push(mapped.group.id);
+								else for (const m of membershipsOf(mapped)) memberships.push(m);
 							});
 							if (writing() && list.length > 0) sink.groups(list, memberships);
 						},
@@ -385,12 +389,47 @@ export class ScimConnector implements Connector {
 				if (attempt < READ_ATTEMPTS) continue;
 				throw this.#unsettled('group', seen.group);
 			}
+			for (const id of unlisted) {
+				if (!writing()) break;
+				const mapped = await this.#groupWithMembers(d.groupsPath, id, d.profile, signal);
+				if (!('group' in mapped)) noteIssues('group', { id }, 0, mapped.issues);
+				else if (mapped.members.length + mapped.managers.length > 0) sink.groups([], membershipsOf(mapped));
+			}
 
 			if (issues.length > 0) throw this.#invalidRead(issues, { person: users.ids.size, group: groups.ids.size });
 			// The last attempt keeps the read and leaves the dangling memberships out (never written).
 			if (dangling && attempt < READ_ATTEMPTS) continue;
 			return { takenAt: new Date(this.#clock.now()).toISOString() };
 		}
+	}
+
+	/**
+	 * A group whose list entry left its members out, read by itself; when that leaves them out too,
+	 * they are asked for by name (`attributes=members`, for `returned: "request"`). A group that
+	 * shows no members even then has none: servers leave out an empty attribute as well.
+	 */
+	async #groupWithMembers(
+		groupsPath: string,
+		id: string,
+		profile: ScimProfile,
+		signal: AbortSignal
+	): Promise<ReturnType<typeof scimToGroup>> {
+		const path = `${groupsPath}/${encodeURIComponent(id)}`;
+		const context: RequestContext = { recordKind: 'group', recordId: id, signal };
+		const raw = await this.#resource('GET', path, context);
+		const mapped = scimToGroup(raw, profile);
+		if (!('group' in mapped) || mapped.listed) return mapped;
+		let asked: unknown;
+		try {
+			asked = await this.#resource('GET', path, context, { attributes: 'members' });
+		} catch (e) {
+			// A server that does not take `attributes` on a resource answers it in full, or refuses it as
+			// a bad request; anything else (a limit, a lost group, an outage) fails the read as ever.
+			if (e instanceof ConnectorError && (e.status === 400 || e.status === 501)) return mapped;
+			throw e;
+		}
+		const members = (asked as { members?: unknown } | null)?.members;
+		return members == null ? mapped : scimToGroup({ ...(raw as object), members }, profile);
 	}
 
 	/**

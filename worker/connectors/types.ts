@@ -163,7 +163,10 @@ export interface SnapshotSink {
 	/** Forget everything written so far: the read starts over. */
 	restart(): void;
 	people(list: Person[]): void;
-	/** Groups with their memberships (every membership names a person already written). */
+	/**
+	 * Groups with their memberships (every membership names a person already written, and a group
+	 * written now or before: the members of a group a list left them out of come after the list).
+	 */
 	groups(list: Group[], memberships: Membership[]): void;
 }
 
