@@ -129,6 +129,8 @@ interface Discovery {
 	features: ScimFeatures;
 	usersPath: string;
 	groupsPath: string;
+	/** Nothing declared whether users have the enterprise extension: it was assumed (see #discover). */
+	enterpriseAssumed: boolean;
 }
 
 /** Quotes a value for a SCIM filter (RFC 7644 §3.4.2.2: a JSON string). */
@@ -327,6 +329,7 @@ export class ScimConnector implements Connector {
 			const writing = () => issues.length === 0;
 
 			// Users first: a group page's memberships are checked against every person read.
+			let enterpriseSeen = false;
 			const users = await this.#eachPage(
 				d.usersPath,
 				'person',
@@ -334,6 +337,7 @@ export class ScimConnector implements Connector {
 				(resources, start) => {
 					const people: Person[] = [];
 					resources.forEach((raw, i) => {
+						if ((raw as Record<string, unknown> | null)?.[ENTERPRISE_USER] != null) enterpriseSeen = true;
 						const mapped = userToPerson(raw, d.profile);
 						if ('person' in mapped) people.push(mapped.person);
 						else noteIssues('person', raw, start + i, mapped.issues);
@@ -397,6 +401,13 @@ export class ScimConnector implements Connector {
 			}
 
 			if (issues.length > 0) throw this.#invalidRead(issues, { person: users.ids.size, group: groups.ids.size });
+			// An assumed extension that no user of a directory with users carries is not one this system
+			// provides: read as a source, its missing values would clear the target's (absent is not
+			// empty). An empty directory keeps the assumption, so a new target still gets them written.
+			const unprovided = d.enterpriseAssumed && users.ids.size > 0 && !enterpriseSeen;
+			this.#caps = unprovided
+				? { ...d.caps, personFields: d.caps.personFields.filter((f) => f !== 'employeeNumber') }
+				: d.caps;
 			// The last attempt keeps the read and leaves the dangling memberships out (never written).
 			if (dangling && attempt < READ_ATTEMPTS) continue;
 			return { takenAt: new Date(this.#clock.now()).toISOString() };
@@ -1219,7 +1230,7 @@ export class ScimConnector implements Connector {
 		};
 		this.#caps = caps;
 		this.#features = features;
-		return { profile, caps, features, usersPath, groupsPath };
+		return { profile, caps, features, usersPath, groupsPath, enterpriseAssumed: !types && !schemas };
 	}
 
 	/**
