@@ -630,6 +630,16 @@ export class ScimConnector implements Connector {
 					const created = await this.#request('POST', d.usersPath, { body, context, signal });
 					return { id: createdId(created) ?? this.#missingId(context) };
 				} catch (e) {
+					if (e instanceof ConnectorError && e.code === 'unreachable' && op.record.externalId) {
+						// An answer too late may follow a create the server made: failed, the record would be
+						// adopted next time as someone else's, and the newcomer never invited. Found by its
+						// shared identifier, it is this create's record, as after a 409 below.
+						const made = await this.#findExisting(d, 'person', [['externalId', op.record.externalId]], signal).catch(
+							() => undefined
+						);
+						if (made?.externalId === op.record.externalId) return { id: made.id };
+						throw e;
+					}
 					if (!(e instanceof ConnectorError) || e.code !== 'conflict') throw e;
 					const existing = await this.#findExisting(
 						d,
