@@ -8,7 +8,8 @@ import {
 	runPlan,
 	type BaselineEntry,
 	type BaselineMember,
-	type OpOutcome
+	type OpOutcome,
+	type Person
 } from '../../src/lib/core';
 import { applyPlan } from '../support/apply';
 import {
@@ -235,6 +236,104 @@ describe('provision: removal lifecycle', () => {
 			active: false
 		});
 		expect(JSON.stringify(t1)).not.toMatch(/Eva|Vries|eva@|\+31|42/);
+	});
+});
+
+describe('provision: a source person marked inactive (an HR leaver; Entra\'s "active": "False")', () => {
+	const link = provision({ limits: open });
+	const stays = person('e2', 'Stays', { externalId: 'E2' });
+	const staysEntry: BaselineEntry = {
+		kind: 'person',
+		a: 'e2',
+		b: 't2',
+		origin: 'created',
+		fields: { displayName: 'Stays' }
+	};
+	const eva: BaselineEntry = { kind: 'person', a: 'e1', b: 't1', origin: 'created', fields: { displayName: 'Eva' } };
+
+	test('synced: leaves as a person gone from the source does (removed softly, out of its groups)', () => {
+		const target = {
+			people: [person('t1', 'Eva'), person('t2', 'Stays')],
+			groups: [group('h1', 'Harbour', { kind: 'community', externalId: 'C1' })],
+			memberships: [member('h1', 't1'), member('h1', 't2')]
+		};
+		const entries: BaselineEntry[] = [
+			eva,
+			staysEntry,
+			{
+				kind: 'group',
+				a: 'c1',
+				b: 'h1',
+				origin: 'created',
+				fields: { name: 'Harbour' },
+				members: [
+					['e1', 't1', 'member'],
+					['e2', 't2', 'member']
+				]
+			}
+		];
+		const source = (people: Person[]) => ({
+			people,
+			groups: [group('c1', 'Harbour', { kind: 'community', externalId: 'C1' })],
+			memberships: [member('c1', 'e1'), member('c1', 'e2')].filter((m) => people.some((p) => p.id === m.personId))
+		});
+		const inactive = run(link, source([person('e1', 'Eva', { active: false }), stays]), target, { entries });
+		const gone = run(link, source([stays]), target, { entries });
+		expect(opLine(inactive)).toEqual(['remove-membership@b', 'remove-person@b']);
+		expect(inactive.plan.ops).toEqual(gone.plan.ops);
+		expect(inactive.plan.ops[1]).toMatchObject({ target: { id: 't1' }, soft: true });
+		expect(inactive.plan.next.find((d) => d.previous === eva)?.lifecycle).toMatchObject({ state: 'removed', on: 'b' });
+	});
+
+	test('new: neither created nor invited, nor put in a group', () => {
+		const r = run(
+			link,
+			{
+				people: [person('e3', 'Bob', { externalId: 'E3', active: false }), stays],
+				groups: [group('c1', 'Harbour', { kind: 'community', externalId: 'C1' })],
+				memberships: [member('c1', 'e3')]
+			},
+			{
+				people: [person('t2', 'Stays')],
+				groups: [group('h1', 'Harbour', { kind: 'community', externalId: 'C1' })]
+			},
+			{
+				entries: [
+					staysEntry,
+					{ kind: 'group', a: 'c1', b: 'h1', origin: 'created', fields: { name: 'Harbour' }, members: [] }
+				]
+			}
+		);
+		expect(opLine(r)).toEqual([]);
+	});
+
+	test('active again within retention: restored', () => {
+		const removed: BaselineEntry = {
+			...eva,
+			lifecycle: {
+				state: 'removed',
+				removedAt: '2026-11-10T09:00:00.000Z',
+				purgeAfter: '2026-12-10T09:00:00.000Z',
+				on: 'b'
+			}
+		};
+		const r = run(
+			link,
+			{ people: [person('e1', 'Eva'), stays] },
+			{ people: [person('t1', 'Eva', { active: false }), person('t2', 'Stays')] },
+			{ entries: [removed, staysEntry] }
+		);
+		expect(opLine(r)).toEqual(['restore-person@b']);
+	});
+
+	test('two-way links leave an inactive person paired as any other', () => {
+		const r = run(
+			twoWay({ limits: open }),
+			{ people: [person('e1', 'Eva', { active: false })] },
+			{ people: [person('t1', 'Eva')] },
+			{ entries: [eva] }
+		);
+		expect(opLine(r)).toEqual([]);
 	});
 });
 

@@ -60,10 +60,25 @@ export const emptyCounts = (): SituationCounts => ({
 	group: Object.fromEntries(SITUATIONS.map((s) => [s, 0])) as Record<Situation, number>
 });
 
+/**
+ * Provisioning's source without the people it marks inactive (an HR leaver; Entra's `"active":
+ * "False"`), and their memberships: no one to give an account to. A synced one then leaves as if
+ * gone (removed softly, restored if active again within the retention period); a new one is
+ * neither created nor invited. Only an explicit `false` counts.
+ */
+function inService(s: Snapshot): Snapshot {
+	if (!s.people.some((p) => p.active === false)) return s;
+	const people = s.people.filter((p) => p.active !== false);
+	const ids = new Set(people.map((p) => p.id));
+	return { ...s, people, memberships: s.memberships.filter((m) => ids.has(m.personId)) };
+}
+
 export function reconcile(input: ReconcileInput): Reconciliation {
 	const { link, a, b, baseline, now } = input;
+	// The guard counts records as the edge's does (from what was read); people turned inactive at
+	// once are removals, which the removal limit stages.
 	if (!input.part) assertUsable(link, a, b, baseline);
-	const sides = { a: indexSnapshot(a), b: indexSnapshot(b) };
+	const sides = { a: indexSnapshot(link.mode === 'provision' ? inService(a) : a), b: indexSnapshot(b) };
 	const resolutions = prepareResolutions(input.resolutions ?? [], sides);
 	const lifecycle = { now, retentionDays: link.retentionDays, timeZone: link.schedule.timeZone };
 	const fields = writableFields(link, { a: a.fields, b: b.fields });
