@@ -14,14 +14,24 @@ import { ops, resolve } from '../support/scim-ops';
 
 const CORE_USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 
+/** The server answers a create this late, well after the connector's limit (TIMEOUT_MS). */
+const ANSWER_MS = 5_000;
+/**
+ * The user is stored as soon as the body is in, the connector looks for it after this: a margin
+ * for a busy test process, whose server shares the event loop with the connector.
+ */
+const TIMEOUT_MS = 1_000;
+
 let server: Server | undefined;
+const answers: NodeJS.Timeout[] = [];
 afterEach(async () => {
+	for (const t of answers.splice(0)) clearTimeout(t);
 	server?.closeAllConnections();
 	await new Promise((done) => server?.close(done) ?? done(undefined));
 	server = undefined;
 });
 
-/** A server answering every POST /Users after 400 ms; `makes`: whether it stores the user first. */
+/** A server answering every POST /Users after ANSWER_MS; `makes`: whether it stores the user first. */
 async function slowServer(makes: boolean): Promise<{ c: ScimConnector; users: Record<string, unknown>[] }> {
 	const users: Record<string, unknown>[] = [];
 	server = createServer((req, res) => {
@@ -43,7 +53,7 @@ async function slowServer(makes: boolean): Promise<{ c: ScimConnector; users: Re
 			req.on('end', () => {
 				const created = { ...JSON.parse(text), id: `u${users.length + 1}` };
 				if (makes) users.push(created);
-				setTimeout(() => send(makes ? 201 : 503, created), 400);
+				answers.push(setTimeout(() => send(makes ? 201 : 503, created), ANSWER_MS));
 			});
 			return;
 		}
@@ -61,7 +71,7 @@ async function slowServer(makes: boolean): Promise<{ c: ScimConnector; users: Re
 		baseUrl: `http://127.0.0.1:${port}/scim/v2`,
 		token: 'token-for-tests',
 		clock: instantClock,
-		limits: { timeoutMs: 100 }
+		limits: { timeoutMs: TIMEOUT_MS }
 	});
 	return { c, users };
 }
