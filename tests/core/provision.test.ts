@@ -80,6 +80,28 @@ describe('provision: people', () => {
 		expect(opLine(run(provision(), hr, target, { entries: next.entries }))).toEqual(['update-person@b']);
 	});
 
+	test.each([
+		['failed', 'failed'],
+		['never reached (the run stopped first)', undefined]
+	] as const)('an invitation that %s goes out with the next run, once', async (_, outcome) => {
+		const hr = { people: [person('e1', 'Eva', { email: 'eva@x.org', externalId: 'E1' })] };
+		const r = run(provision(), hr, { people: [] });
+		expect(opLine(r)).toEqual(['create-person@b', 'invite@b']);
+		const [create, invite] = r.plan.ops.map((op) => op.key);
+		const outcomes = new Map<string, OpOutcome>([[create, { key: create, status: 'done', id: 't1' }]]);
+		if (outcome) outcomes.set(invite, { key: invite, status: outcome, error: '503 from the target' });
+		const first = commitBaseline(r.plan, outcomes);
+		expect(first.entries).toEqual([expect.objectContaining({ a: 'e1', b: 't1', invite: 'pending' })]);
+
+		const target = { people: [person('t1', 'Eva', { email: 'eva@x.org', externalId: 'E1' })] };
+		const again = run(provision(), hr, target, { entries: first.entries });
+		expect(again.plan.ops).toEqual([expect.objectContaining({ type: 'invite', side: 'b', person: { id: 't1' } })]);
+		const resent = again.plan.ops[0].key;
+		const sent = commitBaseline(again.plan, new Map([[resent, { key: resent, status: 'done' as const }]]));
+		expect(sent.entries).toEqual([expect.not.objectContaining({ invite: expect.anything() })]);
+		expect(opLine(run(provision(), hr, target, { entries: sent.entries }))).toEqual([]);
+	});
+
 	// The synced account t1 was deleted by hand on the target; t2 is the target's own account that
 	// shares Eva's email. Remaking t1 must not turn into adopting t2 because the first try failed.
 	test.each(['done', 'failed'] as const)(

@@ -268,6 +268,7 @@ function noticeFor(deps: EngineDeps, runId: string, op: Op, resolve: (ref: Targe
 function keysOf(draft: DraftEntry): string[] {
 	const keys = [...draft.opKeys];
 	if (draft.access?.opKey) keys.push(draft.access.opKey);
+	if (draft.invite) keys.push(draft.invite);
 	const ref = (r: TargetRef) => {
 		if ('createdBy' in r) keys.push(r.createdBy);
 	};

@@ -40,6 +40,7 @@ export function commitBaseline(plan: Plan, outcomes: ReadonlyMap<string, OpOutco
 		const entry: BaselineEntry = { kind: draft.kind, a, b, origin: draft.origin, fields: draft.fields };
 		if (draft.lifecycle && draft.lifecycle.state !== 'active') entry.lifecycle = draft.lifecycle;
 		if (draft.previous?.access && !draft.recreates) entry.access = true;
+		if (draft.invite && !done(draft.invite)) entry.invite = 'pending';
 		if (draft.kind === 'group') {
 			const members: BaselineMember[] = [];
 			for (const m of draft.members ?? []) {

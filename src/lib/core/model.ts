@@ -233,6 +233,8 @@ export interface BaselineEntry {
 	lifecycle?: Lifecycle;
 	/** People: sync granted this person access on the link's access side (it revokes only that). */
 	access?: true;
+	/** People in provisioning: created, but the invitation has not gone out yet (the next run sends it). */
+	invite?: 'pending';
 }
 
 export interface Baseline {

@@ -62,17 +62,20 @@ function planCreate(
 	});
 	const refs = from === 'a' ? { a: idRef(source.id), b: createdRef(key) } : { a: createdRef(key), b: idRef(source.id) };
 	ctx.linkPerson({ [from]: source.id }, from === 'a' ? { bNew: key } : { aNew: key });
+	const invite =
+		ctx.provision && note !== 'recreate'
+			? ctx.builder.add({ type: 'invite', side: to, step: STEP.notices, person: createdRef(key) })
+			: undefined;
 	ctx.drafts.push({
 		kind: 'person',
 		...refs,
 		origin: 'created',
 		fields: readValues(source, ctx.personSpecs, from),
 		opKeys: [key],
-		...(replaces ? { previous: replaces, recreates: to } : {})
+		...(replaces ? { previous: replaces, recreates: to } : {}),
+		...(invite ? { invite } : {})
 	});
 	ctx.view({ kind: 'person', [from]: source.id, situation: 'create', to, note });
-	if (ctx.provision && note !== 'recreate')
-		ctx.builder.add({ type: 'invite', side: to, step: STEP.notices, person: createdRef(key) });
 	return key;
 }
 
@@ -231,7 +234,12 @@ function reconcilePair(
 		note
 	});
 	if (ctx.provision) ctx.personViews.set(a.id, view);
-	if (!diff && !opKeys?.length && entry) return ctx.keep(entry);
+	// An invitation a stopped or given-up run never sent goes out now.
+	const invite =
+		ctx.provision && entry?.invite === 'pending'
+			? ctx.builder.add({ type: 'invite', side: 'b', step: STEP.notices, person: idRef(b.id) })
+			: undefined;
+	if (!diff && !opKeys?.length && !invite && entry) return ctx.keep(entry);
 	ctx.drafts.push({
 		kind: 'person',
 		a: idRef(a.id),
@@ -240,7 +248,8 @@ function reconcilePair(
 		fields: diff?.merged ?? entry?.fields ?? readValues(a, ctx.personSpecs, 'a'),
 		opKeys: opKeys ?? [],
 		previous: entry,
-		...(adoption ? { adoption: { opKey: adoption, fields: readValues(b, ctx.personSpecs, 'b') } } : {})
+		...(adoption ? { adoption: { opKey: adoption, fields: readValues(b, ctx.personSpecs, 'b') } } : {}),
+		...(invite ? { invite } : {})
 	});
 }
 

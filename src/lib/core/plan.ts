@@ -49,6 +49,8 @@ export interface DraftEntry {
 	 * retried as what it is.
 	 */
 	adoption?: { opKey: string; fields: FieldValues };
+	/** Provisioning: the invitation of this person; until it is done the entry says it is pending. */
+	invite?: string;
 	/**
 	 * People: whether sync will have granted access once `opKey` is done (without one, at once).
 	 * Kept apart from `opKeys`: a failed grant leaves the pair's fields written, and the other way round.
