@@ -4,14 +4,8 @@
  * for the members of such a group, and never says it has none when the server holds some.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { ScimConnector } from '../../worker/connectors/scim';
-import { instantClock } from '../support/scim-suite';
-
-const CORE_USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
-const CORE_GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
-const ERROR = 'urn:ietf:params:scim:api:messages:2.0:Error';
+import type { ScimConnector } from '../../worker/connectors/scim';
+import { closeScripted, CORE_GROUP, CORE_USER, SCIM_ERROR, scripted } from '../support/scim-scripted';
 
 /**
  * Where the server shows a group's members: in the list (as most do), on the group itself, only
@@ -19,12 +13,7 @@ const ERROR = 'urn:ietf:params:scim:api:messages:2.0:Error';
  */
 type Shows = 'in-list' | 'on-the-group' | 'on-request' | 'nowhere';
 
-let server: Server | undefined;
-afterEach(async () => {
-	server?.closeAllConnections();
-	await new Promise((done) => server?.close(done) ?? done(undefined));
-	server = undefined;
-});
+afterEach(closeScripted);
 
 const users = [1, 2].map((n) => ({
 	schemas: [CORE_USER],
@@ -39,19 +28,16 @@ async function start(shows: Shows, refusesAttributes = false): Promise<{ c: Scim
 	const members = shows === 'nowhere' ? [] : [{ value: 'u1' }, { value: 'u2' }];
 	const group = { schemas: [CORE_GROUP], id: 'g1', displayName: 'Staff' };
 	const requests: string[] = [];
-	server = createServer((req, res) => {
-		const url = new URL(req.url ?? '/', 'http://localhost');
-		const path = url.pathname.replace('/scim/v2', '');
+	const c = await scripted(({ path, url, send, list, notFound }) => {
 		requests.push(`${path}${url.search}`);
-		const send = (status: number, body: unknown) => {
-			res.writeHead(status, { 'content-type': 'application/scim+json' });
-			res.end(JSON.stringify(body));
-		};
-		const list = (resources: unknown[]) =>
-			send(200, { totalResults: resources.length, Resources: resources, startIndex: 1 });
 		const asked = url.searchParams.get('attributes');
 		if (asked !== null && refusesAttributes)
-			return send(400, { schemas: [ERROR], status: '400', scimType: 'invalidSyntax', detail: 'no attributes here' });
+			return send(400, {
+				schemas: [SCIM_ERROR],
+				status: '400',
+				scimType: 'invalidSyntax',
+				detail: 'no attributes here'
+			});
 		const withMembers = asked?.split(',').includes('members') || shows === 'in-list';
 		if (path === '/ServiceProviderConfig') return send(200, { patch: { supported: true } });
 		if (path === '/ResourceTypes')
@@ -70,15 +56,7 @@ async function start(shows: Shows, refusesAttributes = false): Promise<{ c: Scim
 						? { schemas: [CORE_GROUP], id: 'g1' }
 						: group
 			);
-		return send(404, { schemas: [ERROR], status: '404', detail: 'not found' });
-	});
-	await new Promise<void>((ready) => server!.listen(0, '127.0.0.1', ready));
-	const { port } = server.address() as AddressInfo;
-	const c = new ScimConnector({
-		systemId: 'members-elsewhere',
-		baseUrl: `http://127.0.0.1:${port}/scim/v2`,
-		token: 'token-for-tests',
-		clock: instantClock
+		return notFound();
 	});
 	return { c, requests };
 }

@@ -4,21 +4,13 @@
  * missing employee numbers would clear the target's. Absent is not empty.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { ScimConnector } from '../../worker/connectors/scim';
-import { instantClock } from '../support/scim-suite';
+import type { ScimConnector } from '../../worker/connectors/scim';
 import { person, provision, run } from '../support/factories';
+import { closeScripted, CORE_USER, scripted } from '../support/scim-scripted';
 
-const CORE_USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
 
-let server: Server | undefined;
-afterEach(async () => {
-	server?.closeAllConnections();
-	await new Promise((done) => server?.close(done) ?? done(undefined));
-	server = undefined;
-});
+afterEach(closeScripted);
 
 const user = (n: number, extra: Record<string, unknown> = {}) => ({
 	schemas: [CORE_USER],
@@ -32,25 +24,8 @@ const user = (n: number, extra: Record<string, unknown> = {}) => ({
 });
 
 /** A server that answers /Users and 404 to everything else, /ResourceTypes and /Schemas included. */
-async function undeclared(users: unknown[]): Promise<ScimConnector> {
-	server = createServer((req, res) => {
-		const path = new URL(req.url ?? '/', 'http://localhost').pathname.replace('/scim/v2', '');
-		const send = (status: number, body: unknown) => {
-			res.writeHead(status, { 'content-type': 'application/scim+json' });
-			res.end(JSON.stringify(body));
-		};
-		if (path === '/Users') return send(200, { totalResults: users.length, Resources: users, startIndex: 1 });
-		return send(404, { schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: '404', detail: 'not found' });
-	});
-	await new Promise<void>((ready) => server!.listen(0, '127.0.0.1', ready));
-	const { port } = server.address() as AddressInfo;
-	return new ScimConnector({
-		systemId: 'HR',
-		baseUrl: `http://127.0.0.1:${port}/scim/v2`,
-		token: 'token-for-tests',
-		clock: instantClock
-	});
-}
+const undeclared = (users: unknown[]): Promise<ScimConnector> =>
+	scripted(({ path, list, notFound }) => (path === '/Users' ? list(users) : notFound()), { systemId: 'HR' });
 
 describe('a server that declares nothing', () => {
 	it('as an HR source whose users carry no enterprise extension: the target keeps its employee numbers', async () => {
