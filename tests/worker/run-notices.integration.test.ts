@@ -3,14 +3,11 @@
  * up, after the person was created and before the notices step) is retried by the next run, not
  * forgotten because the person's pair was committed.
  */
-import { env } from 'cloudflare:workers';
-import { runInDurableObject } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { SystemView } from '../../worker/account/account-do';
-import type { Connector } from '../../worker/connectors/types';
-import type { LinkDO } from '../../worker/link/link-do';
-import type { LinkView, RunDetails, RunSummary } from '../../worker/link/types';
-import { finish, sandboxSystem } from '../support/links';
+import type { RunDetails, RunSummary } from '../../worker/link/types';
+import { finish, newLink, sandboxSystem } from '../support/links';
+import { gateWrites, newGate, until } from './gate';
 import { api, expectJson, tokenFor, unique } from './support';
 
 const prefix = unique('inv');
@@ -25,33 +22,17 @@ const people = [0, 1, 2].map((i) => ({
 let owner: string;
 let sink: SystemView;
 let linkId: string;
-const gate = { free: 2, open: false, waiting: 0 };
-
-async function until(check: () => boolean, what: string): Promise<void> {
-	const deadline = Date.now() + 30_000;
-	while (!check()) {
-		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-		await new Promise((r) => setTimeout(r, 10));
-	}
-}
+const gate = newGate(2);
 
 beforeAll(async () => {
 	owner = await tokenFor('owner');
 	const source = await sandboxSystem({ people, groups: [], memberships: [] }, 'HR invites');
 	sink = await sandboxSystem({ people: [], groups: [], memberships: [] }, 'Target invites');
-	const view = await expectJson<LinkView>(
-		api('/api/links', {
-			token: owner,
-			body: {
-				name: 'Invites',
-				mode: 'provision',
-				systems: { a: source.id, b: sink.id },
-				match: { person: 'externalId', group: 'externalId' }
-			}
-		}),
-		201
-	);
-	linkId = view.config.id;
+	linkId = await newLink(owner, {
+		mode: 'provision',
+		systems: { a: source.id, b: sink.id },
+		match: { person: 'externalId', group: 'externalId' }
+	});
 	await expectJson(api(`/api/links/${linkId}/enable`, { method: 'POST', token: owner }), 200);
 });
 
@@ -63,32 +44,10 @@ describe('an invitation its run never reached', () => {
 
 	it('a run stopped after the creates leaves the invitations without outcome', async () => {
 		// The last create waits at a gate while the owner stops the run.
-		await runInDurableObject(env.LINKS.getByName(linkId), (instance: LinkDO) => {
-			const real = instance.deps.connector;
-			let started = 0;
-			instance.deps = {
-				...instance.deps,
-				concurrency: 1,
-				batching: false,
-				connector: async (systemId, config) => {
-					const c = await real(systemId, config);
-					if (systemId !== sink.id) return c;
-					const wrapped: Connector = Object.create(c);
-					wrapped.apply = async (op, resolve) => {
-						if (++started > gate.free) {
-							gate.waiting++;
-							while (!gate.open) await new Promise((r) => setTimeout(r, 5));
-							gate.waiting--;
-						}
-						return c.apply(op, resolve);
-					};
-					return wrapped;
-				}
-			};
-		});
+		await gateWrites(linkId, sink.id, gate, { concurrency: 1 });
 		const started = await expectJson<RunSummary>(api(`/api/links/${linkId}/runs`, { token: owner, body: {} }), 202);
 		const finishing = finish(linkId, started.id);
-		await until(() => gate.waiting === 1, 'the last create at the gate');
+		await until(() => gate.waiting === 1, 'the last create at the gate', gate);
 		await expectJson(api(`/api/links/${linkId}/runs/${started.id}/stop`, { method: 'POST', token: owner }), 202);
 		gate.open = true;
 		first = await finishing;

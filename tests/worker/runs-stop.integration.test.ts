@@ -8,11 +8,11 @@ import { env } from 'cloudflare:workers';
 import { runInDurableObject } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { SystemView } from '../../worker/account/account-do';
-import type { Connector } from '../../worker/connectors/types';
 import type { LinkDO } from '../../worker/link/link-do';
 import type { LinkView, RunDetails, RunSummary } from '../../worker/link/types';
 import { sandboxStub } from '../../worker/systems/connect';
 import { finish, roster, sandboxSystem } from '../support/links';
+import { gateWrites, newGate, until } from './gate';
 import { api, expectJson, tokenFor } from './support';
 
 const records = roster('stp', 20, 2);
@@ -25,47 +25,10 @@ let sink: SystemView;
 let linkId: string;
 
 /** The slow target's gate: `free` writes go straight through, the others wait until it opens. */
-const gate = { free: 5, open: false, waiting: 0, applied: [] as string[] };
+const gate = newGate(5);
 
 /** Puts the gate in front of the target's writes, on the link's current instance. */
-async function slowTarget(): Promise<void> {
-	await runInDurableObject(env.LINKS.getByName(linkId), (instance: LinkDO) => {
-		const real = instance.deps.connector;
-		let started = 0;
-		instance.deps = {
-			...instance.deps,
-			concurrency: 2,
-			slice: { ops: 1000, ms: 60_000 },
-			// One write per operation, so the gate holds operations (a batch would pass it as one).
-			batching: false,
-			connector: async (systemId, config) => {
-				const c = await real(systemId, config);
-				if (systemId !== sink.id) return c;
-				const wrapped: Connector = Object.create(c);
-				wrapped.apply = async (op, resolve) => {
-					if (++started > gate.free) {
-						gate.waiting++;
-						// Polled in the object's own context: the test's request only flips the flag.
-						while (!gate.open) await new Promise((r) => setTimeout(r, 5));
-						gate.waiting--;
-					}
-					const result = await c.apply(op, resolve);
-					gate.applied.push(op.key);
-					return result;
-				};
-				return wrapped;
-			}
-		};
-	});
-}
-
-async function until(check: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-	const deadline = Date.now() + timeoutMs;
-	while (!check()) {
-		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(gate)}`);
-		await new Promise((r) => setTimeout(r, 10));
-	}
-}
+const slowTarget = () => gateWrites(linkId, sink.id, gate, { concurrency: 2, slice: { ops: 1000, ms: 60_000 } });
 
 const baseline = () =>
 	runInDurableObject(env.LINKS.getByName(linkId), (_i, state) =>
@@ -103,7 +66,7 @@ describe('stopping a run', () => {
 		run = await expectJson<RunSummary>(api(`/api/links/${linkId}/runs`, { token: owner, body: {} }), 202);
 		const finishing = finish(linkId, run.id);
 		// Two writes (the concurrency) are in flight at the gate.
-		await until(() => gate.waiting === 2, 'two writes in flight');
+		await until(() => gate.waiting === 2, 'two writes in flight', gate);
 
 		const stop = `/api/links/${linkId}/runs/${run.id}/stop`;
 		expect((await api(stop, { method: 'POST' })).status).toBe(401);
