@@ -50,8 +50,7 @@ const config = {
 				tsconfig.exclude = [
 					...(tsconfig.exclude ?? []),
 					'../worker/**',
-					'../tests/worker/**/*.test.ts',
-					'../tests/worker/support.ts',
+					'../tests/worker/**',
 					'../tests/support/links.ts',
 					'../tests/support/rules.ts'
 				];
