@@ -38,6 +38,13 @@ export function planRuleUndo(
 		if (run.outcomes.get(op.key)?.status !== 'done') continue;
 		const personId = personOf(op);
 		if (personId === undefined) continue;
+		// The journal and `current` are the rule's group now: an operation on the group it filled
+		// before it was moved is not this group's to reverse.
+		const opGroup = 'group' in op && 'id' in op.group ? op.group.id : undefined;
+		if (opGroup !== rule.groupId) {
+			skip(op, `was in group "${opGroup ?? '?'}", which the rule no longer fills`);
+			continue;
+		}
 		const now: Role | undefined = current.get(personId);
 		const owned = journal.added[personId] !== undefined;
 		const person = { id: personId };
@@ -92,6 +99,8 @@ export function planRuleUndo(
  * system): they are no longer the rule's, and the rule adds the person again if it still wants them.
  */
 export function pruneRuleJournal(journal: RuleJournal, snapshot: Snapshot, groupId: string): RuleJournal {
+	// A group missing from the read says nothing about its members: absent is not empty.
+	if (!snapshot.groups.some((g) => g.id === groupId)) return journal;
 	const current = groupMembers(snapshot, groupId);
 	const added: Record<string, Role> = {};
 	for (const [personId, role] of Object.entries(journal.added)) if (current.has(personId)) added[personId] = role;
