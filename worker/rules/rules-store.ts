@@ -240,6 +240,9 @@ export class RulesStore {
 			error ? JSON.stringify(error) : null,
 			runId
 		);
+		// An undo that changed nothing did not undo its run: that run can be undone again.
+		if (status === 'failed' && Number(this.rows('SELECT done FROM runs WHERE id = ?', runId)[0]?.done ?? 0) === 0)
+			this.sql.exec('UPDATE runs SET undone_by = NULL WHERE undone_by = ?', runId);
 	}
 
 	/** Forgets a run (an application that found nothing to do is not history). */
