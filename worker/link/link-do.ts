@@ -666,7 +666,7 @@ export class LinkDO extends DurableObject<Env> {
 	 * may be undone, and when, is the core's undoRefusal.
 	 */
 	async undo(runId: string, by: string, expect?: string): Promise<Result<RunSummary>> {
-		const planned = this.undoPlan(runId);
+		const planned = await this.undoPlan(runId);
 		if (!planned.ok) return { ok: false, refusal: planned.refusal };
 		const { undo } = planned.value;
 		// The owner confirmed a preview: undo exactly what it showed, or nothing.
@@ -695,8 +695,15 @@ export class LinkDO extends DurableObject<Env> {
 	}
 
 	/** Which runs may be undone, and when, is the core's undoRefusal; the undo is the core's planUndo. */
-	private undoPlan(runId: string): Result<{ undo: UndoPlan; ops: Op[]; outcomes: Map<string, OpOutcome> }> {
+	private async undoPlan(
+		runId: string
+	): Promise<Result<{ undo: UndoPlan; ops: Op[]; outcomes: Map<string, OpOutcome> }>> {
+		if (!this.config) return notFound();
+		// The rules' memberships, read before the checks below: an await between the checks and
+		// the plan would let a run start in between.
+		const ruleOwned = await ruleOwnedFor(this.env, this.config.systems);
 		const config = this.config;
+		// The link may have been deleted while the rules were read.
 		if (!config) return notFound();
 		const run = this.store.journal.run(runId);
 		if (!run) return refuse('not-found', `Link ${config.id} has no run "${runId}".`);
@@ -709,12 +716,12 @@ export class LinkDO extends DurableObject<Env> {
 		const refusal = undoRefusal(run, { running: this.active?.id, latest });
 		if (refusal) return refuse('conflict', refusal.message, refusal.extra);
 		const { ops, outcomes } = this.store.journal.doneOps(runId);
-		return ok({ undo: planUndo(config.id, ops, outcomes), ops, outcomes });
+		return ok({ undo: planUndo(config.id, ops, outcomes, ruleOwned), ops, outcomes });
 	}
 
 	/** What undoing a run would do, refused as the undo itself would be; nothing is written. */
 	async undoPreview(runId: string): Promise<Result<UndoPreview>> {
-		const planned = this.undoPlan(runId);
+		const planned = await this.undoPlan(runId);
 		if (!planned.ok) return { ok: false, refusal: planned.refusal };
 		const { undo, ops, outcomes } = planned.value;
 		return ok(undoPreview(this.store, this.ctx.storage.sql, runId, undo, ops, outcomes));

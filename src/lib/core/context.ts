@@ -30,6 +30,15 @@ import type { SideIndex } from './side-index';
  */
 export type RuleOwned = Partial<Record<Side, readonly { groupId: string; personId: string }[]>>;
 
+/** Whether a rule owns a membership on a side: a link neither removes it, changes its role, nor undoes it. */
+export function ruleOwnership(ruleOwned: RuleOwned): (side: Side, group: TargetRef, person: TargetRef) => boolean {
+	const owned: Partial<Record<Side, Set<string>>> = {};
+	for (const side of ['a', 'b'] as const)
+		if (ruleOwned[side]?.length) owned[side] = new Set(ruleOwned[side].map((m) => `${m.groupId}\u0000${m.personId}`));
+	return (side, group, person) =>
+		!!owned[side] && 'id' in group && 'id' in person && owned[side].has(`${group.id}\u0000${person.id}`);
+}
+
 /** Why a pair stands as it does, beyond its situation, for the preview. */
 export const PAIR_NOTES = [
 	'first-sync',
@@ -174,8 +183,8 @@ export class ReconcileContext {
 	markSerial = 0;
 	/** Target records provisioning leaves alone because no link created or adopted them. */
 	readonly untouched = { person: 0, group: 0 };
-	/** Rule-owned memberships by `group\0person`, per side (see RuleOwned). */
-	private readonly ruleOwned: Partial<Record<Side, Set<string>>> = {};
+	/** Whether a rule owns a membership (see ruleOwnership). */
+	readonly ruleOwns: (side: Side, group: TargetRef, person: TargetRef) => boolean;
 	/** Creates refused last time, by `side\0source id` (see Collision). */
 	readonly collisions = new Map<string, Collision>();
 
@@ -191,9 +200,7 @@ export class ReconcileContext {
 		collisions: readonly Collision[] = [],
 		ruleOwned: RuleOwned = {}
 	) {
-		for (const side of ['a', 'b'] as const)
-			if (ruleOwned[side]?.length)
-				this.ruleOwned[side] = new Set(ruleOwned[side].map((m) => `${m.groupId}\u0000${m.personId}`));
+		this.ruleOwns = ruleOwnership(ruleOwned);
 		for (const c of collisions) this.collisions.set(`${c.side}\u0000${c.source}`, c);
 		this.builder = new PlanBuilder(link.id, createdElsewhere);
 		const written = new Set(fields.written);
@@ -215,12 +222,6 @@ export class ReconcileContext {
 			this.#linksOnB = undefined;
 			return index;
 		};
-	}
-
-	/** Whether a rule owns this membership on `side` (a link then neither removes it nor changes its role). */
-	ruleOwns(side: Side, group: TargetRef, person: TargetRef): boolean {
-		const owned = this.ruleOwned[side];
-		return !!owned && 'id' in group && 'id' in person && owned.has(`${group.id}\u0000${person.id}`);
 	}
 
 	ref(side: Side, kind: RecordKind, record: Person | Group): RecordRef {

@@ -3,6 +3,7 @@
  * reverse order. Notices cannot be unsent and anonymization cannot be reversed: those are listed
  * as not undoable instead of pretended.
  */
+import { ruleOwnership, type RuleOwned } from './context';
 import type { BaselineEntry, BaselineMember, Role, Side } from './model';
 import { STEP, type Op, type TargetRef } from './ops';
 import type { OpDraft } from './plan';
@@ -15,9 +16,16 @@ export interface UndoPlan {
 	irreversible: { key: string; reason: string }[];
 }
 
-export function planUndo(linkId: string, ops: readonly Op[], outcomes: ReadonlyMap<string, OpOutcome>): UndoPlan {
+export function planUndo(
+	linkId: string,
+	ops: readonly Op[],
+	outcomes: ReadonlyMap<string, OpOutcome>,
+	/** Memberships auto-membership rules own now: the link's undo leaves them as the rule made them. */
+	ruleOwned: RuleOwned = {}
+): UndoPlan {
 	const builder = new PlanBuilder(`undo:${linkId}`);
 	const irreversible: UndoPlan['irreversible'] = [];
+	const ruleOwns = ruleOwnership(ruleOwned);
 	const fixed = (ref: TargetRef): TargetRef => {
 		if ('id' in ref) return ref;
 		const id = outcomes.get(ref.createdBy)?.id;
@@ -28,6 +36,13 @@ export function planUndo(linkId: string, ops: readonly Op[], outcomes: ReadonlyM
 	const done = ops.filter((op) => outcomes.get(op.key)?.status === 'done').reverse();
 	for (const op of done) {
 		const side = op.side;
+		if (
+			(op.type === 'add-membership' || op.type === 'set-role' || op.type === 'remove-membership') &&
+			ruleOwns(side, fixed(op.group), fixed(op.person))
+		) {
+			irreversible.push({ key: op.key, reason: 'the membership belongs to an auto-membership rule now' });
+			continue;
+		}
 		switch (op.type) {
 			case 'create-person': {
 				const id = outcomes.get(op.key)!.id!;
