@@ -308,20 +308,31 @@ function reconcileBroken(
 
 /**
  * People about to be created whose match key a paired record on the other side holds (or will hold
- * once this plan's updates land), or a record this plan makes again there will hold: creating them
- * would duplicate that key there, so they are ambiguous instead, naming the holder (or the person
- * whose record is made again). A person chooses create new (the key is then shared) or ignore.
+ * once this plan's updates land), a record this plan makes again there will hold, or the surviving
+ * record of a pair whose other record is gone still holds (two-way: removed softly, it keeps its
+ * values): creating them would duplicate that key there, so they are ambiguous instead, naming the
+ * holder (or the person whose record is made again). A person chooses create new (the key is then
+ * shared) or ignore.
  */
 function heldKeys(
 	ctx: ReconcileContext,
 	pairs: readonly Pair<Person>[],
 	creatable: Record<Side, Person[]>,
 	writes: ReadonlyMap<Person, FieldValues>,
-	recreated: Record<Side, readonly Person[]>
+	recreated: Record<Side, readonly Person[]>,
+	/** Records whose pair lost its other record: they still hold their key on their own side. */
+	stranded: Record<Side, readonly Person[]>
 ): { ambiguous: { via: string; a: Person[]; b: Person[] }[]; taken: Set<Person> } {
 	const ambiguous: { via: string; a: Person[]; b: Person[] }[] = [];
 	const taken = new Set<Person>();
-	if (pairs.length === 0 && recreated.a.length === 0 && recreated.b.length === 0) return { ambiguous, taken };
+	if (
+		pairs.length === 0 &&
+		recreated.a.length === 0 &&
+		recreated.b.length === 0 &&
+		stranded.a.length === 0 &&
+		stranded.b.length === 0
+	)
+		return { ambiguous, taken };
 	const passes = personPasses(ctx.link);
 	const add = (index: Map<string, Person[]>, k: string, p: Person) => {
 		const list = index.get(k);
@@ -363,8 +374,9 @@ function heldKeys(
 		for (const side of SIDES) {
 			if (waiting[side].size === 0) continue;
 			const other = otherSide(side);
-			// A kept record whose other side is made again holds its key there, paired once this plan is done.
-			for (const p of recreated[other]) {
+			// A kept record whose other side is made again holds its key there, paired once this plan is
+			// done; a stranded one holds it until it is anonymized.
+			for (const p of [...recreated[other], ...stranded[other]]) {
 				const k = pass.key(p, other);
 				if (k !== '' && waiting[side].has(k)) add(holders[side], k, p);
 			}
@@ -447,7 +459,15 @@ export function reconcilePeople(ctx: ReconcileContext): void {
 		a: m.onlyA.filter((p) => !resolutions.excluded.person.a.has(p.id)),
 		b: ctx.provision ? [] : m.onlyB.filter((p) => !resolutions.excluded.person.b.has(p.id))
 	};
-	const held = heldKeys(ctx, m.pairs, creatable, writes, recreated);
+	// Two-way only: provisioning learns of a removed account holding a newcomer's key from the
+	// target's refusal of the create (see collided), as it has since it was built.
+	const stranded: Record<Side, Person[]> = { a: [], b: [] };
+	if (!ctx.provision)
+		for (const { a, b } of m.broken) {
+			if (a && !b && !recreated.a.includes(a)) stranded.a.push(a);
+			if (b && !a && !recreated.b.includes(b)) stranded.b.push(b);
+		}
+	const held = heldKeys(ctx, m.pairs, creatable, writes, recreated, stranded);
 	m.ambiguous.push(...held.ambiguous);
 
 	for (const group of m.ambiguous) {
