@@ -1,10 +1,12 @@
 /** Helpers for the rules' workerd tests: a small district in a sandbox, and driving rule runs to their end. */
 import { env } from 'cloudflare:workers';
 import { runDurableObjectAlarm } from 'cloudflare:test';
-import type { Group, Membership, Person } from '$lib/core';
+import type { Group, Membership, Person, Reconciliation } from '$lib/core';
 import type { RuleRunSummary } from '$lib/api/rules';
 import type { SystemView } from '../../worker/account/account-do';
-import { sandboxSystem } from './links';
+import type { RunSummary } from '../../worker/link/types';
+import { api, expectJson } from '../worker/support';
+import { finish, newLink, sandboxSystem } from './links';
 
 /** Staff and students of two buildings; one message group with a manager added by hand. */
 export function district(prefix: string): { people: Person[]; groups: Group[]; memberships: Membership[] } {
@@ -72,4 +74,65 @@ export async function finishRule(
  */
 export async function drainRules(systemId: string): Promise<void> {
 	await env.RULES.getByName(systemId).drain();
+}
+
+/** The rule most tests make: north staff, as members of `groupId`. */
+export const northStaff = (groupId: string) => ({
+	name: 'North staff',
+	groupId,
+	scope: 'buildings',
+	buildings: ['north'],
+	memberTypes: ['staff'],
+	role: 'member'
+});
+
+const OPEN = { count: 1_000_000, percent: 100 };
+
+/**
+ * An HR source holding Ada (the district's first person) in the group the district calls mg (same
+ * external id) with `role`, and an enabled provisioning link from it to `target`: its limits open
+ * (removing HR's one membership is a 100 % fall the guard would stop, which is not what is tested).
+ * `runLink` reconciles and runs it to its end; `leaveInHr` takes Ada out of HR's group.
+ */
+export async function hrLinkedTo(
+	owner: string,
+	prefix: string,
+	target: SystemView,
+	role: 'member' | 'manager'
+): Promise<{ hr: SystemView; linkId: string; runLink: () => Promise<RunSummary>; leaveInHr: () => Promise<void> }> {
+	const ada = district(prefix).people[0];
+	const hr = await sandboxSystem({
+		people: [{ ...ada, id: `${prefix}-hr-ada`, externalId: `${prefix}-hr-ada` }],
+		groups: [{ id: `${prefix}-hg`, externalId: `${prefix}-mg`, name: 'North staff alerts', kind: 'message-group' }],
+		memberships: [{ groupId: `${prefix}-hg`, personId: `${prefix}-hr-ada`, role }]
+	});
+	const linkId = await newLink(owner, {
+		mode: 'provision',
+		systems: { a: hr.id, b: target.id },
+		limits: { person: OPEN, group: OPEN, membership: OPEN }
+	});
+	await expectJson(api(`/api/links/${linkId}/enable`, { method: 'POST', token: owner }), 200);
+	const runLink = async () => {
+		await expectJson<Reconciliation>(api(`/api/links/${linkId}/reconcile`, { method: 'POST', token: owner }), 200);
+		const started = await expectJson<RunSummary>(
+			api(`/api/links/${linkId}/runs`, { token: owner, body: { dryRun: false } }),
+			202
+		);
+		return finish(linkId, started.id);
+	};
+	/** HR takes Ada out of the group. */
+	const leaveInHr = async () => {
+		await env.SANDBOXES.getByName(hr.id).applyOps([
+			{
+				type: 'remove-membership',
+				key: 'hr',
+				side: 'b',
+				step: 4,
+				group: { id: `${prefix}-hg` },
+				person: { id: `${prefix}-hr-ada` },
+				before: role
+			}
+		]);
+	};
+	return { hr, linkId, runLink, leaveInHr };
 }

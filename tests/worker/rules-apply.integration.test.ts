@@ -14,7 +14,7 @@ import type { RunSummary } from '../../worker/link/types';
 import worker from '../../worker/index';
 import { api, expectJson, tokenFor } from './support';
 import { finish, newLink, sandboxSystem } from '../support/links';
-import { district, districtSystem, drainRules, finishRule, membersOf } from '../support/rules';
+import { district, districtSystem, drainRules, finishRule, hrLinkedTo, membersOf } from '../support/rules';
 import { unique } from './support';
 
 let owner: string;
@@ -35,10 +35,6 @@ async function cron(): Promise<Record<string, unknown>> {
 	log.mockRestore();
 	return line;
 }
-
-const OPEN = { count: 1_000_000, percent: 100 };
-/** Removing the one membership HR has is a 100% fall: the guard would stop it, which is not what is tested. */
-const OPEN_LIMITS = { person: OPEN, group: OPEN, membership: OPEN };
 
 const sandboxOp = (systemId: string, op: Op) => env.SANDBOXES.getByName(systemId).applyOps([op]);
 
@@ -124,25 +120,7 @@ describe('rules applying', () => {
 		const mg = `${prefix}-mg`;
 		const ada = district(prefix).people[0];
 		// The HR source: Ada, in the group the district calls mg (same external id).
-		const hr = await sandboxSystem({
-			people: [{ ...ada, id: `${prefix}-hr-ada`, externalId: `${prefix}-hr-ada` }],
-			groups: [{ id: `${prefix}-hg`, externalId: mg, name: 'North staff alerts', kind: 'message-group' }],
-			memberships: [{ groupId: `${prefix}-hg`, personId: `${prefix}-hr-ada`, role: 'member' }]
-		});
-		const linkId = await newLink(owner, {
-			mode: 'provision',
-			systems: { a: hr.id, b: target.id },
-			limits: OPEN_LIMITS
-		});
-		const runLink = async () => {
-			await expectJson<Reconciliation>(api(`/api/links/${linkId}/reconcile`, { method: 'POST', token: owner }), 200);
-			const started = await expectJson<RunSummary>(
-				api(`/api/links/${linkId}/runs`, { token: owner, body: { dryRun: false } }),
-				202
-			);
-			return finish(linkId, started.id);
-		};
-		await expectJson(api(`/api/links/${linkId}/enable`, { method: 'POST', token: owner }), 200);
+		const { linkId, runLink, leaveInHr } = await hrLinkedTo(owner, prefix, target, 'member');
 
 		// The link adds Ada first: the link's membership.
 		expect(await runLink()).toMatchObject({ status: 'done' });
@@ -162,17 +140,7 @@ describe('rules applying', () => {
 		expect((await expectJson<RuleView>(api(`/api/rules/${rule.id}`, { token: owner }), 200)).owned).toBe(1);
 
 		// HR takes Ada out of the group: the link would remove her, but she is the rule's.
-		await env.SANDBOXES.getByName(hr.id).applyOps([
-			{
-				type: 'remove-membership',
-				key: 'hr',
-				side: 'b',
-				step: 4,
-				group: { id: `${prefix}-hg` },
-				person: { id: `${prefix}-hr-ada` },
-				before: 'member'
-			}
-		]);
+		await leaveInHr();
 		const plan = await expectJson<Reconciliation>(
 			api(`/api/links/${linkId}/reconcile`, { method: 'POST', token: owner }),
 			200

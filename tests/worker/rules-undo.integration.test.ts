@@ -9,20 +9,11 @@ import type { RuleRunSummary, RuleView } from '$lib/api/rules';
 import { ConnectorError, type Connector } from '../../worker/connectors/types';
 import type { RulesDO } from '../../worker/rules/rules-do';
 import { api, expectJson, tokenFor, unique } from './support';
-import { districtSystem, finishRule, membersOf } from '../support/rules';
+import { districtSystem, finishRule, membersOf, northStaff } from '../support/rules';
 
 let owner: string;
 beforeAll(async () => {
 	owner = await tokenFor('owner');
-});
-
-const northStaff = (groupId: string) => ({
-	name: 'North staff',
-	groupId,
-	scope: 'buildings',
-	buildings: ['north'],
-	memberTypes: ['staff'],
-	role: 'member'
 });
 
 /** Swaps the RulesDO's connector for one built from the real one (undefined: the real one again). */

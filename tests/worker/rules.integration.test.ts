@@ -8,22 +8,13 @@ import { env } from 'cloudflare:workers';
 import { createSandbox } from '../../worker/sandbox/provision';
 import { DISTRICT_PEOPLE_MAP, seedDistrict } from '../../worker/sandbox/seed-district';
 import { ORIGIN, api, expectJson, tokenFor, unique } from './support';
-import { districtSystem, finishRule, membersOf } from '../support/rules';
+import { districtSystem, finishRule, membersOf, northStaff } from '../support/rules';
 
 let owner: string;
 let reviewer: string;
 let viewer: string;
 beforeAll(async () => {
 	[owner, reviewer, viewer] = await Promise.all([tokenFor('owner'), tokenFor('reviewer'), tokenFor('viewer')]);
-});
-
-const northStaff = (groupId: string) => ({
-	name: 'North staff',
-	groupId,
-	scope: 'buildings',
-	buildings: ['north'],
-	memberTypes: ['staff'],
-	role: 'member'
 });
 
 async function setup() {
