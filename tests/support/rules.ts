@@ -2,7 +2,7 @@
 import { env } from 'cloudflare:workers';
 import { runDurableObjectAlarm } from 'cloudflare:test';
 import type { Group, Membership, Person, Reconciliation } from '$lib/core';
-import type { RuleRunSummary } from '$lib/api/rules';
+import type { RuleRunSummary, RuleView } from '$lib/api/rules';
 import type { SystemView } from '../../worker/account/account-do';
 import type { RunSummary } from '../../worker/link/types';
 import { api, expectJson } from '../worker/support';
@@ -85,6 +85,24 @@ export const northStaff = (groupId: string) => ({
 	memberTypes: ['staff'],
 	role: 'member'
 });
+
+/** A rule made turned on (north staff as members, unless `extra` says otherwise), once its first run is over. */
+export async function enabledRule(
+	owner: string,
+	systemId: string,
+	groupId: string,
+	extra: Record<string, unknown> = {}
+): Promise<RuleView> {
+	const rule = await expectJson<RuleView>(
+		api(`/api/systems/${systemId}/rules`, {
+			token: owner,
+			body: { ...northStaff(groupId), enabled: true, ...extra }
+		}),
+		201
+	);
+	await finishRule(systemId, rule.id, rule.running!);
+	return rule;
+}
 
 const OPEN = { count: 1_000_000, percent: 100 };
 

@@ -14,7 +14,7 @@ import type { RunSummary } from '../../worker/link/types';
 import worker from '../../worker/index';
 import { api, expectJson, tokenFor } from './support';
 import { finish, newLink, sandboxSystem } from '../support/links';
-import { district, districtSystem, drainRules, finishRule, hrLinkedTo, membersOf } from '../support/rules';
+import { district, districtSystem, drainRules, enabledRule, hrLinkedTo, membersOf } from '../support/rules';
 import { unique } from './support';
 
 let owner: string;
@@ -38,27 +38,6 @@ async function cron(): Promise<Record<string, unknown>> {
 
 const sandboxOp = (systemId: string, op: Op) => env.SANDBOXES.getByName(systemId).applyOps([op]);
 
-async function enabledRule(systemId: string, groupId: string, extra: Record<string, unknown> = {}): Promise<RuleView> {
-	const rule = await expectJson<RuleView>(
-		api(`/api/systems/${systemId}/rules`, {
-			token: owner,
-			body: {
-				name: 'North staff',
-				groupId,
-				scope: 'buildings',
-				buildings: ['north'],
-				memberTypes: ['staff'],
-				role: 'member',
-				enabled: true,
-				...extra
-			}
-		}),
-		201
-	);
-	await finishRule(systemId, rule.id, rule.running!);
-	return rule;
-}
-
 const runsOf = (ruleId: string) =>
 	expectJson<RuleRunSummary[]>(api(`/api/rules/${ruleId}/runs`, { token: owner }), 200);
 
@@ -67,7 +46,7 @@ describe('rules applying', () => {
 		const prefix = unique('h');
 		const system = await districtSystem(prefix);
 		const mg = `${prefix}-mg`;
-		const rule = await enabledRule(system.id, mg);
+		const rule = await enabledRule(owner, system.id, mg);
 		expect(await membersOf(system.id, mg)).toEqual({ [`${prefix}-m1`]: 'manager', [`${prefix}-s1`]: 'member' });
 
 		// Nothing changed: the cron's application is not history.
@@ -136,7 +115,7 @@ describe('rules applying', () => {
 			person: { id: ada.id },
 			before: 'member'
 		});
-		const rule = await enabledRule(target.id, mg);
+		const rule = await enabledRule(owner, target.id, mg);
 		expect((await expectJson<RuleView>(api(`/api/rules/${rule.id}`, { token: owner }), 200)).owned).toBe(1);
 
 		// HR takes Ada out of the group: the link would remove her, but she is the rule's.
@@ -159,7 +138,7 @@ describe('rules applying', () => {
 		const prefix = unique('j');
 		const target = await districtSystem(prefix);
 		const kg = `${prefix}-kg`;
-		const rule = await enabledRule(target.id, kg, { name: 'North students', memberTypes: ['student'] });
+		const rule = await enabledRule(owner, target.id, kg, { name: 'North students', memberTypes: ['student'] });
 		expect(await membersOf(target.id, kg)).toEqual({ [`${prefix}-k1`]: 'member' });
 		// HR brings a new north student the district does not have yet.
 		const hr = await sandboxSystem({

@@ -9,32 +9,31 @@ import type { RuleRunSummary, RuleView } from '$lib/api/rules';
 import { ConnectorError, type Connector } from '../../worker/connectors/types';
 import type { RulesDO } from '../../worker/rules/rules-do';
 import { api, expectJson, tokenFor, unique } from './support';
-import { districtSystem, finishRule, membersOf, northStaff } from '../support/rules';
+import { districtSystem, enabledRule, finishRule, membersOf } from '../support/rules';
 
 let owner: string;
 beforeAll(async () => {
 	owner = await tokenFor('owner');
 });
 
-/** Swaps the RulesDO's connector for one built from the real one (undefined: the real one again). */
-async function withConnector(systemId: string, wrap?: (real: Connector) => Connector): Promise<void> {
+/** The RulesDO's own connector per system, kept while a test swaps in another. */
+const realConnectors = new Map<string, RulesDO['deps']['connector']>();
+
+/** The system read through `read` instead of as it is (undefined: as it is again). */
+async function readAs(systemId: string, read?: (real: Connector) => Connector['read']): Promise<void> {
 	await runInDurableObject(env.RULES.getByName(systemId), async (instance: RulesDO) => {
-		const original =
-			(instance as unknown as { realConnector?: RulesDO['deps']['connector'] }).realConnector ??
-			instance.deps.connector;
-		(instance as unknown as { realConnector: RulesDO['deps']['connector'] }).realConnector = original;
-		instance.deps.connector = wrap ? async (id) => wrap(await original(id)) : original;
+		const real = realConnectors.get(systemId) ?? instance.deps.connector;
+		realConnectors.set(systemId, real);
+		instance.deps.connector = read
+			? async (id) => {
+					const c = await real(id);
+					const swapped: Connector = Object.create(c);
+					swapped.read = read(c);
+					return swapped;
+				}
+			: real;
 		await instance.forgetSnapshot();
 	});
-}
-
-async function enabledRule(systemId: string, groupId: string): Promise<RuleView> {
-	const rule = await expectJson<RuleView>(
-		api(`/api/systems/${systemId}/rules`, { token: owner, body: { ...northStaff(groupId), enabled: true } }),
-		201
-	);
-	await finishRule(systemId, rule.id, rule.running!);
-	return rule;
 }
 
 const ruleView = (id: string) => expectJson<RuleView>(api(`/api/rules/${id}`, { token: owner }), 200);
@@ -44,25 +43,18 @@ describe('rule undo and journal', () => {
 		const prefix = unique('u');
 		const system = await districtSystem(prefix);
 		const mg = `${prefix}-mg`;
-		const rule = await enabledRule(system.id, mg);
+		const rule = await enabledRule(owner, system.id, mg);
 		const [applied] = await expectJson<RuleRunSummary[]>(api(`/api/rules/${rule.id}/runs`, { token: owner }), 200);
 		expect(applied.tally.done).toBe(1);
 
-		await withConnector(system.id, (real) => ({
-			...real,
-			kind: real.kind,
-			discover: (s) => real.discover(s),
-			capabilities: () => real.capabilities(),
-			apply: (op, r) => real.apply(op, r),
-			read: async () => {
-				throw new ConnectorError({
-					code: 'unavailable',
-					system: system.id,
-					detail: 'down for maintenance',
-					retryable: true
-				} as never);
-			}
-		}));
+		await readAs(system.id, () => async () => {
+			throw new ConnectorError({
+				code: 'unreachable',
+				system: system.id,
+				detail: 'down for maintenance',
+				retryable: true
+			});
+		});
 		const undo = await expectJson<RuleRunSummary>(
 			api(`/api/rules/${rule.id}/runs/${applied.id}/undo`, { token: owner, body: {} }),
 			202
@@ -71,7 +63,7 @@ describe('rule undo and journal', () => {
 		expect(await membersOf(system.id, mg)).toEqual({ [`${prefix}-m1`]: 'manager', [`${prefix}-s1`]: 'member' });
 
 		// The system is back: the run was never undone, so undoing it again is allowed.
-		await withConnector(system.id);
+		await readAs(system.id);
 		const again = await api(`/api/rules/${rule.id}/runs/${applied.id}/undo`, { token: owner, body: {} });
 		expect(again.status, await again.clone().text()).toBe(202);
 	});
@@ -80,29 +72,23 @@ describe('rule undo and journal', () => {
 		const prefix = unique('g');
 		const system = await districtSystem(prefix);
 		const mg = `${prefix}-mg`;
-		const rule = await enabledRule(system.id, mg);
+		const rule = await enabledRule(owner, system.id, mg);
 		expect((await ruleView(rule.id)).owned).toBe(1);
 
-		await withConnector(system.id, (real) => ({
-			kind: real.kind,
-			discover: (s) => real.discover(s),
-			capabilities: () => real.capabilities(),
-			apply: (op, r) => real.apply(op, r),
-			read: async (s) => {
-				const snap = await real.read(s);
-				return {
-					...snap,
-					groups: snap.groups.filter((g) => g.id !== mg),
-					memberships: snap.memberships.filter((m) => m.groupId !== mg)
-				};
-			}
-		}));
+		await readAs(system.id, (real) => async (signal) => {
+			const snap = await real.read(signal);
+			return {
+				...snap,
+				groups: snap.groups.filter((g) => g.id !== mg),
+				memberships: snap.memberships.filter((m) => m.groupId !== mg)
+			};
+		});
 		const run = await expectJson<RuleRunSummary>(
 			api(`/api/rules/${rule.id}/run`, { token: owner, body: { dryRun: false } }),
 			202
 		);
 		expect(await finishRule(system.id, rule.id, run.id)).toMatchObject({ status: 'failed' });
-		await withConnector(system.id);
+		await readAs(system.id);
 
 		// The group is readable again: the rule still owns the member it added.
 		expect((await ruleView(rule.id)).owned).toBe(1);
@@ -113,7 +99,7 @@ describe('rule undo and journal', () => {
 		const system = await districtSystem(prefix);
 		const mg = `${prefix}-mg`;
 		const kg = `${prefix}-kg`;
-		const rule = await enabledRule(system.id, mg);
+		const rule = await enabledRule(owner, system.id, mg);
 		const off = await expectJson<RuleView>(
 			api(`/api/rules/${rule.id}/disable`, { token: owner, body: { removeMembers: true } }),
 			200
