@@ -395,7 +395,7 @@ export class ScimConnector implements Connector {
 			}
 			for (const id of unlisted) {
 				if (!writing()) break;
-				const mapped = await this.#groupWithMembers(d.groupsPath, id, d.profile, signal);
+				const mapped = await this.#groupWithMembers(d, id, signal);
 				if (!('group' in mapped)) noteIssues('group', { id }, 0, mapped.issues);
 				else if (mapped.members.length + mapped.managers.length > 0) sink.groups([], membershipsOf(mapped));
 			}
@@ -419,16 +419,11 @@ export class ScimConnector implements Connector {
 	 * they are asked for by name (`attributes=members`, for `returned: "request"`). A group that
 	 * shows no members even then has none: servers leave out an empty attribute as well.
 	 */
-	async #groupWithMembers(
-		groupsPath: string,
-		id: string,
-		profile: ScimProfile,
-		signal: AbortSignal
-	): Promise<ReturnType<typeof scimToGroup>> {
-		const path = `${groupsPath}/${encodeURIComponent(id)}`;
+	async #groupWithMembers(d: Discovery, id: string, signal: AbortSignal): Promise<ReturnType<typeof scimToGroup>> {
+		const path = `${d.groupsPath}/${encodeURIComponent(id)}`;
 		const context: RequestContext = { recordKind: 'group', recordId: id, signal };
 		const raw = await this.#resource('GET', path, context);
-		const mapped = scimToGroup(raw, profile);
+		const mapped = scimToGroup(raw, d.profile);
 		if (!('group' in mapped) || mapped.listed) return mapped;
 		let asked: unknown;
 		try {
@@ -440,7 +435,7 @@ export class ScimConnector implements Connector {
 			throw e;
 		}
 		const members = (asked as { members?: unknown } | null)?.members;
-		return members == null ? mapped : scimToGroup({ ...(raw as object), members }, profile);
+		return members == null ? mapped : scimToGroup({ ...(raw as object), members }, d.profile);
 	}
 
 	/**
