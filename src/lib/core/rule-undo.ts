@@ -22,6 +22,7 @@ export interface RuleUndoPlan {
 }
 
 const personOf = (op: Op): string | undefined => ('person' in op && 'id' in op.person ? op.person.id : undefined);
+const groupOf = (op: Op): string | undefined => ('group' in op && 'id' in op.group ? op.group.id : undefined);
 
 export function planRuleUndo(
 	rule: Pick<Rule, 'id' | 'groupId'>,
@@ -40,9 +41,9 @@ export function planRuleUndo(
 		if (personId === undefined) continue;
 		// The journal and `current` are the rule's group now: an operation on the group it filled
 		// before it was moved is not this group's to reverse.
-		const opGroup = 'group' in op && 'id' in op.group ? op.group.id : undefined;
-		if (opGroup !== rule.groupId) {
-			skip(op, `was in group "${opGroup ?? '?'}", which the rule no longer fills`);
+		const groupId = groupOf(op);
+		if (groupId !== rule.groupId) {
+			skip(op, `was in group "${groupId ?? '?'}", which the rule no longer fills`);
 			continue;
 		}
 		const now: Role | undefined = current.get(personId);
