@@ -241,8 +241,11 @@ export class RulesStore {
 			runId
 		);
 		// An undo that changed nothing did not undo its run: that run can be undone again.
-		if (status === 'failed' && Number(this.rows('SELECT done FROM runs WHERE id = ?', runId)[0]?.done ?? 0) === 0)
-			this.sql.exec('UPDATE runs SET undone_by = NULL WHERE undone_by = ?', runId);
+		if (status === 'failed')
+			this.sql.exec(
+				'UPDATE runs SET undone_by = NULL WHERE undone_by = ?1 AND (SELECT done FROM runs WHERE id = ?1) = 0',
+				runId
+			);
 	}
 
 	/** Forgets a run (an application that found nothing to do is not history). */
