@@ -264,14 +264,8 @@ describe('provision: removal lifecycle', () => {
 describe('provision: a source person marked inactive (an HR leaver; Entra\'s "active": "False")', () => {
 	const link = provision({ limits: open });
 	const stays = person('e2', 'Stays', { externalId: 'E2' });
-	const staysEntry: BaselineEntry = {
-		kind: 'person',
-		a: 'e2',
-		b: 't2',
-		origin: 'created',
-		fields: { displayName: 'Stays' }
-	};
-	const eva: BaselineEntry = { kind: 'person', a: 'e1', b: 't1', origin: 'created', fields: { displayName: 'Eva' } };
+	const staysEntry = personEntry('e2', 't2', { displayName: 'Stays' }, { origin: 'created' });
+	const eva = personEntry('e1', 't1', { displayName: 'Eva' }, { origin: 'created' });
 
 	test('synced: leaves as a person gone from the source does (removed softly, out of its groups)', () => {
 		const target = {
