@@ -4,7 +4,7 @@ import type { RuleView } from '$lib/api/rules';
 import type { RunSummary } from '../../worker/link/types';
 import { api, expectJson, tokenFor, unique } from './support';
 import { finish } from '../support/links';
-import { district, districtSystem, drainRules, finishRule, hrLinkedTo, membersOf } from '../support/rules';
+import { district, districtSystem, drainRules, enabledRule, hrLinkedTo, membersOf } from '../support/rules';
 
 let owner: string;
 beforeAll(async () => {
@@ -29,22 +29,7 @@ describe('link undo and rules', () => {
 		await drainRules(target.id);
 
 		// A rule for north staff, as member, adds her back: the rule's membership now.
-		const rule = await expectJson<RuleView>(
-			api(`/api/systems/${target.id}/rules`, {
-				token: owner,
-				body: {
-					name: 'North staff',
-					groupId: mg,
-					scope: 'buildings',
-					buildings: ['north'],
-					memberTypes: ['staff'],
-					role: 'member',
-					enabled: true
-				}
-			}),
-			201
-		);
-		await finishRule(target.id, rule.id, rule.running!);
+		const rule = await enabledRule(owner, target.id, mg);
 		expect(await membersOf(target.id, mg)).toMatchObject({ [ada.id]: 'member' });
 		expect((await expectJson<RuleView>(api(`/api/rules/${rule.id}`, { token: owner }), 200)).owned).toBe(1);
 
