@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { fc, test } from '@fast-check/vitest';
 import { REDACTED, Scrubber } from '../../worker/connectors/scrub';
+import { percentEveryByte } from '../support/scim-hostile-client';
 
 const TOKEN = 'tok_9f8e7d6c5b4a3210+/=&"\\ end';
 const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -56,16 +57,14 @@ describe('Scrubber.text', () => {
 	});
 
 	// Which characters get escaped is the server's choice: no list of encodings covers them all.
-	const everyByte = (s: string) =>
-		[...Buffer.from(s)].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join('');
 	const base64Token = 'Q2xpZW50SWQ6c2VjcmV0/A1b2C3d+E4f5G6h7/J8k9L0mN1oP2qR3sT4uV5wX6yZ7=';
 	it.each([
-		['every byte percent-encoded', everyByte(base64Token)],
+		['every byte percent-encoded', percentEveryByte(base64Token)],
 		['percent-encoded but "/", as Python quote() does', encodeURIComponent(base64Token).replace(/%2F/g, '/')],
-		['every byte percent-encoded, cut in half', everyByte(base64Token).slice(0, 90)],
+		['every byte percent-encoded, cut in half', percentEveryByte(base64Token).slice(0, 90)],
 		[
 			'its escapes mixed with plain characters',
-			everyByte(base64Token).replace(/%4([1-9A-F])/g, (h) => decodeURIComponent(h))
+			percentEveryByte(base64Token).replace(/%4([1-9A-F])/g, (h) => decodeURIComponent(h))
 		]
 	])('takes out a token %s: no 8 of its characters are left', (_, form) => {
 		const out = new Scrubber({ token: base64Token }).text(`scimType: ${form} (echoed)`);
@@ -76,7 +75,9 @@ describe('Scrubber.text', () => {
 
 	it('walks a JSON answer whose strings hold the token percent-encoded byte by byte', () => {
 		const plain = new Scrubber({ token: base64Token });
-		const answer = JSON.stringify({ Resources: [{ id: 'u1', displayName: `Bearer ${everyByte(base64Token)}` }] });
+		const answer = JSON.stringify({
+			Resources: [{ id: 'u1', displayName: `Bearer ${percentEveryByte(base64Token)}` }]
+		});
 		expect(plain.json(answer)).toEqual({ Resources: [{ id: 'u1', displayName: `Bearer ${REDACTED}` }] });
 	});
 

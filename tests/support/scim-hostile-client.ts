@@ -85,6 +85,10 @@ export function credentialTraces(token: string): string[] {
 	return [...traces];
 }
 
+/** Every byte of `text` percent-encoded, as some servers echo what they were sent. */
+export const percentEveryByte = (text: string): string =>
+	[...new TextEncoder().encode(text)].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join('');
+
 /** `text` with every `%XX` read as the byte it stands for: a percent-encoding of any choice of characters, undone. */
 const percentDecoded = (text: string) =>
 	text.replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));

@@ -31,7 +31,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SLOW_MS, type HostileEndpoint, type HostileMode, type Seen } from './scim-hostile-client';
+import { percentEveryByte, SLOW_MS, type HostileEndpoint, type HostileMode, type Seen } from './scim-hostile-client';
 
 export { hostileUrl, type HostileEndpoint, type HostileMode } from './scim-hostile-client';
 
@@ -72,7 +72,7 @@ function echoes(authorization: string) {
 		base64url: b64url(token),
 		percent: encodeURIComponent(token),
 		// Percent-encoding is chosen per character: every byte, or all but "/" (Python's quote()).
-		percentEveryByte: [...Buffer.from(token)].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join(''),
+		percentEveryByte: percentEveryByte(token),
 		percentKeepingSlash: encodeURIComponent(token).replace(/%2F/g, '/'),
 		json: JSON.stringify({ authorization }),
 		firstHalf: token.slice(0, half),
