@@ -325,14 +325,8 @@ function heldKeys(
 ): { ambiguous: { via: string; a: Person[]; b: Person[] }[]; taken: Set<Person> } {
 	const ambiguous: { via: string; a: Person[]; b: Person[] }[] = [];
 	const taken = new Set<Person>();
-	if (
-		pairs.length === 0 &&
-		recreated.a.length === 0 &&
-		recreated.b.length === 0 &&
-		stranded.a.length === 0 &&
-		stranded.b.length === 0
-	)
-		return { ambiguous, taken };
+	// Nobody to create, nobody whose key could be held.
+	if (creatable.a.length === 0 && creatable.b.length === 0) return { ambiguous, taken };
 	const passes = personPasses(ctx.link);
 	const add = (index: Map<string, Person[]>, k: string, p: Person) => {
 		const list = index.get(k);
