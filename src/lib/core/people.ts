@@ -289,7 +289,8 @@ function reconcileBroken(
 		if (!choice) {
 			ctx.conflict('person', 'changed-vs-removed', records, { removedSide: otherSide(side) });
 			ctx.view({ kind: 'person', [side]: survivor.id, situation: 'conflict', conflictId: id });
-			ctx.linkPerson({ a: entry.a, b: entry.b }, { ...gone, deferred: true });
+			// The same link, waiting: a second link would name both records twice (see linksOneToOne).
+			link.deferred = true;
 			ctx.keep(entry);
 			return;
 		}
