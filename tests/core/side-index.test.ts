@@ -1,6 +1,6 @@
 /** The side index: memberships by group, and by person for the people about to be removed. */
 import { describe, expect, test } from 'vitest';
-import { groupsOfPerson, indexMembers, indexSnapshot, membersOf } from '../../src/lib/core/side-index';
+import { groupsOfPerson, indexMembers, indexSnapshot, membersOf, stretchOf } from '../../src/lib/core/side-index';
 import { group, member, person } from '../support/factories';
 import type { Membership } from '../../src/lib/core';
 
@@ -65,5 +65,20 @@ describe('indexMembers', () => {
 	test('a group with no members', () => {
 		const index = side([]);
 		expect(membersOf(index, 'g1').size).toBe(0);
+	});
+
+	test.each([
+		['group by group', [member('g1', 'p1'), member('g1', 'p2'), member('g2', 'p1')], { g1: [0, 2], g2: [2, 3] }],
+		['a group with none', [member('g2', 'p1')], { g1: [0, 0], g2: [0, 1] }],
+		// g1 listed apart: no stretch for any group, and membersOf indexes them all at once.
+		['a group listed apart', [member('g1', 'p1'), member('g2', 'p1'), member('g1', 'p2')], undefined]
+	])('stretches, %s', (_case, memberships, expected) => {
+		const index = side(memberships);
+		const found = (id: string) => {
+			const s = stretchOf(index, id);
+			return s && [s.start, s.end];
+		};
+		expect(expected ? { g1: found('g1'), g2: found('g2') } : found('g1')).toEqual(expected);
+		expect(membersOf(index, 'g1').size).toBe(memberships.filter((m) => m.groupId === 'g1').length);
 	});
 });

@@ -14,6 +14,7 @@ import type {
 	RecordKind,
 	RecordRef,
 	Resolution,
+	Role,
 	Side,
 	Situation
 } from './model';
@@ -93,6 +94,14 @@ export interface PersonLink {
 	replacedOn?: Side;
 	/** Scratch mark for the membership pass: which group last visited this person. */
 	mark: number;
+	/**
+	 * Scratch for a group read in place (see readInStep in memberships.ts): which group last read this
+	 * person's record in each side's list, and the role it found there (undefined: not listed).
+	 */
+	readA: number;
+	roleA: Role | undefined;
+	readB: number;
+	roleB: Role | undefined;
 }
 
 export type LinkOptions = Pick<PersonLink, 'aNew' | 'bNew' | 'aGone' | 'bGone' | 'deferred'>;
@@ -175,6 +184,10 @@ export class ReconcileContext {
 	 * and at 100k its hundred thousand inserts took about 0.1 s.
 	 */
 	readonly personLinks: Record<Side, Map<string, PersonLink>>;
+	/** How many links were made naming a record on each side (see linksOneToOne). */
+	#linkedOnA = 0;
+	#linkedOnB = 0;
+	#oneToOne: boolean | undefined;
 	/** Links with a B id, in the order made, while B's index is not built (see personLinks). */
 	#linksOnB: PersonLink[] | undefined = [];
 	/** Views by removal op key, so safety can mark staged pairs. */
@@ -285,14 +298,33 @@ export class ReconcileContext {
 			deferred: options?.deferred,
 			removal: undefined,
 			replacedOn: undefined,
-			mark: 0
+			mark: 0,
+			readA: 0,
+			roleA: undefined,
+			readB: 0,
+			roleB: undefined
 		};
-		if (ids.a) this.personLinks.a.set(ids.a, link);
+		this.#oneToOne = undefined;
+		if (ids.a) {
+			this.personLinks.a.set(ids.a, link);
+			this.#linkedOnA++;
+		}
 		if (ids.b) {
+			this.#linkedOnB++;
 			if (this.#linksOnB) this.#linksOnB.push(link);
 			else this.personLinks.b.set(ids.b, link);
 		}
 		return link;
+	}
+
+	/**
+	 * True when no record is linked twice on a side: each id's link is the only link naming it, on
+	 * either side. A record made again on the other side, or a pair linked again in conflict, has
+	 * two; reading groups in place (see readInStep in memberships.ts) relies on there being one.
+	 */
+	linksOneToOne(): boolean {
+		return (this.#oneToOne ??=
+			this.personLinks.a.size === this.#linkedOnA && this.personLinks.b.size === this.#linkedOnB);
 	}
 
 	/** A baseline entry this plan leaves exactly as it is. */

@@ -13,7 +13,7 @@ import { otherSide } from './model';
 import { STEP, type TargetRef } from './ops';
 import type { DraftMember, OpDraft } from './plan';
 import { chosenSide } from './resolutions';
-import { membersOf } from './side-index';
+import { membersOf, stretchOf } from './side-index';
 
 interface MemberWork {
 	/** `mover`: the source person whose community move this operation is part of (provisioning). */
@@ -79,18 +79,83 @@ const removedMember = (previous: BaselineMember): DraftMember => ({
 	removed: true
 });
 
+/** A side's list members the baseline walk does not reach: their links, and the roles listed. */
+interface Unreached {
+	links: PersonLink[];
+	roles: Role[];
+}
+
+/**
+ * Reads a group's members on one side in place, in step with the baseline's: a system lists a
+ * group's members in the order they were added, and the baseline keeps that order, so most
+ * members are found where the baseline expects them, with no index of the group. Each person's
+ * link takes the role found (see PersonLink.readA); a baseline member not where expected is taken
+ * as not listed. That holds only if the list names no person twice and names no baseline member
+ * out of step, which the links tell: each record's link is read at most once per group. Anything
+ * else answers undefined, and the caller indexes the group instead. Answers the listed members
+ * the baseline walk does not reach, in list order: those the baseline does not hold, and those
+ * whose baseline member no longer pairs them.
+ */
+function readInStep(
+	ctx: ReconcileContext,
+	side: Side,
+	groupId: string,
+	base: readonly BaselineMember[],
+	links: readonly (PersonLink | undefined)[],
+	serial: number
+): Unreached | undefined {
+	const stretch = stretchOf(ctx.sides[side], groupId);
+	if (!stretch) return undefined;
+	const listed = ctx.sides[side].memberships;
+	const at = side === 'a' ? 0 : 1;
+	const index = ctx.personLinks[side];
+	const unreached: Unreached = { links: [], roles: [] };
+	let j = stretch.start;
+	const read = (link: PersonLink, role: Role | undefined): boolean => {
+		if ((side === 'a' ? link.readA : link.readB) === serial) return false;
+		if (side === 'a') {
+			link.readA = serial;
+			link.roleA = role;
+		} else {
+			link.readB = serial;
+			link.roleB = role;
+		}
+		return true;
+	};
+	for (let i = 0; i < base.length; i++) {
+		const id = base[i][at];
+		// A live link is the one link naming its records on both sides (see linksOneToOne).
+		const live = links[i];
+		const own = live ?? index.get(id);
+		const role = j < stretch.end && listed[j].personId === id ? listed[j++].role : undefined;
+		if (!own) continue;
+		if (!read(own, role)) return undefined;
+		if (!live && role !== undefined) {
+			unreached.links.push(own);
+			unreached.roles.push(role);
+		}
+	}
+	for (; j < stretch.end; j++) {
+		const own = index.get(listed[j].personId);
+		if (!own) continue;
+		if (!read(own, listed[j].role)) return undefined;
+		unreached.links.push(own);
+		unreached.roles.push(listed[j].role);
+	}
+	return unreached;
+}
+
+/** The role a group read in place found for a link's record on a side (see readInStep). */
+const roleRead = (link: PersonLink, side: Side, serial: number): Role | undefined =>
+	side === 'a' ? (link.readA === serial ? link.roleA : undefined) : link.readB === serial ? link.roleB : undefined;
+
 /** Two-way: three-way merge of each member against the baseline. */
 function diffTwoWay(ctx: ReconcileContext, pair: GroupPairWork): MemberWork {
 	const work = newWork();
-	const aMembers = membersOf(ctx.sides.a, pair.a.id);
-	const bMembers = membersOf(ctx.sides.b, pair.b.id);
+	const base = pair.entry?.members ?? [];
 	const authority = ctx.link.authority.fields.members ?? ctx.link.authority.default;
 	const groupRef = { a: { id: pair.a.id }, b: { id: pair.b.id } };
 	const serial = ++ctx.markSerial;
-	let seenA = 0;
-	let seenB = 0;
-	let linksA = 0;
-	let linksB = 0;
 
 	const consider = (link: PersonLink, ra: Role | undefined, rb: Role | undefined, previous?: BaselineMember) => {
 		// The person is gone on one side: its memberships go with its removal on the other, no merge
@@ -128,13 +193,33 @@ function diffTwoWay(ctx: ReconcileContext, pair: GroupPairWork): MemberWork {
 		work.changes.set(link, member ?? null);
 	};
 
-	for (const m of pair.entry?.members ?? []) {
-		const link = visitBase(ctx, work, m);
+	for (let i = 0; i < base.length; i++) visitBase(ctx, work, base[i]);
+	// Read in place where both lists allow it; else each side's members indexed.
+	let unreached: Record<Side, Unreached> | undefined;
+	if (ctx.linksOneToOne()) {
+		const a = readInStep(ctx, 'a', pair.a.id, base, work.links, serial);
+		const b = a && readInStep(ctx, 'b', pair.b.id, base, work.links, serial);
+		if (b) unreached = { a: a, b };
+	}
+	const aMembers = unreached ? undefined : membersOf(ctx.sides.a, pair.a.id);
+	const bMembers = unreached ? undefined : membersOf(ctx.sides.b, pair.b.id);
+	const roleOnA = (link: PersonLink, id: string | undefined) =>
+		aMembers ? (id === undefined ? undefined : aMembers.get(id)) : roleRead(link, 'a', serial);
+	const roleOnB = (link: PersonLink, id: string | undefined) =>
+		bMembers ? (id === undefined ? undefined : bMembers.get(id)) : roleRead(link, 'b', serial);
+	let seenA = 0;
+	let seenB = 0;
+	let linksA = 0;
+	let linksB = 0;
+
+	for (let i = 0; i < base.length; i++) {
+		const m = base[i];
+		const link = work.links[i];
 		if (!link) continue;
 		const first = link.mark !== serial;
 		link.mark = serial;
-		const ra = aMembers.get(m[0]);
-		const rb = bMembers.get(m[1]);
+		const ra = roleOnA(link, m[0]);
+		const rb = roleOnB(link, m[1]);
 		// A gone person's surviving record may be linked anew (made again on the other side): its
 		// membership is then the new link's, for the walk over the live members below to find.
 		if (!link.aGone && !link.bGone) {
@@ -151,26 +236,38 @@ function diffTwoWay(ctx: ReconcileContext, pair: GroupPairWork): MemberWork {
 		if (link.deferred || (ra === m[2] && rb === m[2])) continue;
 		consider(link, ra, rb, m);
 	}
+	// The live members the baseline walk did not reach: those it does not hold, or no longer pairs.
+	const reachA = (link: PersonLink, ra: Role) => {
+		if (link.mark === serial) return;
+		link.mark = serial;
+		const rb = roleOnB(link, link.bId);
+		if (rb !== undefined) {
+			seenB++;
+			if (link.replacedOn !== 'b') linksB++;
+		}
+		if (!link.deferred) consider(link, ra, rb);
+	};
+	const reachB = (link: PersonLink, rb: Role) => {
+		if (link.mark === serial) return;
+		link.mark = serial;
+		if (!link.deferred) consider(link, roleOnA(link, link.aId), rb);
+	};
+	if (unreached) {
+		for (let k = 0; k < unreached.a.links.length; k++) reachA(unreached.a.links[k], unreached.a.roles[k]);
+		for (let k = 0; k < unreached.b.links.length; k++) reachB(unreached.b.links[k], unreached.b.roles[k]);
+		return work;
+	}
 	// forEach, not for-of: no [key, value] pair allocated per member.
-	if (seenA < aMembers.size && linksA < aMembers.size) {
-		aMembers.forEach((ra, pa) => {
+	if (seenA < aMembers!.size && linksA < aMembers!.size) {
+		aMembers!.forEach((ra, pa) => {
 			const link = ctx.personLinks.a.get(pa);
-			if (!link || link.mark === serial) return;
-			link.mark = serial;
-			const rb = link.bId === undefined ? undefined : bMembers.get(link.bId);
-			if (rb !== undefined) {
-				seenB++;
-				if (link.replacedOn !== 'b') linksB++;
-			}
-			if (!link.deferred) consider(link, ra, rb);
+			if (link) reachA(link, ra);
 		});
 	}
-	if (seenB < bMembers.size && linksB < bMembers.size) {
-		bMembers.forEach((rb, pb) => {
+	if (seenB < bMembers!.size && linksB < bMembers!.size) {
+		bMembers!.forEach((rb, pb) => {
 			const link = ctx.personLinks.b.get(pb);
-			if (!link || link.mark === serial) return;
-			link.mark = serial;
-			if (!link.deferred) consider(link, link.aId === undefined ? undefined : aMembers.get(link.aId), rb);
+			if (link) reachB(link, rb);
 		});
 	}
 	return work;

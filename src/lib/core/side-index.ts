@@ -1,12 +1,25 @@
 /** One side's records indexed by id, built once per reconciliation. */
 import type { Group, Membership, Person, Role, Snapshot } from './model';
 
+/** Where one group's memberships stand in the side's list: positions [start, end). */
+export interface Stretch {
+	start: number;
+	end: number;
+}
+
 export interface SideIndex {
 	people: Map<string, Person>;
 	groups: Map<string, Group>;
-	/** Group id to its members (person id to role): built on first use, see indexMembers. */
-	members?: Map<string, Map<string, Role>>;
 	memberships: readonly Membership[];
+	/**
+	 * Each group's memberships as one stretch of the list, found on first use (see stretchOf); null
+	 * when some group's memberships are listed apart from each other.
+	 */
+	stretches?: Map<string, Stretch> | null;
+	/** Group id to its members (person id to role), each group's built when first asked (see membersOf). */
+	members?: Map<string, Map<string, Role>>;
+	/** `members` holds every group (the list holds some group's memberships apart). */
+	membersComplete?: boolean;
 	/** Person id to its groups, for the people indexMembers was asked about. */
 	byPerson?: Map<string, { groupId: string; role: Role }[]>;
 }
@@ -21,81 +34,105 @@ export function indexSnapshot(snapshot: Snapshot): SideIndex {
 	return { people, groups, memberships: snapshot.memberships };
 }
 
+const NO_STRETCH: Stretch = { start: 0, end: 0 };
+
+/**
+ * The stretch of the list holding a group's memberships (empty for a group with none), or
+ * undefined when the side lists some group's memberships apart. Systems list memberships group
+ * by group (SCIM Group.members), so one walk that only notes where each group starts is all a
+ * reconciliation needs for most groups: their members can then be read in place (see readInStep
+ * in memberships.ts), with no index of every membership.
+ */
+export function stretchOf(index: SideIndex, groupId: string): Stretch | undefined {
+	if (index.stretches === undefined) index.stretches = findStretches(index.memberships);
+	return index.stretches === null ? undefined : (index.stretches.get(groupId) ?? NO_STRETCH);
+}
+
+function findStretches(listed: readonly Membership[]): Map<string, Stretch> | null {
+	const stretches = new Map<string, Stretch>();
+	let last: string | undefined;
+	let stretch: Stretch | undefined;
+	for (let i = 0; i < listed.length; i++) {
+		const groupId = listed[i].groupId;
+		if (groupId !== last) {
+			if (stretches.has(groupId)) return null;
+			last = groupId;
+			stretches.set(groupId, (stretch = { start: i, end: i }));
+		}
+		stretch!.end = i + 1;
+	}
+	return stretches;
+}
+
 const NO_PEOPLE: ReadonlySet<string> = new Set();
 
 /**
- * Indexes the memberships by group and, for these people, by person too (those about to be removed
- * need their memberships journaled). One pass does both: a second walk over every membership, for
- * a few hundred people, cost more than the rest of their removal. Asked again, only the people
- * not indexed yet cost a walk.
+ * Indexes the memberships of these people by person (those about to be removed need their
+ * memberships journaled): one walk over the list, however many are asked at once; asked again,
+ * only the people not indexed yet cost a walk.
  */
-export function indexMembers(
-	index: SideIndex,
-	personIds: ReadonlySet<string> = NO_PEOPLE
-): Map<string, Map<string, Role>> {
+export function indexMembers(index: SideIndex, personIds: ReadonlySet<string> = NO_PEOPLE): void {
 	const byPerson = (index.byPerson ??= new Map());
 	const wanted = [...personIds].filter((id) => !byPerson.has(id));
+	if (wanted.length === 0) return;
 	const watch = wanted.length === personIds.size ? personIds : new Set(wanted);
-	if (index.members) {
-		if (watch.size > 0) scanGroupsOf(index.members, watch, byPerson);
-		return index.members;
-	}
-	const members = (index.members = new Map<string, Map<string, Role>>());
-	const groupsOf = new Map<string, string[]>();
 	/** Each group's place in the list, where it first appears: a person's groups are listed in that order. */
 	const place = new Map<string, number>();
-	// Systems list memberships group by group (SCIM Group.members): skip the lookup while the group repeats.
+	/** Each watched person's groups, holding the role listed last (a membership listed twice holds its last role). */
+	const found = new Map<string, Map<string, Role>>();
 	let lastGroup: string | undefined;
-	let list: Map<string, Role> | undefined;
 	const listed = index.memberships;
 	for (let i = 0; i < listed.length; i++) {
 		const m = listed[i];
 		if (m.groupId !== lastGroup) {
 			lastGroup = m.groupId;
-			list = members.get(m.groupId);
-			if (!list) {
-				members.set(m.groupId, (list = new Map()));
-				if (watch.size > 0) place.set(m.groupId, place.size);
-			}
+			if (!place.has(m.groupId)) place.set(m.groupId, place.size);
 		}
-		list!.set(m.personId, m.role);
-		if (watch.size === 0 || !watch.has(m.personId)) continue;
-		const groups = groupsOf.get(m.personId);
-		if (!groups) groupsOf.set(m.personId, [m.groupId]);
-		else if (!groups.includes(m.groupId)) groups.push(m.groupId);
+		if (!watch.has(m.personId)) continue;
+		const groups = found.get(m.personId);
+		if (groups) groups.set(m.groupId, m.role);
+		else found.set(m.personId, new Map([[m.groupId, m.role]]));
 	}
-	// Roles once every membership is in: a membership listed twice holds its last role, as above.
-	// Groups in the order they first appear in the list (as a walk over `members` finds them), not
-	// in the order of the person's own memberships: the same answer however the list is ordered.
-	groupsOf.forEach((groups, personId) =>
+	// Groups in the order they first appear in the list, not in the order of the person's own
+	// memberships: the same answer however the list is ordered.
+	found.forEach((groups, personId) =>
 		byPerson.set(
 			personId,
-			groups
-				.sort((x, y) => place.get(x)! - place.get(y)!)
-				.map((groupId) => ({ groupId, role: members.get(groupId)!.get(personId)! }))
+			[...groups].sort((x, y) => place.get(x[0])! - place.get(y[0])!).map(([groupId, role]) => ({ groupId, role }))
 		)
 	);
-	return members;
 }
 
-function scanGroupsOf(
-	members: Map<string, Map<string, Role>>,
-	personIds: ReadonlySet<string>,
-	byPerson: NonNullable<SideIndex['byPerson']>
-): void {
-	members.forEach((list, groupId) => {
-		list.forEach((role, pid) => {
-			if (!personIds.has(pid)) return;
-			const groups = byPerson.get(pid);
-			if (groups) groups.push({ groupId, role });
-			else byPerson.set(pid, [{ groupId, role }]);
-		});
-	});
+/** A group's members on one side (person id to role), indexed when first asked. */
+export function membersOf(index: SideIndex, groupId: string): ReadonlyMap<string, Role> {
+	const members = (index.members ??= new Map());
+	let list = members.get(groupId);
+	if (list) return list;
+	const stretch = stretchOf(index, groupId);
+	if (!stretch) return (index.membersComplete ? members : indexAll(index)).get(groupId) ?? NO_MEMBERS;
+	list = new Map<string, Role>();
+	const listed = index.memberships;
+	for (let i = stretch.start; i < stretch.end; i++) list.set(listed[i].personId, listed[i].role);
+	members.set(groupId, list);
+	return list;
 }
 
 const NO_MEMBERS: ReadonlyMap<string, Role> = new Map();
-export const membersOf = (index: SideIndex, groupId: string): ReadonlyMap<string, Role> =>
-	(index.members ?? indexMembers(index)).get(groupId) ?? NO_MEMBERS;
+
+/** Every group's members at once: for a list that holds some group's memberships apart. */
+function indexAll(index: SideIndex): Map<string, Map<string, Role>> {
+	const members = new Map<string, Map<string, Role>>();
+	const listed = index.memberships;
+	for (let i = 0; i < listed.length; i++) {
+		const m = listed[i];
+		let list = members.get(m.groupId);
+		if (!list) members.set(m.groupId, (list = new Map()));
+		list.set(m.personId, m.role);
+	}
+	index.members = members;
+	index.membersComplete = true;
+	return members;
+}
 
 /** Groups a person belongs to on one side (after indexMembers for that person). */
 export function groupsOfPerson(index: SideIndex, personId: string): { groupId: string; role: Role }[] {
