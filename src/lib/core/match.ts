@@ -79,8 +79,13 @@ export function match<R extends Keyed>(input: MatchInput<R>): MatchResult<R> {
 	const broken: MatchResult<R>['broken'] = [];
 	const ambiguous: MatchResult<R>['ambiguous'] = [];
 	const collisions: MatchResult<R>['collisions'] = [];
-	const usedA = new Set<string>();
-	const usedB = new Set<string>();
+	// Records an entry, a person or a pass already took, by the record itself: a set of objects
+	// hashes no text, where a set of every person's id hashed and compared each id again. An id
+	// an entry names with no record behind it is held by its text.
+	const usedA = new Set<R>();
+	const usedB = new Set<R>();
+	const goneA = new Set<string>();
+	const goneB = new Set<string>();
 
 	const retired: BaselineEntry[] = [];
 	// Indexed, not for-of: this loop runs once over every pair, mostly before the optimizer steps
@@ -91,25 +96,21 @@ export function match<R extends Keyed>(input: MatchInput<R>): MatchResult<R> {
 		const holder = input.retired?.(entry);
 		if (holder) {
 			retired.push(entry);
-			(holder === 'a' ? usedA : usedB).add(entry[holder]);
+			const r = input[holder].get(entry[holder]);
+			if (r) (holder === 'a' ? usedA : usedB).add(r);
+			else (holder === 'a' ? goneA : goneB).add(entry[holder]);
 			continue;
 		}
-		// A record whose partner vanished stays tied to its entry: it is removed or restored, not re-matched.
-		// Added first and checked by size: one lookup per id instead of two, in sets of every person.
-		const sizeA = usedA.size;
-		const sizeB = usedB.size;
-		usedA.add(entry.a);
-		usedB.add(entry.b);
-		const takenA = usedA.size === sizeA;
-		const takenB = usedB.size === sizeB;
-		if (takenA || takenB) {
-			// An entry naming a record another entry holds: the first entry keeps it, the other id stays free.
-			if (!takenA) usedA.delete(entry.a);
-			if (!takenB) usedB.delete(entry.b);
-			continue;
-		}
+		// A record whose partner vanished stays tied to its entry: it is removed or restored, not
+		// re-matched. An entry naming a record another entry holds: the first entry keeps it.
 		const a = input.a.get(entry.a);
 		const b = input.b.get(entry.b);
+		if (a ? usedA.has(a) : goneA.has(entry.a)) continue;
+		if (b ? usedB.has(b) : goneB.has(entry.b)) continue;
+		if (a) usedA.add(a);
+		else goneA.add(entry.a);
+		if (b) usedB.add(b);
+		else goneB.add(entry.b);
 		if (a && b) pairs.push({ a, b, entry, via: 'baseline' });
 		else broken.push({ entry, a, b });
 	}
@@ -117,27 +118,23 @@ export function match<R extends Keyed>(input: MatchInput<R>): MatchResult<R> {
 	for (const f of input.forced) {
 		const a = input.a.get(f.a);
 		const b = input.b.get(f.b);
-		if (!a || !b || usedA.has(f.a) || usedB.has(f.b)) continue;
+		if (!a || !b || usedA.has(a) || usedB.has(b)) continue;
 		pairs.push({ a, b, via: 'link' });
-		usedA.add(f.a);
-		usedB.add(f.b);
+		usedA.add(a);
+		usedB.add(b);
 	}
 	// Taken out of matching by a person: they stand alone (created on the other side, or ignored).
-	const aloneA = [...input.excluded.a]
-		.filter((id) => !usedA.has(id))
-		.map((id) => input.a.get(id))
-		.filter((r): r is R => !!r);
-	const aloneB = [...input.excluded.b]
-		.filter((id) => !usedB.has(id))
-		.map((id) => input.b.get(id))
-		.filter((r): r is R => !!r);
-	for (const r of aloneA) usedA.add(r.id);
-	for (const r of aloneB) usedB.add(r.id);
+	const alone = (ids: ReadonlySet<string>, records: Map<string, R>, used: Set<R>): R[] =>
+		[...ids].map((id) => records.get(id)).filter((r): r is R => !!r && !used.has(r));
+	const aloneA = alone(input.excluded.a, input.a, usedA);
+	const aloneB = alone(input.excluded.b, input.b, usedB);
+	for (const r of aloneA) usedA.add(r);
+	for (const r of aloneB) usedB.add(r);
 
 	let restA: R[] = [];
 	let restB: R[] = [];
-	input.a.forEach((r, id) => usedA.has(id) || restA.push(r));
-	input.b.forEach((r, id) => usedB.has(id) || restB.push(r));
+	input.a.forEach((r) => usedA.has(r) || restA.push(r));
+	input.b.forEach((r) => usedB.has(r) || restB.push(r));
 
 	const unique = input.uniqueKeys;
 	for (const pass of input.passes) {

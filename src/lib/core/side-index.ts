@@ -76,29 +76,36 @@ export function indexMembers(index: SideIndex, personIds: ReadonlySet<string> = 
 	const wanted = [...personIds].filter((id) => !byPerson.has(id));
 	if (wanted.length === 0) return;
 	const watch = wanted.length === personIds.size ? personIds : new Set(wanted);
-	/** Each group's place in the list, where it first appears: a person's groups are listed in that order. */
-	const place = new Map<string, number>();
 	/** Each watched person's groups, holding the role listed last (a membership listed twice holds its last role). */
 	const found = new Map<string, Map<string, Role>>();
-	let lastGroup: string | undefined;
-	const listed = index.memberships;
-	for (let i = 0; i < listed.length; i++) {
-		const m = listed[i];
-		if (m.groupId !== lastGroup) {
-			lastGroup = m.groupId;
-			if (!place.has(m.groupId)) place.set(m.groupId, place.size);
-		}
-		if (!watch.has(m.personId)) continue;
+	const note = (m: Membership) => {
 		const groups = found.get(m.personId);
 		if (groups) groups.set(m.groupId, m.role);
 		else found.set(m.personId, new Map([[m.groupId, m.role]]));
+	};
+	const listed = index.memberships;
+	if (index.stretches === undefined) index.stretches = findStretches(listed);
+	if (index.stretches) {
+		// Group by group, in the order the groups are listed: each person's groups come in that order.
+		for (const { start, end } of index.stretches.values())
+			for (let i = start; i < end; i++) if (watch.has(listed[i].personId)) note(listed[i]);
+	} else {
+		/** Each group's place in the list, where it first appears: a person's groups are listed in that order. */
+		const place = new Map<string, number>();
+		for (let i = 0; i < listed.length; i++) {
+			const m = listed[i];
+			if (!place.has(m.groupId)) place.set(m.groupId, place.size);
+			if (watch.has(m.personId)) note(m);
+		}
+		// Not in the order of the person's own memberships: the same answer however the list is ordered.
+		found.forEach((groups, personId) =>
+			found.set(personId, new Map([...groups].sort((x, y) => place.get(x[0])! - place.get(y[0])!)))
+		);
 	}
-	// Groups in the order they first appear in the list, not in the order of the person's own
-	// memberships: the same answer however the list is ordered.
 	found.forEach((groups, personId) =>
 		byPerson.set(
 			personId,
-			[...groups].sort((x, y) => place.get(x[0])! - place.get(y[0])!).map(([groupId, role]) => ({ groupId, role }))
+			[...groups].map(([groupId, role]) => ({ groupId, role }))
 		)
 	);
 }
