@@ -102,6 +102,11 @@ export interface PersonLink {
 	roleA: Role | undefined;
 	readB: number;
 	roleB: Role | undefined;
+	/**
+	 * The groups a group read in place found the surviving record in, when its removal journals
+	 * them (see journalMembers); undefined for every other link.
+	 */
+	journal: { on: Side; found: { groupId: string; role: Role; place: number }[] } | undefined;
 }
 
 export type LinkOptions = Pick<PersonLink, 'aNew' | 'bNew' | 'aGone' | 'bGone' | 'deferred'>;
@@ -302,7 +307,8 @@ export class ReconcileContext {
 			readA: 0,
 			roleA: undefined,
 			readB: 0,
-			roleB: undefined
+			roleB: undefined,
+			journal: undefined
 		};
 		this.#oneToOne = undefined;
 		if (ids.a) {
@@ -326,6 +332,25 @@ export class ReconcileContext {
 		return (this.#oneToOne ??=
 			this.personLinks.a.size === this.#linkedOnA && this.personLinks.b.size === this.#linkedOnB);
 	}
+
+	/**
+	 * The memberships a removal journals (for undo): filled once the groups are settled (see
+	 * fillJournals), from the groups read in place where they were all read so, else by a walk over
+	 * the list for the people removed.
+	 */
+	journalMembers(on: Side, personId: string, link: PersonLink): { groupId: string; role: Role }[] {
+		const into: { groupId: string; role: Role }[] = [];
+		link.journal = { on, found: [] };
+		this.journals.push({ on, personId, link, into });
+		return into;
+	}
+
+	readonly journals: {
+		on: Side;
+		personId: string;
+		link: PersonLink;
+		into: { groupId: string; role: Role }[];
+	}[] = [];
 
 	/** A baseline entry this plan leaves exactly as it is. */
 	keep(entry: BaselineEntry): void {

@@ -122,6 +122,11 @@ function readInStep(
 		}
 		return true;
 	};
+	/** Removed people found listed here, whose removal journals their groups (see fillJournals). */
+	let journaled: { link: PersonLink; role: Role }[] | undefined;
+	const found = (link: PersonLink, role: Role) => {
+		if (link.journal?.on === side) (journaled ??= []).push({ link, role });
+	};
 	for (let i = 0; i < base.length; i++) {
 		const id = base[i][at];
 		// A live link is the one link naming its records on both sides (see linksOneToOne).
@@ -130,7 +135,9 @@ function readInStep(
 		const role = j < stretch.end && listed[j].personId === id ? listed[j++].role : undefined;
 		if (!own) continue;
 		if (!read(own, role)) return undefined;
-		if (!live && role !== undefined) {
+		if (role === undefined) continue;
+		found(own, role);
+		if (!live) {
 			unreached.links.push(own);
 			unreached.roles.push(role);
 		}
@@ -139,9 +146,13 @@ function readInStep(
 		const own = index.get(listed[j].personId);
 		if (!own) continue;
 		if (!read(own, listed[j].role)) return undefined;
+		found(own, listed[j].role);
 		unreached.links.push(own);
 		unreached.roles.push(listed[j].role);
 	}
+	// Read whole: what it found stands.
+	stretch.readInStep = true;
+	for (const { link, role } of journaled ?? []) link.journal!.found.push({ groupId, role, place: stretch.place });
 	return unreached;
 }
 

@@ -1,5 +1,13 @@
 /** People: match, diff, and plan creates, updates, removals and the removal lifecycle. */
-import { conflictId, createdRef, idRef, pairConflictId, type PairNote, type ReconcileContext } from './context';
+import {
+	conflictId,
+	createdRef,
+	idRef,
+	pairConflictId,
+	type PairNote,
+	type PersonLink,
+	type ReconcileContext
+} from './context';
 import { diffRecord } from './diff';
 import { readValues, setPersonField, toLocal } from './fields';
 import { anonymizedValues, lifecycleStep } from './lifecycle';
@@ -9,7 +17,7 @@ import { otherSide, SIDES } from './model';
 import { normalize, ruleFor } from './normalize';
 import { STEP } from './ops';
 import { chosenSide } from './resolutions';
-import { groupsOfPerson, indexMembers } from './side-index';
+import { groupsOfPerson, indexMembers, stretchesOf } from './side-index';
 
 /** Reads the link's match field on a side, normalized (custom fields through the field map). */
 export function matchFieldReader(
@@ -83,7 +91,13 @@ function planCreate(
  * The survivor's counterpart is gone: remove it (soft first), or anonymize once retention ends.
  * Answers the key of the operation that does it (none while the lifecycle waits).
  */
-function planRemoval(ctx: ReconcileContext, entry: BaselineEntry, survivor: Person, on: Side): string | undefined {
+function planRemoval(
+	ctx: ReconcileContext,
+	entry: BaselineEntry,
+	survivor: Person,
+	on: Side,
+	link: PersonLink
+): string | undefined {
 	const step = lifecycleStep(entry.lifecycle, false, ctx.lifecycle);
 	const target = idRef(survivor.id);
 	const draft = {
@@ -112,7 +126,7 @@ function planRemoval(ctx: ReconcileContext, entry: BaselineEntry, survivor: Pers
 		return key;
 	}
 	const soft = ctx.link.removeMode === 'deactivate';
-	const beforeMembers = groupsOfPerson(ctx.sides[on], survivor.id);
+	const beforeMembers = ctx.journalMembers(on, survivor.id, link);
 	const key = ctx.builder.add({
 		type: 'remove-person',
 		side: on,
@@ -265,8 +279,7 @@ function reconcileBroken(
 	if (!a && !b) return;
 	if (ctx.provision) {
 		if (b) {
-			ctx.linkPerson({ a: entry.a, b: b.id }, { aGone: true });
-			planRemoval(ctx, entry, b, 'b');
+			planRemoval(ctx, entry, b, 'b', ctx.linkPerson({ a: entry.a, b: b.id }, { aGone: true }));
 		} else if (a) {
 			// Source is the truth: a synced account deleted by hand on the target comes back.
 			planCreate(ctx, a, 'a', 'recreate', entry);
@@ -279,7 +292,7 @@ function reconcileBroken(
 	const gone = side === 'a' ? { bGone: true } : { aGone: true };
 	const link = ctx.linkPerson({ a: entry.a, b: entry.b }, gone);
 	if (entry.lifecycle && entry.lifecycle.state !== 'active') {
-		link.removal = planRemoval(ctx, entry, survivor, side);
+		link.removal = planRemoval(ctx, entry, survivor, side, link);
 		return;
 	}
 	if (changedSince(ctx, entry, survivor, side)) {
@@ -304,7 +317,7 @@ function reconcileBroken(
 			return;
 		}
 	}
-	link.removal = planRemoval(ctx, entry, survivor, side);
+	link.removal = planRemoval(ctx, entry, survivor, side, link);
 }
 
 /**
@@ -439,13 +452,6 @@ export function reconcilePeople(ctx: ReconcileContext): void {
 	// Indexed loops over every pair (see match).
 	for (let i = 0; i < m.pairs.length; i++)
 		reconcilePair(ctx, m.pairs[i].a, m.pairs[i].b, m.pairs[i].entry, writes, authority);
-	const survivors = { a: new Set<string>(), b: new Set<string>() };
-	for (const { a, b } of m.broken) {
-		if (a) survivors.a.add(a.id);
-		if (b) survivors.b.add(b.id);
-	}
-	indexMembers(sides.a, survivors.a);
-	indexMembers(sides.b, survivors.b);
 	const recreated: Record<Side, Person[]> = { a: [], b: [] };
 	for (const { entry, a, b } of m.broken) reconcileBroken(ctx, entry, a, b, recreated);
 
@@ -493,4 +499,29 @@ export function reconcilePeople(ctx: ReconcileContext): void {
 			planCreate(ctx, p, side);
 		}
 	}
+}
+
+/**
+ * Fills the memberships each removal journals, once the groups are settled: where every group a
+ * side lists was read in place, what those reads found; else one walk over that side's list for
+ * the people removed.
+ */
+export function fillJournals(ctx: ReconcileContext): void {
+	for (const on of SIDES) {
+		const journals = ctx.journals.filter((j) => j.on === on);
+		if (journals.length === 0) continue;
+		const index = ctx.sides[on];
+		const stretches = stretchesOf(index);
+		let read = 0;
+		stretches?.forEach((s) => s.readInStep && read++);
+		if (stretches && read === stretches.size) {
+			for (const { link, into } of journals)
+				for (const m of link.journal!.found.sort((x, y) => x.place - y.place))
+					into.push({ groupId: m.groupId, role: m.role });
+			continue;
+		}
+		indexMembers(index, new Set(journals.map((j) => j.personId)));
+		for (const { personId, into } of journals) into.push(...groupsOfPerson(index, personId));
+	}
+	for (const { link } of ctx.journals) link.journal = undefined;
 }

@@ -7,7 +7,7 @@ import { settleGroups } from './memberships';
 import type { Baseline, Collision, Conflict, LinkConfig, RecordKind, Resolution, Situation, Snapshot } from './model';
 import { SITUATIONS } from './model';
 import { reconcileGroups } from './groups';
-import { reconcilePeople } from './people';
+import { fillJournals, reconcilePeople } from './people';
 import { countOps, type Plan } from './plan';
 import { prepareResolutions, type StaleResolution } from './resolutions';
 import { applyLimits, assertUsable } from './safety';
@@ -100,6 +100,7 @@ export function reconcile(input: ReconcileInput): Reconciliation {
 		reconcileGroups(ctx);
 		settleGroups(ctx);
 	}
+	fillJournals(ctx);
 	if (!input.part) applyLimits(ctx);
 	// After the limits: a removal they stage is not happening, and neither is its revocation.
 	if (link.kinds.includes('person')) planAccess(ctx, accessVia(input[(link.access ?? NO_ACCESS).side].fields));

@@ -5,6 +5,10 @@ import type { Group, Membership, Person, Role, Snapshot } from './model';
 export interface Stretch {
 	start: number;
 	end: number;
+	/** The group's place among the groups listed (0: listed first). */
+	place: number;
+	/** Its members were read in place (see readInStep in memberships.ts). */
+	readInStep?: boolean;
 }
 
 export interface SideIndex {
@@ -34,8 +38,6 @@ export function indexSnapshot(snapshot: Snapshot): SideIndex {
 	return { people, groups, memberships: snapshot.memberships };
 }
 
-const NO_STRETCH: Stretch = { start: 0, end: 0 };
-
 /**
  * The stretch of the list holding a group's memberships (empty for a group with none), or
  * undefined when the side lists some group's memberships apart. Systems list memberships group
@@ -44,8 +46,15 @@ const NO_STRETCH: Stretch = { start: 0, end: 0 };
  * in memberships.ts), with no index of every membership.
  */
 export function stretchOf(index: SideIndex, groupId: string): Stretch | undefined {
+	const stretches = stretchesOf(index);
+	// A group with no memberships: an empty stretch of its own (a read in place marks it).
+	return stretches === null ? undefined : (stretches.get(groupId) ?? { start: 0, end: 0, place: -1 });
+}
+
+/** Every group's stretch, in the order the groups are listed; null when some group's memberships are apart. */
+export function stretchesOf(index: SideIndex): Map<string, Stretch> | null {
 	if (index.stretches === undefined) index.stretches = findStretches(index.memberships);
-	return index.stretches === null ? undefined : (index.stretches.get(groupId) ?? NO_STRETCH);
+	return index.stretches;
 }
 
 function findStretches(listed: readonly Membership[]): Map<string, Stretch> | null {
@@ -57,7 +66,7 @@ function findStretches(listed: readonly Membership[]): Map<string, Stretch> | nu
 		if (groupId !== last) {
 			if (stretches.has(groupId)) return null;
 			last = groupId;
-			stretches.set(groupId, (stretch = { start: i, end: i }));
+			stretches.set(groupId, (stretch = { start: i, end: i, place: stretches.size }));
 		}
 		stretch!.end = i + 1;
 	}
@@ -84,10 +93,10 @@ export function indexMembers(index: SideIndex, personIds: ReadonlySet<string> = 
 		else found.set(m.personId, new Map([[m.groupId, m.role]]));
 	};
 	const listed = index.memberships;
-	if (index.stretches === undefined) index.stretches = findStretches(listed);
-	if (index.stretches) {
+	const stretches = stretchesOf(index);
+	if (stretches) {
 		// Group by group, in the order the groups are listed: each person's groups come in that order.
-		for (const { start, end } of index.stretches.values())
+		for (const { start, end } of stretches.values())
 			for (let i = start; i < end; i++) if (watch.has(listed[i].personId)) note(listed[i]);
 	} else {
 		/** Each group's place in the list, where it first appears: a person's groups are listed in that order. */
