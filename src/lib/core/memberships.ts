@@ -210,7 +210,7 @@ function diffTwoWay(ctx: ReconcileContext, pair: GroupPairWork): MemberWork {
 	if (ctx.linksOneToOne()) {
 		const a = readInStep(ctx, 'a', pair.a.id, base, work.links, serial);
 		const b = a && readInStep(ctx, 'b', pair.b.id, base, work.links, serial);
-		if (b) unreached = { a: a, b };
+		if (b) unreached = { a, b };
 	}
 	const aMembers = unreached ? undefined : membersOf(ctx.sides.a, pair.a.id);
 	const bMembers = unreached ? undefined : membersOf(ctx.sides.b, pair.b.id);
