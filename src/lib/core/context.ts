@@ -95,8 +95,8 @@ export interface PersonLink {
 	/** Scratch mark for the membership pass: which group last visited this person. */
 	mark: number;
 	/**
-	 * Scratch for a group read in place (see readInStep in memberships.ts): which group last read this
-	 * person's record in each side's list, and the role it found there (undefined: not listed).
+	 * Scratch for a group read in place (see readInStep in memberships.ts): which group last read
+	 * this person's record in each side's list, and the role it found there (undefined: not listed).
 	 */
 	readA: number;
 	roleA: Role | undefined;
@@ -189,6 +189,13 @@ export class ReconcileContext {
 	 * and at 100k its hundred thousand inserts took about 0.1 s.
 	 */
 	readonly personLinks: Record<Side, Map<string, PersonLink>>;
+	/** The removals whose journal of memberships waits for the groups (see journalMembers). */
+	readonly journals: {
+		on: Side;
+		personId: string;
+		link: PersonLink;
+		into: { groupId: string; role: Role }[];
+	}[] = [];
 	/** How many links were made naming a record on each side (see linksOneToOne). */
 	#linkedOnA = 0;
 	#linkedOnB = 0;
@@ -344,13 +351,6 @@ export class ReconcileContext {
 		this.journals.push({ on, personId, link, into });
 		return into;
 	}
-
-	readonly journals: {
-		on: Side;
-		personId: string;
-		link: PersonLink;
-		into: { groupId: string; role: Role }[];
-	}[] = [];
 
 	/** A baseline entry this plan leaves exactly as it is. */
 	keep(entry: BaselineEntry): void {
