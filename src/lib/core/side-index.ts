@@ -94,29 +94,30 @@ export function indexMembers(index: SideIndex, personIds: ReadonlySet<string> = 
 	};
 	const listed = index.memberships;
 	const stretches = stretchesOf(index);
+	/** Where the list holds a group's memberships apart: each group's place, where it first appears. */
+	let place: Map<string, number> | undefined;
 	if (stretches) {
 		// Group by group, in the order the groups are listed: each person's groups come in that order.
 		for (const { start, end } of stretches.values())
 			for (let i = start; i < end; i++) if (watch.has(listed[i].personId)) note(listed[i]);
 	} else {
-		/** Each group's place in the list, where it first appears: a person's groups are listed in that order. */
-		const place = new Map<string, number>();
+		place = new Map();
 		for (let i = 0; i < listed.length; i++) {
 			const m = listed[i];
 			if (!place.has(m.groupId)) place.set(m.groupId, place.size);
 			if (watch.has(m.personId)) note(m);
 		}
-		// Not in the order of the person's own memberships: the same answer however the list is ordered.
-		found.forEach((groups, personId) =>
-			found.set(personId, new Map([...groups].sort((x, y) => place.get(x[0])! - place.get(y[0])!)))
-		);
 	}
-	found.forEach((groups, personId) =>
+	// Groups in the order they first appear in the list, not in the order of the person's own
+	// memberships: the same answer however the list is ordered.
+	found.forEach((groups, personId) => {
+		const list = [...groups];
+		if (place) list.sort((x, y) => place.get(x[0])! - place.get(y[0])!);
 		byPerson.set(
 			personId,
-			[...groups].map(([groupId, role]) => ({ groupId, role }))
-		)
-	);
+			list.map(([groupId, role]) => ({ groupId, role }))
+		);
+	});
 }
 
 /** A group's members on one side (person id to role), indexed when first asked. */
