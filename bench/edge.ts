@@ -284,6 +284,26 @@ export async function heapSampler(inspectorPort: number) {
 }
 
 /**
+ * The V8 heap of the inspector target `match` (used and reserved, in MB), asked once: where a
+ * process's resident memory grows, this tells the isolate's objects from what workerd holds
+ * outside them. V8 collects when it chooses; workerd does not answer HeapProfiler.collectGarbage.
+ */
+export async function heapUsageMB(inspectorPort: number, match = `core:user:${WORKER}`) {
+	const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json()) as {
+		webSocketDebuggerUrl: string;
+	}[];
+	const target = targets.find((t) => t.webSocketDebuggerUrl.includes(match));
+	if (!target) throw new Error(`no inspector target ${match}`);
+	const client = await cdp(target.webSocketDebuggerUrl);
+	try {
+		const { result } = await client.send('Runtime.getHeapUsage');
+		return { used: Math.round(result.usedSize / 1048576), total: Math.round(result.totalSize / 1048576) };
+	} finally {
+		client.close();
+	}
+}
+
+/**
  * EDGE_PROFILE=1: a CPU profile of the Worker isolate during the dry run, printed as the functions
  * with the most self time (for finding where a run spends its CPU, not a figure of the bench).
  * `match` picks the inspector target (wrangler dev's inspector proxy names its one target `/ws`).

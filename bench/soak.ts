@@ -16,20 +16,28 @@
  *   connector) and a page of the source's public SCIM /Users (with a sandbox token); each names
  *   the answer it holds (If-None-Match), as the app does, so an unchanged plan is a 304 (a
  *   system's snapshot is read either way, and not sent again when its records did not change);
+ *   each asks again as soon as it has its answer (SOAK_PACE_MS=<ms> makes it wait that long first);
  * - 5 progress streams (GET /api/links/:id/runs/:runId/events), each following the running run and
  *   reconnecting to the next one;
  * - a runner: when a run ends it changes 50 people in the source (SCIM PATCH) and starts the next
  *   real run, so something keeps writing.
  *
  * One JSON line: requests; errors (network errors, time-outs after 60 s, and non-2xx answers but
- * the expected 409 of a run started while one runs); p50/p95/max in ms (a progress stream counts
- * until its headers; p95LightMs leaves out the plan and snapshot reads, 3-17 MB each); workerd's
- * resident memory (VmRSS of the workerd under wrangler that runs the Worker) at the start of the
- * load, after a 30 s warm-up and at the end; whether that workerd was replaced; and how many "RPC
- * stub/result was not disposed" warnings wrangler printed. Goals: no errors, p95 under 1 s, memory
- * at the end within 1.5x of the memory after warm-up. Figures are printed, never asserted.
+ * the expected 409 of a run started while one runs); GETs sent again after workerd closed their
+ * kept-alive connection unanswered, as a browser does (resentAfterClose, see closedBeforeAnswer);
+ * p50/p95/max in ms (a progress stream counts until its headers; p95LightMs leaves out the plan
+ * and snapshot reads, 3-17 MB each); the resident memory of every workerd (VmRSS: wrangler's proxy
+ * and the Worker's) at the start of the load, after a 30 s warm-up and at the end, and the
+ * Worker isolate's V8 heap in use at the same moments; whether a workerd was replaced; and how
+ * many "RPC stub/result was not disposed" warnings wrangler printed. Goals: no errors, p95 under
+ * 1 s, memory at the end within 1.5x of the memory after warm-up. Figures are printed, never
+ * asserted.
  * SOAK_DEBUG=1 prints the memory and CPU series, latency by route and the first errors to stderr;
  * SOAK_PROFILE=1 the functions workerd spent the load in; SOAK_PROBE=1 times each route alone.
+ * To tell the Worker's share from wrangler's: SOAK_DIRECT=1 sends the load past wrangler's proxy,
+ * SOAK_WORKERD=1 runs it in the edge bench's own workerd with no wrangler at all, SOAK_FRESH=1
+ * opens a connection per request. SOAK_RUNS=<n> caps the runner's runs (1: the first 10k run
+ * alone), SOAK_PACE_MS=<ms> paces the readers.
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -48,7 +56,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startWranglerDev, type WranglerDev } from '../tests/support/wrangler-dev';
-import { Api, cpuProfiler, directory, provisioningLink, seedSandbox, startEdge } from './edge';
+import { Api, cpuProfiler, directory, heapUsageMB, provisioningLink, seedSandbox, startEdge } from './edge';
 import type { BenchLine } from './measure';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -57,6 +65,18 @@ const WARM_UP_SECONDS = Math.min(30, SECONDS / 3);
 const PEOPLE = 10_000;
 const READERS = 20;
 const STREAMS = 5;
+/**
+ * How long a reader waits after each answer before its next request (SOAK_PACE_MS, default 0:
+ * a tight loop, as every figure in the README was taken). Pacing the readers to a poll a second
+ * does not lower p95: the runs finish sooner, so more of them start, and the runner alone keeps
+ * the isolate's one thread busy.
+ */
+const PACE_MS = Number(process.env.SOAK_PACE_MS ?? 0);
+/**
+ * Runs the runner starts at most (SOAK_RUNS; SOAK_NORUN=1 is 0): by default one after another
+ * for the whole soak, each re-reading both 10k directories; SOAK_RUNS=1 is the one 10k run alone.
+ */
+const RUNS = process.env.SOAK_NORUN ? 0 : Number(process.env.SOAK_RUNS ?? 1000);
 /** No request waits longer than this: a loop always comes back to its deadline. */
 const REQUEST_TIMEOUT_MS = 60_000;
 const DEBUG = !!process.env.SOAK_DEBUG;
@@ -65,30 +85,89 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function soakCases(emit: (line: BenchLine) => void): Promise<void> {
 	ensureBuild();
+	if (process.env.SOAK_FRESH) {
+		const { Agent, setGlobalDispatcher } = await import('undici');
+		setGlobalDispatcher(new Agent({ pipelining: 0 }));
+	}
 	const dir = mkdtempSync(join(tmpdir(), 'rostersync-soak-'));
 	try {
 		const root = freeze(join(dir, 'project'), process.env.SOAK_REF);
 		const state = join(dir, 'state');
 		const credentialsKey = randomBytes(32).toString('base64');
 		const setup = await prepare(root, state, credentialsKey);
-		serveBundle(root);
-		const dev = await startWranglerDev({
-			timeoutMs: 120_000,
-			persistTo: state,
-			credentialsKey,
-			root,
-			logLevel: 'info'
-		});
+		const server = process.env.SOAK_WORKERD
+			? await ownWorkerd(root, state, credentialsKey)
+			: await wranglerDev(root, state, credentialsKey);
 		try {
-			if (process.env.SOAK_PROBE) await probe(dev, setup);
-			else emit({ ...(await soak(dev, setup)), ...(process.env.SOAK_REF ? { ref: process.env.SOAK_REF } : {}) });
+			if (process.env.SOAK_PROBE) await probe(server, setup);
+			else
+				emit({
+					...(await soak(server, setup)),
+					...(process.env.SOAK_WORKERD ? { server: 'workerd' } : process.env.SOAK_DIRECT ? { server: 'direct' } : {}),
+					...(process.env.SOAK_REF ? { ref: process.env.SOAK_REF } : {})
+				});
 		} finally {
-			await dev.stop();
+			await server.stop();
 		}
 	} finally {
 		if (process.env.SOAK_PROFILE) cpSync(join(dir, 'project/bench/out/edge-bundle/index.js'), '/tmp/soak-bundle.js');
 		rmSync(dir, { recursive: true, force: true });
 	}
+}
+
+/** What the load runs against. */
+interface Server {
+	url: string;
+	/** The inspector's port, and how the Worker's target there is named (bench/edge.ts's own by default). */
+	inspector: { port: number; match?: string };
+	/** The workerd processes serving, as they are now. */
+	processes(): number[];
+	/** wrangler dev's proxy workerd (the port clients connect to), when there is one. */
+	proxy?: number;
+	/** What wrangler printed ('' without wrangler). */
+	output(): string;
+	stop(): Promise<void>;
+}
+
+/**
+ * wrangler dev as `npm start` runs it: two workerd, one for its proxy Worker (the port clients
+ * connect to), one for this Worker. SOAK_DIRECT=1 sends the load to the second one, past the proxy.
+ */
+async function wranglerDev(root: string, state: string, credentialsKey: string): Promise<Server> {
+	serveBundle(root);
+	const dev = await startWranglerDev({
+		timeoutMs: 120_000,
+		persistTo: state,
+		credentialsKey,
+		root,
+		// SOAK_DIRECT needs the debug log: it is where wrangler names the Worker's own address.
+		logLevel: process.env.SOAK_DIRECT ? 'debug' : 'info'
+	});
+	const processes = () => workerds(dev.pid);
+	return {
+		url: process.env.SOAK_DIRECT ? userWorkerUrl(dev) : dev.url,
+		inspector: { port: dev.inspectorPort, match: '/ws' },
+		processes,
+		proxy: processes().find((pid) => cmdline(pid).includes(`entry=127.0.0.1:${new URL(dev.url).port}`)),
+		output: () => dev.output(),
+		stop: () => dev.stop()
+	};
+}
+
+/**
+ * SOAK_WORKERD=1: the same bundle and state in the edge bench's own workerd (bench/edge.ts, V8's
+ * heap capped as Cloudflare caps an isolate), with no wrangler in between: what wrangler dev adds
+ * (its proxy Worker, its inspector) is then out of the figures.
+ */
+async function ownWorkerd(root: string, state: string, credentialsKey: string): Promise<Server> {
+	const edge = await startEdge({ persistRoot: join(state, 'v3'), credentialsKey, root });
+	return {
+		url: edge.url,
+		inspector: { port: edge.inspectorPort },
+		processes: () => (rssMB(edge.pid) > 0 ? [edge.pid] : []),
+		output: () => '',
+		stop: () => edge.stop()
+	};
 }
 
 /**
@@ -177,6 +256,8 @@ class Tally {
 	requests = 0;
 	errors = 0;
 	conflicts = 0;
+	/** GETs sent again once after the server closed a kept-alive connection unanswered (closedBeforeAnswer). */
+	resent = 0;
 	readonly ms: number[] = [];
 	readonly samples: string[] = [];
 	/** Latencies by route (ids and queries left out), for SOAK_DEBUG. */
@@ -233,6 +314,16 @@ interface Call {
 	held?: string;
 }
 
+/**
+ * Whether `e` is a kept-alive connection the server closed before any answer came. workerd closes
+ * a kept-alive connection 5 s after its last answer unless the next request was read by then,
+ * and a thread saturated by a 10k run reads it late: the request sent at once is dropped. A
+ * browser sends an idempotent request again on a new connection when that happens; so does this
+ * client, once. (SOAK_FRESH=1 opens a connection per request instead: no such closes at all.)
+ */
+const closedBeforeAnswer = (e: unknown): boolean =>
+	e instanceof Error && e.cause instanceof Error && /other side closed/.test(e.cause.message);
+
 /** One request, its body read to the end, counted in `tally` (when given). */
 async function request(
 	origin: string,
@@ -241,38 +332,45 @@ async function request(
 	tally?: Tally
 ): Promise<{ status: number; text: string; etag?: string } | undefined> {
 	const start = performance.now();
-	// Where a failure happened, for SOAK_DEBUG: before the answer's headers, or while its body came.
-	let headersAt: number | undefined;
-	try {
-		const res = await fetch(`${origin}${path}`, {
-			method: call.method ?? 'GET',
-			headers: {
-				authorization: `Bearer ${call.token}`,
-				...(call.body === undefined ? {} : { 'content-type': 'application/json' }),
-				...(call.held ? { 'if-none-match': call.held } : {})
-			},
-			body: call.body === undefined ? undefined : JSON.stringify(call.body),
-			signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS)
-		});
-		headersAt = performance.now() - start;
-		const text = await res.text();
-		const ms = performance.now() - start;
-		const route = `${call.method ?? 'GET'} ${path}`;
-		if (res.ok || res.status === 304) tally?.ok(ms, route);
-		else if (call.expected?.includes(res.status)) {
-			tally?.ok(ms, route);
-			if (res.status === 409 && tally) tally.conflicts++;
-		} else tally?.fail(`${route}: ${res.status} ${text.slice(0, 200)}`, ms, route);
-		return { status: res.status, text, ...(res.headers.get('etag') ? { etag: res.headers.get('etag')! } : {}) };
-	} catch (e) {
-		const when =
-			headersAt === undefined
-				? `no headers after ${Math.round(performance.now() - start)} ms`
-				: `headers after ${Math.round(headersAt)} ms, body unfinished`;
-		tally?.fail(
-			`${call.method ?? 'GET'} ${path}: ${e instanceof Error ? `${e.message} (${String(e.cause)})` : e}; ${when}, started ${new Date(Date.now() - (performance.now() - start)).toISOString().slice(11, 19)}`
-		);
-		return undefined;
+	const method = call.method ?? 'GET';
+	for (let attempt = 0; ; attempt++) {
+		// Where a failure happened, for SOAK_DEBUG: before the answer's headers, or while its body came.
+		let headersAt: number | undefined;
+		try {
+			const res = await fetch(`${origin}${path}`, {
+				method,
+				headers: {
+					authorization: `Bearer ${call.token}`,
+					...(call.body === undefined ? {} : { 'content-type': 'application/json' }),
+					...(call.held ? { 'if-none-match': call.held } : {})
+				},
+				body: call.body === undefined ? undefined : JSON.stringify(call.body),
+				signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS)
+			});
+			headersAt = performance.now() - start;
+			const text = await res.text();
+			const ms = performance.now() - start;
+			const route = `${method} ${path}`;
+			if (res.ok || res.status === 304) tally?.ok(ms, route);
+			else if (call.expected?.includes(res.status)) {
+				tally?.ok(ms, route);
+				if (res.status === 409 && tally) tally.conflicts++;
+			} else tally?.fail(`${route}: ${res.status} ${text.slice(0, 200)}`, ms, route);
+			return { status: res.status, text, ...(res.headers.get('etag') ? { etag: res.headers.get('etag')! } : {}) };
+		} catch (e) {
+			if (attempt === 0 && headersAt === undefined && method === 'GET' && closedBeforeAnswer(e)) {
+				if (tally) tally.resent++;
+				continue;
+			}
+			const when =
+				headersAt === undefined
+					? `no headers after ${Math.round(performance.now() - start)} ms`
+					: `headers after ${Math.round(headersAt)} ms, body unfinished`;
+			tally?.fail(
+				`${method} ${path}: ${e instanceof Error ? `${e.message} (${String(e.cause)})` : e}; ${when}, started ${new Date(Date.now() - (performance.now() - start)).toISOString().slice(11, 19)}`
+			);
+			return undefined;
+		}
 	}
 }
 
@@ -350,28 +448,34 @@ function rssMB(pid: number): number {
 	}
 }
 
-async function soak(dev: WranglerDev, setup: Setup): Promise<BenchLine> {
-	const origin = dev.url;
+async function soak(server: Server, setup: Setup): Promise<BenchLine> {
+	const origin = server.url;
 	const { owner, source, target, linkId } = setup;
 	const { token: scimToken } = await must<{ token: string }>(origin, `/api/sandbox/${source}/token`, {
 		method: 'POST',
 		body: {},
 		token: owner
 	});
-	// wrangler dev runs two workerd: one for its proxy Worker (the port clients connect to), one for
-	// this Worker. Both count: before the sandboxes were reached over RPC, it was the proxy's that grew.
-	const processes = workerds(dev.pid);
-	if (processes.length === 0) throw new Error('no workerd process under wrangler dev');
-	const entry = processes.find((pid) => cmdline(pid).includes(`entry=127.0.0.1:${new URL(origin).port}`));
-	const memory = () => workerds(dev.pid).reduce((sum, pid) => sum + rssMB(pid), 0);
-	const cpu = () => workerds(dev.pid).reduce((sum, pid) => sum + cpuTicks(pid), 0);
+	// Every workerd counts: before the sandboxes were reached over RPC, it was wrangler's proxy that grew.
+	const processes = server.processes();
+	if (processes.length === 0) throw new Error('no workerd process serves the Worker');
+	const entry = server.proxy;
+	const memory = () => server.processes().reduce((sum, pid) => sum + rssMB(pid), 0);
+	const cpu = () => server.processes().reduce((sum, pid) => sum + cpuTicks(pid), 0);
 
-	const profile = process.env.SOAK_PROFILE ? await cpuProfiler(dev.inspectorPort, '/ws') : undefined;
+	const profile = process.env.SOAK_PROFILE
+		? await cpuProfiler(server.inspector.port, server.inspector.match)
+		: undefined;
 	const tally = new Tally();
 	const start = Date.now();
 	const deadline = start + SECONDS * 1000;
 	const left = () => deadline - Date.now();
 	const rss = { start: memory(), warm: 0, peak: 0 };
+	// The Worker isolate's V8 heap beside workerd's resident memory (not while the profiler holds
+	// the inspector): growth outside the heap is workerd's or wrangler's, not the Worker's objects.
+	const heap = async () =>
+		profile ? undefined : await heapUsageMB(server.inspector.port, server.inspector.match).catch(() => undefined);
+	const heaps = { start: await heap(), warm: undefined as Awaited<ReturnType<typeof heap>> };
 	const series: string[] = [];
 	let lastTicks = cpu();
 	let lastAt = Date.now();
@@ -379,7 +483,10 @@ async function soak(dev: WranglerDev, setup: Setup): Promise<BenchLine> {
 		while (left() > 0) {
 			const now = memory();
 			rss.peak = Math.max(rss.peak, now);
-			if (!rss.warm && Date.now() - start >= WARM_UP_SECONDS * 1000) rss.warm = now;
+			if (!rss.warm && Date.now() - start >= WARM_UP_SECONDS * 1000) {
+				rss.warm = now;
+				heaps.warm = await heap();
+			}
 			// Share of one core both workerd used since the last sample (a Worker runs on one thread).
 			const ticks = cpu();
 			const busy = Math.round((ticks - lastTicks) / Math.max(0.001, (Date.now() - lastAt) / 1000));
@@ -391,7 +498,7 @@ async function soak(dev: WranglerDev, setup: Setup): Promise<BenchLine> {
 					() => '/health timeout'
 				);
 			}
-			const split = workerds(dev.pid).map((p) => `${p === entry ? 'proxy' : p}:${rssMB(p)}`);
+			const split = server.processes().map((p) => `${p === entry ? 'proxy' : p}:${rssMB(p)}`);
 			series.push(`${Math.round((Date.now() - start) / 1000)}s:${now}MB(${split.join(',')})/${busy}%${health}`);
 			lastTicks = ticks;
 			lastAt = Date.now();
@@ -402,7 +509,7 @@ async function soak(dev: WranglerDev, setup: Setup): Promise<BenchLine> {
 	let runsStarted = 0;
 	let runsEnded = 0;
 	const runner = (async () => {
-		for (let round = 0; !process.env.SOAK_NORUN && left() > 0 && round < 1000; round++) {
+		for (let round = 0; left() > 0 && round < RUNS; round++) {
 			if (round > 0) {
 				// Something for the next run to write: 50 people of the source renamed.
 				const renamed = Array.from({ length: 50 }, (_, i) => `p${(round * 50 + i) % PEOPLE}`);
@@ -468,6 +575,7 @@ async function soak(dev: WranglerDev, setup: Setup): Promise<BenchLine> {
 			const token = path.startsWith('/api/sandbox/') ? scimToken : owner;
 			const res = await request(origin, path, { token, held: held.get(path) }, tally);
 			if (res?.etag && res.status === 200) held.set(path, res.etag);
+			if (PACE_MS > 0) await sleep(Math.min(PACE_MS, Math.max(0, left())));
 		}
 	});
 
@@ -486,29 +594,32 @@ async function soak(dev: WranglerDev, setup: Setup): Promise<BenchLine> {
 	await Promise.all([...readers, ...streams, runner, sampler]);
 	if (profile) console.error(await profile.stop());
 	const rssEnd = memory();
+	const heapEnd = await heap();
 	const died = processes.filter((pid) => rssMB(pid) === 0).length;
-	const replaced = workerds(dev.pid).filter((pid) => !processes.includes(pid)).length;
+	const replaced = server.processes().filter((pid) => !processes.includes(pid)).length;
 	const proxyEnd = entry === undefined ? 0 : rssMB(entry);
-	const warnings = (dev.output().match(/RPC (stub|result) was not disposed/g) ?? []).length;
-	const reloads = (dev.output().match(/Reloading local server/g) ?? []).length;
+	const warnings = (server.output().match(/RPC (stub|result) was not disposed/g) ?? []).length;
+	const reloads = (server.output().match(/Reloading local server/g) ?? []).length;
 	if (DEBUG) {
 		console.error(`rss series (MB): ${series.join(' ')}`);
 		console.error(`latency by route (ms):\n${tally.routes()}`);
 		if (tally.samples.length > 0) console.error(`first errors:\n${tally.samples.join('\n')}`);
 		const log = join(tmpdir(), `rostersync-soak-wrangler-${process.pid}.log`);
-		writeFileSync(log, dev.output());
+		writeFileSync(log, server.output());
 		console.error(`wrangler's output: ${log}`);
-		if (died > 0) console.error(`a workerd is gone; wrangler's last words:\n${dev.output().slice(-4000)}`);
+		if (died > 0) console.error(`a workerd is gone; wrangler's last words:\n${server.output().slice(-4000)}`);
 	}
 	return {
 		case: 'soak',
 		seconds: SECONDS,
 		people: PEOPLE,
 		readers: READERS,
+		paceMs: PACE_MS,
 		streams: STREAMS,
 		requests: tally.requests,
 		errors: tally.errors,
 		expected409: tally.conflicts,
+		resentAfterClose: tally.resent,
 		p50Ms: tally.percentile(0.5),
 		p95Ms: tally.percentile(0.95),
 		maxMs: tally.percentile(1),
@@ -521,6 +632,10 @@ async function soak(dev: WranglerDev, setup: Setup): Promise<BenchLine> {
 		rssPeakMB: Math.max(rss.peak, rssEnd),
 		endOverWarm: rss.warm ? Math.round((rssEnd / rss.warm) * 100) / 100 : 0,
 		proxyRssEndMB: proxyEnd,
+		// The Worker isolate's V8 heap in use (MB), where the inspector answered.
+		...(heaps.start ? { heapStartMB: heaps.start.used } : {}),
+		...(heaps.warm ? { heapWarmMB: heaps.warm.used } : {}),
+		...(heapEnd ? { heapEndMB: heapEnd.used } : {}),
 		workerdDied: died,
 		workerdReplaced: replaced,
 		reloads,
@@ -531,17 +646,20 @@ async function soak(dev: WranglerDev, setup: Setup): Promise<BenchLine> {
 
 /**
  * Reads a run's progress stream until the server ends it (the run is over) or `ms` pass (then it
- * is closed here, which is no error). Counted as one request, its latency until the headers.
+ * is closed here, which is no error). Counted as one request, its latency until the headers; a
+ * kept-alive connection closed before them is connected again by the caller, as EventSource does.
  */
 async function follow(origin: string, path: string, token: string, ms: number, tally: Tally): Promise<void> {
 	const controller = new AbortController();
 	const timer = setTimeout(() => controller.abort(), ms);
 	const start = performance.now();
+	let answered = false;
 	try {
 		const res = await fetch(`${origin}${path}`, {
 			headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' },
 			signal: controller.signal
 		});
+		answered = true;
 		const headersMs = performance.now() - start;
 		if (!res.ok || !res.body) {
 			tally.fail(`GET ${path}: ${res.status} ${(await res.text()).slice(0, 200)}`, headersMs, `GET ${path}`);
@@ -551,17 +669,30 @@ async function follow(origin: string, path: string, token: string, ms: number, t
 		// Drained to the end; the events themselves are not needed.
 		for await (const _ of res.body);
 	} catch (e) {
-		if (!controller.signal.aborted)
+		if (!answered && closedBeforeAnswer(e)) tally.resent++;
+		else if (!controller.signal.aborted)
 			tally.fail(`GET ${path}: ${e instanceof Error ? `${e.message} (${String(e.cause)})` : e}`);
 	} finally {
 		clearTimeout(timer);
 	}
 }
 
+/**
+ * The address of the workerd that runs the Worker, behind wrangler's proxy (SOAK_DIRECT=1): the
+ * load then bypasses the proxy Worker that `npm start`'s port is, to tell its failures from ours.
+ */
+function userWorkerUrl(dev: WranglerDev): string {
+	const found = [
+		...dev.output().matchAll(/"userWorkerUrl":\{"protocol":"http:","hostname":"([^"]+)","port":"(\d+)"\}/g)
+	].at(-1);
+	if (!found) throw new Error("SOAK_DIRECT: wrangler's debug log names no userWorkerUrl");
+	return `http://${found[1]}:${found[2]}`;
+}
+
 /** SOAK_PROBE=1: instead of the soak, one request at a time to each route, idle and during the first run. */
-async function probe(dev: WranglerDev, setup: Setup): Promise<void> {
+async function probe(server: Server, setup: Setup): Promise<void> {
 	const { owner, source, target, linkId } = setup;
-	const { token: scimToken } = await must<{ token: string }>(dev.url, `/api/sandbox/${source}/token`, {
+	const { token: scimToken } = await must<{ token: string }>(server.url, `/api/sandbox/${source}/token`, {
 		method: 'POST',
 		body: {},
 		token: owner
@@ -581,7 +712,7 @@ async function probe(dev: WranglerDev, setup: Setup): Promise<void> {
 			let bytes = 0;
 			for (let i = 0; i < 3; i++) {
 				const t = performance.now();
-				const res = await request(dev.url, path, { token: path.startsWith('/api/sandbox/') ? scimToken : owner });
+				const res = await request(server.url, path, { token: path.startsWith('/api/sandbox/') ? scimToken : owner });
 				times.push(Math.round(performance.now() - t));
 				bytes = res?.text.length ?? 0;
 				if (res && res.status !== 200) console.error(`  ${res.status} ${res.text.slice(0, 300)}`);
@@ -590,6 +721,6 @@ async function probe(dev: WranglerDev, setup: Setup): Promise<void> {
 		}
 	};
 	await round('idle');
-	await must(dev.url, `/api/links/${linkId}/runs`, { method: 'POST', body: { dryRun: false }, token: owner });
+	await must(server.url, `/api/links/${linkId}/runs`, { method: 'POST', body: { dryRun: false }, token: owner });
 	for (let i = 0; i < 3; i++) await round(`run${i}`);
 }
