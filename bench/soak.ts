@@ -67,7 +67,7 @@ const READERS = 20;
 const STREAMS = 5;
 /**
  * How long a reader waits after each answer before its next request (SOAK_PACE_MS, default 0:
- * a tight loop, as every figure in the README was taken). Pacing the readers to a poll a second
+ * a tight loop, as the README's figures are taken unless they say otherwise). Pacing the readers to a poll a second
  * does not lower p95: the runs finish sooner, so more of them start, and the runner alone keeps
  * the isolate's one thread busy.
  */
@@ -86,6 +86,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function soakCases(emit: (line: BenchLine) => void): Promise<void> {
 	ensureBuild();
 	if (process.env.SOAK_FRESH) {
+		// undici is Node's fetch and comes with miniflare; its global dispatcher is the one fetch uses.
 		const { Agent, setGlobalDispatcher } = await import('undici');
 		setGlobalDispatcher(new Agent({ pipelining: 0 }));
 	}
