@@ -228,17 +228,25 @@ async function cdp(wsUrl: string) {
 }
 
 /**
+ * A DevTools connection to the inspector target whose address holds `match` (the Worker's own by
+ * default; wrangler dev's inspector proxy names its one target `/ws`).
+ */
+async function inspect(inspectorPort: number, match = `core:user:${WORKER}`) {
+	const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json()) as {
+		webSocketDebuggerUrl: string;
+	}[];
+	const target = targets.find((t) => t.webSocketDebuggerUrl.includes(match));
+	if (!target) throw new Error(`no inspector target ${match}`);
+	return cdp(target.webSocketDebuggerUrl);
+}
+
+/**
  * Samples the Worker isolate's V8 heap (Runtime.getHeapUsage over the inspector) as fast as the
  * isolate answers; V8 answers between and during tasks (an interrupt), so long synchronous work
  * is sampled too. `stop()` gives the largest used size seen.
  */
 export async function heapSampler(inspectorPort: number) {
-	const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json()) as {
-		webSocketDebuggerUrl: string;
-	}[];
-	const target = targets.find((t) => t.webSocketDebuggerUrl.includes(`core:user:${WORKER}`));
-	if (!target) throw new Error('the Worker is not among the inspector targets');
-	const client = await cdp(target.webSocketDebuggerUrl);
+	const client = await inspect(inspectorPort);
 	let maxTotal = 0;
 	/** The longest wait for an answer (ms): the isolate was inside one long native call then. */
 	let longestWait = 0;
@@ -288,13 +296,8 @@ export async function heapSampler(inspectorPort: number) {
  * process's resident memory grows, this tells the isolate's objects from what workerd holds
  * outside them. V8 collects when it chooses; workerd does not answer HeapProfiler.collectGarbage.
  */
-export async function heapUsageMB(inspectorPort: number, match = `core:user:${WORKER}`) {
-	const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json()) as {
-		webSocketDebuggerUrl: string;
-	}[];
-	const target = targets.find((t) => t.webSocketDebuggerUrl.includes(match));
-	if (!target) throw new Error(`no inspector target ${match}`);
-	const client = await cdp(target.webSocketDebuggerUrl);
+export async function heapUsageMB(inspectorPort: number, match?: string) {
+	const client = await inspect(inspectorPort, match);
 	try {
 		const { result } = await client.send('Runtime.getHeapUsage');
 		return { used: Math.round(result.usedSize / 1048576), total: Math.round(result.totalSize / 1048576) };
@@ -308,12 +311,8 @@ export async function heapUsageMB(inspectorPort: number, match = `core:user:${WO
  * with the most self time (for finding where a run spends its CPU, not a figure of the bench).
  * `match` picks the inspector target (wrangler dev's inspector proxy names its one target `/ws`).
  */
-export async function cpuProfiler(inspectorPort: number, match = `core:user:${WORKER}`) {
-	const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json()) as {
-		webSocketDebuggerUrl: string;
-	}[];
-	const target = targets.find((t) => t.webSocketDebuggerUrl.includes(match))!;
-	const client = await cdp(target.webSocketDebuggerUrl);
+export async function cpuProfiler(inspectorPort: number, match?: string) {
+	const client = await inspect(inspectorPort, match);
 	await client.send('Profiler.enable');
 	await client.send('Profiler.start');
 	return {
