@@ -247,6 +247,55 @@ describe('a server that never answers', () => {
 	});
 });
 
+describe('a reconciliation that waits on a system does not hold the plan it will replace', () => {
+	it('the plan and its snapshots are answered at once from the tag the link holds', async () => {
+		const target = await hostileSystem('echo');
+		const linkId = await provisionLink(source, target);
+		await call(`/api/links/${linkId}/reconcile`, { method: 'POST' }, 200);
+		const read = async (what: 'plan' | 'snapshots', headers: Record<string, string>) => {
+			const res = await api(`/api/links/${linkId}/${what}`, { token: viewer, headers });
+			const text = await res.text();
+			bodies.push(text);
+			return { status: res.status, etag: res.headers.get('etag'), text };
+		};
+		// The first reader after the plan was made (the one that packs it).
+		const plan = await read('plan', { 'accept-encoding': 'gzip' });
+		const snapshots = await read('snapshots', { 'accept-encoding': 'gzip' });
+		expect([plan.status, snapshots.status]).toEqual([200, 200]);
+
+		// The target now never answers: the next reconciliation waits on its read.
+		await call(
+			`/api/systems/${target.id}`,
+			{ method: 'PATCH', body: { baseUrl: hostileUrl(hostile, target.tenant, 'hang') } },
+			200
+		);
+		const seen = (await hostileLog(hostile, target.tenant)).length;
+		let settled = false;
+		const reconciling = api(`/api/links/${linkId}/reconcile`, { method: 'POST', token: owner }).finally(
+			() => (settled = true)
+		);
+		for (let i = 0; (await hostileLog(hostile, target.tenant)).length === seen; i++) {
+			if (i > 500) throw new Error('the reconciliation never reached the server');
+			await new Promise((resolve) => setTimeout(resolve, 10));
+		}
+
+		// Meanwhile a caller holding the tag is told it is current, and one without it gets the
+		// same answer, packed: neither waits for the read that hangs.
+		expect(await read('plan', { 'if-none-match': plan.etag! })).toMatchObject({ status: 304, etag: plan.etag });
+		expect(await read('plan', { 'accept-encoding': 'gzip' })).toEqual(plan);
+		expect(await read('snapshots', { 'if-none-match': snapshots.etag! })).toMatchObject({ status: 304 });
+		expect(await read('snapshots', { 'accept-encoding': 'gzip' })).toEqual(snapshots);
+		expect(settled).toBe(false);
+
+		await hostileRelease(hostile);
+		const res = await reconciling;
+		bodies.push(await res.text());
+		expect(res.status).toBe(502);
+		// The read failed: the plan it would have replaced is still the link's.
+		expect(await read('plan', { 'if-none-match': plan.etag! })).toMatchObject({ status: 304 });
+	});
+});
+
 describe('a server that sends too much, or the wrong thing', () => {
 	it('a 10 MB record fails the reconciliation naming the record and the field, before it is stored', async () => {
 		const big = await hostileSystem('big-record');
@@ -296,7 +345,7 @@ describe('what the flow left behind', () => {
 		});
 
 	it('the flow did reach the server, and wrote runs and journals', () => {
-		expect(links.length).toBe(5);
+		expect(links.length).toBe(6);
 		expect(bodies.length).toBeGreaterThan(30);
 	});
 

@@ -46,6 +46,20 @@ describe('PackedAnswers', () => {
 		expect(next.calls).toBe(1);
 	});
 
+	it('gives the packed bytes of a tag without waiting once packed, and nothing for another tag', async () => {
+		const packed = new PackedAnswers();
+		const packing = packed.get('plan', '"t1"', counted(answer).body);
+		expect(packed.ready('plan', '"t1"')).toBeUndefined();
+		const bytes = await packing;
+		expect(packed.ready('plan', '"t1"')).toBe(bytes);
+		expect(packed.ready('plan', '"t2"')).toBeUndefined();
+		expect(packed.ready('snapshots', '"t1"')).toBeUndefined();
+		// Too large to keep: nothing is ready, the caller reads as before.
+		const small = new PackedAnswers(64);
+		await small.get('plan', '"big"', counted(answer).body);
+		expect(small.ready('plan', '"big"')).toBeUndefined();
+	});
+
 	it('keeps no answer too large to keep: its callers get undefined and stream it plain', async () => {
 		const packed = new PackedAnswers(64);
 		const made = counted(answer);

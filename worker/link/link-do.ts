@@ -390,6 +390,9 @@ export class LinkDO extends DurableObject<Env> {
 	 * (null) when one is the current plan's, so a plan nobody needs is never read from SQLite.
 	 */
 	async plan(known: readonly string[] = [], gzip = false): Promise<TaggedAnswer | null> {
+		const tag = this.store.plan.tag();
+		const now = tag ? this.#taggedNow('plan', `"plan-${tag}"`, known, gzip) : undefined;
+		if (now) return now;
 		return this.store.exclusive(async () => {
 			const tag = this.store.plan.tag();
 			if (!tag) return null;
@@ -402,12 +405,27 @@ export class LinkDO extends DurableObject<Env> {
 	 * with their entity tag (they change with the plan), or null before the first reconciliation.
 	 */
 	async snapshots(known: readonly string[] = [], gzip = false): Promise<TaggedAnswer | null> {
+		const tag = this.store.getMeta('snapshots') ? this.store.plan.tag() : undefined;
+		const now = tag ? this.#taggedNow('snapshots', `"snapshots-${tag}"`, known, gzip) : undefined;
+		if (now) return now;
 		return this.store.exclusive(async () => {
 			const info = this.store.getMeta<Record<Side, SideInfo>>('snapshots');
 			const tag = this.store.plan.tag();
 			if (!info || !tag) return null;
 			return this.#tagged('snapshots', `"snapshots-${tag}"`, known, gzip, () => this.store.snapshots.text(info));
 		});
+	}
+
+	/**
+	 * The answer of the tag the tables hold now, when it needs no read: no body for a caller
+	 * holding it, or the bytes packed for it. Such a caller is answered at once, not after a
+	 * reconciliation under way (reading both systems takes seconds): the answer is the current
+	 * one until that reconciliation replaces the plan (see PlanStore.begin). Undefined otherwise.
+	 */
+	#taggedNow(name: string, etag: string, known: readonly string[], gzip: boolean): TaggedAnswer | undefined {
+		if (known.includes(etag)) return { etag, body: null };
+		const packed = gzip ? this.#packed.ready(name, etag) : undefined;
+		return packed ? { etag, body: packed, encoding: 'gzip' } : undefined;
 	}
 
 	/**

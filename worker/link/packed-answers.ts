@@ -11,9 +11,16 @@ import { gzip } from '../http';
 /** Packed bytes kept per answer at most: two answers of a link are 12 MB of its isolate's 128 MB. */
 export const MAX_KEPT_BYTES = 6 * 1024 * 1024;
 
+/** The tag packed last for an answer; `bytes` once packing finished with an answer small enough to keep. */
+interface Kept {
+	etag: string;
+	packing: Promise<Uint8Array | undefined>;
+	bytes?: Uint8Array;
+}
+
 export class PackedAnswers {
 	/** By answer (plan, snapshots): the tag packed last, and its bytes (undefined: too large). */
-	readonly #kept = new Map<string, { etag: string; packing: Promise<Uint8Array | undefined> }>();
+	readonly #kept = new Map<string, Kept>();
 
 	constructor(private readonly maxBytes = MAX_KEPT_BYTES) {}
 
@@ -31,10 +38,23 @@ export class PackedAnswers {
 		const plain = body();
 		if (!plain) return undefined;
 		const packing = collect(gzip(plain), this.maxBytes);
-		this.#kept.set(name, { etag, packing });
-		// A read that failed (the plan was replaced meanwhile) is not kept: the next caller reads again.
-		packing.catch(() => this.#kept.get(name)?.packing === packing && this.#kept.delete(name));
+		const entry: Kept = { etag, packing };
+		this.#kept.set(name, entry);
+		packing.then(
+			(bytes) => (entry.bytes = bytes),
+			// A read that failed (the plan was replaced meanwhile) is not kept: the next caller reads again.
+			() => this.#kept.get(name) === entry && this.#kept.delete(name)
+		);
 		return packing;
+	}
+
+	/**
+	 * The packed answer of `etag` if its packing has finished, without waiting for anything: a
+	 * caller can be answered with it while the link plans again (see LinkDO.plan).
+	 */
+	ready(name: string, etag: string): Uint8Array | undefined {
+		const kept = this.#kept.get(name);
+		return kept?.etag === etag ? kept.bytes : undefined;
 	}
 }
 
