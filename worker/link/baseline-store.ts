@@ -42,12 +42,16 @@ export class BaselineStore {
 
 	/** Which kinds the baseline says were synced (see the core's baselineHad). */
 	had(): Record<'person' | 'group', boolean> {
-		const had = { person: false, group: false };
-		const rows = this.sql.exec<{ kind: 'person' | 'group' }>(
-			"SELECT DISTINCT kind FROM baseline WHERE coalesce(json_extract(entry, '$.lifecycle.state'), 'active') = 'active'"
-		);
-		for (const row of rows) had[row.kind] = true;
-		return had;
+		// EXISTS stops at the first active entry of each kind (found through baseline_pair) instead of
+		// reading every entry's JSON: a 10k baseline took a quarter of a second on the isolate's thread.
+		const active = "coalesce(json_extract(entry, '$.lifecycle.state'), 'active') = 'active'";
+		const row = this.sql
+			.exec<{ person: number; grp: number }>(
+				`SELECT EXISTS (SELECT 1 FROM baseline WHERE kind = 'person' AND ${active}) AS person,
+				 EXISTS (SELECT 1 FROM baseline WHERE kind = 'group' AND ${active}) AS grp`
+			)
+			.one();
+		return { person: row.person === 1, group: row.grp === 1 };
 	}
 
 	/** What the link owns (see the core's ownedCounts), counted in SQL rather than parsed entry by entry. */

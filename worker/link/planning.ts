@@ -293,6 +293,9 @@ function liveCollisions(store: LinkStore): Collision[] {
 	return live;
 }
 
+/** Lets the isolate breathe between steps: progress requests are answered, no task runs for long. */
+const yieldToEvents = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
 async function planNow(deps: PlanningDeps, resolutions: readonly Resolution[], accept: boolean): Promise<PlannedLink> {
 	const { store, config } = deps;
 	const index = new PartitionIndex(config);
@@ -319,11 +322,15 @@ async function planNow(deps: PlanningDeps, resolutions: readonly Resolution[], a
 	store.setMeta('snapshots', undefined);
 	for (const { a, b } of store.baseline.personPairs()) index.pair(a, b);
 	for (const r of resolutions) if (r.link) index.pair(r.link.a, r.link.b);
+	await yieldToEvents();
 
 	const count = partCount(Math.max(info.a.people, info.b.people), deps.peoplePerPart ?? PEOPLE_PER_PART);
 	store.snapshots.assignParts('a', (id) => index.partOf('a', id, count));
+	await yieldToEvents();
 	store.snapshots.assignParts('b', (id) => index.partOf('b', id, count));
+	await yieldToEvents();
 	store.baseline.assignParts((a) => index.partOf('a', a, count));
+	await yieldToEvents();
 
 	store.plan.begin();
 	try {
@@ -334,9 +341,6 @@ async function planNow(deps: PlanningDeps, resolutions: readonly Resolution[], a
 		throw e;
 	}
 }
-
-/** Lets the isolate breathe between parts: progress requests are answered, no task runs for long. */
-const yieldToEvents = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 async function planParts(
 	deps: PlanningDeps,
@@ -365,13 +369,20 @@ async function planParts(
 	const collisions = liveCollisions(store);
 	const ruleOwned = (await deps.ruleOwned?.()) ?? {};
 	for (let part = 0; part < count; part++) {
+		// A part is read, reconciled and written in separate tasks, so a request waits for at most
+		// one of them, never for the whole part (5,000 people: most of a second on a loaded isolate).
+		const a = snapshot('a', part);
+		await yieldToEvents();
+		const b = snapshot('b', part);
+		const entries = store.baseline.ofPart(part, memberPart);
+		await yieldToEvents();
 		let rec;
 		try {
 			rec = reconcile({
 				link: config,
-				a: snapshot('a', part),
-				b: snapshot('b', part),
-				baseline: { linkId: config.id, entries: store.baseline.ofPart(part, memberPart) },
+				a,
+				b,
+				baseline: { linkId: config.id, entries },
 				resolutions: byPart[part],
 				now,
 				part: { createdElsewhere },
@@ -381,6 +392,7 @@ async function planParts(
 		} catch (e) {
 			throw asSourceError(deps, e);
 		}
+		await yieldToEvents();
 		store.transaction(() => {
 			merger.add(part, rec);
 			store.plan.flush();
