@@ -37,7 +37,7 @@
  * To tell the Worker's share from wrangler's: SOAK_DIRECT=1 sends the load past wrangler's proxy,
  * SOAK_WORKERD=1 runs it in the edge bench's own workerd with no wrangler at all, SOAK_FRESH=1
  * opens a connection per request. SOAK_RUNS=<n> caps the runner's runs (1: the first 10k run
- * alone), SOAK_PACE_MS=<ms> paces the readers.
+ * alone), SOAK_PACE_MS=<ms> paces the readers, SOAK_DROP_MS=<ms> closes progress streams early.
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -72,6 +72,12 @@ const STREAMS = 5;
  * the isolate's one thread busy.
  */
 const PACE_MS = Number(process.env.SOAK_PACE_MS ?? 0);
+/**
+ * SOAK_DROP_MS=<ms>: each progress stream is closed after a random time up to this, as a phone
+ * that sleeps or loses its network closes it, and the client follows the run again (default 0:
+ * a stream is followed until its run ends).
+ */
+const DROP_MS = Number(process.env.SOAK_DROP_MS ?? 0);
 /**
  * Runs the runner starts at most (SOAK_RUNS; SOAK_NORUN=1 is 0): by default one after another
  * for the whole soak, each re-reading both 10k directories; SOAK_RUNS=1 is the one 10k run alone.
@@ -319,11 +325,13 @@ interface Call {
  * Whether `e` is a kept-alive connection the server closed before any answer came. workerd closes
  * a kept-alive connection 5 s after its last answer unless the next request was read by then,
  * and a thread saturated by a 10k run reads it late: the request sent at once is dropped. A
- * browser sends an idempotent request again on a new connection when that happens; so does this
- * client, once. (SOAK_FRESH=1 opens a connection per request instead: no such closes at all.)
+ * browser sends an idempotent request again on a new connection when that happens (Chromium
+ * does for a reused connection closed or reset before any answer); so does this client, once.
+ * The close arrives as "other side closed", or as a reset when the request was already sent.
+ * (SOAK_FRESH=1 opens a connection per request instead: no such closes at all.)
  */
 const closedBeforeAnswer = (e: unknown): boolean =>
-	e instanceof Error && e.cause instanceof Error && /other side closed/.test(e.cause.message);
+	e instanceof Error && e.cause instanceof Error && /other side closed|ECONNRESET/.test(e.cause.message);
 
 /** One request, its body read to the end, counted in `tally` (when given). */
 async function request(
@@ -337,6 +345,8 @@ async function request(
 	for (let attempt = 0; ; attempt++) {
 		// Where a failure happened, for SOAK_DEBUG: before the answer's headers, or while its body came.
 		let headersAt: number | undefined;
+		// How a cut body was sent: packed or plain, with a length or chunked.
+		let framing = '';
 		try {
 			const res = await fetch(`${origin}${path}`, {
 				method,
@@ -349,6 +359,7 @@ async function request(
 				signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS)
 			});
 			headersAt = performance.now() - start;
+			framing = `${res.headers.get('content-encoding') ?? 'plain'}, ${res.headers.get('content-length') ?? 'chunked'}`;
 			const text = await res.text();
 			const ms = performance.now() - start;
 			const route = `${method} ${path}`;
@@ -366,7 +377,7 @@ async function request(
 			const when =
 				headersAt === undefined
 					? `no headers after ${Math.round(performance.now() - start)} ms`
-					: `headers after ${Math.round(headersAt)} ms, body unfinished`;
+					: `headers after ${Math.round(headersAt)} ms, body unfinished (${framing})`;
 			tally?.fail(
 				`${method} ${path}: ${e instanceof Error ? `${e.message} (${String(e.cause)})` : e}; ${when}, started ${new Date(Date.now() - (performance.now() - start)).toISOString().slice(11, 19)}`
 			);
@@ -588,7 +599,13 @@ async function soak(server: Server, setup: Setup): Promise<BenchLine> {
 				await sleep(Math.min(1000, Math.max(0, left())));
 				continue;
 			}
-			await follow(origin, `/api/links/${linkId}/runs/${run.id}/events`, owner, left(), tally);
+			await follow(
+				origin,
+				`/api/links/${linkId}/runs/${run.id}/events`,
+				owner,
+				DROP_MS > 0 ? Math.min(left(), Math.random() * DROP_MS) : left(),
+				tally
+			);
 		}
 	});
 
