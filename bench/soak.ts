@@ -32,7 +32,8 @@
  * many "RPC stub/result was not disposed" warnings wrangler printed. Goals: no errors, p95 under
  * 1 s, memory at the end within 1.5x of the memory after warm-up. Figures are printed, never
  * asserted.
- * SOAK_DEBUG=1 prints the memory and CPU series, latency by route and the first errors to stderr;
+ * SOAK_DEBUG=1 prints the memory and CPU series, latency by route and the first errors to stderr,
+ * and what the Worker and the link answered while a request had no headers for 20 s;
  * SOAK_PROFILE=1 the functions workerd spent the load in; SOAK_PROBE=1 times each route alone.
  * To tell the Worker's share from wrangler's: SOAK_DIRECT=1 sends the load past wrangler's proxy,
  * SOAK_WORKERD=1 runs it in the edge bench's own workerd with no wrangler at all, SOAK_FRESH=1
@@ -85,6 +86,8 @@ const DROP_MS = Number(process.env.SOAK_DROP_MS ?? 0);
 const RUNS = process.env.SOAK_NORUN ? 0 : Number(process.env.SOAK_RUNS ?? 1000);
 /** No request waits longer than this: a loop always comes back to its deadline. */
 const REQUEST_TIMEOUT_MS = 60_000;
+/** With SOAK_DEBUG, a request this long without headers makes the soak probe the Worker and the link. */
+const STUCK_MS = 20_000;
 const DEBUG = !!process.env.SOAK_DEBUG;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -267,6 +270,10 @@ class Tally {
 	resent = 0;
 	readonly ms: number[] = [];
 	readonly samples: string[] = [];
+	/** Called once for a request that had no headers after STUCK_MS (SOAK_DEBUG). */
+	onStuck?: (what: string) => void;
+	/** What the probes found while a request was stuck. */
+	readonly stuck: string[] = [];
 	/** Latencies by route (ids and queries left out), for SOAK_DEBUG. */
 	readonly byRoute = new Map<string, number[]>();
 
@@ -347,6 +354,9 @@ async function request(
 		let headersAt: number | undefined;
 		// How a cut body was sent: packed or plain, with a length or chunked.
 		let framing = '';
+		const stuck = tally?.onStuck
+			? setTimeout(() => headersAt === undefined && tally.onStuck?.(`${method} ${path}`), STUCK_MS)
+			: undefined;
 		try {
 			const res = await fetch(`${origin}${path}`, {
 				method,
@@ -377,11 +387,13 @@ async function request(
 			const when =
 				headersAt === undefined
 					? `no headers after ${Math.round(performance.now() - start)} ms`
-					: `headers after ${Math.round(headersAt)} ms, body unfinished (${framing})`;
+					: `headers after ${Math.round(headersAt)} ms, body unfinished at ${Math.round(performance.now() - start)} ms (${framing})`;
 			tally?.fail(
 				`${method} ${path}: ${e instanceof Error ? `${e.message} (${String(e.cause)})` : e}; ${when}, started ${new Date(Date.now() - (performance.now() - start)).toISOString().slice(11, 19)}`
 			);
 			return undefined;
+		} finally {
+			clearTimeout(stuck);
 		}
 	}
 }
@@ -479,6 +491,34 @@ async function soak(server: Server, setup: Setup): Promise<BenchLine> {
 		? await cpuProfiler(server.inspector.port, server.inspector.match)
 		: undefined;
 	const tally = new Tally();
+	// A request without headers for STUCK_MS: does the Worker answer meanwhile, and the link's
+	// Durable Object? (Link requests unanswered for 60 s were seen a few times; see docs/soak.md.)
+	let probing = false;
+	if (DEBUG)
+		tally.onStuck = (what) => {
+			if (probing || tally.stuck.length >= 10) return;
+			probing = true;
+			const at = new Date().toISOString().slice(11, 19);
+			const timed = async (path: string) => {
+				const t = performance.now();
+				try {
+					const res = await fetch(`${origin}${path}`, {
+						headers: { authorization: `Bearer ${owner}` },
+						signal: AbortSignal.timeout(30_000)
+					});
+					await res.text();
+					return `${path} ${res.status} in ${Math.round(performance.now() - t)} ms`;
+				} catch (e) {
+					return `${path} unanswered (${e instanceof Error ? e.message : e}) after ${Math.round(performance.now() - t)} ms`;
+				}
+			};
+			void Promise.all(['/api/health', `/api/links/${linkId}`, `/api/links/${linkId}/runs?limit=1`].map(timed)).then(
+				(found) => {
+					tally.stuck.push(`${at} ${what}: no headers after ${STUCK_MS / 1000} s; meanwhile ${found.join('; ')}`);
+					probing = false;
+				}
+			);
+		};
 	const start = Date.now();
 	const deadline = start + SECONDS * 1000;
 	const left = () => deadline - Date.now();
@@ -622,6 +662,7 @@ async function soak(server: Server, setup: Setup): Promise<BenchLine> {
 		console.error(`rss series (MB): ${series.join(' ')}`);
 		console.error(`latency by route (ms):\n${tally.routes()}`);
 		if (tally.samples.length > 0) console.error(`first errors:\n${tally.samples.join('\n')}`);
+		if (tally.stuck.length > 0) console.error(`while requests were stuck:\n${tally.stuck.join('\n')}`);
 		const log = join(tmpdir(), `rostersync-soak-wrangler-${process.pid}.log`);
 		writeFileSync(log, server.output());
 		console.error(`wrangler's output: ${log}`);
