@@ -1,6 +1,12 @@
-/** The typed API client: errors as ApiError (offline is status 0), and the event-stream parser. */
-import { describe, expect, test } from 'vitest';
+/**
+ * The typed API client: errors as ApiError (offline is status 0), an answer cut off part-way (read
+ * again once when it is a read), and the event-stream parser.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ApiError, createApi, sseParser } from '../../src/lib/api/client';
+import { classify } from '../../src/lib/state/outbox.svelte';
 
 describe('event stream parser', () => {
 	test('events split across chunks, comments, CRLF and multi-line data', () => {
@@ -83,5 +89,69 @@ describe('api client', () => {
 			async () => new Response(body, { status: 200, headers: { 'content-type': 'text/event-stream' } })
 		).runEvents('L1', 'R1', (p) => seen.push(`${p.status}:${p.tally.done}`));
 		expect(seen).toEqual(['running:1', 'done:2']);
+	});
+});
+
+describe('an answer cut off part-way', () => {
+	// A server on 127.0.0.1 that sends the headers and half the body of its next `cuts` answers,
+	// then drops the connection, as a connection lost under load does.
+	let server: Server;
+	let base = '';
+	let cuts = 0;
+	let served = 0;
+	const plan = JSON.stringify({ linkId: 'L1', ops: Array.from({ length: 5000 }, (_, i) => ({ key: `k${i}` })) });
+
+	beforeAll(async () => {
+		server = createServer((req, res) => {
+			served++;
+			const body = req.method === 'GET' ? plan : JSON.stringify({ accepted: ['c1'], stale: [] });
+			res.writeHead(200, {
+				'content-type': 'application/json',
+				'content-length': String(Buffer.byteLength(body)),
+				etag: '"plan-1"'
+			});
+			if (cuts === 0) return res.end(body);
+			cuts--;
+			res.write(body.slice(0, body.length / 2), () => res.socket?.destroy());
+		});
+		await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+		base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+	});
+	afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+	const api = () => createApi({ auth: () => ({ base, token: 't0k' }) });
+
+	test('a read is made once more, and the caller gets the whole answer', async () => {
+		cuts = 1;
+		served = 0;
+		expect(await api().planIfChanged('L1', undefined)).toEqual({ value: JSON.parse(plan), etag: '"plan-1"' });
+		expect(served).toBe(2);
+		cuts = 1;
+		served = 0;
+		expect(await api().plan('L1')).toEqual(JSON.parse(plan));
+		expect(served).toBe(2);
+	});
+
+	test('cut twice, the read fails saying so: an ApiError, not offline', async () => {
+		cuts = 2;
+		served = 0;
+		const err = await api()
+			.plan('L1')
+			.catch((e) => e);
+		expect(err).toBeInstanceOf(ApiError);
+		expect(err).toMatchObject({ status: 200, code: 'answer-cut', offline: false });
+		expect(err.message).toContain('cut off before its end');
+		expect(served).toBe(2);
+	});
+
+	test('a write is sent once: its lost answer is an error the outbox sends again later', async () => {
+		cuts = 1;
+		served = 0;
+		const err = await api()
+			.sendResolutions('L1', [])
+			.catch((e) => e);
+		expect(err).toMatchObject({ code: 'answer-cut', offline: false });
+		expect(served).toBe(1);
+		expect(classify(err)).toEqual({ retry: true, message: err.message });
 	});
 });

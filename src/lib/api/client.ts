@@ -1,7 +1,9 @@
 /**
  * A typed client for the edge API (docs/api.md). Plain fetch, no Svelte: the page and the
  * reconcile Web Worker both use it. Every failure is an ApiError; a network failure (offline,
- * edge down) has status 0 so callers can tell "try later" from "the edge said no".
+ * edge down) has status 0 so callers can tell "try later" from "the edge said no". An answer cut
+ * off part-way (the connection dropped while its body came) is `answer-cut` with the answer's
+ * status: the request reached the edge, so it is not "offline"; a GET is read once more first.
  */
 import { setupRoutes } from './setup-client';
 import { provisioningRoutes } from './provisioning-client';
@@ -83,7 +85,7 @@ export async function request<T>(
 	body?: unknown,
 	signal?: AbortSignal
 ): Promise<T> {
-	return decode<T>(await send(opts, method, path, body, signal));
+	return againIfCut(method, async () => decode<T>(await send(opts, method, path, body, signal)));
 }
 
 /**
@@ -95,10 +97,25 @@ export async function requestIfChanged<T>(
 	path: string,
 	etag: string | undefined
 ): Promise<{ value: T; etag?: string } | undefined> {
-	const res = await send(opts, 'GET', path, undefined, undefined, etag ? { 'if-none-match': etag } : {});
-	if (res.status === 304) return undefined;
-	const value = await decode<T>(res);
-	return { value, ...(res.headers.get('etag') ? { etag: res.headers.get('etag')! } : {}) };
+	return againIfCut('GET', async () => {
+		const res = await send(opts, 'GET', path, undefined, undefined, etag ? { 'if-none-match': etag } : {});
+		if (res.status === 304) return undefined;
+		const value = await decode<T>(res);
+		return { value, ...(res.headers.get('etag') ? { etag: res.headers.get('etag')! } : {}) };
+	});
+}
+
+/**
+ * `read` once more when a GET's answer was cut off part-way: reading again is safe, and a
+ * browser does not do it by itself once the headers have come (a large plan under load).
+ */
+async function againIfCut<T>(method: string, read: () => Promise<T>): Promise<T> {
+	try {
+		return await read();
+	} catch (e) {
+		if (method !== 'GET' || !(e instanceof ApiError) || e.code !== 'answer-cut') throw e;
+		return read();
+	}
 }
 
 async function send(
@@ -131,7 +148,17 @@ async function send(
 /** An answer's JSON, or the ApiError it carries. */
 async function decode<T>(res: Response): Promise<T> {
 	if (res.status === 204) return undefined as T;
-	const text = await res.text();
+	let text: string;
+	try {
+		text = await res.text();
+	} catch (e) {
+		if ((e as Error)?.name === 'AbortError') throw e;
+		throw new ApiError(
+			res.status,
+			'answer-cut',
+			`The edge's answer (${res.status}) was cut off before its end: the connection dropped. Try again.`
+		);
+	}
 	let data: unknown;
 	try {
 		data = text ? JSON.parse(text) : undefined;

@@ -23,6 +23,8 @@ import { session } from './session.svelte';
 export function classify(error: unknown): SendFailure {
 	if (error instanceof ApiError) {
 		if (error.offline) return { retry: true, message: 'Offline: will send when the connection returns.' };
+		// The edge had it, but its answer was lost on the way: sent again, like any answer lost.
+		if (error.code === 'answer-cut') return { retry: true, message: error.message };
 		if (error.status === 401 || error.status === 403) return { retry: true, message: error.message };
 		if (error.status === 409 || error.status === 429 || error.status >= 500)
 			return { retry: true, message: error.message };
