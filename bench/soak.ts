@@ -67,10 +67,10 @@ const PEOPLE = 10_000;
 const READERS = 20;
 const STREAMS = 5;
 /**
- * How long a reader waits after each answer before its next request (SOAK_PACE_MS, default 0:
- * a tight loop, as the README's figures are taken unless they say otherwise). Pacing the readers to a poll a second
- * does not lower p95: the runs finish sooner, so more of them start, and the runner alone keeps
- * the isolate's one thread busy.
+ * How long a reader waits after each answer before its next request (SOAK_PACE_MS, default 0: a
+ * tight loop, as docs/soak.md's figures are taken unless they say otherwise). Pacing the readers
+ * to a poll a second does not lower p95: the runs finish sooner, so more of them start, and the
+ * runner alone keeps the isolate's one thread busy.
  */
 const PACE_MS = Number(process.env.SOAK_PACE_MS ?? 0);
 /**
@@ -499,18 +499,12 @@ async function soak(server: Server, setup: Setup): Promise<BenchLine> {
 			if (probing || tally.stuck.length >= 10) return;
 			probing = true;
 			const at = new Date().toISOString().slice(11, 19);
+			// Sent outside the tally: they are not part of the load.
 			const timed = async (path: string) => {
 				const t = performance.now();
-				try {
-					const res = await fetch(`${origin}${path}`, {
-						headers: { authorization: `Bearer ${owner}` },
-						signal: AbortSignal.timeout(30_000)
-					});
-					await res.text();
-					return `${path} ${res.status} in ${Math.round(performance.now() - t)} ms`;
-				} catch (e) {
-					return `${path} unanswered (${e instanceof Error ? e.message : e}) after ${Math.round(performance.now() - t)} ms`;
-				}
+				const res = await request(origin, path, { token: owner });
+				const ms = Math.round(performance.now() - t);
+				return res ? `${path} ${res.status} in ${ms} ms` : `${path} unanswered after ${ms} ms`;
 			};
 			void Promise.all(['/api/health', `/api/links/${linkId}`, `/api/links/${linkId}/runs?limit=1`].map(timed)).then(
 				(found) => {
@@ -663,9 +657,11 @@ async function soak(server: Server, setup: Setup): Promise<BenchLine> {
 		console.error(`latency by route (ms):\n${tally.routes()}`);
 		if (tally.samples.length > 0) console.error(`first errors:\n${tally.samples.join('\n')}`);
 		if (tally.stuck.length > 0) console.error(`while requests were stuck:\n${tally.stuck.join('\n')}`);
-		const log = join(tmpdir(), `rostersync-soak-wrangler-${process.pid}.log`);
-		writeFileSync(log, server.output());
-		console.error(`wrangler's output: ${log}`);
+		if (server.output()) {
+			const log = join(tmpdir(), `rostersync-soak-wrangler-${process.pid}.log`);
+			writeFileSync(log, server.output());
+			console.error(`wrangler's output: ${log}`);
+		}
 		if (died > 0) console.error(`a workerd is gone; wrangler's last words:\n${server.output().slice(-4000)}`);
 	}
 	return {

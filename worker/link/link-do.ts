@@ -390,13 +390,16 @@ export class LinkDO extends DurableObject<Env> {
 	 * (null) when one is the current plan's, so a plan nobody needs is never read from SQLite.
 	 */
 	async plan(known: readonly string[] = [], gzip = false): Promise<TaggedAnswer | null> {
-		const tag = this.store.plan.tag();
-		const now = tag ? this.#taggedNow('plan', `"plan-${tag}"`, known, gzip) : undefined;
+		const etag = () => {
+			const tag = this.store.plan.tag();
+			return tag && `"plan-${tag}"`;
+		};
+		const now = this.#taggedNow('plan', etag(), known, gzip);
 		if (now) return now;
 		return this.store.exclusive(async () => {
-			const tag = this.store.plan.tag();
-			if (!tag) return null;
-			return this.#tagged('plan', `"plan-${tag}"`, known, gzip, () => this.store.planText() ?? null);
+			const current = etag();
+			if (!current) return null;
+			return this.#tagged('plan', current, known, gzip, () => this.store.planText() ?? null);
 		});
 	}
 
@@ -405,14 +408,17 @@ export class LinkDO extends DurableObject<Env> {
 	 * with their entity tag (they change with the plan), or null before the first reconciliation.
 	 */
 	async snapshots(known: readonly string[] = [], gzip = false): Promise<TaggedAnswer | null> {
-		const tag = this.store.getMeta('snapshots') ? this.store.plan.tag() : undefined;
-		const now = tag ? this.#taggedNow('snapshots', `"snapshots-${tag}"`, known, gzip) : undefined;
-		if (now) return now;
-		return this.store.exclusive(async () => {
+		const current = () => {
 			const info = this.store.getMeta<Record<Side, SideInfo>>('snapshots');
 			const tag = this.store.plan.tag();
-			if (!info || !tag) return null;
-			return this.#tagged('snapshots', `"snapshots-${tag}"`, known, gzip, () => this.store.snapshots.text(info));
+			return info && tag ? { info, etag: `"snapshots-${tag}"` } : undefined;
+		};
+		const now = this.#taggedNow('snapshots', current()?.etag, known, gzip);
+		if (now) return now;
+		return this.store.exclusive(async () => {
+			const at = current();
+			if (!at) return null;
+			return this.#tagged('snapshots', at.etag, known, gzip, () => this.store.snapshots.text(at.info));
 		});
 	}
 
@@ -420,9 +426,16 @@ export class LinkDO extends DurableObject<Env> {
 	 * The answer of the tag the tables hold now, when it needs no read: no body for a caller
 	 * holding it, or the bytes packed for it. Such a caller is answered at once, not after a
 	 * reconciliation under way (reading both systems takes seconds): the answer is the current
-	 * one until that reconciliation replaces the plan (see PlanStore.begin). Undefined otherwise.
+	 * one until that reconciliation replaces the plan (see PlanStore.begin). Undefined otherwise,
+	 * and while the tables hold no answer (`etag` undefined).
 	 */
-	#taggedNow(name: string, etag: string, known: readonly string[], gzip: boolean): TaggedAnswer | undefined {
+	#taggedNow(
+		name: string,
+		etag: string | undefined,
+		known: readonly string[],
+		gzip: boolean
+	): TaggedAnswer | undefined {
+		if (!etag) return undefined;
 		if (known.includes(etag)) return { etag, body: null };
 		const packed = gzip ? this.#packed.ready(name, etag) : undefined;
 		return packed ? { etag, body: packed, encoding: 'gzip' } : undefined;
