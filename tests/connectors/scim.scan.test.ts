@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ScimConnector, type FetchLike } from '../../worker/connectors/scim';
+import { ScimConnector, type FetchLike, type ScimOptions } from '../../worker/connectors/scim';
 import { RecordingSink, connectorError, instantClock } from '../support/scim-suite';
 
 type Resource = Record<string, unknown>;
@@ -17,10 +17,11 @@ interface Directory {
 	groups: Resource[];
 }
 
-/** A list request as the script sees it: which collection, and how many list requests it got so far (1-based). */
+/** A list request as the script sees it: which collection, how many list requests it got so far (1-based), the count asked for. */
 interface ListRequest {
 	collection: 'Users' | 'Groups';
 	n: number;
+	count: number;
 }
 
 const user = (n: number): Resource => ({
@@ -60,7 +61,8 @@ afterEach(async () => {
 async function scripted(
 	dir: Directory,
 	before: (request: ListRequest, dir: Directory) => void = () => {},
-	fetch?: FetchLike
+	fetch?: FetchLike,
+	options: Partial<ScimOptions> = {}
 ): Promise<ScimConnector> {
 	const counts = { Users: 0, Groups: 0 };
 	server = createServer((req, res) => {
@@ -78,7 +80,8 @@ async function scripted(
 			});
 		}
 		// The discovery probe (`count=1`, no startIndex) is not part of a read.
-		if (url.searchParams.has('startIndex')) before({ collection, n: ++counts[collection] }, dir);
+		if (url.searchParams.has('startIndex'))
+			before({ collection, n: ++counts[collection], count: Number(url.searchParams.get('count')) }, dir);
 		const all = collection === 'Users' ? dir.users : dir.groups;
 		const start = Math.max(1, Number(url.searchParams.get('startIndex') ?? 1));
 		const page = all.slice(start - 1, start - 1 + Number(url.searchParams.get('count') ?? 100));
@@ -98,7 +101,8 @@ async function scripted(
 		token: 't',
 		clock: instantClock,
 		pageSize: 3,
-		fetch
+		fetch,
+		...options
 	});
 }
 
@@ -260,5 +264,21 @@ describe('SCIM scan with bad records', () => {
 		const error = await connectorError((await scripted(dir, undefined, thirdPageFirst())).scan(new RecordingSink()));
 		expect(error.issues.map((x) => x.record)).toEqual(['u4', 'u7']);
 		expect(error.recordId).toBe('u4');
+	});
+
+	it('asks for groups in pages of their own size, and reads the whole directory', async () => {
+		const dir = directory();
+		const asked: string[] = [];
+		const sink = new RecordingSink();
+		await (
+			await scripted(dir, (r) => asked.push(`${r.collection} ${r.count}`), undefined, { groupPageSize: 1 })
+		).scan(sink);
+		// 7 users in pages of 3, 4 groups one a page (each page of a read asked once: the directory held still).
+		expect(asked.filter((a) => a.startsWith('Users'))).toEqual(['Users 3', 'Users 3', 'Users 3']);
+		expect(asked.filter((a) => a.startsWith('Groups'))).toEqual(['Groups 1', 'Groups 1', 'Groups 1', 'Groups 1']);
+		const { people, groups, memberships } = sink.snapshot();
+		expect(ids(people)).toEqual(ids(dir.users).sort());
+		expect(ids(groups)).toEqual(ids(dir.groups).sort());
+		expect(memberships).toHaveLength(5);
 	});
 });

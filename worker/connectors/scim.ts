@@ -96,6 +96,12 @@ export interface ScimOptions {
 	concurrency?: number;
 	/** Resources asked for per page (default 100; servers may send fewer). */
 	pageSize?: number;
+	/**
+	 * Groups asked for per page (default pageSize). A group's entry carries its members: a page of
+	 * 500 communities can hold 30k memberships, half a second to render and as long to read in one
+	 * piece, with everything else on a shared isolate waiting behind it.
+	 */
+	groupPageSize?: number;
 	/** How a soft removal reaches this system (default deactivate). */
 	removeMode?: RemoveMode;
 	/** The kind groups read as when the server stores none (default `group`). */
@@ -199,7 +205,9 @@ interface PendingIssue {
 
 export class ScimConnector implements Connector {
 	readonly kind = 'scim' as const;
-	readonly #opts: Required<Pick<ScimOptions, 'systemId' | 'token' | 'pageSize' | 'removeMode' | 'defaultGroupKind'>> & {
+	readonly #opts: Required<
+		Pick<ScimOptions, 'systemId' | 'token' | 'pageSize' | 'groupPageSize' | 'removeMode' | 'defaultGroupKind'>
+	> & {
 		baseUrl: string;
 		fieldMap: Record<string, string>;
 	};
@@ -226,6 +234,7 @@ export class ScimConnector implements Connector {
 			token: options.token,
 			fieldMap: options.fieldMap ?? {},
 			pageSize: options.pageSize ?? 100,
+			groupPageSize: options.groupPageSize ?? options.pageSize ?? 100,
 			removeMode: options.removeMode ?? 'deactivate',
 			defaultGroupKind: options.defaultGroupKind ?? 'group'
 		};
@@ -964,7 +973,7 @@ export class ScimConnector implements Connector {
 	): Promise<T | undefined> {
 		let previous = new Set<string>();
 		for (let start = 1; ;) {
-			const page = await this.#page(collection, kind, { startIndex: start, count: this.#opts.pageSize }, signal);
+			const page = await this.#page(collection, kind, { startIndex: start, count: this.#pageSize(kind) }, signal);
 			const ids = new Set<string>();
 			let fresh = 0;
 			for (const raw of page.resources) {
@@ -998,6 +1007,10 @@ export class ScimConnector implements Connector {
 		});
 	}
 
+	#pageSize(kind: 'person' | 'group'): number {
+		return kind === 'group' ? this.#opts.groupPageSize : this.#opts.pageSize;
+	}
+
 	/**
 	 * Every resource of a collection, handed to `onPage` page by page as each arrives (repeats of an
 	 * id already handed over left out; `start` is the page's 1-based startIndex), so no page is
@@ -1014,7 +1027,7 @@ export class ScimConnector implements Connector {
 		signal?: AbortSignal,
 		filter?: string
 	): Promise<{ stable: boolean; ids: Set<string> }> {
-		const count = this.#opts.pageSize;
+		const count = this.#pageSize(kind);
 		const page = (startIndex: number) =>
 			this.#page(collection, kind, { startIndex, count, ...(filter ? { filter } : {}) }, signal);
 		const ids = new Set<string>();
