@@ -66,9 +66,16 @@ export const API_ROUTES: Route[] = [
 
 const PUBLIC_CALLER: Caller = { subject: 'anonymous', name: 'anonymous', role: 'viewer', via: 'token' };
 
-function matchPath(pattern: string, path: string): Record<string, string> | undefined {
-	const want = pattern.split('/').filter(Boolean);
-	const got = path.split('/').filter(Boolean);
+/** Route patterns split into segments, once per pattern rather than once per request and route. */
+const patterns = new Map<string, string[]>();
+
+function segments(path: string): string[] {
+	return path.split('/').filter(Boolean);
+}
+
+function matchPath(pattern: string, got: readonly string[]): Record<string, string> | undefined {
+	let want = patterns.get(pattern);
+	if (!want) patterns.set(pattern, (want = segments(pattern)));
 	const rest = want[want.length - 1] === '*';
 	if (rest ? got.length < want.length - 1 : got.length !== want.length) return undefined;
 	const params: Record<string, string> = {};
@@ -99,8 +106,9 @@ export async function handleApi(
 ): Promise<Response> {
 	const url = new URL(request.url);
 	const method = request.method.toUpperCase() === 'HEAD' ? 'GET' : request.method.toUpperCase();
+	const got = segments(url.pathname);
 	const candidates = routes
-		.map((route) => ({ route, params: matchPath(route.path, url.pathname) }))
+		.map((route) => ({ route, params: matchPath(route.path, got) }))
 		.filter((m) => m.params !== undefined);
 	try {
 		if (candidates.length === 0)
