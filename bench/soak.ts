@@ -89,6 +89,8 @@ const REQUEST_TIMEOUT_MS = 60_000;
 /** With SOAK_DEBUG, a request this long without headers makes the soak probe the Worker and the link. */
 const STUCK_MS = 20_000;
 const DEBUG = !!process.env.SOAK_DEBUG;
+/** A stall of the soak's own event loop worth reporting (ms). */
+const STALL_MS = 200;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -276,10 +278,16 @@ class Tally {
 	readonly stuck: string[] = [];
 	/** Latencies by route (ids and queries left out), for SOAK_DEBUG. */
 	readonly byRoute = new Map<string, number[]>();
+	/** Answers by route and status ("200", "304"), for SOAK_DEBUG: how often a read was made again. */
+	readonly statuses = new Map<string, Map<number, number>>();
 
-	ok(ms: number, route = ''): void {
+	ok(ms: number, route = '', status?: number): void {
 		this.requests++;
 		this.time(ms, route);
+		if (status === undefined) return;
+		const counts = this.statuses.get(routeKey(route)) ?? new Map<number, number>();
+		counts.set(status, (counts.get(status) ?? 0) + 1);
+		this.statuses.set(routeKey(route), counts);
 	}
 
 	fail(what: string, ms?: number, route = ''): void {
@@ -291,10 +299,7 @@ class Tally {
 
 	private time(ms: number, route: string): void {
 		this.ms.push(ms);
-		const key = route
-			.replace(/\?.*$/, '')
-			.replace(/\/(sys|lnk)_[^/]+/g, '/:id')
-			.replace(/\/(runs|Users)\/[^/]+/g, '/$1/:id');
+		const key = routeKey(route);
 		const list = this.byRoute.get(key) ?? [];
 		list.push(ms);
 		this.byRoute.set(key, list);
@@ -313,9 +318,28 @@ class Tally {
 
 	routes(): string {
 		return [...this.byRoute]
-			.map(([route, ms]) => `${route}: n=${ms.length} p50=${this.percentile(0.5, ms)} p95=${this.percentile(0.95, ms)}`)
+			.map(([route, ms]) => {
+				const counts = [...(this.statuses.get(route) ?? [])].map(([status, n]) => `${status}:${n}`).join(' ');
+				return `${route}: n=${ms.length} p50=${this.percentile(0.5, ms)} p95=${this.percentile(0.95, ms)} ${counts}`;
+			})
 			.join('\n');
 	}
+}
+
+/** Reads `res`'s body to its end (a cut one throws as text() would), keeping none of it. */
+async function drain(res: Response): Promise<string> {
+	const reader = res.body?.getReader();
+	if (!reader) return '';
+	while (!(await reader.read()).done);
+	return '';
+}
+
+/** A route with its ids and query left out. */
+function routeKey(route: string): string {
+	return route
+		.replace(/\?.*$/, '')
+		.replace(/\/(sys|lnk)_[^/]+/g, '/:id')
+		.replace(/\/(runs|Users)\/[^/]+/g, '/$1/:id');
 }
 
 interface Call {
@@ -326,6 +350,11 @@ interface Call {
 	expected?: number[];
 	/** If-None-Match: the ETag of the answer the caller holds. */
 	held?: string;
+	/**
+	 * A 2xx body is read to its end but not decoded or kept: a reader needs only the status and
+	 * the tag, and turning 17 MB plans into strings would take the cores the Worker is measured on.
+	 */
+	discard?: boolean;
 }
 
 /**
@@ -370,12 +399,12 @@ async function request(
 			});
 			headersAt = performance.now() - start;
 			framing = `${res.headers.get('content-encoding') ?? 'plain'}, ${res.headers.get('content-length') ?? 'chunked'}`;
-			const text = await res.text();
+			const text = call.discard && res.ok ? await drain(res) : await res.text();
 			const ms = performance.now() - start;
 			const route = `${method} ${path}`;
-			if (res.ok || res.status === 304) tally?.ok(ms, route);
+			if (res.ok || res.status === 304) tally?.ok(ms, route, res.status);
 			else if (call.expected?.includes(res.status)) {
-				tally?.ok(ms, route);
+				tally?.ok(ms, route, res.status);
 				if (res.status === 409 && tally) tally.conflicts++;
 			} else tally?.fail(`${route}: ${res.status} ${text.slice(0, 200)}`, ms, route);
 			return { status: res.status, text, ...(res.headers.get('etag') ? { etag: res.headers.get('etag')! } : {}) };
@@ -462,6 +491,29 @@ function cpuTicks(pid: number): number {
 	}
 }
 
+/**
+ * The soak's own event loop, late: while it is, this process sends and reads nothing, so a request
+ * it stamped waits here, not in workerd, and an answer's bytes wait in the socket. Reported so a
+ * latency is not blamed on the Worker that the load generator caused.
+ */
+function watchStalls(overMs: number) {
+	const every = 50;
+	const stalls: { at: number; ms: number }[] = [];
+	let last = performance.now();
+	const timer = setInterval(() => {
+		const now = performance.now();
+		const late = now - last - every;
+		if (late > overMs) stalls.push({ at: Date.now() - late, ms: Math.round(late) });
+		last = now;
+	}, every);
+	return {
+		stop: () => clearInterval(timer),
+		max: () => Math.max(0, ...stalls.map((s) => s.ms)),
+		total: () => stalls.reduce((sum, s) => sum + s.ms, 0),
+		list: () => stalls.map((s) => `${new Date(s.at).toISOString().slice(11, 19)} ${s.ms} ms`).join(', ')
+	};
+}
+
 /** VmRSS of `pid` in MB, or 0 when the process is gone. */
 function rssMB(pid: number): number {
 	try {
@@ -513,6 +565,7 @@ async function soak(server: Server, setup: Setup): Promise<BenchLine> {
 				}
 			);
 		};
+	const stalls = watchStalls(STALL_MS);
 	const start = Date.now();
 	const deadline = start + SECONDS * 1000;
 	const left = () => deadline - Date.now();
@@ -524,6 +577,7 @@ async function soak(server: Server, setup: Setup): Promise<BenchLine> {
 	const heaps = { start: await heap(), warm: undefined as Awaited<ReturnType<typeof heap>> };
 	const series: string[] = [];
 	let lastTicks = cpu();
+	let lastOwn = cpuTicks(process.pid);
 	let lastAt = Date.now();
 	const sampler = (async () => {
 		while (left() > 0) {
@@ -535,7 +589,11 @@ async function soak(server: Server, setup: Setup): Promise<BenchLine> {
 			}
 			// Share of one core both workerd used since the last sample (a Worker runs on one thread).
 			const ticks = cpu();
-			const busy = Math.round((ticks - lastTicks) / Math.max(0.001, (Date.now() - lastAt) / 1000));
+			const own = cpuTicks(process.pid);
+			const seconds = Math.max(0.001, (Date.now() - lastAt) / 1000);
+			const busy = Math.round((ticks - lastTicks) / seconds);
+			// And this process's: the load generator on the same two cores.
+			const soakBusy = Math.round((own - lastOwn) / seconds);
 			let health = '';
 			if (DEBUG) {
 				const t = performance.now();
@@ -545,8 +603,11 @@ async function soak(server: Server, setup: Setup): Promise<BenchLine> {
 				);
 			}
 			const split = server.processes().map((p) => `${p === entry ? 'proxy' : p}:${rssMB(p)}`);
-			series.push(`${Math.round((Date.now() - start) / 1000)}s:${now}MB(${split.join(',')})/${busy}%${health}`);
+			series.push(
+				`${Math.round((Date.now() - start) / 1000)}s:${now}MB(${split.join(',')})/${busy}%/soak ${soakBusy}%${health}`
+			);
 			lastTicks = ticks;
+			lastOwn = own;
 			lastAt = Date.now();
 			await sleep(Math.min(5000, Math.max(0, left())));
 		}
@@ -619,7 +680,7 @@ async function soak(server: Server, setup: Setup): Promise<BenchLine> {
 		for (let n = 0; left() > 0 && n < 1_000_000; n++) {
 			const path = only[(reader + n) % only.length]();
 			const token = path.startsWith('/api/sandbox/') ? scimToken : owner;
-			const res = await request(origin, path, { token, held: held.get(path) }, tally);
+			const res = await request(origin, path, { token, held: held.get(path), discard: true }, tally);
 			if (res?.etag && res.status === 200) held.set(path, res.etag);
 			if (PACE_MS > 0) await sleep(Math.min(PACE_MS, Math.max(0, left())));
 		}
@@ -644,6 +705,7 @@ async function soak(server: Server, setup: Setup): Promise<BenchLine> {
 	});
 
 	await Promise.all([...readers, ...streams, runner, sampler]);
+	stalls.stop();
 	if (profile) console.error(await profile.stop());
 	const rssEnd = memory();
 	const heapEnd = await heap();
@@ -657,6 +719,7 @@ async function soak(server: Server, setup: Setup): Promise<BenchLine> {
 		console.error(`latency by route (ms):\n${tally.routes()}`);
 		if (tally.samples.length > 0) console.error(`first errors:\n${tally.samples.join('\n')}`);
 		if (tally.stuck.length > 0) console.error(`while requests were stuck:\n${tally.stuck.join('\n')}`);
+		console.error(`the soak's own event loop late by over ${STALL_MS} ms: ${stalls.list() || 'never'}`);
 		if (server.output()) {
 			const log = join(tmpdir(), `rostersync-soak-wrangler-${process.pid}.log`);
 			writeFileSync(log, server.output());
@@ -678,6 +741,9 @@ async function soak(server: Server, setup: Setup): Promise<BenchLine> {
 		p50Ms: tally.percentile(0.5),
 		p95Ms: tally.percentile(0.95),
 		maxMs: tally.percentile(1),
+		// The load generator's own longest stall and their sum (ms): requests waited here meanwhile.
+		loadStallMaxMs: stalls.max(),
+		loadStallTotalMs: stalls.total(),
 		p95LightMs: tally.lightPercentile(0.95),
 		runsStarted,
 		runsEnded,
