@@ -16,7 +16,8 @@
  *   connector) and a page of the source's public SCIM /Users (with a sandbox token); each names
  *   the answer it holds (If-None-Match), as the app does, so an unchanged plan is a 304 (a
  *   system's snapshot is read either way, and not sent again when its records did not change);
- *   each asks again as soon as it has its answer (SOAK_PACE_MS=<ms> makes it wait that long first);
+ *   each reads a body to its end as it comes, without decoding it (see Call.discard), and asks
+ *   again as soon as it has its answer (SOAK_PACE_MS=<ms> makes it wait that long first);
  * - 5 progress streams (GET /api/links/:id/runs/:runId/events), each following the running run and
  *   reconnecting to the next one;
  * - a runner: when a run ends it changes 50 people in the source (SCIM PATCH) and starts the next
@@ -353,6 +354,8 @@ interface Call {
 	/**
 	 * A 2xx body is read to its end but not decoded or kept: a reader needs only the status and
 	 * the tag, and turning 17 MB plans into strings would take the cores the Worker is measured on.
+	 * Read promptly, too: fetch() fails a gzipped body read more than 5 s after workerd finished sending it
+	 * ("other side closed": workerd closes the idle kept-alive connection; see docs/soak.md).
 	 */
 	discard?: boolean;
 }
