@@ -354,8 +354,8 @@ interface Call {
 	/**
 	 * A 2xx body is read to its end but not decoded or kept: a reader needs only the status and
 	 * the tag, and turning 17 MB plans into strings would take the cores the Worker is measured on.
-	 * Read promptly, too: fetch() fails a gzipped body read more than 5 s after workerd finished sending it
-	 * ("other side closed": workerd closes the idle kept-alive connection; see docs/soak.md).
+	 * Read promptly, too: fetch() fails a gzipped body read more than 5 s after workerd finished
+	 * sending it ("other side closed": workerd closes the idle kept-alive connection; docs/soak.md).
 	 */
 	discard?: boolean;
 }

@@ -17,7 +17,10 @@ interface Directory {
 	groups: Resource[];
 }
 
-/** A list request as the script sees it: which collection, how many list requests it got so far (1-based), the count asked for. */
+/**
+ * A list request as the script sees it: which collection, how many list requests it got so far
+ * (1-based), and how many resources it asked for.
+ */
 interface ListRequest {
 	collection: 'Users' | 'Groups';
 	n: number;

@@ -154,8 +154,8 @@ export async function connectorFor(env: Env, systemId: string, options: ConnectO
 					...common,
 					baseUrl: SANDBOX_INTERNAL_BASE,
 					pageSize: 500,
-					// Its seeded districts put 60 members in a community: 50 a page keeps a page of
-					// groups near a page of people in size.
+					// A group's entry carries its members: at 60 a group (the bench's 10k-person
+					// directory), 50 groups a page keep a page of groups near a page of people in size.
 					groupPageSize: 50,
 					fetch: sandboxFetch(sandboxStub(env, system.id))
 				});
