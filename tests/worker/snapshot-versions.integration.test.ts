@@ -64,19 +64,15 @@ describe('conditional reads of a sandbox snapshot', () => {
 		expect((await read(changed.headers.get('etag')!)).status).toBe(304);
 	});
 
-	it('reads again when the people map that shapes the snapshot changes', async () => {
+	it.each([
+		{ map: 'people map', patch: { peopleMap: { building: 'department' } } },
+		{ map: 'field map', patch: { fieldMap: { costCenter: 'title' } } }
+	])('reads again when the $map that shapes the snapshot changes', async ({ patch }) => {
 		const first = await read();
 		const etag = first.headers.get('etag')!;
 		expect((await read(etag)).status).toBe(304);
 		const readAt = await lastRead();
-		await expectJson(
-			api(`/api/systems/${system.id}`, {
-				token: owner,
-				method: 'PATCH',
-				body: { peopleMap: { building: 'department' } }
-			}),
-			200
-		);
+		await expectJson(api(`/api/systems/${system.id}`, { token: owner, method: 'PATCH', body: patch }), 200);
 		const again = await read(etag);
 		// Read again (the last read moved); the answer may be the same records, then still a 304.
 		expect(await lastRead()).not.toBe(readAt);

@@ -354,6 +354,23 @@ export class AccountDO extends DurableObject<Env> {
 		return { status: 'deleted' };
 	}
 
+	/**
+	 * What shapes a system's snapshot besides its records (its connector, field map and people map),
+	 * in one call and without its credentials or upload: the snapshot route's version probe asks it
+	 * on every request, each call a turn on a busy isolate.
+	 */
+	async snapshotShape(
+		id: string
+	): Promise<{ connector: ConnectorKind; fieldMap: Record<string, string>; peopleMap: PeopleMap | null } | null> {
+		const row = this.rows('SELECT connector, field_map FROM systems WHERE id = ?', id)[0];
+		if (!row) return null;
+		return {
+			connector: row.connector as ConnectorKind,
+			fieldMap: row.field_map ? JSON.parse(String(row.field_map)) : {},
+			peopleMap: this.peopleMap(id) ?? null
+		};
+	}
+
 	/** The system, its sealed credentials and its upload: for connect.ts only, never for a response. */
 	async getConnection(id: string): Promise<SystemConnection | null> {
 		const row = this.rows('SELECT * FROM systems WHERE id = ?', id)[0];

@@ -21,12 +21,10 @@ export class SnapshotVersions {
 	 * maps), or undefined for a system that cannot tell it cheaply.
 	 */
 	async probe(env: Env, systemId: string): Promise<string | undefined> {
-		const system = await account(env).getSystem(systemId);
-		if (system?.connector !== 'sandbox') return undefined;
-		const connection = await account(env).getConnection(systemId);
-		if (!connection) return undefined;
+		const shape = await account(env).snapshotShape(systemId);
+		if (shape?.connector !== 'sandbox') return undefined;
 		const version = await sandboxStub(env, systemId).version();
-		return JSON.stringify([version, connection.fieldMap, connection.peopleMap ?? null]);
+		return JSON.stringify([version, shape.fieldMap, shape.peopleMap]);
 	}
 
 	/** A read that started at `probe` got records of version `records`. */
