@@ -44,6 +44,15 @@ describe('a provisioning link, sandbox to SCIMMY', () => {
 		expect((await api('/api/links', {})).status).toBe(401);
 	});
 
+	it.each(['/plan', '/runs', '/runs?limit=1.5', '/runs/run_1'])(
+		'answers a read of an unknown link (%s) with a 404 that names the link',
+		async (path) => {
+			const res = await api(`/api/links/lnk_nope${path}`, { token: viewer });
+			expect(res.status).toBe(404);
+			expect(((await res.json()) as { message: string }).message).toBe('There is no link "lnk_nope".');
+		}
+	);
+
 	it('refuses to link systems in different regions (422) and bad configurations (400)', async () => {
 		const far = await scimSystem(owner, target, 'us');
 		const res = await expectJson(

@@ -35,6 +35,17 @@ async function linkOf(env: Env, id: string): Promise<LinkView> {
 	return view;
 }
 
+/**
+ * `read` of link `id`, asked together with whether the link exists: on a busy isolate every call
+ * waits its turn, and two asked at once wait once. A missing link is a 404 whatever `read` found.
+ */
+async function withLink<T>(env: Env, id: string, read: () => Promise<T>): Promise<T> {
+	const [view, value] = await Promise.allSettled([linkOf(env, id), read()]);
+	if (view.status === 'rejected') throw view.reason;
+	if (value.status === 'rejected') throw value.reason;
+	return value.value;
+}
+
 /** A JSON response streamed from parts (no whole-body string in memory). */
 function streamJson(parts: Iterable<string>, status = 200): Response {
 	const encoder = new TextEncoder();
@@ -194,10 +205,8 @@ export const linkRoutes: Route[] = [
 		method: 'GET',
 		path: '/api/links/:id/plan',
 		role: 'viewer',
-		handler: async ({ env, params, request }) => {
-			await linkOf(env, params.id);
-			return planResponse(env, params.id, requestedTags(request), acceptsGzip(request));
-		}
+		handler: async ({ env, params, request }) =>
+			withLink(env, params.id, () => planResponse(env, params.id, requestedTags(request), acceptsGzip(request)))
 	},
 	{
 		method: 'GET',
@@ -260,18 +269,17 @@ export const linkRoutes: Route[] = [
 		method: 'GET',
 		path: '/api/links/:id/runs',
 		role: 'viewer',
-		handler: async ({ env, url, params }) => {
-			await linkOf(env, params.id);
-			return json(await stub(env, params.id).runs(intParam(url, 'limit', 30)));
-		}
+		handler: async ({ env, url, params }) =>
+			json(await withLink(env, params.id, async () => stub(env, params.id).runs(intParam(url, 'limit', 30))))
 	},
 	{
 		method: 'GET',
 		path: '/api/links/:id/runs/:runId',
 		role: 'viewer',
 		handler: async ({ env, url, params }) => {
-			await linkOf(env, params.id);
-			const run = await stub(env, params.id).run(params.runId, intParam(url, 'offset', 0), intParam(url, 'limit', 500));
+			const run = await withLink(env, params.id, async () =>
+				stub(env, params.id).run(params.runId, intParam(url, 'offset', 0), intParam(url, 'limit', 500))
+			);
 			if (!run) throw new ApiError('not-found', `Link "${params.id}" has no run "${params.runId}".`);
 			return json(run);
 		}
