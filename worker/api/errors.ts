@@ -12,6 +12,7 @@ import { DomainError } from '../errors';
 import { json } from '../http';
 import { CredentialsKeyError } from '../crypto';
 import type { ApiIssue } from '$lib/api/types';
+import type { Result } from '../link/types';
 
 export const ERROR_CODES = {
 	invalid: 400,
@@ -61,6 +62,14 @@ export function errorResponse(error: unknown): Response {
 	if (e.status === 405 && e.extra?.allow) response.headers.set('allow', String(e.extra.allow));
 	if (e.status === 429 && e.extra?.retryAfter) response.headers.set('retry-after', String(e.extra.retryAfter));
 	return response;
+}
+
+/** The value of a Durable Object's answer, or the API error it refused with. */
+export function unwrap<T>(result: Result<T>): T {
+	if (result.ok) return result.value;
+	const { code, message, extra } = result.refusal;
+	const { issues, ...rest } = (extra ?? {}) as { issues?: ApiError['issues'] } & Record<string, unknown>;
+	throw new ApiError(code, message, issues, Object.keys(rest).length > 0 ? rest : undefined);
 }
 
 /** Maps the errors the edge knows to API errors; anything else is an internal error. */

@@ -22,8 +22,7 @@ import {
 } from '../link/incident-signature';
 import { incidentsOf } from '../link/incidents';
 import type { DemoIncident } from '$lib/api/incidents-client';
-import type { Result } from '../link/types';
-import { ApiError, parseBody, readJson, readText } from './errors';
+import { ApiError, parseBody, readJson, readText, unwrap } from './errors';
 import { intParam } from './params';
 import type { Route, RouteContext } from './router';
 
@@ -31,13 +30,6 @@ const link = (env: Env, id: string) => env.LINKS.getByName(id);
 
 /** A webhook body is a small JSON document: larger ones are refused before they are read whole. */
 const MAX_WEBHOOK_BYTES = 1024 * 1024;
-
-function unwrap<T>(result: Result<T>): T {
-	if (result.ok) return result.value;
-	const { code, message, extra } = result.refusal;
-	const { issues, ...rest } = (extra ?? {}) as { issues?: ApiError['issues'] } & Record<string, unknown>;
-	throw new ApiError(code, message, issues, Object.keys(rest).length > 0 ? rest : undefined);
-}
 
 async function configOf(env: Env, id: string) {
 	const view = await link(env, id).get();

@@ -14,20 +14,12 @@ import { connectorFor } from '../systems/connect';
 import { assertSameRegion } from '../systems/region';
 import { jsonParts } from '../link/json-chunks';
 import { progressStream } from '../link/progress';
-import type { LinkView, Result } from '../link/types';
-import { ApiError, parseBody, readJson } from './errors';
+import type { LinkView } from '../link/types';
+import { ApiError, parseBody, readJson, unwrap } from './errors';
 import { intParam } from './params';
 import type { Route, RouteContext } from './router';
 
 const stub = (env: Env, id: string) => env.LINKS.getByName(id);
-
-/** The value of a DO answer, or the API error it refused with. */
-function unwrap<T>(result: Result<T>): T {
-	if (result.ok) return result.value;
-	const { code, message, extra } = result.refusal;
-	const { issues, ...rest } = (extra ?? {}) as { issues?: ApiError['issues'] } & Record<string, unknown>;
-	throw new ApiError(code, message, issues, Object.keys(rest).length > 0 ? rest : undefined);
-}
 
 async function linkOf(env: Env, id: string): Promise<LinkView> {
 	const view = await stub(env, id).get();

@@ -13,9 +13,8 @@ import { account } from '../account/account-do';
 import { requireRole } from '../auth';
 import { randomToken } from '../crypto';
 import { progressStream } from '../link/progress';
-import type { Result } from '../link/types';
 import { rulesOf, type PreviewQuery } from '../rules/rules-do';
-import { ApiError, parseBody, readJson } from './errors';
+import { ApiError, parseBody, readJson, unwrap } from './errors';
 import { intParam } from './params';
 import type { Route, RouteContext } from './router';
 
@@ -86,13 +85,6 @@ const UndoRequest = v.strictObject(
 	{ dryRun: v.optional(v.boolean('must be true or false'), false) },
 	'is not a field of an undo request'
 );
-
-function unwrap<T>(result: Result<T>): T {
-	if (result.ok) return result.value;
-	const { code, message, extra } = result.refusal;
-	const { issues, ...rest } = (extra ?? {}) as { issues?: ApiError['issues'] } & Record<string, unknown>;
-	throw new ApiError(code, message, issues, Object.keys(rest).length > 0 ? rest : undefined);
-}
 
 function previewQuery(url: URL): PreviewQuery {
 	const change = url.searchParams.get('change') ?? undefined;
