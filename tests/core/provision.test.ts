@@ -557,6 +557,83 @@ describe('provision: communities and functions', () => {
 		}
 	);
 
+	// The memberships moved, but the person was never told: their entry remembers the communities
+	// they were last told of until the notice is sent, so the next run tells them of the move.
+	test.each([
+		{ how: 'never reached (the run stopped first)', addFails: false, again: ['notify-transfer@b'] },
+		{ how: 'waited for an add that failed', addFails: true, again: ['add-membership@b', 'notify-transfer@b'] }
+	])('a transfer notice that $how goes out with the next run, once', async ({ addFails, again }) => {
+		const r = run(provision({ limits: open }), hr([member('c2', 'e1')]), target([member('tc1', 't1')]), {
+			entries: entries([['e1', 't1', 'member']])
+		});
+		const notice = r.plan.ops.find((op) => op.type === 'notify-transfer')!;
+		const outcomes = new Map<string, OpOutcome>();
+		await runPlan(
+			r.plan.ops.filter((op) => op !== notice || addFails),
+			outcomes,
+			{
+				apply: {
+					a: async () => ({}),
+					b: async (op) => {
+						if (op.type === 'add-membership' && addFails) throw new Error('503 from the target');
+						return {};
+					}
+				}
+			}
+		);
+		expect(outcomes.get(notice.key)?.status).toBe(addFails ? 'skipped' : undefined);
+		const first = commitBaseline(r.plan, outcomes);
+		const entryOf = (b: typeof first, id: string) => b.entries.find((e) => e.a === id)!;
+		expect(entryOf(first, 'c1').members).toEqual([]);
+		expect(entryOf(first, 'c2').members).toEqual(addFails ? [] : [['e1', 't1', 'member']]);
+		expect(entryOf(first, 'e1').told).toEqual(['Amsterdam']);
+
+		// The target as the first run left it: out of Amsterdam, and in Utrecht unless the add failed.
+		const moved = target(addFails ? [] : [member('tc2', 't1')]);
+		const next = run(provision({ limits: open }), hr([member('c2', 'e1')]), moved, { entries: first.entries });
+		expect(opLine(next)).toEqual(again);
+		const resent = next.plan.ops.find((op) => op.type === 'notify-transfer')!;
+		expect(resent).toMatchObject({ from: ['Amsterdam'], to: ['Utrecht'] });
+		expect(next.pairs.find((p) => p.kind === 'person')).toMatchObject({ note: 'transfer' });
+
+		const done = new Map<string, OpOutcome>(
+			next.plan.ops.map((op) => [op.key, { key: op.key, status: 'done' as const }])
+		);
+		const told = commitBaseline(next.plan, done);
+		expect(entryOf(told, 'c2').members).toEqual([['e1', 't1', 'member']]);
+		expect(entryOf(told, 'e1').told).toBeUndefined();
+		const after = run(provision({ limits: open }), hr([member('c2', 'e1')]), target([member('tc2', 't1')]), {
+			entries: told.entries
+		});
+		expect(opLine(after)).toEqual([]);
+	});
+
+	test('an owed transfer notice: the same in parts; moved back before it went out, no notice and no longer owed', () => {
+		const owing = entries([]).map((e) => (e.kind === 'person' ? { ...e, told: ['Amsterdam'] } : e));
+		owing[2] = { ...owing[2], members: [['e1', 't1', 'member']] };
+		const link = provision({ limits: open });
+		const input = (source: ReturnType<typeof member>[], onTarget: ReturnType<typeof member>[]) => ({
+			link,
+			a: snap(link.systems.a, hr(source)),
+			b: snap(link.systems.b, target(onTarget)),
+			baseline: baseline(link.id, owing),
+			now: NOW
+		});
+		const moved = input([member('c2', 'e1')], [member('tc2', 't1')]);
+		expect(opLine(reconcileInParts(moved, 3))).toEqual(opLine(reconcile(moved)));
+		expect(reconcileInParts(moved, 3).plan.ops).toEqual([
+			expect.objectContaining({ type: 'notify-transfer', from: ['Amsterdam'], to: ['Utrecht'] })
+		]);
+
+		const back = reconcile(input([member('c1', 'e1')], [member('tc2', 't1')]));
+		expect(opLine(back)).toEqual(['add-membership@b', 'remove-membership@b']);
+		const next = commitBaseline(
+			back.plan,
+			new Map(back.plan.ops.map((op) => [op.key, { key: op.key, status: 'done' }]))
+		);
+		expect(next.entries.find((e) => e.kind === 'person')?.told).toBeUndefined();
+	});
+
 	test('manual memberships in a synced group are never touched', () => {
 		const r = run(
 			provision({ limits: open }),

@@ -1,12 +1,16 @@
 /**
- * Invitations are operations like any other: one that did not happen (its run stopped, or given
- * up, after the person was created and before the notices step) is retried by the next run, not
- * forgotten because the person's pair was committed.
+ * Notices are operations like any other: an invitation or a transfer notice that did not happen
+ * (its run stopped, or given up, after the person was created or moved and before the notices
+ * step) is sent by the next run, not forgotten because the person's pair or the move was committed.
  */
+import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { SystemView } from '../../worker/account/account-do';
 import type { RunDetails, RunSummary } from '../../worker/link/types';
-import { finish, newLink, sandboxSystem } from '../support/links';
+import type { Op } from '../../src/lib/core';
+import type { NoticeView } from '../../src/lib/api/types';
+import { sandboxStub } from '../../worker/systems/connect';
+import { finish, newLink, roster, sandboxSystem } from '../support/links';
 import { gateWrites, newGate, until } from './gate';
 import { api, expectJson, tokenFor, unique } from './support';
 
@@ -62,5 +66,88 @@ describe('an invitation its run never reached', () => {
 		const done = await finish(linkId, next.id);
 		const ops = (await runDetails(done.id)).ops;
 		expect(ops.filter((o) => o.op.type === 'invite' && o.outcome?.status === 'done')).toHaveLength(3);
+	});
+});
+
+describe('a transfer notice its run never reached', () => {
+	const records = roster(unique('trf'), 10, 2);
+	const [g0, g1] = records.groups;
+	// Person 4 is a member of the first community (see roster) and moves to the second.
+	const mover = records.people[4];
+	const moveGate = newGate(1);
+	let source: SystemView;
+	let target: SystemView;
+	let link: string;
+	let stopped: RunSummary;
+
+	const start = () => expectJson<RunSummary>(api(`/api/links/${link}/runs`, { token: owner, body: {} }), 202);
+	const opsOf = async (runId: string) =>
+		(await expectJson<RunDetails>(api(`/api/links/${link}/runs/${runId}?limit=5000`, { token: owner }), 200)).ops;
+
+	beforeAll(async () => {
+		source = await sandboxSystem(records, 'HR transfers');
+		target = await sandboxSystem({ people: [], groups: [], memberships: [] }, 'Target transfers');
+		link = await newLink(owner, { mode: 'provision', systems: { a: source.id, b: target.id } });
+		await expectJson(api(`/api/links/${link}/enable`, { method: 'POST', token: owner }), 200);
+		expect((await finish(link, (await start()).id)).status).toBe('done');
+		const move: Op[] = [
+			{
+				type: 'remove-membership',
+				key: 'out',
+				side: 'a',
+				step: 4,
+				group: { id: g0.id },
+				person: { id: mover.id },
+				before: 'member'
+			},
+			{
+				type: 'add-membership',
+				key: 'in',
+				side: 'a',
+				step: 2,
+				group: { id: g1.id },
+				person: { id: mover.id },
+				role: 'member'
+			}
+		];
+		expect((await sandboxStub(env, source.id).applyOps(move)).failed).toEqual([]);
+	});
+
+	it('a run stopped after the move leaves its notice without outcome', async () => {
+		// The move's second write waits at the gate while the owner stops the run; it still finishes.
+		await gateWrites(link, target.id, moveGate, { concurrency: 1 });
+		const started = await start();
+		const finishing = finish(link, started.id);
+		await until(() => moveGate.waiting === 1, "the move's second write at the gate", moveGate);
+		await expectJson(api(`/api/links/${link}/runs/${started.id}/stop`, { method: 'POST', token: owner }), 202);
+		moveGate.open = true;
+		stopped = await finishing;
+		expect(stopped.status).toBe('stopped');
+		const ops = await opsOf(stopped.id);
+		expect(ops.filter((o) => o.op.type.endsWith('-membership')).map((o) => o.outcome?.status)).toEqual([
+			'done',
+			'done'
+		]);
+		expect(ops.filter((o) => o.op.type === 'notify-transfer').map((o) => o.outcome)).toEqual([undefined]);
+	});
+
+	it('the next run tells the person of the whole move, once', async () => {
+		const next = await finish(link, (await start()).id);
+		const ops = await opsOf(next.id);
+		// The memberships are where they should be: the notice is all that is left to do.
+		expect(ops.map((o) => [o.op.type, o.outcome?.status])).toEqual([['notify-transfer', 'done']]);
+		expect(ops[0].op).toMatchObject({ from: [g0.name], to: [g1.name] });
+		const notices = await expectJson<NoticeView[]>(api(`/api/links/${link}/notices`, { token: owner }), 200);
+		expect(notices.filter((n) => n.type === 'notify-transfer')).toEqual([
+			expect.objectContaining({
+				state: 'queued',
+				runId: next.id,
+				name: mover.displayName,
+				from: [g0.name],
+				to: [g1.name]
+			})
+		]);
+		const after = await finish(link, (await start()).id);
+		expect(await opsOf(after.id)).toEqual([]);
 	});
 });

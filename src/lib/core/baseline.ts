@@ -23,6 +23,12 @@ export function commitBaseline(plan: Plan, outcomes: ReadonlyMap<string, OpOutco
 		const { access: _was, ...rest } = entry;
 		return granted ? { ...rest, access: true } : rest;
 	};
+	// An owed transfer notice is remembered until it is sent, whatever happened to the rest.
+	const withTold = (entry: BaselineEntry, draft: DraftEntry): BaselineEntry => {
+		if (!draft.told) return entry;
+		const { told: _was, ...rest } = entry;
+		return done(draft.told.notice) ? rest : { ...rest, told: draft.told.communities };
+	};
 	for (const draft of plan.next) {
 		const a = resolve(draft.a);
 		const b = resolve(draft.b);
@@ -33,7 +39,7 @@ export function commitBaseline(plan: Plan, outcomes: ReadonlyMap<string, OpOutco
 			}
 		}
 		if (!draft.opKeys.every(done) || a === undefined || b === undefined) {
-			if (draft.previous) entries.push(withAccess(draft.previous, draft));
+			if (draft.previous) entries.push(withTold(withAccess(draft.previous, draft), draft));
 			continue;
 		}
 		if (draft.retire) continue;
@@ -41,6 +47,7 @@ export function commitBaseline(plan: Plan, outcomes: ReadonlyMap<string, OpOutco
 		if (draft.lifecycle && draft.lifecycle.state !== 'active') entry.lifecycle = draft.lifecycle;
 		if (draft.previous?.access && !draft.recreates) entry.access = true;
 		if (draft.invite && !done(draft.invite)) entry.invite = 'pending';
+		if (draft.told && !done(draft.told.notice)) entry.told = draft.told.communities;
 		if (draft.kind === 'group') {
 			const members: BaselineMember[] = [];
 			for (const m of draft.members ?? []) {

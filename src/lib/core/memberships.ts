@@ -8,10 +8,10 @@
  */
 import { createdRef, linkKey, refOn, type GroupPairWork, type PersonLink, type ReconcileContext } from './context';
 import { mergeMember, type FieldConflict } from './diff';
-import type { BaselineMember, Role, Side } from './model';
+import type { BaselineEntry, BaselineMember, Role, Side } from './model';
 import { otherSide } from './model';
 import { STEP, type TargetRef } from './ops';
-import type { DraftMember, OpDraft } from './plan';
+import type { DraftEntry, DraftMember, OpDraft } from './plan';
 import { chosenSide } from './resolutions';
 import { membersOf, stretchOf } from './side-index';
 
@@ -446,18 +446,39 @@ function fillCreated(
 	}
 }
 
-/** Transfer notices: a synced person whose communities changed (not a newcomer) is told. */
+/**
+ * Transfer notices: a synced person whose communities changed (not a newcomer) is told. A notice
+ * still owed (the entry's `told`: a stopped run moved them without telling them) tells of the move
+ * from the communities they were last told of, since the baseline already shows the move as done.
+ */
 function planTransfers(ctx: ReconcileContext): void {
-	for (const [personId, move] of ctx.communityMoves) {
-		if (move.from.size === 0) continue;
+	const owed = owedNotices(ctx);
+	const told = new Map<string, { notice: string; communities: string[] }>();
+	for (const personId of owed.size > 0
+		? new Set([...ctx.communityMoves.keys(), ...owed.keys()])
+		: ctx.communityMoves.keys()) {
+		const move = ctx.communityMoves.get(personId);
+		const owedFrom = owed.get(personId);
+		const before = owedFrom ? new Set(owedFrom) : (move?.from ?? new Set<string>());
+		const now = move?.to ?? new Set<string>();
+		if (before.size === 0) continue;
 		const link = ctx.personLinks.a.get(personId);
 		const person = link && refOn(link, 'b');
 		if (!person || !ctx.sides.a.people.has(personId)) continue;
-		const from = [...move.from].filter((c) => !move.to.has(c)).sort();
-		const to = [...move.to].filter((c) => !move.from.has(c)).sort();
+		const from = [...before].filter((c) => !now.has(c)).sort();
+		const to = [...now].filter((c) => !before.has(c)).sort();
 		if (from.length === 0 && to.length === 0) continue;
 		const after = [...(ctx.moveOps.get(personId) ?? [])];
-		ctx.builder.add({ type: 'notify-transfer', side: 'b', step: STEP.transfers, person, from, to, after });
+		const notice = ctx.builder.add({
+			type: 'notify-transfer',
+			side: 'b',
+			step: STEP.transfers,
+			person,
+			from,
+			to,
+			after
+		});
+		told.set(personId, { notice, communities: [...before].sort() });
 		// The pair itself is otherwise in sync: the move and its notice are what happens to it.
 		const view = ctx.personViews.get(personId);
 		if (view && view.situation !== 'conflict') {
@@ -467,6 +488,59 @@ function planTransfers(ctx: ReconcileContext): void {
 			view.transfer = { from, to };
 		}
 	}
+	if (told.size > 0 || owed.size > 0) rememberNotices(ctx, told, owed);
+}
+
+/** The source people whose entry says a transfer notice is owed, with the communities they were told of. */
+function owedNotices(ctx: ReconcileContext): Map<string, string[]> {
+	const owed = new Map<string, string[]>();
+	for (const entry of ctx.kept) if (entry.kind === 'person' && entry.told) owed.set(entry.a, entry.told);
+	for (const draft of ctx.drafts) {
+		const entry = draft.previous;
+		if (draft.kind === 'person' && entry?.told) owed.set(entry.a, entry.told);
+	}
+	return owed;
+}
+
+/**
+ * Puts each notice on its person's draft, so the entry says it is owed until it is sent; an entry
+ * the plan would keep as it is becomes a draft for that, as does one whose owed notice is no longer
+ * due (the person moved back), so it ends.
+ */
+function rememberNotices(
+	ctx: ReconcileContext,
+	told: ReadonlyMap<string, { notice: string; communities: string[] }>,
+	owed: ReadonlyMap<string, string[]>
+): void {
+	const touched = (id: string) => told.has(id) || owed.has(id);
+	for (const draft of ctx.drafts) {
+		if (draft.kind !== 'person' || !('id' in draft.a) || !touched(draft.a.id)) continue;
+		const notice = told.get(draft.a.id);
+		if (notice) draft.told = notice;
+	}
+	const kept: BaselineEntry[] = [];
+	const drafted: DraftEntry[] = [];
+	for (const entry of ctx.kept) {
+		if (entry.kind !== 'person' || !touched(entry.a)) {
+			kept.push(entry);
+			continue;
+		}
+		const notice = told.get(entry.a);
+		drafted.push({
+			kind: 'person',
+			a: { id: entry.a },
+			b: { id: entry.b },
+			origin: entry.origin,
+			fields: entry.fields,
+			lifecycle: entry.lifecycle,
+			opKeys: [],
+			previous: entry,
+			...(notice ? { told: notice } : {})
+		});
+	}
+	if (drafted.length === 0) return;
+	ctx.kept.splice(0, ctx.kept.length, ...kept);
+	ctx.drafts.push(...drafted);
 }
 
 export function settleGroups(ctx: ReconcileContext): void {

@@ -235,6 +235,12 @@ export interface BaselineEntry {
 	access?: true;
 	/** People in provisioning: created, but the invitation has not gone out yet (the next run sends it). */
 	invite?: 'pending';
+	/**
+	 * People in provisioning: a transfer notice is owed (a stopped or given-up run moved the person
+	 * without telling them). The communities they were last told of, which the next run's notice
+	 * starts from, since the baseline's memberships already show the move as done.
+	 */
+	told?: string[];
 }
 
 export interface Baseline {

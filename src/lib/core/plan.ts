@@ -56,6 +56,11 @@ export interface DraftEntry {
 	 * Kept apart from `opKeys`: a failed grant leaves the pair's fields written, and the other way round.
 	 */
 	access?: { granted: boolean; opKey?: string };
+	/**
+	 * People in provisioning: the transfer notice this plan sends, and the communities it tells of
+	 * the move from; the entry keeps them as `told` until the notice is sent.
+	 */
+	told?: { notice: string; communities: string[] };
 }
 
 export interface PlanCounts {
