@@ -23,11 +23,14 @@ export function commitBaseline(plan: Plan, outcomes: ReadonlyMap<string, OpOutco
 		const { access: _was, ...rest } = entry;
 		return granted ? { ...rest, access: true } : rest;
 	};
-	// An owed transfer notice is remembered until it is sent, whatever happened to the rest.
+	// What a person was last told of is kept until a notice is sent, whatever happened to the rest.
+	const told = (draft: DraftEntry): string[] | undefined =>
+		draft.told && !(draft.told.notice !== undefined && done(draft.told.notice)) ? draft.told.communities : undefined;
 	const withTold = (entry: BaselineEntry, draft: DraftEntry): BaselineEntry => {
 		if (!draft.told) return entry;
 		const { told: _was, ...rest } = entry;
-		return done(draft.told.notice) ? rest : { ...rest, told: draft.told.communities };
+		const communities = told(draft);
+		return communities ? { ...rest, told: communities } : rest;
 	};
 	for (const draft of plan.next) {
 		const a = resolve(draft.a);
@@ -47,7 +50,8 @@ export function commitBaseline(plan: Plan, outcomes: ReadonlyMap<string, OpOutco
 		if (draft.lifecycle && draft.lifecycle.state !== 'active') entry.lifecycle = draft.lifecycle;
 		if (draft.previous?.access && !draft.recreates) entry.access = true;
 		if (draft.invite && !done(draft.invite)) entry.invite = 'pending';
-		if (draft.told && !done(draft.told.notice)) entry.told = draft.told.communities;
+		const communities = told(draft);
+		if (communities) entry.told = communities;
 		if (draft.kind === 'group') {
 			const members: BaselineMember[] = [];
 			for (const m of draft.members ?? []) {

@@ -447,24 +447,24 @@ function fillCreated(
 }
 
 /**
- * Transfer notices: a synced person whose communities changed (not a newcomer) is told. A notice
- * still owed (the entry's `told`: a stopped run moved them without telling them) tells of the move
- * from the communities they were last told of, since the baseline already shows the move as done.
+ * Transfer notices: a synced person whose communities changed (not a newcomer) is told. The move
+ * is from the communities they were last told of: the entry's `told` when a run moved them without
+ * telling them (stopped, or given up, before the notice), else those the baseline holds them in.
  */
 function planTransfers(ctx: ReconcileContext): void {
 	const owed = owedNotices(ctx);
-	const told = new Map<string, { notice: string; communities: string[] }>();
-	for (const personId of owed.size > 0
-		? new Set([...ctx.communityMoves.keys(), ...owed.keys()])
-		: ctx.communityMoves.keys()) {
+	const notices = new Map<string, { notice: string; communities: string[] }>();
+	const people = owed.size > 0 ? new Set([...ctx.communityMoves.keys(), ...owed.keys()]) : ctx.communityMoves.keys();
+	for (const personId of people) {
 		const move = ctx.communityMoves.get(personId);
-		const owedFrom = owed.get(personId);
-		const before = owedFrom ? new Set(owedFrom) : (move?.from ?? new Set<string>());
+		const told = owed.get(personId);
+		const before = told ? new Set(told) : (move?.from ?? new Set<string>());
 		const now = move?.to ?? new Set<string>();
 		if (before.size === 0) continue;
 		const link = ctx.personLinks.a.get(personId);
 		const person = link && refOn(link, 'b');
-		if (!person || !ctx.sides.a.people.has(personId)) continue;
+		// In conflict, the person's memberships wait (see diffProvision), and so does the notice.
+		if (!person || link.deferred || !ctx.sides.a.people.has(personId)) continue;
 		const from = [...before].filter((c) => !now.has(c)).sort();
 		const to = [...now].filter((c) => !before.has(c)).sort();
 		if (from.length === 0 && to.length === 0) continue;
@@ -478,7 +478,7 @@ function planTransfers(ctx: ReconcileContext): void {
 			to,
 			after
 		});
-		told.set(personId, { notice, communities: [...before].sort() });
+		notices.set(personId, { notice, communities: [...before].sort() });
 		// The pair itself is otherwise in sync: the move and its notice are what happens to it.
 		const view = ctx.personViews.get(personId);
 		if (view && view.situation !== 'conflict') {
@@ -488,10 +488,10 @@ function planTransfers(ctx: ReconcileContext): void {
 			view.transfer = { from, to };
 		}
 	}
-	if (told.size > 0 || owed.size > 0) rememberNotices(ctx, told, owed);
+	if (notices.size > 0 || owed.size > 0) rememberNotices(ctx, notices, owed);
 }
 
-/** The source people whose entry says a transfer notice is owed, with the communities they were told of. */
+/** The source people whose entry holds the communities they were last told of. */
 function owedNotices(ctx: ReconcileContext): Map<string, string[]> {
 	const owed = new Map<string, string[]>();
 	for (const entry of ctx.kept) if (entry.kind === 'person' && entry.told) owed.set(entry.a, entry.told);
@@ -503,29 +503,32 @@ function owedNotices(ctx: ReconcileContext): Map<string, string[]> {
 }
 
 /**
- * Puts each notice on its person's draft, so the entry says it is owed until it is sent; an entry
- * the plan would keep as it is becomes a draft for that, as does one whose owed notice is no longer
- * due (the person moved back), so it ends.
+ * Puts each notice on its person's draft, so the entry holds the communities it tells of the move
+ * from until it is sent; an entry the plan would keep as it is becomes a draft for that. A draft
+ * without a notice carries what its entry held: that stays true until a notice goes out.
  */
 function rememberNotices(
 	ctx: ReconcileContext,
-	told: ReadonlyMap<string, { notice: string; communities: string[] }>,
+	notices: ReadonlyMap<string, { notice: string; communities: string[] }>,
 	owed: ReadonlyMap<string, string[]>
 ): void {
-	const touched = (id: string) => told.has(id) || owed.has(id);
 	for (const draft of ctx.drafts) {
-		if (draft.kind !== 'person' || !('id' in draft.a) || !touched(draft.a.id)) continue;
-		const notice = told.get(draft.a.id);
+		if (draft.kind !== 'person' || !('id' in draft.a)) continue;
+		const notice = notices.get(draft.a.id);
+		const told = owed.get(draft.a.id);
 		if (notice) draft.told = notice;
+		else if (told) draft.told = { communities: told };
 	}
+	if (notices.size === 0) return;
 	const kept: BaselineEntry[] = [];
 	const drafted: DraftEntry[] = [];
 	for (const entry of ctx.kept) {
-		if (entry.kind !== 'person' || !touched(entry.a)) {
+		const notice = entry.kind === 'person' ? notices.get(entry.a) : undefined;
+		if (!notice) {
 			kept.push(entry);
 			continue;
 		}
-		const notice = told.get(entry.a);
+		// Kept as it is, so not in conflict and with no invitation pending (that would be planned).
 		drafted.push({
 			kind: 'person',
 			a: { id: entry.a },
@@ -535,7 +538,7 @@ function rememberNotices(
 			lifecycle: entry.lifecycle,
 			opKeys: [],
 			previous: entry,
-			...(notice ? { told: notice } : {})
+			told: notice
 		});
 	}
 	if (drafted.length === 0) return;

@@ -236,9 +236,9 @@ export interface BaselineEntry {
 	/** People in provisioning: created, but the invitation has not gone out yet (the next run sends it). */
 	invite?: 'pending';
 	/**
-	 * People in provisioning: a transfer notice is owed (a stopped or given-up run moved the person
-	 * without telling them). The communities they were last told of, which the next run's notice
-	 * starts from, since the baseline's memberships already show the move as done.
+	 * People in provisioning: the communities the person was last told of, when a run moved them
+	 * without telling them (it stopped, or gave up, before the notice). The next notice tells of the
+	 * move from these, since the baseline's memberships already show the move as done.
 	 */
 	told?: string[];
 }
