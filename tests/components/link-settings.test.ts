@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { makeLink } from '$lib/core/link';
 import { linkChanges } from '$lib/core/link-change';
-import { describeChange, draftOf, matchOptions, patchOf } from '$lib/components/link-settings';
+import { cannotDeactivate, describeChange, draftOf, matchOptions, patchOf } from '$lib/components/link-settings';
+import type { SystemCapabilities } from '$lib/api/types';
 
 const link = makeLink({
 	id: 'l1',
@@ -25,12 +26,16 @@ describe('the settings screen', () => {
 		draft.limits.person = { count: 50, percent: 5 };
 		draft.authority = 'b';
 		draft.fieldMap.push({ a: 'badge', b: '' }); // half a mapping is not asked for
+		draft.retentionDays = 14;
 		expect(patchOf(link, draft)).toEqual({
 			schedule: { timeZone: 'Europe/Oslo', hour: 3, enabled: true },
 			limits: { ...link.limits, person: { count: 50, percent: 5 } },
 			match: { person: 'employeeNumber', group: 'externalId' },
-			authority: { default: 'b', fields: {} }
+			authority: { default: 'b', fields: {} },
+			retentionDays: 14
 		});
+		draft.removeMode = 'delete';
+		expect(patchOf(link, draft)).toMatchObject({ removeMode: 'delete', retentionDays: 14 });
 	});
 
 	it('offers the standard match fields and each mapped custom field', () => {
@@ -65,9 +70,38 @@ describe('the settings screen', () => {
 		[
 			{ authority: { default: 'b', fields: {} } },
 			["First sync, where values differ: Operations Center's win → Team Manager's win"]
-		]
+		],
+		[{ removeMode: 'delete' }, ['Someone who leaves is deactivated, restorable → deleted, not restorable']],
+		[{ retentionDays: 1 }, ['Restorable for 30 days → 1 day, then anonymized']]
 	] as const)('%o in words', (patch, words) => {
 		const changes = linkChanges(link, { ...link, ...patch } as typeof link);
 		expect(changes.flatMap((c) => describeChange(c, names))).toEqual(words);
+	});
+});
+
+describe('removals a system cannot hold', () => {
+	const caps = (over: Partial<SystemCapabilities>): SystemCapabilities => ({
+		personFields: [],
+		customFields: [],
+		groups: true,
+		roles: true,
+		write: true,
+		softRemove: true,
+		...over
+	});
+	const noActive = caps({ softRemove: false });
+
+	it.each([
+		['a provisioning target that cannot deactivate', 'provision', { a: caps({}), b: noActive }, ['b']],
+		['a provisioning source that cannot (it is never written)', 'provision', { a: noActive, b: caps({}) }, []],
+		['either side of a two-way link', 'two-way', { a: noActive, b: noActive }, ['a', 'b']],
+		['a read-only side (a CSV export)', 'two-way', { a: caps({ write: false, softRemove: false }) }, []],
+		['a side that did not answer', 'provision', {}, []]
+	] as const)('%s', (_, mode, capabilities, sides) => {
+		expect(cannotDeactivate({ mode, kinds: ['person', 'group'] }, capabilities)).toEqual(sides);
+	});
+
+	it('a link of groups only removes no one', () => {
+		expect(cannotDeactivate({ mode: 'provision', kinds: ['group'] }, { b: noActive })).toEqual([]);
 	});
 });

@@ -1,7 +1,8 @@
 /**
  * Changing a link after setup on a phone (Pixel 7, touch): the owner opens its settings, changes
  * the field that matches people, the nightly hour and a deletion limit, previews the change (the
- * settings in words, the plan now and after, per situation) and applies it. What the preview says
+ * settings in words, the plan now and after, per situation) and applies it; then what happens to
+ * someone who leaves, the same way. What the preview says
  * is checked against the edge's current plan and its own dry run; once applied, the edge holds the
  * new settings and its plan is the one the preview showed.
  */
@@ -9,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import type { LinkConfig, Reconciliation, Situation } from '$lib/core';
 import type { LinkChangePreview } from '$lib/api/link-change';
+import type { SystemCapabilities } from '$lib/api/types';
 import { type PersistentBrowser } from '../support/browser';
 import { seriousViolations, shot } from '../support/pwa';
 import { signedIn } from '../support/sign-in';
@@ -148,6 +150,32 @@ describe("changing a link's settings, previewed first, on a phone", () => {
 		const plan = await call<Reconciliation>('GET', `/links/${linkId}/plan`);
 		expect(Object.keys(shownAfter).length).toBeGreaterThan(0);
 		for (const [s, [, after]] of Object.entries(shownAfter)) expect(plan.counts.person[s as Situation]).toBe(after);
+	});
+
+	it('someone who leaves: no warning where both systems can deactivate; deleting instead, previewed and applied', async () => {
+		await page.getByRole('link', { name: 'Settings' }).tap();
+		await page.getByRole('heading', { name: 'Link settings', level: 1 }).waitFor();
+		// The screen warns only about a system the edge says cannot deactivate: both sandboxes can.
+		const caps = await Promise.all(
+			['sandbox-ops', 'sandbox-team'].map((id) => call<SystemCapabilities>('GET', `/systems/${id}/capabilities`))
+		);
+		expect(caps.map((c) => c.softRemove)).toEqual([true, true]);
+		expect(await page.getByTestId('no-deactivation').count()).toBe(0);
+		expect(await page.getByLabel(/^Restorable for/).inputValue()).toBe('30');
+
+		await page.getByRole('radio', { name: /Delete them at once/ }).check();
+		expect(await page.getByLabel(/^Restorable for/).count()).toBe(0);
+		await screen('link-settings-leaving');
+		await page.getByRole('button', { name: 'Preview the change' }).tap();
+		const card = page.getByTestId('change-preview');
+		await card.waitFor({ timeout: 60_000 });
+		expect(await card.getByTestId('change-lines').locator('li').allInnerTexts()).toEqual([
+			'Someone who leaves is deactivated, restorable → deleted, not restorable'
+		]);
+		await page.getByRole('button', { name: 'Apply this change' }).tap();
+		await page.waitForURL(`${baseURL}/links/${encodeURIComponent(linkId)}`, { timeout: 60_000 });
+		const link = await call<{ config: LinkConfig }>('GET', `/links/${linkId}`);
+		expect(link.config).toMatchObject({ removeMode: 'delete', retentionDays: 30 });
 	});
 
 	it('no serious axe violation on these screens', () => {

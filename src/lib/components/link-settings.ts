@@ -3,8 +3,9 @@
  * asks for exactly what differs, and each change in an admin's words ("People matched by Email →
  * Employee number"). The edge previews the patch (PATCH …?dryRun=true) before it is applied.
  */
-import type { DeletionLimit, FieldMapping, LinkConfig, MatchField, Side } from '$lib/core';
+import type { DeletionLimit, FieldMapping, LinkConfig, MatchField, RemoveMode, Side } from '$lib/core';
 import type { LinkChange } from '$lib/api/link-change';
+import type { SystemCapabilities } from '$lib/api/types';
 import { fieldLabel } from './labels';
 
 export const LIMIT_KINDS = ['person', 'group', 'membership'] as const;
@@ -21,6 +22,9 @@ export interface LinkDraft {
 	fieldMap: FieldMapping[];
 	/** The side whose values win on the first sync (two-way links). */
 	authority: Side;
+	/** What happens to someone who leaves: deactivated and restorable for `retentionDays`, or deleted. */
+	removeMode: RemoveMode;
+	retentionDays: number;
 }
 
 export function draftOf(config: LinkConfig): LinkDraft {
@@ -33,7 +37,9 @@ export function draftOf(config: LinkConfig): LinkDraft {
 		personMatch: config.match.person,
 		groupMatch: config.match.group,
 		fieldMap: config.fieldMap.map((m) => ({ ...m })),
-		authority: config.authority.default
+		authority: config.authority.default,
+		removeMode: config.removeMode,
+		retentionDays: config.retentionDays
 	};
 }
 
@@ -47,7 +53,9 @@ export function patchOf(config: LinkConfig, draft: LinkDraft): Partial<LinkConfi
 		limits: { ...config.limits, ...draft.limits },
 		match: { person: draft.personMatch, group: draft.groupMatch },
 		fieldMap: draft.fieldMap.filter((m) => m.a && m.b),
-		authority: { ...config.authority, default: draft.authority }
+		authority: { ...config.authority, default: draft.authority },
+		removeMode: draft.removeMode,
+		retentionDays: draft.retentionDays
 	};
 	return Object.fromEntries(
 		Object.entries(want).filter(([key, value]) => !same(config[key as keyof LinkConfig], value))
@@ -66,6 +74,20 @@ export const matchOptions = (fieldMap: readonly FieldMapping[]): MatchField[] =>
 	...fieldMap.filter((m) => m.a && m.b).map((m) => `custom:${m.a}` as const)
 ];
 
+/**
+ * The systems a link removes people in (a provisioning target; both sides of a two-way link) that
+ * can be written but cannot deactivate anyone: while the link deactivates, each removal there
+ * fails (named in the run), and the person keeps their account. Only deleting works there.
+ */
+export function cannotDeactivate(
+	config: Pick<LinkConfig, 'mode' | 'kinds'>,
+	capabilities: Partial<Record<Side, SystemCapabilities>>
+): Side[] {
+	if (!config.kinds.includes('person')) return [];
+	const sides: Side[] = config.mode === 'provision' ? ['b'] : ['a', 'b'];
+	return sides.filter((side) => capabilities[side]?.write === true && capabilities[side]?.softRemove === false);
+}
+
 /** The deletion limits' rows, as the setup names them. */
 export const REMOVALS: Record<LimitKind, string> = {
 	person: 'People removals',
@@ -79,6 +101,8 @@ const schedule = (s: LinkConfig['schedule']) =>
 const limit = (l: DeletionLimit) => `${l.count.toLocaleString()} or ${l.percent} %`;
 const groupMatch = (m: string) => (m === 'name' ? 'identifier, then name' : 'identifier');
 const mapping = (map: FieldMapping[]) => (map.length ? map.map((m) => `${m.a} → ${m.b}`).join(', ') : 'none');
+const days = (n: number) => `${n.toLocaleString()} ${n === 1 ? 'day' : 'days'}`;
+const leaving = (mode: RemoveMode) => (mode === 'deactivate' ? 'deactivated, restorable' : 'deleted, not restorable');
 
 /** One change in words, one line per setting it touches. */
 export function describeChange(change: LinkChange, names: Record<Side, string>): string[] {
@@ -111,6 +135,10 @@ export function describeChange(change: LinkChange, names: Record<Side, string>):
 			const a = after as LinkConfig['authority'];
 			return [`First sync, where values differ: ${names[b.default]}'s win → ${names[a.default]}'s win`];
 		}
+		case 'removeMode':
+			return [`Someone who leaves is ${leaving(before)} → ${leaving(after)}`];
+		case 'retentionDays':
+			return [`Restorable for ${days(before)} → ${days(after)}, then anonymized`];
 		default:
 			return [`${change.field} changed`];
 	}
