@@ -269,7 +269,7 @@ function keysOf(draft: DraftEntry): string[] {
 	const keys = [...draft.opKeys];
 	if (draft.access?.opKey) keys.push(draft.access.opKey);
 	if (draft.invite) keys.push(draft.invite);
-	if (draft.told?.notice) keys.push(draft.told.notice);
+	if (draft.told) keys.push(draft.told.notice);
 	const ref = (r: TargetRef) => {
 		if ('createdBy' in r) keys.push(r.createdBy);
 	};

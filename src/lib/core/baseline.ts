@@ -25,7 +25,7 @@ export function commitBaseline(plan: Plan, outcomes: ReadonlyMap<string, OpOutco
 	};
 	// What a person was last told of is kept until a notice is sent, whatever happened to the rest.
 	const told = (draft: DraftEntry): string[] | undefined =>
-		draft.told && !(draft.told.notice !== undefined && done(draft.told.notice)) ? draft.told.communities : undefined;
+		draft.told ? (done(draft.told.notice) ? undefined : draft.told.communities) : draft.previous?.told;
 	const withTold = (entry: BaselineEntry, draft: DraftEntry): BaselineEntry => {
 		if (!draft.told) return entry;
 		const { told: _was, ...rest } = entry;

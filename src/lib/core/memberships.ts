@@ -488,7 +488,7 @@ function planTransfers(ctx: ReconcileContext): void {
 			view.transfer = { from, to };
 		}
 	}
-	if (notices.size > 0 || owed.size > 0) rememberNotices(ctx, notices, owed);
+	if (notices.size > 0) rememberNotices(ctx, notices);
 }
 
 /** The source people whose entry holds the communities they were last told of. */
@@ -504,22 +504,16 @@ function owedNotices(ctx: ReconcileContext): Map<string, string[]> {
 
 /**
  * Puts each notice on its person's draft, so the entry holds the communities it tells of the move
- * from until it is sent; an entry the plan would keep as it is becomes a draft for that. A draft
- * without a notice carries what its entry held: that stays true until a notice goes out.
+ * from until it is sent; an entry the plan would keep as it is becomes a draft for that.
  */
 function rememberNotices(
 	ctx: ReconcileContext,
-	notices: ReadonlyMap<string, { notice: string; communities: string[] }>,
-	owed: ReadonlyMap<string, string[]>
+	notices: ReadonlyMap<string, { notice: string; communities: string[] }>
 ): void {
 	for (const draft of ctx.drafts) {
-		if (draft.kind !== 'person' || !('id' in draft.a)) continue;
-		const notice = notices.get(draft.a.id);
-		const told = owed.get(draft.a.id);
+		const notice = draft.kind === 'person' && 'id' in draft.a ? notices.get(draft.a.id) : undefined;
 		if (notice) draft.told = notice;
-		else if (told) draft.told = { communities: told };
 	}
-	if (notices.size === 0) return;
 	const kept: BaselineEntry[] = [];
 	const drafted: DraftEntry[] = [];
 	for (const entry of ctx.kept) {

@@ -57,10 +57,11 @@ export interface DraftEntry {
 	 */
 	access?: { granted: boolean; opKey?: string };
 	/**
-	 * People in provisioning: the communities the person was last told of, and the transfer notice
-	 * this plan sends them, if any; the entry keeps them as `told` until a notice is sent.
+	 * People in provisioning: the transfer notice this plan sends, and the communities the person
+	 * was last told of; the entry keeps them as `told` until the notice is sent. A draft without
+	 * one keeps what its `previous` entry held, true until a notice goes out.
 	 */
-	told?: { notice?: string; communities: string[] };
+	told?: { notice: string; communities: string[] };
 }
 
 export interface PlanCounts {
