@@ -5,7 +5,7 @@
 import { env } from 'cloudflare:workers';
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { inject } from 'vitest';
-import type { Group, LinkConfig, Membership, Person } from '$lib/core';
+import type { Group, LinkConfig, Membership, Op, Person } from '$lib/core';
 import type { SystemView } from '../../worker/account/account-do';
 import type { Connector } from '../../worker/connectors/types';
 import type { LinkDO, LinkDeps } from '../../worker/link/link-do';
@@ -81,6 +81,28 @@ export async function newLink(
 	);
 	return view.config.id;
 }
+
+/** The source operations that move a member from one group to another (keys prefixed `key`). */
+export const memberMove = (personId: string, from: string, to: string, key = 'move'): Op[] => [
+	{
+		type: 'remove-membership',
+		key: `${key}-out`,
+		side: 'a',
+		step: 4,
+		group: { id: from },
+		person: { id: personId },
+		before: 'member'
+	},
+	{
+		type: 'add-membership',
+		key: `${key}-in`,
+		side: 'a',
+		step: 2,
+		group: { id: to },
+		person: { id: personId },
+		role: 'member'
+	}
+];
 
 /**
  * A directory of `n` people in `groups` communities: person i joins community i % groups (the

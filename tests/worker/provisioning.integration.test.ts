@@ -14,7 +14,7 @@ import type { SystemView } from '../../worker/account/account-do';
 import type { LinkDO } from '../../worker/link/link-do';
 import type { RunDetails, RunSummary } from '../../worker/link/types';
 import { sandboxStub } from '../../worker/systems/connect';
-import { finish, newLink, roster, sandboxSystem } from '../support/links';
+import { finish, memberMove, newLink, roster, sandboxSystem } from '../support/links';
 import { api, expectJson, tokenFor } from './support';
 
 // 20 people: two leaving stay under the link's 20 % limit on shrinking.
@@ -97,24 +97,7 @@ describe('provisioning, named', () => {
 		const mover = person(2);
 		expect(records.memberships.find((m) => m.personId === mover.id)?.groupId).toBe(g0.id);
 		const changes: Op[] = [
-			{
-				type: 'remove-membership',
-				key: 'mv-out',
-				side: 'a',
-				step: 4,
-				group: { id: g0.id },
-				person: { id: mover.id },
-				before: 'member'
-			},
-			{
-				type: 'add-membership',
-				key: 'mv-in',
-				side: 'a',
-				step: 2,
-				group: { id: g1.id },
-				person: { id: mover.id },
-				role: 'member'
-			},
+			...memberMove(mover.id, g0.id, g1.id, 'mv'),
 			...[4, 5].map((i): Op => ({
 				type: 'remove-person',
 				key: `gone-${i}`,

@@ -7,10 +7,9 @@ import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { SystemView } from '../../worker/account/account-do';
 import type { RunDetails, RunSummary } from '../../worker/link/types';
-import type { Op } from '../../src/lib/core';
 import type { NoticeView } from '../../src/lib/api/types';
 import { sandboxStub } from '../../worker/systems/connect';
-import { finish, newLink, roster, sandboxSystem } from '../support/links';
+import { finish, memberMove, newLink, roster, sandboxSystem } from '../support/links';
 import { gateWrites, newGate, until } from './gate';
 import { api, expectJson, tokenFor, unique } from './support';
 
@@ -90,27 +89,7 @@ describe('a transfer notice its run never reached', () => {
 		link = await newLink(owner, { mode: 'provision', systems: { a: source.id, b: target.id } });
 		await expectJson(api(`/api/links/${link}/enable`, { method: 'POST', token: owner }), 200);
 		expect((await finish(link, (await start()).id)).status).toBe('done');
-		const move: Op[] = [
-			{
-				type: 'remove-membership',
-				key: 'out',
-				side: 'a',
-				step: 4,
-				group: { id: g0.id },
-				person: { id: mover.id },
-				before: 'member'
-			},
-			{
-				type: 'add-membership',
-				key: 'in',
-				side: 'a',
-				step: 2,
-				group: { id: g1.id },
-				person: { id: mover.id },
-				role: 'member'
-			}
-		];
-		expect((await sandboxStub(env, source.id).applyOps(move)).failed).toEqual([]);
+		expect((await sandboxStub(env, source.id).applyOps(memberMove(mover.id, g0.id, g1.id))).failed).toEqual([]);
 	});
 
 	it('a run stopped after the move leaves its notice without outcome', async () => {
