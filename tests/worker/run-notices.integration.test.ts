@@ -108,6 +108,11 @@ describe('a transfer notice its run never reached', () => {
 			'done'
 		]);
 		expect(ops.filter((o) => o.op.type === 'notify-transfer').map((o) => o.outcome)).toEqual([undefined]);
+		// The People page lists it as still to send, which the next run makes true.
+		const notices = await expectJson<NoticeView[]>(api(`/api/links/${link}/notices`, { token: owner }), 200);
+		expect(notices.filter((n) => n.type === 'notify-transfer')).toEqual([
+			expect.objectContaining({ state: 'planned', name: mover.displayName, from: [g0.name], to: [g1.name] })
+		]);
 	});
 
 	it('the next run tells the person of the whole move, once', async () => {
