@@ -1,4 +1,5 @@
 /** Provisioning: source of truth to target, provenance, soft removal, restore, anonymize, notices. */
+import { fc, test as fcTest } from '@fast-check/vitest';
 import { describe, expect, test } from 'vitest';
 import {
 	commitBaseline,
@@ -633,6 +634,73 @@ describe('provision: communities and functions', () => {
 		);
 		// Still what they were last told of: a later move is told from there.
 		expect(next.entries.find((e) => e.kind === 'person')?.told).toEqual(['Amsterdam']);
+	});
+
+	// Whatever each night's run manages (stopped after any operation, any operation refused), what
+	// the person was told adds up to where they are, once a night runs in full.
+	fcTest.prop(
+		[
+			fc.array(
+				fc.record({
+					community: fc.constantFrom('c1', 'c2', 'c3'),
+					stopAfter: fc.nat(4),
+					refuse: fc.array(fc.boolean(), { minLength: 1, maxLength: 4 })
+				}),
+				{ minLength: 1, maxLength: 4 }
+			)
+		],
+		{ numRuns: 300 }
+	)('what a person is told of their moves adds up to where they are, whatever the runs manage', async (nights) => {
+		const names: Record<string, string> = { c1: 'Amsterdam', c2: 'Utrecht', c3: 'Rotterdam' };
+		const communities = Object.entries(names).map(([id, name]) =>
+			group(id, name, { kind: 'community', externalId: id.toUpperCase() })
+		);
+		const link = provision({ limits: open });
+		const app = new Directory('T', {
+			people: [person('t1', 'Eva', { externalId: 'E1' })],
+			groups: communities.map((g) => ({ ...g, id: `t${g.id}` })),
+			memberships: [member('tc1', 't1')]
+		});
+		let held: BaselineEntry[] = [
+			...entries([['e1', 't1', 'member']]),
+			{ kind: 'group', a: 'c3', b: 'tc3', origin: 'created', fields: {}, members: [] }
+		];
+		const reconcileIn = (community: string) =>
+			reconcile({
+				link,
+				a: snap('HR', hr([member(community, 'e1')], communities)),
+				b: app.snapshot(),
+				baseline: { linkId: link.id, entries: held },
+				now: NOW
+			});
+		const night = async (community: string, stopAfter?: number, refuse?: boolean[]) => {
+			const r = reconcileIn(community);
+			const outcomes = new Map<string, OpOutcome>();
+			let applied = 0;
+			await runPlan(r.plan.ops, outcomes, {
+				apply: {
+					a: async () => ({}),
+					b: async (op, resolve) => {
+						if (refuse?.[applied++ % refuse.length]) throw new Error('503 from the target');
+						return app.apply(op, resolve);
+					}
+				},
+				shouldYield: () => stopAfter !== undefined && applied >= stopAfter
+			});
+			held = commitBaseline(r.plan, outcomes).entries;
+		};
+		for (const n of nights) await night(n.community, n.stopAfter, n.refuse);
+		const last = nights[nights.length - 1].community;
+		await night(last);
+
+		const told = new Set(['Amsterdam']);
+		for (const n of app.notices.filter((n) => n.type === 'notify-transfer')) {
+			expect(n.from!.length + n.to!.length).toBeGreaterThan(0);
+			for (const c of n.from!) told.delete(c);
+			for (const c of n.to!) told.add(c);
+		}
+		expect([...told]).toEqual([names[last]]);
+		expect(reconcileIn(last).plan.ops).toEqual([]);
 	});
 
 	test('manual memberships in a synced group are never touched', () => {
