@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { makeLink } from '$lib/core/link';
 import { linkChanges } from '$lib/core/link-change';
-import { cannotDeactivate, describeChange, draftOf, matchOptions, patchOf } from '$lib/components/link-settings';
+import {
+	cannotDeactivate,
+	describeChange,
+	draftOf,
+	matchOptions,
+	patchOf,
+	whenLeaving
+} from '$lib/components/link-settings';
 import type { SystemCapabilities } from '$lib/api/types';
 
 const link = makeLink({
@@ -99,6 +106,14 @@ describe('removals a system cannot hold', () => {
 		['a side that did not answer', 'provision', {}, []]
 	] as const)('%s', (_, mode, capabilities, sides) => {
 		expect(cannotDeactivate({ mode, kinds: ['person', 'group'] }, capabilities)).toEqual(sides);
+	});
+
+	it.each([
+		['deactivate', 30, 'deactivated, restorable for 30 days, then anonymized'],
+		['deactivate', 1, 'deactivated, restorable for 1 day, then anonymized'],
+		['delete', 30, 'deleted at once, not restorable']
+	] as const)('%s (%d days) in the setup summary', (mode, days, words) => {
+		expect(whenLeaving(mode, days)).toBe(words);
 	});
 
 	it('a link of groups only removes no one', () => {

@@ -8,6 +8,8 @@
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Page } from 'playwright-core';
+import type { LinkConfig } from '../../src/lib/core';
+import { whenLeaving } from '../../src/lib/components/link-settings';
 import { DEVICES, NARROW_PHONE, launchPersistentBrowser, type PersistentBrowser } from '../support/browser';
 import { seriousViolations, shot, smallTargets } from '../support/pwa';
 
@@ -173,9 +175,16 @@ describe('the whole flow, on a phone', () => {
 		await screen('setup-4-schedule');
 		await page.getByRole('button', { name: 'Next' }).tap();
 		expect(await page.locator('dl.facts').innerText()).toContain('Europe/Amsterdam');
+		const leaving = await page.getByTestId('when-leaving').innerText();
+		expect(leaving).toBe('deactivated, restorable for 30 days, then anonymized');
 		await screen('setup-5-confirm');
 		await page.getByRole('button', { name: 'Create link and review' }).tap();
 		await page.getByTestId('requires-action').waitFor({ timeout: 30_000 });
+		// The link the edge holds is the one the summary described.
+		const id = decodeURIComponent(new URL(page.url()).pathname.split('/')[2]);
+		const { config } = (await (await api(`/links/${encodeURIComponent(id)}`)).json()) as { config: LinkConfig };
+		expect(whenLeaving(config.removeMode, config.retentionDays)).toBe(leaving);
+		expect(config.schedule.timeZone).toBe('Europe/Amsterdam');
 	});
 
 	it('reviews: counts per situation, a searchable list, a conflict side by side', async () => {

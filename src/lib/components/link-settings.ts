@@ -102,6 +102,12 @@ const limit = (l: DeletionLimit) => `${l.count.toLocaleString()} or ${l.percent}
 const groupMatch = (m: string) => (m === 'name' ? 'identifier, then name' : 'identifier');
 const mapping = (map: FieldMapping[]) => (map.length ? map.map((m) => `${m.a} → ${m.b}`).join(', ') : 'none');
 const days = (n: number) => `${n.toLocaleString()} ${n === 1 ? 'day' : 'days'}`;
+
+/** What happens to someone who leaves, as the setup's summary says it. */
+export const whenLeaving = (mode: RemoveMode, retentionDays: number): string =>
+	mode === 'deactivate'
+		? `deactivated, restorable for ${days(retentionDays)}, then anonymized`
+		: 'deleted at once, not restorable';
 const leaving = (mode: RemoveMode) => (mode === 'deactivate' ? 'deactivated, restorable' : 'deleted, not restorable');
 
 /** One change in words, one line per setting it touches. */
