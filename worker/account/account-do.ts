@@ -366,7 +366,7 @@ export class AccountDO extends DurableObject<Env> {
 		if (!row) return null;
 		return {
 			connector: row.connector as ConnectorKind,
-			fieldMap: row.field_map ? JSON.parse(String(row.field_map)) : {},
+			fieldMap: fieldMapOf(row),
 			peopleMap: this.peopleMap(id) ?? null
 		};
 	}
@@ -377,7 +377,7 @@ export class AccountDO extends DurableObject<Env> {
 		if (!row) return null;
 		const connection: SystemConnection = {
 			system: systemView(row),
-			fieldMap: row.field_map ? JSON.parse(String(row.field_map)) : {},
+			fieldMap: fieldMapOf(row),
 			peopleMap: this.peopleMap(id)
 		};
 		if (row.credentials !== null) connection.sealedCredentials = String(row.credentials);
@@ -501,6 +501,9 @@ function tokenView(row: Row): TokenView {
 	if (row.revoked_at !== null) view.revokedAt = String(row.revoked_at);
 	return view;
 }
+
+/** A system row's custom field map (none stored: empty). */
+const fieldMapOf = (row: Row): Record<string, string> => (row.field_map ? JSON.parse(String(row.field_map)) : {});
 
 function systemView(row: Row): SystemView {
 	const view: SystemView = {

@@ -10,7 +10,6 @@ import { idRef } from './context';
 import type { AccessConfig, BaselineEntry, Person } from './model';
 import { otherSide } from './model';
 import { STEP, type Op, type TargetRef } from './ops';
-import type { DraftEntry } from './plan';
 import { membersOf } from './side-index';
 
 /**
@@ -163,35 +162,12 @@ export function planAccess(ctx: ReconcileContext, via: AccessVia | undefined): v
 		else if (had && draft.recreates) draft.access = { granted: true };
 	}
 
-	const kept: BaselineEntry[] = [];
-	const changed: DraftEntry[] = [];
-	for (const entry of ctx.kept) {
-		if (entry.kind !== 'person' || entry.lifecycle?.state === 'anonymized' || deferred(ctx, entry)) {
-			kept.push(entry);
-			continue;
-		}
+	ctx.redraftKept((entry) => {
+		if (entry.kind !== 'person' || entry.lifecycle?.state === 'anonymized' || deferred(ctx, entry)) return undefined;
 		const removing = entry.lifecycle !== undefined && entry.lifecycle.state !== 'active';
 		const decided = decide(idRef(entry[side]), { a: entry.a, b: entry.b }, entry.access === true, removing);
-		if (!decided) {
-			kept.push(entry);
-			continue;
-		}
-		changed.push({
-			kind: 'person',
-			a: idRef(entry.a),
-			b: idRef(entry.b),
-			origin: entry.origin,
-			fields: entry.fields,
-			lifecycle: entry.lifecycle,
-			opKeys: [],
-			previous: entry,
-			access: { granted: decided.step.granted, opKey: decided.opKey }
-		});
-	}
-	if (changed.length > 0) {
-		ctx.kept.splice(0, ctx.kept.length, ...kept);
-		ctx.drafts.push(...changed);
-	}
+		return decided ? { access: { granted: decided.step.granted, opKey: decided.opKey } } : undefined;
+	});
 }
 
 const idOf = (ref: TargetRef): string | undefined => ('id' in ref ? ref.id : undefined);

@@ -357,6 +357,38 @@ export class ReconcileContext {
 		this.kept.push(entry);
 	}
 
+	/**
+	 * Turns each kept entry that `extra` answers for into a draft that keeps the pair as it is but
+	 * for what `extra` adds (an access grant, a transfer notice still to be recorded).
+	 */
+	redraftKept(extra: (entry: BaselineEntry) => Partial<DraftEntry> | undefined): void {
+		const kept: BaselineEntry[] = [];
+		const drafted: DraftEntry[] = [];
+		for (const entry of this.kept) {
+			const more = extra(entry);
+			if (!more) {
+				kept.push(entry);
+				continue;
+			}
+			drafted.push({
+				kind: entry.kind,
+				a: idRef(entry.a),
+				b: idRef(entry.b),
+				origin: entry.origin,
+				fields: entry.fields,
+				lifecycle: entry.lifecycle,
+				opKeys: [],
+				previous: entry,
+				...more
+			});
+		}
+		if (drafted.length === 0) return;
+		// Copied back one by one: a spread of a large kept list would overflow the call's arguments.
+		this.kept.length = 0;
+		for (const entry of kept) this.kept.push(entry);
+		for (const draft of drafted) this.drafts.push(draft);
+	}
+
 	/** The resolution for a pair's both-changed conflict; nothing is computed when there are none. */
 	resolutionFor(kind: RecordKind, a: string, b: string): Resolution | undefined {
 		return this.resolutions.byConflict.size > 0

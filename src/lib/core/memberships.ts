@@ -8,10 +8,10 @@
  */
 import { createdRef, linkKey, refOn, type GroupPairWork, type PersonLink, type ReconcileContext } from './context';
 import { mergeMember, type FieldConflict } from './diff';
-import type { BaselineEntry, BaselineMember, Role, Side } from './model';
+import type { BaselineMember, Role, Side } from './model';
 import { otherSide } from './model';
 import { STEP, type TargetRef } from './ops';
-import type { DraftEntry, DraftMember, OpDraft } from './plan';
+import type { DraftMember, OpDraft } from './plan';
 import { chosenSide } from './resolutions';
 import { membersOf, stretchOf } from './side-index';
 
@@ -514,30 +514,11 @@ function rememberNotices(
 		const notice = draft.kind === 'person' && 'id' in draft.a ? notices.get(draft.a.id) : undefined;
 		if (notice) draft.told = notice;
 	}
-	const kept: BaselineEntry[] = [];
-	const drafted: DraftEntry[] = [];
-	for (const entry of ctx.kept) {
+	// Kept as it is, so not in conflict and with no invitation pending (that would be planned).
+	ctx.redraftKept((entry) => {
 		const notice = entry.kind === 'person' ? notices.get(entry.a) : undefined;
-		if (!notice) {
-			kept.push(entry);
-			continue;
-		}
-		// Kept as it is, so not in conflict and with no invitation pending (that would be planned).
-		drafted.push({
-			kind: 'person',
-			a: { id: entry.a },
-			b: { id: entry.b },
-			origin: entry.origin,
-			fields: entry.fields,
-			lifecycle: entry.lifecycle,
-			opKeys: [],
-			previous: entry,
-			told: notice
-		});
-	}
-	if (drafted.length === 0) return;
-	ctx.kept.splice(0, ctx.kept.length, ...kept);
-	ctx.drafts.push(...drafted);
+		return notice ? { told: notice } : undefined;
+	});
 }
 
 export function settleGroups(ctx: ReconcileContext): void {
