@@ -90,7 +90,16 @@ export async function startWranglerDev({
 	child.stdout?.on('data', (d) => (output += d));
 	child.stderr?.on('data', (d) => (output += d));
 	const url = `http://127.0.0.1:${port}`;
+	let stopping = false;
+	// A server that dies while the tests use it fails them with "connection refused": say why here.
+	child.once('exit', (code, signal) => {
+		if (!stopping)
+			console.error(
+				`wrangler dev exited (code ${code}, signal ${signal}) while in use; its output:\n${output.slice(-8000)}`
+			);
+	});
 	const stop = async () => {
+		stopping = true;
 		await killGroup(child);
 		if (!persistTo) rmSync(state, { recursive: true, force: true });
 	};
